@@ -27,7 +27,7 @@ OUT_DIR="$CACHE_ROOT/mediasoup-worker-$VERSION"
 BIN="$OUT_DIR/mediasoup-worker"
 
 if [ "${1:-}" = "--path" ]; then echo "$BIN"; exit 0; fi
-if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1 || [ -x "$BIN" ] && [ -s "$BIN" ]; then
+if [ -x "$BIN" ] && [ -s "$BIN" ]; then
   echo "$BIN"; exit 0
 fi
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh clone: npm dependencies and a mediasoup worker.
+# `npm start` and `npm test` both run it first, so a fresh machine needs no other step.
+#
+# mediasoup's own postinstall downloads a prebuilt worker. Where that works, nothing extra runs.
+# Where it cannot (no GitHub: only the npm and Debian registries are reachable), we build the
+# worker from the npm package's C++ source (scripts/mediasoup-worker.sh, ~5 min once, cached
+# outside the repo) and install again with MEDIASOUP_WORKER_BIN pointing at it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=0; [ "${1:-}" = "--quiet" ] && quiet=1
+say() { [ $quiet = 1 ] || echo "[setup] $*" >&2; }
+
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then echo "[setup] Node.js >= 20 is needed (found $(node -v))" >&2; exit 1; fi
+
+cached=$(bash scripts/mediasoup-worker.sh --path)
+if [ -z "${MEDIASOUP_WORKER_BIN:-}" ] && [ -x "$cached" ]; then export MEDIASOUP_WORKER_BIN="$cached"; fi
+
+installed_ok() {
+  # npm writes node_modules/.package-lock.json on every successful install.
+  [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]
+}
+worker_ok() {
+  [ -x node_modules/mediasoup/worker/out/Release/mediasoup-worker ] || [ -x "${MEDIASOUP_WORKER_BIN:-/nonexistent}" ]
+}
+npm_install() { npm ci --no-audit --no-fund --loglevel=error >&2; }
+
+if ! installed_ok; then
+  say "installing npm dependencies"
+  if ! npm_install; then
+    if [ -n "${MEDIASOUP_WORKER_BIN:-}" ]; then echo "[setup] npm ci failed" >&2; exit 1; fi
+    say "mediasoup could not fetch a prebuilt worker; building one from source"
+    MEDIASOUP_WORKER_BIN=$(bash scripts/mediasoup-worker.sh); export MEDIASOUP_WORKER_BIN
+    npm_install
+  fi
+fi
+if ! worker_ok; then
+  say "no mediasoup worker found; building one from source"
+  MEDIASOUP_WORKER_BIN=$(bash scripts/mediasoup-worker.sh); export MEDIASOUP_WORKER_BIN
+fi
+say "ready"

@@ -2,6 +2,8 @@
  * Config schemas for the ACD's domain: skills, aux (not-ready) codes, agents and queues. These zod
  * schemas are the single source of truth; the config loader (server/config/) composes them into
  * the whole centre's schema, and the ACD engine uses the inferred types.
+ *
+ * Every field added after the first cut has a default, so existing config files stay valid.
  */
 import { z } from 'zod';
 
@@ -34,11 +36,22 @@ export const EscalationStepSchema = z.object({
   after: z.number().int().min(0),
   /** Relax the minimum levels of the queue's skills to this level. */
   relaxMinLevel: SkillLevel.optional(),
-  /** Also accept agents with these skills. */
+  /**
+   * Also accept agents with these skills. Each entry is an alternative on its own: an agent who
+   * meets any one of them (or the queue's own requirements) may take the call.
+   */
   addSkills: z.array(SkillRequirementSchema).optional(),
   /** Move the call to this queue, keeping its original arrival time. */
   overflowTo: z.string().optional(),
 });
+
+/**
+ * Whether a caller may join a queue nobody can answer (Asterisk's joinempty / leavewhenempty):
+ * - 'always': join anyway;
+ * - 'logged-in': at least one logged-in agent with the skills (not-ready counts);
+ * - 'staffed': at least one agent with the skills who is available, ringing, talking or in wrap-up.
+ */
+export const EmptyRuleSchema = z.enum(['always', 'logged-in', 'staffed']);
 
 export const QueueSchema = z.object({
   /** Queue priority across queues an agent serves (higher first). */
@@ -49,25 +62,65 @@ export const QueueSchema = z.object({
   offerTimeout: z.number().int().min(3).max(300).default(15),
   /** After-call work seconds; the agent may end it early or extend it once. */
   wrapUp: z.number().int().min(0).max(3600).default(10),
+  /** Most seconds one extension of wrap-up may add. */
+  wrapUpExtendMax: z.number().int().min(0).max(3600).default(120),
   maxLength: z.number().int().min(1).optional(),
-  /** Seconds before the caller leaves with reason "timeout". */
+  /** Seconds before the caller leaves with reason "timeout" (counted from joining this queue). */
   maxWait: z.number().int().min(1).optional(),
+  /** Refuse a new caller (exit "no-agents") unless this holds. */
+  joinWhenEmpty: EmptyRuleSchema.default('always'),
+  /** Send waiting callers out (exit "no-agents") once this stops holding; 'always' = never leave. */
+  leaveWhenEmpty: EmptyRuleSchema.default('always'),
   serviceLevel: z
     .object({
       /** Answered within this many seconds counts as met. */
       threshold: z.number().int().min(1).default(20),
       /** Target fraction, e.g. 0.8 for 80 %. */
       target: z.number().min(0).max(1).default(0.8),
+      /** Seconds of history behind the live service level. */
+      window: z.number().int().min(60).max(86_400).default(1800),
     })
-    .default({ threshold: 20, target: 0.8 }),
+    .default({ threshold: 20, target: 0.8, window: 1800 }),
   escalation: z.array(EscalationStepSchema).default([]),
   /** Music-on-hold prompt name. */
   moh: z.string().optional(),
+  /** Handle time (talk + wrap-up) assumed for wait estimates until real calls have been measured. */
+  ahtSeconds: z.number().min(1).max(36_000).default(180),
+  /** Emit a position/EWT event for each waiting caller every `period` seconds; 0 = never. */
+  announce: z
+    .object({ period: z.number().int().min(0).max(3600).default(0) })
+    .default({ period: 0 }),
+  /** A caller who abandons and calls again within this many seconds resumes the old place; 0 = off. */
+  abandonResume: z.number().int().min(0).max(86_400).default(0),
+  callback: z
+    .object({
+      /** Dial attempts before the callback gives up (exit "callback-failed"). */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+      /** Seconds before a failed callback is tried again (it keeps its place). */
+      retryDelay: z.number().int().min(0).max(86_400).default(300),
+    })
+    .default({ maxAttempts: 3, retryDelay: 300 }),
 });
 
 export const AuxCodeSchema = z.object({ code: z.string().min(1), label: z.string().min(1) });
+
+/** Centre-wide ACD behaviour; every field has a default. */
+export const AcdOptionsSchema = z.object({
+  /** Seconds an agent who rejected an offer is kept out of routing before becoming available again. */
+  rejectDelay: z.number().int().min(0).max(3600).default(10),
+  /** Consecutive ring-no-answers after which the agent is logged out; 0 = never. */
+  maxMisses: z.number().int().min(0).max(100).default(3),
+  /** Ring-all offers at most this many agents at once. */
+  ringAllMax: z.number().int().min(1).max(500).default(20),
+  /** Recent handle times per queue behind the EWT. */
+  ahtSamples: z.number().int().min(1).max(10_000).default(50),
+});
 
 export type Agent = z.infer<typeof AgentSchema>;
 export type Queue = z.infer<typeof QueueSchema>;
 export type SkillRequirement = z.infer<typeof SkillRequirementSchema>;
 export type Strategy = z.infer<typeof StrategySchema>;
+export type EscalationStep = z.infer<typeof EscalationStepSchema>;
+export type EmptyRule = z.infer<typeof EmptyRuleSchema>;
+export type AuxCode = z.infer<typeof AuxCodeSchema>;
+export type AcdOptions = z.infer<typeof AcdOptionsSchema>;

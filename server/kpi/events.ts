@@ -1,0 +1,279 @@
+/**
+ * The contact-centre event log: every fact the KPIs are computed from. Like Asterisk's queue_log,
+ * but one stream per contact (customer call), each event numbered by `seq` within its stream, so
+ * (contactId, seq) is the idempotency key everywhere: the spool, the database, the KPI engine.
+ *
+ * Agent state changes are not about a contact; they form their own stream per agent with the
+ * stream id `agent:<agentId>` (see agentStreamId) and their own seq.
+ *
+ * Producers: the call-control layer emits these as calls progress; the ACD engine's transitions are
+ * mapped onto the queue.* events. Consumers: the store (server/store/) persists them verbatim; the
+ * KPI engine (server/kpi/report.ts) derives every figure from them and nothing else.
+ */
+import { z } from 'zod';
+
+const Base = {
+  /** Stream id: the contact id, or `agent:<agentId>` for agent state streams. */
+  contactId: z.string().min(1).max(200),
+  /** 1-based position in the stream. With contactId, the idempotency key. */
+  seq: z.number().int().min(1),
+  /** Milliseconds since the Unix epoch. */
+  ts: z.number().int().min(0),
+};
+
+const Id = z.string().min(1).max(200);
+
+/** Why the contact exists: a fresh customer call, or a continuation of an earlier contact. */
+export const InitiationSchema = z.enum(['inbound', 'outbound', 'transfer', 'callback']);
+
+export const ContactArrived = z.object({
+  ...Base,
+  type: z.literal('contact.arrived'),
+  initiation: InitiationSchema.default('inbound'),
+  /** Caller's number (E.164 or as received); the key for repeat-contact FCR. */
+  caller: z.string().max(200),
+  dialled: z.string().max(200),
+  trunk: z.string().max(200).optional(),
+  /** Set for transfers and callbacks: the contact this one continues. */
+  previousContactId: Id.optional(),
+});
+
+export const IvrStep = z.object({
+  ...Base,
+  type: z.literal('ivr.step'),
+  /** IVR node name as in the admin's IVR config. */
+  node: z.string().max(200),
+  /** DTMF or speech result that left the node, if any. */
+  input: z.string().max(200).optional(),
+});
+
+export const IvrEnd = z.object({
+  ...Base,
+  type: z.literal('ivr.end'),
+  /** True when the caller's need was served by the IVR itself (self-service). */
+  completedInIvr: z.boolean(),
+  /** Queue the IVR routed to, if any. */
+  queue: z.string().max(200).optional(),
+});
+
+export const QueueEnter = z.object({
+  ...Base,
+  type: z.literal('queue.enter'),
+  queue: Id,
+  /** Skill group the call is reported under (default: the queue's first required skill). */
+  skillGroup: z.string().max(200).optional(),
+  priority: z.number().int().optional(),
+});
+
+export const QueueOffer = z.object({
+  ...Base,
+  type: z.literal('queue.offer'),
+  queue: Id,
+  agentId: Id,
+});
+
+/** Ring-no-answer: the offered agent did not answer within the offer timeout. */
+export const QueueRona = z.object({
+  ...Base,
+  type: z.literal('queue.rona'),
+  queue: Id,
+  agentId: Id,
+});
+
+/** The offered agent declined the call (softphone reject / 486 / 603). */
+export const QueueReject = z.object({
+  ...Base,
+  type: z.literal('queue.reject'),
+  queue: Id,
+  agentId: Id,
+});
+
+export const QueueConnect = z.object({
+  ...Base,
+  type: z.literal('queue.connect'),
+  queue: Id,
+  agentId: Id,
+});
+
+/** The caller hung up while waiting in the queue. */
+export const QueueAbandon = z.object({
+  ...Base,
+  type: z.literal('queue.abandon'),
+  queue: Id,
+});
+
+/**
+ * The answering agent transferred the call away. The talk segment ends here; the far side is a new
+ * contact whose previousContactId is this one (toContactId, when known).
+ */
+export const QueueTransfer = z.object({
+  ...Base,
+  type: z.literal('queue.transfer'),
+  queue: Id,
+  agentId: Id,
+  targetKind: z.enum(['queue', 'agent', 'external']),
+  target: z.string().max(200),
+  toContactId: Id.optional(),
+});
+
+/** Left the queue unanswered for a reason other than the caller hanging up. */
+export const ExitReasonSchema = z.enum(['timeout', 'full', 'no-agents', 'overflow', 'callback', 'system']);
+export const QueueExit = z.object({
+  ...Base,
+  type: z.literal('queue.exit'),
+  queue: Id,
+  reason: ExitReasonSchema,
+});
+
+export const HoldStart = z.object({ ...Base, type: z.literal('hold.start'), agentId: Id });
+export const HoldEnd = z.object({ ...Base, type: z.literal('hold.end'), agentId: Id });
+
+export const CallEnd = z.object({
+  ...Base,
+  type: z.literal('call.end'),
+  endedBy: z.enum(['caller', 'agent', 'system']),
+  /** SIP cause or internal reason, for the CDR. */
+  cause: z.string().max(200).optional(),
+});
+
+export const WrapupStart = z.object({
+  ...Base,
+  type: z.literal('wrapup.start'),
+  agentId: Id,
+  queue: Id.optional(),
+});
+
+export const WrapupEnd = z.object({
+  ...Base,
+  type: z.literal('wrapup.end'),
+  agentId: Id,
+  /** The agent extended after-call work beyond the queue's configured wrap-up time. */
+  extended: z.boolean().default(false),
+  disposition: z.string().max(200).optional(),
+  note: z.string().max(10_000).optional(),
+});
+
+export const AgentStateSchema = z.enum(['logged-out', 'ready', 'not-ready']);
+export const AgentState = z.object({
+  ...Base,
+  type: z.literal('agent.state'),
+  agentId: Id,
+  state: AgentStateSchema,
+  /** Not-ready (aux) reason code, or logout reason. */
+  reason: z.string().max(200).optional(),
+});
+
+export const RecordingStarted = z.object({
+  ...Base,
+  type: z.literal('recording.started'),
+  recordingId: Id,
+  /** Audio file path on the media host. */
+  path: z.string().min(1).max(4096),
+});
+
+export const RecordingStopped = z.object({
+  ...Base,
+  type: z.literal('recording.stopped'),
+  recordingId: Id,
+  bytes: z.number().int().min(0).optional(),
+});
+
+export const SurveyAnswer = z.object({
+  ...Base,
+  type: z.literal('survey.answer'),
+  /** 'csat' is a 1..scale score; 'fcr' is 1 (resolved) or 0 (not resolved). */
+  question: z.enum(['csat', 'fcr']),
+  value: z.number().int().min(0).max(10),
+  /** Top of the CSAT scale (default 5). */
+  scale: z.number().int().min(2).max(10).default(5),
+});
+
+export const CallbackRequested = z.object({
+  ...Base,
+  type: z.literal('callback.requested'),
+  queue: Id,
+  number: z.string().max(200),
+});
+
+export const CallbackDialled = z.object({
+  ...Base,
+  type: z.literal('callback.dialled'),
+  /** The new (outbound) contact that carries the callback; its previousContactId is this one. */
+  newContactId: Id,
+});
+
+export const CcEventSchema = z.discriminatedUnion('type', [
+  ContactArrived,
+  IvrStep,
+  IvrEnd,
+  QueueEnter,
+  QueueOffer,
+  QueueRona,
+  QueueReject,
+  QueueConnect,
+  QueueAbandon,
+  QueueTransfer,
+  QueueExit,
+  HoldStart,
+  HoldEnd,
+  CallEnd,
+  WrapupStart,
+  WrapupEnd,
+  AgentState,
+  RecordingStarted,
+  RecordingStopped,
+  SurveyAnswer,
+  CallbackRequested,
+  CallbackDialled,
+]);
+
+/** One event as stored and as fed to the KPI engine (defaults applied). */
+export type CcEvent = z.output<typeof CcEventSchema>;
+/** What producers may pass (defaults optional). */
+export type CcEventInput = z.input<typeof CcEventSchema>;
+export type CcEventType = CcEvent['type'];
+export type EventOf<T extends CcEventType> = Extract<CcEvent, { type: T }>;
+export type AgentStateName = z.infer<typeof AgentStateSchema>;
+export type ExitReason = z.infer<typeof ExitReasonSchema>;
+
+export const AGENT_STREAM_PREFIX = 'agent:';
+export function agentStreamId(agentId: string): string {
+  return AGENT_STREAM_PREFIX + agentId;
+}
+
+export type ParseResult = { ok: true; event: CcEvent } | { ok: false; error: string };
+
+/** Validate untrusted input (spool lines, API bodies). Never throws. */
+export function parseEvent(input: unknown): ParseResult {
+  const r = CcEventSchema.safeParse(input);
+  if (r.success) return { ok: true, event: r.data };
+  return { ok: false, error: z.prettifyError(r.error) };
+}
+
+/** Canonical order of a log: by time, then stream, then seq (ties in time keep stream order). */
+export function compareEvents(a: CcEvent, b: CcEvent): number {
+  return a.ts - b.ts || (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0) || a.seq - b.seq;
+}
+
+/**
+ * Helper for producers: numbers a stream's events. The call layer keeps one per contact (and one
+ * per agent stream) so seq is dense and deterministic, which makes re-emission after a crash safe.
+ */
+export class EventSequencer {
+  private next = 1;
+  constructor(
+    readonly contactId: string,
+    start = 1,
+  ) {
+    this.next = start;
+  }
+  /** Fill in contactId and seq. The caller supplies ts (from its Clock) and the type's fields. */
+  stamp<E extends DistributiveOmit<CcEventInput, 'contactId' | 'seq'>>(e: E): E & { contactId: string; seq: number } {
+    return { ...e, contactId: this.contactId, seq: this.next++ };
+  }
+  get nextSeq(): number {
+    return this.next;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

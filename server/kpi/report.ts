@@ -1,0 +1,599 @@
+/**
+ * The KPI engine: pure, from an event log to report rows per interval and per centre, queue,
+ * skill group and agent. Every figure states its definition here; README's KPI section repeats
+ * them and both must change together.
+ *
+ * Attribution. Every per-call figure (offered, answered, abandoned, SL, ASA, AHT, transfers, RONA,
+ * rejects, FCR, CSAT) is credited to the interval in which the call ENTERED THE QUEUE, so one queue
+ * visit lands in exactly one interval and the per-call drill-down sums to the report. Time-in-state
+ * figures (logged-in, ready, not-ready, and the talk/hold/ACW time inside occupancy) are cut at
+ * interval edges, so they add up across intervals to the wall-clock time.
+ *
+ * Definitions (a "queue call" is one queue visit, queue.enter to its outcome):
+ * - offered: queue calls entering in the interval (a call overflowed or transferred to a second
+ *   queue is offered to each queue; the centre row sums queues).
+ * - answered / abandoned / exited / waiting: outcome of the queue phase; "waiting" is still in
+ *   queue at asOf. shortAbandoned: abandoned with wait < shortAbandonSec (a subset of abandoned).
+ * - answerRate = answered / offered.
+ * - abandonRate = (abandoned − shortAbandoned) / (offered − shortAbandoned).
+ * - serviceLevels: one figure per threshold, see serviceLevel.ts for the three modes.
+ * - connectRate (接通率, centre row only) = (customer calls completed in the IVR + customer calls
+ *   answered by an agent) / customer calls offered. A customer call is an inbound contact that does
+ *   not continue another (no previousContactId), credited to its arrival interval; it counts as
+ *   answered if any contact of its chain (transfers, callbacks) was answered by an agent, and as
+ *   completed in the IVR if the IVR completed it and no agent answered it (the two are disjoint).
+ * - asaSec = Σ wait of answered / answered. avgAbandonSec = Σ wait of abandoned (not short) /
+ *   abandoned (not short). longestWaitSec = max wait of any queue call of the interval (for calls
+ *   still waiting, wait so far at asOf).
+ * - handled: answered, talk ended, and wrap-up ended if one started. talk = connect to call end or
+ *   transfer, minus hold; hold = Σ hold spans; acw = wrap-up start to end, extension included.
+ *   ahtSec = (Σ talk + Σ hold + Σ acw) / handled over handled calls, with avgTalkSec, avgHoldSec,
+ *   avgAcwSec as the split (they add up to ahtSec, within rounding).
+ * - transferRate = transferred / answered (calls the answering agent transferred away).
+ * - rona: ring-no-answer events, rejected: agent declines, counted on the queue call (queue rows)
+ *   or on the agent who let it ring / declined (agent rows).
+ * - occupancy (工时利用率) = talk time / logged-in time (agent and centre rows). utilization =
+ *   (talk + hold + ACW) / logged-in time. Logged-in = any state but logged-out.
+ * - fcrRepeatRate: over customer calls handled by an agent and with a known caller number, the share
+ *   with no new customer call from the same number arriving within fcrWindowSec after the first
+ *   one's arrival. fcrSurveyRate: share of FCR survey answers that were "resolved" (1). Both are
+ *   credited to the final handler: the last agent-answered queue call of the customer call's chain.
+ * - csatAverage: mean of CSAT answers (raw scale values); csatTop2Box: share of answers in the top
+ *   two points of the scale (value ≥ scale − 1). Credited to the final handler.
+ *
+ * Rounding: seconds to 3 decimals (exact milliseconds), ratios to 4 decimals; nulls where the
+ * denominator is 0.
+ */
+import { z } from 'zod';
+import type { CcEvent } from './events.ts';
+import {
+  acwMs,
+  chainOf,
+  deriveFacts,
+  holdMs,
+  isHandled,
+  rootOf,
+  talkMs,
+  waitMs,
+  type ContactFact,
+  type Facts,
+  type QueueCall,
+} from './facts.ts';
+import { bucketIndex, buckets, IntervalSchema, overlap, type Bucket, type Interval } from './intervals.ts';
+import {
+  callVerdict,
+  round4,
+  serviceLevel,
+  ServiceLevelModeSchema,
+  type ServiceLevelFigure,
+  type ServiceLevelMode,
+} from './serviceLevel.ts';
+
+/** KPI settings from the centre config (kpi: section). */
+export const KpiSettingsSchema = z.object({
+  serviceLevelThresholdsSec: z.array(z.number().int().min(1).max(3600)).min(1).default([20, 30]),
+  serviceLevelMode: ServiceLevelModeSchema.default('abandons-ignored'),
+  shortAbandonSec: z.number().int().min(0).max(600).default(5),
+  fcrWindowSec: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  tzOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60).default(0),
+});
+export type KpiSettings = z.output<typeof KpiSettingsSchema>;
+export const DEFAULT_KPI_SETTINGS: KpiSettings = KpiSettingsSchema.parse({});
+
+export const DimensionSchema = z.enum(['centre', 'queue', 'skillGroup', 'agent']);
+export type Dimension = z.infer<typeof DimensionSchema>;
+
+export interface ReportRequest {
+  from: number;
+  to: number;
+  interval: Interval;
+  dimension: Dimension;
+  /** Keep only rows with these keys (queue names, agent ids, skill groups). */
+  keys?: readonly string[];
+  /** Time the log is complete up to; open spans end here. Defaults to `to`. */
+  asOf?: number;
+}
+
+export interface KpiRow {
+  dimension: Dimension;
+  key: string;
+  intervalStart: string;
+  intervalEnd: string;
+  offered: number | null;
+  answered: number;
+  abandoned: number | null;
+  shortAbandoned: number | null;
+  exited: number | null;
+  waiting: number | null;
+  answerRate: number | null;
+  abandonRate: number | null;
+  serviceLevels: ServiceLevelFigure[] | null;
+  contactsOffered: number | null;
+  contactsAnsweredByAgent: number | null;
+  contactsCompletedInIvr: number | null;
+  connectRate: number | null;
+  asaSec: number | null;
+  avgAbandonSec: number | null;
+  longestWaitSec: number | null;
+  handled: number;
+  talkSec: number;
+  holdSec: number;
+  acwSec: number;
+  ahtSec: number | null;
+  avgTalkSec: number | null;
+  avgHoldSec: number | null;
+  avgAcwSec: number | null;
+  wrapupsExtended: number;
+  transferred: number;
+  transferRate: number | null;
+  rona: number;
+  rejected: number;
+  loggedInSec: number | null;
+  readySec: number | null;
+  notReadySec: number | null;
+  occupancy: number | null;
+  utilization: number | null;
+  fcrEligible: number;
+  fcrResolved: number;
+  fcrRepeatRate: number | null;
+  fcrSurveyAnswers: number;
+  fcrSurveyResolved: number;
+  fcrSurveyRate: number | null;
+  csatAnswers: number;
+  csatAverage: number | null;
+  csatTop2Box: number | null;
+}
+
+export interface KpiReport {
+  from: string;
+  to: string;
+  asOf: string;
+  interval: Interval;
+  dimension: Dimension;
+  /** The settings every figure was computed with: the report's own statement of definitions. */
+  definitions: KpiSettings & { attribution: 'queue-enter'; timeInState: 'clipped-to-interval' };
+  rows: KpiRow[];
+}
+
+/** One queue call as the drill-down shows it; its figures are exactly what the report summed. */
+export interface CallDetail {
+  contactId: string;
+  visit: number;
+  queue: string;
+  skillGroup: string;
+  caller: string | null;
+  initiation: string | null;
+  previousContactId: string | null;
+  enteredAt: string;
+  outcome: QueueCall['outcome'];
+  exitReason: string | null;
+  waitSec: number;
+  shortAbandon: boolean;
+  /** Per threshold, under the report's mode: true met, false missed, null not counted. */
+  serviceLevelMet: { thresholdSec: number; mode: ServiceLevelMode; met: boolean | null }[];
+  agentId: string | null;
+  handled: boolean;
+  talkSec: number;
+  holdSec: number;
+  acwSec: number;
+  wrapupExtended: boolean;
+  transferred: boolean;
+  transferTarget: string | null;
+  rona: number;
+  rejected: number;
+  disposition: string | null;
+  note: string | null;
+  finalHandler: boolean;
+  fcrResolved: boolean | null;
+  csat: number[];
+  fcrSurvey: number[];
+  ivrPath: string[];
+  recordings: number;
+}
+
+const sec = (ms: number) => Math.round(ms) / 1000;
+const avgSec = (ms: number, n: number) => (n > 0 ? Math.round(ms / n) / 1000 : null);
+const ratio = (n: number, d: number) => (d > 0 ? round4(n / d) : null);
+const iso = (t: number) => new Date(t).toISOString();
+
+class Acc {
+  offered = 0;
+  answered = 0;
+  abandoned = 0;
+  shortAbandoned = 0;
+  exited = 0;
+  waiting = 0;
+  answeredWaitMs = 0;
+  abandonedWaitMs = 0;
+  longestWaitMs = 0;
+  answeredWithin: number[];
+  abandonedWithin: number[];
+  abandonedAfter: number[];
+  handled = 0;
+  talkMs = 0;
+  holdMs = 0;
+  acwMs = 0;
+  wrapupsExtended = 0;
+  transferred = 0;
+  rona = 0;
+  rejected = 0;
+  contactsOffered = 0;
+  contactsAnsweredByAgent = 0;
+  contactsCompletedInIvr = 0;
+  loggedInMs = 0;
+  readyMs = 0;
+  notReadyMs = 0;
+  stateTalkMs = 0;
+  stateHoldMs = 0;
+  stateAcwMs = 0;
+  fcrEligible = 0;
+  fcrResolved = 0;
+  fcrSurveyAnswers = 0;
+  fcrSurveyResolved = 0;
+  csatAnswers = 0;
+  csatSum = 0;
+  csatTop2 = 0;
+  constructor(n: number) {
+    this.answeredWithin = new Array<number>(n).fill(0);
+    this.abandonedWithin = new Array<number>(n).fill(0);
+    this.abandonedAfter = new Array<number>(n).fill(0);
+  }
+}
+
+/** What the engine knows about one queue call beyond the raw facts. */
+interface CallView {
+  q: QueueCall;
+  contact: ContactFact;
+  wait: number;
+  shortAbandon: boolean;
+  fcrResolved: boolean | null;
+  csat: { value: number; scale: number }[];
+  fcrSurvey: number[];
+}
+
+/** Compute a report from an event log. Pure: same events and request, same report. */
+export function computeReport(events: readonly CcEvent[], req: ReportRequest, settings: KpiSettings = DEFAULT_KPI_SETTINGS): KpiReport {
+  IntervalSchema.parse(req.interval);
+  const asOf = req.asOf ?? req.to;
+  const facts = deriveFacts(events, asOf);
+  const list = buckets(req.from, req.to, req.interval, settings.tzOffsetMinutes);
+  const thresholds = settings.serviceLevelThresholdsSec;
+  const accs = new Map<string, Acc[]>();
+  const accFor = (key: string, i: number): Acc => {
+    let row = accs.get(key);
+    if (!row) accs.set(key, (row = list.map(() => new Acc(thresholds.length))));
+    return row[i]!;
+  };
+  const keep = req.keys && req.keys.length > 0 ? new Set(req.keys) : undefined;
+  const wanted = (key: string) => !keep || keep.has(key);
+
+  for (const v of callViews(facts, asOf, settings)) {
+    const i = bucketIndex(list, v.q.enterTs);
+    if (i < 0) continue;
+    if (req.dimension === 'agent') {
+      if (v.q.outcome === 'answered' && v.q.agentId && wanted(v.q.agentId)) addCall(accFor(v.q.agentId, i), v, settings, asOf);
+      for (const r of v.q.ronaAgents) if (wanted(r.agentId)) accFor(r.agentId, i).rona++;
+      for (const r of v.q.rejectAgents) if (wanted(r.agentId)) accFor(r.agentId, i).rejected++;
+      continue;
+    }
+    const key = req.dimension === 'centre' ? '*' : req.dimension === 'queue' ? v.q.queue : v.q.skillGroup;
+    if (!wanted(key)) continue;
+    const a = accFor(key, i);
+    addCall(a, v, settings, asOf);
+    a.rona += v.q.ronaAgents.length;
+    a.rejected += v.q.rejectAgents.length;
+  }
+
+  if (req.dimension === 'centre' && wanted('*')) {
+    // Make the centre row exist for every bucket even in a quiet interval.
+    for (let i = 0; i < list.length; i++) accFor('*', i);
+    addCustomerCalls(facts, list, accFor);
+  }
+  if (req.dimension === 'agent' || req.dimension === 'centre') {
+    addAgentTime(facts, list, asOf, req.dimension, wanted, accFor);
+  }
+
+  const rows: KpiRow[] = [];
+  for (const key of [...accs.keys()].sort()) {
+    const row = accs.get(key)!;
+    row.forEach((a, i) => rows.push(toRow(req.dimension, key, list[i]!, a, settings)));
+  }
+  rows.sort((x, y) => (x.intervalStart < y.intervalStart ? -1 : x.intervalStart > y.intervalStart ? 1 : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return {
+    from: iso(req.from),
+    to: iso(req.to),
+    asOf: iso(asOf),
+    interval: req.interval,
+    dimension: req.dimension,
+    definitions: { ...settings, attribution: 'queue-enter', timeInState: 'clipped-to-interval' },
+    rows,
+  };
+}
+
+/** Per-call drill-down for queue calls entering in [from, to), optionally for one queue/agent/contact. */
+export function callDetails(
+  events: readonly CcEvent[],
+  req: { from: number; to: number; asOf?: number; queue?: string; agentId?: string; contactId?: string },
+  settings: KpiSettings = DEFAULT_KPI_SETTINGS,
+): CallDetail[] {
+  const asOf = req.asOf ?? req.to;
+  const facts = deriveFacts(events, asOf);
+  const out: CallDetail[] = [];
+  for (const v of callViews(facts, asOf, settings)) {
+    const q = v.q;
+    if (q.enterTs < req.from || q.enterTs >= req.to) continue;
+    if (req.queue !== undefined && q.queue !== req.queue) continue;
+    if (req.agentId !== undefined && q.agentId !== req.agentId) continue;
+    if (req.contactId !== undefined && q.contactId !== req.contactId) continue;
+    out.push({
+      contactId: q.contactId,
+      visit: q.visit,
+      queue: q.queue,
+      skillGroup: q.skillGroup,
+      caller: v.contact.caller ?? null,
+      initiation: v.contact.initiation ?? null,
+      previousContactId: v.contact.previousContactId ?? null,
+      enteredAt: iso(q.enterTs),
+      outcome: q.outcome,
+      exitReason: q.exitReason ?? null,
+      waitSec: sec(v.wait),
+      shortAbandon: v.shortAbandon,
+      serviceLevelMet: settings.serviceLevelThresholdsSec.map((t) => ({
+        thresholdSec: t,
+        mode: settings.serviceLevelMode,
+        met: callVerdict(q.outcome, v.wait, v.shortAbandon, settings.serviceLevelMode, t),
+      })),
+      agentId: q.agentId ?? null,
+      handled: isHandled(q),
+      talkSec: sec(talkMs(q, asOf)),
+      holdSec: sec(holdMs(q)),
+      acwSec: sec(acwMs(q)),
+      wrapupExtended: q.wrapupExtended,
+      transferred: q.transferred,
+      transferTarget: q.transferTarget ?? null,
+      rona: q.ronaAgents.length,
+      rejected: q.rejectAgents.length,
+      disposition: q.disposition ?? null,
+      note: q.note ?? null,
+      finalHandler: q.finalHandler,
+      fcrResolved: v.fcrResolved,
+      csat: v.csat.map((c) => c.value),
+      fcrSurvey: v.fcrSurvey,
+      ivrPath: v.contact.ivrPath,
+      recordings: v.contact.recordings.length,
+    });
+  }
+  return out;
+}
+
+function isCustomerCall(c: ContactFact): boolean {
+  return c.initiation === 'inbound' && c.previousContactId === undefined && c.arrivedTs !== undefined;
+}
+
+function knownCaller(caller: string | undefined): caller is string {
+  if (!caller) return false;
+  const t = caller.trim().toLowerCase();
+  return t !== '' && t !== 'anonymous' && t !== 'unknown' && t !== 'restricted';
+}
+
+function callViews(facts: Facts, asOf: number, settings: KpiSettings): CallView[] {
+  // Arrival times of customer calls per caller, for the repeat-contact FCR test.
+  const arrivals = new Map<string, number[]>();
+  for (const c of facts.contacts.values()) {
+    if (!isCustomerCall(c) || !knownCaller(c.caller)) continue;
+    let l = arrivals.get(c.caller);
+    if (!l) arrivals.set(c.caller, (l = []));
+    l.push(c.arrivedTs!);
+  }
+  const windowMs = settings.fcrWindowSec * 1000;
+  const views: CallView[] = [];
+  for (const q of facts.queueCalls) {
+    const contact = facts.contacts.get(q.contactId)!;
+    const wait = waitMs(q, asOf);
+    const view: CallView = {
+      q,
+      contact,
+      wait,
+      shortAbandon: q.outcome === 'abandoned' && wait < settings.shortAbandonSec * 1000,
+      fcrResolved: null,
+      csat: [],
+      fcrSurvey: [],
+    };
+    if (q.finalHandler) {
+      const root = facts.contacts.get(rootOf(facts, q.contactId))!;
+      if (isCustomerCall(root) && knownCaller(root.caller) && isHandled(q)) {
+        const t0 = root.arrivedTs!;
+        const repeat = (arrivals.get(root.caller) ?? []).some((t) => t > t0 && t <= t0 + windowMs);
+        view.fcrResolved = !repeat;
+      }
+      for (const c of chainOf(facts, root.contactId)) {
+        for (const s of c.surveys) {
+          if (s.question === 'csat') view.csat.push({ value: s.value, scale: s.scale });
+          else view.fcrSurvey.push(s.value);
+        }
+      }
+    }
+    views.push(view);
+  }
+  return views;
+}
+
+function addCall(a: Acc, v: CallView, settings: KpiSettings, asOf: number): void {
+  const q = v.q;
+  a.offered++;
+  a.longestWaitMs = Math.max(a.longestWaitMs, v.wait);
+  const thresholds = settings.serviceLevelThresholdsSec;
+  switch (q.outcome) {
+    case 'waiting':
+      a.waiting++;
+      break;
+    case 'exited':
+      a.exited++;
+      break;
+    case 'abandoned':
+      a.abandoned++;
+      if (v.shortAbandon) {
+        a.shortAbandoned++;
+        break;
+      }
+      a.abandonedWaitMs += v.wait;
+      thresholds.forEach((t, i) => {
+        if (v.wait <= t * 1000) a.abandonedWithin[i]!++;
+        else a.abandonedAfter[i]!++;
+      });
+      break;
+    case 'answered':
+      a.answered++;
+      a.answeredWaitMs += v.wait;
+      thresholds.forEach((t, i) => {
+        if (v.wait <= t * 1000) a.answeredWithin[i]!++;
+      });
+      if (q.transferred) a.transferred++;
+      if (isHandled(q)) {
+        a.handled++;
+        a.talkMs += talkMs(q, asOf);
+        a.holdMs += holdMs(q);
+        a.acwMs += acwMs(q);
+        if (q.wrapupExtended) a.wrapupsExtended++;
+      }
+      break;
+  }
+  if (v.fcrResolved !== null) {
+    a.fcrEligible++;
+    if (v.fcrResolved) a.fcrResolved++;
+  }
+  for (const s of v.fcrSurvey) {
+    a.fcrSurveyAnswers++;
+    if (s >= 1) a.fcrSurveyResolved++;
+  }
+  for (const c of v.csat) {
+    a.csatAnswers++;
+    a.csatSum += c.value;
+    if (c.value >= c.scale - 1) a.csatTop2++;
+  }
+}
+
+function addCustomerCalls(facts: Facts, list: Bucket[], accFor: (key: string, i: number) => Acc): void {
+  for (const c of facts.contacts.values()) {
+    if (!isCustomerCall(c)) continue;
+    const i = bucketIndex(list, c.arrivedTs!);
+    if (i < 0) continue;
+    const a = accFor('*', i);
+    a.contactsOffered++;
+    const chain = chainOf(facts, c.contactId);
+    if (chain.some((x) => x.queueCalls.some((q) => q.outcome === 'answered'))) a.contactsAnsweredByAgent++;
+    else if (chain.some((x) => x.completedInIvr)) a.contactsCompletedInIvr++;
+  }
+}
+
+/** Logged-in/ready/not-ready time and handling time, each cut at interval edges. */
+function addAgentTime(
+  facts: Facts,
+  list: Bucket[],
+  asOf: number,
+  dimension: Dimension,
+  wanted: (key: string) => boolean,
+  accFor: (key: string, i: number) => Acc,
+): void {
+  const keyOf = (agentId: string) => (dimension === 'centre' ? '*' : agentId);
+  const spread = (agentId: string, s0: number, s1: number, add: (a: Acc, ms: number) => void) => {
+    const key = keyOf(agentId);
+    if (!wanted(key) || s1 <= s0) return;
+    list.forEach((b, i) => {
+      const ms = overlap(s0, s1, b.start, b.end);
+      if (ms > 0) add(accFor(key, i), ms);
+    });
+  };
+  for (const s of facts.agentStates) {
+    spread(s.agentId, s.start, s.end, (a, ms) => {
+      a.loggedInMs += ms;
+      if (s.state === 'ready') a.readyMs += ms;
+      else a.notReadyMs += ms;
+    });
+  }
+  for (const q of facts.queueCalls) {
+    if (q.outcome !== 'answered' || !q.agentId || q.connectTs === undefined) continue;
+    const end = q.talkEndTs ?? asOf;
+    // Talk is the connected span minus holds: add the span, then take the holds back out.
+    spread(q.agentId, q.connectTs, end, (a, ms) => (a.stateTalkMs += ms));
+    for (const [h0, h1] of q.holds) {
+      spread(q.agentId, h0, h1, (a, ms) => {
+        a.stateTalkMs -= ms;
+        a.stateHoldMs += ms;
+      });
+    }
+    const acwEnd = q.acw ? q.acw[1] : undefined;
+    if (q.acw && acwEnd !== undefined) spread(q.agentId, q.acw[0], acwEnd, (a, ms) => (a.stateAcwMs += ms));
+  }
+}
+
+function toRow(dimension: Dimension, key: string, b: Bucket, a: Acc, s: KpiSettings): KpiRow {
+  const isAgent = dimension === 'agent';
+  const isCentre = dimension === 'centre';
+  const queueSide = !isAgent;
+  const timeSide = isAgent || isCentre;
+  const nonShortAbandoned = a.abandoned - a.shortAbandoned;
+  return {
+    dimension,
+    key,
+    intervalStart: iso(b.start),
+    intervalEnd: iso(b.end),
+    offered: queueSide ? a.offered : null,
+    answered: a.answered,
+    abandoned: queueSide ? a.abandoned : null,
+    shortAbandoned: queueSide ? a.shortAbandoned : null,
+    exited: queueSide ? a.exited : null,
+    waiting: queueSide ? a.waiting : null,
+    answerRate: queueSide ? ratio(a.answered, a.offered) : null,
+    abandonRate: queueSide ? ratio(nonShortAbandoned, a.offered - a.shortAbandoned) : null,
+    serviceLevels: queueSide
+      ? s.serviceLevelThresholdsSec.map((t, i) =>
+          serviceLevel(
+            {
+              answeredWithin: a.answeredWithin[i]!,
+              answered: a.answered,
+              abandonedWithin: a.abandonedWithin[i]!,
+              abandonedAfter: a.abandonedAfter[i]!,
+              exited: a.exited,
+            },
+            s.serviceLevelMode,
+            t,
+          ),
+        )
+      : null,
+    contactsOffered: isCentre ? a.contactsOffered : null,
+    contactsAnsweredByAgent: isCentre ? a.contactsAnsweredByAgent : null,
+    contactsCompletedInIvr: isCentre ? a.contactsCompletedInIvr : null,
+    connectRate: isCentre ? ratio(a.contactsAnsweredByAgent + a.contactsCompletedInIvr, a.contactsOffered) : null,
+    asaSec: avgSec(a.answeredWaitMs, a.answered),
+    avgAbandonSec: queueSide ? avgSec(a.abandonedWaitMs, nonShortAbandoned) : null,
+    longestWaitSec: queueSide ? (a.offered > 0 ? sec(a.longestWaitMs) : null) : null,
+    handled: a.handled,
+    talkSec: sec(a.talkMs),
+    holdSec: sec(a.holdMs),
+    acwSec: sec(a.acwMs),
+    ahtSec: avgSec(a.talkMs + a.holdMs + a.acwMs, a.handled),
+    avgTalkSec: avgSec(a.talkMs, a.handled),
+    avgHoldSec: avgSec(a.holdMs, a.handled),
+    avgAcwSec: avgSec(a.acwMs, a.handled),
+    wrapupsExtended: a.wrapupsExtended,
+    transferred: a.transferred,
+    transferRate: ratio(a.transferred, a.answered),
+    rona: a.rona,
+    rejected: a.rejected,
+    loggedInSec: timeSide ? sec(a.loggedInMs) : null,
+    readySec: timeSide ? sec(a.readyMs) : null,
+    notReadySec: timeSide ? sec(a.notReadyMs) : null,
+    occupancy: timeSide ? ratio(a.stateTalkMs, a.loggedInMs) : null,
+    utilization: timeSide ? ratio(a.stateTalkMs + a.stateHoldMs + a.stateAcwMs, a.loggedInMs) : null,
+    fcrEligible: a.fcrEligible,
+    fcrResolved: a.fcrResolved,
+    fcrRepeatRate: ratio(a.fcrResolved, a.fcrEligible),
+    fcrSurveyAnswers: a.fcrSurveyAnswers,
+    fcrSurveyResolved: a.fcrSurveyResolved,
+    fcrSurveyRate: ratio(a.fcrSurveyResolved, a.fcrSurveyAnswers),
+    csatAnswers: a.csatAnswers,
+    csatAverage: a.csatAnswers > 0 ? round4(a.csatSum / a.csatAnswers) : null,
+    csatTop2Box: ratio(a.csatTop2, a.csatAnswers),
+  };
+}

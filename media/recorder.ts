@@ -1,0 +1,204 @@
+/**
+ * Call recording: an 8 kHz 16-bit stereo WAV, caller on the left, agent on the right.
+ *
+ * Each channel's packets are placed by RTP timestamp, so lost or silence-suppressed packets become
+ * silence of the right length, and the two channels stay aligned with each other. A channel's RTP
+ * timeline is anchored to wall-clock arrival on its first packet, and re-anchored when its SSRC
+ * changes (re-INVITE, transfer, prompt vs agent) or its timestamps jump by more than a second.
+ *
+ * Audio is written a jitter window behind real time. While paused (PCI-DSS: card numbers read
+ * out), incoming audio is dropped, so the file holds silence of the paused length. The header's
+ * sizes are rewritten about once a second, and `repairWavHeader` fixes a file whose writer died.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Clock, TimerHandle } from '../server/clock.ts';
+import { decodeG711, type G711Law } from './g711.ts';
+import type { RtpPacket } from './rtp.ts';
+import { timestampDiff } from './rtp.ts';
+import { WAV_HEADER_BYTES, wavHeader } from './wav.ts';
+
+const RATE = 8000;
+
+export type RecorderChannel = 0 | 1;
+export const CALLER: RecorderChannel = 0;
+export const AGENT: RecorderChannel = 1;
+
+export interface RecorderOptions {
+  clock: Clock;
+  /** How far behind real time audio is committed, so late packets still land. Default 200 ms. */
+  jitterMs?: number;
+  /** How often buffered audio is written. Default 100 ms. */
+  flushMs?: number;
+}
+
+export interface RecordingSummary {
+  path: string;
+  /** Audio length written, in ms. */
+  durationMs: number;
+  /** Packets dropped because they arrived later than the jitter window. */
+  latePackets: number;
+  /** Total ms of recording spent paused. */
+  pausedMs: number;
+}
+
+interface Lane {
+  ssrc: number | undefined;
+  tsBase: number;
+  posBase: number;
+  buf: Int16Array; // positions [cursor, cursor + buf.length)
+}
+
+export class Recorder {
+  private readonly lanes: [Lane, Lane];
+  private readonly started: number;
+  private cursor = 0; // output position (samples since start) already written
+  private written = 0; // data bytes written
+  private timer: TimerHandle | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private lastHeaderAt = 0;
+  private pausedAt: number | undefined;
+  private pausedTotal = 0;
+  private late = 0;
+  private closed = false;
+  private failure: Error | undefined;
+  private readonly jitter: number;
+  private readonly flushMs: number;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    private readonly clock: Clock,
+    opts: RecorderOptions,
+  ) {
+    this.started = clock.now();
+    this.jitter = Math.round(((opts.jitterMs ?? 200) * RATE) / 1000);
+    this.flushMs = opts.flushMs ?? 100;
+    const lane = (): Lane => ({ ssrc: undefined, tsBase: 0, posBase: 0, buf: new Int16Array(RATE * 4) });
+    this.lanes = [lane(), lane()];
+    this.schedule();
+  }
+
+  /** Create (truncate) `path` and start recording; the file is a valid empty WAV from here on. */
+  static async open(path: string, opts: RecorderOptions): Promise<Recorder> {
+    const fh = await open(path, 'w');
+    await fh.write(wavHeader(RATE, 2, 0), 0, WAV_HEADER_BYTES, 0);
+    return new Recorder(path, fh, opts.clock, opts);
+  }
+
+  get paused(): boolean {
+    return this.pausedAt !== undefined;
+  }
+
+  pause(): void {
+    if (this.pausedAt === undefined && !this.closed) this.pausedAt = this.clock.now();
+  }
+
+  resume(): void {
+    if (this.pausedAt === undefined) return;
+    this.pausedTotal += this.clock.now() - this.pausedAt;
+    this.pausedAt = undefined;
+  }
+
+  /** Feed one G.711 RTP packet of a channel. */
+  pushRtp(channel: RecorderChannel, law: G711Law, p: RtpPacket): void {
+    if (this.pausedAt !== undefined || this.closed) return;
+    this.push(channel, p.ssrc, p.timestamp, decodeG711(law, p.payload));
+  }
+
+  /** Feed 8 kHz linear samples that start at RTP `timestamp` of stream `ssrc`. */
+  push(channel: RecorderChannel, ssrc: number, timestamp: number, samples: Int16Array): void {
+    if (this.pausedAt !== undefined || this.closed) return;
+    const lane = this.lanes[channel];
+    const arrival = this.position();
+    let pos = lane.posBase + timestampDiff(lane.tsBase, timestamp);
+    if (lane.ssrc !== ssrc || Math.abs(pos - arrival) > RATE) {
+      lane.ssrc = ssrc;
+      lane.tsBase = timestamp;
+      lane.posBase = Math.max(arrival, this.cursor);
+      pos = lane.posBase;
+    }
+    let from = 0;
+    let off = pos - this.cursor;
+    if (off < 0) {
+      from = -off;
+      off = 0;
+      if (from >= samples.length) {
+        this.late++;
+        return;
+      }
+    }
+    const n = Math.min(samples.length - from, lane.buf.length - off);
+    if (n > 0) lane.buf.set(samples.subarray(from, from + n), off);
+  }
+
+  /** Stop, write everything buffered, finalise the header, close the file. */
+  async stop(): Promise<RecordingSummary> {
+    if (!this.closed) {
+      this.resume();
+      this.closed = true;
+      if (this.timer) this.clock.clearTimeout(this.timer);
+      this.commit(this.position());
+      this.writing = this.writing.then(async () => {
+        await this.writeHeader(this.written);
+        await this.fh.close();
+      });
+    }
+    await this.writing;
+    if (this.failure) throw this.failure;
+    return {
+      path: this.path,
+      durationMs: Math.round((this.written / 4 / RATE) * 1000),
+      latePackets: this.late,
+      pausedMs: this.pausedTotal,
+    };
+  }
+
+  private position(): number {
+    return Math.floor(((this.clock.now() - this.started) * RATE) / 1000);
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimeout(() => {
+      if (this.closed) return;
+      this.commit(this.position() - this.jitter);
+      this.schedule();
+    }, this.flushMs);
+  }
+
+  /** Interleave and queue for writing everything before output position `upTo`. */
+  private commit(upTo: number): void {
+    while (upTo > this.cursor) {
+      const [l, r] = this.lanes;
+      const n = Math.min(upTo - this.cursor, l.buf.length);
+      const out = Buffer.allocUnsafe(n * 4);
+      for (let i = 0; i < n; i++) {
+        out.writeInt16LE(l.buf[i]!, i * 4);
+        out.writeInt16LE(r.buf[i]!, i * 4 + 2);
+      }
+      for (const lane of this.lanes) {
+        lane.buf.copyWithin(0, n);
+        lane.buf.fill(0, lane.buf.length - n);
+      }
+      this.cursor += n;
+      const at = WAV_HEADER_BYTES + this.written;
+      this.written += out.length;
+      const now = this.clock.now();
+      const header = now - this.lastHeaderAt >= 1000 ? this.written : undefined;
+      if (header !== undefined) this.lastHeaderAt = now;
+      this.writing = this.writing.then(async () => {
+        if (this.failure) return;
+        try {
+          await this.fh.write(out, 0, out.length, at);
+          if (header !== undefined) await this.writeHeader(header);
+        } catch (e) {
+          this.failure = e instanceof Error ? e : new Error(String(e));
+        }
+      });
+    }
+  }
+
+  private async writeHeader(dataBytes: number): Promise<void> {
+    const h = wavHeader(RATE, 2, dataBytes);
+    await this.fh.write(h, 0, WAV_HEADER_BYTES, 0);
+  }
+}

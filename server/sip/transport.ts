@@ -1,0 +1,258 @@
+/**
+ * The transport layer (RFC 3261 §18): owns the listening sockets and the connection table, turns
+ * bytes into parsed messages stamped with their Source, adds received/rport to the top Via of
+ * requests (§18.2.1, RFC 3581), and sends requests and responses down the right flow.
+ *
+ * A "flow" (RFC 5626 §3) is one connection (TCP/TLS/WS) or one UDP socket plus a remote address.
+ * Every received message carries its flow id; sending with that id reuses the connection, which is
+ * how an INVITE reaches a browser registered over WebSocket whose Contact host is `x.invalid`.
+ */
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import type { Logger } from '../log.ts';
+import { SipMessage, SipRequest, type Source, type Transport } from './message.ts';
+import { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
+import { parseVia, formatVia } from './via.ts';
+import type { SipUri } from './uri.ts';
+
+export interface Destination {
+  transport: Transport;
+  address: string;
+  port: number;
+  /** Prefer this existing flow when it is still open. */
+  flowId?: string;
+}
+
+/** One open connection or UDP socket, as the layer sees it. */
+export interface Flow {
+  readonly id: string;
+  readonly transport: Transport;
+  readonly reliable: boolean;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Remote end; empty for a UDP socket flow (which serves any remote). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  send(data: Buffer, address: string, port: number): void;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** Something that opens connections of one transport kind (TCP, TLS); UDP and WS do not. */
+export interface Connector {
+  connect(address: string, port: number): Promise<Flow>;
+}
+
+export interface Listener {
+  readonly transport: Transport;
+  /** Host and port to put in Via and Contact. */
+  readonly advertised: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export class TransportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+export const DEFAULT_PORTS: Record<Transport, number> = { udp: 5060, tcp: 5060, tls: 5061, ws: 80, wss: 443 };
+export const RELIABLE: Record<Transport, boolean> = { udp: false, tcp: true, tls: true, ws: true, wss: true };
+
+/**
+ * Events: 'message' (msg: SipMessage), 'malformed' (result, source, raw), 'flowClosed' (flowId).
+ */
+export class TransportLayer extends EventEmitter {
+  readonly flows = new Map<string, Flow>();
+  /** Connection reuse (RFC 5923 spirit): `${transport}:${address}:${port}` -> flow id. */
+  private readonly byRemote = new Map<string, string>();
+  private readonly pendingConnects = new Map<string, Promise<Flow>>();
+  readonly listening: Listener[] = [];
+  readonly connectors = new Map<Transport, Connector>();
+  private udpDefault?: Flow;
+
+  constructor(
+    readonly log: Logger,
+    readonly limits: ParseLimits = DEFAULT_LIMITS,
+  ) {
+    super();
+  }
+
+  addListening(l: Listener): void {
+    this.listening.push(l);
+  }
+
+  /** Register a flow (UDP socket or new connection). */
+  addFlow(flow: Flow): void {
+    this.flows.set(flow.id, flow);
+    if (flow.transport === 'udp') {
+      if (!this.udpDefault) this.udpDefault = flow;
+    } else {
+      this.byRemote.set(`${flow.transport}:${flow.remoteAddress}:${flow.remotePort}`, flow.id);
+    }
+  }
+
+  removeFlow(flow: Flow): void {
+    if (this.flows.get(flow.id) !== flow) return;
+    this.flows.delete(flow.id);
+    const key = `${flow.transport}:${flow.remoteAddress}:${flow.remotePort}`;
+    if (this.byRemote.get(key) === flow.id) this.byRemote.delete(key);
+    if (this.udpDefault === flow) this.udpDefault = [...this.flows.values()].find((f) => f.transport === 'udp');
+    this.emit('flowClosed', flow.id);
+  }
+
+  advertised(transport: Transport): { host: string; port: number } | undefined {
+    return this.listening.find((l) => l.transport === transport)?.advertised;
+  }
+
+  /** Called by transports for each complete datagram / framed message / WS frame. */
+  receive(data: Buffer, flow: Flow, address: string, port: number, framed: boolean): void {
+    const source: Source = {
+      transport: flow.transport,
+      address,
+      port,
+      flowId: flow.id,
+      localAddress: flow.localAddress,
+      localPort: flow.localPort,
+    };
+    let r: ParseResult;
+    try {
+      r = parseMessage(data, this.limits, framed);
+    } catch (err) {
+      // The parser is written not to throw; this guards the process if it ever does.
+      this.log.error({ err }, 'sip parser threw');
+      r = { ok: false, error: 'parser failure', status: 400 };
+    }
+    if (!r.ok) {
+      this.emit('malformed', r, source, data);
+      return;
+    }
+    const msg = r.message;
+    msg.source = source;
+    if (msg instanceof SipRequest) stampVia(msg, source);
+    this.emit('message', msg);
+  }
+
+  /**
+   * Send a message to a destination. Uses the given flow when open, otherwise an existing
+   * connection to the same remote, otherwise opens one (TCP/TLS) or uses the UDP socket.
+   */
+  async send(msg: SipMessage, dest: Destination): Promise<Flow> {
+    const data = msg.serialize();
+    const flow = await this.flowFor(dest);
+    flow.send(data, dest.address, dest.port);
+    return flow;
+  }
+
+  /** Synchronous fast path when the flow is known to be open (retransmissions, UDP). */
+  trySendSync(data: Buffer, dest: Destination): boolean {
+    const flow = this.openFlowSync(dest);
+    if (!flow) return false;
+    flow.send(data, dest.address, dest.port);
+    return true;
+  }
+
+  openFlowSync(dest: Destination): Flow | undefined {
+    if (dest.flowId !== undefined) {
+      const f = this.flows.get(dest.flowId);
+      if (f && !f.closed) return f;
+    }
+    if (dest.transport === 'udp') return this.udpDefault;
+    const id = this.byRemote.get(`${dest.transport}:${dest.address}:${dest.port}`);
+    const f = id !== undefined ? this.flows.get(id) : undefined;
+    return f && !f.closed ? f : undefined;
+  }
+
+  async flowFor(dest: Destination): Promise<Flow> {
+    const f = this.openFlowSync(dest);
+    if (f) return f;
+    if (dest.transport === 'udp') throw new TransportError('no UDP listener');
+    if (dest.address.endsWith('.invalid')) throw new TransportError(`flow to ${dest.address} is gone`);
+    const connector = this.connectors.get(dest.transport);
+    if (!connector) throw new TransportError(`cannot open ${dest.transport} connection to ${dest.address}:${dest.port}`);
+    const key = `${dest.transport}:${dest.address}:${dest.port}`;
+    let p = this.pendingConnects.get(key);
+    if (!p) {
+      p = connector.connect(dest.address, dest.port).finally(() => this.pendingConnects.delete(key));
+      this.pendingConnects.set(key, p);
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    for (const f of [...this.flows.values()]) f.close();
+    await Promise.all(this.listening.map((l) => l.close()));
+    this.listening.length = 0;
+    this.flows.clear();
+    this.byRemote.clear();
+  }
+}
+
+/** §18.2.1 + RFC 3581: record where the request really came from in the top Via. */
+function stampVia(req: SipRequest, src: Source): void {
+  const vias = req.headers.get('via');
+  const top = vias?.[0];
+  if (!vias || top === undefined) return;
+  const via = parseVia(top);
+  if (!via) return;
+  let changed = false;
+  if (via.host !== src.address && via.host !== `[${src.address}]`) {
+    via.params.set('received', src.address);
+    changed = true;
+  }
+  if (via.params.has('rport')) {
+    via.params.set('rport', String(src.port));
+    via.params.set('received', src.address);
+    changed = true;
+  }
+  if (changed) vias[0] = formatVia(via);
+}
+
+/**
+ * Where to send a response (§18.2.2): down the request's own flow for reliable transports and
+ * WebSocket; for UDP to received/rport or the sent-by address.
+ */
+export function responseDestination(req: SipMessage): Destination | undefined {
+  const src = req.source;
+  const via = req.topVia;
+  if (!via) return undefined;
+  const transport = (via.transport.toLowerCase() as Transport) in RELIABLE ? (via.transport.toLowerCase() as Transport) : 'udp';
+  if (src && RELIABLE[src.transport]) {
+    return { transport: src.transport, address: src.address, port: src.port, flowId: src.flowId };
+  }
+  const received = via.params.get('received');
+  const rport = via.params.get('rport');
+  const address = received ?? via.host.replace(/^\[|\]$/g, '');
+  const port = rport ? Number(rport) : (via.port ?? DEFAULT_PORTS[transport]);
+  const dest: Destination = { transport: src?.transport ?? transport, address, port };
+  if (src) dest.flowId = src.flowId;
+  return dest;
+}
+
+/**
+ * Where to send a request for a next-hop URI (RFC 3263 reduced to what a contact centre needs:
+ * explicit transport param, sips -> TLS, A/AAAA lookup, default ports; no NAPTR/SRV).
+ */
+export async function uriDestination(uri: SipUri, flowId?: string): Promise<Destination> {
+  let transport: Transport;
+  const tp = uri.params.get('transport')?.toLowerCase();
+  if (tp === 'tcp' || tp === 'udp' || tp === 'tls' || tp === 'ws' || tp === 'wss') transport = tp;
+  else if (uri.scheme === 'sips') transport = 'tls';
+  else transport = 'udp';
+  if (uri.scheme === 'sips' && transport === 'tcp') transport = 'tls';
+  const port = uri.port ?? DEFAULT_PORTS[transport];
+  let host = uri.params.get('maddr') ?? uri.host;
+  host = host.replace(/^\[|\]$/g, '');
+  const dest: Destination = { transport, address: host, port };
+  if (flowId !== undefined) dest.flowId = flowId;
+  if (isIP(host) || host.endsWith('.invalid') || flowId !== undefined) return dest;
+  try {
+    const r = await lookup(host);
+    dest.address = r.address;
+  } catch {
+    throw new TransportError(`cannot resolve ${host}`);
+  }
+  return dest;
+}

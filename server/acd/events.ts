@@ -1,0 +1,236 @@
+/**
+ * What the ACD engine tells the world. Every state transition is one event, stamped with the
+ * engine's clock, carrying the call, queue, agent and reason so that the store can persist it and
+ * the KPI engine can derive every figure from the stream alone.
+ */
+
+export type AgentState = 'logged-out' | 'available' | 'not-ready' | 'offered' | 'on-call' | 'wrap-up';
+
+/** Why a call left a queue without reaching an agent (other than the caller hanging up). */
+export type ExitReason =
+  /** maxLength reached when the caller tried to join. */
+  | 'full'
+  /** maxWait passed. */
+  | 'timeout'
+  /** The queue is closed (setQueueOpen(false)) or was removed. */
+  | 'closed'
+  /** joinWhenEmpty refused the caller, or leaveWhenEmpty sent them out. */
+  | 'no-agents'
+  /** A callback used up its dial attempts. */
+  | 'callback-failed'
+  /** Call control withdrew the contact (cancel()). */
+  | 'cancelled';
+
+interface Base {
+  /** Milliseconds since the epoch, from the engine's clock. */
+  at: number;
+}
+
+export interface EnqueueEvent extends Base {
+  type: 'enqueue';
+  callId: string;
+  queue: string;
+  priority: number;
+  /** Original arrival (kept across overflow and abandon-resume). */
+  arrivedAt: number;
+  position: number;
+  /** null when nobody staffs the queue. */
+  ewtSeconds: number | null;
+  resumed: boolean;
+  callback: boolean;
+}
+
+export interface OfferEvent extends Base {
+  type: 'offer';
+  callId: string;
+  agentId: string;
+  queue: string;
+  /** True when the same call rings several agents (ring-all); the first answer wins. */
+  ringAll: boolean;
+  /** Milliseconds the call has waited since its original arrival. */
+  waitedMs: number;
+  /** When the offer times out (ring-no-answer). */
+  expiresAt: number;
+}
+
+/** A callback contact reached an agent: the agent is reserved; call control dials the customer. */
+export interface CallbackDialEvent extends Base {
+  type: 'callbackDial';
+  callId: string;
+  agentId: string;
+  queue: string;
+  number: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  waitedMs: number;
+  expiresAt: number;
+}
+
+/** An offer withdrawn without the agent's doing: another agent answered (ring-all), the caller left, … */
+export interface OfferCancelledEvent extends Base {
+  type: 'offerCancelled';
+  callId: string;
+  agentId: string;
+  queue: string;
+  reason: 'answered-elsewhere' | 'abandon' | 'timeout' | 'logout' | 'exit';
+}
+
+export interface RonaEvent extends Base {
+  type: 'rona';
+  callId: string;
+  agentId: string;
+  queue: string;
+  /** False for ring-all offers, where not answering is normal and costs the agent nothing. */
+  penalised: boolean;
+  /** Consecutive misses of this agent including this one. */
+  misses: number;
+}
+
+export interface RejectEvent extends Base {
+  type: 'reject';
+  callId: string;
+  agentId: string;
+  queue: string;
+}
+
+export interface ConnectEvent extends Base {
+  type: 'connect';
+  callId: string;
+  agentId: string;
+  queue: string;
+  waitedMs: number;
+  /** Answered within the queue's service-level threshold. */
+  withinThreshold: boolean;
+  callback: boolean;
+}
+
+export interface CallEndEvent extends Base {
+  type: 'callEnd';
+  callId: string;
+  agentId: string;
+  queue: string;
+  talkMs: number;
+}
+
+export interface AbandonEvent extends Base {
+  type: 'abandon';
+  callId: string;
+  queue: string;
+  waitedMs: number;
+  /** Whether it was ringing an agent when the caller left. */
+  whileOffered: boolean;
+}
+
+export interface ExitEvent extends Base {
+  type: 'exit';
+  callId: string;
+  queue: string;
+  reason: ExitReason;
+  waitedMs: number;
+}
+
+export interface AgentStateEvent extends Base {
+  type: 'agentState';
+  agentId: string;
+  from: AgentState;
+  to: AgentState;
+  /** Aux code for not-ready ('missed' after a ring-no-answer, 'rejected' during back-off), logout reason, … */
+  reason?: string;
+  callId?: string;
+  queue?: string;
+}
+
+export interface WrapupStartEvent extends Base {
+  type: 'wrapupStart';
+  agentId: string;
+  callId: string;
+  queue: string;
+  endsAt: number;
+}
+
+export interface WrapupExtendEvent extends Base {
+  type: 'wrapupExtend';
+  agentId: string;
+  callId: string;
+  queue: string;
+  endsAt: number;
+}
+
+export interface WrapupEndEvent extends Base {
+  type: 'wrapupEnd';
+  agentId: string;
+  callId: string;
+  queue: string;
+  /** 'timer': the wrap-up ran out; 'agent': the agent ended it (or went not-ready / logged out). */
+  by: 'timer' | 'agent';
+  extended: boolean;
+  durationMs: number;
+}
+
+export interface EscalateEvent extends Base {
+  type: 'escalate';
+  callId: string;
+  /** Queue whose escalation step fired. */
+  queue: string;
+  /** Index into that queue's escalation list. */
+  step: number;
+  /** Set when the step moved the call to an overflow queue. */
+  overflowTo?: string;
+}
+
+export interface PositionEvent extends Base {
+  type: 'position';
+  callId: string;
+  queue: string;
+  position: number;
+  ewtSeconds: number | null;
+}
+
+export interface CallbackRequestedEvent extends Base {
+  type: 'callbackRequested';
+  callId: string;
+  queue: string;
+  number: string;
+}
+
+export interface CallbackFailedEvent extends Base {
+  type: 'callbackFailed';
+  callId: string;
+  agentId: string;
+  queue: string;
+  attempt: number;
+  /** When the next attempt will be routed; absent when the callback gave up. */
+  retryAt?: number;
+}
+
+/** The queue's live service level crossed its target (a surge rule's trigger). */
+export interface ServiceLevelEvent extends Base {
+  type: 'serviceLevel';
+  queue: string;
+  value: number;
+  target: number;
+  breached: boolean;
+}
+
+export type AcdEvent =
+  | EnqueueEvent
+  | OfferEvent
+  | CallbackDialEvent
+  | OfferCancelledEvent
+  | RonaEvent
+  | RejectEvent
+  | ConnectEvent
+  | CallEndEvent
+  | AbandonEvent
+  | ExitEvent
+  | AgentStateEvent
+  | WrapupStartEvent
+  | WrapupExtendEvent
+  | WrapupEndEvent
+  | EscalateEvent
+  | PositionEvent
+  | CallbackRequestedEvent
+  | CallbackFailedEvent
+  | ServiceLevelEvent;
+
+export type AcdEventType = AcdEvent['type'];

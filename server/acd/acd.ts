@@ -958,6 +958,10 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       this.exitCall(call, 'timeout');
       return;
     }
+    if (!call.callback && !this.emptyRuleHolds(q, q.cfg.leaveWhenEmpty)) {
+      this.exitCall(call, 'no-agents');
+      return;
+    }
     this.place(call);
     this.armEscalation(call);
     this.routeCall(call);

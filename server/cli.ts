@@ -1,0 +1,24 @@
+/**
+ * The `callcentre` command. Each command group lives with its domain and registers itself here:
+ * add yours with one import and one register call.
+ */
+import { Command } from 'commander';
+import { registerConfigCommands } from './config/commands.ts';
+import { registerIvrCommands } from './ivr/commands.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('callcentre').description('contact-centre server: config checks, IVR dry runs, reports').showHelpAfterError();
+  registerConfigCommands(program);
+  registerIvrCommands(program);
+  return program;
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}` || /[/\\]cli\.ts$/.test(process.argv[1] ?? '');
+if (isMain) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      console.error(e instanceof Error ? e.message : String(e));
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,51 @@
+/**
+ * `callcentre validate` and `callcentre schema`: check a config directory the way the server
+ * would load it, and regenerate the JSON Schema files editors use.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { formatError } from './errors.ts';
+import { writeJsonSchemas } from './jsonSchema.ts';
+import { loadConfig, type CentreConfig } from './load.ts';
+
+export const DEFAULT_CONFIG_DIR = 'config';
+
+/** Adds the `--config DIR` option every command takes. */
+export function withConfigOption(cmd: Command): Command {
+  return cmd.option('-c, --config <dir>', 'config directory', DEFAULT_CONFIG_DIR);
+}
+
+/** Loads the config for a command, printing every error and returning undefined when invalid. */
+export function loadForCommand(dir: string, io: { err: (s: string) => void } = { err: (s) => console.error(s) }): CentreConfig | undefined {
+  const r = loadConfig(dir, process.env);
+  if (r.ok) return r.config;
+  const label = `${dir.replace(/\/$/, '')}/`;
+  for (const e of r.errors) io.err(formatError(e, e.file === 'env' ? '' : label));
+  io.err(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${dir}`);
+  return undefined;
+}
+
+export function registerConfigCommands(program: Command): void {
+  withConfigOption(
+    program
+      .command('validate')
+      .description('check every config file (schemas, references, calendars, prompt files); exit 0 when valid, 1 otherwise'),
+  ).action((o: { config: string }) => {
+    const c = loadForCommand(o.config);
+    if (!c) {
+      process.exitCode = 1;
+      return;
+    }
+    const flows = Object.keys(c.flows);
+    console.log(
+      `${o.config}: valid (version ${c.version}) — ${c.agents.length} agents, ${Object.keys(c.queues).length} queues, ` +
+        `${Object.keys(c.calendars).length} calendars, ${Object.keys(c.prompts).length} prompts, ${flows.length} IVR flows (${flows.join(', ')})`,
+    );
+  });
+
+  withConfigOption(
+    program.command('schema').description('write the JSON Schema of every config file to CONFIG/schema/ (for editor autocompletion)'),
+  ).action((o: { config: string }) => {
+    for (const f of writeJsonSchemas(path.join(o.config, 'schema'))) console.log(`wrote ${f}`);
+  });
+}

@@ -1,0 +1,349 @@
+/**
+ * Loads a config directory as one whole: every file parsed, checked against its schema, then
+ * checked across files (references, reachability, calendars, prompt files). Either all of it is
+ * valid and a frozen CentreConfig comes back, or the caller gets every error with file, line,
+ * column and document path — never a half-loaded centre.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import type { Agent, AuxCodeSchema, Queue } from '../acd/config.ts';
+import { applyEnv } from './env.ts';
+import type { ConfigError } from './errors.ts';
+import {
+  AgentsFileSchema,
+  CentreFileSchema,
+  FlowSchema,
+  HoursFileSchema,
+  PromptsFileSchema,
+  QueuesFileSchema,
+  type Prompt,
+  type ServerSettings,
+  type Trunk,
+} from './schema.ts';
+import { checkCalendar, isValidTimeZone, type Calendar } from '../ivr/calendar.ts';
+import { checkFlows } from '../ivr/check.ts';
+import type { Flow } from '../ivr/schema.ts';
+
+type AuxCode = z.infer<typeof AuxCodeSchema>;
+
+/** Server settings with every directory made absolute and defaults filled in. */
+export interface ResolvedServer extends ServerSettings {
+  dataDir: string;
+  database: ServerSettings['database'] & { dataDir: string };
+  recordings: { dir: string };
+  /** Directory for synthesized prompts (TTS cache). */
+  ttsCacheDir: string;
+}
+
+export interface CentreConfig {
+  /** Absolute config directory. */
+  readonly dir: string;
+  /** Content hash of every file: equal versions are equal configs. */
+  readonly version: string;
+  readonly name: string;
+  readonly server: ResolvedServer;
+  readonly trunks: Readonly<Record<string, Trunk>>;
+  readonly skills: Readonly<Record<string, { description?: string | undefined }>>;
+  readonly auxCodes: readonly AuxCode[];
+  readonly agents: readonly Agent[];
+  readonly queues: Readonly<Record<string, Queue>>;
+  readonly calendars: Readonly<Record<string, Calendar>>;
+  /** Prompt files here are absolute paths. */
+  readonly prompts: Readonly<Record<string, Prompt>>;
+  readonly musicOnHold: string | undefined;
+  readonly flows: Readonly<Record<string, Flow>>;
+}
+
+export type LoadResult = { ok: true; config: CentreConfig } | { ok: false; errors: ConfigError[] };
+
+interface Parsed {
+  file: string;
+  doc: Document.Parsed;
+  lc: LineCounter;
+}
+
+const REQUIRED = ['centre.yaml', 'agents.yaml', 'queues.yaml'];
+const OPTIONAL_EMPTY: Record<string, unknown> = {
+  'hours.yaml': { calendars: {} },
+  'prompts.yaml': { prompts: {} },
+};
+
+/** Finds the YAML node for a document path; falls back to the deepest node that exists. */
+function locate(p: Parsed, docPath: readonly (string | number)[], atKey = false): { line: number; column: number } {
+  let node: unknown = p.doc.contents;
+  let offset = p.doc.contents?.range?.[0] ?? 0;
+  for (const seg of docPath) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+      if (!pair) break;
+      const keyNode = pair.key as { range?: [number, number, number] };
+      const valNode = pair.value as { range?: [number, number, number] } | null;
+      const last = seg === docPath[docPath.length - 1];
+      offset = (atKey && last ? keyNode.range?.[0] : (valNode?.range?.[0] ?? keyNode.range?.[0])) ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as { range?: [number, number, number] } | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else break;
+  }
+  const pos = p.lc.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function err(p: Parsed, docPath: (string | number)[], message: string, atKey = false): ConfigError {
+  return { file: p.file, ...locate(p, docPath, atKey), path: docPath, message };
+}
+
+function zodErrors(p: Parsed, error: z.ZodError, prefix: (string | number)[] = []): ConfigError[] {
+  const out: ConfigError[] = [];
+  for (const issue of error.issues) {
+    const ip = [...prefix, ...issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s))];
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) out.push(err(p, [...ip, k], `unknown setting "${k}"`, true));
+    } else if (issue.code === 'invalid_key') {
+      // A record key failed (e.g. a menu digit "12"): point at the key itself.
+      const inner = issue.issues[0]?.message ?? issue.message;
+      out.push(err(p, ip, `bad key "${String(ip[ip.length - 1])}": ${inner}`, true));
+    } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
+      // zod 4 adds discriminator/options to this issue at run time but not to its type.
+      const options = (issue as { options?: unknown[] }).options ?? [];
+      out.push(err(p, ip, `unknown type; expected one of ${options.map((o) => `"${String(o)}"`).join(', ')}`));
+    } else {
+      out.push(err(p, ip, issue.message));
+    }
+  }
+  return out;
+}
+
+function readYaml(dir: string, file: string, errors: ConfigError[]): Parsed | undefined {
+  const abs = path.join(dir, file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    errors.push({ file, line: 0, column: 0, path: [], message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+    return undefined;
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    for (const e of doc.errors) {
+      const pos = lc.linePos(e.pos[0]);
+      errors.push({ file, line: pos.line, column: pos.col, path: [], message: `YAML: ${e.message.split('\n')[0]}` });
+    }
+    return undefined;
+  }
+  return { file, doc, lc };
+}
+
+function toJs(p: Parsed): unknown {
+  const v = p.doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  return v ?? {};
+}
+
+function hashFiles(dir: string, files: string[]): string {
+  const h = createHash('sha256');
+  for (const f of files.sort()) {
+    h.update(f);
+    h.update('\0');
+    try {
+      h.update(readFileSync(path.join(dir, f)));
+    } catch {
+      h.update('missing');
+    }
+    h.update('\0');
+  }
+  return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * Load and check a config directory. `env` supplies the CC_* overrides (pass process.env);
+ * relative server paths resolve against `cwd`.
+ */
+export function loadConfig(dir: string, env: Record<string, string | undefined> = {}, cwd = process.cwd()): LoadResult {
+  const absDir = path.resolve(cwd, dir);
+  const errors: ConfigError[] = [];
+  if (!existsSync(absDir) || !statSync(absDir).isDirectory()) {
+    return { ok: false, errors: [{ file: dir, line: 0, column: 0, path: [], message: 'config directory not found' }] };
+  }
+
+  const parsed = new Map<string, Parsed>();
+  const values = new Map<string, unknown>();
+  for (const f of [...REQUIRED, ...Object.keys(OPTIONAL_EMPTY)]) {
+    if (!REQUIRED.includes(f) && !existsSync(path.join(absDir, f))) {
+      values.set(f, OPTIONAL_EMPTY[f]);
+      continue;
+    }
+    const p = readYaml(absDir, f, errors);
+    if (p) {
+      parsed.set(f, p);
+      values.set(f, toJs(p));
+    }
+  }
+  let flowFiles: string[] = [];
+  try {
+    flowFiles = readdirSync(path.join(absDir, 'ivr'))
+      .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+      .map((f) => `ivr/${f}`);
+  } catch {
+    errors.push({ file: 'ivr/', line: 0, column: 0, path: [], message: 'missing directory of IVR flows (ivr/NAME.yaml)' });
+  }
+  for (const f of flowFiles) {
+    const p = readYaml(absDir, f, errors);
+    if (p) {
+      parsed.set(f, p);
+      values.set(f, toJs(p));
+    }
+  }
+
+  // Schema pass: each file against its own schema.
+  const centreRaw = values.get('centre.yaml');
+  if (centreRaw && typeof centreRaw === 'object' && !Array.isArray(centreRaw)) {
+    errors.push(...applyEnv(centreRaw as Record<string, unknown>, env));
+  }
+  const check = <S extends z.ZodType>(file: string, schema: S): z.infer<S> | undefined => {
+    if (!values.has(file)) return undefined;
+    const r = schema.safeParse(values.get(file));
+    if (r.success) return r.data;
+    const p = parsed.get(file);
+    if (p) errors.push(...zodErrors(p, r.error));
+    else errors.push(...r.error.issues.map((i) => ({ file, line: 0, column: 0, path: i.path.map(String), message: i.message })));
+    return undefined;
+  };
+  const centre = check('centre.yaml', CentreFileSchema);
+  const agentsFile = check('agents.yaml', AgentsFileSchema);
+  const queuesFile = check('queues.yaml', QueuesFileSchema);
+  const hoursFile = check('hours.yaml', HoursFileSchema);
+  const promptsFile = check('prompts.yaml', PromptsFileSchema);
+  const flows: Record<string, Flow> = {};
+  for (const f of flowFiles) {
+    const name = path.basename(f).replace(/\.ya?ml$/, '');
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+      errors.push({ file: f, line: 0, column: 0, path: [], message: 'flow file names: letters, digits, _ . - (the name is the flow name)' });
+      continue;
+    }
+    const flow = check(f, FlowSchema);
+    if (flow) flows[name] = flow;
+  }
+  if (errors.length || !centre || !agentsFile || !queuesFile || !hoursFile || !promptsFile || flowFiles.some((f) => !parsed.has(f))) {
+    return { ok: false, errors: errors.length ? errors : [{ file: dir, line: 0, column: 0, path: [], message: 'config incomplete' }] };
+  }
+
+  // Cross-file pass.
+  const P = (f: string): Parsed => parsed.get(f)!;
+  const fileExists = (rel: string): boolean => {
+    const abs = path.resolve(absDir, rel);
+    return existsSync(abs) && statSync(abs).isFile();
+  };
+  const skills = agentsFile.skills;
+  const seenAgents = new Set<string>();
+  agentsFile.agents.forEach((a, i) => {
+    if (seenAgents.has(a.id)) errors.push(err(P('agents.yaml'), ['agents', i, 'id'], `duplicate agent id "${a.id}"`));
+    seenAgents.add(a.id);
+    for (const s of Object.keys(a.skills)) {
+      if (!Object.hasOwn(skills, s)) errors.push(err(P('agents.yaml'), ['agents', i, 'skills', s], `unknown skill "${s}"; skills are ${Object.keys(skills).join(', ')}`, true));
+    }
+  });
+  const promptNames = new Set(Object.keys(promptsFile.prompts));
+  for (const [qn, q] of Object.entries(queuesFile.queues)) {
+    q.skills.forEach((s, i) => {
+      if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'skills', i, 'skill'], `unknown skill "${s.skill}"; skills in agents.yaml are ${Object.keys(skills).join(', ')}`));
+    });
+    q.escalation.forEach((st, i) => {
+      if (st.overflowTo !== undefined && !Object.hasOwn(queuesFile.queues, st.overflowTo)) {
+        errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'overflowTo'], `unknown queue "${st.overflowTo}"`));
+      }
+      st.addSkills?.forEach((s, j) => {
+        if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'addSkills', j, 'skill'], `unknown skill "${s.skill}"`));
+      });
+    });
+    if (q.moh !== undefined && !promptNames.has(q.moh)) errors.push(err(P('queues.yaml'), ['queues', qn, 'moh'], `unknown prompt "${q.moh}"; define it in prompts.yaml`));
+  }
+  for (const [cn, cal] of Object.entries(hoursFile.calendars)) {
+    for (const pr of checkCalendar(cal)) errors.push(err(P('hours.yaml'), ['calendars', cn, ...pr.path], pr.message));
+  }
+  for (const [pn, pr] of Object.entries(promptsFile.prompts)) {
+    if (pr.file !== undefined && !fileExists(pr.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'file'], `missing prompt file "${pr.file}" (paths are relative to the config directory)`));
+    for (const [lang, v] of Object.entries(pr.languages ?? {})) {
+      if (v.file !== undefined && !fileExists(v.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'languages', lang, 'file'], `missing prompt file "${v.file}"`));
+    }
+  }
+  if (promptsFile.musicOnHold !== undefined && !promptNames.has(promptsFile.musicOnHold)) {
+    errors.push(err(P('prompts.yaml'), ['musicOnHold'], `unknown prompt "${promptsFile.musicOnHold}"`));
+  }
+  for (const [tn, t] of Object.entries(centre.trunks)) {
+    t.routes.forEach((r, i) => {
+      if (!Object.hasOwn(flows, r.flow)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'flow'], `unknown IVR flow "${r.flow}"; flows are ${Object.keys(flows).join(', ')}`));
+      try {
+        new RegExp(`^(?:${r.match})$`);
+      } catch (e) {
+        errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'match'], `bad number pattern: ${(e as Error).message}`));
+      }
+    });
+  }
+  const tz = centre.server.timezone;
+  if (!isValidTimeZone(tz)) {
+    errors.push(err(P('centre.yaml'), ['server', 'timezone'], `unknown time zone "${tz}"`));
+  }
+  for (const pr of checkFlows({
+    flows,
+    queues: new Set(Object.keys(queuesFile.queues)),
+    calendars: new Set(Object.keys(hoursFile.calendars)),
+    prompts: promptNames,
+    fileExists,
+  })) {
+    errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));
+  }
+  if (errors.length) return { ok: false, errors };
+
+  const s = centre.server;
+  const dataDir = path.resolve(cwd, s.dataDir);
+  const server: ResolvedServer = {
+    ...s,
+    dataDir,
+    database: { ...s.database, dataDir: path.resolve(cwd, s.database.dataDir ?? path.join(dataDir, 'postgres')) },
+    recordings: { dir: path.resolve(cwd, s.recordings.dir ?? path.join(dataDir, 'recordings')) },
+    ttsCacheDir: path.join(dataDir, 'tts'),
+  };
+  const absPrompt = (f: string | undefined): string | undefined => (f === undefined ? undefined : path.resolve(absDir, f));
+  const prompts: Record<string, Prompt> = {};
+  for (const [pn, pr] of Object.entries(promptsFile.prompts)) {
+    const languages = pr.languages
+      ? Object.fromEntries(Object.entries(pr.languages).map(([l, v]) => [l, { ...v, file: absPrompt(v.file) }]))
+      : undefined;
+    prompts[pn] = { ...pr, file: absPrompt(pr.file), languages };
+  }
+  const config: CentreConfig = deepFreeze({
+    dir: absDir,
+    version: hashFiles(absDir, [...parsed.keys()]),
+    name: centre.name,
+    server,
+    trunks: centre.trunks,
+    skills,
+    auxCodes: agentsFile.auxCodes,
+    agents: agentsFile.agents,
+    queues: queuesFile.queues,
+    calendars: hoursFile.calendars,
+    prompts,
+    musicOnHold: promptsFile.musicOnHold,
+    flows,
+  });
+  return { ok: true, config };
+}
+
+function flowFileOf(flow: string, files: string[]): string {
+  return files.find((f) => path.basename(f).replace(/\.ya?ml$/, '') === flow) ?? `ivr/${flow}.yaml`;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

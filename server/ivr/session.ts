@@ -1,0 +1,671 @@
+/**
+ * One caller's walk through an IVR flow: a pure, event-driven interpreter. The call-control layer
+ * feeds it events (prompt finished, DTMF digit, hang-up, queue exit, bridge ended) and performs the
+ * actions it emits (play, stop, queue, transfer, callback, hang-up). Timeouts run on the injected
+ * Clock; HTTP lookups go through an injected function. No I/O here.
+ *
+ * Actions are queued and emitted after each state change completes, so a handler may call back
+ * into the session (as the simulator does) without seeing a half-made transition.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { SkillRequirement } from '../acd/config.ts';
+import { calendarState } from './calendar.ts';
+import type { NodeAddress } from './check.ts';
+import { renderTemplate, type FlowSet, type ResolvedPrompt } from './flow.ts';
+import type { IvrNode, IvrNodeType, NodeOf, PromptRef } from './schema.ts';
+
+export type QueueExitReason = 'full' | 'timeout' | 'closed';
+
+export type IvrAction =
+  | { type: 'play'; prompt: ResolvedPrompt; bargeIn: boolean }
+  /** Stop the prompt now playing (the caller barged in); do not call promptFinished for it. */
+  | { type: 'stopPrompt' }
+  | { type: 'lookup'; url: string; method: 'GET' | 'POST'; timeoutMs: number }
+  | {
+      type: 'queue';
+      queue: string;
+      priority: number;
+      skills?: SkillRequirement[];
+      musicOnHold?: ResolvedPrompt;
+      /** Variables for the agent's screen pop (lookup results, collected digits). */
+      vars: Record<string, string>;
+    }
+  | { type: 'transfer'; number: string }
+  | { type: 'callback'; queue: string; number: string }
+  | { type: 'survey'; score: number; variable: string }
+  | { type: 'hangup'; reason: string };
+
+/**
+ * How the IVR part of the call ended. `completed` is self-service (the caller got what they needed
+ * inside the IVR); reports count it as answered.
+ */
+export type IvrOutcome = 'completed' | 'abandoned' | 'queued' | 'transferred' | 'callback' | 'failed';
+
+export interface PathStep {
+  /** Epoch ms when the caller reached the node. */
+  at: number;
+  flow: string;
+  node: string;
+  type: IvrNodeType;
+  label?: string;
+  /** Keys pressed at this node, in order (invalid ones too), comma-separated per attempt. */
+  input?: string;
+  /** How the node was left: the branch taken or result ("open", "1", "timeout", "answered"…). */
+  outcome?: string;
+}
+
+export type LookupResult = { ok: true; data: unknown } | { ok: false; error: string };
+export type LookupFn = (req: { url: string; method: 'GET' | 'POST'; timeoutMs: number; body?: string }) => Promise<unknown>;
+
+export interface IvrSessionOptions {
+  clock: Clock;
+  callerId: string;
+  dialled: string;
+  /** Extra variables known at call start (e.g. the Call-ID). */
+  vars?: Record<string, string>;
+  /** HTTP lookups; without it the session waits for lookupResult() from the caller. */
+  lookup?: LookupFn;
+  /** Consecutive steps without caller input before the session gives up (goto loops). */
+  maxAutoSteps?: number;
+}
+
+export type IvrState = 'idle' | 'playing' | 'waiting' | 'lookup' | 'queued' | 'bridged' | 'ended';
+
+interface InputState {
+  attempts: number;
+  digits: string;
+  /** What to do with a key once any prompt is stopped. */
+  onDigit: (d: string) => void;
+  onTimeout: () => void;
+}
+
+type Listener = (a: IvrAction) => void;
+type EndListener = (o: { outcome: IvrOutcome; reason: string }) => void;
+type StepListener = (s: PathStep) => void;
+
+export class IvrSession {
+  readonly path: PathStep[] = [];
+  readonly vars: Record<string, string>;
+  language: string;
+  outcome: IvrOutcome | undefined;
+  endReason: string | undefined;
+
+  private cur: NodeAddress;
+  private phase: IvrState = 'idle';
+  private playQueue: ResolvedPrompt[] = [];
+  private playBargeIn = false;
+  private afterPlay: (() => void) | undefined;
+  private input: InputState | undefined;
+  private typeAhead = '';
+  private timer: TimerHandle | undefined;
+  private lookupSeq = 0;
+  private autoSteps = 0;
+  private readonly out: ({ action: IvrAction } | { end: { outcome: IvrOutcome; reason: string } } | { step: PathStep })[] = [];
+  private flushing = false;
+  private readonly listeners: Listener[] = [];
+  private readonly endListeners: EndListener[] = [];
+  private readonly stepListeners: StepListener[] = [];
+
+  constructor(
+    readonly flows: FlowSet,
+    flowName: string,
+    private readonly opts: IvrSessionOptions,
+  ) {
+    const flow = flows.flows[flowName];
+    if (!flow) throw new Error(`unknown IVR flow "${flowName}"`);
+    this.cur = { flow: flowName, node: flow.start };
+    this.language = flow.language;
+    this.vars = { callerId: opts.callerId, dialled: opts.dialled, ...opts.vars };
+  }
+
+  on(event: 'action', fn: Listener): this;
+  on(event: 'end', fn: EndListener): this;
+  /** A node was reached (the step is completed later with input and outcome). */
+  on(event: 'step', fn: StepListener): this;
+  on(event: 'action' | 'end' | 'step', fn: Listener | EndListener | StepListener): this {
+    if (event === 'action') this.listeners.push(fn as Listener);
+    else if (event === 'end') this.endListeners.push(fn as EndListener);
+    else this.stepListeners.push(fn as StepListener);
+    return this;
+  }
+
+  /** What the session waits for: 'playing' a prompt, 'waiting' for keys, 'queued', 'bridged', 'lookup'… */
+  get state(): IvrState {
+    return this.phase;
+  }
+
+  get version(): string {
+    return this.flows.version;
+  }
+  get ended(): boolean {
+    return this.phase === 'ended';
+  }
+  /** Where the caller is now. */
+  get position(): Readonly<NodeAddress> {
+    return this.cur;
+  }
+
+  /** Compact path for a screen pop: "hours=open > welcome > menu[1] > sales=queued". */
+  summary(): string {
+    return this.path
+      .map((s) => `${s.flow === this.path[0]?.flow ? '' : `${s.flow}:`}${s.node}${s.input ? `[${s.input}]` : ''}${s.outcome ? `=${s.outcome}` : ''}`)
+      .join(' > ');
+  }
+
+  start(): void {
+    if (this.path.length || this.phase === 'ended') return;
+    this.enter(this.cur);
+    this.flush();
+  }
+
+  /** The prompt last played has finished (not called after stopPrompt). */
+  promptFinished(): void {
+    if (this.phase !== 'playing') return;
+    this.nextPrompt();
+    this.flush();
+  }
+
+  digit(d: string): void {
+    if (!/^[0-9*#]$/.test(d)) return;
+    this.handleDigit(d);
+    this.flush();
+  }
+
+  /** Result of the lookup the session asked for (when no lookup function was injected). */
+  lookupResult(result: LookupResult): void {
+    this.onLookup(this.lookupSeq, result);
+    this.flush();
+  }
+
+  /** The caller left the queue without an agent; continue at the queue node's branch. */
+  queueExit(reason: QueueExitReason): void {
+    if (this.phase !== 'queued') return;
+    const node = this.node() as NodeOf<'queue'>;
+    this.setOutcome(reason);
+    const target = node[reason];
+    this.phase = 'idle';
+    if (target) this.go(target);
+    else this.finish('failed', `queue-${reason}`, true);
+    this.flush();
+  }
+
+  /** An agent answered: the call is bridged; the IVR waits for bridgeEnded() or a hang-up. */
+  connected(agentId?: string): void {
+    if (this.phase !== 'queued') return;
+    this.phase = 'bridged';
+    this.setOutcome(agentId ? `answered:${agentId}` : 'answered');
+    this.flush();
+  }
+
+  /** The agent hung up first; the caller continues at the queue node's afterCall branch, if any. */
+  bridgeEnded(): void {
+    if (this.phase !== 'bridged') return;
+    const node = this.node() as NodeOf<'queue'>;
+    this.phase = 'idle';
+    if (node.afterCall) {
+      this.autoSteps = 0;
+      this.go(node.afterCall);
+    } else this.finish('queued', 'agent-hangup', true);
+    this.flush();
+  }
+
+  /** The caller hung up. */
+  hangup(): void {
+    if (this.phase === 'ended') return;
+    if (!this.path[this.path.length - 1]?.outcome) this.setOutcome('caller-hangup');
+    this.finish('abandoned', 'caller-hangup', false);
+    this.flush();
+  }
+
+  // ---- internals ----
+
+  private emit(a: IvrAction): void {
+    this.out.push({ action: a });
+  }
+
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (let e = this.out.shift(); e; e = this.out.shift()) {
+        if ('action' in e) for (const l of this.listeners) l(e.action);
+        else if ('step' in e) for (const l of this.stepListeners) l(e.step);
+        else for (const l of this.endListeners) l(e.end);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private handleDigit(d: string): void {
+    if (this.phase === 'playing') {
+      if (!this.playBargeIn) return;
+      this.playQueue = [];
+      this.afterPlay = undefined;
+      this.emit({ type: 'stopPrompt' });
+      if (this.input) {
+        this.phase = 'waiting';
+        this.input.onDigit(d);
+      } else {
+        // A barge-in on a plain announcement: keep the key for the next menu and move on.
+        this.typeAhead += d;
+        this.phase = 'idle';
+        this.leavePlayNode();
+      }
+    } else if (this.phase === 'waiting' && this.input) {
+      this.input.onDigit(d);
+    }
+  }
+
+  private node(): IvrNode {
+    const n = this.flows.node(this.cur);
+    if (!n) throw new Error(`IVR node ${this.cur.flow}:${this.cur.node} vanished`);
+    return n;
+  }
+
+  private setOutcome(outcome: string): void {
+    const s = this.path[this.path.length - 1];
+    if (s && s.outcome === undefined) s.outcome = outcome;
+  }
+
+  private addInput(keys: string): void {
+    const s = this.path[this.path.length - 1];
+    if (s) s.input = s.input ? `${s.input},${keys}` : keys;
+  }
+
+  private clearTimer(): void {
+    if (this.timer) this.opts.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private startTimer(seconds: number, fn: () => void): void {
+    this.clearTimer();
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = undefined;
+      if (this.phase === 'ended') return;
+      fn();
+      this.flush();
+    }, Math.round(seconds * 1000));
+  }
+
+  private prompt(ref: PromptRef): ResolvedPrompt {
+    return this.flows.prompt(ref, this.language, this.vars);
+  }
+
+  /** Play prompts in order, then run `then`. */
+  private play(refs: (PromptRef | undefined)[], bargeIn: boolean, then: () => void): void {
+    this.playQueue = refs.filter((r): r is PromptRef => r !== undefined).map((r) => this.prompt(r));
+    this.playBargeIn = bargeIn;
+    this.afterPlay = then;
+    this.phase = 'playing';
+    this.nextPrompt();
+  }
+
+  private nextPrompt(): void {
+    const p = this.playQueue.shift();
+    if (p) {
+      this.emit({ type: 'play', prompt: p, bargeIn: this.playBargeIn });
+      return;
+    }
+    const then = this.afterPlay;
+    this.afterPlay = undefined;
+    this.phase = 'idle';
+    then?.();
+  }
+
+  private go(target: string): void {
+    const to = this.flows.resolve(target, this.cur.flow);
+    if (!to) {
+      // Validation rules this out; fail safe for the caller rather than throw.
+      this.finish('failed', `bad-target:${target}`, true);
+      return;
+    }
+    this.enter(to);
+  }
+
+  private enter(addr: NodeAddress): void {
+    this.clearTimer();
+    this.input = undefined;
+    this.cur = addr;
+    if (++this.autoSteps > (this.opts.maxAutoSteps ?? 100)) {
+      this.finish('failed', 'ivr-loop', true);
+      return;
+    }
+    const node = this.node();
+    const step: PathStep = { at: this.opts.clock.now(), flow: addr.flow, node: addr.node, type: node.type, ...(node.label ? { label: node.label } : {}) };
+    this.path.push(step);
+    this.out.push({ step });
+    switch (node.type) {
+      case 'play':
+        this.play(Array.isArray(node.prompt) ? node.prompt : [node.prompt], node.bargeIn, () => this.leavePlayNode());
+        break;
+      case 'menu':
+        this.enterMenu(node);
+        break;
+      case 'collect':
+        this.enterCollect(node);
+        break;
+      case 'hours': {
+        const cal = this.flows.calendars[node.calendar];
+        const state = cal ? calendarState(cal, this.opts.clock.now()) : 'closed';
+        this.setOutcome(state);
+        this.go(state === 'open' ? node.open : state === 'holiday' ? (node.holiday ?? node.closed) : node.closed);
+        break;
+      }
+      case 'set':
+        for (const [k, v] of Object.entries(node.vars)) this.vars[k] = renderTemplate(String(v), this.vars);
+        this.go(node.next);
+        break;
+      case 'lookup':
+        this.enterLookup(node);
+        break;
+      case 'queue': {
+        this.phase = 'queued';
+        this.outcome = 'queued';
+        const moh = this.flows.musicOnHold[node.queue];
+        this.emit({
+          type: 'queue',
+          queue: node.queue,
+          priority: node.priority,
+          ...(node.skills ? { skills: node.skills } : {}),
+          ...(moh ? { musicOnHold: moh } : {}),
+          vars: { ...this.vars, ivrPath: this.summary() },
+        });
+        break;
+      }
+      case 'callback':
+        this.enterCallback(node);
+        break;
+      case 'transfer':
+        this.play([node.prompt], false, () => {
+          const number = renderTemplate(node.number, this.vars);
+          this.setOutcome(number);
+          this.emit({ type: 'transfer', number });
+          this.finish('transferred', 'transfer', false);
+        });
+        break;
+      case 'survey':
+        this.enterSurvey(node);
+        break;
+      case 'language':
+        this.enterLanguage(node);
+        break;
+      case 'goto':
+        this.go(node.target);
+        break;
+      case 'hangup':
+        this.play([node.prompt], false, () => this.finish('completed', node.reason, true));
+        break;
+    }
+  }
+
+  private leavePlayNode(): void {
+    const node = this.node();
+    if (node.type !== 'play') return;
+    if (node.next) this.go(node.next);
+    else this.finish('completed', 'ivr-completed', true);
+  }
+
+  private finish(outcome: IvrOutcome, reason: string, sendHangup: boolean): void {
+    if (this.phase === 'ended') return;
+    this.clearTimer();
+    this.input = undefined;
+    this.playQueue = [];
+    this.phase = 'ended';
+    // Once handed to the ACD (or booked for a callback) the call is no longer the IVR's to count:
+    // a later survey, goodbye or hang-up does not make it "completed" or "abandoned" in the IVR.
+    const sticky = this.outcome === 'queued' || this.outcome === 'callback';
+    const final: IvrOutcome = sticky && this.outcome && (outcome === 'completed' || outcome === 'abandoned') ? this.outcome : outcome;
+    this.outcome = final;
+    this.endReason = reason;
+    if (sendHangup) this.emit({ type: 'hangup', reason });
+    this.out.push({ end: { outcome: final, reason } });
+  }
+
+  /**
+   * The shared shape of menu, collect, survey, language and callback: a prompt the caller may cut
+   * short, a wait for keys, feedback prompts and a bounded number of attempts.
+   */
+  private ask(prompts: (PromptRef | undefined)[], state: InputState, waitSeconds: number): void {
+    if (this.typeAhead) {
+      // Keys pressed during the announcement before: answer without playing the prompt.
+      const keys = this.typeAhead;
+      this.typeAhead = '';
+      this.input = state;
+      this.phase = 'waiting';
+      for (const k of keys) if (this.phase === 'waiting' && this.input === state) state.onDigit(k);
+      if (this.phase === 'waiting' && this.input === state && !this.timer) this.startTimer(waitSeconds, state.onTimeout);
+      return;
+    }
+    this.input = state;
+    this.play(prompts, true, () => {
+      this.input = state;
+      this.phase = 'waiting';
+      this.startTimer(waitSeconds, state.onTimeout);
+    });
+  }
+
+  private enterMenu(node: NodeOf<'menu'>): void {
+    const state: InputState = {
+      attempts: 0,
+      digits: '',
+      onDigit: (d) => {
+        this.clearTimer();
+        this.addInput(d);
+        const target = node.choices[d];
+        if (target !== undefined) {
+          this.setOutcome(d);
+          this.autoSteps = 0;
+          this.go(target);
+        } else retry(node.invalidPrompt, 'invalid');
+      },
+      onTimeout: () => retry(node.timeoutPrompt, 'timeout'),
+    };
+    const retry = (feedback: PromptRef | undefined, why: string): void => {
+      state.attempts++;
+      if (why === 'timeout') this.addInput('-');
+      if (state.attempts > node.retries) {
+        this.setOutcome(`failed:${why}`);
+        if (node.onFail) this.go(node.onFail);
+        else this.finish('failed', `menu-${why}`, true);
+        return;
+      }
+      this.ask([feedback, node.prompt], state, node.timeout);
+    };
+    this.ask([node.prompt], state, node.timeout);
+  }
+
+  private enterCollect(node: NodeOf<'collect'>): void {
+    const pattern = node.pattern !== undefined ? new RegExp(`^(?:${node.pattern})$`) : undefined;
+    const state: InputState = {
+      attempts: 0,
+      digits: '',
+      onDigit: (d) => {
+        this.clearTimer();
+        if (d === node.terminator && node.terminator !== '') return done();
+        state.digits += d;
+        if (state.digits.length >= node.maxDigits) return done();
+        this.startTimer(node.interDigitTimeout, done);
+      },
+      onTimeout: () => (state.digits ? done() : retry(node.timeoutPrompt, 'timeout')),
+    };
+    const done = (): void => {
+      const got = state.digits;
+      state.digits = '';
+      this.clearTimer();
+      this.addInput(got || '-');
+      if (got.length >= node.minDigits && (!pattern || pattern.test(got))) {
+        this.vars[node.into] = got;
+        this.setOutcome('ok');
+        this.autoSteps = 0;
+        this.go(node.next);
+      } else retry(node.invalidPrompt, 'invalid');
+    };
+    const retry = (feedback: PromptRef | undefined, why: string): void => {
+      state.attempts++;
+      if (why === 'timeout') this.addInput('-');
+      if (state.attempts > node.retries) {
+        this.setOutcome(`failed:${why}`);
+        if (node.onFail) this.go(node.onFail);
+        else this.finish('failed', `collect-${why}`, true);
+        return;
+      }
+      this.ask([feedback, node.prompt], state, node.timeout);
+    };
+    this.ask([node.prompt], state, node.timeout);
+  }
+
+  private enterSurvey(node: NodeOf<'survey'>): void {
+    const leave = (): void => {
+      if (node.next) {
+        this.autoSteps = 0;
+        this.go(node.next);
+      } else this.finish('completed', 'survey-completed', true);
+    };
+    const state: InputState = {
+      attempts: 0,
+      digits: '',
+      onDigit: (d) => {
+        this.clearTimer();
+        this.addInput(d);
+        const score = Number(d);
+        if (/^[1-9]$/.test(d) && score <= node.scale) {
+          this.vars[node.into] = d;
+          this.setOutcome(`score:${d}`);
+          this.emit({ type: 'survey', score, variable: node.into });
+          this.input = undefined;
+          this.play([node.thanksPrompt], false, leave);
+        } else retry(node.invalidPrompt);
+      },
+      onTimeout: () => retry(undefined),
+    };
+    const retry = (feedback: PromptRef | undefined): void => {
+      state.attempts++;
+      if (state.attempts > node.retries) {
+        this.setOutcome('no-score');
+        this.input = undefined;
+        leave();
+        return;
+      }
+      this.ask([feedback, node.prompt], state, node.timeout);
+    };
+    this.ask([node.prompt], state, node.timeout);
+  }
+
+  private enterLanguage(node: NodeOf<'language'>): void {
+    const pick = (lang: string | undefined, outcome: string): void => {
+      if (lang) this.language = lang;
+      this.vars.lang = this.language;
+      this.setOutcome(outcome);
+      this.autoSteps = 0;
+      this.go(node.next);
+    };
+    this.ask(
+      [node.prompt],
+      {
+        attempts: 0,
+        digits: '',
+        onDigit: (d) => {
+          this.clearTimer();
+          this.addInput(d);
+          const lang = node.choices[d];
+          pick(lang ?? node.default, lang ?? `default:${node.default ?? this.language}`);
+        },
+        onTimeout: () => pick(node.default, `default:${node.default ?? this.language}`),
+      },
+      node.timeout,
+    );
+  }
+
+  private enterCallback(node: NodeOf<'callback'>): void {
+    this.ask(
+      [node.prompt],
+      {
+        attempts: 0,
+        digits: '',
+        onDigit: (d) => {
+          this.clearTimer();
+          this.addInput(d);
+          if (d === node.acceptDigit) accept();
+          else decline('declined');
+        },
+        onTimeout: () => decline('timeout'),
+      },
+      node.timeout,
+    );
+    const accept = (): void => {
+      const number = renderTemplate(node.number, this.vars);
+      this.setOutcome('accepted');
+      this.emit({ type: 'callback', queue: node.queue, number });
+      this.input = undefined;
+      this.play([node.confirmPrompt], false, () => {
+        if (node.accepted) {
+          this.outcome = 'callback';
+          this.autoSteps = 0;
+          this.go(node.accepted);
+        } else this.finish('callback', 'callback-accepted', true);
+      });
+    };
+    const decline = (why: string): void => {
+      this.setOutcome(why);
+      this.autoSteps = 0;
+      this.go(node.declined);
+    };
+  }
+
+  private enterLookup(node: NodeOf<'lookup'>): void {
+    const id = ++this.lookupSeq;
+    const url = renderTemplate(node.url, this.vars, true);
+    const timeoutMs = Math.round(node.timeout * 1000);
+    this.phase = 'lookup';
+    this.emit({ type: 'lookup', url, method: node.method, timeoutMs });
+    this.startTimer(node.timeout, () => this.onLookup(id, { ok: false, error: 'timeout' }));
+    if (this.opts.lookup) {
+      let p: Promise<unknown>;
+      try {
+        p = this.opts.lookup({ url, method: node.method, timeoutMs });
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then(
+        (data) => {
+          this.onLookup(id, { ok: true, data });
+          this.flush();
+        },
+        (e: unknown) => {
+          this.onLookup(id, { ok: false, error: e instanceof Error ? e.message : String(e) });
+          this.flush();
+        },
+      );
+    }
+  }
+
+  private onLookup(id: number, r: LookupResult): void {
+    // A late answer (after the timeout fired or the caller left) is dropped.
+    if (this.phase !== 'lookup' || id !== this.lookupSeq) return;
+    const node = this.node();
+    if (node.type !== 'lookup') return;
+    this.clearTimer();
+    this.phase = 'idle';
+    if (!r.ok) {
+      this.setOutcome(`failed:${r.error}`);
+      this.go(node.onFailure);
+      return;
+    }
+    for (const [v, p] of Object.entries(node.assign)) {
+      const got = dig(r.data, p);
+      this.vars[v] = got === undefined || got === null ? '' : typeof got === 'object' ? JSON.stringify(got) : String(got);
+    }
+    this.setOutcome('ok');
+    this.go(node.next);
+  }
+}
+
+function dig(data: unknown, dotted: string): unknown {
+  let v: unknown = data;
+  for (const k of dotted.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}

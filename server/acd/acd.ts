@@ -1363,10 +1363,13 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
     this.flushing = true;
     try {
       for (let e = this.outbox.shift(); e; e = this.outbox.shift()) {
-        try {
-          this.emit('event', e);
-        } catch (err) {
-          log.error({ err, event: e.type }, 'acd event listener threw');
+        // Each listener on its own: one that throws must not keep the event from the others.
+        for (const l of this.listeners('event') as ((e: AcdEvent) => void)[]) {
+          try {
+            l.call(this, e);
+          } catch (err) {
+            log.error({ err, event: e.type }, 'acd event listener threw');
+          }
         }
       }
     } finally {

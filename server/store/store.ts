@@ -1,0 +1,154 @@
+/**
+ * The store: one object the rest of the server talks to for persistence and reporting. It owns
+ * the Postgres server (embedded or external), runs migrations at start, owns the event writer and
+ * its spool, and answers reports by loading events and running the pure KPI engine, so every
+ * figure comes from one computation whichever output shows it.
+ */
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { SystemClock, type Clock } from '../clock.ts';
+import type { CcEvent } from '../kpi/events.ts';
+import {
+  callDetails,
+  computeReport,
+  DEFAULT_KPI_SETTINGS,
+  KpiSettingsSchema,
+  type CallDetail,
+  type KpiReport,
+  type KpiSettings,
+  type ReportRequest,
+} from '../kpi/report.ts';
+import { log } from '../log.ts';
+import { loadEvents, PgEventSink } from './eventLog.ts';
+import { migrate } from './migrate.ts';
+import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';
+import { getRecording, listRecordings, purgeRecordings, startRetention, type PurgeResult, type RecordingRow } from './recordings.ts';
+import { Spool } from './spool.ts';
+import { EventWriter, type WriterOptions, type WriterStats } from './writer.ts';
+
+const slog = log.child({ mod: 'store' });
+
+export interface StoreOptions {
+  /** External Postgres (DATABASE_URL). When absent an embedded Postgres is started. */
+  url?: string;
+  embedded?: EmbeddedOptions;
+  /** Database name for the embedded server. Default callcentre. */
+  database?: string;
+  /** Spool directory. Default ./data/spool. */
+  spoolDir?: string;
+  /** Root under which recordings live; downloads and deletions outside it are refused. */
+  recordingsDir?: string;
+  /** Delete recording audio older than this many days (hourly). 0 or absent: keep forever. */
+  retentionDays?: number;
+  kpi?: Partial<KpiSettings>;
+  clock?: Clock;
+  writer?: Partial<Pick<WriterOptions, 'batchSize' | 'flushDelayMs' | 'retryMinMs' | 'retryMaxMs'>>;
+  /** Reporting only (CLI): no spool, no writer, no retention timer. */
+  readOnly?: boolean;
+}
+
+export interface CallQuery {
+  from: number;
+  to: number;
+  queue?: string;
+  agentId?: string;
+  contactId?: string;
+}
+
+export interface Store {
+  readonly url: string;
+  readonly settings: KpiSettings;
+  readonly recordingsDir: string;
+  readonly postgres: PostgresServer;
+  readonly pool: pg.Pool;
+  /** Hand one event to storage. Synchronous; false if invalid (logged) or read-only. */
+  emit(event: unknown): boolean;
+  /** Resolves when everything emitted so far is in Postgres. */
+  flush(timeoutMs?: number): Promise<void>;
+  stats(): WriterStats | undefined;
+  /** Events the engine needs for [from, to) (see eventLog.loadEvents). */
+  events(from: number, to: number, settings?: KpiSettings): Promise<CcEvent[]>;
+  report(req: ReportRequest, overrides?: Partial<KpiSettings>): Promise<KpiReport>;
+  calls(q: CallQuery, overrides?: Partial<KpiSettings>): Promise<CallDetail[]>;
+  listRecordings(q: { contactId?: string; from?: number; to?: number; limit?: number }): Promise<RecordingRow[]>;
+  getRecording(recordingId: string): Promise<RecordingRow | undefined>;
+  purgeRecordings(retentionDays?: number): Promise<PurgeResult>;
+  close(): Promise<void>;
+}
+
+const DAY = 86_400_000;
+
+/** Start (or reach) Postgres, migrate, replay the spool, and return the store. */
+export async function openStore(opts: StoreOptions = {}): Promise<Store> {
+  const clock = opts.clock ?? new SystemClock();
+  const settings = KpiSettingsSchema.parse({ ...DEFAULT_KPI_SETTINGS, ...opts.kpi });
+  const postgres = await startPostgres({
+    ...(opts.url !== undefined ? { url: opts.url } : {}),
+    ...(opts.embedded !== undefined ? { embedded: opts.embedded } : {}),
+    ...(opts.database !== undefined ? { database: opts.database } : {}),
+  });
+  let pool: pg.Pool | undefined;
+  let spool: Spool | undefined;
+  try {
+    await migrate(postgres.url);
+    pool = new pg.Pool({ connectionString: postgres.url, max: 4, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000 });
+    // An idle client whose server went away emits 'error'; unhandled it would kill the process.
+    pool.on('error', (err) => slog.warn({ err: err.message }, 'idle Postgres connection lost'));
+    const recordingsDir = resolve(opts.recordingsDir ?? './data/recordings');
+    let writer: EventWriter | undefined;
+    let stopRetention: (() => void) | undefined;
+    if (!opts.readOnly) {
+      spool = await Spool.open(resolve(opts.spoolDir ?? './data/spool'));
+      writer = new EventWriter({ spool, sink: new PgEventSink(pool), clock, ...opts.writer });
+      if (opts.retentionDays && opts.retentionDays > 0) {
+        stopRetention = startRetention(pool, { retentionDays: opts.retentionDays, recordingsDir, clock });
+      }
+    }
+    const p = pool;
+    const sp = spool;
+    const merged = (o?: Partial<KpiSettings>) => (o ? KpiSettingsSchema.parse({ ...settings, ...o }) : settings);
+    const events = (from: number, to: number, s: KpiSettings = settings) =>
+      loadEvents(p, { from, to, lookbackMs: DAY, lookaheadMs: s.fcrWindowSec * 1000 });
+    slog.info({ url: redact(postgres.url), embedded: postgres.embedded, readOnly: !!opts.readOnly }, 'store open');
+    return {
+      url: postgres.url,
+      settings,
+      recordingsDir,
+      postgres,
+      pool: p,
+      emit: (e) => (writer ? writer.emit(e) : false),
+      flush: async (t) => writer?.flush(t),
+      stats: () => writer?.stats(),
+      events,
+      report: async (req, o) => {
+        const s = merged(o);
+        const asOf = Math.min(req.asOf ?? req.to, clock.now());
+        return computeReport(await events(req.from, req.to, s), { ...req, asOf }, s);
+      },
+      calls: async (q, o) => {
+        const s = merged(o);
+        return callDetails(await events(q.from, q.to, s), { ...q, asOf: Math.min(q.to, clock.now()) }, s);
+      },
+      listRecordings: (q) => listRecordings(p, q),
+      getRecording: (id) => getRecording(p, id),
+      purgeRecordings: (days) =>
+        purgeRecordings(p, { retentionDays: days ?? opts.retentionDays ?? 0, recordingsDir, now: clock.now() }),
+      close: async () => {
+        stopRetention?.();
+        if (writer) {
+          // Give the database a moment to take what is spooled; the rest waits in the spool.
+          await writer.flush(2_000).catch(() => {});
+          await writer.close();
+        }
+        await sp?.close();
+        await p.end().catch(() => {});
+        await postgres.stop();
+      },
+    };
+  } catch (err) {
+    await spool?.close();
+    await pool?.end().catch(() => {});
+    await postgres.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * One call's media: a mediasoup Router (on one worker) and the call's legs, with what Node adds on
+ * top of forwarding: bridging, prompts and music on hold, DTMF from every source, recording.
+ */
+import { EventEmitter } from 'node:events';
+import type { DirectTransport, Producer, Router } from 'mediasoup/types';
+import type { Clock } from '../server/clock.ts';
+import { log as rootLog } from '../server/log.ts';
+import { DtmfDeduplicator, type DtmfSource } from './dtmf.ts';
+import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
+import { MediaLeg, type LegContext, type MediaNetwork } from './leg.ts';
+import { Player, type PlayEnd, type PromptCache } from './player.ts';
+import { PlainRtpLeg } from './plainRtpLeg.ts';
+import { AGENT, CALLER, Recorder, type RecordingSummary } from './recorder.ts';
+import { parseRtp, randomSsrc } from './rtp.ts';
+import { WebRtcLeg } from './webRtcLeg.ts';
+
+const log = rootLog.child({ mod: 'media' });
+
+export interface DtmfInfo {
+  leg: MediaLeg;
+  source: DtmfSource;
+}
+
+export interface PlayOptions {
+  loop?: boolean;
+  /** Stop when the party this plays to presses a key. */
+  bargeIn?: boolean;
+}
+
+export interface Playback {
+  readonly done: Promise<PlayEnd>;
+  stop(): void;
+}
+
+export interface Recording {
+  readonly path: string;
+  pause(): void;
+  resume(): void;
+  stop(): Promise<RecordingSummary>;
+}
+
+export interface CallDeps {
+  router: Router;
+  network: MediaNetwork;
+  clock: Clock;
+  prompts: PromptCache;
+  onClose: () => void;
+}
+
+export class MediaCall
+  extends EventEmitter<{
+    dtmf: [digit: string, info: DtmfInfo];
+    /** Media ended underneath the call (worker died): the call should be torn down. */
+    lost: [reason: string];
+    closed: [];
+  }>
+  implements LegContext
+{
+  readonly router: Router;
+  readonly network: MediaNetwork;
+  law: G711Law | undefined;
+  readonly legs: MediaLeg[] = [];
+  closed = false;
+  private seq = 0;
+  private bridged: [MediaLeg, MediaLeg] | undefined;
+  private readonly dedupe = new DtmfDeduplicator();
+  private readonly playbacks = new Map<MediaLeg, { player: Player; bargeIn: boolean; restore?: () => Promise<void> }>();
+  private recorder: Recorder | undefined;
+  private direct: DirectTransport | undefined;
+
+  constructor(
+    readonly callId: string,
+    private readonly deps: CallDeps,
+  ) {
+    super();
+    this.router = deps.router;
+    this.network = deps.network;
+    this.router.observer.once('close', () => {
+      if (!this.closed) this.lose('media-router-closed');
+    });
+  }
+
+  fixLaw(law: G711Law): void {
+    if (this.law && this.law !== law) throw new Error(`call is ${this.law}, a leg chose ${law}`);
+    this.law = law;
+  }
+
+  /** The carrier side (the caller): plain RTP. */
+  createTrunkLeg(): Promise<PlainRtpLeg> {
+    return this.add(PlainRtpLeg.create(`${this.callId}/trunk${++this.seq}`, this, 'caller'));
+  }
+
+  /** An agent on a SIP desk phone: plain RTP. */
+  createRtpLeg(): Promise<PlainRtpLeg> {
+    return this.add(PlainRtpLeg.create(`${this.callId}/phone${++this.seq}`, this, 'agent'));
+  }
+
+  /** An agent in a browser: WebRTC. */
+  createWebRtcLeg(opts: { tcp?: boolean } = {}): Promise<WebRtcLeg> {
+    return this.add(WebRtcLeg.create(`${this.callId}/webrtc${++this.seq}`, this, opts));
+  }
+
+  private async add<L extends MediaLeg>(p: Promise<L>): Promise<L> {
+    this.assertOpen();
+    const leg = await p;
+    if (this.closed) {
+      leg.close();
+      throw new Error('call closed');
+    }
+    this.legs.push(leg);
+    return leg;
+  }
+
+  /** Connect two legs both ways. Both must have negotiated (same law by construction). */
+  async bridge(a: MediaLeg, b: MediaLeg): Promise<void> {
+    this.assertOpen();
+    if (!a.producer || !b.producer) throw new Error('bridge: both legs must have negotiated media first');
+    this.bridged = [a, b];
+    await Promise.all([this.feed(a, b.producer), this.feed(b, a.producer)]);
+  }
+
+  async unbridge(): Promise<void> {
+    const pair = this.bridged;
+    this.bridged = undefined;
+    if (pair) await Promise.all(pair.map((l) => this.feed(l, undefined)));
+  }
+
+  /** Feed a leg, unless a prompt is playing to it (then the feed is restored when it ends). */
+  private async feed(leg: MediaLeg, producer: Producer | undefined): Promise<void> {
+    const pb = this.playbacks.get(leg);
+    if (pb && leg.kind === 'webrtc') {
+      pb.restore = () => leg.setFeed(producer);
+      return;
+    }
+    await leg.setFeed(producer);
+  }
+
+  /** Play a WAV file to a leg (any rate/channels; converted to 8 kHz G.711). */
+  async play(leg: MediaLeg, path: string, opts: PlayOptions = {}): Promise<Playback> {
+    this.assertOpen();
+    const law = leg.law ?? this.law;
+    if (!law) throw new Error('play: leg has no negotiated law yet');
+    const samples = await this.deps.prompts.load(path);
+    this.playbacks.get(leg)?.player.stop();
+    let player: Player;
+    if (leg instanceof PlainRtpLeg) {
+      leg.playing++;
+      player = new Player(samples, {
+        clock: this.deps.clock,
+        law,
+        loop: opts.loop,
+        send: (b) => leg.sendFromNode(b, parseRtp(b)!),
+      });
+      const entry = { player, bargeIn: opts.bargeIn ?? false };
+      this.playbacks.set(leg, entry);
+      void player.done.then(() => {
+        leg.playing--;
+        if (this.playbacks.get(leg) === entry) this.playbacks.delete(leg);
+      });
+    } else {
+      // Through the worker: a DirectTransport producer becomes the leg's feed while playing.
+      this.direct ??= await this.router.createDirectTransport();
+      const producer = await this.direct.produce({
+        kind: 'audio',
+        rtpParameters: { codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }], encodings: [{ ssrc: randomSsrc() }] },
+      });
+      const previous = leg.feed?.producerId;
+      const prevProducer = this.bridged?.find((l) => l !== leg && l.producer?.id === previous)?.producer;
+      await leg.setFeed(producer);
+      player = new Player(samples, { clock: this.deps.clock, law, loop: opts.loop, send: (b) => !producer.closed && producer.send(b) });
+      const entry: { player: Player; bargeIn: boolean; restore?: () => Promise<void> } = {
+        player,
+        bargeIn: opts.bargeIn ?? false,
+        restore: () => leg.setFeed(prevProducer),
+      };
+      this.playbacks.set(leg, entry);
+      void player.done.then(async () => {
+        if (this.playbacks.get(leg) === entry) this.playbacks.delete(leg);
+        producer.close();
+        if (!this.closed && !leg.closed) await entry.restore?.().catch((e: unknown) => log.warn({ call: this.callId, err: String(e) }, 'restore feed after prompt'));
+      });
+    }
+    return { done: player.done, stop: () => player.stop() };
+  }
+
+  /**
+   * Record the call: caller (the first trunk leg, else the first plain leg) on the left, what that
+   * party hears (the agent, or prompts) on the right.
+   */
+  async record(path: string): Promise<Recording> {
+    this.assertOpen();
+    if (this.recorder) throw new Error('already recording');
+    const leg = (this.legs.find((l) => l instanceof PlainRtpLeg && l.role === 'caller') ?? this.legs.find((l) => l instanceof PlainRtpLeg)) as PlainRtpLeg | undefined;
+    if (!leg) throw new Error('record: the call has no plain RTP leg to record');
+    const rec = await Recorder.open(path, { clock: this.deps.clock });
+    this.recorder = rec;
+    leg.tap = { said: (p, law) => rec.pushRtp(CALLER, law, p), heard: (p, law) => rec.pushRtp(AGENT, law, p) };
+    const stop = async () => {
+      if (this.recorder === rec) this.recorder = undefined;
+      leg.tap = {};
+      return rec.stop();
+    };
+    return { path, pause: () => rec.pause(), resume: () => rec.resume(), stop };
+  }
+
+  /** DTMF reported by signalling (SIP INFO): deduplicated with the media sources. */
+  injectDtmf(digit: string, source: DtmfSource = 'info', leg?: MediaLeg): void {
+    const l = leg ?? this.legs.find((x) => x instanceof PlainRtpLeg && x.role === 'caller') ?? this.legs[0];
+    if (l) this.report(l, digit, source);
+  }
+
+  /** Called by legs. */
+  dtmf(leg: MediaLeg, digit: string, source: 'rfc4733' | 'inband'): void {
+    this.report(leg, digit, source);
+  }
+
+  private report(leg: MediaLeg, digit: string, source: DtmfSource): void {
+    if (this.closed) return;
+    if (!this.dedupe.accept({ digit, leg: leg.id, source, at: this.deps.clock.now() })) return;
+    if (source !== 'inband' && leg instanceof PlainRtpLeg) leg.inbandDtmf = false;
+    const pb = this.playbacks.get(leg);
+    if (pb?.bargeIn) pb.player.stop();
+    this.emit('dtmf', digit, { leg, source });
+  }
+
+  /** End the call's media. Safe to call more than once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const pb of this.playbacks.values()) pb.player.stop();
+    this.playbacks.clear();
+    if (this.recorder) void this.recorder.stop().catch((e: unknown) => log.error({ call: this.callId, err: String(e) }, 'recording close'));
+    for (const l of this.legs) l.close();
+    this.router.close();
+    this.deps.onClose();
+    this.emit('closed');
+  }
+
+  /** Media died underneath (worker crash): tell the owner, then clean up what is left. */
+  lose(reason: string): void {
+    if (this.closed) return;
+    log.warn({ call: this.callId, reason }, 'call media lost');
+    this.emit('lost', reason);
+    this.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`call ${this.callId} media is closed`);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * What every leg of a call has in common: a mediasoup transport on the call's router, the
+ * Producer carrying what its party says, and the Consumer carrying what its party hears (its
+ * "feed": the other party when bridged, a prompt when one plays through the worker).
+ */
+import type { Consumer, Producer, Router, RtpCapabilities, Transport } from 'mediasoup/types';
+import type { G711Law } from './g711.ts';
+import type { PortRange } from './rtpRelay.ts';
+
+export interface MediaNetwork {
+  /** Address the far-end-facing sockets bind to (0.0.0.0 for all). */
+  listenIp: string;
+  /** Address written into SDP when listenIp is not reachable as-is (NAT, 0.0.0.0). */
+  announcedAddress?: string;
+  /** Ports for plain RTP legs (carrier, desk phone); RTP even, RTCP odd. */
+  rtpPorts: PortRange;
+  /** Ports for mediasoup transports (WebRTC legs and the loopback side of plain legs). */
+  rtcPorts: PortRange;
+  /** Symmetric RTP: send to where the remote's packets come from (callers behind NAT). */
+  comedia: boolean;
+}
+
+export interface LegContext {
+  readonly callId: string;
+  readonly router: Router;
+  readonly network: MediaNetwork;
+  /** The call's G.711 law once a leg has negotiated one. */
+  readonly law: G711Law | undefined;
+  fixLaw(law: G711Law): void;
+  dtmf(leg: MediaLeg, digit: string, source: 'rfc4733' | 'inband'): void;
+}
+
+export const MID_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+
+export abstract class MediaLeg {
+  abstract readonly kind: 'rtp' | 'webrtc';
+  abstract readonly transport: Transport;
+  producer: Producer | undefined;
+  feed: Consumer | undefined;
+  law: G711Law | undefined;
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    protected readonly ctx: LegContext,
+  ) {}
+
+  /** RTP capabilities this leg's remote can receive: the call's law (and telephone-event). */
+  protected capabilities(): RtpCapabilities {
+    const law = this.law ?? this.ctx.law;
+    const codecs = (this.ctx.router.rtpCapabilities.codecs ?? []).filter((c) => c.mimeType === `audio/${law}`);
+    return { codecs, headerExtensions: [] };
+  }
+
+  /** The mid to give this leg's Consumer (WebRTC needs the one in its SDP). */
+  protected consumerMid(): string | undefined {
+    return undefined;
+  }
+
+  /** Make this leg hear `producer` (or nothing). */
+  async setFeed(producer: Producer | undefined): Promise<void> {
+    if (this.feed?.producerId === producer?.id && this.feed && !this.feed.closed) return;
+    this.feed?.close();
+    this.feed = undefined;
+    if (!producer || this.closed || producer.closed) return;
+    const mid = this.consumerMid();
+    this.feed = await this.transport.consume({
+      producerId: producer.id,
+      rtpCapabilities: this.capabilities(),
+      ...(mid !== undefined ? { mid } : {}),
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The media plane's front door: workers, one Router per call, shared prompt cache, metrics, and
+ * repair of recordings left half-written by a previous run.
+ */
+import { EventEmitter } from 'node:events';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Counter, Gauge } from 'prom-client';
+import { SystemClock, type Clock } from '../server/clock.ts';
+import { log as rootLog } from '../server/log.ts';
+import { metrics } from '../server/metrics.ts';
+import { MediaCall } from './call.ts';
+import type { MediaNetwork } from './leg.ts';
+import { PromptCache } from './player.ts';
+import { repairWavHeader } from './wav.ts';
+import { WorkerPool } from './workerPool.ts';
+
+const log = rootLog.child({ mod: 'media' });
+
+export interface MediaPlaneOptions {
+  /** mediasoup workers; default one per core. */
+  workers?: number;
+  listenIp?: string;
+  announcedAddress?: string;
+  /** Ports for mediasoup (WebRTC). Default 40000-44999. */
+  rtcMinPort?: number;
+  rtcMaxPort?: number;
+  /** Ports for plain RTP towards carriers and desk phones. Default 20000-29999. */
+  rtpMinPort?: number;
+  rtpMaxPort?: number;
+  /** Symmetric RTP latching for plain legs. Default true. */
+  comedia?: boolean;
+  /** Directory of recordings: half-written WAVs there are repaired at start. */
+  recordingsDir?: string;
+  clock?: Clock;
+  workerLogLevel?: 'debug' | 'warn' | 'error' | 'none';
+}
+
+/** Why a call's media ended abnormally (CDR disconnect reason). */
+export const MEDIA_WORKER_DIED = 'media-worker-died';
+
+const callsActive = new Gauge({ name: 'media_calls_active', help: 'Calls with a media router', registers: [metrics] });
+const workerDeaths = new Counter({ name: 'media_worker_deaths_total', help: 'mediasoup worker crashes', registers: [metrics] });
+const callsLost = new Counter({ name: 'media_calls_lost_total', help: 'Calls whose media died with a worker', registers: [metrics] });
+const dtmfTotal = new Counter({ name: 'media_dtmf_total', help: 'Key presses reported', labelNames: ['source'], registers: [metrics] });
+
+export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason: string] }> {
+  private readonly calls = new Map<string, MediaCall>();
+  private readonly callWorker = new Map<string, number>();
+  readonly prompts = new PromptCache();
+
+  private constructor(
+    readonly pool: WorkerPool,
+    readonly network: MediaNetwork,
+    private readonly clock: Clock,
+  ) {
+    super();
+    pool.on('workerDied', (_index, callIds) => {
+      workerDeaths.inc();
+      for (const id of callIds) {
+        const call = this.calls.get(id);
+        if (!call) continue;
+        callsLost.inc();
+        this.emit('callLost', id, MEDIA_WORKER_DIED);
+        call.lose(MEDIA_WORKER_DIED);
+      }
+    });
+  }
+
+  static async start(opts: MediaPlaneOptions = {}): Promise<MediaPlane> {
+    const network: MediaNetwork = {
+      listenIp: opts.listenIp ?? '127.0.0.1',
+      ...(opts.announcedAddress ? { announcedAddress: opts.announcedAddress } : {}),
+      rtcPorts: { min: opts.rtcMinPort ?? 40000, max: opts.rtcMaxPort ?? 44999 },
+      rtpPorts: { min: opts.rtpMinPort ?? 20000, max: opts.rtpMaxPort ?? 29999 },
+      comedia: opts.comedia ?? true,
+    };
+    for (const [name, r] of [['rtc', network.rtcPorts], ['rtp', network.rtpPorts]] as const) {
+      if (!(r.min >= 1024 && r.max <= 65535 && r.min < r.max)) throw new Error(`bad ${name} port range ${r.min}-${r.max}`);
+    }
+    if (opts.recordingsDir) await repairRecordings(opts.recordingsDir);
+    const pool = await WorkerPool.start({ ...(opts.workers ? { workers: opts.workers } : {}), ...(opts.workerLogLevel ? { logLevel: opts.workerLogLevel } : {}) });
+    return new MediaPlane(pool, network, opts.clock ?? new SystemClock());
+  }
+
+  /** A call's media on the least-loaded worker. */
+  async createCall(callId: string): Promise<MediaCall> {
+    if (this.calls.has(callId)) throw new Error(`media for call ${callId} already exists`);
+    const slot = this.pool.pick();
+    slot.calls.add(callId);
+    try {
+      const router = await slot.worker.createRouter({
+        mediaCodecs: [
+          { kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, preferredPayloadType: 0 },
+          { kind: 'audio', mimeType: 'audio/PCMA', clockRate: 8000, preferredPayloadType: 8 },
+          { kind: 'audio', mimeType: 'audio/telephone-event', clockRate: 8000, preferredPayloadType: 101 },
+        ],
+      });
+      const call = new MediaCall(callId, {
+        router,
+        network: this.network,
+        clock: this.clock,
+        prompts: this.prompts,
+        onClose: () => {
+          slot.calls.delete(callId);
+          this.calls.delete(callId);
+          callsActive.set(this.calls.size);
+        },
+      });
+      call.on('dtmf', (_d, info) => dtmfTotal.inc({ source: info.source }));
+      this.calls.set(callId, call);
+      callsActive.set(this.calls.size);
+      return call;
+    } catch (e) {
+      slot.calls.delete(callId);
+      throw e;
+    }
+  }
+
+  getCall(callId: string): MediaCall | undefined {
+    return this.calls.get(callId);
+  }
+
+  get callCount(): number {
+    return this.calls.size;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of [...this.calls.values()]) c.close();
+    await this.pool.close();
+  }
+}
+
+/** Fix the headers of WAVs whose writer died (see Recorder). Returns the files repaired. */
+export async function repairRecordings(dir: string): Promise<string[]> {
+  const fixed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir, { recursive: true });
+  } catch {
+    return fixed; // no directory yet: nothing to repair
+  }
+  for (const n of names) {
+    if (!n.endsWith('.wav')) continue;
+    try {
+      if (repairWavHeader(join(dir, n))) fixed.push(join(dir, n));
+    } catch (e) {
+      log.warn({ file: n, err: String(e) }, 'could not check recording');
+    }
+  }
+  if (fixed.length) log.warn({ files: fixed.length }, 'repaired recordings left open by a previous run');
+  return fixed;
+}

@@ -1,0 +1,219 @@
+/**
+ * A plain RTP/AVP leg: a carrier trunk (the caller) or a SIP desk phone (an agent). The party talks
+ * to our RtpRelay socket; the relay talks to this leg's mediasoup PlainTransport on loopback.
+ */
+import type { PlainTransport } from 'mediasoup/types';
+import { decodeG711, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
+import { DtmfDetector } from './dtmfDetector.ts';
+import { MediaLeg, type LegContext } from './leg.ts';
+import { TelephoneEventReceiver, buildTelephoneEvent, digitToEvent } from './rfc4733.ts';
+import { buildRtp, randomSsrc, type RtpPacket } from './rtp.ts';
+import { RtpRelay } from './rtpRelay.ts';
+import {
+  answerDirection,
+  buildRtpDescription,
+  chooseLaw,
+  newOrigin,
+  parseRtpDescription,
+  SdpError,
+  TELEPHONE_EVENT_PT,
+  type Direction,
+  type RtpMediaDescription,
+} from './sdp.ts';
+
+export type PlainRole = 'caller' | 'agent';
+
+/** Taps on the audio passing a plain leg (recorder, in-band DTMF, player). */
+export interface PlainLegTap {
+  heard?(p: RtpPacket, law: G711Law): void; // towards the party
+  said?(p: RtpPacket, law: G711Law): void; // from the party
+}
+
+export class PlainRtpLeg extends MediaLeg {
+  readonly kind = 'rtp';
+  readonly origin = newOrigin();
+  remote: RtpMediaDescription | undefined;
+  /** Our payload type for the law and telephone-event, as negotiated with the remote. */
+  payloadType: number | undefined;
+  telephoneEvent: number | undefined;
+  direction: Direction = 'sendrecv';
+  /** While Node plays into this leg, mediasoup's stream towards the party is held back. */
+  playing = 0;
+  tap: PlainLegTap = {};
+  inbandDtmf = true;
+  private readonly events: TelephoneEventReceiver;
+  private detector: DtmfDetector | undefined;
+  private readonly outSsrc = randomSsrc();
+  private outSeq = Math.floor(Math.random() * 0x10000);
+
+  private constructor(
+    id: string,
+    ctx: LegContext,
+    readonly role: PlainRole,
+    readonly transport: PlainTransport,
+    readonly relay: RtpRelay,
+    /** The SSRC the relay gives the party's stream, whatever the party uses. */
+    private readonly ssrc: number,
+  ) {
+    super(id, ctx);
+    this.events = new TelephoneEventReceiver((d) => ctx.dtmf(this, d, 'rfc4733'));
+  }
+
+  static async create(id: string, ctx: LegContext, role: PlainRole): Promise<PlainRtpLeg> {
+    const net = ctx.network;
+    let leg: PlainRtpLeg | undefined;
+    const ssrc = randomSsrc();
+    const relay = await RtpRelay.open({
+      ip: net.listenIp,
+      range: net.rtpPorts,
+      comedia: net.comedia,
+      ssrc,
+      hooks: { inbound: (p, raw) => leg?.fromParty(p, raw) ?? false, outbound: (p) => leg?.toParty(p) ?? false },
+    });
+    try {
+      const transport = await ctx.router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: net.rtcPorts },
+        rtcpMux: true,
+        comedia: false,
+      });
+      const relayIp = net.listenIp === '0.0.0.0' || net.listenIp === '::' ? '127.0.0.1' : net.listenIp;
+      await transport.connect({ ip: relayIp, port: relay.port });
+      relay.setInner('127.0.0.1', transport.tuple.localPort);
+      leg = new PlainRtpLeg(id, ctx, role, transport, relay, ssrc);
+      return leg;
+    } catch (e) {
+      relay.close();
+      throw e;
+    }
+  }
+
+  private get address(): string {
+    const n = this.ctx.network;
+    if (n.announcedAddress) return n.announcedAddress;
+    if (n.listenIp === '0.0.0.0' || n.listenIp === '::') throw new SdpError('listenIp is a wildcard: set announcedAddress');
+    return n.listenIp;
+  }
+
+  /** Answer the party's offer. Throws CodecMismatch (488) if its laws do not include the call's. */
+  async answer(offerSdp: string): Promise<string> {
+    const offer = parseRtpDescription(offerSdp);
+    const pick = chooseLaw(offer, this.ctx.law);
+    await this.apply(offer, pick.law, pick.payloadType, offer.telephoneEvent);
+    return buildRtpDescription({
+      origin: this.origin,
+      address: this.address,
+      port: this.relay.port,
+      laws: [pick],
+      ...(offer.telephoneEvent !== undefined ? { telephoneEvent: offer.telephoneEvent } : {}),
+      rtcpMux: offer.rtcpMux,
+      rtcpPort: this.relay.rtcpPort,
+      direction: answerDirection(offer.direction),
+    });
+  }
+
+  /** Our offer (outbound call to a carrier or desk phone): the call's law, or both if not fixed. */
+  offer(opts: { law?: G711Law } = {}): string {
+    const law = opts.law ?? this.ctx.law;
+    const laws = (law ? [law] : (['PCMU', 'PCMA'] as const)).map((l) => ({ law: l, payloadType: G711_PAYLOAD_TYPE[l] }));
+    return buildRtpDescription({
+      origin: this.origin,
+      address: this.address,
+      port: this.relay.port,
+      laws,
+      telephoneEvent: TELEPHONE_EVENT_PT,
+      rtcpMux: true,
+      rtcpPort: this.relay.rtcpPort,
+    });
+  }
+
+  /** The party's answer to our offer. */
+  async setAnswer(answerSdp: string): Promise<void> {
+    const ans = parseRtpDescription(answerSdp);
+    const pick = chooseLaw(ans, this.ctx.law);
+    await this.apply(ans, pick.law, pick.payloadType, ans.telephoneEvent);
+  }
+
+  /** A re-INVITE (hold, new address): same law required. Returns our answer. */
+  async update(offerSdp: string): Promise<string> {
+    this.origin.version++;
+    return this.answer(offerSdp);
+  }
+
+  /** Send a key to the party as RFC 4733 events (or nothing if it did not negotiate them). */
+  sendDtmf(digit: string, durationMs = 160): boolean {
+    const ev = digitToEvent(digit);
+    if (ev === undefined || this.telephoneEvent === undefined) return false;
+    const ts = randomSsrc();
+    const steps = Math.max(1, Math.round(durationMs / 20));
+    for (let i = 1; i <= steps + 2; i++) {
+      const end = i > steps;
+      const dur = Math.min(i, steps) * 160;
+      this.relay.sendToRemote(
+        buildRtp({
+          payloadType: this.telephoneEvent,
+          marker: i === 1,
+          sequenceNumber: this.outSeq++ & 0xffff,
+          timestamp: ts,
+          ssrc: this.outSsrc,
+          payload: buildTelephoneEvent({ event: ev, end, volume: 10, duration: dur }),
+        }),
+      );
+    }
+    return true;
+  }
+
+  override close(): void {
+    super.close();
+    this.relay.close();
+  }
+
+  private async apply(desc: RtpMediaDescription, law: G711Law, pt: number, te: number | undefined): Promise<void> {
+    if (this.law && this.law !== law) throw new SdpError(`leg is ${this.law}, cannot change to ${law}`);
+    this.ctx.fixLaw(law);
+    this.remote = desc;
+    this.payloadType = pt;
+    this.telephoneEvent = te;
+    this.direction = desc.direction;
+    this.relay.setRemote(desc);
+    if (!this.law) {
+      this.law = law;
+      this.producer = await this.transport.produce({
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }],
+          encodings: [{ ssrc: this.ssrc }],
+        },
+      });
+    }
+  }
+
+  /** Relay hook: a packet from the party. */
+  private fromParty(p: RtpPacket, raw: Buffer): boolean {
+    if (p.payloadType === this.telephoneEvent && this.telephoneEvent !== undefined) {
+      this.events.receive(p.ssrc, p.timestamp, p.payload);
+      return false;
+    }
+    if (p.payloadType !== this.payloadType || !this.law) return false; // CN, unknown
+    this.tap.said?.(p, this.law);
+    if (this.inbandDtmf) {
+      this.detector ??= new DtmfDetector((d) => this.ctx.dtmf(this, d.digit, 'inband'));
+      this.detector.process(decodeG711(this.law, p.payload));
+    }
+    // mediasoup knows the law by its static payload type; a remote using a dynamic one is mapped.
+    if (this.payloadType !== G711_PAYLOAD_TYPE[this.law]) raw[1] = (raw[1]! & 0x80) | G711_PAYLOAD_TYPE[this.law];
+    return true;
+  }
+
+  /** Relay hook: a packet from mediasoup towards the party. */
+  private toParty(p: RtpPacket): boolean {
+    if (this.playing > 0 || !this.law) return false;
+    this.tap.heard?.(p, this.law);
+    return true;
+  }
+
+  /** Send a packet built in Node (prompt) to the party. */
+  sendFromNode(packet: Buffer, p: RtpPacket): void {
+    if (this.law) this.tap.heard?.(p, this.law);
+    this.relay.sendToRemote(packet);
+  }
+}

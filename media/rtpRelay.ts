@@ -1,0 +1,210 @@
+/**
+ * The far-end-facing socket of a plain RTP leg (carrier trunk, desk phone). It relays between the
+ * remote party and the leg's mediasoup PlainTransport on loopback, and lets Node see every packet
+ * on the way:
+ *  - mediasoup never hands RFC 4733 telephone-events to consumers (they are not a "media codec"
+ *    to its Consumer), so DTMF events from a carrier would otherwise be lost;
+ *  - the recorder and the in-band DTMF detector need the samples of both directions anyway;
+ *  - prompts and music on hold go straight out of this socket instead of through the worker.
+ *
+ * RTP on an even port, RTCP on the next one unless muxed (RFC 3550 §11, RFC 5761). With comedia
+ * (symmetric RTP, RFC 4961) the relay sends to wherever the remote's first packet came from and
+ * then ignores other sources, which defends against RTP injection from elsewhere.
+ * Inbound SSRCs are rewritten to one fixed SSRC, so the mediasoup Producer (which must know its
+ * SSRC up front) survives the SSRC changes carriers make on re-INVITEs and transfers.
+ */
+import dgram from 'node:dgram';
+import { parseRtp, type RtpPacket } from './rtp.ts';
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+export interface RemoteRtpAddress {
+  address: string;
+  port: number;
+  rtcpAddress: string;
+  rtcpPort: number;
+  rtcpMux: boolean;
+}
+
+export interface RtpRelayHooks {
+  /** An RTP packet from the remote (`raw` may be edited in place). True forwards it to mediasoup. */
+  inbound(p: RtpPacket, raw: Buffer): boolean;
+  /** An RTP packet from mediasoup towards the remote. Return true to send it. */
+  outbound(p: RtpPacket): boolean;
+}
+
+export interface RtpRelayStats {
+  rtpIn: number;
+  rtpOut: number;
+  rtcpIn: number;
+  rtcpOut: number;
+  /** Packets from a source other than the latched one, or not RTP/RTCP at all. */
+  rejected: number;
+}
+
+function isRtcp(b: Buffer): boolean {
+  const pt = b[1]!;
+  return b.length >= 8 && b[0]! >> 6 === 2 && pt >= 192 && pt <= 223;
+}
+
+const sameAddr = (a: dgram.RemoteInfo, ip: string, port: number) => a.port === port && a.address === ip;
+
+function bindSocket(ip: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket({ type: ip.includes(':') ? 'udp6' : 'udp4' });
+    s.once('error', (e) => {
+      s.close();
+      reject(e);
+    });
+    s.bind(port, ip, () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+  });
+}
+
+export class RtpRelay {
+  readonly stats: RtpRelayStats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, rejected: 0 };
+  private remote: RemoteRtpAddress | undefined;
+  private latched = false;
+  private inner: { ip: string; port: number } | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly rtp: dgram.Socket,
+    private readonly rtcp: dgram.Socket,
+    readonly port: number,
+    private readonly comedia: boolean,
+    private readonly hooks: RtpRelayHooks,
+    private readonly ssrc: number,
+  ) {
+    rtp.on('message', (m, from) => this.onRtpSocket(m, from));
+    rtcp.on('message', (m, from) => this.onRtcpSocket(m, from));
+    // A send to an unreachable port (ICMP) surfaces here; it must not crash the process.
+    rtp.on('error', () => this.stats.rejected++);
+    rtcp.on('error', () => this.stats.rejected++);
+  }
+
+  /** Bind an even RTP port and the RTCP port above it, somewhere in `range`. */
+  static async open(p: { ip: string; range: PortRange; comedia: boolean; ssrc: number; hooks: RtpRelayHooks }): Promise<RtpRelay> {
+    const min = p.range.min + (p.range.min & 1);
+    const slots = Math.floor((p.range.max - min + 1) / 2);
+    if (slots < 1) throw new Error(`RTP port range ${p.range.min}-${p.range.max} has no even/odd pair`);
+    let start = Math.floor(Math.random() * slots);
+    for (let attempt = 0; attempt < Math.min(slots, 64); attempt++, start = (start + 1) % slots) {
+      const port = min + start * 2;
+      let rtp: dgram.Socket | undefined;
+      try {
+        rtp = await bindSocket(p.ip, port);
+        const rtcp = await bindSocket(p.ip, port + 1);
+        return new RtpRelay(rtp, rtcp, port, p.comedia, p.hooks, p.ssrc);
+      } catch (e) {
+        rtp?.close();
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      }
+    }
+    throw new Error(`no free RTP port pair in ${p.range.min}-${p.range.max}`);
+  }
+
+  get rtcpPort(): number {
+    return this.port + 1;
+  }
+
+  /** Where mediasoup's PlainTransport listens (loopback), so its packets can be told apart. */
+  setInner(ip: string, port: number): void {
+    this.inner = { ip, port };
+  }
+
+  /** The remote from its SDP. With comedia the first packet received may move it. */
+  setRemote(r: RemoteRtpAddress): void {
+    if (this.latched) {
+      // Keep the latched address (NAT) but take the mux decision from the new SDP.
+      this.remote = { ...this.remote!, rtcpMux: r.rtcpMux };
+      return;
+    }
+    this.remote = r;
+  }
+
+  get remoteAddress(): RemoteRtpAddress | undefined {
+    return this.remote;
+  }
+
+  /** Send an RTP packet built in Node (prompt, MOH, DTMF) to the remote. */
+  sendToRemote(packet: Buffer): void {
+    if (this.closed || !this.remote) return;
+    this.stats.rtpOut++;
+    this.rtp.send(packet, this.remote.port, this.remote.address);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rtp.close();
+    this.rtcp.close();
+  }
+
+  private fromInner(from: dgram.RemoteInfo): boolean {
+    return this.inner !== undefined && sameAddr(from, this.inner.ip, this.inner.port);
+  }
+
+  private onRtpSocket(m: Buffer, from: dgram.RemoteInfo): void {
+    if (this.fromInner(from)) {
+      if (!this.remote) return;
+      if (isRtcp(m)) {
+        this.stats.rtcpOut++;
+        if (this.remote.rtcpMux) this.rtp.send(m, this.remote.port, this.remote.address);
+        else this.rtcp.send(m, this.remote.rtcpPort, this.remote.rtcpAddress);
+        return;
+      }
+      const p = parseRtp(m);
+      if (!p || !this.hooks.outbound(p)) return;
+      this.stats.rtpOut++;
+      this.rtp.send(m, this.remote.port, this.remote.address);
+      return;
+    }
+    if (!this.acceptRemote(from, false)) return;
+    if (isRtcp(m)) return this.toInnerRtcp(m);
+    const p = parseRtp(m);
+    if (!p) {
+      this.stats.rejected++;
+      return;
+    }
+    this.stats.rtpIn++;
+    if (!this.hooks.inbound(p, m) || !this.inner) return;
+    // Rewrite the SSRC in place: the buffer is ours (dgram allocates one per message).
+    m.writeUInt32BE(this.ssrc, 8);
+    this.rtp.send(m, this.inner.port, this.inner.ip);
+  }
+
+  private onRtcpSocket(m: Buffer, from: dgram.RemoteInfo): void {
+    if (!this.acceptRemote(from, true) || !isRtcp(m)) {
+      this.stats.rejected++;
+      return;
+    }
+    this.toInnerRtcp(m);
+  }
+
+  private toInnerRtcp(m: Buffer): void {
+    this.stats.rtcpIn++;
+    if (this.inner) this.rtp.send(m, this.inner.port, this.inner.ip);
+  }
+
+  /** Comedia latching and source filtering. */
+  private acceptRemote(from: dgram.RemoteInfo, rtcp: boolean): boolean {
+    if (!this.comedia) return true;
+    if (!this.latched) {
+      if (rtcp) return true; // latch on RTP only: RTCP may come from another port
+      this.latched = true;
+      const mux = this.remote?.rtcpMux ?? true;
+      this.remote = { address: from.address, port: from.port, rtcpAddress: from.address, rtcpPort: mux ? from.port : from.port + 1, rtcpMux: mux };
+      return true;
+    }
+    const r = this.remote!;
+    const ok = rtcp ? from.address === r.rtcpAddress : sameAddr(from, r.address, r.port);
+    if (!ok) this.stats.rejected++;
+    return ok;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * An agent in a browser (sip.js's standard Web SessionDescriptionHandler, or any RTCPeerConnection):
+ * a mediasoup WebRtcTransport (ICE-lite, DTLS-SRTP, rtcp-mux), with SDP written from and read
+ * into mediasoup's parameters. Either side may offer: we offer when the server calls the agent,
+ * the browser offers when the agent dials out.
+ */
+import type { DtlsRole, WebRtcTransport } from 'mediasoup/types';
+import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
+import { MediaLeg, MID_EXTENSION_URI, type LegContext } from './leg.ts';
+import {
+  buildWebRtcOffer,
+  chooseLaw,
+  newOrigin,
+  parseWebRtcDescription,
+  SdpError,
+  type WebRtcRemoteDescription,
+} from './sdp.ts';
+
+export class WebRtcLeg extends MediaLeg {
+  readonly kind = 'webrtc';
+  readonly origin = newOrigin();
+  private mid = '0';
+  private connected = false;
+
+  private constructor(
+    id: string,
+    ctx: LegContext,
+    readonly transport: WebRtcTransport,
+  ) {
+    super(id, ctx);
+  }
+
+  static async create(id: string, ctx: LegContext, opts: { tcp?: boolean } = {}): Promise<WebRtcLeg> {
+    const n = ctx.network;
+    const info = (protocol: 'udp' | 'tcp') => ({
+      protocol,
+      ip: n.listenIp,
+      ...(n.announcedAddress ? { announcedAddress: n.announcedAddress } : {}),
+      portRange: n.rtcPorts,
+    });
+    const transport = await ctx.router.createWebRtcTransport({
+      listenInfos: opts.tcp ? [info('udp'), info('tcp')] : [info('udp')],
+    });
+    return new WebRtcLeg(id, ctx, transport);
+  }
+
+  protected override consumerMid(): string {
+    return this.mid;
+  }
+
+  protected override capabilities() {
+    const caps = super.capabilities();
+    // The mid header extension lets the browser demultiplex our stream before it knows its SSRC
+    // (we offer before the caller is bridged, and the SSRC changes if the feed changes).
+    caps.headerExtensions = [{ kind: 'audio', uri: MID_EXTENSION_URI, preferredId: 1, direction: 'sendrecv' }];
+    return caps;
+  }
+
+  /** Our offer to the browser, for the call's law (or `law`). */
+  offer(opts: { law?: G711Law } = {}): string {
+    const law = opts.law ?? this.ctx.law;
+    if (!law) throw new SdpError('no law fixed for the call yet: pass { law }');
+    const send = this.feed ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' } : undefined;
+    return buildWebRtcOffer({
+      origin: this.origin,
+      local: this.transport,
+      law,
+      mid: this.mid,
+      ...(send && send.ssrc ? { send } : {}),
+      setup: 'actpass',
+    });
+  }
+
+  /** The browser's answer to our offer. Throws CodecMismatch if it dropped the call's law. */
+  async setAnswer(sdp: string): Promise<void> {
+    const desc = parseWebRtcDescription(sdp);
+    if (desc.setup === 'actpass') throw new SdpError('an answer must not say a=setup:actpass');
+    await this.accept(desc, desc.setup === 'active' ? 'client' : 'server');
+  }
+
+  /** The browser offers (agent dials out): answer with ICE-lite, and we take the DTLS server role. */
+  async answer(offerSdp: string): Promise<string> {
+    const desc = parseWebRtcDescription(offerSdp);
+    this.mid = desc.mid;
+    // actpass → we are passive (DTLS server), a common choice for ICE-lite servers.
+    const remoteRole: DtlsRole = desc.setup === 'passive' ? 'server' : 'client';
+    const law = chooseLaw(desc, this.ctx.law).law;
+    await this.accept(desc, remoteRole);
+    return buildWebRtcOffer({ origin: this.origin, local: this.transport, law, mid: this.mid, setup: remoteRole === 'client' ? 'passive' : 'active' });
+  }
+
+  private async accept(desc: WebRtcRemoteDescription, remoteRole: DtlsRole): Promise<void> {
+    const pick = chooseLaw(desc, this.ctx.law);
+    this.ctx.fixLaw(pick.law);
+    if (!this.connected) {
+      this.connected = true;
+      await this.transport.connect({
+        dtlsParameters: { role: remoteRole, fingerprints: [{ algorithm: desc.fingerprint.algorithm as 'sha-256', value: desc.fingerprint.value }] },
+      });
+    }
+    if (this.producer || desc.direction === 'recvonly' || desc.direction === 'inactive') {
+      this.law = pick.law;
+      return;
+    }
+    if (desc.ssrc === undefined && desc.midExtensionId === undefined) throw new SdpError('browser SDP has neither a=ssrc nor the mid extension');
+    this.law = pick.law;
+    this.producer = await this.transport.produce({
+      kind: 'audio',
+      rtpParameters: {
+        mid: desc.mid,
+        codecs: [{ mimeType: `audio/${pick.law}`, clockRate: 8000, payloadType: pick.payloadType ?? G711_PAYLOAD_TYPE[pick.law] }],
+        headerExtensions: desc.midExtensionId !== undefined ? [{ uri: MID_EXTENSION_URI, id: desc.midExtensionId }] : [],
+        encodings: desc.ssrc !== undefined ? [{ ssrc: desc.ssrc }] : [{}],
+        rtcp: { cname: desc.cname ?? `browser-${this.id}`, reducedSize: true },
+      },
+    });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Headless Chromium (fake microphone: a 440 Hz WAV) ↔ mediasoup WebRtcTransport (ICE-lite,
+ * DTLS-SRTP) ↔ trunk leg ↔ a Node RTP peer sending 1000 Hz. Each side must hear the other's tone
+ * (Goertzel), and the recording must hold the caller's tone left and the agent's right.
+ * The browser side is a plain RTCPeerConnection: what sip.js's Web SessionDescriptionHandler does
+ * with the same SDP.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaPlane } from '../../../media/index.ts';
+import { encodeWav } from '../../../media/wav.ts';
+import { dominantFrequency, readStereoWav, tone } from '../../support/audio.ts';
+import { CHROMIUM, launchChromium, loopbackOnly, openPage } from './chromium.ts';
+import { RtpPeer } from './rtpPeer.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const dir = mkdtempSync(join(tmpdir(), 'media-webrtc-'));
+process.env.TMPDIR = dir; // playwright's profile directory
+let plane: MediaPlane;
+let browser: Browser;
+
+beforeAll(async () => {
+  const mic = join(dir, 'mic-440.wav');
+  writeFileSync(mic, encodeWav(48000, 1, tone(440, 5000, { rate: 48000, amp: 12000 })));
+  plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 33000, rtpMaxPort: 33999, rtcMinPort: 34000, rtcMaxPort: 34999 });
+  browser = await launchChromium(mic);
+});
+afterAll(async () => {
+  await browser?.close();
+  await plane?.stop();
+});
+
+declare global {
+  interface Window {
+    pc: RTCPeerConnection;
+    heard: number[];
+  }
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
+  for (const law of ['PCMU', 'PCMA'] as const) {
+    it(`hears and is heard (${law}), DTLS-SRTP up, recorded on the right channels`, async () => {
+      const caller = await RtpPeer.open();
+      const call = await plane.createCall(`it-webrtc-${law}`);
+      const page = await openPage(browser);
+      try {
+        const trunk = await call.createTrunkLeg();
+        const answer = await trunk.answer(caller.sdp([law], { te: 101 }));
+        caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
+        caller.stream(law, tone(1000, 1000, { amp: 8000 }));
+
+        const agent = await call.createWebRtcLeg();
+        const offer = agent.offer();
+        expect(offer).toContain('a=ice-lite');
+        expect(offer).toContain('a=setup:actpass');
+        expect(offer).toMatch(/a=fingerprint:sha-256 [0-9A-F:]+/);
+
+        const browserAnswer = await page.evaluate(async (sdp) => {
+          const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
+          const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+          window.heard = [];
+          pc.ontrack = (e) => {
+            const stream = e.streams[0] ?? new MediaStream([e.track]);
+            const el = new Audio();
+            el.muted = true;
+            el.srcObject = stream;
+            void el.play();
+            const ctx = new AudioContext({ sampleRate: 48000 });
+            const src = ctx.createMediaStreamSource(stream);
+            const proc = ctx.createScriptProcessor(4096, 1, 1);
+            proc.onaudioprocess = (ev) => {
+              if (window.heard.length < 48000 * 3) window.heard.push(...ev.inputBuffer.getChannelData(0));
+            };
+            src.connect(proc);
+            proc.connect(ctx.destination);
+          };
+          await pc.setRemoteDescription({ type: 'offer', sdp });
+          pc.addTrack(ms.getAudioTracks()[0]!, ms);
+          pc.getTransceivers()[0]!.direction = 'sendrecv';
+          await pc.setLocalDescription(await pc.createAnswer());
+          await new Promise<void>((r) => {
+            if (pc.iceGatheringState === 'complete') r();
+            pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+            setTimeout(r, 2000);
+          });
+          return pc.localDescription!.sdp;
+        }, offer);
+        await agent.setAnswer(loopbackOnly(browserAnswer));
+        await call.bridge(trunk, agent);
+        const state = await page.evaluate(
+          () =>
+            new Promise<string>((r) => {
+              const ck = () => (window.pc.connectionState === 'connected' || window.pc.connectionState === 'failed') && r(window.pc.connectionState);
+              window.pc.onconnectionstatechange = ck;
+              ck();
+              setTimeout(() => r(window.pc.connectionState), 10000);
+            }),
+        );
+        expect(state).toBe('connected');
+        const rec = await call.record(join(dir, `webrtc-${law}.wav`));
+        await page.evaluate(() => (window.heard = []));
+        await sleep(2500);
+        const summary = await rec.stop();
+        caller.stop();
+
+        // browser → caller
+        const fromBrowser = caller.audio(law);
+        expect(fromBrowser.length).toBeGreaterThan(8000);
+        const last = fromBrowser.subarray(fromBrowser.length - 8000);
+        expect(dominantFrequency(last).freq).toBe(440);
+        expect(dominantFrequency(last).ratio).toBeGreaterThan(50);
+        // caller → browser
+        const heard = await page.evaluate(() => window.heard);
+        expect(heard.length).toBeGreaterThan(48000);
+        const h = Int16Array.from(heard.slice(-48000), (x) => Math.round(x * 32767));
+        const d = dominantFrequency(h, 48000, 200, 3800, 10);
+        expect(d.freq).toBe(1000);
+        expect(d.ratio).toBeGreaterThan(50);
+        // recording: caller left, agent right
+        const w = readStereoWav(readFileSync(summary.path));
+        const l = w.left.subarray(w.left.length - 12000, w.left.length - 4000);
+        const r = w.right.subarray(w.right.length - 12000, w.right.length - 4000);
+        expect(dominantFrequency(l).freq).toBe(1000);
+        expect(dominantFrequency(r).freq).toBe(440);
+        const stats = await agent.transport.getStats();
+        expect(stats[0]?.dtlsState).toBe('connected');
+      } finally {
+        await page.close();
+        call.close();
+        caller.close();
+      }
+    });
+  }
+});

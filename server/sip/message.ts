@@ -276,9 +276,9 @@ export function makeResponse(req: SipMessage, status: number, reason?: string, t
     const v = req.headers.get(h);
     if (v) res.headers.set(h, [...v]);
   }
-  if (toTag !== undefined && status > 100) {
+  if (toTag !== undefined && status > 100 && req.toTag === undefined) {
     const to = res.get('to');
-    if (to !== undefined && !/;\s*tag\s*=/i.test(to)) res.set('to', `${to};tag=${toTag}`);
+    if (to !== undefined) res.set('to', `${to};tag=${toTag}`);
   }
   return res;
 }

@@ -1,0 +1,322 @@
+/**
+ * Dialogs (RFC 3261 §12–15): the peer-to-peer state of a call — Call-ID and tags, local and
+ * remote CSeq, remote target and route set — plus the in-dialog methods a contact centre needs:
+ * BYE, re-INVITE (hold/resume, target refresh), INFO (DTMF), REFER/NOTIFY (transfer), OPTIONS.
+ *
+ * Events:
+ *   'destroy' (bye?: SipRequest, reason: string)  remote BYE, ACK timeout, or transport loss
+ *   'modify'  (req, res)  re-INVITE; without a listener we answer 200 with the current local SDP
+ *   'info' | 'refer' | 'notify' | 'options' | 'message' | 'update'  (req, res)
+ *   'ack'     (req)  ACK for our 2xx (initial or re-INVITE)
+ */
+import { EventEmitter } from 'node:events';
+import type { TimerHandle } from '../clock.ts';
+import { SipRequest, type SipResponse } from './message.ts';
+import { parseNameAddr, parseUri, type SipUri } from './uri.ts';
+import type { Destination } from './transport.ts';
+import type { SipStack, SipServerResponse, RequestOptions, Credentials } from './stack.ts';
+import { sipMetrics } from './metrics.ts';
+
+export type DialogState = 'early' | 'confirmed' | 'terminated';
+
+/** A 2xx to an INVITE that we keep retransmitting until its ACK arrives (§13.3.1.4). */
+interface Pending2xx {
+  cseq: number;
+  data: Buffer;
+  res: SipResponse;
+  dest: Destination;
+  interval: number;
+  timer?: TimerHandle;
+  deadline: TimerHandle;
+  reliable: boolean;
+  onAck: (ack: SipRequest) => void;
+  onTimeout: () => void;
+}
+
+export class Dialog extends EventEmitter {
+  state: DialogState = 'early';
+  readonly id: string;
+  /** Our From (UAC) / To (UAS) header value, with our tag. */
+  localUri: string;
+  /** The peer's From/To header value, with its tag. */
+  remoteUri: string;
+  localSeq: number;
+  remoteSeq: number | undefined;
+  remoteTarget: string;
+  routeSet: string[];
+  localSdp: string | undefined;
+  remoteSdp: string | undefined;
+  /** The flow the dialog was established on; in-dialog requests prefer it (RFC 5626 §4.3). */
+  flowId: string | undefined;
+  /** Credentials for challenges on in-dialog requests (carrier trunks challenge BYE, re-INVITE). */
+  auth?: Credentials;
+  readonly createdAt: number;
+  /** The initial INVITE (UAS) or its final 2xx (UAC). */
+  readonly initial: SipRequest | SipResponse;
+  private pending2xx = new Map<number, Pending2xx>();
+  /** Our ACKs for 2xx, by CSeq, to resend when the 2xx is retransmitted. */
+  private acks = new Map<number, { data: Buffer; dest: Destination }>();
+  /** A re-INVITE of ours is in progress (glare -> 491, §14.1). */
+  reinviteInProgress = false;
+
+  constructor(
+    private readonly stack: SipStack,
+    readonly role: 'uac' | 'uas',
+    readonly callId: string,
+    readonly localTag: string,
+    readonly remoteTag: string,
+    init: {
+      localUri: string;
+      remoteUri: string;
+      localSeq: number;
+      remoteSeq?: number;
+      remoteTarget: string;
+      routeSet: string[];
+      flowId?: string;
+      localSdp?: string;
+      remoteSdp?: string;
+      initial: SipRequest | SipResponse;
+    },
+  ) {
+    super();
+    this.id = `${callId}|${localTag}|${remoteTag}`;
+    this.localUri = init.localUri;
+    this.remoteUri = init.remoteUri;
+    this.localSeq = init.localSeq;
+    this.remoteSeq = init.remoteSeq;
+    this.remoteTarget = init.remoteTarget;
+    this.routeSet = init.routeSet;
+    this.flowId = init.flowId;
+    this.localSdp = init.localSdp;
+    this.remoteSdp = init.remoteSdp;
+    this.initial = init.initial;
+    this.createdAt = stack.clock.now();
+  }
+
+  get remoteUser(): string | undefined {
+    return parseNameAddr(this.remoteUri)?.uri.user;
+  }
+
+  /** Build an in-dialog request per §12.2.1.1 (loose routing; strict routing per §16.12.1.1). */
+  createRequest(method: string, opts: RequestOptions = {}): { req: SipRequest; nextHop: SipUri } {
+    let ruri = this.remoteTarget;
+    let routes = [...this.routeSet];
+    const first = routes[0] !== undefined ? parseNameAddr(routes[0]) : undefined;
+    let nextHop: SipUri | undefined;
+    if (first && !first.uri.params.has('lr')) {
+      // Strict router: it becomes the Request-URI and the remote target goes last in Route.
+      const strict = { ...first.uri, params: new Map(first.uri.params) };
+      strict.params.delete('method');
+      ruri = formatStrict(strict);
+      routes = [...routes.slice(1), `<${this.remoteTarget}>`];
+      nextHop = strict;
+    } else if (first) {
+      nextHop = first.uri;
+    }
+    const req = new SipRequest(method, ruri);
+    if (routes.length) req.set('route', routes);
+    req.set('max-forwards', '70');
+    req.set('from', this.localUri);
+    req.set('to', this.remoteUri);
+    req.set('call-id', this.callId);
+    const seq = method === 'ACK' || method === 'CANCEL' ? this.localSeq : ++this.localSeq;
+    req.set('cseq', `${seq} ${method}`);
+    if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) req.set(k, v);
+    if (opts.body !== undefined) req.setBody(opts.body, opts.contentType ?? 'application/sdp');
+    const hop = nextHop ?? parseUri(this.remoteTarget);
+    if (!hop) throw new Error(`dialog ${this.id}: unusable remote target ${this.remoteTarget}`);
+    return { req, nextHop: hop };
+  }
+
+  /**
+   * Send an in-dialog non-INVITE request (INFO, NOTIFY, OPTIONS, REFER, MESSAGE, BYE) and resolve
+   * with the final response (a synthetic 408/503 on timeout or transport failure).
+   */
+  async request(method: string, opts: RequestOptions = {}): Promise<SipResponse> {
+    if (this.state === 'terminated' && method !== 'BYE') throw new Error(`dialog ${this.id} is terminated`);
+    if (method === 'INVITE') throw new Error('use modify() for re-INVITE');
+    const { req, nextHop } = this.createRequest(method, opts);
+    return this.stack.sendRequestInDialog(this, req, nextHop);
+  }
+
+  /**
+   * re-INVITE with a new offer (hold: a=sendonly; resume: a=sendrecv). Resolves with the
+   * remote answer SDP; rejects with SipError on a non-2xx (491 on glare — retry later).
+   */
+  async modify(sdp: string, opts: RequestOptions = {}): Promise<string | undefined> {
+    if (this.state !== 'confirmed') throw new Error(`dialog ${this.id} is not confirmed`);
+    if (this.reinviteInProgress) throw new Error('re-INVITE already in progress');
+    this.reinviteInProgress = true;
+    try {
+      const { req, nextHop } = this.createRequest('INVITE', { ...opts, body: sdp, contentType: 'application/sdp' });
+      const res = await this.stack.sendReinvite(this, req, nextHop);
+      this.localSdp = sdp;
+      if (res.body.length) this.remoteSdp = res.bodyText;
+      return this.remoteSdp;
+    } finally {
+      this.reinviteInProgress = false;
+    }
+  }
+
+  /** Send BYE and end the dialog. Resolves when the BYE transaction completes (any response). */
+  async destroy(opts: RequestOptions = {}): Promise<void> {
+    if (this.state === 'terminated') return;
+    const wasEarly = this.state === 'early';
+    this.terminate('local-bye');
+    if (wasEarly && this.role === 'uac') return; // early UAC dialogs end via CANCEL, not BYE
+    try {
+      const { req, nextHop } = this.createRequest('BYE', opts);
+      await this.stack.sendRequestInDialog(this, req, nextHop);
+    } catch (err) {
+      this.stack.log.debug({ callId: this.callId, err: String(err) }, 'BYE failed');
+    }
+  }
+
+  /** RFC 3515 §2.4.5: report transfer progress to the referrer as a message/sipfrag NOTIFY. */
+  notifyRefer(status: number, reason: string, final = status >= 200): Promise<SipResponse> {
+    return this.request('NOTIFY', {
+      headers: {
+        Event: 'refer',
+        'Subscription-State': final ? 'terminated;reason=noresource' : 'active;expires=60',
+      },
+      body: `SIP/2.0 ${status} ${reason}\r\n`,
+      contentType: 'message/sipfrag;version=2.0',
+    });
+  }
+
+  /** @internal mark confirmed (2xx sent or received). */
+  confirm(): void {
+    if (this.state === 'early') {
+      this.state = 'confirmed';
+      sipMetrics.dialogs.inc();
+    }
+  }
+
+  /** @internal end the dialog locally (no BYE sent). */
+  terminate(reason: string, bye?: SipRequest): void {
+    if (this.state === 'terminated') return;
+    if (this.state === 'confirmed') sipMetrics.dialogs.dec();
+    this.state = 'terminated';
+    for (const p of this.pending2xx.values()) this.stopPending(p);
+    this.pending2xx.clear();
+    // Keep ACK data around briefly for 2xx retransmissions; the stack drops us after a linger.
+    this.stack.retireDialog(this);
+    if (reason !== 'local-bye') this.emit('destroy', bye, reason);
+  }
+
+  /** @internal Start sending a 2xx until ACK (§13.3.1.4), with the give-up timer at 64*T1. */
+  track2xx(cseq: number, res: SipResponse, dest: Destination, reliable: boolean, onAck: (a: SipRequest) => void, onTimeout: () => void): void {
+    const { clock, timers } = this.stack;
+    const data = res.serialize();
+    const p: Pending2xx = {
+      cseq,
+      data,
+      res,
+      dest,
+      interval: timers.T1,
+      reliable,
+      onAck,
+      onTimeout,
+      deadline: clock.setTimeout(() => {
+        this.pending2xx.delete(cseq);
+        this.stopPending(p);
+        sipMetrics.timeouts.inc({ timer: '2xx-ack' });
+        onTimeout();
+      }, 64 * timers.T1),
+    };
+    if (!reliable) {
+      const tick = (): void => {
+        sipMetrics.retransmissions.inc({ timer: '2xx' });
+        this.stack.sendRaw(res, data, dest);
+        p.interval = Math.min(p.interval * 2, timers.T2);
+        p.timer = clock.setTimeout(tick, p.interval);
+      };
+      p.timer = clock.setTimeout(tick, p.interval);
+    }
+    this.pending2xx.set(cseq, p);
+  }
+
+  private stopPending(p: Pending2xx): void {
+    if (p.timer) this.stack.clock.clearTimeout(p.timer);
+    this.stack.clock.clearTimeout(p.deadline);
+  }
+
+  /** @internal An ACK arrived for this dialog. */
+  receiveAck(ack: SipRequest): void {
+    const p = this.pending2xx.get(ack.cseq.seq);
+    if (!p) return; // retransmitted ACK
+    this.pending2xx.delete(ack.cseq.seq);
+    this.stopPending(p);
+    if (ack.body.length && ack.contentType === 'application/sdp') this.remoteSdp = ack.bodyText;
+    p.onAck(ack);
+    this.emit('ack', ack);
+  }
+
+  /** @internal Remember the ACK we sent for a 2xx so retransmitted 2xx get it again. */
+  rememberAck(cseq: number, data: Buffer, dest: Destination): void {
+    this.acks.set(cseq, { data, dest });
+  }
+  /** @internal */
+  ackFor(cseq: number): { data: Buffer; dest: Destination } | undefined {
+    return this.acks.get(cseq);
+  }
+
+  /** @internal Dispatch an in-dialog request (CSeq already checked by the stack). */
+  dispatch(req: SipRequest, res: SipServerResponse): void {
+    const m = req.method;
+    if (m === 'INVITE' || m === 'UPDATE' || m === 'NOTIFY' || m === 'REFER' || m === 'SUBSCRIBE') {
+      // Target refresh (§12.2.2): a new Contact replaces the remote target.
+      const c = req.get('contact');
+      const na = c !== undefined ? parseNameAddr(c) : undefined;
+      if (na && (m === 'INVITE' || m === 'UPDATE')) this.remoteTarget = formatTarget(c!);
+    }
+    switch (m) {
+      case 'BYE':
+        res.send(200);
+        this.terminate('remote-bye', req);
+        return;
+      case 'INVITE':
+        if (this.reinviteInProgress) {
+          res.send(491);
+          return;
+        }
+        if (req.body.length) this.remoteSdp = req.bodyText;
+        if (this.listenerCount('modify') > 0) this.emit('modify', req, res);
+        else res.send(200, { body: this.localSdp ?? '', contentType: 'application/sdp' });
+        return;
+      default: {
+        const ev = m.toLowerCase();
+        if (this.listenerCount(ev) > 0) {
+          this.emit(ev, req, res);
+          return;
+        }
+        if (m === 'REFER') res.send(603);
+        else if (m === 'INFO' || m === 'OPTIONS' || m === 'NOTIFY' || m === 'MESSAGE' || m === 'UPDATE') {
+          res.send(200, m === 'UPDATE' && this.localSdp ? { body: this.localSdp, contentType: 'application/sdp' } : {});
+        } else res.send(405, { headers: { Allow: ALLOW } });
+      }
+    }
+  }
+}
+
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE, UPDATE, REGISTER';
+
+/** Remote target from a Contact header value: its URI. */
+export function formatTarget(contact: string): string {
+  const na = parseNameAddr(contact);
+  if (!na) return contact;
+  const s = contact.trim();
+  const lt = s.indexOf('<');
+  if (lt >= 0) return s.slice(lt + 1, s.indexOf('>', lt));
+  const semi = s.indexOf(';');
+  return semi >= 0 ? s.slice(0, semi) : s;
+}
+
+function formatStrict(u: SipUri): string {
+  let s = `${u.scheme}:`;
+  if (u.user !== undefined) s += `${u.user}@`;
+  s += u.host;
+  if (u.port !== undefined) s += `:${u.port}`;
+  for (const [k, v] of u.params) s += v === null ? `;${k}` : `;${k}=${v}`;
+  return s;
+}

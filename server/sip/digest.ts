@@ -1,0 +1,207 @@
+/**
+ * HTTP Digest for SIP (RFC 3261 §22, RFC 7616 algorithms, RFC 8760 SHA-256 for SIP):
+ * challenges and verification on the server side, Authorization computation on the client side.
+ * Nonces are stateless: a timestamp signed with a per-process HMAC key, so any request can be
+ * checked without a nonce table; staleness is reported so clients retry silently.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+
+export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
+
+export interface Challenge {
+  scheme: string;
+  realm: string;
+  nonce: string;
+  opaque?: string;
+  algorithm: DigestAlgorithm;
+  qop?: string[];
+  stale: boolean;
+}
+
+/** Parse `Digest a=b, c="d"` into lowercased names. Never throws. */
+export function parseAuthParams(header: string): { scheme: string; params: Map<string, string> } | undefined {
+  const m = /^\s*([A-Za-z0-9-]+)\s+(.*)$/s.exec(header);
+  if (!m) return undefined;
+  const params = new Map<string, string>();
+  const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)/gy;
+  const body = m[2]!;
+  let last = 0;
+  for (let mm = re.exec(body); mm; mm = re.exec(body)) {
+    params.set(mm[1]!.toLowerCase(), mm[2] !== undefined ? mm[2].replace(/\\(.)/g, '$1') : (mm[3] ?? ''));
+    last = re.lastIndex;
+    if (last >= body.length) break;
+  }
+  if (params.size === 0) return undefined;
+  return { scheme: m[1]!, params };
+}
+
+export function parseChallenge(header: string): Challenge | undefined {
+  const p = parseAuthParams(header);
+  if (!p || p.scheme.toLowerCase() !== 'digest') return undefined;
+  const realm = p.params.get('realm');
+  const nonce = p.params.get('nonce');
+  if (realm === undefined || nonce === undefined) return undefined;
+  const alg = normaliseAlgorithm(p.params.get('algorithm'));
+  if (!alg) return undefined;
+  const c: Challenge = { scheme: 'Digest', realm, nonce, algorithm: alg, stale: p.params.get('stale')?.toLowerCase() === 'true' };
+  const opaque = p.params.get('opaque');
+  if (opaque !== undefined) c.opaque = opaque;
+  const qop = p.params.get('qop');
+  if (qop !== undefined) c.qop = qop.split(',').map((q) => q.trim().toLowerCase());
+  return c;
+}
+
+function normaliseAlgorithm(a: string | undefined): DigestAlgorithm | undefined {
+  if (a === undefined) return 'MD5';
+  switch (a.toUpperCase()) {
+    case 'MD5':
+      return 'MD5';
+    case 'MD5-SESS':
+      return 'MD5-sess';
+    case 'SHA-256':
+      return 'SHA-256';
+    case 'SHA-256-SESS':
+      return 'SHA-256-sess';
+    default:
+      return undefined;
+  }
+}
+
+function h(alg: DigestAlgorithm, s: string): string {
+  return createHash(alg.startsWith('SHA-256') ? 'sha256' : 'md5').update(s, 'utf8').digest('hex');
+}
+
+export interface DigestInput {
+  algorithm: DigestAlgorithm;
+  username: string;
+  realm: string;
+  password: string;
+  method: string;
+  uri: string;
+  nonce: string;
+  qop?: string;
+  nc?: string;
+  cnonce?: string;
+}
+
+export function digestResponse(d: DigestInput): string {
+  let ha1 = h(d.algorithm, `${d.username}:${d.realm}:${d.password}`);
+  if (d.algorithm.endsWith('-sess')) ha1 = h(d.algorithm, `${ha1}:${d.nonce}:${d.cnonce ?? ''}`);
+  const ha2 = h(d.algorithm, `${d.method}:${d.uri}`);
+  return d.qop
+    ? h(d.algorithm, `${ha1}:${d.nonce}:${d.nc ?? ''}:${d.cnonce ?? ''}:${d.qop}:${ha2}`)
+    : h(d.algorithm, `${ha1}:${d.nonce}:${ha2}`);
+}
+
+const q = (s: string): string => `"${s.replace(/(["\\])/g, '\\$1')}"`;
+
+/** Client side: the Authorization / Proxy-Authorization value answering `challenge`. */
+export function authorize(
+  challenge: Challenge,
+  creds: { username: string; password: string },
+  method: string,
+  uri: string,
+  nc = 1,
+): string {
+  const qop = challenge.qop?.includes('auth') ? 'auth' : undefined;
+  const cnonce = randomBytes(8).toString('hex');
+  const ncs = nc.toString(16).padStart(8, '0');
+  const response = digestResponse({
+    algorithm: challenge.algorithm,
+    username: creds.username,
+    realm: challenge.realm,
+    password: creds.password,
+    method,
+    uri,
+    nonce: challenge.nonce,
+    ...(qop ? { qop, nc: ncs, cnonce } : {}),
+  });
+  let s = `Digest username=${q(creds.username)}, realm=${q(challenge.realm)}, nonce=${q(challenge.nonce)}, uri=${q(uri)}, response=${q(response)}, algorithm=${challenge.algorithm}`;
+  if (challenge.opaque !== undefined) s += `, opaque=${q(challenge.opaque)}`;
+  if (qop) s += `, qop=${qop}, nc=${ncs}, cnonce=${q(cnonce)}`;
+  return s;
+}
+
+export type VerifyResult =
+  | { ok: true; username: string }
+  | { ok: false; reason: 'missing' | 'malformed' | 'realm' | 'stale' | 'unknown-user' | 'mismatch' };
+
+/** Server side: issues challenges and checks credentials. */
+export class DigestServer {
+  private readonly key = randomBytes(32);
+
+  constructor(
+    readonly realm: string,
+    private readonly clock: Clock,
+    /** Nonce lifetime (ms). */
+    readonly nonceTtlMs = 300_000,
+  ) {}
+
+  nonce(): string {
+    const ts = this.clock.now().toString(16);
+    const sig = createHmac('sha256', this.key).update(ts).digest('base64url').slice(0, 22);
+    return `${ts}.${sig}`;
+  }
+
+  private nonceState(nonce: string): 'ok' | 'stale' | 'bad' {
+    const dot = nonce.indexOf('.');
+    if (dot <= 0) return 'bad';
+    const ts = nonce.slice(0, dot);
+    const want = createHmac('sha256', this.key).update(ts).digest('base64url').slice(0, 22);
+    const got = nonce.slice(dot + 1);
+    if (got.length !== want.length || !timingSafeEqual(Buffer.from(got), Buffer.from(want))) return 'bad';
+    const age = this.clock.now() - parseInt(ts, 16);
+    return age >= 0 && age <= this.nonceTtlMs ? 'ok' : 'stale';
+  }
+
+  /** Challenge header values, SHA-256 first (RFC 8760 §2.4: preferred algorithm first). */
+  challenges(stale = false): string[] {
+    const nonce = this.nonce();
+    const st = stale ? ', stale=true' : '';
+    return (['SHA-256', 'MD5'] as const).map(
+      (alg) => `Digest realm=${q(this.realm)}, nonce=${q(nonce)}, algorithm=${alg}, qop="auth"${st}`,
+    );
+  }
+
+  async verify(
+    header: string | undefined,
+    method: string,
+    lookup: (user: string, realm: string) => string | undefined | Promise<string | undefined>,
+  ): Promise<VerifyResult> {
+    if (header === undefined) return { ok: false, reason: 'missing' };
+    const p = parseAuthParams(header);
+    if (!p || p.scheme.toLowerCase() !== 'digest') return { ok: false, reason: 'malformed' };
+    const g = (k: string): string | undefined => p.params.get(k);
+    const username = g('username');
+    const realm = g('realm');
+    const nonce = g('nonce');
+    const uri = g('uri');
+    const response = g('response');
+    const alg = normaliseAlgorithm(g('algorithm'));
+    if (!username || realm === undefined || !nonce || uri === undefined || !response || !alg) {
+      return { ok: false, reason: 'malformed' };
+    }
+    if (realm !== this.realm) return { ok: false, reason: 'realm' };
+    const ns = this.nonceState(nonce);
+    if (ns === 'bad') return { ok: false, reason: 'mismatch' };
+    const password = await lookup(username, realm);
+    if (password === undefined) return { ok: false, reason: 'unknown-user' };
+    const qop = g('qop');
+    const expected = digestResponse({
+      algorithm: alg,
+      username,
+      realm,
+      password,
+      method,
+      uri,
+      nonce,
+      ...(qop ? { qop, nc: g('nc') ?? '', cnonce: g('cnonce') ?? '' } : {}),
+    });
+    if (expected.length !== response.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(response.toLowerCase()))) {
+      return { ok: false, reason: 'mismatch' };
+    }
+    if (ns === 'stale') return { ok: false, reason: 'stale' };
+    return { ok: true, username };
+  }
+}

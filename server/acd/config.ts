@@ -113,7 +113,7 @@ export const AcdOptionsSchema = z.object({
   /** Ring-all offers at most this many agents at once. */
   ringAllMax: z.number().int().min(1).max(500).default(20),
   /** Recent handle times per queue behind the EWT. */
-  ahtSamples: z.number().int().min(1).max(10_000).default(50),
+  ahtSamples: z.number().int().min(1).max(10_000).default(200),
 });
 
 export type Agent = z.infer<typeof AgentSchema>;

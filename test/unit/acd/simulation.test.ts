@@ -269,3 +269,41 @@ describe('Erlang C agreement', () => {
     expect(Math.abs(asa - asaPredicted) / asaPredicted).toBeLessThan(0.15);
   });
 });
+
+describe('estimated wait time', () => {
+  it('is within ±20 % of the actual wait on average, overall and at every position band', () => {
+    // 20 agents, 17 Erlangs (85 % occupancy), AHT 180 s: long queues build up and drain.
+    const N = 20;
+    const A = 17;
+    const aht = 180;
+    const r = simulate({
+      seed: 11,
+      queues: { q: QueueSchema.parse({ skills: [{ skill: 's' }], wrapUp: 0 }) },
+      agents: agents(N, () => ({ s: 5 })),
+      arrivals: [{ queue: 'q', perHour: (A / aht) * 3600 }],
+      calls: 20_000,
+      talkSeconds: aht,
+    });
+    const bands = new Map<string, { ewt: number; wait: number; n: number }>();
+    const add = (band: string, ewt: number, wait: number) => {
+      const b = bands.get(band) ?? { ewt: 0, wait: 0, n: 0 };
+      b.ewt += ewt;
+      b.wait += wait;
+      b.n++;
+      bands.set(band, b);
+    };
+    for (const c of r.calls.values()) {
+      if (c.connectedAt === undefined || c.ewtSeconds === null || c.positionAtEnqueue === 0) continue;
+      const wait = (c.connectedAt - c.arrivedAt) / 1000;
+      if (wait <= 0) continue;
+      const p = c.positionAtEnqueue;
+      add('all', c.ewtSeconds, wait);
+      add(p === 1 ? '1' : p <= 3 ? '2-3' : p <= 10 ? '4-10' : '11+', c.ewtSeconds, wait);
+    }
+    expect([...bands.keys()].sort()).toEqual(['1', '11+', '2-3', '4-10', 'all']);
+    for (const [band, b] of bands) {
+      expect(b.n, band).toBeGreaterThan(500);
+      expect(Math.abs(b.ewt / b.wait - 1), `EWT bias at position ${band}`).toBeLessThan(0.2);
+    }
+  });
+});

@@ -141,9 +141,15 @@ function readYaml(dir: string, file: string, errors: ConfigError[]): Parsed | un
   return { file, doc, lc };
 }
 
-function toJs(p: Parsed): unknown {
-  const v = p.doc.toJS({ maxAliasCount: 1000 }) as unknown;
-  return v ?? {};
+function toJs(p: Parsed, errors: ConfigError[]): unknown {
+  try {
+    // An empty file is an empty mapping, so the schema names what is missing.
+    return (p.doc.toJS({ maxAliasCount: 1000 }) as unknown) ?? {};
+  } catch (e) {
+    // e.g. an alias bomb: refuse the file rather than expand it.
+    errors.push({ file: p.file, line: 1, column: 1, path: [], message: `YAML: ${(e as Error).message}` });
+    return undefined;
+  }
 }
 
 function hashFiles(dir: string, files: string[]): string {
@@ -181,8 +187,11 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     }
     const p = readYaml(absDir, f, errors);
     if (p) {
-      parsed.set(f, p);
-      values.set(f, toJs(p));
+      const v = toJs(p, errors);
+      if (v !== undefined) {
+        parsed.set(f, p);
+        values.set(f, v);
+      }
     }
   }
   let flowFiles: string[] = [];
@@ -196,8 +205,11 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
   for (const f of flowFiles) {
     const p = readYaml(absDir, f, errors);
     if (p) {
-      parsed.set(f, p);
-      values.set(f, toJs(p));
+      const v = toJs(p, errors);
+      if (v !== undefined) {
+        parsed.set(f, p);
+        values.set(f, v);
+      }
     }
   }
 

@@ -215,6 +215,12 @@ describe('errors an admin can act on', () => {
     expect(errorsOf(dup).some((e) => e.file === 'ivr/main.yaml' && /unique|duplicate/i.test(e.message))).toBe(true);
   });
 
+  it('a file of the wrong shape, or an alias bomb, is an error', () => {
+    expect(only(errorsOf(centre({ 'agents.yaml': '- just\n- a list\n' })), /expected object/)).toMatchObject({ file: 'agents.yaml', line: 1, column: 1 });
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefghij'[i]}`).join(', ')}]`)].join('\n');
+    expect(only(errorsOf(centre({ 'hours.yaml': `${bomb}\ncalendars: {}\n` })), /YAML: /)).toMatchObject({ file: 'hours.yaml' });
+  });
+
   it('missing files and directories are errors, not crashes', () => {
     const dir = centre();
     rmSync(path.join(dir, 'queues.yaml'));

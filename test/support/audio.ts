@@ -112,3 +112,41 @@ export function readStereoWav(buf: Buffer): { left: Int16Array; right: Int16Arra
   const w = parseWav(buf);
   return { left: w.channels[0]!, right: w.channels[1] ?? new Int16Array(0), rate: w.sampleRate };
 }
+
+/**
+ * Speech check: the best normalised cross-correlation of 20 ms log-energy envelopes of `rx`
+ * against `ref` over all lags (alignment is unknown). ≈1 for the same speech, ≈0 for another.
+ */
+export function envelopeMatch(rx: Int16Array, ref: Int16Array, frame = 160): { corr: number; lagFrames: number } {
+  const env = (x: Int16Array) => {
+    const e: number[] = [];
+    for (let i = 0; i + frame <= x.length; i += frame) {
+      let s = 0;
+      for (let k = 0; k < frame; k++) s += x[i + k]! * x[i + k]!;
+      e.push(Math.log10(1 + s / frame));
+    }
+    return e;
+  };
+  const norm = (v: number[]) => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const d = v.map((x) => x - m);
+    const n = Math.sqrt(d.reduce((a, b) => a + b * b, 0)) || 1;
+    return d.map((x) => x / n);
+  };
+  const a = env(rx);
+  const b = env(ref);
+  const L = Math.min(a.length, b.length);
+  let best = { corr: -1, lagFrames: 0 };
+  // slide the reference over the received envelope
+  for (let lag = -(b.length - 1); lag < a.length; lag++) {
+    const lo = Math.max(0, lag);
+    const hi = Math.min(a.length, lag + b.length);
+    if (hi - lo < L * 0.8) continue;
+    const A = norm(a.slice(lo, hi));
+    const B = norm(b.slice(lo - lag, hi - lag));
+    let c = 0;
+    for (let i = 0; i < A.length; i++) c += A[i]! * B[i]!;
+    if (c > best.corr) best = { corr: c, lagFrames: lag };
+  }
+  return best;
+}

@@ -69,3 +69,22 @@ function alignedFloor(t: number, interval: Exclude<Interval, 'range'>, tzOffsetM
 export function overlap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 }
+
+/**
+ * A report boundary from the CLI or a query string: epoch milliseconds, ISO 8601 with Z or an
+ * offset, or a local date / date-time without offset, read in the centre's time zone.
+ */
+export function parseTime(text: string, tzOffsetMinutes = 0, now = Date.now()): number {
+  const t = text.trim();
+  if (t === 'now') return now;
+  if (/^\d{10,15}$/.test(t)) return Number(t);
+  const local = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?))?$/.exec(t);
+  if (local) {
+    const ms = Date.parse(`${local[1]}T${local[2] ?? '00:00'}Z`);
+    if (Number.isFinite(ms)) return ms - tzOffsetMinutes * MIN;
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(t)) {
+    const ms = Date.parse(t);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new Error(`not a time: "${text}" (use ISO 8601 like 2026-01-05T09:00:00Z, a local 2026-01-05 09:00, or epoch ms)`);
+}

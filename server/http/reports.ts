@@ -1,0 +1,205 @@
+/**
+ * Reports REST API, mounted by the main HTTP server:
+ *
+ *   GET /api/v1/reports/{centre|queues|skills|agents}?from&to&interval&key&format=json|csv
+ *        &slMode&slThresholds&shortAbandonSec&fcrWindowSec
+ *   GET /api/v1/reports/calls?from&to&queue&agent&contact&format=json|csv   per-call drill-down
+ *   GET /api/v1/recordings?contact&from&to                                   (supervisor, qa)
+ *   GET /api/v1/recordings/{recordingId}/audio                               (supervisor, qa)
+ *
+ * Reports are for supervisor, qa and admin; recordings for supervisor and qa only. Who the caller
+ * is comes from the injected authorize(), so this module knows nothing about sessions.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename } from 'node:path';
+import { detailsToCsv, reportToCsv } from '../kpi/format.ts';
+import { parseTime } from '../kpi/intervals.ts';
+import { parseReportParams, ReportQueryError, type ReportParams } from '../kpi/query.ts';
+import { log } from '../log.ts';
+import { isInside } from '../store/recordings.ts';
+import type { Store } from '../store/store.ts';
+
+const hlog = log.child({ mod: 'reports-api' });
+
+export interface Principal {
+  role: string;
+}
+
+export interface ReportsApiDeps {
+  store: Pick<Store, 'report' | 'calls' | 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'>;
+  authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
+}
+
+export const REPORT_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa', 'admin']);
+export const RECORDING_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa']);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Returns a handler that serves its own URLs and returns false for any other. */
+export function createReportsApi(deps: ReportsApiDeps): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const isReports = path === '/api/v1/reports' || path.startsWith('/api/v1/reports/');
+    const isRecordings = path === '/api/v1/recordings' || path.startsWith('/api/v1/recordings/');
+    if (!isReports && !isRecordings) return false;
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET');
+      const who = await deps.authorize(req);
+      if (!who) throw new HttpError(401, 'authentication required');
+      const allowed = isReports ? REPORT_ROLES : RECORDING_ROLES;
+      if (!allowed.has(who.role)) throw new HttpError(403, `role ${who.role} may not read ${isReports ? 'reports' : 'recordings'}`);
+      if (isReports) await serveReport(deps, path, url.searchParams, res);
+      else await serveRecordings(deps, path, url.searchParams, res);
+    } catch (err) {
+      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      else if (err instanceof ReportQueryError) sendJson(res, 400, { error: err.message });
+      else {
+        hlog.error({ err: (err as Error).message, path }, 'report request failed');
+        const unavailable = /ECONNREFUSED|timeout|terminat|Connection/i.test((err as Error).message ?? '');
+        sendJson(res, unavailable ? 503 : 500, { error: unavailable ? 'database unavailable; try again' : 'internal error' });
+      }
+    }
+    return true;
+  };
+}
+
+function params(q: URLSearchParams, dimension?: string): ReportParams {
+  const get = (k: string) => q.get(k) ?? undefined;
+  return {
+    from: get('from'),
+    to: get('to'),
+    interval: get('interval'),
+    dimension,
+    keys: [...q.getAll('key'), ...q.getAll('queue'), ...q.getAll('agent'), ...q.getAll('skill')],
+    slMode: get('slMode'),
+    slThresholds: get('slThresholds'),
+    shortAbandonSec: get('shortAbandonSec'),
+    fcrWindowSec: get('fcrWindowSec'),
+  };
+}
+
+function format(q: URLSearchParams): 'json' | 'csv' {
+  const f = q.get('format') ?? 'json';
+  if (f !== 'json' && f !== 'csv') throw new HttpError(400, 'format must be json or csv');
+  return f;
+}
+
+async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const name = decodeURIComponent(path.slice('/api/v1/reports/'.length));
+  if (name === '' || name.includes('/')) throw new HttpError(404, 'GET /api/v1/reports/{centre|queues|skills|agents|calls}');
+  const fmt = format(q);
+  if (name === 'calls') {
+    const { request, overrides } = parseReportParams({ ...params(q, 'queue'), keys: [] }, deps.store.settings);
+    const details = await deps.store.calls(
+      {
+        from: request.from,
+        to: request.to,
+        ...(q.get('queue') ? { queue: q.get('queue')! } : {}),
+        ...(q.get('agent') ? { agentId: q.get('agent')! } : {}),
+        ...(q.get('contact') ? { contactId: q.get('contact')! } : {}),
+      },
+      overrides,
+    );
+    if (fmt === 'csv') sendText(res, 200, detailsToCsv(details), 'text/csv; charset=utf-8', 'calls.csv');
+    else sendJson(res, 200, { from: new Date(request.from).toISOString(), to: new Date(request.to).toISOString(), calls: details });
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseReportParams(params(q, name), deps.store.settings);
+  } catch (err) {
+    if (err instanceof ReportQueryError && /unknown report/.test(err.message)) throw new HttpError(404, err.message);
+    throw err;
+  }
+  const report = await deps.store.report(parsed.request, parsed.overrides);
+  if (fmt === 'csv') sendText(res, 200, reportToCsv(report), 'text/csv; charset=utf-8', `${name}.csv`);
+  else sendJson(res, 200, report);
+}
+
+async function serveRecordings(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const rest = path.slice('/api/v1/recordings'.length);
+  if (rest === '' || rest === '/') {
+    const from = q.get('from');
+    const to = q.get('to');
+    const tz = deps.store.settings.tzOffsetMinutes;
+    let range: { from?: number; to?: number } = {};
+    try {
+      range = { ...(from ? { from: parseTime(from, tz) } : {}), ...(to ? { to: parseTime(to, tz) } : {}) };
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    const contact = q.get('contact');
+    if (!contact && range.from === undefined) throw new HttpError(400, 'give contact=<contactId> or from/to');
+    const rows = await deps.store.listRecordings({ ...(contact ? { contactId: contact } : {}), ...range });
+    sendJson(res, 200, {
+      recordings: rows.map((r) => ({
+        ...r,
+        audio: r.purgedAt ? null : `/api/v1/recordings/${encodeURIComponent(r.recordingId)}/audio`,
+      })),
+    });
+    return;
+  }
+  const m = /^\/([^/]+)\/audio$/.exec(rest);
+  if (!m) throw new HttpError(404, 'not found');
+  const rec = await deps.store.getRecording(decodeURIComponent(m[1]!));
+  if (!rec) throw new HttpError(404, 'no such recording');
+  if (rec.purgedAt) throw new HttpError(410, `audio deleted by the retention policy at ${rec.purgedAt}`);
+  if (!isInside(deps.store.recordingsDir, rec.path)) throw new HttpError(404, 'recording file is outside the recordings directory');
+  let size: number;
+  try {
+    const st = await stat(rec.path);
+    if (!st.isFile()) throw new Error('not a file');
+    size = st.size;
+  } catch {
+    throw new HttpError(404, 'recording file missing');
+  }
+  res.writeHead(200, {
+    'content-type': rec.path.endsWith('.wav') ? 'audio/wav' : rec.path.endsWith('.ogg') ? 'audio/ogg' : 'application/octet-stream',
+    'content-length': size,
+    'content-disposition': `attachment; filename="${basename(rec.path).replace(/[^\w.-]/g, '_')}"`,
+    'cache-control': 'private, no-store',
+  });
+  if (res.req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const s = createReadStream(rec.path);
+    s.on('error', () => {
+      res.destroy();
+      resolve();
+    });
+    s.on('end', resolve);
+    s.pipe(res);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string, type: string, filename: string): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(text),
+    'content-disposition': `attachment; filename="${filename}"`,
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}

@@ -1,0 +1,144 @@
+/**
+ * `callcentre report`: KPI reports on the command line, read from the same store and computed by
+ * the same engine as the REST API, so the figures match digit for digit.
+ *
+ *   callcentre report --from 2026-01-05 --to 2026-01-06 --interval 30m --queue sales --format table
+ *   callcentre report --calls --from ... --to ... --queue sales --format csv     (per-call detail)
+ *
+ * Database: --database-url / DATABASE_URL, else the embedded server: reuse it if the contact-centre
+ * server is running, or start it on the data directory for the duration of the command.
+ */
+import type { Command } from 'commander';
+import type { Store } from '../store/store.ts';
+import { detailsToCsv, reportToCsv, reportToTable } from './format.ts';
+import { parseReportParams, ReportQueryError } from './query.ts';
+import { DEFAULT_KPI_SETTINGS, type KpiSettings } from './report.ts';
+
+export interface ReportCommandDeps {
+  /** How to reach the store; default opens a read-only store per the flags. */
+  openStore?: (o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) => Promise<Pick<Store, 'report' | 'calls' | 'settings' | 'close'>>;
+  /** KPI settings from the centre config. */
+  settings?: Partial<KpiSettings>;
+  out?: (s: string) => void;
+}
+
+interface ReportFlags {
+  from?: string;
+  to?: string;
+  interval: string;
+  queue?: string[];
+  agent?: string[];
+  skill?: string[];
+  dimension?: string;
+  format: string;
+  calls?: boolean;
+  slMode?: string;
+  slThresholds?: string;
+  shortAbandon?: string;
+  fcrWindow?: string;
+  databaseUrl?: string;
+  pgDataDir?: string;
+  pgPort?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerReportCommands(program: Command, deps: ReportCommandDeps = {}): void {
+  program
+    .command('report')
+    .description('KPI report (offered, answered, SL, 接通率, ASA, AHT, occupancy, FCR, CSAT …) per interval and queue/agent/skill/centre')
+    .requiredOption('--from <time>', 'start: ISO 8601, local "2026-01-05 09:00" (centre time zone) or epoch ms')
+    .requiredOption('--to <time>', 'end (exclusive), same forms as --from')
+    .option('--interval <i>', '15m | 30m | 60m | day | range', '30m')
+    .option('--queue <name>', 'queue (repeatable); implies --dimension queue', collect)
+    .option('--agent <id>', 'agent (repeatable); implies --dimension agent', collect)
+    .option('--skill <group>', 'skill group (repeatable); implies --dimension skillGroup', collect)
+    .option('--dimension <d>', 'centre | queue | skillGroup | agent')
+    .option('--format <f>', 'table | csv | json', 'table')
+    .option('--calls', 'per-call drill-down instead of the aggregate report')
+    .option('--sl-mode <m>', 'abandons-met | abandons-missed | abandons-ignored')
+    .option('--sl-thresholds <s>', 'service-level thresholds in seconds, comma-separated (e.g. 20,30)')
+    .option('--short-abandon <s>', 'short-abandon threshold in seconds')
+    .option('--fcr-window <s>', 'repeat-contact window for FCR in seconds')
+    .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
+    .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
+    .option('--pg-port <port>', 'embedded Postgres port', '5433')
+    .action(async function (this: Command, f: ReportFlags) {
+      const out = deps.out ?? ((s: string) => process.stdout.write(s));
+      const fail = (msg: string): never => this.error(`report: ${msg}`, { exitCode: 2, code: 'report.invalid' });
+      if (!['table', 'csv', 'json'].includes(f.format)) fail('--format must be table, csv or json');
+      const dimension = f.dimension ?? (f.agent ? 'agent' : f.skill ? 'skillGroup' : f.queue ? 'queue' : 'queue');
+      const base = { ...DEFAULT_KPI_SETTINGS, ...deps.settings };
+      let parsed;
+      try {
+        parsed = parseReportParams(
+          {
+            from: f.from,
+            to: f.to,
+            interval: f.calls ? 'range' : f.interval,
+            dimension,
+            keys: [...(f.queue ?? []), ...(f.agent ?? []), ...(f.skill ?? [])],
+            slMode: f.slMode,
+            slThresholds: f.slThresholds,
+            shortAbandonSec: f.shortAbandon,
+            fcrWindowSec: f.fcrWindow,
+          },
+          base,
+        );
+      } catch (err) {
+        if (err instanceof ReportQueryError) return fail(err.message);
+        throw err;
+      }
+      const port = Number(f.pgPort ?? '5433');
+      if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--pg-port must be a TCP port');
+      const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
+      const open = deps.openStore ?? defaultOpenStore;
+      const store = await open({
+        ...(databaseUrl ? { databaseUrl } : {}),
+        ...(f.pgDataDir ? { pgDataDir: f.pgDataDir } : {}),
+        pgPort: port,
+        kpi: base,
+      });
+      try {
+        if (f.calls) {
+          const q = parsed.request;
+          const details = await store.calls(
+            {
+              from: q.from,
+              to: q.to,
+              ...(f.queue?.[0] ? { queue: f.queue[0] } : {}),
+              ...(f.agent?.[0] ? { agentId: f.agent[0] } : {}),
+            },
+            parsed.overrides,
+          );
+          if (f.format === 'csv') out(detailsToCsv(details));
+          else if (f.format === 'json') out(JSON.stringify({ calls: details }, null, 2) + '\n');
+          else out(details.map((d) => `${d.enteredAt}  ${d.contactId}  ${d.queue}  ${d.outcome}  wait ${d.waitSec}s  ${d.agentId ?? '-'}  talk ${d.talkSec}s hold ${d.holdSec}s acw ${d.acwSec}s`).join('\n') + '\n');
+          return;
+        }
+        const report = await store.report(parsed.request, parsed.overrides);
+        if (f.format === 'csv') out(reportToCsv(report));
+        else if (f.format === 'json') out(JSON.stringify(report, null, 2) + '\n');
+        else out(reportToTable(report));
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+/**
+ * Read-only store: the given URL; else the embedded server's URL if it is already up (server
+ * running); else start the embedded server on its data directory for this command.
+ */
+async function defaultOpenStore(o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) {
+  const { openStore } = await import('../store/store.ts');
+  const { DEFAULT_EMBEDDED_PORT } = await import('../store/postgres.ts');
+  if (o.databaseUrl) return openStore({ url: o.databaseUrl, readOnly: true, kpi: o.kpi });
+  const port = o.pgPort ?? DEFAULT_EMBEDDED_PORT;
+  const running = `postgres://postgres:callcentre@127.0.0.1:${port}/callcentre`;
+  try {
+    return await openStore({ url: running, readOnly: true, kpi: o.kpi });
+  } catch {
+    return openStore({ embedded: { dataDir: o.pgDataDir ?? './data/postgres', port }, readOnly: true, kpi: o.kpi });
+  }
+}

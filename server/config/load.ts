@@ -11,6 +11,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type { z } from 'zod';
 import type { Agent, AuxCodeSchema, Queue } from '../acd/config.ts';
 import { applyEnv } from './env.ts';
+import { parseAddressRule } from './trunks.ts';
 import type { ConfigError } from './errors.ts';
 import {
   AgentsFileSchema,
@@ -289,6 +290,9 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     errors.push(err(P('prompts.yaml'), ['musicOnHold'], `unknown prompt "${promptsFile.musicOnHold}"`));
   }
   for (const [tn, t] of Object.entries(centre.trunks)) {
+    t.from.forEach((rule, i) => {
+      if (!parseAddressRule(rule)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'from', i], `bad address "${rule}": expected an IP address or CIDR block such as 192.0.2.0/24`));
+    });
     t.routes.forEach((r, i) => {
       if (!Object.hasOwn(flows, r.flow)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'flow'], `unknown IVR flow "${r.flow}"; flows are ${Object.keys(flows).join(', ')}`));
       try {
@@ -302,11 +306,16 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
   if (!isValidTimeZone(tz)) {
     errors.push(err(P('centre.yaml'), ['server', 'timezone'], `unknown time zone "${tz}"`));
   }
+  const { sip, http } = centre.server;
+  if (http.port === sip.tcpPort || http.port === sip.tls?.port) {
+    errors.push(err(P('centre.yaml'), ['server', 'http', 'port'], `HTTP port ${http.port} is also a SIP TCP/TLS port`));
+  }
   for (const pr of checkFlows({
     flows,
     queues: new Set(Object.keys(queuesFile.queues)),
     calendars: new Set(Object.keys(hoursFile.calendars)),
     prompts: promptNames,
+    skills: new Set(Object.keys(skills)),
     fileExists,
   })) {
     errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));

@@ -19,6 +19,7 @@ export interface CheckContext {
   queues: ReadonlySet<string>;
   calendars: ReadonlySet<string>;
   prompts: ReadonlySet<string>;
+  skills: ReadonlySet<string>;
   /** Does a prompt file (relative to the config directory) exist? */
   fileExists: (file: string) => boolean;
 }
@@ -146,6 +147,14 @@ export function checkFlows(ctx: CheckContext): FlowProblem[] {
       }
       if ((node.type === 'queue' || node.type === 'callback') && !ctx.queues.has(node.queue)) {
         problems.push({ flow: flowName, path: [...at, 'queue'], message: `unknown queue "${node.queue}"; queues are ${names(ctx.queues)}` });
+      }
+      if (node.type === 'queue') {
+        node.skills?.forEach((s, i) => {
+          if (!ctx.skills.has(s.skill)) problems.push({ flow: flowName, path: [...at, 'skills', i, 'skill'], message: `unknown skill "${s.skill}"; skills are ${names(ctx.skills)}` });
+        });
+      }
+      if (node.type === 'transfer' && !/^\+?[0-9*#]+$/.test(node.number.replace(/\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}/g, '0'))) {
+        problems.push({ flow: flowName, path: [...at, 'number'], message: `bad transfer number "${node.number}": expected digits, optionally with a leading + (E.164) and {{variables}}` });
       }
       if (node.type === 'hours' && !ctx.calendars.has(node.calendar)) {
         problems.push({ flow: flowName, path: [...at, 'calendar'], message: `unknown calendar "${node.calendar}"; calendars in hours.yaml are ${names(ctx.calendars)}` });

@@ -191,6 +191,22 @@ describe('errors an admin can act on', () => {
     expect(only(errors, /unknown IVR flow "mian"/)).toMatchObject({ file: 'centre.yaml', path: ['trunks', 'local', 'routes', 0, 'flow'] });
   });
 
+  it('bad trunk address, bad transfer number, unknown skill in a queue override, port clash', () => {
+    const dir = centre({
+      'centre.yaml': [['from: [127.0.0.1]', 'from: [127.0.0.1, 10.0.0/8]'], ['port: 8080', 'port: 5060']],
+      'ivr/main.yaml': [
+        ['    onFail: operator ', '    onFail: ext '],
+        ['  goodbye:\n', '  ext: { type: transfer, number: "+44 20 {{x}}" }\n  goodbye:\n'],
+        ['    priority: 5\n', '    priority: 5\n    skills: [{ skill: billing }]\n'],
+      ],
+    });
+    const errors = errorsOf(dir);
+    expect(only(errors, /bad address "10\.0\.0\/8"/)).toMatchObject({ file: 'centre.yaml', path: ['trunks', 'local', 'from', 1] });
+    expect(only(errors, /bad transfer number/)).toMatchObject({ path: ['nodes', 'ext', 'number'] });
+    expect(only(errors, /unknown skill "billing"/)).toMatchObject({ path: ['nodes', 'support', 'skills', 0, 'skill'] });
+    expect(only(errors, /HTTP port 5060 is also a SIP/)).toMatchObject({ path: ['server', 'http', 'port'] });
+  });
+
   it('schema errors: a typo in a key, a wrong type, an unknown node type', () => {
     const dir = centre({
       'ivr/main.yaml': [

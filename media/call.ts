@@ -17,6 +17,9 @@ import { WebRtcLeg } from './webRtcLeg.ts';
 
 const log = rootLog.child({ mod: 'media' });
 
+/** Why a call's media ended abnormally: its worker died (CDR disconnect reason). */
+export const MEDIA_WORKER_DIED = 'media-worker-died';
+
 export interface DtmfInfo {
   leg: MediaLeg;
   source: DtmfSource;
@@ -76,6 +79,7 @@ export class MediaCall
     super();
     this.router = deps.router;
     this.network = deps.network;
+    this.router.once('workerclose', () => this.lose(MEDIA_WORKER_DIED));
     this.router.observer.once('close', () => {
       if (!this.closed) this.lose('media-router-closed');
     });

@@ -10,6 +10,7 @@ import { SystemClock, type Clock } from '../server/clock.ts';
 import { log as rootLog } from '../server/log.ts';
 import { metrics } from '../server/metrics.ts';
 import { MediaCall } from './call.ts';
+export { MEDIA_WORKER_DIED } from './call.ts';
 import type { MediaNetwork } from './leg.ts';
 import { PromptCache } from './player.ts';
 import { repairWavHeader } from './wav.ts';
@@ -36,8 +37,6 @@ export interface MediaPlaneOptions {
   workerLogLevel?: 'debug' | 'warn' | 'error' | 'none';
 }
 
-/** Why a call's media ended abnormally (CDR disconnect reason). */
-export const MEDIA_WORKER_DIED = 'media-worker-died';
 
 const callsActive = new Gauge({ name: 'media_calls_active', help: 'Calls with a media router', registers: [metrics] });
 const workerDeaths = new Counter({ name: 'media_worker_deaths_total', help: 'mediasoup worker crashes', registers: [metrics] });
@@ -55,16 +54,8 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
     private readonly clock: Clock,
   ) {
     super();
-    pool.on('workerDied', (_index, callIds) => {
-      workerDeaths.inc();
-      for (const id of callIds) {
-        const call = this.calls.get(id);
-        if (!call) continue;
-        callsLost.inc();
-        this.emit('callLost', id, MEDIA_WORKER_DIED);
-        call.lose(MEDIA_WORKER_DIED);
-      }
-    });
+    // Each call hears its router's 'workerclose' and reports itself lost (see MediaCall).
+    pool.on('workerDied', () => workerDeaths.inc());
   }
 
   static async start(opts: MediaPlaneOptions = {}): Promise<MediaPlane> {
@@ -108,6 +99,10 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
         },
       });
       call.on('dtmf', (_d, info) => dtmfTotal.inc({ source: info.source }));
+      call.on('lost', (reason) => {
+        callsLost.inc();
+        this.emit('callLost', callId, reason);
+      });
       this.calls.set(callId, call);
       callsActive.set(this.calls.size);
       return call;

@@ -147,6 +147,8 @@ interface AgentRt extends RoutableAgent {
   backoff: Deadline | undefined;
   /** Queues whose own (step 0) requirements the agent meets: the staffing counts. */
   queues: QueueRt[];
+  /** Dropped from the configuration: may not log in again. */
+  removed: boolean;
 }
 
 interface Bucket {
@@ -210,6 +212,11 @@ function callBefore(a: CallRt, b: CallRt): boolean {
   );
 }
 
+function sameSkills(have: ReadonlyMap<string, number>, want: Record<string, number>): boolean {
+  const keys = Object.keys(want);
+  return keys.length === have.size && keys.every((k) => have.get(k) === want[k]);
+}
+
 function fail(error: string): AcdResult {
   return { ok: false, error };
 }
@@ -227,6 +234,7 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
   private auxCodes = new Map<string, AuxCode>();
   private readonly resume = new Map<string, { arrivedAt: number; seq: number; priority: number; at: number }>();
   private seq = 0;
+  private nextOrd = 0;
   private depth = 0;
   private flushing = false;
   private readonly outbox: AcdEvent[] = [];
@@ -238,13 +246,13 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
     this.agenda = new Agenda(this.clock, (fn) => this.tx(fn));
     for (const a of init.auxCodes ?? []) this.auxCodes.set(a.code, a);
     for (const [name, cfg] of Object.entries(init.queues)) this.queues.set(name, this.makeQueue(name, cfg));
-    init.agents.forEach((a, i) => {
+    for (const a of init.agents) {
       if (this.agents.has(a.id)) {
         log.warn({ agentId: a.id }, 'duplicate agent id ignored');
-        return;
+        continue;
       }
-      this.agents.set(a.id, this.makeAgent(a, i));
-    });
+      this.agents.set(a.id, this.makeAgent(a, this.nextOrd++));
+    }
     for (const q of this.queues.values()) {
       for (const s of q.steps) {
         if (s.overflowTo !== undefined && !this.queues.has(s.overflowTo)) {
@@ -260,7 +268,7 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
   agentLogin(agentId: string, opts: { ready?: boolean } = {}): AcdResult {
     return this.tx(() => {
       const a = this.agents.get(agentId);
-      if (!a) return fail(`unknown agent ${agentId}`);
+      if (!a || a.removed) return fail(`unknown agent ${agentId}`);
       if (a.state !== 'logged-out') return OK;
       a.misses = 0;
       a.pendingLogout = false;
@@ -276,23 +284,7 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
     return this.tx(() => {
       const a = this.agents.get(agentId);
       if (!a) return fail(`unknown agent ${agentId}`);
-      switch (a.state) {
-        case 'logged-out':
-          return OK;
-        case 'on-call':
-          a.pendingLogout = true;
-          return OK;
-        case 'wrap-up':
-          a.pendingLogout = true;
-          this.finishWrapUp(a, 'agent');
-          return OK;
-        case 'offered':
-          this.withdrawOffer(a, 'logout');
-          break;
-        default:
-          break;
-      }
-      this.logout(a, reason);
+      this.forceLogout(a, reason);
       return OK;
     });
   }
@@ -677,6 +669,127 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
     return OK;
   }
 
+  // ---------------------------------------------------------------- configuration
+
+  /**
+   * Apply a reloaded configuration without dropping calls. Queues: changed ones keep their callers
+   * (re-sorted under the new requirements, escalation steps kept by index); removed ones send
+   * their callers out with exit 'closed'. Agents: new ones appear logged out; removed ones are
+   * logged out (after their call, if on one) and may not log in; changed skills apply at once.
+   * An available agent whose skills change goes to the back of the idle order.
+   */
+  configure(next: { queues?: Record<string, Queue>; agents?: Agent[]; auxCodes?: AuxCode[] }): AcdResult {
+    return this.tx(() => {
+      if (next.auxCodes) this.auxCodes = new Map(next.auxCodes.map((a) => [a.code, a]));
+      if (next.queues) {
+        for (const [name, q] of [...this.queues]) {
+          if (next.queues[name]) continue;
+          q.open = false;
+          for (const c of [...q.calls]) this.exitCall(c, 'closed');
+          this.queues.delete(name);
+        }
+        for (const [name, cfg] of Object.entries(next.queues)) {
+          const q = this.queues.get(name);
+          if (!q) {
+            this.queues.set(name, this.makeQueue(name, cfg));
+            continue;
+          }
+          const waiting = [...q.calls].filter((c) => c.state === 'waiting');
+          for (const c of waiting) this.unplace(c);
+          q.cfg = cfg;
+          q.steps = [...cfg.escalation].sort((a, b) => a.after - b.after);
+          q.buckets = new Map();
+          for (const c of q.calls) c.step = Math.min(c.step, q.steps.length);
+          for (const c of waiting) {
+            this.place(c);
+            this.armEscalation(c);
+          }
+        }
+      }
+      if (next.agents) {
+        const wanted = new Map(next.agents.map((a) => [a.id, a]));
+        for (const a of this.agents.values()) {
+          const cfg = wanted.get(a.id);
+          if (!cfg) {
+            if (!a.removed) {
+              a.removed = true;
+              this.forceLogout(a, 'removed');
+            }
+            continue;
+          }
+          a.removed = false;
+          if (!sameSkills(a.skills, cfg.skills)) this.applySkills(a, cfg.skills);
+        }
+        for (const cfg of next.agents) if (!this.agents.has(cfg.id)) this.agents.set(cfg.id, this.makeAgent(cfg, this.nextOrd++));
+      }
+      this.recount();
+      for (const a of [...this.agents.values()]) if (a.state === 'available') this.routeAgent(a);
+      return OK;
+    });
+  }
+
+  /** Change one agent's skills now (a supervisor borrowing an agent into another skill group). */
+  setAgentSkills(agentId: string, skills: Record<string, number>): AcdResult {
+    return this.tx(() => {
+      const a = this.agents.get(agentId);
+      if (!a || a.removed) return fail(`unknown agent ${agentId}`);
+      if (typeof skills !== 'object' || skills === null) return fail('skills must be an object of skill -> level');
+      for (const [k, v] of Object.entries(skills)) {
+        if (k === '' || !Number.isInteger(v) || v < 1 || v > 10) return fail(`skill "${k}": level must be an integer 1..10`);
+      }
+      this.applySkills(a, skills);
+      for (const q of a.queues) q.counts[a.state]--;
+      a.queues = [...this.queues.values()].filter((q) => meetsAny(a, [q.cfg.skills]));
+      for (const q of a.queues) q.counts[a.state]++;
+      for (const q of this.queues.values()) for (const b of q.buckets.values()) if (a.ord < b.memo.length) b.memo[a.ord] = 0;
+      if (a.state === 'available') this.routeAgent(a);
+      return OK;
+    });
+  }
+
+  private applySkills(a: AgentRt, skills: Record<string, number>): void {
+    const indexed = this.available.has(a);
+    if (indexed) this.available.remove(a);
+    a.skills = new Map(Object.entries(skills));
+    if (indexed) {
+      // The index keeps agents in idle order by appending: re-entering means now.
+      a.idleSince = this.now();
+      this.available.add(a);
+    }
+  }
+
+  private forceLogout(a: AgentRt, reason: string): void {
+    switch (a.state) {
+      case 'logged-out':
+        return;
+      case 'on-call':
+        a.pendingLogout = true;
+        return;
+      case 'wrap-up':
+        a.pendingLogout = true;
+        this.finishWrapUp(a, 'agent');
+        return;
+      case 'offered':
+        this.withdrawOffer(a, 'logout');
+        break;
+      default:
+        break;
+    }
+    this.logout(a, reason);
+  }
+
+  /** Rebuild who counts for which queue, and forget eligibility memos. */
+  private recount(): void {
+    for (const q of this.queues.values()) {
+      for (const s of STATES) q.counts[s] = 0;
+      for (const b of q.buckets.values()) b.memo = new Uint8Array(this.nextOrd);
+    }
+    for (const a of this.agents.values()) {
+      a.queues = [...this.queues.values()].filter((q) => meetsAny(a, [q.cfg.skills]));
+      for (const q of a.queues) q.counts[a.state]++;
+    }
+  }
+
   // ---------------------------------------------------------------- views
 
   queueStats(queue: string): QueueStats | undefined {
@@ -812,6 +925,7 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       wrap: undefined,
       backoff: undefined,
       queues: [],
+      removed: false,
     };
     for (const q of this.queues.values()) {
       if (meetsAny(a, [q.cfg.skills])) {
@@ -1004,7 +1118,7 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
         queue: q,
         alts,
         heap: new IndexedHeap<CallRt>(callBefore),
-        memo: new Uint8Array(this.agents.size),
+        memo: new Uint8Array(this.nextOrd),
       };
       q.buckets.set(key, b);
     }

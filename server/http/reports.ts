@@ -10,16 +10,12 @@
  * Reports are for supervisor, qa and admin; recordings for supervisor and qa only. Who the caller
  * is comes from the injected authorize(), so this module knows nothing about sessions.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basename } from 'node:path';
 import { detailsToCsv, reportToCsv } from '../kpi/format.ts';
-import { parseTime } from '../kpi/intervals.ts';
 import { parseReportParams, ReportQueryError, type ReportParams } from '../kpi/query.ts';
 import { log } from '../log.ts';
-import { isInside } from '../store/recordings.ts';
 import type { Store } from '../store/store.ts';
+import { serveRecordings } from './recordings.ts';
 
 const hlog = log.child({ mod: 'reports-api' });
 
@@ -35,7 +31,7 @@ export interface ReportsApiDeps {
 export const REPORT_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa', 'admin']);
 export const RECORDING_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa']);
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -126,65 +122,7 @@ async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParam
   else sendJson(res, 200, report);
 }
 
-async function serveRecordings(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
-  const rest = path.slice('/api/v1/recordings'.length);
-  if (rest === '' || rest === '/') {
-    const from = q.get('from');
-    const to = q.get('to');
-    const tz = deps.store.settings.tzOffsetMinutes;
-    let range: { from?: number; to?: number } = {};
-    try {
-      range = { ...(from ? { from: parseTime(from, tz) } : {}), ...(to ? { to: parseTime(to, tz) } : {}) };
-    } catch (err) {
-      throw new HttpError(400, (err as Error).message);
-    }
-    const contact = q.get('contact');
-    if (!contact && range.from === undefined) throw new HttpError(400, 'give contact=<contactId> or from/to');
-    const rows = await deps.store.listRecordings({ ...(contact ? { contactId: contact } : {}), ...range });
-    sendJson(res, 200, {
-      recordings: rows.map((r) => ({
-        ...r,
-        audio: r.purgedAt ? null : `/api/v1/recordings/${encodeURIComponent(r.recordingId)}/audio`,
-      })),
-    });
-    return;
-  }
-  const m = /^\/([^/]+)\/audio$/.exec(rest);
-  if (!m) throw new HttpError(404, 'not found');
-  const rec = await deps.store.getRecording(decodeURIComponent(m[1]!));
-  if (!rec) throw new HttpError(404, 'no such recording');
-  if (rec.purgedAt) throw new HttpError(410, `audio deleted by the retention policy at ${rec.purgedAt}`);
-  if (!isInside(deps.store.recordingsDir, rec.path)) throw new HttpError(404, 'recording file is outside the recordings directory');
-  let size: number;
-  try {
-    const st = await stat(rec.path);
-    if (!st.isFile()) throw new Error('not a file');
-    size = st.size;
-  } catch {
-    throw new HttpError(404, 'recording file missing');
-  }
-  res.writeHead(200, {
-    'content-type': rec.path.endsWith('.wav') ? 'audio/wav' : rec.path.endsWith('.ogg') ? 'audio/ogg' : 'application/octet-stream',
-    'content-length': size,
-    'content-disposition': `attachment; filename="${basename(rec.path).replace(/[^\w.-]/g, '_')}"`,
-    'cache-control': 'private, no-store',
-  });
-  if (res.req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    const s = createReadStream(rec.path);
-    s.on('error', () => {
-      res.destroy();
-      resolve();
-    });
-    s.on('end', resolve);
-    s.pipe(res);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,0 +1,75 @@
+/**
+ * Recordings REST API (served through createReportsApi, which checks the caller's role first):
+ *
+ *   GET /api/v1/recordings?contact=ID | from&to     list, with purge state and an audio link
+ *   GET /api/v1/recordings/{recordingId}/audio       the audio file; 410 once retention deleted it
+ *
+ * Files are only served from inside the store's recordings directory, whatever path an event
+ * claimed, so a bad event cannot turn this into a file server.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { basename } from 'node:path';
+import { parseTime } from '../kpi/intervals.ts';
+import { isInside } from '../store/recordings.ts';
+import { HttpError, sendJson, type ReportsApiDeps } from './reports.ts';
+
+export async function serveRecordings(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const rest = path.slice('/api/v1/recordings'.length);
+  if (rest === '' || rest === '/') {
+    const from = q.get('from');
+    const to = q.get('to');
+    const tz = deps.store.settings.tzOffsetMinutes;
+    let range: { from?: number; to?: number } = {};
+    try {
+      range = { ...(from ? { from: parseTime(from, tz) } : {}), ...(to ? { to: parseTime(to, tz) } : {}) };
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    const contact = q.get('contact');
+    if (!contact && range.from === undefined) throw new HttpError(400, 'give contact=<contactId> or from/to');
+    const rows = await deps.store.listRecordings({ ...(contact ? { contactId: contact } : {}), ...range });
+    sendJson(res, 200, {
+      recordings: rows.map((r) => ({
+        ...r,
+        audio: r.purgedAt ? null : `/api/v1/recordings/${encodeURIComponent(r.recordingId)}/audio`,
+      })),
+    });
+    return;
+  }
+  const m = /^\/([^/]+)\/audio$/.exec(rest);
+  if (!m) throw new HttpError(404, 'not found');
+  const rec = await deps.store.getRecording(decodeURIComponent(m[1]!));
+  if (!rec) throw new HttpError(404, 'no such recording');
+  if (rec.purgedAt) throw new HttpError(410, `audio deleted by the retention policy at ${rec.purgedAt}`);
+  if (!isInside(deps.store.recordingsDir, rec.path)) throw new HttpError(404, 'recording file is outside the recordings directory');
+  let size: number;
+  try {
+    const st = await stat(rec.path);
+    if (!st.isFile()) throw new Error('not a file');
+    size = st.size;
+  } catch {
+    throw new HttpError(404, 'recording file missing');
+  }
+  res.writeHead(200, {
+    'content-type': rec.path.endsWith('.wav') ? 'audio/wav' : rec.path.endsWith('.ogg') ? 'audio/ogg' : 'application/octet-stream',
+    'content-length': size,
+    'content-disposition': `attachment; filename="${basename(rec.path).replace(/[^\w.-]/g, '_')}"`,
+    'cache-control': 'private, no-store',
+  });
+  if (res.req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const s = createReadStream(rec.path);
+    s.on('error', () => {
+      res.destroy();
+      resolve();
+    });
+    s.on('end', resolve);
+    s.pipe(res);
+  });
+}
+

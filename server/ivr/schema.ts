@@ -34,172 +34,141 @@ export const PromptRefSchema = z.union([
 const Seconds = z.number().positive().max(3600);
 
 const base = {
-  /** Shown in the graph and the path; defaults to the node name. */
-  label: z.string().optional(),
+  label: z.string().optional().describe('Shown in the graph and the path; defaults to the node name.'),
 };
 
 export const PlayNodeSchema = z.strictObject({
   ...base,
   type: z.literal('play'),
   prompt: z.union([PromptRefSchema, z.array(PromptRefSchema).min(1)]),
-  /** Whether a key press cuts the prompt short; the key is kept as type-ahead for the next menu or collect. */
-  bargeIn: z.boolean().default(false),
+  bargeIn: z.boolean().default(false).describe('Whether a key press cuts the prompt short; the key is kept as type-ahead for the next menu or collect.'),
   next: TargetSchema.optional(),
-});
+}).describe('Play prompts, then go on.');
 
 export const MenuNodeSchema = z.strictObject({
   ...base,
   type: z.literal('menu'),
   prompt: PromptRefSchema,
-  /** key -> next node */
-  choices: z.record(DigitSchema, TargetSchema).refine((c) => Object.keys(c).length > 0, 'a menu needs at least one choice'),
-  /** Seconds to wait for a key after the prompt ends. */
-  timeout: Seconds.default(5),
-  /** Extra attempts after the first one (invalid key or no key). */
-  retries: z.number().int().min(0).max(10).default(2),
+  choices: z.record(DigitSchema, TargetSchema).refine((c) => Object.keys(c).length > 0, 'a menu needs at least one choice').describe('key -> next node'),
+  timeout: Seconds.default(5).describe('Seconds to wait for a key after the prompt ends.'),
+  retries: z.number().int().min(0).max(10).default(2).describe('Extra attempts after the first one (invalid key or no key).'),
   invalidPrompt: PromptRefSchema.optional(),
   timeoutPrompt: PromptRefSchema.optional(),
-  /** Where to go once the attempts are used up; without it the call is hung up. */
-  onFail: TargetSchema.optional(),
-});
+  onFail: TargetSchema.optional().describe('Where to go once the attempts are used up; without it the call is hung up.'),
+}).describe('Play a prompt and branch on one key, with retries.');
 
 export const CollectNodeSchema = z.strictObject({
   ...base,
   type: z.literal('collect'),
   prompt: PromptRefSchema,
-  /** Variable that receives the digits. */
-  into: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'),
+  into: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name').describe('Variable that receives the digits.'),
   minDigits: z.number().int().min(1).max(64).default(1),
   maxDigits: z.number().int().min(1).max(64).default(16),
-  /** Key that ends input early; not stored. Empty string: none. */
-  terminator: z.union([DigitSchema, z.literal('')]).default('#'),
-  /** Seconds for the first key after the prompt ends. */
-  timeout: Seconds.default(5),
-  /** Seconds allowed between keys. */
-  interDigitTimeout: Seconds.default(3),
-  /** Regular expression the whole input must match (anchored). */
-  pattern: z.string().optional(),
+  terminator: z.union([DigitSchema, z.literal('')]).default('#').describe('Key that ends input early; not stored. Empty string: none.'),
+  timeout: Seconds.default(5).describe('Seconds for the first key after the prompt ends.'),
+  interDigitTimeout: Seconds.default(3).describe('Seconds allowed between keys.'),
+  pattern: z.string().optional().describe('Regular expression the whole input must match (anchored).'),
   retries: z.number().int().min(0).max(10).default(2),
   invalidPrompt: PromptRefSchema.optional(),
   timeoutPrompt: PromptRefSchema.optional(),
   next: TargetSchema,
   onFail: TargetSchema.optional(),
-});
+}).describe('Collect several digits into a variable.');
 
 export const HoursNodeSchema = z.strictObject({
   ...base,
   type: z.literal('hours'),
-  /** Calendar name in hours.yaml. */
-  calendar: z.string().min(1),
+  calendar: z.string().min(1).describe('Calendar name in hours.yaml.'),
   open: TargetSchema,
   closed: TargetSchema,
-  /** Defaults to the closed branch. */
-  holiday: TargetSchema.optional(),
-});
+  holiday: TargetSchema.optional().describe('Defaults to the closed branch.'),
+}).describe('Branch on a business-hours calendar: open, closed or holiday.');
 
 export const SetNodeSchema = z.strictObject({
   ...base,
   type: z.literal('set'),
-  /** variable -> value template ({{var}} substituted). */
-  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.union([z.string(), z.number(), z.boolean()])),
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.union([z.string(), z.number(), z.boolean()])).describe('variable -> value template ({{var}} substituted).'),
   next: TargetSchema,
-});
+}).describe('Set call variables.');
 
 export const LookupNodeSchema = z.strictObject({
   ...base,
   type: z.literal('lookup'),
-  /** URL template; {{var}} values are URL-encoded. */
-  url: z.string().min(1),
+  url: z.string().min(1).describe('URL template; {{var}} values are URL-encoded.'),
   method: z.enum(['GET', 'POST']).default('GET'),
   timeout: Seconds.default(3),
-  /** variable -> dotted path into the JSON reply (e.g. "customer.tier"). */
-  assign: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string().min(1)).default({}),
+  assign: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string().min(1)).default({}).describe('variable -> dotted path into the JSON reply (e.g. "customer.tier").'),
   next: TargetSchema,
   onFailure: TargetSchema,
-});
+}).describe('Fetch JSON over HTTP into variables.');
 
 export const QueueNodeSchema = z.strictObject({
   ...base,
   type: z.literal('queue'),
-  /** Queue name in queues.yaml (templates not allowed: it is checked when the file loads). */
-  queue: z.string().min(1),
+  queue: z.string().min(1).describe('Queue name in queues.yaml (templates not allowed: it is checked when the file loads).'),
   priority: z.number().int().min(0).max(100).default(0),
-  /** Replaces the queue's skill requirements for this call. */
-  skills: z.array(SkillRequirementSchema).optional(),
-  /** Branches when the caller leaves the queue without an agent; default hang up. */
-  full: TargetSchema.optional(),
+  skills: z.array(SkillRequirementSchema).optional().describe("Replaces the queue's skill requirements for this call."),
+  full: TargetSchema.optional().describe('Branches when the caller leaves the queue without an agent; default hang up.'),
   timeout: TargetSchema.optional(),
   closed: TargetSchema.optional(),
-  /** Where the caller goes when the agent hangs up first (e.g. a survey); default hang up. */
-  afterCall: TargetSchema.optional(),
-});
+  afterCall: TargetSchema.optional().describe('Where the caller goes when the agent hangs up first (e.g. a survey); default hang up.'),
+}).describe('Hand the call to an ACD queue.');
 
 export const CallbackNodeSchema = z.strictObject({
   ...base,
   type: z.literal('callback'),
   prompt: PromptRefSchema,
-  /** Queue the callback is placed in. */
-  queue: z.string().min(1),
-  /** Number to call back (template). */
-  number: z.string().default('{{callerId}}'),
+  queue: z.string().min(1).describe('Queue the callback is placed in.'),
+  number: z.string().default('{{callerId}}').describe('Number to call back (template).'),
   acceptDigit: DigitSchema.default('1'),
   timeout: Seconds.default(5),
-  /** Played once accepted, before `accepted`. */
-  confirmPrompt: PromptRefSchema.optional(),
-  /** Default: hang up (the call was completed in the IVR). */
-  accepted: TargetSchema.optional(),
+  confirmPrompt: PromptRefSchema.optional().describe('Played once accepted, before `accepted`.'),
+  accepted: TargetSchema.optional().describe('Default: hang up (the call was completed in the IVR).'),
   declined: TargetSchema,
-});
+}).describe('Offer a callback instead of waiting.');
 
 export const TransferNodeSchema = z.strictObject({
   ...base,
   type: z.literal('transfer'),
-  /** External number (template), E.164 preferred. */
-  number: z.string().min(1),
+  number: z.string().min(1).describe('External number (template), E.164 preferred.'),
   prompt: PromptRefSchema.optional(),
-});
+}).describe('Transfer the call to an external number.');
 
 export const SurveyNodeSchema = z.strictObject({
   ...base,
   type: z.literal('survey'),
   prompt: PromptRefSchema,
-  /** Variable that receives the score. */
-  into: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('csat'),
-  /** Highest score key (1..N). */
-  scale: z.number().int().min(2).max(9).default(5),
+  into: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('csat').describe('Variable that receives the score.'),
+  scale: z.number().int().min(2).max(9).default(5).describe('Highest score key (1..N).'),
   timeout: Seconds.default(5),
   retries: z.number().int().min(0).max(5).default(1),
   invalidPrompt: PromptRefSchema.optional(),
   thanksPrompt: PromptRefSchema.optional(),
-  /** Default: hang up. */
-  next: TargetSchema.optional(),
-});
+  next: TargetSchema.optional().describe('Default: hang up.'),
+}).describe('Post-call satisfaction score (1..scale).');
 
 export const LanguageNodeSchema = z.strictObject({
   ...base,
   type: z.literal('language'),
   prompt: PromptRefSchema,
-  /** key -> language code (e.g. "en", "es"). */
-  choices: z.record(DigitSchema, z.string().min(2)),
+  choices: z.record(DigitSchema, z.string().min(2)).describe('key -> language code (e.g. "en", "es").'),
   timeout: Seconds.default(5),
-  /** Language kept when no key (or a wrong key) is pressed; default: the flow's language. */
-  default: z.string().min(2).optional(),
+  default: z.string().min(2).optional().describe("Language kept when no key (or a wrong key) is pressed; default: the flow's language."),
   next: TargetSchema,
-});
+}).describe('Let the caller choose the prompt language.');
 
 export const GotoNodeSchema = z.strictObject({
   ...base,
   type: z.literal('goto'),
   target: TargetSchema,
-});
+}).describe('Jump to another node or flow.');
 
 export const HangupNodeSchema = z.strictObject({
   ...base,
   type: z.literal('hangup'),
   prompt: PromptRefSchema.optional(),
-  /** Recorded on the CDR. */
-  reason: z.string().default('ivr-completed'),
-});
+  reason: z.string().default('ivr-completed').describe('Recorded on the CDR.'),
+}).describe('Optionally play a prompt, then hang up.');
 
 export const NodeSchema = z.discriminatedUnion('type', [
   PlayNodeSchema,
@@ -219,8 +188,7 @@ export const NodeSchema = z.discriminatedUnion('type', [
 
 export const FlowSchema = z.strictObject({
   description: z.string().optional(),
-  /** Language at call start; a `language` node may change it. */
-  language: z.string().min(2).default('en'),
+  language: z.string().min(2).default('en').describe('Language at call start; a `language` node may change it.'),
   start: z.string().regex(NODE_NAME, 'a node name'),
   nodes: z.record(z.string().regex(NODE_NAME, 'node names: letters, digits, _ . -'), NodeSchema),
 });

@@ -822,6 +822,10 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
     };
   }
 
+  queueNames(): string[] {
+    return [...this.queues.keys()];
+  }
+
   agentView(agentId: string): AgentView | undefined {
     const a = this.agents.get(agentId);
     return a ? this.viewAgent(a) : undefined;

@@ -415,7 +415,7 @@ export class IvrSession {
     // Once handed to the ACD (or booked for a callback) the call is no longer the IVR's to count:
     // a later survey, goodbye or hang-up does not make it "completed" or "abandoned" in the IVR.
     const sticky = this.outcome === 'queued' || this.outcome === 'callback';
-    const final: IvrOutcome = sticky && this.outcome && (outcome === 'completed' || outcome === 'abandoned') ? this.outcome : outcome;
+    const final: IvrOutcome = sticky && this.outcome && (outcome === 'completed' || outcome === 'abandoned' || outcome === 'failed') ? this.outcome : outcome;
     this.outcome = final;
     this.endReason = reason;
     if (sendHangup) this.emit({ type: 'hangup', reason });

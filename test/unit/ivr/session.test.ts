@@ -336,6 +336,7 @@ describe('queue', () => {
     h.s.digit('1');
     h.s.queueExit('closed');
     expect(h.log.at(-1)).toBe('hangup:queue-closed');
+    expect(h.s.outcome).toBe('queued'); // the ACD counts this call, not the IVR
   });
 
   it('after the agent hangs up, runs the afterCall branch (a survey in another flow)', () => {

@@ -309,7 +309,9 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
           this.finishWrapUp(a, 'agent');
           return OK;
         default:
+          // "Ready" while ringing or talking: the agent wants calls after this one after all.
           a.pendingNotReady = undefined;
+          a.pendingLogout = false;
           return OK;
       }
     });
@@ -1181,6 +1183,11 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       call.visited.add(target.name);
       target.calls.add(call);
       call.step = this.dueSteps(target, call, this.now());
+      // The overflow queue's own maxWait counts from joining it.
+      call.joinedAt = this.now();
+      this.agenda.cancel(call.maxWait);
+      call.maxWait = undefined;
+      if (!call.callback) this.armMaxWait(call);
     } else {
       call.step = step + 1;
     }

@@ -283,3 +283,22 @@ describe('queue limits', () => {
     expect(h.acd.enqueue({ callId: 'c1', queue: 'q' }).ok).toBe(true);
   });
 });
+
+describe('overflow and max wait', () => {
+  it('the overflow queue applies its own maxWait from the moment the call joins it', () => {
+    const h = harness({
+      queues: {
+        first: { skills: [{ skill: 'x' }], maxWait: 100, escalation: [{ after: 60, overflowTo: 'second' }] },
+        second: { skills: [{ skill: 'y' }], maxWait: 200 },
+      },
+      agents: [],
+    });
+    h.acd.enqueue({ callId: 'c1', queue: 'first' });
+    h.sec(60);
+    expect(h.acd.callView('c1')?.queue).toBe('second');
+    h.sec(199);
+    expect(h.of('exit')).toHaveLength(0);
+    h.sec(1);
+    expect(h.last('exit')).toMatchObject({ callId: 'c1', queue: 'second', reason: 'timeout', waitedMs: 260_000 });
+  });
+});

@@ -20,7 +20,7 @@ export async function serveRecordings(deps: ReportsApiDeps, path: string, q: URL
   if (rest === '' || rest === '/') {
     const from = q.get('from');
     const to = q.get('to');
-    const tz = deps.store.settings.tzOffsetMinutes;
+    const tz = deps.store.settings.timeZone ?? deps.store.settings.tzOffsetMinutes;
     let range: { from?: number; to?: number } = {};
     try {
       range = { ...(from ? { from: parseTime(from, tz) } : {}), ...(to ? { to: parseTime(to, tz) } : {}) };

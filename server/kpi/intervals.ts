@@ -1,8 +1,9 @@
 /**
  * Reporting intervals. A report covers [from, to) and is cut into buckets of 15, 30 or 60 minutes,
  * a day, or one bucket for the whole range. Buckets are aligned to the clock in the centre's time
- * zone, given as a fixed UTC offset in minutes (e.g. 480 for Asia/Shanghai); daylight-saving
- * changes are not followed. The first and last buckets are clipped to the range.
+ * zone: either an IANA zone name (e.g. "Europe/Paris"; days follow daylight-saving changes, so a
+ * day bucket can be 23 or 25 hours) or a fixed UTC offset in minutes (e.g. 480 for UTC+8). The
+ * first and last buckets are clipped to the range.
  */
 import { z } from 'zod';
 
@@ -31,18 +32,61 @@ export function parseInterval(text: string): Interval {
   return r.data;
 }
 
+/** A zone: IANA name, or fixed minutes east of UTC. */
+export type Zone = string | number;
+
 /** The buckets covering [from, to). */
-export function buckets(from: number, to: number, interval: Interval, tzOffsetMinutes = 0): Bucket[] {
+export function buckets(from: number, to: number, interval: Interval, zone: Zone = 0): Bucket[] {
   if (!(to > from)) return [];
   if (interval === 'range') return [{ start: from, end: to }];
   const out: Bucket[] = [];
   let start = from;
   while (start < to) {
-    const end = Math.min(to, alignedFloor(start, interval, tzOffsetMinutes) + SIZE[interval]);
+    const off = offsetAt(zone, start);
+    let end = alignedFloor(start, interval, off) + SIZE[interval];
+    // Across a daylight-saving change local midnight moves by the change in offset.
+    if (interval === 'day') end += (off - offsetAt(zone, end)) * MIN;
+    if (end <= start) end = start + SIZE[interval];
+    end = Math.min(to, end);
     out.push({ start, end });
     start = end;
   }
   return out;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Minutes east of UTC in the zone at instant t. */
+export function offsetAt(zone: Zone, t: number): number {
+  if (typeof zone === 'number') return zone;
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, f);
+  }
+  const parts: Record<string, number> = {};
+  for (const p of f.formatToParts(new Date(t))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return Math.round((asUtc - Math.floor(t / 1000) * 1000) / MIN);
+}
+
+/** Whether the runtime knows this IANA zone. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Index of the bucket holding t, or -1 when t is outside [from, to). */
@@ -59,9 +103,9 @@ export function bucketIndex(list: readonly Bucket[], t: number): number {
   return -1;
 }
 
-function alignedFloor(t: number, interval: Exclude<Interval, 'range'>, tzOffsetMinutes: number): number {
+function alignedFloor(t: number, interval: Exclude<Interval, 'range'>, offsetMinutes: number): number {
   const size = SIZE[interval];
-  const off = tzOffsetMinutes * MIN;
+  const off = offsetMinutes * MIN;
   return Math.floor((t + off) / size) * size - off;
 }
 
@@ -74,14 +118,18 @@ export function overlap(a0: number, a1: number, b0: number, b1: number): number 
  * A report boundary from the CLI or a query string: epoch milliseconds, ISO 8601 with Z or an
  * offset, or a local date / date-time without offset, read in the centre's time zone.
  */
-export function parseTime(text: string, tzOffsetMinutes = 0, now = Date.now()): number {
+export function parseTime(text: string, zone: Zone = 0, now = Date.now()): number {
   const t = text.trim();
   if (t === 'now') return now;
   if (/^\d{10,15}$/.test(t)) return Number(t);
   const local = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?))?$/.exec(t);
   if (local) {
     const ms = Date.parse(`${local[1]}T${local[2] ?? '00:00'}Z`);
-    if (Number.isFinite(ms)) return ms - tzOffsetMinutes * MIN;
+    // The offset at the wall-clock time read as UTC, corrected once for the offset found there.
+    if (Number.isFinite(ms)) {
+      const guess = ms - offsetAt(zone, ms) * MIN;
+      return ms - offsetAt(zone, guess) * MIN;
+    }
   } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(t)) {
     const ms = Date.parse(t);
     if (Number.isFinite(ms)) return ms;

@@ -3,7 +3,7 @@
  * the same question always reaches the engine as the same request.
  */
 import { buckets, parseInterval, parseTime } from './intervals.ts';
-import { DimensionSchema, KpiSettingsSchema, type Dimension, type KpiSettings, type ReportRequest } from './report.ts';
+import { DimensionSchema, KpiSettingsSchema, zoneOf, type Dimension, type KpiSettings, type ReportRequest } from './report.ts';
 import { ServiceLevelModeSchema } from './serviceLevel.ts';
 
 export interface ReportParams {
@@ -48,7 +48,7 @@ export function parseReportParams(
   if (p.fcrWindowSec !== undefined) overrides.fcrWindowSec = intParam('fcrWindowSec', p.fcrWindowSec);
   const checked = KpiSettingsSchema.safeParse({ ...base, ...overrides });
   if (!checked.success) throw new ReportQueryError(`bad KPI setting: ${checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-  const tz = checked.data.tzOffsetMinutes;
+  const tz = zoneOf(checked.data);
   if (!p.from || !p.to) throw new ReportQueryError('from and to are required');
   let from: number;
   let to: number;

@@ -59,7 +59,7 @@ import {
   type Facts,
   type QueueCall,
 } from './facts.ts';
-import { bucketIndex, buckets, IntervalSchema, overlap, type Bucket, type Interval } from './intervals.ts';
+import { bucketIndex, buckets, IntervalSchema, isTimeZone, overlap, type Bucket, type Interval, type Zone } from './intervals.ts';
 import {
   callVerdict,
   round4,
@@ -75,8 +75,16 @@ export const KpiSettingsSchema = z.object({
   serviceLevelMode: ServiceLevelModeSchema.default('abandons-ignored'),
   shortAbandonSec: z.number().int().min(0).max(600).default(5),
   fcrWindowSec: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  /** Fixed offset used when no timeZone is given. */
   tzOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60).default(0),
+  /** IANA zone for interval edges and local times (follows daylight saving); wins over tzOffsetMinutes. */
+  timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
 });
+
+/** The zone intervals are cut in. */
+export function zoneOf(s: KpiSettings): Zone {
+  return s.timeZone ?? s.tzOffsetMinutes;
+}
 export type KpiSettings = z.output<typeof KpiSettingsSchema>;
 export const DEFAULT_KPI_SETTINGS: KpiSettings = KpiSettingsSchema.parse({});
 
@@ -256,7 +264,7 @@ export function computeReport(events: readonly CcEvent[], req: ReportRequest, se
   IntervalSchema.parse(req.interval);
   const asOf = req.asOf ?? req.to;
   const facts = deriveFacts(events, asOf);
-  const list = buckets(req.from, req.to, req.interval, settings.tzOffsetMinutes);
+  const list = buckets(req.from, req.to, req.interval, zoneOf(settings));
   const thresholds = settings.serviceLevelThresholdsSec;
   const accs = new Map<string, Acc[]>();
   const accFor = (key: string, i: number): Acc => {

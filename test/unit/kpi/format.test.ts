@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../../../server/kpi/events.ts';
 import { csvCell, parseCsv, reportToCsv, reportToTable } from '../../../server/kpi/format.ts';
-import { buckets, parseInterval } from '../../../server/kpi/intervals.ts';
+import { buckets, offsetAt, parseInterval, parseTime } from '../../../server/kpi/intervals.ts';
 import { computeReport } from '../../../server/kpi/report.ts';
 import { callVerdict } from '../../../server/kpi/serviceLevel.ts';
 import { HOUR, SETTINGS, T0, scriptedDay } from './scriptedDay.ts';
@@ -47,6 +47,21 @@ describe('intervals and SL verdicts', () => {
     const b = buckets(T0 + 10 * 60_000, T0 + 50 * 60_000, '15m');
     expect(b.map((x) => (x.end - x.start) / 60_000)).toEqual([5, 15, 15, 5]);
     expect(buckets(T0, T0, '15m')).toEqual([]);
+  });
+  it('cuts days at local midnight in an IANA zone, across daylight-saving changes', () => {
+    expect(offsetAt('Asia/Shanghai', T0)).toBe(480);
+    expect(offsetAt('Europe/Paris', T0)).toBe(60);
+    const spring = buckets(Date.UTC(2026, 2, 28, 23), Date.UTC(2026, 2, 30, 22), 'day', 'Europe/Paris');
+    expect(spring.map((b) => [new Date(b.start).toISOString(), (b.end - b.start) / 3_600_000])).toEqual([
+      ['2026-03-28T23:00:00.000Z', 23],
+      ['2026-03-29T22:00:00.000Z', 24],
+    ]);
+    const autumn = buckets(Date.UTC(2026, 9, 24, 22), Date.UTC(2026, 9, 26, 23), 'day', 'Europe/Paris');
+    expect(autumn.map((b) => (b.end - b.start) / 3_600_000)).toEqual([25, 24]);
+    expect(new Date(parseTime('2026-03-29 12:00', 'Europe/Paris')).toISOString()).toBe('2026-03-29T10:00:00.000Z');
+    expect(new Date(parseTime('2026-01-05', 480)).toISOString()).toBe('2026-01-04T16:00:00.000Z');
+    expect(parseTime('2026-01-05T09:00:00+08:00')).toBe(Date.UTC(2026, 0, 5, 1));
+    expect(() => parseTime('2026-13-45')).toThrow(/not a time/);
   });
   it('a wait of exactly T is inside T; short abandons are never counted', () => {
     expect(callVerdict('answered', 20_000, false, 'abandons-missed', 20)).toBe(true);

@@ -316,6 +316,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     calendars: new Set(Object.keys(hoursFile.calendars)),
     prompts: promptNames,
     skills: new Set(Object.keys(skills)),
+    promptTexts: Object.fromEntries(Object.entries(promptsFile.prompts).map(([n, p]) => [n, [p.text, ...Object.values(p.languages ?? {}).map((l) => l.text)].filter(Boolean).join(' ')])),
     fileExists,
   })) {
     errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));

@@ -20,6 +20,8 @@ export interface CheckContext {
   calendars: ReadonlySet<string>;
   prompts: ReadonlySet<string>;
   skills: ReadonlySet<string>;
+  /** Transcript of each catalogue prompt, to check the {{variables}} it speaks. */
+  promptTexts?: Readonly<Record<string, string | undefined>>;
   /** Does a prompt file (relative to the config directory) exist? */
   fileExists: (file: string) => boolean;
 }
@@ -178,6 +180,8 @@ export function checkFlows(ctx: CheckContext): FlowProblem[] {
     }
   }
 
+  problems.push(...checkVariables(ctx));
+
   // Reachability: every flow's start is an entry (trunks route to flows; others are entered by goto).
   const reached = new Set<string>();
   const stack: NodeAddress[] = [];
@@ -250,4 +254,52 @@ export function digitPatternError(pattern: string): string | undefined {
     return `bad digit pattern /${pattern}/: callers can only key 0-9, * and #`;
   }
   return undefined;
+}
+
+/** Variables every call has, set by the session itself or by the call layer. */
+export const BUILTIN_VARIABLES = ['callerId', 'dialled', 'lang', 'callId', 'trunk'] as const;
+
+const VAR_RE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/**
+ * A {{variable}} no node ever sets is a typo that would silently speak or dial an empty string:
+ * report it at the node that uses it.
+ */
+function checkVariables(ctx: CheckContext): FlowProblem[] {
+  const defined = new Set<string>(BUILTIN_VARIABLES);
+  for (const flow of Object.values(ctx.flows)) {
+    for (const node of Object.values(flow.nodes)) {
+      if (node.type === 'set') for (const k of Object.keys(node.vars)) defined.add(k);
+      if (node.type === 'lookup') for (const k of Object.keys(node.assign)) defined.add(k);
+      if (node.type === 'collect' || node.type === 'survey') defined.add(node.into);
+    }
+  }
+  const problems: FlowProblem[] = [];
+  for (const [flowName, flow] of Object.entries(ctx.flows)) {
+    for (const [nodeName, node] of Object.entries(flow.nodes)) {
+      const uses: [(string | number)[], string, string?][] = [];
+      for (const [k, ref] of promptRefs(node)) {
+        if (typeof ref === 'string') {
+          const text = ctx.promptTexts?.[ref];
+          if (text !== undefined) uses.push([k, text, `prompt "${ref}"`]);
+        } else if ('text' in ref) uses.push([[...k, 'text'], ref.text]);
+      }
+      if (node.type === 'set') for (const [k, v] of Object.entries(node.vars)) uses.push([['vars', k], String(v)]);
+      if (node.type === 'lookup') uses.push([['url'], node.url]);
+      if (node.type === 'transfer' || node.type === 'callback') uses.push([['number'], node.number]);
+      for (const [k, text, via] of uses) {
+        for (const m of text.matchAll(VAR_RE)) {
+          const v = m[1]!;
+          if (!defined.has(v)) {
+            problems.push({
+              flow: flowName,
+              path: ['nodes', nodeName, ...k],
+              message: `unknown variable "{{${v}}}"${via ? ` in ${via}` : ''}: no set, lookup, collect or survey node sets it (built-in: ${BUILTIN_VARIABLES.join(', ')})`,
+            });
+          }
+        }
+      }
+    }
+  }
+  return problems;
 }

@@ -61,7 +61,7 @@ export interface IvrSessionOptions {
   clock: Clock;
   callerId: string;
   dialled: string;
-  /** Extra variables known at call start (e.g. the Call-ID). */
+  /** Extra variables known at call start: the call layer passes `callId` and `trunk`. */
   vars?: Record<string, string>;
   /** HTTP lookups; without it the session waits for lookupResult() from the caller. */
   lookup?: LookupFn;
@@ -115,7 +115,7 @@ export class IvrSession {
     if (!flow) throw new Error(`unknown IVR flow "${flowName}"`);
     this.cur = { flow: flowName, node: flow.start };
     this.language = flow.language;
-    this.vars = { callerId: opts.callerId, dialled: opts.dialled, ...opts.vars };
+    this.vars = { callerId: opts.callerId, dialled: opts.dialled, lang: flow.language, ...opts.vars };
   }
 
   on(event: 'action', fn: Listener): this;

@@ -207,6 +207,16 @@ describe('errors an admin can act on', () => {
     expect(only(errors, /HTTP port 5060 is also a SIP/)).toMatchObject({ path: ['server', 'http', 'port'] });
   });
 
+  it('unknown {{variable}} in a prompt transcript, an inline text or a number', () => {
+    const dir = centre({
+      'prompts.yaml': [['text: Goodbye.', 'text: Goodbye {{custmer}}.']],
+      'ivr/main.yaml': [['prompt: welcome\n', 'prompt: { text: "Hello {{callerId}}, {{name}}" }\n']],
+    });
+    const errors = errorsOf(dir);
+    expect(only(errors, /"\{\{custmer\}\}"/)).toMatchObject({ path: ['nodes', 'goodbye', 'prompt'], message: expect.stringMatching(/in prompt "goodbye"/) });
+    expect(only(errors, /"\{\{name\}\}"/)).toMatchObject({ path: ['nodes', 'welcome', 'prompt', 'text'] });
+  });
+
   it('schema errors: a typo in a key, a wrong type, an unknown node type', () => {
     const dir = centre({
       'ivr/main.yaml': [

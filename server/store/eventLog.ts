@@ -36,14 +36,17 @@ export interface LoadWindow {
   to: number;
   /** Contacts with any event this long before `from` are loaded whole (calls spanning the edge). */
   lookbackMs: number;
-  /** Contacts arriving up to this long after `to` are loaded (repeat-contact FCR, callbacks). */
+  /** Contacts with any event this long after `to` are loaded whole (callbacks, late wrap-up). */
   lookaheadMs: number;
+  /** Arrivals (contact.arrived only) up to this long after `to`: repeat-contact FCR needs no more. */
+  arrivalsAheadMs: number;
 }
 
 /**
  * Everything the KPI engine needs for [from, to): every event of each contact that has an event
- * in the widened window, the agent-state events inside the range, and each agent's last state
- * before it (so a shift that started earlier is counted from `from`).
+ * in the widened window, the arrivals of later contacts within the FCR window, the agent-state
+ * events inside the range, and each agent's last state before it (so a shift that started earlier
+ * is counted from `from`).
  */
 export async function loadEvents(pool: pg.Pool, w: LoadWindow): Promise<CcEvent[]> {
   const like = `${AGENT_STREAM_PREFIX}%`;
@@ -54,6 +57,9 @@ export async function loadEvents(pool: pg.Pool, w: LoadWindow): Promise<CcEvent[
      )
      SELECT e.body FROM cc_events e JOIN touched t USING (contact_id)
      UNION ALL
+     SELECT body FROM cc_events
+     WHERE type = 'contact.arrived' AND ts_ms >= $2 AND ts_ms < $6
+     UNION ALL
      SELECT body FROM cc_events WHERE contact_id LIKE $5 AND ts_ms >= $3 AND ts_ms < $4
      UNION ALL
      SELECT body FROM (
@@ -61,7 +67,7 @@ export async function loadEvents(pool: pg.Pool, w: LoadWindow): Promise<CcEvent[
        WHERE contact_id LIKE $5 AND ts_ms < $3
        ORDER BY contact_id, ts_ms DESC, seq DESC
      ) last_state`,
-    [w.from - w.lookbackMs, w.to + w.lookaheadMs, w.from, w.to, like],
+    [w.from - w.lookbackMs, w.to + w.lookaheadMs, w.from, w.to, like, w.to + Math.max(w.lookaheadMs, w.arrivalsAheadMs)],
   );
   const out: CcEvent[] = [];
   let bad = 0;

@@ -40,6 +40,12 @@ function recordingEvents(recDir: string): CcEvent[] {
   return [...mk('OLD', old), ...mk('NEW', fresh)];
 }
 
+/** +600 (C6, answered in support via C6b) calls again 36 h later: a repeat only for a 2-day window. */
+const lateRepeat: CcEvent[] = [
+  { type: 'contact.arrived', contactId: 'C12', seq: 1, ts: T0 + 36 * HOUR, initiation: 'inbound', caller: '+600', dialled: '8000' },
+  { type: 'call.end', contactId: 'C12', seq: 2, ts: T0 + 36 * HOUR + 60_000, endedBy: 'caller' },
+];
+
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cc-store-it-'));
   chmodSync(root, 0o755); // the embedded server runs as user postgres and must reach its data dir
@@ -97,10 +103,11 @@ describe('store on embedded Postgres', () => {
     for (const e of day.slice(2 * third)) store.emit(e);
     for (const e of day.slice(0, 10)) store.emit(e); // producer re-sends after its own hiccup
     for (const e of recordingEvents(join(root, 'rec'))) store.emit(e);
+    for (const e of lateRepeat) store.emit(e);
     await store.flush(30_000);
     expect(store.stats()!.dbUp).toBe(true);
 
-    const stored = await store.pool.query<{ k: string }>(`SELECT contact_id || '#' || seq AS k FROM cc_events WHERE contact_id NOT IN ('OLD', 'NEW')`);
+    const stored = await store.pool.query<{ k: string }>(`SELECT contact_id || '#' || seq AS k FROM cc_events WHERE contact_id NOT IN ('OLD', 'NEW', 'C12')`);
     expect(new Set(stored.rows.map((r) => r.k))).toEqual(new Set(day.map((e) => `${e.contactId}#${e.seq}`)));
     expect(stored.rowCount).toBe(day.length);
   });
@@ -163,6 +170,13 @@ describe('store on embedded Postgres', () => {
       { thresholdSec: 30, mode: 'abandons-met', met: 5, base: 7, value: 0.7143 },
     ]);
     expect(met.definitions.serviceLevelMode).toBe('abandons-met');
+  });
+
+  it('finds repeat contacts beyond a day when the FCR window is longer', async () => {
+    const two = { ...SETTINGS, fcrWindowSec: 2 * 86_400 };
+    const r = (await (await get(`/api/v1/reports/queues?from=${from}&to=${to}&fcrWindowSec=172800`)).json()) as KpiReport;
+    expect(r).toEqual(computeReport([...day, ...lateRepeat], { from: T0, to: T0 + HOUR, interval: 'range', dimension: 'queue' }, two));
+    expect(r.rows.find((x) => x.key === 'support')).toMatchObject({ fcrEligible: 1, fcrResolved: 0 });
   });
 
   it('gives the same figures in CSV and through the CLI', async () => {

@@ -124,6 +124,15 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     expect(bob).toMatchObject({ answered: 1, transferred: 1, transferRate: 1, rona: 1, rejected: 1, talkSec: 120, acwSec: 30, ahtSec: 150, loggedInSec: 3600, occupancy: 0.0333, utilization: 0.0417, fcrEligible: 0 });
   });
 
+  it('groups by skill group (default: the queue name)', () => {
+    const r = computeReport(events, { ...range, interval: 'range', dimension: 'skillGroup' }, settings());
+    expect(r.rows.map((x) => [x.key, x.offered, x.answered])).toEqual([
+      ['sales', 8, 3],
+      ['sales-en', 1, 1],
+      ['support', 1, 1],
+    ]);
+  });
+
   it('cuts into 30-minute intervals that add up to the range', () => {
     const r = computeReport(events, { ...range, interval: '30m', dimension: 'queue', keys: ['sales'] }, settings());
     expect(r.rows.map((x) => [x.intervalStart, x.key, x.offered])).toEqual([

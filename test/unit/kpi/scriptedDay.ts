@@ -49,7 +49,7 @@ export function scriptedDay(): CcEvent[] {
     .e('ivr.step', 2, { node: 'welcome' })
     .e('ivr.step', 6, { node: 'menu', input: '1' })
     .e('ivr.end', 10, { completedInIvr: false, queue: 'sales' })
-    .e('queue.enter', 10, { queue: 'sales', skillGroup: 'sales' })
+    .e('queue.enter', 10, { queue: 'sales', skillGroup: 'sales-en' })
     .e('queue.offer', 12, { queue: 'sales', agentId: 'alice' })
     .e('queue.connect', 25, { queue: 'sales', agentId: 'alice' })
     .e('recording.started', 25, { recordingId: 'R1', path: '/var/rec/C1.wav' })

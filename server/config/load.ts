@@ -243,85 +243,98 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     const flow = check(f, FlowSchema);
     if (flow) flows[name] = flow;
   }
-  if (errors.length || !centre || !agentsFile || !queuesFile || !hoursFile || !promptsFile || flowFiles.some((f) => !parsed.has(f))) {
-    return { ok: false, errors: errors.length ? errors : [{ file: dir, line: 0, column: 0, path: [], message: 'config incomplete' }] };
-  }
-
-  // Cross-file pass.
+  // Cross-file pass: each check runs when the files it needs passed their schema, so one broken
+  // file does not hide the errors of the others.
   const P = (f: string): Parsed => parsed.get(f)!;
   const fileExists = (rel: string): boolean => {
     const abs = path.resolve(absDir, rel);
     return existsSync(abs) && statSync(abs).isFile();
   };
-  const skills = agentsFile.skills;
-  const seenAgents = new Set<string>();
-  agentsFile.agents.forEach((a, i) => {
-    if (seenAgents.has(a.id)) errors.push(err(P('agents.yaml'), ['agents', i, 'id'], `duplicate agent id "${a.id}"`));
-    seenAgents.add(a.id);
-    for (const s of Object.keys(a.skills)) {
-      if (!Object.hasOwn(skills, s)) errors.push(err(P('agents.yaml'), ['agents', i, 'skills', s], `unknown skill "${s}"; skills are ${Object.keys(skills).join(', ')}`, true));
-    }
-  });
-  const promptNames = new Set(Object.keys(promptsFile.prompts));
-  for (const [qn, q] of Object.entries(queuesFile.queues)) {
-    q.skills.forEach((s, i) => {
-      if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'skills', i, 'skill'], `unknown skill "${s.skill}"; skills in agents.yaml are ${Object.keys(skills).join(', ')}`));
-    });
-    q.escalation.forEach((st, i) => {
-      if (st.overflowTo !== undefined && !Object.hasOwn(queuesFile.queues, st.overflowTo)) {
-        errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'overflowTo'], `unknown queue "${st.overflowTo}"`));
+  const flowNames = flowFiles.map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+  const allFlows = flowNames.every((n) => Object.hasOwn(flows, n));
+  const skills = agentsFile?.skills;
+  const promptNames = promptsFile ? new Set(Object.keys(promptsFile.prompts)) : undefined;
+  if (agentsFile && skills) {
+    const seenAgents = new Set<string>();
+    agentsFile.agents.forEach((a, i) => {
+      if (seenAgents.has(a.id)) errors.push(err(P('agents.yaml'), ['agents', i, 'id'], `duplicate agent id "${a.id}"`));
+      seenAgents.add(a.id);
+      for (const s of Object.keys(a.skills)) {
+        if (!Object.hasOwn(skills, s)) errors.push(err(P('agents.yaml'), ['agents', i, 'skills', s], `unknown skill "${s}"; skills are ${Object.keys(skills).join(', ')}`, true));
       }
-      st.addSkills?.forEach((s, j) => {
-        if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'addSkills', j, 'skill'], `unknown skill "${s.skill}"`));
+    });
+  }
+  if (queuesFile && skills && promptNames) {
+    for (const [qn, q] of Object.entries(queuesFile.queues)) {
+      q.skills.forEach((s, i) => {
+        if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'skills', i, 'skill'], `unknown skill "${s.skill}"; skills in agents.yaml are ${Object.keys(skills).join(', ')}`));
       });
-    });
-    if (q.moh !== undefined && !promptNames.has(q.moh)) errors.push(err(P('queues.yaml'), ['queues', qn, 'moh'], `unknown prompt "${q.moh}"; define it in prompts.yaml`));
-  }
-  for (const [cn, cal] of Object.entries(hoursFile.calendars)) {
-    for (const pr of checkCalendar(cal)) errors.push(err(P('hours.yaml'), ['calendars', cn, ...pr.path], pr.message));
-  }
-  for (const [pn, pr] of Object.entries(promptsFile.prompts)) {
-    if (pr.file !== undefined && !fileExists(pr.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'file'], `missing prompt file "${pr.file}" (paths are relative to the config directory)`));
-    for (const [lang, v] of Object.entries(pr.languages ?? {})) {
-      if (v.file !== undefined && !fileExists(v.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'languages', lang, 'file'], `missing prompt file "${v.file}"`));
+      q.escalation.forEach((st, i) => {
+        if (st.overflowTo !== undefined && !Object.hasOwn(queuesFile.queues, st.overflowTo)) {
+          errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'overflowTo'], `unknown queue "${st.overflowTo}"`));
+        }
+        st.addSkills?.forEach((s, j) => {
+          if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'addSkills', j, 'skill'], `unknown skill "${s.skill}"`));
+        });
+      });
+      if (q.moh !== undefined && !promptNames.has(q.moh)) errors.push(err(P('queues.yaml'), ['queues', qn, 'moh'], `unknown prompt "${q.moh}"; define it in prompts.yaml`));
     }
   }
-  if (promptsFile.musicOnHold !== undefined && !promptNames.has(promptsFile.musicOnHold)) {
-    errors.push(err(P('prompts.yaml'), ['musicOnHold'], `unknown prompt "${promptsFile.musicOnHold}"`));
+  if (hoursFile) {
+    for (const [cn, cal] of Object.entries(hoursFile.calendars)) {
+      for (const pr of checkCalendar(cal)) errors.push(err(P('hours.yaml'), ['calendars', cn, ...pr.path], pr.message));
+    }
   }
-  for (const [tn, t] of Object.entries(centre.trunks)) {
-    t.from.forEach((rule, i) => {
-      if (!parseAddressRule(rule)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'from', i], `bad address "${rule}": expected an IP address or CIDR block such as 192.0.2.0/24`));
-    });
-    t.routes.forEach((r, i) => {
-      if (!Object.hasOwn(flows, r.flow)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'flow'], `unknown IVR flow "${r.flow}"; flows are ${Object.keys(flows).join(', ')}`));
-      try {
-        new RegExp(`^(?:${r.match})$`);
-      } catch (e) {
-        errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'match'], `bad number pattern: ${(e as Error).message}`));
+  if (promptsFile && promptNames) {
+    for (const [pn, pr] of Object.entries(promptsFile.prompts)) {
+      if (pr.file !== undefined && !fileExists(pr.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'file'], `missing prompt file "${pr.file}" (paths are relative to the config directory)`));
+      for (const [lang, v] of Object.entries(pr.languages ?? {})) {
+        if (v.file !== undefined && !fileExists(v.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'languages', lang, 'file'], `missing prompt file "${v.file}"`));
       }
-    });
+    }
+    if (promptsFile.musicOnHold !== undefined && !promptNames.has(promptsFile.musicOnHold)) {
+      errors.push(err(P('prompts.yaml'), ['musicOnHold'], `unknown prompt "${promptsFile.musicOnHold}"`));
+    }
   }
-  const tz = centre.server.timezone;
-  if (!isValidTimeZone(tz)) {
-    errors.push(err(P('centre.yaml'), ['server', 'timezone'], `unknown time zone "${tz}"`));
+  if (centre) {
+    for (const [tn, t] of Object.entries(centre.trunks)) {
+      t.from.forEach((rule, i) => {
+        if (!parseAddressRule(rule)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'from', i], `bad address "${rule}": expected an IP address or CIDR block such as 192.0.2.0/24`));
+      });
+      t.routes.forEach((r, i) => {
+        if (!flowNames.includes(r.flow)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'flow'], `unknown IVR flow "${r.flow}"; flows are ${flowNames.join(', ')}`));
+        try {
+          new RegExp(`^(?:${r.match})$`);
+        } catch (e) {
+          errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'match'], `bad number pattern: ${(e as Error).message}`));
+        }
+      });
+    }
+    const tz = centre.server.timezone;
+    if (!isValidTimeZone(tz)) {
+      errors.push(err(P('centre.yaml'), ['server', 'timezone'], `unknown time zone "${tz}"`));
+    }
+    const { sip, http } = centre.server;
+    if (http.port === sip.tcpPort || http.port === sip.tls?.port) {
+      errors.push(err(P('centre.yaml'), ['server', 'http', 'port'], `HTTP port ${http.port} is also a SIP TCP/TLS port`));
+    }
   }
-  const { sip, http } = centre.server;
-  if (http.port === sip.tcpPort || http.port === sip.tls?.port) {
-    errors.push(err(P('centre.yaml'), ['server', 'http', 'port'], `HTTP port ${http.port} is also a SIP TCP/TLS port`));
+  if (allFlows && queuesFile && hoursFile && promptsFile && promptNames && skills) {
+    for (const pr of checkFlows({
+      flows,
+      queues: new Set(Object.keys(queuesFile.queues)),
+      calendars: new Set(Object.keys(hoursFile.calendars)),
+      prompts: promptNames,
+      skills: new Set(Object.keys(skills)),
+      promptTexts: Object.fromEntries(Object.entries(promptsFile.prompts).map(([n, p]) => [n, [p.text, ...Object.values(p.languages ?? {}).map((l) => l.text)].filter(Boolean).join(' ')])),
+      fileExists,
+    })) {
+      errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));
+    }
   }
-  for (const pr of checkFlows({
-    flows,
-    queues: new Set(Object.keys(queuesFile.queues)),
-    calendars: new Set(Object.keys(hoursFile.calendars)),
-    prompts: promptNames,
-    skills: new Set(Object.keys(skills)),
-    promptTexts: Object.fromEntries(Object.entries(promptsFile.prompts).map(([n, p]) => [n, [p.text, ...Object.values(p.languages ?? {}).map((l) => l.text)].filter(Boolean).join(' ')])),
-    fileExists,
-  })) {
-    errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));
+  if (errors.length || !centre || !agentsFile || !queuesFile || !hoursFile || !promptsFile || !allFlows) {
+    return { ok: false, errors: errors.length ? errors : [{ file: dir, line: 0, column: 0, path: [], message: 'config incomplete' }] };
   }
-  if (errors.length) return { ok: false, errors };
 
   const s = centre.server;
   const dataDir = path.resolve(cwd, s.dataDir);
@@ -346,7 +359,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     name: centre.name,
     server,
     trunks: centre.trunks,
-    skills,
+    skills: agentsFile.skills,
     auxCodes: agentsFile.auxCodes,
     agents: agentsFile.agents,
     queues: queuesFile.queues,

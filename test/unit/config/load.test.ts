@@ -241,6 +241,17 @@ describe('errors an admin can act on', () => {
     expect(errorsOf(dup).some((e) => e.file === 'ivr/main.yaml' && /unique|duplicate/i.test(e.message))).toBe(true);
   });
 
+  it('a schema error in one file does not hide the cross-file errors of the others', () => {
+    const dir = centre({ 'agents.yaml': [['password: alice1001', 'password: ab']], 'ivr/main.yaml': [['queue: sales', 'queue: sails']] });
+    const errors = errorsOf(dir);
+    expect(only(errors, /at least 4|>=4|too small/i)).toMatchObject({ file: 'agents.yaml', path: ['agents', 0, 'password'] });
+    expect(errors.some((e) => /unknown queue "sails"/.test(e.message))).toBe(false); // flows need agents.yaml's skills
+    const dir2 = centre({ 'queues.yaml': [['maxWait: 600', 'maxWait: soon']], 'hours.yaml': [['Europe/London', 'Europe/Lundon']] });
+    const errors2 = errorsOf(dir2);
+    expect(only(errors2, /expected number/)).toMatchObject({ file: 'queues.yaml' });
+    expect(only(errors2, /unknown time zone "Europe\/Lundon"/)).toMatchObject({ file: 'hours.yaml' });
+  });
+
   it('a file of the wrong shape, or an alias bomb, is an error', () => {
     expect(only(errorsOf(centre({ 'agents.yaml': '- just\n- a list\n' })), /expected object/)).toMatchObject({ file: 'agents.yaml', line: 1, column: 1 });
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefghij'[i]}`).join(', ')}]`)].join('\n');

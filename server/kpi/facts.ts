@@ -155,7 +155,15 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
   let holdStart: number | undefined;
   /** The visit whose talk segment is (or was last) live: holds and wrap-up attach to it. */
   let handling: QueueCall | undefined;
-  let wrapStart: number | undefined;
+  /** Wrap-up belongs to the agent's own (last) call on this contact, even after a transfer. */
+  const wrapStarts = new Map<string, number>();
+  const answeredBy = (agentId: string): QueueCall | undefined => {
+    for (let i = c.queueCalls.length - 1; i >= 0; i--) {
+      const q = c.queueCalls[i]!;
+      if (q.outcome === 'answered' && q.agentId === agentId) return q;
+    }
+    return undefined;
+  };
   const anomaly = (e: CcEvent, why: string) => facts.anomalies.push(`${contactId}#${e.seq} ${e.type}: ${why}`);
 
   const endTalk = (ts: number) => {
@@ -270,22 +278,27 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
         c.endTs = e.ts;
         c.endedBy = e.endedBy;
         break;
-      case 'wrapup.start':
-        if (handling) {
-          wrapStart = e.ts;
-          handling.acwOpen = true;
-        } else anomaly(e, 'no handled call');
+      case 'wrapup.start': {
+        const q = answeredBy(e.agentId);
+        if (q) {
+          wrapStarts.set(e.agentId, e.ts);
+          q.acwOpen = true;
+        } else anomaly(e, 'no call handled by this agent');
         break;
-      case 'wrapup.end':
-        if (handling && wrapStart !== undefined) {
-          handling.acw = [wrapStart, Math.max(wrapStart, e.ts)];
-          handling.acwOpen = false;
-          handling.wrapupExtended = e.extended;
-          if (e.disposition !== undefined) handling.disposition = e.disposition;
-          if (e.note !== undefined) handling.note = e.note;
-          wrapStart = undefined;
+      }
+      case 'wrapup.end': {
+        const q = answeredBy(e.agentId);
+        const start = wrapStarts.get(e.agentId);
+        if (q && start !== undefined) {
+          q.acw = [start, Math.max(start, e.ts)];
+          q.acwOpen = false;
+          q.wrapupExtended = e.extended;
+          if (e.disposition !== undefined) q.disposition = e.disposition;
+          if (e.note !== undefined) q.note = e.note;
+          wrapStarts.delete(e.agentId);
         } else anomaly(e, 'wrap-up was not started');
         break;
+      }
       case 'recording.started':
         c.recordings.push({ recordingId: e.recordingId, path: e.path, startTs: e.ts });
         break;

@@ -184,3 +184,31 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     expect(() => computeReport(events, { ...range, interval: 'bogus' as never, dimension: 'queue' })).toThrow();
   });
 });
+
+describe('a transfer that stays on one contact id', () => {
+  it('keeps each agent’s wrap-up and hold on that agent’s own call', () => {
+    const id = 'X';
+    let seq = 0;
+    const e = (sec: number, f: Record<string, unknown>) => ({ contactId: id, seq: ++seq, ts: T0 + sec * 1000, ...f }) as never;
+    const log = [
+      e(0, { type: 'contact.arrived', initiation: 'inbound', caller: '+42', dialled: '1' }),
+      e(0, { type: 'queue.enter', queue: 'sales' }),
+      e(10, { type: 'queue.connect', queue: 'sales', agentId: 'a' }),
+      e(70, { type: 'queue.transfer', queue: 'sales', agentId: 'a', targetKind: 'queue', target: 'support' }),
+      e(70, { type: 'wrapup.start', agentId: 'a' }),
+      e(70, { type: 'queue.enter', queue: 'support' }),
+      e(75, { type: 'queue.connect', queue: 'support', agentId: 'b' }),
+      e(80, { type: 'hold.start', agentId: 'b' }),
+      e(90, { type: 'wrapup.end', agentId: 'a', disposition: 'transferred' }),
+      e(100, { type: 'hold.end', agentId: 'b' }),
+      e(175, { type: 'call.end', endedBy: 'caller' }),
+      e(175, { type: 'wrapup.start', agentId: 'b' }),
+      e(185, { type: 'wrapup.end', agentId: 'b' }),
+    ];
+    const d = callDetails(log, { from: T0, to: T0 + HOUR });
+    expect(d.map((x) => [x.queue, x.agentId, x.waitSec, x.talkSec, x.holdSec, x.acwSec, x.transferred, x.disposition, x.finalHandler])).toEqual([
+      ['sales', 'a', 10, 60, 0, 20, true, 'transferred', false],
+      ['support', 'b', 5, 80, 20, 10, false, null, true],
+    ]);
+  });
+});

@@ -3,8 +3,10 @@
  * but one stream per contact (customer call), each event numbered by `seq` within its stream, so
  * (contactId, seq) is the idempotency key everywhere: the spool, the database, the KPI engine.
  *
- * Agent state changes are not about a contact; they form their own stream per agent with the
- * stream id `agent:<agentId>` (see agentStreamId) and their own seq.
+ * Agent state changes are not about a contact; they form their own streams, one per agent and
+ * producer session, with the stream id `agent:<agentId>#<session>` (see agentStreamId) and their
+ * own seq from 1. A new session (e.g. a server restart) must use a new stream id, or its seq
+ * numbers would collide with ones the database already holds and be dropped as duplicates.
  *
  * Producers: the call-control layer emits these as calls progress; the ACD engine's transitions are
  * mapped onto the queue.* events. Consumers: the store (server/store/) persists them verbatim; the
@@ -237,8 +239,9 @@ export type AgentStateName = z.infer<typeof AgentStateSchema>;
 export type ExitReason = z.infer<typeof ExitReasonSchema>;
 
 export const AGENT_STREAM_PREFIX = 'agent:';
-export function agentStreamId(agentId: string): string {
-  return AGENT_STREAM_PREFIX + agentId;
+/** Stream id for an agent's state events; `session` distinguishes producer runs (boot id). */
+export function agentStreamId(agentId: string, session?: string): string {
+  return AGENT_STREAM_PREFIX + agentId + (session === undefined ? '' : `#${session}`);
 }
 
 export type ParseResult = { ok: true; event: CcEvent } | { ok: false; error: string };

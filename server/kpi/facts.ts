@@ -107,9 +107,30 @@ export function deriveFacts(events: readonly CcEvent[], asOf: number): Facts {
     if (c.previousContactId) facts.contacts.get(c.previousContactId)?.nextContactIds.push(c.contactId);
   }
   markFinalHandlers(facts);
+  clipOverlappingSessions(facts.agentStates);
   facts.queueCalls.sort((a, b) => a.enterTs - b.enterTs || cmp(a.contactId, b.contactId) || a.visit - b.visit);
   facts.agentStates.sort((a, b) => a.start - b.start || cmp(a.agentId, b.agentId));
   return facts;
+}
+
+/**
+ * An agent's state spans from different streams must not overlap: a session left open by a crashed
+ * producer ends where the agent's next session begins, so logged-in time is never counted twice.
+ */
+function clipOverlappingSessions(spans: AgentStateSpan[]): void {
+  const byAgent = new Map<string, AgentStateSpan[]>();
+  for (const s of spans) {
+    let l = byAgent.get(s.agentId);
+    if (!l) byAgent.set(s.agentId, (l = []));
+    l.push(s);
+  }
+  for (const l of byAgent.values()) {
+    l.sort((a, b) => a.start - b.start);
+    for (let i = 0; i + 1 < l.length; i++) {
+      const next = l[i + 1]!;
+      if (l[i]!.end > next.start) l[i]!.end = Math.max(l[i]!.start, next.start);
+    }
+  }
 }
 
 function cmp(a: string, b: string): number {

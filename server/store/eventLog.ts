@@ -40,6 +40,11 @@ export interface LoadWindow {
   lookaheadMs: number;
   /** Arrivals (contact.arrived only) up to this long after `to`: repeat-contact FCR needs no more. */
   arrivalsAheadMs: number;
+  /**
+   * How far back to look for an agent session's last state before `from`. A session whose last
+   * change is older than this is taken as ended (bounds the scan as history grows).
+   */
+  agentLookbackMs: number;
 }
 
 /**
@@ -64,10 +69,10 @@ export async function loadEvents(pool: pg.Pool, w: LoadWindow): Promise<CcEvent[
      UNION ALL
      SELECT body FROM (
        SELECT DISTINCT ON (contact_id) body FROM cc_events
-       WHERE contact_id LIKE $5 AND ts_ms < $3
+       WHERE contact_id LIKE $5 AND ts_ms < $3 AND ts_ms >= $3 - $7::bigint
        ORDER BY contact_id, ts_ms DESC, seq DESC
      ) last_state`,
-    [w.from - w.lookbackMs, w.to + w.lookaheadMs, w.from, w.to, like, w.to + Math.max(w.lookaheadMs, w.arrivalsAheadMs)],
+    [w.from - w.lookbackMs, w.to + w.lookaheadMs, w.from, w.to, like, w.to + Math.max(w.lookaheadMs, w.arrivalsAheadMs), w.agentLookbackMs],
   );
   const out: CcEvent[] = [];
   let bad = 0;

@@ -108,7 +108,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     const sp = spool;
     const merged = (o?: Partial<KpiSettings>) => (o ? KpiSettingsSchema.parse({ ...settings, ...o }) : settings);
     const events = (from: number, to: number, s: KpiSettings = settings) =>
-      loadEvents(p, { from, to, lookbackMs: DAY, lookaheadMs: DAY, arrivalsAheadMs: s.fcrWindowSec * 1000 });
+      loadEvents(p, { from, to, lookbackMs: DAY, lookaheadMs: DAY, arrivalsAheadMs: s.fcrWindowSec * 1000, agentLookbackMs: 2 * DAY });
     slog.info({ url: redact(postgres.url), embedded: postgres.embedded, readOnly: !!opts.readOnly }, 'store open');
     return {
       url: postgres.url,

@@ -59,15 +59,17 @@ CREATE TABLE queue_events (
 );
 CREATE INDEX queue_events_queue_at ON queue_events (queue, at);
 
+-- One row per agent state change; stream_id is the producer session's stream (agent:ID#session).
 CREATE TABLE agent_state_changes (
-  agent_id text NOT NULL,
-  seq      integer NOT NULL,
-  at       timestamptz NOT NULL,
-  state    text NOT NULL,
-  reason   text,
-  PRIMARY KEY (agent_id, seq)
+  stream_id text NOT NULL,
+  seq       integer NOT NULL,
+  agent_id  text NOT NULL,
+  at        timestamptz NOT NULL,
+  state     text NOT NULL,
+  reason    text,
+  PRIMARY KEY (stream_id, seq)
 );
-CREATE INDEX agent_state_changes_at ON agent_state_changes (at);
+CREATE INDEX agent_state_changes_agent_at ON agent_state_changes (agent_id, at);
 
 CREATE TABLE holds (
   contact_id text NOT NULL,
@@ -177,7 +179,7 @@ BEGIN
       INSERT INTO dispositions VALUES (NEW.contact_id, NEW.seq, b->>'agentId', ev_at, b->>'disposition', b->>'note',
         coalesce((b->>'extended')::boolean, false)) ON CONFLICT DO NOTHING;
     WHEN 'agent.state' THEN
-      INSERT INTO agent_state_changes VALUES (b->>'agentId', NEW.seq, ev_at, b->>'state', b->>'reason') ON CONFLICT DO NOTHING;
+      INSERT INTO agent_state_changes VALUES (NEW.contact_id, NEW.seq, b->>'agentId', ev_at, b->>'state', b->>'reason') ON CONFLICT DO NOTHING;
     WHEN 'recording.started' THEN
       INSERT INTO recordings (recording_id, contact_id, path, started_at) VALUES (b->>'recordingId', NEW.contact_id, b->>'path', ev_at)
       ON CONFLICT (recording_id) DO NOTHING;

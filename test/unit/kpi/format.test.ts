@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvent } from '../../../server/kpi/events.ts';
+import { agentStreamId, EventSequencer, parseEvent } from '../../../server/kpi/events.ts';
 import { csvCell, parseCsv, reportToCsv, reportToTable } from '../../../server/kpi/format.ts';
 import { buckets, offsetAt, parseInterval, parseTime } from '../../../server/kpi/intervals.ts';
 import { computeReport } from '../../../server/kpi/report.ts';
@@ -79,6 +79,14 @@ describe('event validation', () => {
   it('accepts a well-formed event and fills defaults', () => {
     const r = parseEvent({ type: 'contact.arrived', contactId: 'c', seq: 1, ts: T0, caller: '+1', dialled: '2' });
     expect(r.ok && r.event.type === 'contact.arrived' && r.event.initiation).toBe('inbound');
+  });
+  it('numbers a stream densely for producers', () => {
+    const s = new EventSequencer('call-1');
+    const a = s.stamp({ type: 'queue.enter', ts: T0, queue: 'sales' });
+    const b = s.stamp({ type: 'queue.abandon', ts: T0 + 1, queue: 'sales' });
+    expect([a.seq, b.seq, a.contactId, s.nextSeq]).toEqual([1, 2, 'call-1', 3]);
+    expect(parseEvent(b).ok).toBe(true);
+    expect(new EventSequencer(agentStreamId('alice'), 7).stamp({ type: 'agent.state', ts: T0, agentId: 'alice', state: 'ready' }).seq).toBe(7);
   });
   it('rejects bad input with a readable reason instead of throwing', () => {
     for (const bad of [null, 42, 'x', {}, { type: 'queue.enter', contactId: 'c', seq: 0, ts: 1, queue: 'q' }, { type: 'nope', contactId: 'c', seq: 1, ts: 1 }]) {

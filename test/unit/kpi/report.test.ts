@@ -212,3 +212,13 @@ describe('a transfer that stays on one contact id', () => {
     ]);
   });
 });
+
+describe('agent sessions', () => {
+  it('ends a session left open by a crashed producer where the next session begins', () => {
+    const st = (stream: string, seq: number, min: number, state: string) =>
+      ({ type: 'agent.state', contactId: stream, seq, ts: T0 + min * 60_000, agentId: 'alice', state }) as never;
+    const log = [st('agent:alice#boot1', 1, 0, 'ready'), st('agent:alice#boot2', 1, 30, 'ready'), st('agent:alice#boot2', 2, 45, 'logged-out')];
+    const r = computeReport(log, { ...range, interval: 'range', dimension: 'agent' }, settings());
+    expect(r.rows.map((x) => [x.key, x.loggedInSec])).toEqual([['alice', 2700]]);
+  });
+});

@@ -34,13 +34,13 @@ export function scriptedDay(): CcEvent[] {
     s(id).e('contact.arrived', sec, { caller, dialled: '8000', trunk: 'carrier-a', ...extra });
 
   // Agents. alice: logged in before the range, lunch 09:20-09:35, logs out 09:55.
-  s(agentStreamId('alice'))
+  s(agentStreamId('alice', 'boot1'))
     .e('agent.state', -600, { agentId: 'alice', state: 'ready' })
     .e('agent.state', 1200, { agentId: 'alice', state: 'not-ready', reason: 'lunch' })
     .e('agent.state', 2100, { agentId: 'alice', state: 'ready' })
     .e('agent.state', 3300, { agentId: 'alice', state: 'logged-out' });
   // bob: ready from 09:00 to 10:30 (past the range end).
-  s(agentStreamId('bob'))
+  s(agentStreamId('bob', 'boot1'))
     .e('agent.state', 0, { agentId: 'bob', state: 'ready' })
     .e('agent.state', 5400, { agentId: 'bob', state: 'logged-out' });
 

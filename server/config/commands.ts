@@ -29,8 +29,15 @@ export function registerConfigCommands(program: Command): void {
   withConfigOption(
     program
       .command('validate')
-      .description('check every config file (schemas, references, calendars, prompt files); exit 0 when valid, 1 otherwise'),
-  ).action((o: { config: string }) => {
+      .description('check every config file (schemas, references, calendars, prompt files); exit 0 when valid, 1 otherwise')
+      .option('--json', 'print {ok, version} or {ok:false, errors:[{file,line,column,path,message}]} as JSON'),
+  ).action((o: { config: string; json?: boolean }) => {
+    if (o.json) {
+      const r = loadConfig(o.config, process.env);
+      console.log(JSON.stringify(r.ok ? { ok: true, version: r.config.version } : r, null, 2));
+      if (!r.ok) process.exitCode = 1;
+      return;
+    }
     const c = loadForCommand(o.config);
     if (!c) {
       process.exitCode = 1;

@@ -36,6 +36,9 @@ describe('callcentre CLI', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${dir}/ivr/main.yaml:${line}:12 nodes.support.queue: unknown queue "suport"`);
     expect(r.err).toMatch(/1 error in /);
+    const j = cli('validate', '--config', dir, '--json');
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.out)).toEqual({ ok: false, errors: [{ file: 'ivr/main.yaml', line, column: 12, path: ['nodes', 'support', 'queue'], message: expect.stringMatching(/^unknown queue "suport"/) }] });
   });
 
   it('ivr simulate: prints the path, prompts and queue; --at picks the holiday branch', () => {

@@ -221,10 +221,9 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
         if (e.completedInIvr) c.completedInIvr = true;
         break;
       case 'queue.enter': {
-        if (current) {
-          anomaly(e, 'entered a queue while still waiting in another; closing the first as exited');
-          closeWaiting(e.ts, 'exited', 'system');
-        }
+        // Entering a queue while waiting in another is an overflow (ACD escalation), even if the
+        // producer sent no queue.exit for the first.
+        if (current) closeWaiting(e.ts, 'exited', 'overflow');
         current = {
           contactId,
           visit: c.queueCalls.length + 1,

@@ -222,3 +222,22 @@ describe('agent sessions', () => {
     expect(r.rows.map((x) => [x.key, x.loggedInSec])).toEqual([['alice', 2700]]);
   });
 });
+
+describe('overflow', () => {
+  it('closes the first queue visit as an overflow exit when the call enters another queue', () => {
+    let seq = 0;
+    const e = (sec: number, f: Record<string, unknown>) => ({ contactId: 'O', seq: ++seq, ts: T0 + sec * 1000, ...f }) as never;
+    const log = [
+      e(0, { type: 'contact.arrived', caller: '+1', dialled: '1', initiation: 'inbound' }),
+      e(0, { type: 'queue.enter', queue: 'sales' }),
+      e(60, { type: 'queue.enter', queue: 'overflow' }),
+      e(70, { type: 'queue.connect', queue: 'overflow', agentId: 'z' }),
+      e(100, { type: 'call.end', endedBy: 'agent' }),
+    ];
+    const d = callDetails(log, { from: T0, to: T0 + HOUR });
+    expect(d.map((x) => [x.queue, x.outcome, x.exitReason, x.waitSec])).toEqual([
+      ['sales', 'exited', 'overflow', 60],
+      ['overflow', 'answered', null, 10],
+    ]);
+  });
+});

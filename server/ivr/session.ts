@@ -332,6 +332,9 @@ export class IvrSession {
       return;
     }
     const node = this.node();
+    // Type-ahead serves the next question only; keys pressed before a queue or a lookup must not
+    // answer a question asked minutes later (e.g. a callback offer after a queue timeout).
+    if (node.type === 'queue' || node.type === 'lookup' || node.type === 'transfer' || node.type === 'hangup') this.typeAhead = '';
     const step: PathStep = { at: this.opts.clock.now(), flow: addr.flow, node: addr.node, type: node.type, ...(node.label ? { label: node.label } : {}) };
     this.path.push(step);
     this.out.push({ step });

@@ -57,6 +57,26 @@ nodes:
     expect(h.log).toEqual(['play:hello', 'stop', 'queue:sales']);
     expect(h.s.summary()).toBe('welcome > menu[1]=1 > sales');
   });
+
+  it('type-ahead does not survive a queue: a key pressed before it cannot answer a later question', () => {
+    const f = flowSet({
+      m: `
+start: hi
+nodes:
+  hi: { type: play, prompt: hello, bargeIn: true, next: q }
+  q: { type: queue, queue: sales, timeout: cb }
+  cb: { type: callback, prompt: cb, queue: sales, declined: bye }
+  bye: { type: hangup }
+`,
+    });
+    const h = harness(f, 'm');
+    h.s.start();
+    h.s.digit('1');
+    expect(h.log.at(-1)).toBe('queue:sales');
+    h.s.queueExit('timeout');
+    expect(h.log.at(-1)).toBe('play:cb');
+    expect(h.actions.some((a) => a.type === 'callback')).toBe(false);
+  });
 });
 
 describe('menu', () => {

@@ -149,6 +149,9 @@ interface AgentRt extends RoutableAgent {
   queues: QueueRt[];
   /** Dropped from the configuration: may not log in again. */
   removed: boolean;
+  /** The buckets this agent may serve, among the first bucketsSeen of the engine's allBuckets. */
+  eligibleBuckets: Bucket[];
+  bucketsSeen: number;
 }
 
 interface Bucket {
@@ -235,6 +238,8 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
   private readonly resume = new Map<string, { arrivedAt: number; seq: number; priority: number; at: number }>();
   private seq = 0;
   private nextOrd = 0;
+  /** Every bucket in creation order; agents check each new one once against their skills. */
+  private allBuckets: Bucket[] = [];
   private depth = 0;
   private flushing = false;
   private readonly outbox: AcdEvent[] = [];
@@ -744,6 +749,8 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       a.queues = [...this.queues.values()].filter((q) => meetsAny(a, [q.cfg.skills]));
       for (const q of a.queues) q.counts[a.state]++;
       for (const q of this.queues.values()) for (const b of q.buckets.values()) if (a.ord < b.memo.length) b.memo[a.ord] = 0;
+      a.eligibleBuckets = [];
+      a.bucketsSeen = 0;
       if (a.state === 'available') this.routeAgent(a);
       return OK;
     });
@@ -782,11 +789,14 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
 
   /** Rebuild who counts for which queue, and forget eligibility memos. */
   private recount(): void {
+    this.allBuckets = [...this.queues.values()].flatMap((q) => [...q.buckets.values()]);
     for (const q of this.queues.values()) {
       for (const s of STATES) q.counts[s] = 0;
       for (const b of q.buckets.values()) b.memo = new Uint8Array(this.nextOrd);
     }
     for (const a of this.agents.values()) {
+      a.eligibleBuckets = [];
+      a.bucketsSeen = 0;
       a.queues = [...this.queues.values()].filter((q) => meetsAny(a, [q.cfg.skills]));
       for (const q of a.queues) q.counts[a.state]++;
     }
@@ -932,6 +942,8 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       backoff: undefined,
       queues: [],
       removed: false,
+      eligibleBuckets: [],
+      bucketsSeen: 0,
     };
     for (const q of this.queues.values()) {
       if (meetsAny(a, [q.cfg.skills])) {
@@ -959,13 +971,27 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
     if (a.state !== 'available') return;
     let best: CallRt | undefined;
     let bestQp = -1;
-    for (const b of this.nonEmpty) {
-      const head = b.heap.peek()!;
+    const consider = (b: Bucket): void => {
+      const head = b.heap.peek();
+      if (!head) return;
       const qp = b.queue.cfg.priority;
-      if (best && (qp < bestQp || (qp === bestQp && !callBefore(head, best)))) continue;
-      if (!this.eligible(a, b)) continue;
+      if (best && (qp < bestQp || (qp === bestQp && !callBefore(head, best)))) return;
       best = head;
       bestQp = qp;
+    };
+    // Learn the buckets created since this agent last looked (each agent/bucket pair once).
+    if (a.bucketsSeen < this.allBuckets.length) {
+      for (let i = a.bucketsSeen; i < this.allBuckets.length; i++) {
+        const b = this.allBuckets[i]!;
+        if (meetsAny(a, b.alts)) a.eligibleBuckets.push(b);
+      }
+      a.bucketsSeen = this.allBuckets.length;
+    }
+    // Walk whichever is shorter: the buckets this agent can serve, or the buckets with callers.
+    if (a.eligibleBuckets.length <= this.nonEmpty.size) {
+      for (const b of a.eligibleBuckets) consider(b);
+    } else {
+      for (const b of this.nonEmpty) if (this.eligible(a, b)) consider(b);
     }
     if (best) this.offer(best, [a]);
   }
@@ -1127,6 +1153,7 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
         memo: new Uint8Array(this.nextOrd),
       };
       q.buckets.set(key, b);
+      this.allBuckets.push(b);
     }
     return b;
   }

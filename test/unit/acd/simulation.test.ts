@@ -228,6 +228,46 @@ describe('invariants under mixed traffic', () => {
   });
 });
 
+describe('invariants with many queues and skill groups', () => {
+  it('routes correctly when agents serve a few of many queues (eligibility caches stay sound)', () => {
+    const rand = mulberry32(5);
+    const queues = Object.fromEntries(
+      Array.from({ length: 30 }, (_, i) => [
+        `q${i}`,
+        QueueSchema.parse({
+          skills: [{ skill: `s${i % 12}`, minLevel: 1 + (i % 4) }],
+          priority: i % 3,
+          wrapUp: 3,
+          escalation: [
+            { after: 20, relaxMinLevel: 1 },
+            { after: 50, addSkills: [{ skill: 's0' }] },
+          ],
+        }),
+      ]),
+    );
+    const team = agents(40, () => {
+      const s: Record<string, number> = {};
+      for (let k = 0; k < 3; k++) s[`s${Math.floor(rand() * 12)}`] = 1 + Math.floor(rand() * 10);
+      return s;
+    });
+    const r = simulate({
+      seed: 8,
+      queues,
+      agents: team,
+      arrivals: Object.keys(queues).map((queue) => ({ queue, perHour: 30 })),
+      calls: 3000,
+      talkSeconds: 150,
+      answerDelayMs: 1000,
+      patienceSeconds: 240,
+      auditEvery: 251,
+    });
+    expect(r.auditFailures).toEqual([]);
+    const answered = [...r.calls.values()].filter((c) => c.outcome === 'answered').length;
+    expect(answered).toBeGreaterThan(1500);
+    expect([...r.calls.values()].every((c) => c.outcome !== undefined)).toBe(true);
+  });
+});
+
 describe('Erlang C agreement', () => {
   it('a single-skill queue reaches the service level Erlang C predicts (±3 points over 4 seeds)', () => {
     // 10 agents, 8 Erlangs offered (80 % occupancy), AHT 180 s, SL threshold 20 s.

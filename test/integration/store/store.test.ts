@@ -98,6 +98,9 @@ describe('store on embedded Postgres', () => {
     while (store.stats()!.dbUp && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(store.stats()!.dbUp).toBe(false);
     expect(store.stats()!.pendingBytes).toBeGreaterThan(0);
+    const down = await get(`/api/v1/reports/queues?from=${from}&to=${to}`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ error: 'database unavailable; try again' });
 
     await store.postgres.restart();
     for (const e of day.slice(2 * third)) store.emit(e);

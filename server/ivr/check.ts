@@ -285,7 +285,10 @@ function checkVariables(ctx: CheckContext): FlowProblem[] {
         } else if ('text' in ref) uses.push([[...k, 'text'], ref.text]);
       }
       if (node.type === 'set') for (const [k, v] of Object.entries(node.vars)) uses.push([['vars', k], String(v)]);
-      if (node.type === 'lookup') uses.push([['url'], node.url]);
+      if (node.type === 'lookup') {
+        uses.push([['url'], node.url]);
+        if (node.body !== undefined) uses.push([['body'], node.body]);
+      }
       if (node.type === 'transfer' || node.type === 'callback') uses.push([['number'], node.number]);
       for (const [k, text, via] of uses) {
         for (const m of text.matchAll(VAR_RE)) {

@@ -28,11 +28,16 @@ export interface FlowSet {
   prompt(ref: PromptRef, lang: string, vars: Readonly<Record<string, string>>): ResolvedPrompt;
 }
 
-/** `{{name}}` → vars[name] ('' when unset). `encode` URL-encodes each value (lookup URLs). */
-export function renderTemplate(tpl: string, vars: Readonly<Record<string, string>>, encode = false): string {
+/**
+ * `{{name}}` → vars[name] ('' when unset). Caller-supplied values are escaped for where they land:
+ * 'url' URL-encodes them, 'json' escapes them for the inside of a JSON string.
+ */
+export function renderTemplate(tpl: string, vars: Readonly<Record<string, string>>, encode: false | true | 'url' | 'json' = false): string {
   return tpl.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, name: string) => {
     const v = Object.hasOwn(vars, name) ? (vars[name] ?? '') : '';
-    return encode ? encodeURIComponent(v) : v;
+    if (encode === true || encode === 'url') return encodeURIComponent(v);
+    if (encode === 'json') return JSON.stringify(v).slice(1, -1);
+    return v;
   });
 }
 

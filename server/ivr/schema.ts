@@ -96,6 +96,7 @@ export const LookupNodeSchema = z.strictObject({
   type: z.literal('lookup'),
   url: z.string().min(1).describe('URL template; {{var}} values are URL-encoded.'),
   method: z.enum(['GET', 'POST']).default('GET'),
+  body: z.string().optional().describe('POST body template, e.g. {"phone": "{{callerId}}"}; values are JSON-escaped.'),
   timeout: Seconds.default(3),
   assign: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string().min(1)).default({}).describe('variable -> dotted path into the JSON reply (e.g. "customer.tier").'),
   next: TargetSchema,

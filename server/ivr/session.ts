@@ -20,7 +20,7 @@ export type IvrAction =
   | { type: 'play'; prompt: ResolvedPrompt; bargeIn: boolean }
   /** Stop the prompt now playing (the caller barged in); do not call promptFinished for it. */
   | { type: 'stopPrompt' }
-  | { type: 'lookup'; url: string; method: 'GET' | 'POST'; timeoutMs: number }
+  | { type: 'lookup'; url: string; method: 'GET' | 'POST'; timeoutMs: number; body?: string }
   | {
       type: 'queue';
       queue: string;
@@ -620,13 +620,15 @@ export class IvrSession {
     const id = ++this.lookupSeq;
     const url = renderTemplate(node.url, this.vars, true);
     const timeoutMs = Math.round(node.timeout * 1000);
+    const body = node.body !== undefined ? renderTemplate(node.body, this.vars, 'json') : undefined;
+    const req = { url, method: node.method, timeoutMs, ...(body !== undefined ? { body } : {}) };
     this.phase = 'lookup';
-    this.emit({ type: 'lookup', url, method: node.method, timeoutMs });
+    this.emit({ type: 'lookup', ...req });
     this.startTimer(node.timeout, () => this.onLookup(id, { ok: false, error: 'timeout' }));
     if (this.opts.lookup) {
       let p: Promise<unknown>;
       try {
-        p = this.opts.lookup({ url, method: node.method, timeoutMs });
+        p = this.opts.lookup(req);
       } catch (e) {
         p = Promise.reject(e);
       }

@@ -11,7 +11,11 @@ let base = '';
 beforeAll(async () => {
   server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    if (u.pathname === '/customer') {
+    if (u.pathname === '/echo' && req.method === 'POST') {
+      let b = '';
+      req.on('data', (c: Buffer) => (b += c.toString()));
+      req.on('end', () => res.end(JSON.stringify({ got: JSON.parse(b) as unknown, type: req.headers['content-type'] })));
+    } else if (u.pathname === '/customer') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ customer: { name: 'Ada', tier: u.searchParams.get('from') === '+15551234' ? 'gold' : 'none' } }));
     } else if (u.pathname === '/slow') {
@@ -43,6 +47,26 @@ describe('HTTP lookup provider', () => {
     await expect(lookup({ url: 'file:///etc/passwd', method: 'GET', timeoutMs: 1000 })).rejects.toThrow(/unsupported URL scheme/);
     await expect(lookup({ url: 'http://127.0.0.1:1/', method: 'GET', timeoutMs: 1000 })).rejects.toThrow(/network/);
   });
+  it('POSTs a JSON body with caller values escaped', async () => {
+    const flows = flowSet({
+      p: `
+start: set
+nodes:
+  set: { type: set, vars: { note: 'say "hi"' }, next: l }
+  l: { type: lookup, method: POST, url: "${base}/echo", body: '{"phone": "{{callerId}}", "note": "{{note}}"}', assign: { phone: got.phone, note2: got.note }, next: ok, onFailure: ko }
+  ok: { type: hangup, reason: "found" }
+  ko: { type: hangup, reason: "not-found" }
+`,
+    });
+    const s = await new Promise<IvrSession>((resolve) => {
+      const s = new IvrSession(flows, 'p', { clock: new SystemClock(), callerId: '+1555', dialled: '', lookup });
+      s.on('end', () => resolve(s));
+      s.start();
+    });
+    expect(s.endReason).toBe('found');
+    expect(s.vars).toMatchObject({ phone: '+1555', note2: 'say "hi"' });
+  });
+
   it('drives a lookup node end to end: result into variables, failure to the failure branch', async () => {
     const flows = flowSet({
       l: `

@@ -215,6 +215,16 @@ function callBefore(a: CallRt, b: CallRt): boolean {
   );
 }
 
+/**
+ * The caller's number as the abandon-resume key: its digits (so "+1 555-0100" and "+15550100"
+ * match). Withheld or anonymous callers have none and never resume someone else's place.
+ */
+function resumeKey(callerId: string | undefined): string | undefined {
+  if (typeof callerId !== 'string') return undefined;
+  const digits = callerId.replace(/[^0-9]/g, '');
+  return digits.length >= 3 ? digits : undefined;
+}
+
 function sameSkills(have: ReadonlyMap<string, number>, want: Record<string, number>): boolean {
   const keys = Object.keys(want);
   return keys.length === have.size && keys.every((k) => have.get(k) === want[k]);
@@ -421,8 +431,9 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       let seq = ++this.seq;
       let resumed = false;
       let prio = priority;
-      if (q.cfg.abandonResume > 0 && req.callerId) {
-        const key = `${q.name}\n${req.callerId}`;
+      const resumeId = resumeKey(req.callerId);
+      if (q.cfg.abandonResume > 0 && resumeId) {
+        const key = `${q.name}\n${resumeId}`;
         const r = this.resume.get(key);
         if (r && now - r.at <= q.cfg.abandonResume * 1000) {
           arrivedAt = r.arrivedAt;
@@ -1279,8 +1290,9 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       this.emitCancelled(a, call, 'abandon');
       this.afterWork(a);
     }
-    if (q.cfg.abandonResume > 0 && call.callerId) {
-      const key = `${q.name}\n${call.callerId}`;
+    const resumeId = resumeKey(call.callerId);
+    if (q.cfg.abandonResume > 0 && resumeId) {
+      const key = `${q.name}\n${resumeId}`;
       const entry = { arrivedAt: call.arrivedAt, seq: call.seq, priority: call.priority, at: now };
       this.resume.set(key, entry);
       this.agenda.at(now + q.cfg.abandonResume * 1000 + 1, () => {
@@ -1503,7 +1515,7 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
       log.error({ err }, 'acd command failed');
       this.depth--;
       this.flush();
-      return { ok: false, error: `internal error: ${(err as Error).message}` } as T;
+      return { ok: false, reason: 'invalid', error: `internal error: ${(err as Error).message}` } as T;
     }
     this.depth--;
     this.flush();

@@ -197,6 +197,11 @@ describe('callbacks and abandon-resume', () => {
     const r = h.acd.enqueue({ callId: 'c1b', queue: 'q', callerId: '+100' });
     expect(r).toMatchObject({ ok: true, position: 1 });
     expect(h.last('enqueue')).toMatchObject({ resumed: true, arrivedAt: h.clock.now() - 80_000 });
+    // Anonymous callers never take over someone's place.
+    h.acd.enqueue({ callId: 'anon1', queue: 'q', callerId: 'anonymous' });
+    h.acd.abandon('anon1');
+    expect(h.acd.enqueue({ callId: 'anon2', queue: 'q', callerId: 'anonymous' })).toMatchObject({ ok: true, position: 3 });
+    h.acd.cancel('anon2');
     // Outside the window the caller starts again at the back.
     h.acd.abandon('c1b');
     h.sec(121);

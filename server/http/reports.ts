@@ -4,6 +4,7 @@
  *   GET /api/v1/reports/{centre|queues|skills|agents}?from&to&interval&key&format=json|csv
  *        &slMode&slThresholds&shortAbandonSec&fcrWindowSec
  *   GET /api/v1/reports/calls?from&to&queue&agent&contact&format=json|csv   per-call drill-down
+ *   GET /api/v1/reports/contacts/{contactId}      one customer call: chain, queue calls, recordings
  *   GET /api/v1/recordings?contact&from&to                                   (supervisor, qa)
  *   GET /api/v1/recordings/{recordingId}/audio                               (supervisor, qa)
  *
@@ -24,7 +25,7 @@ export interface Principal {
 }
 
 export interface ReportsApiDeps {
-  store: Pick<Store, 'report' | 'calls' | 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'>;
+  store: Pick<Store, 'report' | 'calls' | 'contact' | 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'>;
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
 }
 
@@ -91,8 +92,16 @@ function format(q: URLSearchParams): 'json' | 'csv' {
 }
 
 async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  const contactPath = /^\/api\/v1\/reports\/contacts\/([^/]+)$/.exec(path);
+  if (contactPath) {
+    const id = decodeURIComponent(contactPath[1]!);
+    const detail = await deps.store.contact(id);
+    if (!detail) throw new HttpError(404, `no contact ${id}`);
+    sendJson(res, 200, detail);
+    return;
+  }
   const name = decodeURIComponent(path.slice('/api/v1/reports/'.length));
-  if (name === '' || name.includes('/')) throw new HttpError(404, 'GET /api/v1/reports/{centre|queues|skills|agents|calls}');
+  if (name === '' || name.includes('/')) throw new HttpError(404, 'GET /api/v1/reports/{centre|queues|skills|agents|calls|contacts/ID}');
   const fmt = format(q);
   if (name === 'calls') {
     const { request, overrides } = parseReportParams({ ...params(q, 'queue'), keys: [] }, deps.store.settings);

@@ -605,3 +605,55 @@ function toRow(dimension: Dimension, key: string, b: Bucket, a: Acc, s: KpiSetti
     csatTop2Box: ratio(a.csatTop2, a.csatAnswers),
   };
 }
+
+/** One contact of a chain, as the contact drill-down shows it. */
+export interface ContactSummary {
+  contactId: string;
+  initiation: string | null;
+  caller: string | null;
+  dialled: string | null;
+  trunk: string | null;
+  previousContactId: string | null;
+  nextContactIds: string[];
+  arrivedAt: string | null;
+  endedAt: string | null;
+  endedBy: string | null;
+  ivrPath: string[];
+  completedInIvr: boolean;
+  callbackRequested: boolean;
+  surveys: { question: string; value: number; scale: number; at: string }[];
+}
+
+/**
+ * Drill-down for one customer call: every contact of its transfer/callback chain and every queue
+ * call in it, computed from the chain's events by the same code as the reports.
+ */
+export function contactChain(
+  events: readonly CcEvent[],
+  contactId: string,
+  asOf: number,
+  settings: KpiSettings = DEFAULT_KPI_SETTINGS,
+): { contacts: ContactSummary[]; calls: CallDetail[] } | undefined {
+  const facts = deriveFacts(events, asOf);
+  if (!facts.contacts.has(contactId)) return undefined;
+  const chain = chainOf(facts, rootOf(facts, contactId));
+  const ids = new Set(chain.map((c) => c.contactId));
+  const contacts = chain.map((c) => ({
+    contactId: c.contactId,
+    initiation: c.initiation ?? null,
+    caller: c.caller ?? null,
+    dialled: c.dialled ?? null,
+    trunk: c.trunk ?? null,
+    previousContactId: c.previousContactId ?? null,
+    nextContactIds: c.nextContactIds,
+    arrivedAt: c.arrivedTs === undefined ? null : iso(c.arrivedTs),
+    endedAt: c.endTs === undefined ? null : iso(c.endTs),
+    endedBy: c.endedBy ?? null,
+    ivrPath: c.ivrPath,
+    completedInIvr: c.completedInIvr,
+    callbackRequested: c.callbackRequested,
+    surveys: c.surveys.map((s) => ({ question: s.question, value: s.value, scale: s.scale, at: iso(s.ts) })),
+  }));
+  const calls = callDetails(events, { from: -8.64e15, to: 8.64e15, asOf }, settings).filter((d) => ids.has(d.contactId));
+  return { contacts, calls };
+}

@@ -85,6 +85,45 @@ export async function loadEvents(pool: pg.Pool, w: LoadWindow): Promise<CcEvent[
   return out;
 }
 
+/**
+ * Every event of the transfer/callback chain containing contactId, plus arrivals of later calls
+ * from the chain's callers within windowMs (for repeat-contact FCR).
+ */
+export async function loadChainEvents(pool: pg.Pool, contactId: string, windowMs: number): Promise<CcEvent[]> {
+  const chain = await pool.query<{ body: unknown }>(
+    `WITH RECURSIVE chain(id) AS (
+       SELECT $1::text
+       UNION
+       SELECT CASE WHEN c.contact_id = chain.id THEN c.previous_contact_id ELSE c.contact_id END
+       FROM contacts c JOIN chain ON c.contact_id = chain.id OR c.previous_contact_id = chain.id
+       WHERE c.previous_contact_id IS NOT NULL
+     )
+     SELECT e.body FROM cc_events e WHERE e.contact_id IN (SELECT id FROM chain WHERE id IS NOT NULL)`,
+    [contactId],
+  );
+  const events = parseAll(chain.rows);
+  const callers = [...new Set(events.flatMap((e) => (e.type === 'contact.arrived' && e.caller ? [e.caller] : [])))];
+  const arrivals = events.filter((e) => e.type === 'contact.arrived').map((e) => e.ts);
+  if (callers.length > 0 && arrivals.length > 0) {
+    const more = await pool.query<{ body: unknown }>(
+      `SELECT e.body FROM contacts c JOIN cc_events e ON e.contact_id = c.contact_id AND e.type = 'contact.arrived'
+       WHERE c.caller = ANY($1::text[]) AND c.arrived_at > to_timestamp($2 / 1000.0) AND c.arrived_at <= to_timestamp($3 / 1000.0)`,
+      [callers, Math.min(...arrivals), Math.max(...arrivals) + windowMs],
+    );
+    events.push(...parseAll(more.rows));
+  }
+  return events;
+}
+
+function parseAll(rows: { body: unknown }[]): CcEvent[] {
+  const out: CcEvent[] = [];
+  for (const row of rows) {
+    const p = parseEvent(row.body);
+    if (p.ok) out.push(p.event);
+  }
+  return out;
+}
+
 /** Count of stored events, for checks and the health endpoint. */
 export async function countEvents(pool: pg.Pool): Promise<number> {
   const r = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM cc_events');

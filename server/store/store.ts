@@ -11,15 +11,17 @@ import type { CcEvent } from '../kpi/events.ts';
 import {
   callDetails,
   computeReport,
+  contactChain,
   DEFAULT_KPI_SETTINGS,
   KpiSettingsSchema,
   type CallDetail,
+  type ContactSummary,
   type KpiReport,
   type KpiSettings,
   type ReportRequest,
 } from '../kpi/report.ts';
 import { log } from '../log.ts';
-import { loadEvents, PgEventSink } from './eventLog.ts';
+import { loadChainEvents, loadEvents, PgEventSink } from './eventLog.ts';
 import { migrate } from './migrate.ts';
 import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';
 import { getRecording, listRecordings, purgeRecordings, startRetention, type PurgeResult, type RecordingRow } from './recordings.ts';
@@ -55,6 +57,12 @@ export interface CallQuery {
   contactId?: string;
 }
 
+export interface ContactDetail {
+  contacts: ContactSummary[];
+  calls: CallDetail[];
+  recordings: RecordingRow[];
+}
+
 export interface Store {
   readonly url: string;
   readonly settings: KpiSettings;
@@ -70,6 +78,8 @@ export interface Store {
   events(from: number, to: number, settings?: KpiSettings): Promise<CcEvent[]>;
   report(req: ReportRequest, overrides?: Partial<KpiSettings>): Promise<KpiReport>;
   calls(q: CallQuery, overrides?: Partial<KpiSettings>): Promise<CallDetail[]>;
+  /** One customer call's whole chain (transfers, callbacks), its queue calls and recordings. */
+  contact(contactId: string): Promise<ContactDetail | undefined>;
   listRecordings(q: { contactId?: string; from?: number; to?: number; limit?: number }): Promise<RecordingRow[]>;
   getRecording(recordingId: string): Promise<RecordingRow | undefined>;
   purgeRecordings(retentionDays?: number): Promise<PurgeResult>;
@@ -128,6 +138,12 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       calls: async (q, o) => {
         const s = merged(o);
         return callDetails(await events(q.from, q.to, s), { ...q, asOf: Math.min(q.to, clock.now()) }, s);
+      },
+      contact: async (id) => {
+        const found = contactChain(await loadChainEvents(p, id, settings.fcrWindowSec * 1000), id, clock.now(), settings);
+        if (!found) return undefined;
+        const recordings = (await Promise.all(found.contacts.map((c) => listRecordings(p, { contactId: c.contactId })))).flat();
+        return { ...found, recordings };
       },
       listRecordings: (q) => listRecordings(p, q),
       getRecording: (id) => getRecording(p, id),

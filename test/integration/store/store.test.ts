@@ -220,6 +220,23 @@ describe('store on embedded Postgres', () => {
     expect(csv[0]).toMatchObject({ contactId: 'C1', waitSec: '15', talkSec: '135', holdSec: '30', disposition: 'sale' });
   });
 
+  it('drills down to one customer call across its transfer chain', async () => {
+    type Detail = { contacts: { contactId: string; nextContactIds: string[] }[]; calls: Record<string, unknown>[]; recordings: { recordingId: string }[] };
+    const c6 = (await (await get('/api/v1/reports/contacts/C6b')).json()) as Detail;
+    expect(c6.contacts.map((c) => [c.contactId, c.nextContactIds])).toEqual([
+      ['C6', ['C6b']],
+      ['C6b', []],
+    ]);
+    expect(c6.calls.map((c) => [c.contactId, c.queue, c.agentId, c.transferred, c.finalHandler, c.fcrResolved])).toEqual([
+      ['C6', 'sales', 'bob', true, false, null],
+      ['C6b', 'support', 'alice', false, true, true],
+    ]);
+    const c1 = (await (await get('/api/v1/reports/contacts/C1')).json()) as Detail;
+    expect(c1.calls[0]).toMatchObject({ fcrResolved: false, csat: [5], fcrSurvey: [1] }); // C8 repeats inside the window
+    expect(c1.recordings.map((r) => r.recordingId)).toEqual(['R1']);
+    expect((await get('/api/v1/reports/contacts/nope')).status).toBe(404);
+  });
+
   it('refuses bad requests and the wrong roles with clear errors', async () => {
     expect((await get(`/api/v1/reports/queues?from=${from}&to=${to}`, '')).status).toBe(401);
     expect((await get(`/api/v1/reports/queues?from=${from}&to=${to}`, 'agent')).status).toBe(403);

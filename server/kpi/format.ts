@@ -11,6 +11,14 @@ export function flattenRow(r: KpiRow, thresholds: readonly number[]): Record<str
   const out: Record<string, Cell> = {};
   for (const [k, v] of Object.entries(r)) {
     if (k === 'serviceLevels') continue;
+    if (k === 'serviceLevelObjective') {
+      const o = r.serviceLevelObjective;
+      out.sl_objective_threshold_s = o ? o.thresholdSec : null;
+      out.sl_objective_target = o ? o.target : null;
+      out.sl_objective = o ? o.value : null;
+      out.sl_objective_met = o ? o.targetMet : null;
+      continue;
+    }
     out[k] = v as Cell;
   }
   for (const t of thresholds) {
@@ -161,6 +169,7 @@ function emptyRow(): KpiRow {
     answerRate: null,
     abandonRate: null,
     serviceLevels: null,
+    serviceLevelObjective: null,
     contactsOffered: null,
     contactsAnsweredByAgent: null,
     contactsCompletedInIvr: null,

@@ -75,6 +75,13 @@ export const KpiSettingsSchema = z.object({
   serviceLevelMode: ServiceLevelModeSchema.default('abandons-ignored'),
   shortAbandonSec: z.number().int().min(0).max(600).default(5),
   fcrWindowSec: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  /**
+   * Each queue's own service-level objective (from the queue config: e.g. 80 % within 20 s). Queue
+   * rows then carry serviceLevelObjective, computed in the report's mode.
+   */
+  queueObjectives: z
+    .record(z.string(), z.object({ thresholdSec: z.number().int().min(1).max(3600), target: z.number().min(0).max(1) }))
+    .default({}),
   /** Fixed offset used when no timeZone is given. */
   tzOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60).default(0),
   /** IANA zone for interval edges and local times (follows daylight saving); wins over tzOffsetMinutes. */
@@ -86,6 +93,8 @@ export function zoneOf(s: KpiSettings): Zone {
   return s.timeZone ?? s.tzOffsetMinutes;
 }
 export type KpiSettings = z.output<typeof KpiSettingsSchema>;
+/** Settings as callers may give them (every key optional, defaults filled in). */
+export type KpiSettingsInput = z.input<typeof KpiSettingsSchema>;
 export const DEFAULT_KPI_SETTINGS: KpiSettings = KpiSettingsSchema.parse({});
 
 export const DimensionSchema = z.enum(['centre', 'queue', 'skillGroup', 'agent']);
@@ -116,6 +125,8 @@ export interface KpiRow {
   answerRate: number | null;
   abandonRate: number | null;
   serviceLevels: ServiceLevelFigure[] | null;
+  /** Queue rows: SL at the queue's own threshold and whether it reached the queue's target. */
+  serviceLevelObjective: (ServiceLevelFigure & { target: number; targetMet: boolean | null }) | null;
   contactsOffered: number | null;
   contactsAnsweredByAgent: number | null;
   contactsCompletedInIvr: number | null;
@@ -260,12 +271,13 @@ interface CallView {
 }
 
 /** Compute a report from an event log. Pure: same events and request, same report. */
-export function computeReport(events: readonly CcEvent[], req: ReportRequest, settings: KpiSettings = DEFAULT_KPI_SETTINGS): KpiReport {
+export function computeReport(events: readonly CcEvent[], req: ReportRequest, input: KpiSettingsInput = DEFAULT_KPI_SETTINGS): KpiReport {
   IntervalSchema.parse(req.interval);
+  const settings = KpiSettingsSchema.parse(input);
   const asOf = req.asOf ?? req.to;
   const facts = deriveFacts(events, asOf);
   const list = buckets(req.from, req.to, req.interval, zoneOf(settings));
-  const thresholds = settings.serviceLevelThresholdsSec;
+  const thresholds = allThresholds(settings);
   const accs = new Map<string, Acc[]>();
   const accFor = (key: string, i: number): Acc => {
     let row = accs.get(key);
@@ -322,8 +334,9 @@ export function computeReport(events: readonly CcEvent[], req: ReportRequest, se
 export function callDetails(
   events: readonly CcEvent[],
   req: { from: number; to: number; asOf?: number; queue?: string; agentId?: string; contactId?: string },
-  settings: KpiSettings = DEFAULT_KPI_SETTINGS,
+  input: KpiSettingsInput = DEFAULT_KPI_SETTINGS,
 ): CallDetail[] {
+  const settings = KpiSettingsSchema.parse(input);
   const asOf = req.asOf ?? req.to;
   const facts = deriveFacts(events, asOf);
   const out: CallDetail[] = [];
@@ -430,7 +443,7 @@ function addCall(a: Acc, v: CallView, settings: KpiSettings, asOf: number): void
   const q = v.q;
   a.offered++;
   a.longestWaitMs = Math.max(a.longestWaitMs, v.wait);
-  const thresholds = settings.serviceLevelThresholdsSec;
+  const thresholds = allThresholds(settings);
   switch (q.outcome) {
     case 'waiting':
       a.waiting++;
@@ -535,7 +548,31 @@ function addAgentTime(
   }
 }
 
+/** Report thresholds first (their indexes are the row's serviceLevels), then queue objectives'. */
+function allThresholds(s: KpiSettings): number[] {
+  const out = [...s.serviceLevelThresholdsSec];
+  for (const o of Object.values(s.queueObjectives)) if (!out.includes(o.thresholdSec)) out.push(o.thresholdSec);
+  return out;
+}
+
+function slAt(a: Acc, s: KpiSettings, t: number): ServiceLevelFigure {
+  const i = allThresholds(s).indexOf(t);
+  return serviceLevel(
+    {
+      answeredWithin: a.answeredWithin[i] ?? 0,
+      answered: a.answered,
+      abandonedWithin: a.abandonedWithin[i] ?? 0,
+      abandonedAfter: a.abandonedAfter[i] ?? 0,
+      exited: a.exited,
+    },
+    s.serviceLevelMode,
+    t,
+  );
+}
+
 function toRow(dimension: Dimension, key: string, b: Bucket, a: Acc, s: KpiSettings): KpiRow {
+  const objective = dimension === 'queue' ? s.queueObjectives[key] : undefined;
+  const own = objective ? slAt(a, s, objective.thresholdSec) : undefined;
   const isAgent = dimension === 'agent';
   const isCentre = dimension === 'centre';
   const queueSide = !isAgent;
@@ -554,21 +591,11 @@ function toRow(dimension: Dimension, key: string, b: Bucket, a: Acc, s: KpiSetti
     waiting: queueSide ? a.waiting : null,
     answerRate: queueSide ? ratio(a.answered, a.offered) : null,
     abandonRate: queueSide ? ratio(nonShortAbandoned, a.offered - a.shortAbandoned) : null,
-    serviceLevels: queueSide
-      ? s.serviceLevelThresholdsSec.map((t, i) =>
-          serviceLevel(
-            {
-              answeredWithin: a.answeredWithin[i]!,
-              answered: a.answered,
-              abandonedWithin: a.abandonedWithin[i]!,
-              abandonedAfter: a.abandonedAfter[i]!,
-              exited: a.exited,
-            },
-            s.serviceLevelMode,
-            t,
-          ),
-        )
-      : null,
+    serviceLevels: queueSide ? s.serviceLevelThresholdsSec.map((t) => slAt(a, s, t)) : null,
+    serviceLevelObjective:
+      objective && own
+        ? { ...own, target: objective.target, targetMet: own.value === null ? null : own.value >= objective.target }
+        : null,
     contactsOffered: isCentre ? a.contactsOffered : null,
     contactsAnsweredByAgent: isCentre ? a.contactsAnsweredByAgent : null,
     contactsCompletedInIvr: isCentre ? a.contactsCompletedInIvr : null,
@@ -632,7 +659,7 @@ export function contactChain(
   events: readonly CcEvent[],
   contactId: string,
   asOf: number,
-  settings: KpiSettings = DEFAULT_KPI_SETTINGS,
+  settings: KpiSettingsInput = DEFAULT_KPI_SETTINGS,
 ): { contacts: ContactSummary[]; calls: CallDetail[] } | undefined {
   const facts = deriveFacts(events, asOf);
   if (!facts.contacts.has(contactId)) return undefined;

@@ -83,6 +83,18 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     });
   }
 
+  it('reports each queue against its own SL objective', () => {
+    const r = computeReport(events, { ...range, interval: 'range', dimension: 'queue' }, {
+      ...settings(),
+      queueObjectives: { sales: { thresholdSec: 25, target: 0.5 }, support: { thresholdSec: 5, target: 0.8 } },
+    });
+    // sales at 25 s, abandons ignored: AW = C1 C6 C7b; C3 and C4 abandon inside 25 s and drop out.
+    expect(row(r, 'sales').serviceLevelObjective).toEqual({ thresholdSec: 25, mode: 'abandons-ignored', met: 3, base: 5, value: 0.6, target: 0.5, targetMet: true });
+    expect(row(r, 'support').serviceLevelObjective).toMatchObject({ met: 0, base: 1, value: 0, targetMet: false });
+    expect(row(r, 'sales').serviceLevels!.map((x) => x.thresholdSec)).toEqual([20, 30]);
+    expect(sales.serviceLevelObjective).toBeNull();
+  });
+
   it('computes 接通率 over customer calls on the centre row', () => {
     const centre = row(computeReport(events, { ...range, interval: 'range', dimension: 'centre' }, settings()), '*');
     // Customer calls 09:00-10:00: C1..C8, C10, C11 minus transfer/callback legs = 10 (C9 is next day).

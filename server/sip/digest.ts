@@ -135,9 +135,7 @@ export class DigestServer {
     readonly realm: string,
     private readonly clock: Clock,
     /**
-     * Algorithms offered, one challenge each, most preferred first (RFC 8760 §2.4). sip.js (our
-     * softphone) keeps only the last WWW-Authenticate and answers only MD5, so MD5 goes last;
-     * clients that weigh all challenges (linphone) pick SHA-256.
+     * Algorithms offered (RFC 8760). See challenges() for the order on the wire.
      */
     readonly algorithms: readonly ('MD5' | 'SHA-256')[] = ['SHA-256', 'MD5'],
     /** Nonce lifetime (ms). */
@@ -161,13 +159,20 @@ export class DigestServer {
     return age >= 0 && age <= this.nonceTtlMs ? 'ok' : 'stale';
   }
 
-  /** Challenge header values, one per algorithm, in preference order. */
-  challenges(stale = false): string[] {
+  /**
+   * Challenge header values. With both algorithms configured the wire order is MD5, SHA-256, MD5:
+   * real clients disagree on which challenge they read — libre 1.x (baresip) answers the first
+   * and fails on SHA-256, sip.js 0.21 (our softphone) keeps only the last and does only MD5,
+   * while clients that weigh them all (linphone/belle-sip) pick SHA-256 as RFC 8760 intends.
+   * Repeating the MD5 challenge (same nonce) costs nothing and serves all three.
+   */
+  challenges(stale = false, algorithms: readonly ('MD5' | 'SHA-256')[] = this.algorithms): string[] {
     const nonce = this.nonce();
     const st = stale ? ', stale=true' : '';
-    return this.algorithms.map(
-      (alg) => `Digest realm=${q(this.realm)}, nonce=${q(nonce)}, algorithm=${alg}, qop="auth"${st}`,
-    );
+    const one = (alg: string): string => `Digest realm=${q(this.realm)}, nonce=${q(nonce)}, algorithm=${alg}, qop="auth"${st}`;
+    const algs = new Set(algorithms);
+    if (algs.has('MD5') && algs.has('SHA-256')) return [one('MD5'), one('SHA-256'), one('MD5')];
+    return [...algs].map(one);
   }
 
   async verify(

@@ -63,8 +63,13 @@ export interface SipStackOptions {
   log?: Logger;
   /** Digest realm for REGISTER and inbound challenges. */
   realm?: string;
-  /** Digest algorithms offered, most preferred first (default SHA-256, MD5: see DigestServer). */
+  /** Digest algorithms offered (default both; wire order explained in DigestServer.challenges). */
   digestAlgorithms?: ('MD5' | 'SHA-256')[];
+  /**
+   * User-Agents that get a single MD5 challenge. Default: baresip 0.x/1.x, whose libre rejects a
+   * 401 as soon as any challenge is not MD5 or two share a realm.
+   */
+  md5OnlyUserAgents?: RegExp[];
   /** Password lookup for digest (agents, trunks). */
   credentials?: (user: string, realm: string) => string | undefined | Promise<string | undefined>;
   location?: LocationStore;
@@ -179,6 +184,7 @@ export class SipStack extends EventEmitter {
   readonly userAgent: string;
   readonly contactUser: string;
   private readonly credentials?: SipStackOptions['credentials'];
+  private readonly md5OnlyUserAgents: RegExp[];
   private readonly dialogs = new Map<string, Dialog>();
   private readonly responses = new WeakMap<ServerTransaction, SipServerResponse>();
 
@@ -191,6 +197,7 @@ export class SipStack extends EventEmitter {
     this.userAgent = opts.userAgent ?? 'callcentre';
     this.contactUser = opts.contactUser ?? 'cc';
     if (opts.credentials) this.credentials = opts.credentials;
+    this.md5OnlyUserAgents = opts.md5OnlyUserAgents ?? [/^baresip v[01]\./i];
     this.transport = new TransportLayer(this.log, { ...DEFAULT_LIMITS, ...opts.limits });
     this.transactions = new TransactionLayer(
       this.clock,
@@ -660,7 +667,9 @@ export class SipStack extends EventEmitter {
         return undefined;
       }
       const stale = r.reason === 'stale';
-      res.send(proxy ? 407 : 401, { headers: { [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate']: this.digest.challenges(stale) } });
+      const ua = req.get('user-agent') ?? '';
+      const algs = this.md5OnlyUserAgents.some((re) => re.test(ua)) ? (['MD5'] as const) : undefined;
+      res.send(proxy ? 407 : 401, { headers: { [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate']: this.digest.challenges(stale, algs) } });
     }
     return undefined;
   }

@@ -39,12 +39,13 @@ describe('digest (RFC 2617 / 7616 / 8760)', () => {
     ).toBe('753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1');
   });
 
-  it('challenges with SHA-256 then MD5 and verifies both; rejects wrong password, unknown user, other realm', async () => {
+  it('challenges MD5, SHA-256, MD5 (first- and last-reading clients get MD5) and verifies both', async () => {
     const clock = new FakeClock(1_000_000);
     const srv = new DigestServer('cc', clock);
     const ch = srv.challenges();
-    expect(ch).toHaveLength(2);
-    const [sha, md5] = ch.map((c) => parseChallenge(c)!);
+    expect(ch.map((c) => parseChallenge(c)!.algorithm)).toEqual(['MD5', 'SHA-256', 'MD5']);
+    expect(new DigestServer('cc', clock, ['SHA-256']).challenges().map((c) => parseChallenge(c)!.algorithm)).toEqual(['SHA-256']);
+    const [md5, sha] = ch.map((c) => parseChallenge(c)!);
     expect(sha!.algorithm).toBe('SHA-256');
     expect(md5!.algorithm).toBe('MD5');
     for (const c of [sha!, md5!]) {

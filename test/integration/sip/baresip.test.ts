@@ -1,0 +1,134 @@
+/**
+ * baresip (Debian baresip-core 1.0.0, libre) against the stack over UDP: digest REGISTER, a call
+ * from baresip answered by createUAS and ended by baresip's BYE, and a call from the stack to the
+ * registered baresip (auto-answer) ended by our BYE.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SipStack } from '../../../server/sip/stack.ts';
+import type { Dialog } from '../../../server/sip/dialog.ts';
+
+const PORT = 25140;
+const BARESIP_PORT = 25141;
+const SDP = 'v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40010 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+
+function toneWav(path: string, seconds: number): void {
+  const rate = 8000;
+  const n = rate * seconds;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0);
+  b.writeUInt32LE(36 + n * 2, 4);
+  b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36);
+  b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  writeFileSync(path, b);
+}
+
+let sip: SipStack;
+let dir: string;
+const procs: ChildProcess[] = [];
+const inbound: Dialog[] = [];
+
+function startBaresip(commands: string[], seconds: number): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const args = ['-f', dir, '-t', String(seconds)];
+  for (const c of commands) args.push('-e', c);
+  const proc = spawn('baresip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.on('close', (code) => r(code)));
+  return { proc, output: () => out, exited };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'baresip-'));
+  toneWav(join(dir, 'tone.wav'), 2);
+  writeFileSync(join(dir, 'accounts'), `<sip:agent1@127.0.0.1:${PORT};transport=udp>;auth_pass=secret1;regint=60;answermode=auto\n`);
+  writeFileSync(
+    join(dir, 'config'),
+    [
+      `sip_listen 127.0.0.1:${BARESIP_PORT}`,
+      `audio_source aufile,${join(dir, 'tone.wav')}`,
+      'audio_player aufile,/dev/null',
+      'audio_alert aufile,/dev/null',
+      'audio_srate 8000',
+      'rtp_ports 30200-30240',
+      'module_path /usr/lib/baresip/modules',
+      'module g711.so',
+      'module aufile.so',
+      'module_app account.so',
+      'module_app menu.so',
+      'module_app contact.so',
+      '',
+    ].join('\n'),
+  );
+  sip = new SipStack({ realm: 'cc.test', credentials: (u) => (u === 'agent1' ? 'secret1' : undefined) });
+  await sip.listen({ udp: { host: '127.0.0.1', port: PORT } });
+  sip.on('invite', async (req, res) => {
+    res.send(180);
+    const d = await sip.createUAS(req, res, { localSdp: SDP });
+    inbound.push(d);
+  });
+});
+
+afterAll(async () => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  await sip.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('baresip', () => {
+  it('registers with digest, calls in, and hangs up when its audio file ends', async () => {
+    const b = startBaresip([`/dial sip:queue@127.0.0.1:${PORT}`], 8);
+    const registered = await until(async () => (await sip.lookup('agent1')).length > 0, 5000);
+    expect(registered, b.output()).toBe(true);
+    expect(await until(() => inbound.length > 0, 5000), b.output()).toBe(true);
+    const d = inbound[0]!;
+    expect(d.remoteSdp).toContain('m=audio');
+    const reason = await new Promise<string>((r) => {
+      if (d.state === 'terminated') r('remote-bye');
+      else d.once('destroy', (_bye: unknown, why: string) => r(why));
+    });
+    expect(reason).toBe('remote-bye');
+    b.proc.kill('SIGTERM');
+    await b.exited;
+  });
+
+  it('receives a call from the stack on its registered contact and gets our BYE', async () => {
+    const b = startBaresip([], 10);
+    try {
+      expect(await until(async () => (await sip.lookup('agent1')).length > 0, 5000), b.output()).toBe(true);
+      const [binding] = await sip.lookup('agent1');
+      const d = await sip.createUAC(binding!.contact, { destination: sip.bindingDestination(binding!), localSdp: SDP });
+      expect(d.state).toBe('confirmed');
+      expect(d.remoteSdp).toContain('m=audio');
+      await new Promise((r) => setTimeout(r, 300));
+      await d.destroy();
+      expect(await until(() => /closed|terminated|Call closed|BYE/i.test(b.output()), 3000), b.output()).toBe(true);
+    } finally {
+      b.proc.kill('SIGTERM');
+      await b.exited;
+    }
+  });
+});

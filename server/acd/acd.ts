@@ -11,7 +11,9 @@
  * and the ACD picks the best call (queue priority, caller priority, arrival); when a call arrives or
  * its requirements widen, the eligible available agents compete for it and the queue's strategy
  * picks one. Both directions run off indexes (available agents by skill and level in idle order;
- * waiting calls in heaps per requirement set), never a scan of all calls or all agents.
+ * waiting calls in heaps per requirement set), never a scan of the waiting calls. Longest-idle and
+ * highest-skill usually stop at the first agent they look at; least-occupied, round-robin and
+ * ring-all walk the available agents holding the queue's rarest required skill.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.ts';
@@ -205,7 +207,6 @@ interface CallRt extends HeapItem {
 }
 
 const STATES: AgentState[] = ['logged-out', 'available', 'not-ready', 'offered', 'on-call', 'wrap-up'];
-const STAFFED = new Set<AgentState>(['available', 'offered', 'on-call', 'wrap-up']);
 const DAY_MS = 86_400_000;
 
 function callBefore(a: CallRt, b: CallRt): boolean {

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
 
   const calls: Awaited<ReturnType<typeof plane.createCall>>[] = [];
   const recs: { stop(): Promise<unknown> }[] = [];
-  const steps: { calls: number; loss_pct: number; cpu_pct: number; cpu_per_call_pct: number; gen_cpu_pct: number }[] = [];
+  const steps: { calls: number; loss_pct: number; cpu_pct: number; cpu_per_call_pct: number; node_cpu_pct: number; gen_cpu_pct: number }[] = [];
   let held = 0;
   let heldCpuPerCall: number | undefined;
   const sdp = (port: number) => `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp-mux\r\n`;
@@ -151,11 +151,13 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1500)); // settle (latching, first packets)
       const pids = plane.pool.load().map((l) => l.pid);
       const s0 = await ask<{ sent: number; recv: number; cpu: number }>({ cmd: 'stats' });
-      const c0 = cpuTicks('self') + pids.reduce((a, p) => a + cpuTicks(p), 0);
+      const n0 = cpuTicks('self');
+      const c0 = n0 + pids.reduce((a, p) => a + cpuTicks(p), 0);
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, seconds * 1000));
       const s1 = await ask<{ sent: number; recv: number; cpu: number }>({ cmd: 'stats' });
-      const c1 = cpuTicks('self') + pids.reduce((a, p) => a + cpuTicks(p), 0);
+      const n1 = cpuTicks('self');
+      const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
       const wall = (Date.now() - t0) / 1000;
       const sentD = s1.sent - s0.sent;
       const recvD = s1.recv - s0.recv;
@@ -166,6 +168,7 @@ async function main(): Promise<void> {
         loss_pct: +loss.toFixed(3),
         cpu_pct: +cpuPct.toFixed(1),
         cpu_per_call_pct: +(cpuPct / calls.length).toFixed(3),
+        node_cpu_pct: +((((n1 - n0) / TICK_HZ) / wall) * 100).toFixed(1),
         gen_cpu_pct: +((((s1.cpu - s0.cpu) / TICK_HZ) / wall) * 100).toFixed(1),
       };
       steps.push(st);

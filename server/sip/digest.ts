@@ -161,10 +161,10 @@ export class DigestServer {
 
   /**
    * Challenge header values. With both algorithms configured the wire order is MD5, SHA-256, MD5:
-   * real clients disagree on which challenge they read — libre 1.x (baresip) answers the first
-   * and fails on SHA-256, sip.js 0.21 (our softphone) keeps only the last and does only MD5,
-   * while clients that weigh them all (linphone/belle-sip) pick SHA-256 as RFC 8760 intends.
-   * Repeating the MD5 challenge (same nonce) costs nothing and serves all three.
+   * clients disagree on which challenge they read — sip.js 0.21 (our softphone) keeps only the
+   * last and does only MD5, readers of the first get MD5 too, and RFC 8760 clients that choose
+   * can take SHA-256. Repeating the MD5 challenge (same nonce) costs nothing. (baresip 1.x fails
+   * on any mixed list; the stack gives it a single MD5 challenge, see md5OnlyUserAgents.)
    */
   challenges(stale = false, algorithms: readonly ('MD5' | 'SHA-256')[] = this.algorithms): string[] {
     const nonce = this.nonce();

@@ -156,14 +156,17 @@ function takeLock(path: string): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
+      writeSync(fd, `${process.pid} ${bootId()}`);
       closeSync(fd);
       heldHere.add(path);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number.parseInt(safeRead(path), 10);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      const [pidText, boot] = safeRead(path).split(' ');
+      const pid = Number.parseInt(pidText ?? '', 10);
+      // After a reboot the pid may belong to an unrelated process: only this boot's pids count.
+      const sameBoot = boot === undefined || boot === bootId();
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && sameBoot && alive(pid)) {
         throw new Error(`spool ${path} is in use by process ${pid}`);
       }
       // Stale lock from a dead process (or one this process closed without releasing): take over.
@@ -180,10 +183,16 @@ function takeLock(path: string): void {
 function releaseLock(path: string): void {
   heldHere.delete(path);
   try {
-    if (existsSync(path) && safeRead(path) === String(process.pid)) unlinkSync(path);
+    if (existsSync(path) && safeRead(path).split(' ')[0] === String(process.pid)) unlinkSync(path);
   } catch {
     /* best effort */
   }
+}
+
+let boot: string | undefined;
+function bootId(): string {
+  boot ??= safeRead('/proc/sys/kernel/random/boot_id') || 'unknown';
+  return boot;
 }
 
 function safeRead(path: string): string {

@@ -69,6 +69,11 @@ describe('spool', () => {
     writeFileSync(join(dir, 'spool.lock'), '999999999'); // stale lock of a dead process
     const t = await Spool.open(dir);
     await t.close();
+    writeFileSync(join(dir, 'spool.lock'), `1 some-earlier-boot`); // pid 1 is alive, but from another boot
+    const u = await Spool.open(dir);
+    await u.close();
+    writeFileSync(join(dir, 'spool.lock'), `1 ${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}`);
+    await expect(Spool.open(dir)).rejects.toThrow(/in use by process 1/);
   });
 });
 

@@ -217,6 +217,13 @@ export class SipStack extends EventEmitter {
       void this.location.removeFlow(flowId).then(async (n) => {
         if (n) sipMetrics.registrations.set(await this.location.count());
       });
+      // A browser's WebSocket is its only signalling path (its Contact is *.invalid): when it
+      // closes, its calls can no longer be controlled, so they end here ('flow-closed').
+      if (flowId.startsWith('ws')) {
+        for (const d of [...this.dialogs.values()]) {
+          if (d.flowId === flowId && d.state !== 'terminated') d.terminate('flow-closed');
+        }
+      }
     });
   }
 

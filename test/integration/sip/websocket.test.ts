@@ -166,9 +166,15 @@ describe('sip.js over WebSocket', () => {
     await waitFor(() => (inv as Session).state === SessionState.Terminated);
   });
 
-  it('drops the binding when the WebSocket closes (no un-REGISTER)', async () => {
+  it('drops the binding and ends the agent calls when the WebSocket closes (no un-REGISTER)', async () => {
     expect(await sip.lookup('agent1')).toHaveLength(1);
+    const inviter = new Inviter(ua, UserAgent.makeURI('sip:queue@127.0.0.1')!);
+    await inviter.invite();
+    await waitFor(() => inviter.state === SessionState.Established);
+    const d = await waitFor(() => serverDialogs.find((x) => x.state === 'confirmed'));
+    const ended = new Promise<string>((r) => d.once('destroy', (_bye: unknown, reason: string) => r(reason)));
     await ua.transport.disconnect();
+    expect(await ended).toBe('flow-closed');
     for (let i = 0; i < 100 && (await sip.lookup('agent1')).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await sip.lookup('agent1')).toHaveLength(0);
   });

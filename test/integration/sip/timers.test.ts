@@ -1,0 +1,145 @@
+/**
+ * Dialog-level timers on a FakeClock with real UDP sockets: the UAS retransmits its 2xx at
+ * T1, 2T1, 4T1… capped at T2 until the ACK (RFC 3261 §13.3.1.4), gives up at 64*T1 with a BYE,
+ * and our BYE is retransmitted by Timer E when the peer stays silent.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
+import { FakeClock } from '../../../server/clock.ts';
+import { SipStack, SipError } from '../../../server/sip/stack.ts';
+import type { Dialog } from '../../../server/sip/dialog.ts';
+import { SipRequest, SipResponse, type SipMessage } from '../../../server/sip/message.ts';
+import { parseMessage } from '../../../server/sip/parser.ts';
+
+const PORT = 25160;
+const PEER = 25161;
+let clock: FakeClock;
+let sip: SipStack;
+let peer: dgram.Socket;
+let got: SipMessage[];
+let uas: Promise<Dialog> | undefined;
+
+const tick = (ms = 40): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const send = (s: string): void => void peer.send(Buffer.from(s.replace(/\r?\n/g, '\r\n')), PORT, '127.0.0.1');
+const count = (pred: (m: SipMessage) => boolean): number => got.filter(pred).length;
+const is200 = (m: SipMessage): boolean => m instanceof SipResponse && m.status === 200 && m.cseq.method === 'INVITE';
+
+function invite(callId: string): string {
+  return `INVITE sip:agent@127.0.0.1:${PORT} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${PEER};branch=z9hG4bK${callId};rport
+From: <sip:caller@127.0.0.1>;tag=peer
+To: <sip:agent@127.0.0.1>
+Call-ID: ${callId}
+CSeq: 1 INVITE
+Contact: <sip:caller@127.0.0.1:${PEER}>
+Max-Forwards: 70
+Content-Length: 0
+
+`;
+}
+
+beforeEach(async () => {
+  clock = new FakeClock(0);
+  got = [];
+  sip = new SipStack({ clock });
+  await sip.listen({ udp: { host: '127.0.0.1', port: PORT } });
+  sip.on('invite', (req, res) => {
+    uas = sip.createUAS(req, res, { localSdp: 'v=0\r\n' });
+    uas.catch(() => undefined);
+  });
+  peer = dgram.createSocket('udp4');
+  peer.on('message', (m) => {
+    const r = parseMessage(m);
+    if (r.ok) got.push(r.message);
+  });
+  await new Promise<void>((r) => peer.bind(PEER, '127.0.0.1', r));
+});
+
+afterEach(async () => {
+  peer.close();
+  await sip.close();
+});
+
+describe('2xx retransmission (§13.3.1.4)', () => {
+  it('retransmits the 200 at 500, 1500, 3500 ms and stops on ACK', async () => {
+    send(invite('t1'));
+    await tick();
+    expect(count(is200)).toBe(1);
+    const toTag = got.find(is200)!.toTag!;
+    for (const [advance, expected] of [[499, 1], [1, 2], [1000, 3], [2000, 4]] as const) {
+      clock.advance(advance);
+      await tick();
+      expect(count(is200)).toBe(expected);
+    }
+    send(`ACK sip:cc@127.0.0.1:${PORT} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${PEER};branch=z9hG4bKack1
+From: <sip:caller@127.0.0.1>;tag=peer
+To: <sip:agent@127.0.0.1>;tag=${toTag}
+Call-ID: t1
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+`);
+    const d = await uas!;
+    expect(d.state).toBe('confirmed');
+    clock.advance(40_000);
+    await tick();
+    expect(count(is200)).toBe(4);
+  });
+
+  it('caps the interval at T2 and, with no ACK by 64*T1, rejects with 408 and sends BYE', async () => {
+    send(invite('t2'));
+    await tick();
+    let rejected: unknown;
+    uas!.catch((e: unknown) => (rejected = e));
+    const at: number[] = [];
+    let seen = count(is200);
+    for (let t = 0; t < 32_000; t += 250) {
+      clock.advance(250);
+      await tick(5);
+      if (count(is200) > seen) {
+        seen = count(is200);
+        at.push(clock.now());
+      }
+    }
+    await tick();
+    // T1=500 doubling to T2=4000: 500, 1500, 3500, 7500, then every 4 s.
+    expect(at.slice(0, 6)).toEqual([500, 1500, 3500, 7500, 11500, 15500]);
+    expect(rejected).toBeInstanceOf(SipError);
+    expect((rejected as SipError).status).toBe(408);
+    expect(count((m) => m instanceof SipRequest && m.method === 'BYE')).toBe(1);
+  });
+});
+
+describe('BYE retransmission (Timer E) to a silent peer', () => {
+  it('retransmits BYE at 500, 1500, 3500 ms and resolves 408 at Timer F', async () => {
+    send(invite('t3'));
+    await tick();
+    const toTag = got.find(is200)!.toTag!;
+    send(`ACK sip:cc@127.0.0.1:${PORT} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${PEER};branch=z9hG4bKack3
+From: <sip:caller@127.0.0.1>;tag=peer
+To: <sip:agent@127.0.0.1>;tag=${toTag}
+Call-ID: t3
+CSeq: 1 ACK
+Content-Length: 0
+
+`);
+    const d = await uas!;
+    const isBye = (m: SipMessage): boolean => m instanceof SipRequest && m.method === 'BYE';
+    let done = false;
+    const p = d.destroy().then(() => (done = true));
+    await tick();
+    expect(count(isBye)).toBe(1);
+    for (const [advance, expected] of [[500, 2], [1000, 3], [2000, 4]] as const) {
+      clock.advance(advance);
+      await tick();
+      expect(count(isBye)).toBe(expected);
+    }
+    expect(done).toBe(false);
+    clock.advance(32_000);
+    await p;
+    expect(done).toBe(true);
+  });
+});

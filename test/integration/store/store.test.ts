@@ -15,6 +15,8 @@ import { registerReportCommands } from '../../../server/kpi/commands.ts';
 import { type CcEvent } from '../../../server/kpi/events.ts';
 import { flattenRow, parseCsv, reportToCsv } from '../../../server/kpi/format.ts';
 import { computeReport, type KpiReport } from '../../../server/kpi/report.ts';
+import { FakeClock } from '../../../server/clock.ts';
+import { startRetention } from '../../../server/store/recordings.ts';
 import { openStore, type Store } from '../../../server/store/store.ts';
 import { HOUR, SETTINGS, T0, scriptedDay } from '../../unit/kpi/scriptedDay.ts';
 
@@ -276,5 +278,17 @@ describe('store on embedded Postgres', () => {
     expect(cdr.rows).toEqual([{ ended_by: 'caller' }]);
     const purged = await store.pool.query(`SELECT purged_at IS NOT NULL AS p FROM recordings WHERE recording_id = 'rec-OLD'`);
     expect(purged.rows).toEqual([{ p: true }]);
+
+    // The periodic job: 31 days on, the fresh recording is due too, and the job re-arms itself.
+    const clock = new FakeClock(Date.now() + 31 * 86_400_000);
+    const stop = startRetention(store.pool, { retentionDays: 30, recordingsDir: rec, clock, intervalMs: 3_600_000 });
+    clock.advance(0);
+    const deadline = Date.now() + 10_000;
+    while (existsSync(join(rec, 'NEW.wav')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(join(rec, 'NEW.wav'))).toBe(false);
+    while (clock.pendingCount === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(clock.nextAt()).toBe(clock.now() + 3_600_000);
+    stop();
+    expect(clock.pendingCount).toBe(0);
   });
 });

@@ -116,11 +116,19 @@ export function overlap(a0: number, a1: number, b0: number, b1: number): number 
 
 /**
  * A report boundary from the CLI or a query string: epoch milliseconds, ISO 8601 with Z or an
- * offset, or a local date / date-time without offset, read in the centre's time zone.
+ * offset, a local date / date-time without offset read in the centre's time zone, or one of now,
+ * today, yesterday, tomorrow (local midnights).
  */
 export function parseTime(text: string, zone: Zone = 0, now = Date.now()): number {
   const t = text.trim();
   if (t === 'now') return now;
+  if (t === 'today' || t === 'yesterday' || t === 'tomorrow') {
+    // Local midnight in the zone: today's local date read from the offset now, then converted back.
+    const local = new Date(now + offsetAt(zone, now) * MIN).toISOString().slice(0, 10);
+    const midnight = parseTime(local, zone, now);
+    const shift = t === 'yesterday' ? -1 : t === 'tomorrow' ? 1 : 0;
+    return shift === 0 ? midnight : parseTime(new Date(Date.parse(`${local}T00:00Z`) + shift * 86_400_000).toISOString().slice(0, 10), zone, now);
+  }
   if (/^\d{10,15}$/.test(t)) return Number(t);
   const local = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?))?$/.exec(t);
   if (local) {
@@ -134,5 +142,5 @@ export function parseTime(text: string, zone: Zone = 0, now = Date.now()): numbe
     const ms = Date.parse(t);
     if (Number.isFinite(ms)) return ms;
   }
-  throw new Error(`not a time: "${text}" (use ISO 8601 like 2026-01-05T09:00:00Z, a local 2026-01-05 09:00, or epoch ms)`);
+  throw new Error(`not a time: "${text}" (use ISO 8601 like 2026-01-05T09:00:00Z, a local 2026-01-05 09:00, today, yesterday, now, or epoch ms)`);
 }

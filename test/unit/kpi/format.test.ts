@@ -62,6 +62,10 @@ describe('intervals and SL verdicts', () => {
     expect(new Date(parseTime('2026-01-05', 480)).toISOString()).toBe('2026-01-04T16:00:00.000Z');
     expect(parseTime('2026-01-05T09:00:00+08:00')).toBe(Date.UTC(2026, 0, 5, 1));
     expect(() => parseTime('2026-13-45')).toThrow(/not a time/);
+    const now = Date.UTC(2026, 0, 5, 20, 30); // 04:30 on Jan 6 in Shanghai
+    expect(new Date(parseTime('today', 'Asia/Shanghai', now)).toISOString()).toBe('2026-01-05T16:00:00.000Z');
+    expect(new Date(parseTime('yesterday', 'Asia/Shanghai', now)).toISOString()).toBe('2026-01-04T16:00:00.000Z');
+    expect(new Date(parseTime('tomorrow', 0, now)).toISOString()).toBe('2026-01-06T00:00:00.000Z');
   });
   it('a wait of exactly T is inside T; short abandons are never counted', () => {
     expect(callVerdict('answered', 20_000, false, 'abandons-missed', 20)).toBe(true);

@@ -1,0 +1,110 @@
+/**
+ * The agent's side of the ACD as the desktop and desk phones see it. Browser agents log in over
+ * REST (server/http/agentApi.ts) and choose Ready / Not ready; desk-phone agents have no screen,
+ * so registering their phone logs them in ready and un-registering logs them out.
+ */
+import { EventEmitter } from 'node:events';
+import type { Acd } from '../acd/acd.ts';
+import type { Agent } from '../acd/config.ts';
+import type { AcdEvent } from '../acd/events.ts';
+import { HttpError } from '../http/server.ts';
+import type { AgentDesk, AgentStateView } from '../http/agentApi.ts';
+import type { Binding } from '../sip/location.ts';
+
+export class CentreAgentDesk implements AgentDesk {
+  private readonly changes = new EventEmitter<{ state: [agentId: string, view: AgentStateView] }>();
+  private agents: ReadonlyMap<string, Agent>;
+
+  constructor(
+    private readonly acd: Acd,
+    agents: readonly Agent[],
+    private readonly aux: readonly { code: string; label: string }[],
+    private readonly domain: string,
+  ) {
+    this.agents = new Map(agents.map((a) => [a.id, a]));
+    this.changes.setMaxListeners(0); // one listener per open agent desktop
+  }
+
+  /** A reloaded config: new passwords and agents apply to the next login. */
+  setAgents(agents: readonly Agent[]): void {
+    this.agents = new Map(agents.map((a) => [a.id, a]));
+  }
+
+  /** Feed every ACD event; state changes go to the desktops' event streams. */
+  onAcdEvent(e: AcdEvent): void {
+    if (e.type === 'agentState') this.changes.emit('state', e.agentId, this.state(e.agentId));
+  }
+
+  authenticate(agentId: string, password: string): { id: string; name: string } | undefined {
+    const a = this.agents.get(agentId);
+    return a && a.password === password ? { id: a.id, name: a.name } : undefined;
+  }
+
+  /** SIP digest credentials: agents register with their id and desktop password. */
+  password(user: string): string | undefined {
+    return this.agents.get(user)?.password;
+  }
+
+  auxCodes(): { code: string; label: string }[] {
+    return this.aux.map((a) => ({ code: a.code, label: a.label }));
+  }
+
+  sipDomain(): string {
+    return this.domain;
+  }
+
+  login(agentId: string): void {
+    // A browser agent starts not ready: they say when they are at their desk.
+    this.check(this.acd.agentLogin(agentId, { ready: false }));
+  }
+  ready(agentId: string): void {
+    this.check(this.acd.agentReady(agentId));
+  }
+  notReady(agentId: string, reason: string): void {
+    if (!this.aux.some((a) => a.code === reason)) throw new HttpError(400, `unknown not-ready reason "${reason}"`);
+    this.check(this.acd.agentNotReady(agentId, reason));
+  }
+  endWrapUp(agentId: string): void {
+    this.check(this.acd.endWrapUp(agentId));
+  }
+  logout(agentId: string): void {
+    this.check(this.acd.agentLogout(agentId));
+  }
+
+  state(agentId: string): AgentStateView {
+    const v = this.acd.agentView(agentId);
+    if (!v) return { state: 'logged-out' };
+    return { state: v.state, ...(v.reason ? { reason: v.reason } : {}) };
+  }
+
+  onState(listener: (agentId: string, view: AgentStateView) => void): () => void {
+    this.changes.on('state', listener);
+    return () => this.changes.off('state', listener);
+  }
+
+  /** A desk phone (UDP/TCP/TLS) of an agent registered: log that agent in, ready. */
+  registered(b: Binding): void {
+    const user = userOfAor(b.aor);
+    if (!user || !this.agents.has(user) || isBrowser(b)) return;
+    if (this.acd.agentView(user)?.state === 'logged-out') this.acd.agentLogin(user, { ready: true });
+  }
+
+  unregistered(b: Binding): void {
+    const user = userOfAor(b.aor);
+    if (!user || !this.agents.has(user) || isBrowser(b)) return;
+    this.acd.agentLogout(user, 'unregistered');
+  }
+
+  private check(r: { ok: true } | { ok: false; error: string }): void {
+    if (!r.ok) throw new HttpError(409, r.error);
+  }
+}
+
+function isBrowser(b: Binding): boolean {
+  return b.source.transport === 'ws' || b.source.transport === 'wss';
+}
+
+function userOfAor(aor: string): string | undefined {
+  const m = /^sips?:([^@]+)@/.exec(aor);
+  return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+}

@@ -1,0 +1,124 @@
+/**
+ * The call detail record as the event log the store keeps: call control and the ACD speak here,
+ * and this file turns what they say into numbered CcEvents (server/kpi/events.ts) for the store.
+ *
+ * Each contact is its own stream numbered 1, 2, 3… so (contactId, seq) is an idempotency key.
+ * Agent state streams are per agent and per server start (`agent:1001#<boot>`): a restarted server
+ * starts a fresh stream rather than re-using sequence numbers the database already holds, which
+ * its ON CONFLICT DO NOTHING would silently drop.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AcdEvent } from '../acd/events.ts';
+import type { Clock } from '../clock.ts';
+import { agentStreamId, EventSequencer, type CcEventInput, type ExitReason } from '../kpi/events.ts';
+import { log as rootLog } from '../log.ts';
+
+const log = rootLog.child({ mod: 'cdr' });
+
+type Omit2<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An event without its stream id and sequence number, which the log fills in. */
+export type Unstamped = Omit2<CcEventInput, 'contactId' | 'seq'>;
+
+export interface EventSink {
+  /** Never blocks and never throws: the store spools to disk first. */
+  emit(event: unknown): boolean;
+}
+
+export class CallDetailLog {
+  private readonly streams = new Map<string, EventSequencer>();
+  private readonly boot = randomBytes(4).toString('hex');
+
+  constructor(
+    private readonly sink: EventSink,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Append an event to a contact's stream. */
+  contact(contactId: string, e: Unstamped): void {
+    let s = this.streams.get(contactId);
+    if (!s) this.streams.set(contactId, (s = new EventSequencer(contactId)));
+    this.write(s.stamp(e));
+  }
+
+  /** The contact will get no more events (its call and the agent's wrap-up are over). */
+  closeContact(contactId: string): void {
+    this.streams.delete(contactId);
+  }
+
+  agentState(agentId: string, state: 'logged-out' | 'ready' | 'not-ready', reason?: string): void {
+    const id = `${agentStreamId(agentId)}#${this.boot}`;
+    let s = this.streams.get(id);
+    if (!s) this.streams.set(id, (s = new EventSequencer(id)));
+    this.write(s.stamp({ type: 'agent.state', ts: this.clock.now(), agentId, state, ...(reason ? { reason } : {}) }));
+  }
+
+  private write(e: unknown): void {
+    if (!this.sink.emit(e)) log.error({ event: e }, 'event rejected by the store');
+  }
+
+  /**
+   * Map one ACD transition onto the event log. `contactOf` turns the ACD's call id into the
+   * contact id (they are the same for live calls; callbacks get their own).
+   */
+  acd(e: AcdEvent, contactOf: (callId: string) => string | undefined): void {
+    const ts = e.at;
+    const c = (callId: string, ev: Unstamped): void => {
+      const contactId = contactOf(callId);
+      if (contactId) this.contact(contactId, ev);
+    };
+    switch (e.type) {
+      case 'enqueue':
+        c(e.callId, { type: 'queue.enter', ts, queue: e.queue, priority: e.priority });
+        return;
+      case 'offer':
+        c(e.callId, { type: 'queue.offer', ts, queue: e.queue, agentId: e.agentId });
+        return;
+      case 'rona':
+        c(e.callId, { type: 'queue.rona', ts, queue: e.queue, agentId: e.agentId });
+        return;
+      case 'reject':
+        c(e.callId, { type: 'queue.reject', ts, queue: e.queue, agentId: e.agentId });
+        return;
+      case 'connect':
+        c(e.callId, { type: 'queue.connect', ts, queue: e.queue, agentId: e.agentId });
+        return;
+      case 'abandon':
+        c(e.callId, { type: 'queue.abandon', ts, queue: e.queue });
+        return;
+      case 'exit':
+        c(e.callId, { type: 'queue.exit', ts, queue: e.queue, reason: exitReason(e.reason) });
+        return;
+      case 'wrapupStart':
+        c(e.callId, { type: 'wrapup.start', ts, agentId: e.agentId, queue: e.queue });
+        return;
+      case 'wrapupEnd':
+        c(e.callId, { type: 'wrapup.end', ts, agentId: e.agentId, extended: e.extended });
+        return;
+      case 'callbackRequested':
+        c(e.callId, { type: 'callback.requested', ts, queue: e.queue, number: e.number });
+        return;
+      case 'agentState': {
+        const to = e.to === 'logged-out' ? 'logged-out' : e.to === 'not-ready' ? 'not-ready' : e.to === 'available' ? 'ready' : undefined;
+        // offered / on-call / wrap-up are visible in the contact streams; the agent stream keeps
+        // the states an agent chooses (logged in, ready, not ready with a reason).
+        if (to) this.agentState(e.agentId, to, e.reason);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+function exitReason(r: string): ExitReason {
+  switch (r) {
+    case 'full':
+    case 'timeout':
+    case 'no-agents':
+      return r;
+    case 'callback-failed':
+      return 'callback';
+    default:
+      return 'system';
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The centre: the one place where the engines and the edges are put together. It loads and
+ * watches the config, opens the store (embedded or external Postgres), starts the media plane,
+ * the ACD, the HTTP edge (agent desktop, REST, /metrics) and the SIP stack (UDP/TCP, and WebSocket
+ * on the HTTP port), then turns each trunk INVITE into an InboundCall.
+ *
+ * `npm start` (server/main.ts) and the end-to-end tests both start the centre through startCentre.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import { join } from 'node:path';
+import { Acd } from '../acd/acd.ts';
+import type { AcdEvent } from '../acd/events.ts';
+import { SystemClock, type Clock } from '../clock.ts';
+import type { CentreConfig } from '../config/load.ts';
+import { TrunkTable } from '../config/trunks.ts';
+import { ConfigWatcher } from '../config/watcher.ts';
+import { createAgentApi } from '../http/agentApi.ts';
+import { createReportsApi } from '../http/reports.ts';
+import { sendJson, startHttp, type Handler } from '../http/server.ts';
+import { httpLookup } from '../ivr/httpLookup.ts';
+import { EspeakTts } from '../ivr/tts.ts';
+import { log as rootLog } from '../log.ts';
+import type { SipRequest } from '../sip/message.ts';
+import { SipStack, type SipServerResponse } from '../sip/stack.ts';
+import { openStore, type Store } from '../store/store.ts';
+import { MediaPlane } from '../../media/index.ts';
+import { buildSoftphone } from '../../softphone/build.ts';
+import { CentreAgentDesk } from './agentDesk.ts';
+import { CallDetailLog } from './cdr.ts';
+import { InboundCall } from './inboundCall.ts';
+
+const log = rootLog.child({ mod: 'centre' });
+
+export interface CentreOptions {
+  configDir: string;
+  /** Environment overrides (CC_SIP_PORT, DATABASE_URL, …); default process.env. */
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  /** mediasoup workers; default one per core. */
+  mediaWorkers?: number;
+}
+
+export interface Centre {
+  readonly config: CentreConfig;
+  readonly sip: SipStack;
+  readonly media: MediaPlane;
+  readonly acd: Acd;
+  readonly store: Store;
+  readonly http: Server;
+  readonly desk: CentreAgentDesk;
+  /** Calls in progress, by contact id. */
+  readonly calls: ReadonlyMap<string, InboundCall>;
+  readonly urls: { http: string; sip: string };
+  stop(): Promise<void>;
+}
+
+export async function startCentre(opts: CentreOptions): Promise<Centre> {
+  const clock = opts.clock ?? new SystemClock();
+  const env = opts.env ?? process.env;
+  const watcher = await ConfigWatcher.start(opts.configDir, { env, clock });
+  const config = watcher.current;
+  const srv = config.server;
+  const stoppers: (() => Promise<void>)[] = [async () => watcher.close()];
+  const stop = async (): Promise<void> => {
+    for (const s of stoppers.reverse()) {
+      try {
+        await s();
+      } catch (e) {
+        log.warn({ err: String(e) }, 'stopping');
+      }
+    }
+  };
+
+  try {
+    mkdirSync(srv.recordings.dir, { recursive: true });
+    const store = await openStore({
+      ...(srv.database.url ? { url: srv.database.url } : { embedded: { dataDir: srv.database.dataDir, ...(srv.database.port ? { port: srv.database.port } : {}) } }),
+      spoolDir: join(srv.dataDir, 'spool'),
+      recordingsDir: srv.recordings.dir,
+      clock,
+    });
+    stoppers.push(() => store.close());
+
+    const media = await MediaPlane.start({
+      ...(opts.mediaWorkers ? { workers: opts.mediaWorkers } : {}),
+      listenIp: srv.media.listenIp,
+      ...(srv.media.announcedAddress ? { announcedAddress: srv.media.announcedAddress } : {}),
+      rtcMinPort: srv.media.rtcMinPort,
+      rtcMaxPort: srv.media.rtcMaxPort,
+      recordingsDir: srv.recordings.dir,
+      clock,
+    });
+    stoppers.push(() => media.stop());
+
+    const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: [...config.auxCodes] });
+    stoppers.push(async () => acd.dispose());
+    const cdr = new CallDetailLog(store, clock);
+    const desk = new CentreAgentDesk(acd, config.agents, config.auxCodes, srv.sipRealm);
+    const calls = new Map<string, InboundCall>();
+
+    const sip = new SipStack({
+      clock,
+      log: rootLog.child({ mod: 'sip' }),
+      realm: srv.sipRealm,
+      credentials: (user) => desk.password(user),
+    });
+    stoppers.push(() => sip.close());
+    sip.on('registered', (b) => desk.registered(b));
+    sip.on('unregistered', (b) => desk.unregistered(b));
+
+    acd.on('event', (e: AcdEvent) => {
+      cdr.acd(e, (callId) => callId);
+      desk.onAcdEvent(e);
+      const call = 'callId' in e && e.callId ? calls.get(e.callId) : undefined;
+      switch (e.type) {
+        case 'offer':
+          if (call) void call.offer(e.agentId, e.waitedMs);
+          else acd.abandon(e.callId); // the ACD holds a call we no longer have
+          return;
+        case 'rona':
+        case 'offerCancelled':
+          call?.cancelOffer(e.agentId);
+          return;
+        case 'exit':
+          call?.queueExited(e.reason);
+          return;
+        case 'wrapupEnd':
+          if (!calls.has(e.callId)) cdr.closeContact(e.callId);
+          return;
+        default:
+          return;
+      }
+    });
+
+    // The agent desktop is bundled at start when missing or stale, so a fresh clone just runs.
+    const staticDir = await buildSoftphone();
+    const agentApi = createAgentApi(desk, { wsPath: '/sip' });
+    const reportsApi = createReportsApi({ store, authorize: (req) => authorize(req, watcher.current) });
+    const liveApi: Handler = async (req, res) => {
+      if (req.url !== '/api/v1/live') return false;
+      sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
+      return true;
+    };
+    const http = await startHttp({ host: srv.http.host, port: srv.http.port, staticDir, handlers: [agentApi, reportsApi, liveApi] });
+    stoppers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.closeAllConnections();
+          http.close(() => resolve());
+        }),
+    );
+
+    await sip.listen({
+      udp: { host: srv.sip.host, port: srv.sip.udpPort },
+      tcp: { host: srv.sip.host, port: srv.sip.tcpPort },
+      ws: { server: http, path: '/sip' },
+    });
+
+    let trunks = new TrunkTable(config.trunks);
+    const tts = new EspeakTts({ cacheDir: srv.ttsCacheDir });
+    const lookup = httpLookup({ userAgent: 'callcentre' });
+
+    watcher.on('reload', (next) => {
+      trunks = new TrunkTable(next.trunks);
+      desk.setAgents(next.agents);
+      log.info({ version: next.version }, 'config reloaded; new calls use it');
+    });
+    watcher.on('invalid', (errors) => log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force'));
+
+    sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
+      const source = req.source?.address ?? '';
+      const trunkName = trunks.trunkFor(source);
+      if (!trunkName) {
+        log.warn({ source, callId: req.callId }, 'INVITE from an address no trunk allows');
+        res.send(403, { reason: 'Forbidden - not a trunk' });
+        return;
+      }
+      const dialled = decodeURIComponent(/^sips?:([^@;]+)/.exec(req.uri)?.[1] ?? '');
+      const route = trunks.route(source, dialled);
+      if (!route) {
+        res.send(404, { reason: 'Not Found - no route for the dialled number' });
+        return;
+      }
+      const trunk = watcher.current.trunks[route.trunk];
+      const active = [...calls.values()].filter((c) => c.trunk === route.trunk).length;
+      if (trunk?.maxCalls !== undefined && active >= trunk.maxCalls) {
+        res.send(503, { reason: 'Service Unavailable - trunk at its call limit' });
+        return;
+      }
+      const flows = watcher.flows;
+      const call = new InboundCall(
+        {
+          clock,
+          sip,
+          media,
+          acd,
+          cdr,
+          tts,
+          flows: () => flows,
+          lookup,
+          recordingsDir: srv.recordings.dir,
+          sipDomain: srv.sipRealm,
+          onEnd: (c) => calls.delete(c.contactId),
+        },
+        randomUUID(),
+        req,
+        res,
+        route.trunk,
+        route.flow,
+      );
+      calls.set(call.contactId, call);
+      void call.start();
+    });
+
+    media.on('callLost', (callId, reason) => calls.get(callId)?.finish('system', reason));
+
+    const host = srv.http.host === '0.0.0.0' ? '127.0.0.1' : srv.http.host;
+    const urls = { http: `http://${host}:${srv.http.port}/`, sip: `sip:${srv.sip.host}:${srv.sip.udpPort}` };
+    log.info({ ...urls, config: config.dir, version: config.version }, 'centre started');
+    return { config, sip, media, acd, store, http, desk, calls, urls, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * Reports and recordings: HTTP Basic with an agent id and password; the agent's role in
+ * agents.yaml decides what they may read (supervisor, qa, admin).
+ */
+function authorize(req: IncomingMessage, config: CentreConfig): { role: string } | undefined {
+  const h = req.headers.authorization;
+  if (!h?.startsWith('Basic ')) return undefined;
+  const [id, ...rest] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
+  const agent = config.agents.find((a) => a.id === id);
+  if (!agent || agent.password !== rest.join(':')) return undefined;
+  return { role: (agent as { role?: string }).role ?? 'agent' };
+}

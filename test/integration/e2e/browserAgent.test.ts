@@ -1,0 +1,107 @@
+/**
+ * The first real call, end to end: sipp dials the trunk, presses 1 in the IVR, waits in "sales";
+ * headless Chromium logged in as agent 1001 on the real softphone page rings, answers; the
+ * caller's 1000 Hz tone reaches the agent and the agent's 440 Hz microphone reaches the caller
+ * (checked with Goertzel on each side); the caller hangs up; Postgres then holds the call with
+ * its timestamps in order, queue sales, agent 1001 and a recording whose channels carry the tones.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { decodeG711 } from '../../../media/g711.ts';
+import { rtpFromPcap } from '../../../media/pcap.ts';
+import { placeDemoCall } from '../../../server/call/demoCaller.ts';
+import { captureRemoteAudio, launchBrowser, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
+import { dominantFrequency, goertzelPower, readStereoWav } from '../../support/audio.ts';
+import { startTestCentre, type TestCentre } from '../../support/centre.ts';
+import { captureUdp } from '../../support/tcpdump.ts';
+
+let tc: TestCentre;
+let browser: Browser;
+
+beforeAll(async () => {
+  tc = await startTestCentre({ sip: 15160, http: 18180, pg: 15533, rtc: 42000 });
+  browser = await launchBrowser(writeToneWav(tc.dataDir, 440));
+});
+afterAll(async () => {
+  await browser?.close();
+  await tc?.stop();
+});
+
+/** Tone power at f relative to the mean over the voice band: ~1 for noise, >> 1 for a tone. */
+function toneRatio(x: ArrayLike<number>, f: number, rate: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let g = 200; g <= 3400; g += 50) {
+    sum += goertzelPower(x, g, rate);
+    n++;
+  }
+  return goertzelPower(x, f, rate) / (sum / n);
+}
+
+describe('trunk → IVR → queue → browser agent', () => {
+  it('connects a sipp caller to agent 1001 with audio both ways, recorded, with a CDR', async () => {
+    const page = await loginAgent(browser, tc.httpUrl, '1001', 'alice1001');
+    await page.click('#ready');
+    await waitForAgentState(page, 'available');
+
+    const cap = await captureUdp(16100);
+    const started = Date.now();
+    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', toneHz: 1000, holdMs: 16_000, sipPort: 15170, mediaPort: 16100, caller: '15550001' });
+
+    await waitForCallState(page, 'ringing', 20_000);
+    const pop = await page.evaluate(() => (window as unknown as { cc: { call: { queue: string; caller: string; ivrPath: string[] } } }).cc.call);
+    expect(pop.queue).toBe('sales');
+    expect(pop.caller).toBe('15550001');
+    expect(pop.ivrPath.length).toBeGreaterThan(0);
+    await page.click('#answer');
+    await waitForCallState(page, 'connected');
+    await waitForAgentState(page, 'on-call');
+
+    // What the agent hears: the caller's 1000 Hz tone.
+    await new Promise((r) => setTimeout(r, 1500));
+    const heard = await captureRemoteAudio(page, 1500);
+    expect(dominantFrequency(heard.samples, heard.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
+    expect(toneRatio(heard.samples, 1000, heard.rate)).toBeGreaterThan(50);
+
+    const result = await call.done;
+    expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(0);
+    await waitForCallState(page, 'idle');
+    await waitForAgentState(page, 'wrap-up');
+    // A call counts as handled once its after-call work is over.
+    await page.click('#endwrap');
+    await waitForAgentState(page, 'available');
+
+    // What the caller heard after the answer: the agent's 440 Hz microphone.
+    const rtp = rtpFromPcap(await cap.stop(), 16100).filter((p) => p.payloadType === 0);
+    expect(rtp.length).toBeGreaterThan(200);
+    const last = decodeG711('PCMU', Buffer.concat(rtp.slice(-150, -25).map((p) => p.payload)));
+    expect(dominantFrequency(last, 8000, 300, 3000, 10).freq).toBeCloseTo(440, -1);
+    expect(toneRatio(last, 440, 8000)).toBeGreaterThan(50);
+
+    // The record in Postgres.
+    await tc.centre.store.flush();
+    const calls = await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 });
+    expect(calls).toHaveLength(1);
+    const cdr = calls[0]!;
+    expect(cdr).toMatchObject({ queue: 'sales', agentId: '1001', handled: true, caller: '15550001', recordings: 1 });
+    const events = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === cdr.contactId);
+    const at = (t: string): number => {
+      const e = events.find((x) => x.type === t);
+      expect(e, `event ${t}`).toBeDefined();
+      return e!.ts;
+    };
+    const order = ['contact.arrived', 'ivr.end', 'queue.enter', 'queue.offer', 'queue.connect', 'recording.started', 'call.end', 'wrapup.start', 'wrapup.end'].map(at);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const end = events.find((e) => e.type === 'call.end');
+    expect(end).toMatchObject({ endedBy: 'caller' });
+
+    // The recording: caller (1000 Hz) left, agent (440 Hz) right.
+    const rec = events.find((e) => e.type === 'recording.started');
+    const wav = readStereoWav(readFileSync((rec as { path: string }).path));
+    const mid = (x: Int16Array) => x.subarray(Math.floor(x.length * 0.4), Math.floor(x.length * 0.6));
+    expect(dominantFrequency(mid(wav.left), wav.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
+    expect(dominantFrequency(mid(wav.right), wav.rate, 300, 3000, 10).freq).toBeCloseTo(440, -1);
+    await page.close();
+  });
+});

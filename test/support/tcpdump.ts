@@ -1,0 +1,41 @@
+/**
+ * Capture what a peer that cannot analyse audio itself (sipp) receives: tcpdump on loopback,
+ * UDP to one port, written packet by packet so nothing is lost when the capture stops.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Capture {
+  stop(): Promise<Buffer>;
+}
+
+export async function captureUdp(port: number): Promise<Capture> {
+  const file = join(mkdtempSync(join(tmpdir(), 'cc-cap-')), 'cap.pcap');
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-s', '0', '-w', file, 'udp', 'and', 'dst', 'port', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (err.includes('listening on')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+  return {
+    stop: () =>
+      new Promise<Buffer>((resolve) => {
+        child.once('exit', () => resolve(readFileSync(file)));
+        child.kill('SIGINT');
+      }),
+  };
+}

@@ -33,8 +33,10 @@ export interface LocationStore {
   save(binding: Binding): Promise<void>;
   remove(aor: string, contact: string): Promise<void>;
   removeAll(aor: string): Promise<void>;
-  /** Drop bindings that can only be reached through this (now closed) flow. */
-  removeFlow(flowId: string): Promise<number>;
+  /** Drop bindings that can only be reached through this (now closed) flow; returns them. */
+  removeFlow(flowId: string): Promise<Binding[]>;
+  /** Drop expired bindings; returns them (the stack reports them as 'unregistered'). */
+  purgeExpired(): Promise<Binding[]>;
   count(): Promise<number>;
 }
 
@@ -84,17 +86,31 @@ export class MemoryLocationStore implements LocationStore {
   async removeAll(aor: string): Promise<void> {
     this.byAor.delete(aor);
   }
-  async removeFlow(flowId: string): Promise<number> {
-    let n = 0;
+  async removeFlow(flowId: string): Promise<Binding[]> {
+    const gone: Binding[] = [];
     for (const m of this.byAor.values()) {
       for (const [k, b] of m) {
         if (b.source.flowId === flowId && b.source.transport !== 'udp') {
           m.delete(k);
-          n++;
+          gone.push(b);
         }
       }
     }
-    return n;
+    return gone;
+  }
+  async purgeExpired(): Promise<Binding[]> {
+    const now = this.clock.now();
+    const gone: Binding[] = [];
+    for (const [aor, m] of this.byAor) {
+      for (const [k, b] of m) {
+        if (b.expiresAt <= now) {
+          m.delete(k);
+          gone.push(b);
+        }
+      }
+      if (m.size === 0) this.byAor.delete(aor);
+    }
+    return gone;
   }
   async count(): Promise<number> {
     let n = 0;

@@ -186,6 +186,8 @@ export class SipStack extends EventEmitter {
   private readonly credentials?: SipStackOptions['credentials'];
   private readonly md5OnlyUserAgents: RegExp[];
   private readonly dialogs = new Map<string, Dialog>();
+  private sweepTimer?: ReturnType<Clock['setTimeout']>;
+  private closed = false;
   private readonly responses = new WeakMap<ServerTransaction, SipServerResponse>();
 
   constructor(opts: SipStackOptions = {}) {
@@ -214,9 +216,13 @@ export class SipStack extends EventEmitter {
     this.transport.on('message', (msg: SipMessage) => this.onMessage(msg));
     this.transport.on('malformed', (r: ParseResult, src: Source) => this.onMalformed(r, src));
     this.transport.on('flowClosed', (flowId: string) => {
-      void this.location.removeFlow(flowId).then(async (n) => {
-        if (n) sipMetrics.registrations.set(await this.location.count());
-      });
+      void this.location
+        .removeFlow(flowId)
+        .then(async (gone) => {
+          for (const b of gone) this.emit('unregistered', b);
+          if (gone.length) sipMetrics.registrations.set(await this.location.count());
+        })
+        .catch((err: unknown) => this.log.warn({ err }, 'location removeFlow failed'));
       // A browser's WebSocket is its only signalling path (its Contact is *.invalid): when it
       // closes, its calls can no longer be controlled, so they end here ('flow-closed').
       if (flowId.startsWith('ws')) {
@@ -247,6 +253,7 @@ export class SipStack extends EventEmitter {
     if (opts.tls) await listenTls(this.transport, opts.tls);
     if (opts.ws) await listenWs(this.transport, { ...opts.ws, secure: false });
     if (opts.wss) await listenWs(this.transport, { ...opts.wss, secure: true });
+    if (this.registrar && !this.sweepTimer && !this.closed) this.scheduleSweep();
   }
 
   /** Ports actually bound (useful with port 0). */
@@ -254,7 +261,25 @@ export class SipStack extends EventEmitter {
     return this.transport.listening.map((l) => ({ transport: l.transport, ...l.advertised }));
   }
 
+  /** Every 30 s: expired bindings are dropped and reported as 'unregistered'. */
+  private scheduleSweep(): void {
+    this.sweepTimer = this.clock.setTimeout(() => {
+      void this.location
+        .purgeExpired()
+        .then(async (gone) => {
+          for (const b of gone) this.emit('unregistered', b);
+          if (gone.length) sipMetrics.registrations.set(await this.location.count());
+        })
+        .catch((err: unknown) => this.log.warn({ err }, 'location purge failed'))
+        .finally(() => {
+          if (!this.closed) this.scheduleSweep();
+        });
+    }, 30_000);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.transactions.clear();
     for (const d of [...this.dialogs.values()]) d.terminate('shutdown');
     this.dialogs.clear();

@@ -19,6 +19,7 @@ import {
 } from 'sip.js';
 import { SipStack } from '../../../server/sip/stack.ts';
 import type { Dialog } from '../../../server/sip/dialog.ts';
+import type { Binding } from '../../../server/sip/location.ts';
 
 // sip.js expects the browser's WebSocket global; `ws` provides the same interface in Node.
 (globalThis as unknown as { WebSocket: unknown }).WebSocket = WebSocket;
@@ -173,8 +174,10 @@ describe('sip.js over WebSocket', () => {
     await waitFor(() => inviter.state === SessionState.Established);
     const d = await waitFor(() => serverDialogs.find((x) => x.state === 'confirmed'));
     const ended = new Promise<string>((r) => d.once('destroy', (_bye: unknown, reason: string) => r(reason)));
+    const unregistered = new Promise<Binding>((r) => sip.once('unregistered', r));
     await ua.transport.disconnect();
     expect(await ended).toBe('flow-closed');
+    expect((await unregistered).aor).toBe('sip:agent1@127.0.0.1');
     for (let i = 0; i < 100 && (await sip.lookup('agent1')).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await sip.lookup('agent1')).toHaveLength(0);
   });

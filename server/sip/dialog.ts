@@ -280,7 +280,7 @@ export class Dialog extends EventEmitter {
           res.send(491);
           return;
         }
-        if (req.body.length) this.remoteSdp = req.bodyText;
+        // remoteSdp changes only when a 2xx accepts the offer (SipServerResponse.send).
         if (this.listenerCount('modify') > 0) this.emit('modify', req, res);
         else res.send(200, { body: this.localSdp ?? '', contentType: 'application/sdp' });
         return;

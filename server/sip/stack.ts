@@ -105,6 +105,8 @@ export interface UacOptions extends RequestOptions {
   destination?: Destination;
   /** Outbound proxy URI: added as a loose Route. */
   proxy?: string;
+  /** Give up after this long without a 2xx: CANCEL and reject with SipError(408). */
+  timeoutMs?: number;
 }
 
 const TARGET_REFRESH = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
@@ -165,6 +167,7 @@ export class SipServerResponse extends EventEmitter {
       const d = this.dialog;
       const dest = responseDestination(req);
       if (opts.body !== undefined) d.localSdp = typeof opts.body === 'string' ? opts.body : opts.body.toString('utf8');
+      if (req.body.length && req.contentType === 'application/sdp') d.remoteSdp = req.bodyText;
       if (dest) d.track2xx(req.cseq.seq, res, dest, this.st.reliable, () => {}, () => void d.destroy());
     }
     return res;
@@ -543,10 +546,12 @@ export class SipStack extends EventEmitter {
       let cancelWanted = false;
       let cancelSent = false;
       let current: SipRequest;
+      let noAnswer: ReturnType<Clock['setTimeout']> | undefined;
       const settle = (fn: () => void): void => {
         if (!settled) {
           settled = true;
           opts.signal?.removeEventListener('abort', onAbort);
+          if (noAnswer) this.clock.clearTimeout(noAnswer);
           fn();
         }
       };
@@ -567,6 +572,13 @@ export class SipStack extends EventEmitter {
         settle(() => reject(new SipError(487, 'Request Terminated')));
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.timeoutMs !== undefined) {
+        noAnswer = this.clock.setTimeout(() => {
+          cancelWanted = true;
+          if (provisional) sendCancel();
+          settle(() => reject(new SipError(408, 'No Answer')));
+        }, opts.timeoutMs);
+      }
 
       const run = (r: SipRequest): void => {
         current = r;

@@ -40,6 +40,11 @@ beforeAll(async () => {
       res.send(486);
       return;
     }
+    if (user === 'crash') throw new Error('application bug');
+    if (user === 'ringing') {
+      res.send(180);
+      return;
+    }
     res.send(180);
     const d = await a.createUAS(req, res, { localSdp: SDP('a') });
     aDialogs.push(d);
@@ -197,6 +202,13 @@ describe('calls between two stacks', () => {
     await d.destroy();
     await expect(b.createUAC(`sip:secure@127.0.0.1:${A}`, { localSdp: SDP('b'), auth: { username: 'trunk1', password: 'wrong' } })).rejects.toMatchObject({ status: 407 });
     await expect(b.createUAC(`sip:busy@127.0.0.1:${A}`, { localSdp: SDP('b') })).rejects.toMatchObject({ status: 486 });
+  });
+
+  it('an application handler that throws yields 500, not a crash; timeoutMs CANCELs a ringing call', async () => {
+    await expect(b.createUAC(`sip:crash@127.0.0.1:${A}`, { localSdp: SDP('b') })).rejects.toMatchObject({ status: 500 });
+    const cancelled = new Promise<void>((r) => a.once('invite', (_req, res) => res.once('cancel', () => r())));
+    await expect(b.createUAC(`sip:ringing@127.0.0.1:${A}`, { localSdp: SDP('b'), timeoutMs: 300 })).rejects.toMatchObject({ status: 408 });
+    await cancelled;
   });
 
   it('hold/resume re-INVITE both ways, INFO, REFER + NOTIFY, BYE (UDP and TCP)', async () => {

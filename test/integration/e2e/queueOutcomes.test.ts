@@ -1,0 +1,87 @@
+/**
+ * What happens to callers the first agent does not take: ring-no-answer moves the call to the
+ * next agent (and the silent one to not-ready "missed"); a caller who hangs up while queued is an
+ * abandon. Real sipp callers, real softphones in headless Chromium, real Postgres.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { placeDemoCall } from '../../../server/call/demoCaller.ts';
+import { launchBrowser, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
+import { startTestCentre, type TestCentre } from '../../support/centre.ts';
+
+let tc: TestCentre;
+let browser: Browser;
+
+beforeAll(async () => {
+  tc = await startTestCentre({ sip: 15260, http: 18280, pg: 15633, rtc: 43000 });
+  browser = await launchBrowser(writeToneWav(tc.dataDir, 440));
+});
+afterAll(async () => {
+  await browser?.close();
+  await tc?.stop();
+});
+
+const sinceStart = Date.now() - 60_000;
+const eventsOf = async (contactId: string) =>
+  (await tc.centre.store.events(sinceStart, Date.now() + 60_000)).filter((e) => e.contactId === contactId);
+
+describe('queue outcomes', () => {
+  it('ring-no-answer: the call goes to the next agent; the silent one becomes not-ready "missed"', async () => {
+    const silent = await loginAgent(browser, tc.httpUrl, '1002', 'bob1002');
+    await silent.click('#ready');
+    await waitForAgentState(silent, 'available');
+    // 1002 has been idle longest, so the ACD offers to 1002 first.
+    await new Promise((r) => setTimeout(r, 300));
+    const taker = await loginAgent(browser, tc.httpUrl, '1001', 'alice1001');
+    await taker.click('#ready');
+    await waitForAgentState(taker, 'available');
+
+    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', holdMs: 26_000, sipPort: 15270, mediaPort: 16200, caller: '15550002' });
+    await waitForCallState(silent, 'ringing', 20_000);
+    expect(await taker.evaluate(() => (window as unknown as { cc: { callState: string } }).cc.callState)).toBe('idle');
+    // sales rings for 15 s; then the call must come to 1001.
+    await waitForCallState(taker, 'ringing', 25_000);
+    await waitForCallState(silent, 'idle', 5_000);
+    await waitForAgentState(silent, 'not-ready');
+    expect(await silent.evaluate(() => (window as unknown as { cc: { reason: string } }).cc.reason)).toBe('missed');
+    await taker.click('#answer');
+    await waitForCallState(taker, 'connected');
+    const r = await call.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    await waitForAgentState(taker, 'wrap-up');
+    await taker.click('#endwrap');
+    await waitForAgentState(taker, 'available');
+    await tc.centre.store.flush();
+
+    const cdr = (await tc.centre.store.calls({ from: sinceStart, to: Date.now() + 60_000 })).find((c) => c.caller === '15550002');
+    expect(cdr).toMatchObject({ queue: 'sales', agentId: '1001', handled: true, rona: 1 });
+    const ev = await eventsOf(cdr!.contactId);
+    expect(ev.filter((e) => e.type === 'queue.offer').map((e) => (e as { agentId: string }).agentId)).toEqual(['1002', '1001']);
+    expect(ev.find((e) => e.type === 'queue.rona')).toMatchObject({ agentId: '1002' });
+    await silent.close();
+    await taker.close();
+  });
+
+  it('abandon: a caller who hangs up while queued is recorded as abandoned', async () => {
+    const away = await loginAgent(browser, tc.httpUrl, '1003', 'carol1003');
+    await away.selectOption('#aux', 'break');
+    await away.click('#notready');
+    await waitForAgentState(away, 'not-ready');
+
+    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '2', holdMs: 9_000, sipPort: 15271, mediaPort: 16210, caller: '15550003' });
+    const r = await call.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    expect(await away.evaluate(() => (window as unknown as { cc: { callState: string } }).cc.callState)).toBe('idle');
+    await new Promise((res) => setTimeout(res, 300));
+    await tc.centre.store.flush();
+
+    const cdr = (await tc.centre.store.calls({ from: sinceStart, to: Date.now() + 60_000 })).find((c) => c.caller === '15550003');
+    expect(cdr).toMatchObject({ queue: 'support', outcome: 'abandoned', agentId: null, handled: false });
+    expect(cdr!.waitSec).toBeGreaterThan(2);
+    const ev = await eventsOf(cdr!.contactId);
+    expect(ev.map((e) => e.type)).toEqual(expect.arrayContaining(['queue.enter', 'queue.abandon', 'call.end']));
+    expect(ev.find((e) => e.type === 'call.end')).toMatchObject({ endedBy: 'caller' });
+    expect(tc.centre.calls.size).toBe(0);
+    await away.close();
+  });
+});

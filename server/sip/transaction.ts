@@ -240,6 +240,16 @@ export class ServerTransaction {
         this.trying = undefined;
         if (this.state === 'proceeding' && !this.lastResponse) this.respond(makeTrying(request));
       }, 200);
+    } else {
+      // The client gives up at Timer F (64*T1); an application that never answers must not leak
+      // the transaction, so answer 408 then. (INVITEs may legitimately wait in a queue.)
+      this.endTimer = layer.clock.setTimeout(() => {
+        this.endTimer = undefined;
+        if (this.state === 'trying' || this.state === 'proceeding') {
+          layer.log.warn({ callId: request.callId, method: request.method }, 'no response from the application; answering 408');
+          this.respond(makeResponse(request, 408));
+        }
+      }, 64 * layer.timers.T1);
     }
   }
 
@@ -254,6 +264,10 @@ export class ServerTransaction {
     if (this.trying) {
       this.layer.clock.clearTimeout(this.trying);
       this.trying = undefined;
+    }
+    if (!this.isInvite && res.status >= 200 && this.endTimer) {
+      this.layer.clock.clearTimeout(this.endTimer);
+      this.endTimer = undefined;
     }
     this.lastResponse = res;
     const { clock, timers } = this.layer;

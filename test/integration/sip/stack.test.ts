@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { metrics } from '../../../server/metrics.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SipStack, SipError } from '../../../server/sip/stack.ts';
@@ -296,12 +298,57 @@ describe('calls between two stacks', () => {
   });
 });
 
-describe('TLS', () => {
+function selfSigned(): { key: Buffer; cert: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'siptls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+  const pair = { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) };
+  rmSync(dir, { recursive: true, force: true });
+  return pair;
+}
+
+describe('TLS and secure WebSocket', () => {
+  it('answers OPTIONS over WSS (subprotocol sip) and refuses a WebSocket without it', async () => {
+    const { key, cert } = selfSigned();
+    const s = new SipStack({});
+    await s.listen({ wss: { host: '127.0.0.1', port: 25133, key, cert } });
+    try {
+      const opts = { ca: cert };
+      const ws = new WebSocket('wss://127.0.0.1:25133/', 'sip', opts);
+      await new Promise<void>((r, j) => {
+        ws.once('open', () => r());
+        ws.once('error', j);
+      });
+      const reply = new Promise<string>((r) => ws.once('message', (d: Buffer) => r(d.toString())));
+      ws.send(
+        [
+          'OPTIONS sip:cc@127.0.0.1 SIP/2.0',
+          'Via: SIP/2.0/WSS abc.invalid;branch=z9hG4bKwss1',
+          'From: <sip:x@abc.invalid>;tag=1',
+          'To: <sip:cc@127.0.0.1>',
+          'Call-ID: wss1',
+          'CSeq: 1 OPTIONS',
+          'Max-Forwards: 70',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      const text = await reply;
+      expect(text).toMatch(/^SIP\/2.0 200 OK/);
+      expect(text).toMatch(/Via: SIP\/2.0\/WSS abc.invalid;branch=z9hG4bKwss1;received=127.0.0.1/);
+      ws.close();
+      const bad = new WebSocket('wss://127.0.0.1:25133/', 'chat', opts);
+      const failed = await new Promise<boolean>((r) => {
+        bad.once('open', () => r(false));
+        bad.once('error', () => r(true));
+      });
+      expect(failed).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('completes a call over TLS with a self-signed certificate', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'siptls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    const key = readFileSync(join(dir, 'k.pem'));
-    const cert = readFileSync(join(dir, 'c.pem'));
+    const { key, cert } = selfSigned();
     const s = new SipStack({});
     const c = new SipStack({});
     await s.listen({ tls: { host: '127.0.0.1', port: 25131, key, cert } });
@@ -319,6 +366,16 @@ describe('TLS', () => {
       await s.close();
       await c.close();
     }
+  });
+});
+
+describe('metrics', () => {
+  it('exposes the sip_ counter set with traffic counted', async () => {
+    const text = await metrics.metrics();
+    expect(text).toMatch(/sip_messages_received_total\{kind="INVITE",transport="udp"\} [1-9]/);
+    expect(text).toMatch(/sip_messages_sent_total\{kind="2xx",transport="tcp"\} [1-9]/);
+    expect(text).toMatch(/sip_malformed_total [1-9]/);
+    expect(text).toContain('sip_dialogs');
   });
 });
 

@@ -216,6 +216,17 @@ describe('server INVITE transaction', () => {
 });
 
 describe('server non-INVITE transaction', () => {
+  it('answers 408 itself when the application never responds (no leaked transaction)', () => {
+    const { clock, sent, layer } = setup();
+    layer.receive(incoming('OPTIONS'));
+    clock.advance(31_999);
+    expect(sent).toHaveLength(0);
+    clock.advance(1);
+    expect((sent[0]!.msg as SipResponse).status).toBe(408);
+    clock.advance(32_000);
+    expect(layer.serverCount).toBe(0);
+  });
+
   it('absorbs retransmissions by resending the final; Timer J = 64*T1 on UDP, 0 on TCP', () => {
     const { clock, sent, layer, servers } = setup();
     const bye = incoming('BYE');

@@ -1,0 +1,67 @@
+/**
+ * The same first call with a SIP desk phone as the agent: baresip registers as agent 1004 (which
+ * logs the agent in, ready), sipp dials in and presses 1, baresip answers on its own; tones are
+ * checked at both ends and in the recording, and Postgres holds the call.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeG711 } from '../../../media/g711.ts';
+import { rtpFromPcap } from '../../../media/pcap.ts';
+import { placeDemoCall } from '../../../server/call/demoCaller.ts';
+import { dominantFrequency, readStereoWav, wavToMono8k } from '../../support/audio.ts';
+import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
+import { startTestCentre, type TestCentre } from '../../support/centre.ts';
+import { captureUdp } from '../../support/tcpdump.ts';
+
+let tc: TestCentre;
+let phone: DeskPhone;
+
+beforeAll(async () => {
+  tc = await startTestCentre({ sip: 15360, http: 18380, pg: 15733, rtc: 44000 });
+  phone = await startDeskPhone({
+    dir: join(tc.dataDir, 'baresip'),
+    user: '1004',
+    password: 'dave1004',
+    registrar: `127.0.0.1:${tc.sipPort}`,
+    listenPort: 15390,
+    rtpPorts: [30200, 30300],
+    toneHz: 600,
+  });
+});
+afterAll(async () => {
+  await phone?.stop();
+  await tc?.stop();
+});
+
+const mid = (x: Int16Array): Int16Array => x.subarray(Math.floor(x.length * 0.4), Math.floor(x.length * 0.7));
+
+describe('trunk → IVR → queue → desk phone agent', () => {
+  it('registering logs the agent in; the call is answered, two-way, recorded and reported', async () => {
+    expect(tc.centre.acd.agentView('1004')?.state).toBe('available');
+    const started = Date.now();
+    const cap = await captureUdp(16300);
+    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', toneHz: 1000, holdMs: 10_000, sipPort: 15370, mediaPort: 16300, caller: '15550004' });
+    const r = await call.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+
+    // The caller heard the phone's 600 Hz; the phone heard the caller's 1000 Hz.
+    const rtp = rtpFromPcap(await cap.stop(), 16300).filter((p) => p.payloadType === 0);
+    const heardByCaller = decodeG711('PCMU', Buffer.concat(rtp.slice(-150, -25).map((p) => p.payload)));
+    expect(dominantFrequency(heardByCaller, 8000, 300, 3000, 10).freq).toBeCloseTo(600, -1);
+    await new Promise((res) => setTimeout(res, 500));
+    const wav = phone.heardWav();
+    expect(wav, phone.output().slice(-2000)).toBeDefined();
+    expect(dominantFrequency(mid(wavToMono8k(readFileSync(wav!))), 8000, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
+
+    expect(tc.centre.acd.agentView('1004')?.state).toBe('wrap-up');
+    tc.centre.acd.endWrapUp('1004');
+    await tc.centre.store.flush();
+    const cdr = (await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 }))[0];
+    expect(cdr).toMatchObject({ queue: 'sales', agentId: '1004', handled: true, caller: '15550004', recordings: 1 });
+    const rec = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).find((e) => e.type === 'recording.started');
+    const stereo = readStereoWav(readFileSync((rec as { path: string }).path));
+    expect(dominantFrequency(mid(stereo.left), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
+    expect(dominantFrequency(mid(stereo.right), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(600, -1);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * baresip (Debian `baresip-core`) as a SIP desk phone: registers with digest over UDP, answers
+ * automatically, speaks a WAV, and dumps what it hears (sndfile module) so tests can check tones.
+ * Pitfalls (see shared research): the call ends when the source WAV ends, so the tone is long;
+ * aufile cannot be the player in 1.0, so sndfile records instead.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeWav } from '../../media/wav.ts';
+
+export interface DeskPhone {
+  readonly dir: string;
+  /** Path of the WAV of what the phone heard (after the call), or undefined. */
+  heardWav(): string | undefined;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+export async function startDeskPhone(o: { dir: string; user: string; password: string; registrar: string; listenPort: number; rtpPorts: [number, number]; toneHz: number }): Promise<DeskPhone> {
+  mkdirSync(join(o.dir, 'rec'), { recursive: true });
+  const rate = 8000;
+  const pcm = new Int16Array(rate * 120);
+  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(6000 * Math.sin((2 * Math.PI * o.toneHz * i) / rate));
+  writeFileSync(join(o.dir, 'tone.wav'), encodeWav(rate, 1, pcm));
+  writeFileSync(join(o.dir, 'accounts'), `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=60;answermode=auto\n`);
+  writeFileSync(
+    join(o.dir, 'config'),
+    [
+      `sip_listen 127.0.0.1:${o.listenPort}`,
+      `audio_source aufile,${join(o.dir, 'tone.wav')}`,
+      `audio_player aufile,${join(o.dir, 'unused.wav')}`,
+      'audio_srate 8000',
+      'audio_channels 1',
+      `rtp_ports ${o.rtpPorts[0]}-${o.rtpPorts[1]}`,
+      'module_path /usr/lib/baresip/modules',
+      ...['stdio', 'g711', 'aufile', 'sndfile', 'account', 'menu'].map((m) => `module ${m}.so`),
+      `snd_path ${join(o.dir, 'rec')}`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('baresip', ['-f', o.dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const add = (b: Buffer) => (out = (out + b.toString()).slice(-50_000));
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`baresip did not register:\n${out.slice(-2000)}`)), 15_000);
+    const check = setInterval(() => {
+      if (/200 OK|registered successfully|\{0\/UDP\/v4\}.*OK/i.test(out)) {
+        clearTimeout(t);
+        clearInterval(check);
+        resolve();
+      }
+    }, 100);
+    child.once('exit', () => {
+      clearTimeout(t);
+      clearInterval(check);
+      reject(new Error(`baresip exited:\n${out.slice(-2000)}`));
+    });
+  });
+  return {
+    dir: o.dir,
+    output: () => out,
+    heardWav() {
+      const f = readdirSync(join(o.dir, 'rec')).find((x) => x.endsWith('-dec.wav'));
+      return f ? join(o.dir, 'rec', f) : undefined;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -123,9 +123,12 @@ console.log(
     transport: 'udp',
     seconds_per_step: SECONDS,
     max_cps: ours.max,
+    // true when the rate held at the top of the ladder: the real ceiling is higher (raise --max).
+    max_capped: ours.max >= MAX,
     target_cps: 300,
     steps: ours.steps,
     kamailio_cps: kam ? kam.max : null,
+    kamailio_capped: kam ? kam.max >= MAX : null,
     ratio: kam && kam.max > 0 ? Math.round((ours.max / kam.max) * 100) / 100 : null,
   }),
 );

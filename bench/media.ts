@@ -92,7 +92,7 @@ async function generator(): Promise<void> {
       if (!timer) tick();
       process.send!({ ok: true });
     } else if (m.cmd === 'stats') {
-      process.send!({ sent: sent.reduce((a, b) => a + b, 0), recv: recv.reduce((a, b) => a + b, 0), cpu: cpuTicks('self') });
+      process.send!({ sent: sent.reduce((a, b) => a + b, 0), recv: recv.reduce((a, b) => a + b, 0), cpu: cpuTicks('self'), perStream: recv.slice() });
     } else {
       if (timer) clearTimeout(timer);
       for (const s of socks) s.close();
@@ -159,6 +159,12 @@ async function main(): Promise<void> {
       const n1 = cpuTicks('self');
       const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
       const wall = (Date.now() - t0) / 1000;
+      if (process.env.MEDIA_BENCH_DEBUG) {
+        const p0 = (s0 as unknown as { perStream: number[] }).perStream;
+        const p1 = (s1 as unknown as { perStream: number[] }).perStream;
+        const dead = p1.map((v, i) => (v - (p0[i] ?? 0) === 0 ? i : -1)).filter((i) => i >= 0);
+        console.error(`[bench media] dead streams: ${dead.length} ${dead.slice(0, 20).join(',')}`);
+      }
       const sentD = s1.sent - s0.sent;
       const recvD = s1.recv - s0.recv;
       const loss = sentD > 0 ? Math.max(0, (1 - recvD / sentD) * 100) : 100;

@@ -165,14 +165,15 @@ export class MediaCall
     } else {
       // Through the worker: a DirectTransport producer becomes the leg's feed while playing.
       this.direct ??= await this.router.createDirectTransport();
+      const ssrc = randomSsrc();
       const producer = await this.direct.produce({
         kind: 'audio',
-        rtpParameters: { codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }], encodings: [{ ssrc: randomSsrc() }] },
+        rtpParameters: { codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }], encodings: [{ ssrc }] },
       });
       const previous = leg.feed?.producerId;
       const prevProducer = this.bridged?.find((l) => l !== leg && l.producer?.id === previous)?.producer;
       await leg.setFeed(producer);
-      player = new Player(samples, { clock: this.deps.clock, law, loop: opts.loop, send: (b) => !producer.closed && producer.send(b) });
+      player = new Player(samples, { clock: this.deps.clock, law, ssrc, loop: opts.loop, send: (b) => !producer.closed && producer.send(b) });
       const entry: { player: Player; bargeIn: boolean; restore?: () => Promise<void> } = {
         player,
         bargeIn: opts.bargeIn ?? false,

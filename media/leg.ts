@@ -18,6 +18,11 @@ export interface MediaNetwork {
   rtcPorts: PortRange;
   /** Symmetric RTP: send to where the remote's packets come from (callers behind NAT). */
   comedia: boolean;
+  /**
+   * In-band DTMF detection on plain legs: 'auto' (only when the remote did not negotiate
+   * telephone-event, as Asterisk's dtmfmode=auto), 'always', or 'never'.
+   */
+  inbandDtmf: 'auto' | 'always' | 'never';
 }
 
 export interface LegContext {

@@ -31,6 +31,8 @@ export interface MediaPlaneOptions {
   rtpMaxPort?: number;
   /** Symmetric RTP latching for plain legs. Default true. */
   comedia?: boolean;
+  /** In-band DTMF detection on plain legs: 'auto' (default: when no telephone-event), 'always', 'never'. */
+  inbandDtmf?: 'auto' | 'always' | 'never';
   /** Directory of recordings: half-written WAVs there are repaired at start. */
   recordingsDir?: string;
   clock?: Clock;
@@ -65,6 +67,7 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
       rtcPorts: { min: opts.rtcMinPort ?? 40000, max: opts.rtcMaxPort ?? 44999 },
       rtpPorts: { min: opts.rtpMinPort ?? 20000, max: opts.rtpMaxPort ?? 29999 },
       comedia: opts.comedia ?? true,
+      inbandDtmf: opts.inbandDtmf ?? 'auto',
     };
     for (const [name, r] of [['rtc', network.rtcPorts], ['rtp', network.rtpPorts]] as const) {
       if (!(r.min >= 1024 && r.max <= 65535 && r.min < r.max)) throw new Error(`bad ${name} port range ${r.min}-${r.max}`);

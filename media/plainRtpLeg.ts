@@ -7,7 +7,7 @@ import { decodeG711, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { DtmfDetector } from './dtmfDetector.ts';
 import { MediaLeg, type LegContext } from './leg.ts';
 import { TelephoneEventReceiver, buildTelephoneEvent, digitToEvent } from './rfc4733.ts';
-import { buildRtp, randomSsrc, type RtpPacket } from './rtp.ts';
+import { buildRtp, parseRtp, randomSsrc, type RtpPacket } from './rtp.ts';
 import { RtpRelay } from './rtpRelay.ts';
 import {
   answerDirection,
@@ -40,7 +40,8 @@ export class PlainRtpLeg extends MediaLeg {
   /** While Node plays into this leg, mediasoup's stream towards the party is held back. */
   playing = 0;
   tap: PlainLegTap = {};
-  inbandDtmf = true;
+  /** Whether in-band detection runs (see MediaNetwork.inbandDtmf); off once events arrive. */
+  inbandDtmf = false;
   private readonly events: TelephoneEventReceiver;
   private detector: DtmfDetector | undefined;
   private readonly outSsrc = randomSsrc();
@@ -68,7 +69,7 @@ export class PlainRtpLeg extends MediaLeg {
       range: net.rtpPorts,
       comedia: net.comedia,
       ssrc,
-      hooks: { inbound: (p, raw) => leg?.fromParty(p, raw) ?? false, outbound: (p) => leg?.toParty(p) ?? false },
+      hooks: { inbound: (raw) => leg?.fromParty(raw) ?? false, outbound: (raw) => leg?.toParty(raw) ?? false },
     });
     try {
       const transport = await ctx.router.createPlainTransport({
@@ -175,6 +176,8 @@ export class PlainRtpLeg extends MediaLeg {
     this.telephoneEvent = te;
     this.direction = desc.direction;
     this.relay.setRemote(desc);
+    const policy = this.ctx.network.inbandDtmf;
+    this.inbandDtmf = policy === 'always' || (policy === 'auto' && te === undefined);
     if (!this.law) {
       this.law = law;
       this.producer = await this.transport.produce({
@@ -188,26 +191,40 @@ export class PlainRtpLeg extends MediaLeg {
   }
 
   /** Relay hook: a packet from the party. */
-  private fromParty(p: RtpPacket, raw: Buffer): boolean {
-    if (p.payloadType === this.telephoneEvent && this.telephoneEvent !== undefined) {
-      this.events.receive(p.ssrc, p.timestamp, p.payload);
+  private fromParty(raw: Buffer): boolean {
+    const pt = raw[1]! & 0x7f;
+    if (pt === this.telephoneEvent && this.telephoneEvent !== undefined) {
+      const p = parseRtp(raw);
+      if (p) this.events.receive(p.ssrc, p.timestamp, p.payload);
       return false;
     }
-    if (p.payloadType !== this.payloadType || !this.law) return false; // CN, unknown
+    if (pt !== this.payloadType || !this.law) return false; // CN, unknown
+    // Parsing is skipped when nothing looks at the audio (most packets of most calls).
+    if (!this.tap.said && !this.inbandDtmf) return this.mapPt(raw);
+    const p = parseRtp(raw);
+    if (!p) return false;
     this.tap.said?.(p, this.law);
     if (this.inbandDtmf) {
       this.detector ??= new DtmfDetector((d) => this.ctx.dtmf(this, d.digit, 'inband'));
       this.detector.process(decodeG711(this.law, p.payload));
     }
-    // mediasoup knows the law by its static payload type; a remote using a dynamic one is mapped.
-    if (this.payloadType !== G711_PAYLOAD_TYPE[this.law]) raw[1] = (raw[1]! & 0x80) | G711_PAYLOAD_TYPE[this.law];
+    return this.mapPt(raw);
+  }
+
+  /** mediasoup knows the law by its static payload type; a remote using a dynamic one is mapped. */
+  private mapPt(raw: Buffer): boolean {
+    const pt = G711_PAYLOAD_TYPE[this.law!];
+    if (this.payloadType !== pt) raw[1] = (raw[1]! & 0x80) | pt;
     return true;
   }
 
   /** Relay hook: a packet from mediasoup towards the party. */
-  private toParty(p: RtpPacket): boolean {
+  private toParty(raw: Buffer): boolean {
     if (this.playing > 0 || !this.law) return false;
-    this.tap.heard?.(p, this.law);
+    if (this.tap.heard) {
+      const p = parseRtp(raw);
+      if (p) this.tap.heard(p, this.law);
+    }
     return true;
   }
 

@@ -170,11 +170,12 @@ export class Recorder {
     while (upTo > this.cursor) {
       const [l, r] = this.lanes;
       const n = Math.min(upTo - this.cursor, l.buf.length);
-      const out = Buffer.allocUnsafe(n * 4);
+      const frames = new Int16Array(n * 2); // WAV is little-endian, as is every host we run on
       for (let i = 0; i < n; i++) {
-        out.writeInt16LE(l.buf[i]!, i * 4);
-        out.writeInt16LE(r.buf[i]!, i * 4 + 2);
+        frames[2 * i] = l.buf[i]!;
+        frames[2 * i + 1] = r.buf[i]!;
       }
+      const out = Buffer.from(frames.buffer);
       for (const lane of this.lanes) {
         lane.buf.copyWithin(0, n);
         lane.buf.fill(0, lane.buf.length - n);

@@ -14,7 +14,6 @@
  * SSRC up front) survives the SSRC changes carriers make on re-INVITEs and transfers.
  */
 import dgram from 'node:dgram';
-import { parseRtp, type RtpPacket } from './rtp.ts';
 
 export interface PortRange {
   min: number;
@@ -30,10 +29,10 @@ export interface RemoteRtpAddress {
 }
 
 export interface RtpRelayHooks {
-  /** An RTP packet from the remote (`raw` may be edited in place). True forwards it to mediasoup. */
-  inbound(p: RtpPacket, raw: Buffer): boolean;
+  /** An RTP packet (version 2, not RTCP) from the remote; may be edited in place. True forwards it. */
+  inbound(raw: Buffer): boolean;
   /** An RTP packet from mediasoup towards the remote. Return true to send it. */
-  outbound(p: RtpPacket): boolean;
+  outbound(raw: Buffer): boolean;
 }
 
 export interface RtpRelayStats {
@@ -159,21 +158,19 @@ export class RtpRelay {
         else this.rtcp.send(m, this.remote.rtcpPort, this.remote.rtcpAddress);
         return;
       }
-      const p = parseRtp(m);
-      if (!p || !this.hooks.outbound(p)) return;
+      if (!this.hooks.outbound(m)) return;
       this.stats.rtpOut++;
       this.rtp.send(m, this.remote.port, this.remote.address);
       return;
     }
     if (!this.acceptRemote(from, false)) return;
     if (isRtcp(m)) return this.toInnerRtcp(m);
-    const p = parseRtp(m);
-    if (!p) {
+    if (m.length < 12 || m[0]! >> 6 !== 2) {
       this.stats.rejected++;
       return;
     }
     this.stats.rtpIn++;
-    if (!this.hooks.inbound(p, m) || !this.inner) return;
+    if (!this.hooks.inbound(m) || !this.inner) return;
     // Rewrite the SSRC in place: the buffer is ours (dgram allocates one per message).
     m.writeUInt32BE(this.ssrc, 8);
     this.rtp.send(m, this.inner.port, this.inner.ip);

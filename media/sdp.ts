@@ -215,6 +215,8 @@ export function buildWebRtcOffer(p: {
   send?: { ssrc: number; cname: string };
   setup?: 'actpass' | 'active' | 'passive';
   direction?: Direction;
+  /** Offer the mid RTP header extension (id 1, mediasoup's). Not in answers: see WebRtcLeg. */
+  midExtension?: boolean;
 }): string {
   const mid = p.mid ?? '0';
   const fp = p.local.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? p.local.dtlsParameters.fingerprints[0];
@@ -245,7 +247,7 @@ export function buildWebRtcOffer(p: {
     'a=end-of-candidates',
     `a=setup:${p.setup ?? 'actpass'}`,
     `a=mid:${mid}`,
-    `a=extmap:1 ${MID_EXTENSION}`,
+    ...(p.midExtension === false ? [] : [`a=extmap:1 ${MID_EXTENSION}`]),
     `a=${p.direction ?? 'sendrecv'}`,
     `a=msid:${streamId} ${trackId}`,
     'a=rtcp-mux',

@@ -21,6 +21,11 @@ export class WebRtcLeg extends MediaLeg {
   readonly origin = newOrigin();
   private mid = '0';
   private connected = false;
+  /**
+   * Whether our stream carries the mid header extension. Only when we offer: as answerer we must
+   * keep the browser's extension ids, and mediasoup's Consumer uses the Router's (mid = 1).
+   */
+  private midExtension = true;
 
   private constructor(
     id: string,
@@ -50,6 +55,7 @@ export class WebRtcLeg extends MediaLeg {
 
   protected override capabilities() {
     const caps = super.capabilities();
+    if (!this.midExtension) return caps;
     // The mid header extension lets the browser demultiplex our stream before it knows its SSRC
     // (we offer before the caller is bridged, and the SSRC changes if the feed changes).
     caps.headerExtensions = [{ kind: 'audio', uri: MID_EXTENSION_URI, preferredId: 1, direction: 'sendrecv' }];
@@ -82,11 +88,21 @@ export class WebRtcLeg extends MediaLeg {
   async answer(offerSdp: string): Promise<string> {
     const desc = parseWebRtcDescription(offerSdp);
     this.mid = desc.mid;
+    this.midExtension = false;
     // actpass → we are passive (DTLS server), a common choice for ICE-lite servers.
     const remoteRole: DtlsRole = desc.setup === 'passive' ? 'server' : 'client';
     const law = chooseLaw(desc, this.ctx.law).law;
     await this.accept(desc, remoteRole);
-    return buildWebRtcOffer({ origin: this.origin, local: this.transport, law, mid: this.mid, setup: remoteRole === 'client' ? 'passive' : 'active' });
+    const send = this.feed ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' } : undefined;
+    return buildWebRtcOffer({
+      origin: this.origin,
+      local: this.transport,
+      law,
+      mid: this.mid,
+      midExtension: false,
+      ...(send && send.ssrc ? { send } : {}),
+      setup: remoteRole === 'client' ? 'passive' : 'active',
+    });
   }
 
   private async accept(desc: WebRtcRemoteDescription, remoteRole: DtlsRole): Promise<void> {

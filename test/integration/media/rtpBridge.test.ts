@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'media-it-'));
 let plane: MediaPlane;
 
 beforeAll(async () => {
-  plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 31000, rtpMaxPort: 31999, rtcMinPort: 32000, rtcMaxPort: 32999, recordingsDir: dir });
+  plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 31000, rtpMaxPort: 31999, rtcMinPort: 32000, rtcMaxPort: 32999, recordingsDir: dir, inbandDtmf: 'always' });
 });
 afterAll(async () => {
   await plane?.stop();

@@ -134,4 +134,128 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       }
     });
   }
+
+  it('answers a browser offer (agent dials out): DTLS as server, audio both ways', async () => {
+    const caller = await RtpPeer.open();
+    const call = await plane.createCall('it-webrtc-answer');
+    const page = await openPage(browser);
+    try {
+      const trunk = await call.createTrunkLeg();
+      const answer = await trunk.answer(caller.sdp(['PCMA', 'PCMU'], { te: 101 }));
+      caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
+      caller.stream('PCMA', tone(1000, 1000, { amp: 8000 }));
+      const agent = await call.createWebRtcLeg();
+      const offer = await page.evaluate(async () => {
+        const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
+        const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+        window.heard = [];
+        pc.ontrack = (e) => {
+          const stream = e.streams[0] ?? new MediaStream([e.track]);
+          const el = new Audio();
+          el.muted = true;
+          el.srcObject = stream;
+          void el.play();
+          const ctx = new AudioContext({ sampleRate: 48000 });
+          const proc = ctx.createScriptProcessor(4096, 1, 1);
+          proc.onaudioprocess = (ev) => {
+            if (window.heard.length < 48000 * 6) window.heard.push(...ev.inputBuffer.getChannelData(0));
+          };
+          ctx.createMediaStreamSource(stream).connect(proc);
+          proc.connect(ctx.destination);
+        };
+        pc.addTransceiver(ms.getAudioTracks()[0]!, { direction: 'sendrecv', streams: [ms] });
+        await pc.setLocalDescription(await pc.createOffer());
+        await new Promise<void>((r) => {
+          if (pc.iceGatheringState === 'complete') r();
+          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+          setTimeout(r, 2000);
+        });
+        return pc.localDescription!.sdp;
+      });
+      const ours = await agent.answer(loopbackOnly(offer));
+      expect(ours).toContain('a=setup:passive');
+      expect(ours).toMatch(/UDP\/TLS\/RTP\/SAVPF 8 101/);
+      await call.bridge(trunk, agent);
+      await page.evaluate(async (sdp) => {
+        await window.pc.setRemoteDescription({ type: 'answer', sdp });
+      }, ours);
+      await sleep(2500);
+      const heard = await page.evaluate(() => window.heard);
+      caller.stop();
+      const h = Int16Array.from(heard.slice(-48000), (x) => Math.round(x * 32767));
+      expect(dominantFrequency(h, 48000, 200, 3800, 10).freq).toBe(1000);
+      expect(dominantFrequency(caller.audio('PCMA').subarray(-8000)).freq).toBe(440);
+    } finally {
+      await page.close();
+      call.close();
+      caller.close();
+    }
+  });
+
+  it('plays a prompt to the browser agent (whisper), then gives it the caller back', async () => {
+    const caller = await RtpPeer.open();
+    const call = await plane.createCall('it-webrtc-whisper');
+    const page = await openPage(browser);
+    try {
+      const trunk = await call.createTrunkLeg();
+      const answer = await trunk.answer(caller.sdp(['PCMU'], { te: 101 }));
+      caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
+      caller.stream('PCMU', tone(1000, 1000, { amp: 8000 }));
+      const agent = await call.createWebRtcLeg();
+      const browserAnswer = await page.evaluate(async (sdp) => {
+        const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
+        const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+        window.heard = [];
+        pc.ontrack = (e) => {
+          const stream = e.streams[0] ?? new MediaStream([e.track]);
+          const el = new Audio();
+          el.muted = true;
+          el.srcObject = stream;
+          void el.play();
+          const ctx = new AudioContext({ sampleRate: 48000 });
+          const proc = ctx.createScriptProcessor(4096, 1, 1);
+          proc.onaudioprocess = (ev) => {
+            if (window.heard.length < 48000 * 8) window.heard.push(...ev.inputBuffer.getChannelData(0));
+          };
+          ctx.createMediaStreamSource(stream).connect(proc);
+          proc.connect(ctx.destination);
+        };
+        await pc.setRemoteDescription({ type: 'offer', sdp });
+        pc.addTrack(ms.getAudioTracks()[0]!, ms);
+        pc.getTransceivers()[0]!.direction = 'sendrecv';
+        await pc.setLocalDescription(await pc.createAnswer());
+        await new Promise<void>((r) => {
+          if (pc.iceGatheringState === 'complete') r();
+          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+          setTimeout(r, 2000);
+        });
+        return pc.localDescription!.sdp;
+      }, agent.offer());
+      await agent.setAnswer(loopbackOnly(browserAnswer));
+      await call.bridge(trunk, agent);
+      await sleep(1500);
+      const prompt = join(dir, 'whisper.wav');
+      writeFileSync(prompt, encodeWav(16000, 1, tone(1500, 1200, { rate: 16000, amp: 9000 })));
+      await page.evaluate(() => (window.heard = []));
+      const pb = await call.play(agent, prompt);
+      if (process.env.MEDIA_TEST_VERBOSE) {
+        await sleep(600);
+        console.log('feed', agent.feed?.producerId, JSON.stringify(await agent.feed?.getStats()));
+        console.log('browser', JSON.stringify(await page.evaluate(async () => { const o: unknown[] = []; (await window.pc.getStats()).forEach((x) => { if (x.type === 'inbound-rtp') o.push({ ssrc: x.ssrc, p: x.packetsReceived, pt: x.codecId }); }); return o; })));
+      }
+      expect(await pb.done).toBe('finished');
+      await sleep(1500);
+      const heard = await page.evaluate(() => window.heard);
+      caller.stop();
+      const h = Int16Array.from(heard, (x) => Math.round(x * 32767));
+      // from 0.1 s to 0.9 s: the prompt; the last second: the caller again
+      expect(dominantFrequency(h.subarray(4800, 43200), 48000, 200, 3800, 10).freq).toBe(1500);
+      expect(dominantFrequency(h.subarray(h.length - 48000), 48000, 200, 3800, 10).freq).toBe(1000);
+      expect(dominantFrequency(caller.audio('PCMU').subarray(-8000)).freq).toBe(440);
+    } finally {
+      await page.close();
+      call.close();
+      caller.close();
+    }
+  });
 });

@@ -220,7 +220,7 @@ export class PlainRtpLeg extends MediaLeg {
 
   /** Relay hook: a packet from mediasoup towards the party. */
   private toParty(raw: Buffer): boolean {
-    if (this.playing > 0 || !this.law) return false;
+    if (this.playing > 0 || !this.law || !this.wantsAudio) return false;
     if (this.tap.heard) {
       const p = parseRtp(raw);
       if (p) this.tap.heard(p, this.law);
@@ -228,8 +228,14 @@ export class PlainRtpLeg extends MediaLeg {
     return true;
   }
 
+  /** False while the party has put us on hold (its SDP says sendonly/inactive, or c=0.0.0.0). */
+  get wantsAudio(): boolean {
+    return this.direction !== 'sendonly' && this.direction !== 'inactive' && this.remote?.address !== '0.0.0.0';
+  }
+
   /** Send a packet built in Node (prompt) to the party. */
   sendFromNode(packet: Buffer, p: RtpPacket): void {
+    if (!this.wantsAudio) return;
     if (this.law) this.tap.heard?.(p, this.law);
     this.relay.sendToRemote(packet);
   }

@@ -140,4 +140,37 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
       caller.close();
     }
   });
+
+  it('honours hold by re-INVITE (sendonly): nothing is sent to the caller until sendrecv again', async () => {
+    const caller = await RtpPeer.open();
+    const phone = await RtpPeer.open();
+    const call = await plane.createCall('it-hold');
+    try {
+      const trunk = await call.createTrunkLeg();
+      const answer = await trunk.answer(caller.sdp(['PCMU'], { te: 101 }));
+      const agent = await call.createRtpLeg();
+      const offer = agent.offer();
+      await agent.setAnswer(phone.sdp(['PCMU']));
+      await call.bridge(trunk, agent);
+      caller.sendTo('127.0.0.1', portOf(answer));
+      phone.sendTo('127.0.0.1', portOf(offer));
+      caller.stream('PCMU', tone(440, 1000));
+      phone.stream('PCMU', tone(1000, 1000));
+      await sleep(500);
+      const held = await trunk.update(caller.sdp(['PCMU'], { te: 101 }).replace('a=sendrecv', 'a=sendonly'));
+      expect(held).toContain('a=recvonly');
+      await sleep(100);
+      const before = caller.received.length;
+      await sleep(500);
+      expect(caller.received.length - before).toBe(0);
+      expect(portOf(held)).toBe(portOf(answer)); // same port across the re-INVITE
+      await trunk.update(caller.sdp(['PCMU'], { te: 101 }));
+      await sleep(500);
+      expect(caller.received.length - before).toBeGreaterThan(15);
+    } finally {
+      call.close();
+      caller.close();
+      phone.close();
+    }
+  });
 });

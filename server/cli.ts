@@ -5,11 +5,15 @@
 import { Command } from 'commander';
 import { registerConfigCommands } from './config/commands.ts';
 import { registerIvrCommands } from './ivr/commands.ts';
+import { registerReportCommands } from './kpi/commands.ts';
+import { registerCallCommands } from './call/commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('callcentre').description('contact-centre server: config checks, IVR dry runs, reports').showHelpAfterError();
   registerConfigCommands(program);
   registerIvrCommands(program);
+  registerReportCommands(program);
+  registerCallCommands(program);
   return program;
 }
 

@@ -21,6 +21,11 @@ export const AgentSchema = z.object({
   password: z.string().min(4),
   /** skill name -> level 1..10 */
   skills: z.record(z.string(), SkillLevel).default({}),
+  /**
+   * What else the person may do: supervisors and QA read reports and recordings (HTTP Basic with
+   * id and password); admins read reports. Everyone with a login can take calls.
+   */
+  role: z.enum(['agent', 'supervisor', 'qa', 'admin']).default('agent'),
 });
 
 export const StrategySchema = z.enum([

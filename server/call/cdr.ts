@@ -31,6 +31,8 @@ export class CallDetailLog {
   constructor(
     private readonly sink: EventSink,
     private readonly clock: Clock,
+    /** Skill group a queue's calls are reported under (its first required skill). */
+    private readonly skillGroupOf: (queue: string) => string | undefined = () => undefined,
   ) {}
 
   /** Append an event to a contact's stream. */
@@ -67,8 +69,18 @@ export class CallDetailLog {
       if (contactId) this.contact(contactId, ev);
     };
     switch (e.type) {
-      case 'enqueue':
-        c(e.callId, { type: 'queue.enter', ts, queue: e.queue, priority: e.priority });
+      case 'enqueue': {
+        const skillGroup = this.skillGroupOf(e.queue);
+        c(e.callId, { type: 'queue.enter', ts, queue: e.queue, priority: e.priority, ...(skillGroup ? { skillGroup } : {}) });
+        return;
+      }
+      case 'escalate':
+        // An overflow is a new queue visit: leave the old queue, enter the new one.
+        if (e.overflowTo) {
+          c(e.callId, { type: 'queue.exit', ts, queue: e.queue, reason: 'overflow' });
+          const skillGroup = this.skillGroupOf(e.overflowTo);
+          c(e.callId, { type: 'queue.enter', ts, queue: e.overflowTo, ...(skillGroup ? { skillGroup } : {}) });
+        }
         return;
       case 'offer':
         c(e.callId, { type: 'queue.offer', ts, queue: e.queue, agentId: e.agentId });

@@ -80,6 +80,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       spoolDir: join(srv.dataDir, 'spool'),
       recordingsDir: srv.recordings.dir,
       clock,
+      kpi: {
+        timeZone: srv.timezone,
+        queueObjectives: Object.fromEntries(Object.entries(config.queues).map(([n, q]) => [n, { thresholdSec: q.serviceLevel.threshold, target: q.serviceLevel.target }])),
+      },
     });
     stoppers.push(() => store.close());
 
@@ -96,7 +100,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: [...config.auxCodes] });
     stoppers.push(async () => acd.dispose());
-    const cdr = new CallDetailLog(store, clock);
+    const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill);
     const desk = new CentreAgentDesk(acd, config.agents, config.auxCodes, srv.sipRealm);
     const calls = new Map<string, InboundCall>();
 
@@ -125,6 +129,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
           return;
         case 'exit':
           call?.queueExited(e.reason);
+          return;
+        case 'escalate':
+          if (call && e.overflowTo) call.queue = e.overflowTo;
           return;
         case 'wrapupEnd':
           if (!calls.has(e.callId)) cdr.closeContact(e.callId);
@@ -236,5 +243,5 @@ function authorize(req: IncomingMessage, config: CentreConfig): { role: string }
   const [id, ...rest] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
   const agent = config.agents.find((a) => a.id === id);
   if (!agent || agent.password !== rest.join(':')) return undefined;
-  return { role: (agent as { role?: string }).role ?? 'agent' };
+  return { role: agent.role };
 }

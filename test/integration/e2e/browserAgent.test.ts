@@ -102,6 +102,19 @@ describe('trunk → IVR → queue → browser agent', () => {
     const mid = (x: Int16Array) => x.subarray(Math.floor(x.length * 0.4), Math.floor(x.length * 0.6));
     expect(dominantFrequency(mid(wav.left), wav.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
     expect(dominantFrequency(mid(wav.right), wav.rate, 300, 3000, 10).freq).toBeCloseTo(440, -1);
+
+    // The same call in the reports API: the supervisor sees it; an agent may not.
+    const q = `from=${new Date(started - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}&interval=range`;
+    const basic = (id: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${pw}`).toString('base64')}` });
+    const rep = await fetch(`${tc.httpUrl}api/v1/reports/queues?${q}`, { headers: basic('9001', 'sam9001') });
+    expect(rep.status).toBe(200);
+    const rows = ((await rep.json()) as { rows: { key: string; offered: number; answered: number }[] }).rows;
+    expect(rows.find((r) => r.key === 'sales')).toMatchObject({ offered: 1, answered: 1 });
+    expect((await fetch(`${tc.httpUrl}api/v1/reports/queues?${q}`, { headers: basic('1001', 'alice1001') })).status).toBe(403);
+    expect((await fetch(`${tc.httpUrl}api/v1/reports/queues?${q}`)).status).toBe(401);
+    const audio = await fetch(`${tc.httpUrl}api/v1/recordings/${(rec as { recordingId: string }).recordingId}/audio`, { headers: basic('9001', 'sam9001') });
+    expect(audio.status).toBe(200);
+    expect(Buffer.from(await audio.arrayBuffer()).subarray(0, 4).toString()).toBe('RIFF');
     await page.close();
   });
 });

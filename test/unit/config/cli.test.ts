@@ -22,7 +22,7 @@ describe('callcentre CLI', () => {
   it('validate: exit 0 on the demo centre', () => {
     const r = cli('validate');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^config: valid \(version [0-9a-f]{12}\) — 4 agents, 3 queues, 1 calendars, \d+ prompts, 2 IVR flows \(main, survey\)/);
+    expect(r.out).toMatch(/^config: valid \(version [0-9a-f]{12}\) — 5 agents, 3 queues, 1 calendars, \d+ prompts, 2 IVR flows \(main, survey\)/);
   });
 
   it('validate: exit 1 with file:line:column, path and message', () => {

@@ -8,8 +8,9 @@
  * 20 ms. Load is raised step by step until loss reaches 0.1 % or CPU runs out; everything is
  * bounded by count and time. Prints one JSON line.
  *
- * rtpengine comparison: reported as null unless Debian's rtpengine is installed (it is not driven
- * yet; see media README).
+ * Where Debian's rtpengine (rtpengine-daemon) is installed, the same load (at the number of calls
+ * our plane held) is also sent through rtpengine in userspace mode, and through our plane without
+ * recording, and the CPU-per-call ratio is reported.
  */
 import { fork, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -102,7 +103,229 @@ async function generator(): Promise<void> {
 }
 
 // ------------------------------------------------------------------------------------------
-// Server side (this process): the media plane under test.
+// Server side: a load runner shared by the media plane and rtpengine.
+
+interface Step {
+  calls: number;
+  loss_pct: number;
+  cpu_pct: number;
+  cpu_per_call_pct: number;
+  /** The Node process (relays, recorder, DTMF) alone; 0 for rtpengine. */
+  node_cpu_pct: number;
+  gen_cpu_pct: number;
+}
+
+interface Backend {
+  /** Set up one call between two generator ports; return the two ports they must send to. */
+  addCall(callerPort: number, agentPort: number): Promise<[number, number]>;
+  /** Processes whose CPU counts as the system under test. */
+  pids(): number[];
+  close(): Promise<void>;
+}
+
+const sdpFor = (port: number) =>
+  `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp-mux\r\n`;
+const portOf = (sdp: string) => Number(/m=audio (\d+)/.exec(sdp)![1]);
+
+async function runLoad(
+  name: string,
+  backend: Backend,
+  o: { maxCalls: number; step: number; seconds: number; deadline: number; selfIsSut: boolean },
+): Promise<{ held: number; cpuPerCall: number | null; steps: Step[] }> {
+  const gen = fork(fileURLToPath(import.meta.url), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, MEDIA_BENCH_ROLE: 'generator' } });
+  const ask = <T>(m: GenMsg) =>
+    new Promise<T>((r) => {
+      gen.once('message', (x) => r(x as T));
+      gen.send(m);
+    });
+  const steps: Step[] = [];
+  let calls = 0;
+  let held = 0;
+  let cpuPerCall: number | null = null;
+  try {
+    while (calls < o.maxCalls && Date.now() < o.deadline) {
+      const add = Math.min(o.step, o.maxCalls - calls);
+      const { ports } = await ask<{ ports: number[] }>({ cmd: 'open', count: add * 2 });
+      const targets: number[] = [];
+      for (let k = 0; k < add; k++) targets.push(...(await backend.addCall(ports[2 * k]!, ports[2 * k + 1]!)));
+      calls += add;
+      await ask({ cmd: 'target', targets });
+      await new Promise((r) => setTimeout(r, 1500)); // settle (latching, first packets)
+      const pids = backend.pids();
+      type GenStats = { sent: number; recv: number; cpu: number; perStream: number[] };
+      const s0 = await ask<GenStats>({ cmd: 'stats' });
+      const n0 = o.selfIsSut ? cpuTicks('self') : 0;
+      const c0 = n0 + pids.reduce((a, p) => a + cpuTicks(p), 0);
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, o.seconds * 1000));
+      const s1 = await ask<GenStats>({ cmd: 'stats' });
+      const n1 = o.selfIsSut ? cpuTicks('self') : 0;
+      const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
+      const wall = (Date.now() - t0) / 1000;
+      const sentD = s1.sent - s0.sent;
+      const recvD = s1.recv - s0.recv;
+      const loss = sentD > 0 ? Math.max(0, (1 - recvD / sentD) * 100) : 100;
+      const cpuPct = ((c1 - c0) / TICK_HZ / wall) * 100;
+      const dead = s1.perStream.filter((v, i) => v === (s0.perStream[i] ?? 0)).length;
+      if (process.env.MEDIA_BENCH_DEBUG) {
+        const d = s1.perStream.map((v, i) => v - (s0.perStream[i] ?? 0));
+        const exp = Math.round(o.seconds * 50);
+        const short = d.map((v, i) => [i, v] as const).filter(([, v]) => v < exp - 5);
+        console.error(`[bench media] short streams (expect ~${exp}): ${short.slice(0, 30).map(([i, v]) => `${i}:${v}`).join(' ')}`);
+      }
+      const st: Step = {
+        calls,
+        loss_pct: +loss.toFixed(3),
+        cpu_pct: +cpuPct.toFixed(1),
+        cpu_per_call_pct: +(cpuPct / calls).toFixed(3),
+        node_cpu_pct: +(((n1 - n0) / TICK_HZ / wall) * 100).toFixed(1),
+        gen_cpu_pct: +(((s1.cpu - s0.cpu) / TICK_HZ / wall) * 100).toFixed(1),
+      };
+      steps.push(st);
+      console.error(`[bench media] ${name} ${JSON.stringify(st)}${dead ? ` dead_streams=${dead}` : ''}`);
+      if (loss >= 0.1) break;
+      held = calls;
+      cpuPerCall = st.cpu_per_call_pct;
+      if (cpuPct > availableParallelism() * 100 * 0.9) break; // out of CPU
+    }
+  } finally {
+    gen.send({ cmd: 'stop' } satisfies GenMsg);
+    await new Promise((r) => setTimeout(r, 200));
+    gen.kill();
+    await backend.close();
+  }
+  return { held, cpuPerCall, steps };
+}
+
+async function mediaPlaneBackend(record: boolean): Promise<Backend> {
+  const { MediaPlane } = await import('../media/index.ts');
+  const recDir = join(here, '.tmp', 'media-bench');
+  rmSync(recDir, { recursive: true, force: true });
+  mkdirSync(recDir, { recursive: true });
+  const plane = await MediaPlane.start({ listenIp: '127.0.0.1', rtpMinPort: 20000, rtpMaxPort: 29999, rtcMinPort: 40000, rtcMaxPort: 49999 });
+  const calls: { close(): void }[] = [];
+  const recs: { stop(): Promise<unknown> }[] = [];
+  return {
+    async addCall(callerPort, agentPort) {
+      const call = await plane.createCall(`bench-${calls.length}`);
+      calls.push(call);
+      const trunk = await call.createTrunkLeg();
+      const a = await trunk.answer(sdpFor(callerPort));
+      const agent = await call.createRtpLeg();
+      const o = agent.offer();
+      await agent.setAnswer(sdpFor(agentPort));
+      await call.bridge(trunk, agent);
+      if (record) recs.push(await call.record(join(recDir, `${call.callId}.wav`)));
+      return [portOf(a), portOf(o)];
+    },
+    pids: () => plane.pool.load().map((l) => l.pid),
+    async close() {
+      await Promise.all(recs.map((r) => r.stop().catch(() => undefined)));
+      for (const c of calls) c.close();
+      await plane.stop();
+      rmSync(recDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// --- rtpengine (Debian rtpengine-daemon, userspace forwarding), driven by its ng protocol ---
+type Bencoded = string | number | Bencoded[] | { [k: string]: Bencoded };
+function bencode(v: Bencoded): string {
+  if (typeof v === 'number') return `i${Math.trunc(v)}e`;
+  if (typeof v === 'string') return `${Buffer.byteLength(v)}:${v}`;
+  if (Array.isArray(v)) return `l${v.map(bencode).join('')}e`;
+  return `d${Object.keys(v).sort().map((k) => bencode(k) + bencode(v[k]!)).join('')}e`;
+}
+function bdecode(b: Buffer): Bencoded {
+  let i = 0;
+  const next = (): Bencoded => {
+    const c = String.fromCharCode(b[i]!);
+    if (c === 'i') {
+      const e = b.indexOf(0x65, i);
+      const n = Number(b.toString('latin1', i + 1, e));
+      i = e + 1;
+      return n;
+    }
+    if (c === 'l' || c === 'd') {
+      i++;
+      const items: Bencoded[] = [];
+      while (b[i] !== 0x65) items.push(next());
+      i++;
+      if (c === 'l') return items;
+      const o: Record<string, Bencoded> = {};
+      for (let k = 0; k < items.length; k += 2) o[String(items[k])] = items[k + 1]!;
+      return o;
+    }
+    const colon = b.indexOf(0x3a, i);
+    const len = Number(b.toString('latin1', i, colon));
+    const str = b.toString('utf8', colon + 1, colon + 1 + len);
+    i = colon + 1 + len;
+    return str;
+  };
+  return next();
+}
+
+async function rtpengineBackend(bin: string): Promise<Backend> {
+  const { spawn } = await import('node:child_process');
+  const ngPort = 22299;
+  const proc = spawn(bin, [
+    '--config-file=none', '--foreground', '--log-stderr', '--log-level=3', '--table=-1',
+    '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, '--port-min=50000', '--port-max=59999',
+    `--num-threads=${availableParallelism()}`, '--pidfile=/dev/null',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  let cookie = 0;
+  const pending = new Map<string, (v: Record<string, Bencoded>) => void>();
+  sock.on('message', (m) => {
+    const sp = m.indexOf(0x20);
+    const id = m.toString('latin1', 0, sp);
+    pending.get(id)?.(bdecode(m.subarray(sp + 1)) as Record<string, Bencoded>);
+    pending.delete(id);
+  });
+  const ng = (cmd: Record<string, Bencoded>) =>
+    new Promise<Record<string, Bencoded>>((resolve, reject) => {
+      const id = `c${++cookie}`;
+      pending.set(id, resolve);
+      const t = setTimeout(() => reject(new Error(`rtpengine did not answer ${String(cmd.command)}: ${stderr}`)), 3000);
+      pending.set(id, (v) => {
+        clearTimeout(t);
+        resolve(v);
+      });
+      sock.send(`${id} ${bencode(cmd)}`, ngPort, '127.0.0.1');
+    });
+  for (let i = 0; ; i++) {
+    try {
+      const r = await ng({ command: 'ping' });
+      if (r.result === 'pong') break;
+    } catch (e) {
+      if (i > 10) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  let n = 0;
+  return {
+    async addCall(callerPort, agentPort) {
+      const callId = `bench-${++n}`;
+      const off = await ng({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp: sdpFor(callerPort), replace: ['origin'], 'rtcp-mux': ['accept'] });
+      if (off.result !== 'ok') throw new Error(`rtpengine offer: ${JSON.stringify(off)}`);
+      const ans = await ng({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: sdpFor(agentPort), replace: ['origin'], 'rtcp-mux': ['accept'] });
+      if (ans.result !== 'ok') throw new Error(`rtpengine answer: ${JSON.stringify(ans)}`);
+      // The caller sends to the port in the answer it gets back; the agent to the one in the offer.
+      return [portOf(String(ans.sdp)), portOf(String(off.sdp))];
+    },
+    pids: () => [proc.pid!],
+    async close() {
+      sock.close();
+      proc.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string, def: number) => {
@@ -113,105 +336,40 @@ async function main(): Promise<void> {
   const step = Math.max(10, opt('step', 50));
   const seconds = Math.min(Math.max(3, opt('seconds', 8)), 30);
   const record = !args.includes('--no-record');
-  const deadline = Date.now() + 240_000;
-
   process.env.LOG_LEVEL ??= 'error';
-  const { MediaPlane } = await import('../media/index.ts');
-  const recDir = join(here, '.tmp', 'media-bench');
-  rmSync(recDir, { recursive: true, force: true });
-  mkdirSync(recDir, { recursive: true });
-  const plane = await MediaPlane.start({ listenIp: '127.0.0.1', rtpMinPort: 20000, rtpMaxPort: 29999, rtcMinPort: 40000, rtcMaxPort: 49999 });
-  const gen = fork(fileURLToPath(import.meta.url), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, MEDIA_BENCH_ROLE: 'generator' } });
-  const ask = <T>(m: GenMsg) => new Promise<T>((r) => { gen.once('message', (x) => r(x as T)); gen.send(m); });
 
-  const calls: Awaited<ReturnType<typeof plane.createCall>>[] = [];
-  const recs: { stop(): Promise<unknown> }[] = [];
-  const steps: { calls: number; loss_pct: number; cpu_pct: number; cpu_per_call_pct: number; node_cpu_pct: number; gen_cpu_pct: number }[] = [];
-  let held = 0;
-  let heldCpuPerCall: number | undefined;
-  const sdp = (port: number) => `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp-mux\r\n`;
-  try {
-    while (calls.length < maxCalls && Date.now() < deadline) {
-      const add = Math.min(step, maxCalls - calls.length);
-      const { ports } = await ask<{ ports: number[] }>({ cmd: 'open', count: add * 2 });
-      const targets: number[] = [];
-      for (let k = 0; k < add; k++) {
-        const call = await plane.createCall(`bench-${calls.length}`);
-        const trunk = await call.createTrunkLeg();
-        const a = await trunk.answer(sdp(ports[2 * k]!));
-        const agent = await call.createRtpLeg();
-        const o = agent.offer();
-        await agent.setAnswer(sdp(ports[2 * k + 1]!));
-        await call.bridge(trunk, agent);
-        if (record) recs.push(await call.record(join(recDir, `${call.callId}.wav`)));
-        calls.push(call);
-        targets.push(Number(/m=audio (\d+)/.exec(a)![1]), Number(/m=audio (\d+)/.exec(o)![1]));
-      }
-      await ask({ cmd: 'target', targets });
-      await new Promise((r) => setTimeout(r, 1500)); // settle (latching, first packets)
-      const pids = plane.pool.load().map((l) => l.pid);
-      const s0 = await ask<{ sent: number; recv: number; cpu: number }>({ cmd: 'stats' });
-      const n0 = cpuTicks('self');
-      const c0 = n0 + pids.reduce((a, p) => a + cpuTicks(p), 0);
-      const t0 = Date.now();
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      const s1 = await ask<{ sent: number; recv: number; cpu: number }>({ cmd: 'stats' });
-      const n1 = cpuTicks('self');
-      const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
-      const wall = (Date.now() - t0) / 1000;
-      if (process.env.MEDIA_BENCH_DEBUG) {
-        const p0 = (s0 as unknown as { perStream: number[] }).perStream;
-        const p1 = (s1 as unknown as { perStream: number[] }).perStream;
-        const dead = p1.map((v, i) => (v - (p0[i] ?? 0) === 0 ? i : -1)).filter((i) => i >= 0);
-        console.error(`[bench media] dead streams: ${dead.length} ${dead.slice(0, 20).join(',')}`);
-      }
-      const sentD = s1.sent - s0.sent;
-      const recvD = s1.recv - s0.recv;
-      const loss = sentD > 0 ? Math.max(0, (1 - recvD / sentD) * 100) : 100;
-      const cpuPct = ((c1 - c0) / TICK_HZ / wall) * 100;
-      const st = {
-        calls: calls.length,
-        loss_pct: +loss.toFixed(3),
-        cpu_pct: +cpuPct.toFixed(1),
-        cpu_per_call_pct: +(cpuPct / calls.length).toFixed(3),
-        node_cpu_pct: +((((n1 - n0) / TICK_HZ) / wall) * 100).toFixed(1),
-        gen_cpu_pct: +((((s1.cpu - s0.cpu) / TICK_HZ) / wall) * 100).toFixed(1),
-      };
-      steps.push(st);
-      console.error(`[bench media] ${JSON.stringify(st)}`);
-      if (loss >= 0.1) break;
-      held = calls.length;
-      heldCpuPerCall = st.cpu_per_call_pct;
-      if (cpuPct > availableParallelism() * 100 * 0.9) break; // out of CPU
-    }
-  } finally {
-    await Promise.all(recs.map((r) => r.stop().catch(() => undefined)));
-    for (const c of calls) c.close();
-    gen.send({ cmd: 'stop' } satisfies GenMsg);
-    await new Promise((r) => setTimeout(r, 200));
-    gen.kill();
-    await plane.stop();
-    rmSync(recDir, { recursive: true, force: true });
-  }
-  let rtpengine: string | null = null;
-  try {
-    rtpengine = execFileSync('sh', ['-c', 'command -v rtpengine || true']).toString().trim() || null;
-  } catch {
-    rtpengine = null;
+  const ours = await runLoad(`mediasoup${record ? '+recording' : ''}`, await mediaPlaneBackend(record), {
+    maxCalls, step, seconds, deadline: Date.now() + 240_000, selfIsSut: true,
+  });
+
+  // rtpengine at the load our plane held (no recording: rtpengine records through its separate
+  // recording daemon), next to our plane without recording at the same load.
+  let rtpengine: Record<string, unknown> = { status: 'not installed' };
+  let ratio: number | null = null;
+  const bin = execFileSync('sh', ['-c', 'command -v rtpengine || true']).toString().trim();
+  if (bin && ours.held > 0) {
+    const fixed = { maxCalls: ours.held, step: ours.held, seconds, deadline: Date.now() + 120_000 };
+    const re = await runLoad('rtpengine', await rtpengineBackend(bin), { ...fixed, selfIsSut: false });
+    const plain = await runLoad('mediasoup', await mediaPlaneBackend(false), { ...fixed, selfIsSut: true });
+    const reStep = re.steps.at(-1);
+    const plainStep = plain.steps.at(-1);
+    rtpengine = { status: 'measured', calls: ours.held, rtpengine: reStep ?? null, mediasoup_no_recording: plainStep ?? null };
+    if (reStep && plainStep && reStep.cpu_per_call_pct > 0) ratio = +(plainStep.cpu_per_call_pct / reStep.cpu_per_call_pct).toFixed(2);
   }
   console.log(
     JSON.stringify({
       bench: 'media',
       cores: availableParallelism(),
       recording: record,
-      calls_held: held,
-      cpu_per_call_pct: heldCpuPerCall ?? null,
+      calls_held: ours.held,
+      cpu_per_call_pct: ours.cpuPerCall,
       loss_threshold_pct: 0.1,
       target_calls: 1000,
-      rtpengine_ratio: null,
-      rtpengine: rtpengine ? 'installed, not driven' : 'not installed',
+      /** CPU per call, our plane (no recording) ÷ rtpengine, same load, same run. */
+      cpu_ratio_vs_rtpengine: ratio,
+      rtpengine,
       load_avg_at_end: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
-      steps,
+      steps: ours.steps,
     }),
   );
   process.exit(0);

@@ -4,7 +4,8 @@
  * BYE, re-INVITE (hold/resume, target refresh), INFO (DTMF), REFER/NOTIFY (transfer), OPTIONS.
  *
  * Events:
- *   'destroy' (bye?: SipRequest, reason: string)  remote BYE, ACK timeout, or transport loss
+ *   'destroy' (bye?: SipRequest, reason: string)  'remote-bye', 'ack-timeout', 'flow-closed',
+ *             'session-expired', 'session-refresh-failed', 'shutdown'
  *   'modify'  (req, res)  re-INVITE; without a listener we answer 200 with the current local SDP
  *   'info' | 'refer' | 'notify' | 'options' | 'message' | 'update'  (req, res)
  *   'ack'     (req)  ACK for our 2xx (initial or re-INVITE)
@@ -16,6 +17,7 @@ import { parseNameAddr, parseUri, type SipUri } from './uri.ts';
 import type { Destination } from './transport.ts';
 import type { SipStack, SipServerResponse, RequestOptions, Credentials } from './stack.ts';
 import { sipMetrics } from './metrics.ts';
+import { watchdogMs } from './session-timer.ts';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
@@ -58,6 +60,9 @@ export class Dialog extends EventEmitter {
   private acks = new Map<number, { data: Buffer; dest: Destination }>();
   /** A re-INVITE of ours is in progress (glare -> 491, §14.1). */
   reinviteInProgress = false;
+  /** RFC 4028 session timer, when negotiated. */
+  sessionTimer?: { seconds: number; weRefresh: boolean };
+  private sessionTimerHandle?: TimerHandle;
 
   constructor(
     private readonly stack: SipStack,
@@ -197,11 +202,61 @@ export class Dialog extends EventEmitter {
     if (this.state === 'terminated') return;
     if (this.state === 'confirmed') sipMetrics.dialogs.dec();
     this.state = 'terminated';
+    if (this.sessionTimerHandle) this.stack.clock.clearTimeout(this.sessionTimerHandle);
     for (const p of this.pending2xx.values()) this.stopPending(p);
     this.pending2xx.clear();
     // Keep ACK data around briefly for 2xx retransmissions; the stack drops us after a linger.
     this.stack.retireDialog(this);
     if (reason !== 'local-bye') this.emit('destroy', bye, reason);
+  }
+
+  /**
+   * @internal (Re)arm the RFC 4028 timer: as refresher, re-INVITE with the current SDP at half the
+   * interval; otherwise end the call (BYE, 'destroy' with reason 'session-expired') if no refresh
+   * arrives in time.
+   */
+  armSessionTimer(timer?: { seconds: number; weRefresh: boolean }): void {
+    if (timer) this.sessionTimer = timer;
+    const t = this.sessionTimer;
+    if (!t || this.state === 'terminated') return;
+    const clock = this.stack.clock;
+    if (this.sessionTimerHandle) clock.clearTimeout(this.sessionTimerHandle);
+    if (t.weRefresh) {
+      this.sessionTimerHandle = clock.setTimeout(() => void this.refreshSession(), (t.seconds * 1000) / 2);
+    } else {
+      this.sessionTimerHandle = clock.setTimeout(() => {
+        this.stack.log.info({ callId: this.callId }, 'session timer expired without refresh');
+        void this.end('session-expired');
+      }, watchdogMs(t.seconds));
+    }
+  }
+
+  private async refreshSession(): Promise<void> {
+    const t = this.sessionTimer;
+    if (!t || this.state !== 'confirmed') return;
+    if (this.reinviteInProgress) {
+      this.sessionTimerHandle = this.stack.clock.setTimeout(() => void this.refreshSession(), 5000);
+      return;
+    }
+    try {
+      await this.modify(this.localSdp ?? '', {
+        headers: { 'Session-Expires': `${t.seconds};refresher=uac`, Supported: 'timer' },
+      });
+      this.armSessionTimer();
+    } catch (err) {
+      const status = err instanceof Error && 'status' in err ? Number((err as { status: unknown }).status) : 0;
+      // §10: a refresh answered 408/481 (or not at all) means the session is gone.
+      if (status === 491) this.sessionTimerHandle = this.stack.clock.setTimeout(() => void this.refreshSession(), 2000);
+      else void this.end('session-refresh-failed');
+    }
+  }
+
+  /** @internal End for a reason the application did not cause: BYE, then 'destroy' with the reason. */
+  async end(reason: string): Promise<void> {
+    if (this.state === 'terminated') return;
+    const { req, nextHop } = this.createRequest('BYE');
+    this.terminate(reason);
+    await this.stack.sendRequestInDialog(this, req, nextHop).catch(() => undefined);
   }
 
   /** @internal Start sending a 2xx until ACK (§13.3.1.4), with the give-up timer at 64*T1. */
@@ -291,9 +346,11 @@ export class Dialog extends EventEmitter {
           return;
         }
         if (m === 'REFER') res.send(603);
-        else if (m === 'INFO' || m === 'OPTIONS' || m === 'NOTIFY' || m === 'MESSAGE' || m === 'UPDATE') {
-          res.send(200, m === 'UPDATE' && this.localSdp ? { body: this.localSdp, contentType: 'application/sdp' } : {});
-        } else res.send(405, { headers: { Allow: ALLOW } });
+        else if (m === 'UPDATE') {
+          // An UPDATE with an offer gets our current SDP; without one it is a session refresh.
+          res.send(200, req.body.length && this.localSdp ? { body: this.localSdp, contentType: 'application/sdp' } : {});
+        } else if (m === 'INFO' || m === 'OPTIONS' || m === 'NOTIFY' || m === 'MESSAGE') res.send(200);
+        else res.send(405, { headers: { Allow: ALLOW } });
       }
     }
   }

@@ -35,6 +35,7 @@ import { listenWs, type WsOptions } from './websocket.ts';
 import { parseUri, aorOf, type SipUri } from './uri.ts';
 import { newBranch, newCallId, newTag } from './via.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
+import { MIN_SE, negotiateUas, timerFromAnswer } from './session-timer.ts';
 
 export interface Credentials {
   username: string;
@@ -110,7 +111,7 @@ export interface UacOptions extends RequestOptions {
 }
 
 const TARGET_REFRESH = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
-const SUPPORTED = 'replaces, outbound, path';
+const SUPPORTED = 'replaces, outbound, path, timer';
 
 /** How the application answers a request. Emits 'cancel' (cancelReq) for a CANCELled INVITE. */
 export class SipServerResponse extends EventEmitter {
@@ -160,15 +161,20 @@ export class SipServerResponse extends EventEmitter {
     if (req.method === 'INVITE' && status >= 200 && status < 300 && !this.dialog) {
       throw new Error('answer a new INVITE with SipStack.createUAS(req, res, { localSdp })');
     }
-    const res = this.build(status, opts);
+    const refresh = this.dialog && status >= 200 && status < 300 && (req.method === 'INVITE' || req.method === 'UPDATE') ? negotiateUas(req) : undefined;
+    const res = this.build(status, refresh?.kind === 'timer' ? { ...opts, headers: { ...refresh.headers, ...opts.headers } } : opts);
     if (status >= 200) this.finalStatus = status;
     this.st.respond(res);
+    // A 2xx to a re-INVITE/UPDATE is a session refresh (RFC 4028 §9).
+    if (refresh && this.dialog?.sessionTimer) {
+      this.dialog.armSessionTimer(refresh.kind === 'timer' ? { seconds: refresh.seconds, weRefresh: false } : undefined);
+    }
     if (req.method === 'INVITE' && status >= 200 && status < 300 && this.dialog) {
       const d = this.dialog;
       const dest = responseDestination(req);
       if (opts.body !== undefined) d.localSdp = typeof opts.body === 'string' ? opts.body : opts.body.toString('utf8');
       if (req.body.length && req.contentType === 'application/sdp') d.remoteSdp = req.bodyText;
-      if (dest) d.track2xx(req.cseq.seq, res, dest, this.st.reliable, () => {}, () => void d.destroy());
+      if (dest) d.track2xx(req.cseq.seq, res, dest, this.st.reliable, () => {}, () => void d.end('ack-timeout'));
     }
     return res;
   }
@@ -470,8 +476,10 @@ export class SipStack extends EventEmitter {
   createUAS(req: SipRequest, res: SipServerResponse, opts: RequestOptions & { localSdp?: string } = {}): Promise<Dialog> {
     if (res.cancelled) return Promise.reject(new SipError(487, 'Request Terminated'));
     if (res.finalSent) return Promise.reject(new Error('a final response was already sent'));
+    const st = negotiateUas(req);
     const ok = res.build(200, {
       ...opts,
+      ...(st.kind === 'timer' ? { headers: { ...st.headers, ...opts.headers } } : {}),
       ...(opts.localSdp !== undefined ? { body: opts.localSdp, contentType: 'application/sdp' } : {}),
     });
     const contact = req.get('contact');
@@ -506,6 +514,7 @@ export class SipStack extends EventEmitter {
         res.st.reliable,
         () => {
           d.off('destroy', onDestroy);
+          if (st.kind === 'timer') d.armSessionTimer({ seconds: st.seconds, weRefresh: false });
           resolve(d);
         },
         () => {
@@ -660,6 +669,8 @@ export class SipStack extends EventEmitter {
     if (opts.auth) d.auth = opts.auth;
     this.dialogs.set(d.id, d);
     d.confirm();
+    const timer = timerFromAnswer(res);
+    if (timer) d.armSessionTimer(timer);
     return d;
   }
 
@@ -877,9 +888,13 @@ export class SipStack extends EventEmitter {
       res.send(483);
       return;
     }
-    const require = req.getAll('require').filter((o) => !['outbound', 'path', 'replaces'].includes(o.toLowerCase()));
+    const require = req.getAll('require').filter((o) => !['outbound', 'path', 'replaces', 'timer'].includes(o.toLowerCase()));
     if (require.length && req.method !== 'CANCEL') {
       res.send(420, { headers: { Unsupported: require.join(', ') } });
+      return;
+    }
+    if (req.method === 'INVITE' && negotiateUas(req).kind === 'too-small') {
+      res.send(422, { reason: 'Session Interval Too Small', headers: { 'Min-SE': String(MIN_SE) } });
       return;
     }
     const event = req.method.toLowerCase();

@@ -24,8 +24,8 @@ const send = (s: string): void => void peer.send(Buffer.from(s.replace(/\r?\n/g,
 const count = (pred: (m: SipMessage) => boolean): number => got.filter(pred).length;
 const is200 = (m: SipMessage): boolean => m instanceof SipResponse && m.status === 200 && m.cseq.method === 'INVITE';
 
-function invite(callId: string): string {
-  return `INVITE sip:agent@127.0.0.1:${PORT} SIP/2.0
+function invite(callId: string, extra = ''): string {
+  return `INVITE sip:agent@127.0.0.1:${PORT} SIP/2.0${extra}
 Via: SIP/2.0/UDP 127.0.0.1:${PEER};branch=z9hG4bK${callId};rport
 From: <sip:caller@127.0.0.1>;tag=peer
 To: <sip:agent@127.0.0.1>
@@ -141,5 +141,63 @@ Content-Length: 0
     clock.advance(32_000);
     await p;
     expect(done).toBe(true);
+  });
+});
+
+describe('session timers (RFC 4028)', () => {
+  const ack = (callId: string, toTag: string): string => `ACK sip:cc@127.0.0.1:${PORT} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${PEER};branch=z9hG4bKack${callId}
+From: <sip:caller@127.0.0.1>;tag=peer
+To: <sip:agent@127.0.0.1>;tag=${toTag}
+Call-ID: ${callId}
+CSeq: 1 ACK
+Content-Length: 0
+
+`;
+
+  it('422 with Min-SE for an interval below 90 s', async () => {
+    send(invite('st1', '\nSession-Expires: 30\nSupported: timer'));
+    await tick();
+    const r = got.find((m) => m instanceof SipResponse && m.status === 422) as SipResponse | undefined;
+    expect(r?.get('min-se')).toBe('90');
+  });
+
+  it('lets a timer-capable caller refresh, and ends the call with BYE when it does not', async () => {
+    send(invite('st2', '\nSession-Expires: 90\nSupported: timer'));
+    await tick();
+    const ok = got.find(is200) as SipResponse;
+    expect(ok.get('session-expires')).toBe('90;refresher=uac');
+    expect(ok.getAll('require')).toContain('timer');
+    send(ack('st2', ok.toTag!));
+    const d = await uas!;
+    const reason = new Promise<string>((r) => d.once('destroy', (_b: unknown, why: string) => r(why)));
+    const isBye = (m: SipMessage): boolean => m instanceof SipRequest && m.method === 'BYE';
+    clock.advance(59_000);
+    await tick();
+    expect(count(isBye)).toBe(0);
+    clock.advance(2_000); // watchdog: 90 - min(32, 90/3) = 60 s
+    await tick();
+    expect(count(isBye)).toBe(1);
+    expect(await reason).toBe('session-expired');
+  });
+
+  it('a call where we are the refresher stays up across several intervals', async () => {
+    const b = new SipStack({ clock });
+    await b.listen({ udp: { host: '127.0.0.1', port: 25162 } });
+    try {
+      const d = await b.createUAC(`sip:agent@127.0.0.1:${PORT}`, { localSdp: 'v=0\r\n', headers: { 'Session-Expires': '90' } });
+      expect(d.sessionTimer).toEqual({ seconds: 90, weRefresh: true });
+      const ad = await uas!;
+      expect(ad.sessionTimer).toEqual({ seconds: 90, weRefresh: false });
+      for (let t = 0; t < 300; t += 5) {
+        clock.advance(5_000);
+        await tick(15);
+      }
+      expect(d.state).toBe('confirmed');
+      expect(ad.state).toBe('confirmed');
+      await d.destroy();
+    } finally {
+      await b.close();
+    }
   });
 });

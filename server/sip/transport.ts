@@ -117,6 +117,7 @@ export class TransportLayer extends EventEmitter {
       localAddress: flow.localAddress,
       localPort: flow.localPort,
     };
+    if (!framed && isKeepAlive(data)) return;
     let r: ParseResult;
     try {
       r = parseMessage(data, this.limits, framed);
@@ -188,6 +189,16 @@ export class TransportLayer extends EventEmitter {
     this.flows.clear();
     this.byRemote.clear();
   }
+}
+
+/**
+ * Datagram keep-alives that are not SIP: bare CRLFs (phones behind NAT) and STUN binding
+ * requests (RFC 5626 §4.4.2, magic cookie 0x2112A442). They are dropped silently rather than
+ * counted as malformed.
+ */
+function isKeepAlive(data: Buffer): boolean {
+  if (data.length <= 4 && data.every((b) => b === 0x0d || b === 0x0a || b === 0x20)) return true;
+  return data.length >= 20 && data[0]! < 2 && data.readUInt32BE(4) === 0x2112a442;
 }
 
 /**

@@ -102,6 +102,10 @@ Content-Length: 0
 `);
     const res = await c.next();
     expect(res).toMatch(/^SIP\/2.0 400 Bad Request - CSeq method does not match/);
+    const malformedBefore = (await metrics.getSingleMetricAsString('sip_malformed_total')).match(/sip_malformed_total (\d+)/)?.[1];
+    c.send('\r\n\r\n'); // NAT keep-alive: silently dropped, not counted as malformed
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await metrics.getSingleMetricAsString('sip_malformed_total')).match(/sip_malformed_total (\d+)/)?.[1]).toBe(malformedBefore);
     c.send('\u0000\u0001garbage\r\n\r\n');
     c.send('INVITE sip:x SIP/2.0\r\n\r\n');
     await expect(c.next(300)).rejects.toThrow();

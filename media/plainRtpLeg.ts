@@ -77,9 +77,8 @@ export class PlainRtpLeg extends MediaLeg {
         rtcpMux: true,
         comedia: false,
       });
-      const relayIp = net.listenIp === '0.0.0.0' || net.listenIp === '::' ? '127.0.0.1' : net.listenIp;
-      await transport.connect({ ip: relayIp, port: relay.port });
-      relay.setInner('127.0.0.1', transport.tuple.localPort);
+      await transport.connect({ ip: '127.0.0.1', port: relay.innerPort });
+      await relay.setInner('127.0.0.1', transport.tuple.localPort);
       leg = new PlainRtpLeg(id, ctx, role, transport, relay, ssrc);
       return leg;
     } catch (e) {

@@ -7,7 +7,9 @@
  *  - the recorder and the in-band DTMF detector need the samples of both directions anyway;
  *  - prompts and music on hold go straight out of this socket instead of through the worker.
  *
- * RTP on an even port, RTCP on the next one unless muxed (RFC 3550 §11, RFC 5761). With comedia
+ * RTP on an even port, RTCP on the next one unless muxed (RFC 3550 §11, RFC 5761). Towards
+ * mediasoup a third, loopback socket is connect()ed to the PlainTransport: the kernel then filters
+ * its sources, and Node's send skips the per-packet address lookup. With comedia
  * (symmetric RTP, RFC 4961) the relay sends to wherever the remote's first packet came from and
  * then ignores other sources, which defends against RTP injection from elsewhere.
  * Inbound SSRCs are rewritten to one fixed SSRC, so the mediasoup Producer (which must know its
@@ -68,13 +70,17 @@ function bindSocket(ip: string, port: number): Promise<dgram.Socket> {
 export class RtpRelay {
   readonly stats: RtpRelayStats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, rejected: 0 };
   private remote: RemoteRtpAddress | undefined;
+  private sdpRemote: RemoteRtpAddress | undefined;
   private latched = false;
-  private inner: { ip: string; port: number } | undefined;
+  private innerReady = false;
+  /** After latching, the RTP socket is connect()ed to the remote (kernel-side source filter). */
+  private outerConnected = false;
   private closed = false;
 
   private constructor(
     private readonly rtp: dgram.Socket,
     private readonly rtcp: dgram.Socket,
+    private readonly inner: dgram.Socket,
     readonly port: number,
     private readonly comedia: boolean,
     private readonly hooks: RtpRelayHooks,
@@ -82,9 +88,9 @@ export class RtpRelay {
   ) {
     rtp.on('message', (m, from) => this.onRtpSocket(m, from));
     rtcp.on('message', (m, from) => this.onRtcpSocket(m, from));
+    inner.on('message', (m) => this.onInnerSocket(m));
     // A send to an unreachable port (ICMP) surfaces here; it must not crash the process.
-    rtp.on('error', () => this.stats.rejected++);
-    rtcp.on('error', () => this.stats.rejected++);
+    for (const s of [rtp, rtcp, inner]) s.on('error', () => this.stats.rejected++);
   }
 
   /** Bind an even RTP port and the RTCP port above it, somewhere in `range`. */
@@ -99,7 +105,8 @@ export class RtpRelay {
       try {
         rtp = await bindSocket(p.ip, port);
         const rtcp = await bindSocket(p.ip, port + 1);
-        return new RtpRelay(rtp, rtcp, port, p.comedia, p.hooks, p.ssrc);
+        const inner = await bindSocket('127.0.0.1', 0);
+        return new RtpRelay(rtp, rtcp, inner, port, p.comedia, p.hooks, p.ssrc);
       } catch (e) {
         rtp?.close();
         if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
@@ -112,17 +119,38 @@ export class RtpRelay {
     return this.port + 1;
   }
 
-  /** Where mediasoup's PlainTransport listens (loopback), so its packets can be told apart. */
-  setInner(ip: string, port: number): void {
-    this.inner = { ip, port };
+  /** The loopback port mediasoup's PlainTransport must send to. */
+  get innerPort(): number {
+    return this.inner.address().port;
+  }
+
+  /** Where mediasoup's PlainTransport listens (loopback). */
+  setInner(ip: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.inner.connect(port, ip, (err?: Error) => {
+        if (err) return reject(err);
+        this.innerReady = true;
+        resolve();
+      });
+    });
   }
 
   /** The remote from its SDP. With comedia the first packet received may move it. */
   setRemote(r: RemoteRtpAddress): void {
-    if (this.latched) {
-      // Keep the latched address (NAT) but take the mux decision from the new SDP.
+    const prev = this.sdpRemote;
+    this.sdpRemote = r;
+    if (this.latched && prev && prev.address === r.address && prev.port === r.port) {
+      // Same SDP address (a hold/unhold re-INVITE): keep the latched one (NAT), new mux choice.
       this.remote = { ...this.remote!, rtcpMux: r.rtcpMux };
       return;
+    }
+    if (this.latched) {
+      // The remote moved its media (transfer, new media server): learn it again.
+      this.latched = false;
+      if (this.outerConnected) {
+        this.outerConnected = false;
+        this.rtp.disconnect();
+      }
     }
     this.remote = r;
   }
@@ -135,7 +163,12 @@ export class RtpRelay {
   sendToRemote(packet: Buffer): void {
     if (this.closed || !this.remote) return;
     this.stats.rtpOut++;
-    this.rtp.send(packet, this.remote.port, this.remote.address);
+    this.sendRtp(packet);
+  }
+
+  private sendRtp(m: Buffer): void {
+    if (this.outerConnected) this.rtp.send(m);
+    else this.rtp.send(m, this.remote!.port, this.remote!.address);
   }
 
   close(): void {
@@ -143,26 +176,24 @@ export class RtpRelay {
     this.closed = true;
     this.rtp.close();
     this.rtcp.close();
+    this.inner.close();
   }
 
-  private fromInner(from: dgram.RemoteInfo): boolean {
-    return this.inner !== undefined && sameAddr(from, this.inner.ip, this.inner.port);
+  /** From mediasoup, towards the remote. */
+  private onInnerSocket(m: Buffer): void {
+    if (!this.remote) return;
+    if (isRtcp(m)) {
+      this.stats.rtcpOut++;
+      if (this.remote.rtcpMux) this.sendRtp(m);
+      else this.rtcp.send(m, this.remote.rtcpPort, this.remote.rtcpAddress);
+      return;
+    }
+    if (!this.hooks.outbound(m)) return;
+    this.stats.rtpOut++;
+    this.sendRtp(m);
   }
 
   private onRtpSocket(m: Buffer, from: dgram.RemoteInfo): void {
-    if (this.fromInner(from)) {
-      if (!this.remote) return;
-      if (isRtcp(m)) {
-        this.stats.rtcpOut++;
-        if (this.remote.rtcpMux) this.rtp.send(m, this.remote.port, this.remote.address);
-        else this.rtcp.send(m, this.remote.rtcpPort, this.remote.rtcpAddress);
-        return;
-      }
-      if (!this.hooks.outbound(m)) return;
-      this.stats.rtpOut++;
-      this.rtp.send(m, this.remote.port, this.remote.address);
-      return;
-    }
     if (!this.acceptRemote(from, false)) return;
     if (isRtcp(m)) return this.toInnerRtcp(m);
     if (m.length < 12 || m[0]! >> 6 !== 2) {
@@ -170,10 +201,10 @@ export class RtpRelay {
       return;
     }
     this.stats.rtpIn++;
-    if (!this.hooks.inbound(m) || !this.inner) return;
+    if (!this.hooks.inbound(m) || !this.innerReady) return;
     // Rewrite the SSRC in place: the buffer is ours (dgram allocates one per message).
     m.writeUInt32BE(this.ssrc, 8);
-    this.rtp.send(m, this.inner.port, this.inner.ip);
+    this.inner.send(m);
   }
 
   private onRtcpSocket(m: Buffer, from: dgram.RemoteInfo): void {
@@ -186,7 +217,7 @@ export class RtpRelay {
 
   private toInnerRtcp(m: Buffer): void {
     this.stats.rtcpIn++;
-    if (this.inner) this.rtp.send(m, this.inner.port, this.inner.ip);
+    if (this.innerReady) this.inner.send(m);
   }
 
   /** Comedia latching and source filtering. */
@@ -197,6 +228,9 @@ export class RtpRelay {
       this.latched = true;
       const mux = this.remote?.rtcpMux ?? true;
       this.remote = { address: from.address, port: from.port, rtcpAddress: from.address, rtcpPort: mux ? from.port : from.port + 1, rtcpMux: mux };
+      this.rtp.connect(from.port, from.address, (err?: Error) => {
+        if (!err && !this.closed) this.outerConnected = true;
+      });
       return true;
     }
     const r = this.remote!;

@@ -62,6 +62,7 @@ export class MediaCall
 {
   readonly router: Router;
   readonly network: MediaNetwork;
+  readonly clock: Clock;
   law: G711Law | undefined;
   readonly legs: MediaLeg[] = [];
   closed = false;
@@ -79,6 +80,7 @@ export class MediaCall
     super();
     this.router = deps.router;
     this.network = deps.network;
+    this.clock = deps.clock;
     this.router.once('workerclose', () => this.lose(MEDIA_WORKER_DIED));
     this.router.observer.once('close', () => {
       if (!this.closed) this.lose('media-router-closed');

@@ -4,6 +4,7 @@
  * "feed": the other party when bridged, a prompt when one plays through the worker).
  */
 import type { Consumer, Producer, Router, RtpCapabilities, Transport } from 'mediasoup/types';
+import type { Clock } from '../server/clock.ts';
 import type { G711Law } from './g711.ts';
 import type { PortRange } from './rtpRelay.ts';
 
@@ -29,6 +30,7 @@ export interface LegContext {
   readonly callId: string;
   readonly router: Router;
   readonly network: MediaNetwork;
+  readonly clock: Clock;
   /** The call's G.711 law once a leg has negotiated one. */
   readonly law: G711Law | undefined;
   fixLaw(law: G711Law): void;

@@ -139,26 +139,33 @@ export class PlainRtpLeg extends MediaLeg {
     return this.answer(offerSdp);
   }
 
-  /** Send a key to the party as RFC 4733 events (or nothing if it did not negotiate them). */
+  /**
+   * Send a key to the party as RFC 4733 events (false if it did not negotiate them): one packet
+   * per 20 ms while the key is "held", the last with the E bit, sent three times (§2.5.1.4).
+   */
   sendDtmf(digit: string, durationMs = 160): boolean {
     const ev = digitToEvent(digit);
-    if (ev === undefined || this.telephoneEvent === undefined) return false;
+    const pt = this.telephoneEvent;
+    if (ev === undefined || pt === undefined) return false;
     const ts = randomSsrc();
     const steps = Math.max(1, Math.round(durationMs / 20));
-    for (let i = 1; i <= steps + 2; i++) {
-      const end = i > steps;
-      const dur = Math.min(i, steps) * 160;
+    let i = 1;
+    const next = () => {
+      if (this.closed) return;
+      const end = i >= steps;
       this.relay.sendToRemote(
         buildRtp({
-          payloadType: this.telephoneEvent,
+          payloadType: pt,
           marker: i === 1,
           sequenceNumber: this.outSeq++ & 0xffff,
           timestamp: ts,
           ssrc: this.outSsrc,
-          payload: buildTelephoneEvent({ event: ev, end, volume: 10, duration: dur }),
+          payload: buildTelephoneEvent({ event: ev, end, volume: 10, duration: Math.min(i, steps) * 160 }),
         }),
       );
-    }
+      if (++i <= steps + 2) this.ctx.clock.setTimeout(next, i > steps ? 0 : 20);
+    };
+    next();
     return true;
   }
 

@@ -173,4 +173,28 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
       phone.close();
     }
   });
+
+  it('sends a key to the far end as RFC 4733 events (three end packets, one timestamp)', async () => {
+    const caller = await RtpPeer.open();
+    const call = await plane.createCall('it-send-dtmf');
+    try {
+      const trunk = await call.createTrunkLeg();
+      const answer = await trunk.answer(caller.sdp(['PCMU'], { te: 97 }));
+      caller.sendTo('127.0.0.1', portOf(answer));
+      caller.stream('PCMU', silence(100)); // latch
+      await sleep(100);
+      expect(trunk.sendDtmf('#', 100)).toBe(true);
+      expect(trunk.sendDtmf('x')).toBe(false);
+      await sleep(250);
+      const ev = caller.received.filter((p) => p.payloadType === 97);
+      expect(ev.length).toBe(7); // 4 progress packets 20 ms apart, then the end packet 3 times
+      expect(new Set(ev.map((p) => p.timestamp)).size).toBe(1);
+      expect(ev.every((p) => p.payload[0] === 11)).toBe(true);
+      expect(ev.filter((p) => (p.payload[1]! & 0x80) !== 0)).toHaveLength(3);
+      expect(ev[0]!.marker).toBe(true);
+    } finally {
+      call.close();
+      caller.close();
+    }
+  });
 });

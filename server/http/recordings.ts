@@ -13,7 +13,8 @@ import type { ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import { parseTime } from '../kpi/intervals.ts';
 import { isInside } from '../store/recordings.ts';
-import { HttpError, sendJson, type ReportsApiDeps } from './reports.ts';
+import type { ReportsApiDeps } from './reports.ts';
+import { HttpError, sendJson } from './server.ts';
 
 export async function serveRecordings(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
   const rest = path.slice('/api/v1/recordings'.length);

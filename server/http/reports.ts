@@ -17,6 +17,7 @@ import { parseReportParams, ReportQueryError, type ReportParams } from '../kpi/q
 import { log } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { serveRecordings } from './recordings.ts';
+import { HttpError, sendJson } from './server.ts';
 
 const hlog = log.child({ mod: 'reports-api' });
 
@@ -31,15 +32,6 @@ export interface ReportsApiDeps {
 
 export const REPORT_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa', 'admin']);
 export const RECORDING_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa']);
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Returns a handler that serves its own URLs and returns false for any other. */
 export function createReportsApi(deps: ReportsApiDeps): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
@@ -131,15 +123,6 @@ async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParam
   else sendJson(res, 200, report);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
-}
 
 function sendText(res: ServerResponse, status: number, text: string, type: string, filename: string): void {
   res.writeHead(status, {

@@ -23,8 +23,13 @@ const TYPES: Record<string, string> = {
 };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  // An error after a streamed body has started cannot become a JSON reply: cut the connection.
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 

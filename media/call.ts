@@ -53,7 +53,13 @@ export interface CallDeps {
 
 export class MediaCall
   extends EventEmitter<{
+    /** A key pressed by the caller (RFC 4733, in-band, or SIP INFO fed to injectDtmf). */
     dtmf: [digit: string, info: DtmfInfo];
+    /**
+     * A key pressed by an agent (desk phone). Not for the IVR; if the agent is bridged to the
+     * caller it has already been passed on to the caller as RFC 4733 events.
+     */
+    agentDtmf: [digit: string, info: DtmfInfo];
     /** Media ended underneath the call (worker died): the call should be torn down. */
     lost: [reason: string];
     closed: [];
@@ -115,6 +121,12 @@ export class MediaCall
       throw new Error('call closed');
     }
     this.legs.push(leg);
+    leg.onClose = () => {
+      const i = this.legs.indexOf(leg);
+      if (i >= 0) this.legs.splice(i, 1);
+      if (this.bridged?.includes(leg)) this.bridged = undefined;
+      this.playbacks.get(leg)?.player.stop();
+    };
     return leg;
   }
 
@@ -228,7 +240,14 @@ export class MediaCall
     if (source !== 'inband' && leg instanceof PlainRtpLeg) leg.inbandDtmf = false;
     const pb = this.playbacks.get(leg);
     if (pb?.bargeIn) pb.player.stop();
-    this.emit('dtmf', digit, { leg, source });
+    if (leg.role === 'caller') {
+      this.emit('dtmf', digit, { leg, source });
+      return;
+    }
+    // An agent's key goes to the far end (an outside IVR, a conference PIN), as a desk phone would.
+    const peer = this.bridged?.find((l) => l !== leg);
+    if (peer instanceof PlainRtpLeg) peer.sendDtmf(digit);
+    this.emit('agentDtmf', digit, { leg, source });
   }
 
   /** End the call's media. Safe to call more than once. */
@@ -238,7 +257,7 @@ export class MediaCall
     for (const pb of this.playbacks.values()) pb.player.stop();
     this.playbacks.clear();
     if (this.recorder) void this.recorder.stop().catch((e: unknown) => log.error({ call: this.callId, err: String(e) }, 'recording close'));
-    for (const l of this.legs) l.close();
+    for (const l of [...this.legs]) l.close();
     this.router.close();
     this.deps.onClose();
     this.emit('closed');

@@ -39,8 +39,14 @@ export interface LegContext {
 
 export const MID_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 
+export type LegRole = 'caller' | 'agent';
+
 export abstract class MediaLeg {
   abstract readonly kind: 'rtp' | 'webrtc';
+  /** The caller (carrier side) or an agent (browser, desk phone). */
+  abstract readonly role: LegRole;
+  /** Set by the call: forget the leg when it closes. */
+  onClose: (() => void) | undefined;
   abstract readonly transport: Transport;
   producer: Producer | undefined;
   feed: Consumer | undefined;
@@ -82,5 +88,6 @@ export abstract class MediaLeg {
     if (this.closed) return;
     this.closed = true;
     this.transport.close();
+    this.onClose?.();
   }
 }

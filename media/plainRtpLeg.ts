@@ -5,7 +5,7 @@
 import type { PlainTransport } from 'mediasoup/types';
 import { decodeG711, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { DtmfDetector } from './dtmfDetector.ts';
-import { MediaLeg, type LegContext } from './leg.ts';
+import { MediaLeg, type LegContext, type LegRole } from './leg.ts';
 import { TelephoneEventReceiver, buildTelephoneEvent, digitToEvent } from './rfc4733.ts';
 import { buildRtp, parseRtp, randomSsrc, type RtpPacket } from './rtp.ts';
 import { RtpRelay } from './rtpRelay.ts';
@@ -21,7 +21,7 @@ import {
   type RtpMediaDescription,
 } from './sdp.ts';
 
-export type PlainRole = 'caller' | 'agent';
+export type PlainRole = LegRole;
 
 /** Taps on the audio passing a plain leg (recorder, in-band DTMF, player). */
 export interface PlainLegTap {

@@ -18,6 +18,7 @@ import {
 
 export class WebRtcLeg extends MediaLeg {
   readonly kind = 'webrtc';
+  readonly role = 'agent';
   readonly origin = newOrigin();
   private mid = '0';
   private connected = false;

@@ -197,4 +197,41 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
       caller.close();
     }
   });
+
+  it('an agent desk phone key is not the caller\'s: reported as agentDtmf and passed on to the caller', async () => {
+    const caller = await RtpPeer.open();
+    const phone = await RtpPeer.open();
+    const call = await plane.createCall('it-agent-dtmf');
+    const callerKeys: string[] = [];
+    const agentKeys: string[] = [];
+    call.on('dtmf', (d) => callerKeys.push(d));
+    call.on('agentDtmf', (d) => agentKeys.push(d));
+    try {
+      const trunk = await call.createTrunkLeg();
+      const answer = await trunk.answer(caller.sdp(['PCMU'], { te: 101 }));
+      const agent = await call.createRtpLeg();
+      const offer = agent.offer();
+      await agent.setAnswer(phone.sdp(['PCMU'], { te: 101 }));
+      await call.bridge(trunk, agent);
+      caller.sendTo('127.0.0.1', portOf(answer));
+      phone.sendTo('127.0.0.1', portOf(offer));
+      caller.stream('PCMU', silence(100));
+      phone.stream('PCMU', silence(100));
+      await sleep(200);
+      await phone.sendEvent('9', 101);
+      await sleep(300);
+      expect(agentKeys).toEqual(['9']);
+      expect(callerKeys).toEqual([]);
+      const ev = caller.received.filter((p) => p.payloadType === 101);
+      expect(ev.length).toBeGreaterThanOrEqual(3);
+      expect(ev.every((p) => p.payload[0] === 9)).toBe(true);
+      expect(call.legs).toHaveLength(2);
+      agent.close();
+      expect(call.legs).toHaveLength(1);
+    } finally {
+      call.close();
+      caller.close();
+      phone.close();
+    }
+  });
 });

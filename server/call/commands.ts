@@ -4,6 +4,9 @@
  */
 import type { Command } from 'commander';
 import { loadForCommand, withConfigOption } from '../config/commands.ts';
+import { TrunkTable } from '../config/trunks.ts';
+import { compileFlows } from '../ivr/flow.ts';
+import { simulateCall } from '../ivr/simulate.ts';
 import { placeDemoCall, sippAvailable } from './demoCaller.ts';
 
 interface CallFlags {
@@ -34,6 +37,14 @@ export function registerCallCommands(program: Command): void {
       if (!config) return void (process.exitCode = 1);
       const sip = config.server.sip;
       target = `${sip.host === '0.0.0.0' ? '127.0.0.1' : sip.host}:${sip.udpPort}`;
+      // Say up front where the IVR will take this caller now (e.g. closed at night), so a
+      // newcomer is not left wondering why no softphone rings.
+      const flow = new TrunkTable(config.trunks).route('127.0.0.1', f.dialled)?.flow;
+      if (flow) {
+        const sim = simulateCall(compileFlows(config), flow, { at: Date.now(), callerId: f.caller, dialled: f.dialled, inputs: [...f.digits] });
+        if (sim.queue) console.log(`The IVR "${flow}" will put this caller in queue "${sim.queue.name}": log in as one of its agents and press Ready.`);
+        else console.log(`Note: the IVR "${flow}" will not queue this caller now (it ends: ${sim.reason ?? sim.outcome ?? 'unknown'}); see config/hours.yaml.`);
+      }
     }
     if (!sippAvailable()) {
       console.error('The demo caller is sipp: install it with `apt-get install sip-tester` (npm test does this).');

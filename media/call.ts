@@ -19,6 +19,8 @@ const log = rootLog.child({ mod: 'media' });
 
 /** Why a call's media ended abnormally: its worker died (CDR disconnect reason). */
 export const MEDIA_WORKER_DIED = 'media-worker-died';
+/** ... or the caller stopped sending RTP (network gone, far end crashed without a BYE). */
+export const MEDIA_RTP_TIMEOUT = 'media-rtp-timeout';
 
 export interface DtmfInfo {
   leg: MediaLeg;
@@ -88,6 +90,7 @@ export class MediaCall
     this.network = deps.network;
     this.clock = deps.clock;
     this.router.once('workerclose', () => this.lose(MEDIA_WORKER_DIED));
+    if (this.network.rtpTimeoutMs > 0) this.watchRtp();
     this.router.observer.once('close', () => {
       if (!this.closed) this.lose('media-router-closed');
     });
@@ -269,6 +272,25 @@ export class MediaCall
     log.warn({ call: this.callId, reason }, 'call media lost');
     this.emit('lost', reason);
     this.close();
+  }
+
+  /** RTP inactivity on caller legs that should be sending (not while they hold us). */
+  private watchRtp(): void {
+    const every = Math.max(200, Math.min(5000, this.network.rtpTimeoutMs / 4));
+    const check = () => {
+      if (this.closed) return;
+      const now = this.clock.now();
+      for (const l of this.legs) {
+        if (!(l instanceof PlainRtpLeg) || l.role !== 'caller' || !l.remote) continue;
+        if (l.direction === 'recvonly' || l.direction === 'inactive') continue;
+        if (now - l.lastHeardAt() > this.network.rtpTimeoutMs) {
+          this.lose(MEDIA_RTP_TIMEOUT);
+          return;
+        }
+      }
+      this.clock.setTimeout(check, every);
+    };
+    this.clock.setTimeout(check, every);
   }
 
   private assertOpen(): void {

@@ -1,5 +1,5 @@
 /** The media plane's public surface, for call control (server/call) and tools. */
-export { MediaPlane, MEDIA_WORKER_DIED, repairRecordings, type MediaPlaneOptions } from './mediaPlane.ts';
+export { MediaPlane, MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED, repairRecordings, type MediaPlaneOptions } from './mediaPlane.ts';
 export { MediaCall, type DtmfInfo, type Playback, type PlayOptions, type Recording } from './call.ts';
 export { PlainRtpLeg } from './plainRtpLeg.ts';
 export { WebRtcLeg } from './webRtcLeg.ts';

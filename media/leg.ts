@@ -24,6 +24,11 @@ export interface MediaNetwork {
    * telephone-event, as Asterisk's dtmfmode=auto), 'always', or 'never'.
    */
   inbandDtmf: 'auto' | 'always' | 'never';
+  /**
+   * End a call whose caller has sent no RTP for this long while it should be sending (the far
+   * end vanished without a BYE). 0 turns it off.
+   */
+  rtpTimeoutMs: number;
 }
 
 export interface LegContext {

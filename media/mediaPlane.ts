@@ -10,7 +10,7 @@ import { SystemClock, type Clock } from '../server/clock.ts';
 import { log as rootLog } from '../server/log.ts';
 import { metrics } from '../server/metrics.ts';
 import { MediaCall } from './call.ts';
-export { MEDIA_WORKER_DIED } from './call.ts';
+export { MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED } from './call.ts';
 import type { MediaNetwork } from './leg.ts';
 import { PromptCache } from './player.ts';
 import { repairWavHeader } from './wav.ts';
@@ -33,6 +33,8 @@ export interface MediaPlaneOptions {
   comedia?: boolean;
   /** In-band DTMF detection on plain legs: 'auto' (default: when no telephone-event), 'always', 'never'. */
   inbandDtmf?: 'auto' | 'always' | 'never';
+  /** End calls whose caller sent no RTP for this long (callLost 'media-rtp-timeout'). Default 60000; 0 = off. */
+  rtpTimeoutMs?: number;
   /** Directory of recordings: half-written WAVs there are repaired at start. */
   recordingsDir?: string;
   clock?: Clock;
@@ -68,6 +70,7 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
       rtpPorts: { min: opts.rtpMinPort ?? 20000, max: opts.rtpMaxPort ?? 29999 },
       comedia: opts.comedia ?? true,
       inbandDtmf: opts.inbandDtmf ?? 'auto',
+      rtpTimeoutMs: opts.rtpTimeoutMs ?? 60_000,
     };
     for (const [name, r] of [['rtc', network.rtcPorts], ['rtp', network.rtpPorts]] as const) {
       if (!(r.min >= 1024 && r.max <= 65535 && r.min < r.max)) throw new Error(`bad ${name} port range ${r.min}-${r.max}`);

@@ -42,6 +42,7 @@ export class PlainRtpLeg extends MediaLeg {
   tap: PlainLegTap = {};
   /** Whether in-band detection runs (see MediaNetwork.inbandDtmf); off once events arrive. */
   inbandDtmf = false;
+  private remoteSince = 0;
   private readonly events: TelephoneEventReceiver;
   private detector: DtmfDetector | undefined;
   private readonly outSsrc = randomSsrc();
@@ -69,6 +70,7 @@ export class PlainRtpLeg extends MediaLeg {
       range: net.rtpPorts,
       comedia: net.comedia,
       ssrc,
+      now: () => ctx.clock.now(),
       hooks: { inbound: (raw) => leg?.fromParty(raw) ?? false, outbound: (raw) => leg?.toParty(raw) ?? false },
     });
     try {
@@ -181,6 +183,7 @@ export class PlainRtpLeg extends MediaLeg {
     this.payloadType = pt;
     this.telephoneEvent = te;
     this.direction = desc.direction;
+    this.remoteSince = this.ctx.clock.now();
     this.relay.setRemote(desc);
     const policy = this.ctx.network.inbandDtmf;
     this.inbandDtmf = policy === 'always' || (policy === 'auto' && te === undefined);
@@ -232,6 +235,11 @@ export class PlainRtpLeg extends MediaLeg {
       if (p) this.tap.heard(p, this.law);
     }
     return true;
+  }
+
+  /** When the party last sent RTP (or, before any, when its SDP arrived). */
+  lastHeardAt(): number {
+    return Math.max(this.relay.lastInboundAt, this.remoteSince);
   }
 
   /** False while the party has put us on hold (its SDP says sendonly/inactive, or c=0.0.0.0). */

@@ -69,6 +69,8 @@ function bindSocket(ip: string, port: number): Promise<dgram.Socket> {
 
 export class RtpRelay {
   readonly stats: RtpRelayStats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, rejected: 0 };
+  /** Time (by `now`) of the last RTP packet accepted from the remote (0 before any). */
+  lastInboundAt = 0;
   private remote: RemoteRtpAddress | undefined;
   private sdpRemote: RemoteRtpAddress | undefined;
   private latched = false;
@@ -85,6 +87,7 @@ export class RtpRelay {
     private readonly comedia: boolean,
     private readonly hooks: RtpRelayHooks,
     private readonly ssrc: number,
+    private readonly now: () => number,
   ) {
     rtp.on('message', (m, from) => this.onRtpSocket(m, from));
     rtcp.on('message', (m, from) => this.onRtcpSocket(m, from));
@@ -94,7 +97,7 @@ export class RtpRelay {
   }
 
   /** Bind an even RTP port and the RTCP port above it, somewhere in `range`. */
-  static async open(p: { ip: string; range: PortRange; comedia: boolean; ssrc: number; hooks: RtpRelayHooks }): Promise<RtpRelay> {
+  static async open(p: { ip: string; range: PortRange; comedia: boolean; ssrc: number; hooks: RtpRelayHooks; now?: () => number }): Promise<RtpRelay> {
     const min = p.range.min + (p.range.min & 1);
     const slots = Math.floor((p.range.max - min + 1) / 2);
     if (slots < 1) throw new Error(`RTP port range ${p.range.min}-${p.range.max} has no even/odd pair`);
@@ -106,7 +109,7 @@ export class RtpRelay {
         rtp = await bindSocket(p.ip, port);
         const rtcp = await bindSocket(p.ip, port + 1);
         const inner = await bindSocket('127.0.0.1', 0);
-        return new RtpRelay(rtp, rtcp, inner, port, p.comedia, p.hooks, p.ssrc);
+        return new RtpRelay(rtp, rtcp, inner, port, p.comedia, p.hooks, p.ssrc, p.now ?? Date.now);
       } catch (e) {
         rtp?.close();
         if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
@@ -201,6 +204,7 @@ export class RtpRelay {
       return;
     }
     this.stats.rtpIn++;
+    this.lastInboundAt = this.now();
     if (!this.hooks.inbound(m) || !this.innerReady) return;
     // Rewrite the SSRC in place: the buffer is ours (dgram allocates one per message).
     m.writeUInt32BE(this.ssrc, 8);

@@ -9,12 +9,12 @@ import { z } from 'zod';
 
 export const SkillLevel = z.number().int().min(1).max(10);
 
-export const SkillRequirementSchema = z.object({
+export const SkillRequirementSchema = z.strictObject({
   skill: z.string().min(1),
   minLevel: SkillLevel.default(1),
 });
 
-export const AgentSchema = z.object({
+export const AgentSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'agent id: letters, digits, _ . -'),
   name: z.string().min(1),
   /** Login password for the softphone page and SIP digest. */
@@ -36,7 +36,7 @@ export const StrategySchema = z.enum([
   'ring-all',
 ]);
 
-export const EscalationStepSchema = z.object({
+export const EscalationStepSchema = z.strictObject({
   /** Seconds after the call entered the queue (its original arrival). */
   after: z.number().int().min(0),
   /** Relax the minimum levels of the queue's skills to this level. */
@@ -58,7 +58,7 @@ export const EscalationStepSchema = z.object({
  */
 export const EmptyRuleSchema = z.enum(['always', 'logged-in', 'staffed']);
 
-export const QueueSchema = z.object({
+export const QueueSchema = z.strictObject({
   /** Queue priority across queues an agent serves (higher first). */
   priority: z.number().int().min(0).max(100).default(0),
   skills: z.array(SkillRequirementSchema).min(1),
@@ -77,7 +77,7 @@ export const QueueSchema = z.object({
   /** Send waiting callers out (exit "no-agents") once this stops holding; 'always' = never leave. */
   leaveWhenEmpty: EmptyRuleSchema.default('always'),
   serviceLevel: z
-    .object({
+    .strictObject({
       /** Answered within this many seconds counts as met. */
       threshold: z.number().int().min(1).default(20),
       /** Target fraction, e.g. 0.8 for 80 %. */
@@ -93,12 +93,12 @@ export const QueueSchema = z.object({
   ahtSeconds: z.number().min(1).max(36_000).default(180),
   /** Emit a position/EWT event for each waiting caller every `period` seconds; 0 = never. */
   announce: z
-    .object({ period: z.number().int().min(0).max(3600).default(0) })
+    .strictObject({ period: z.number().int().min(0).max(3600).default(0) })
     .default({ period: 0 }),
   /** A caller who abandons and calls again within this many seconds resumes the old place; 0 = off. */
   abandonResume: z.number().int().min(0).max(86_400).default(0),
   callback: z
-    .object({
+    .strictObject({
       /** Dial attempts before the callback gives up (exit "callback-failed"). */
       maxAttempts: z.number().int().min(1).max(10).default(3),
       /** Seconds before a failed callback is tried again (it keeps its place). */
@@ -107,10 +107,10 @@ export const QueueSchema = z.object({
     .default({ maxAttempts: 3, retryDelay: 300 }),
 });
 
-export const AuxCodeSchema = z.object({ code: z.string().min(1), label: z.string().min(1) });
+export const AuxCodeSchema = z.strictObject({ code: z.string().min(1), label: z.string().min(1) });
 
 /** Centre-wide ACD behaviour; every field has a default. */
-export const AcdOptionsSchema = z.object({
+export const AcdOptionsSchema = z.strictObject({
   /** Seconds an agent who rejected an offer is kept out of routing before becoming available again. */
   rejectDelay: z.number().int().min(0).max(3600).default(10),
   /** Consecutive ring-no-answers after which the agent is logged out; 0 = never. */

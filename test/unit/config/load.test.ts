@@ -232,6 +232,18 @@ describe('errors an admin can act on', () => {
     expect(only(errors, /unknown type/)).toMatchObject({ path: ['nodes', 'offer-callback', 'type'], message: expect.stringMatching(/"menu".*"hangup"/) });
   });
 
+  it('a typo in a nested queue setting is an error, not a default silently used', () => {
+    const dir = centre({
+      'queues.yaml': [
+        ['serviceLevel: { threshold: 20, target: 0.8 }', 'serviceLevel: { treshold: 30, target: 0.8 }'],
+        ['{ after: 60, addSkills: [{ skill: operator }] }', '{ after: 60, addSkills: [{ skill: operator, minLvl: 2 }] }'],
+      ],
+    });
+    const errors = errorsOf(dir);
+    expect(only(errors, /unknown setting "treshold"/)).toMatchObject({ file: 'queues.yaml', path: ['queues', 'sales', 'serviceLevel', 'treshold'], ...posOf(dir, 'queues.yaml', 'treshold') });
+    expect(only(errors, /unknown setting "minLvl"/)).toMatchObject({ path: ['queues', 'sales', 'escalation', 0, 'addSkills', 0, 'minLvl'] });
+  });
+
   it('YAML syntax errors with their position, and duplicate keys', () => {
     const y = only(errorsOf(centre({ 'queues.yaml': 'queues:\n  sales: [\n' })), /^YAML: /);
     expect(y).toMatchObject({ file: 'queues.yaml', line: 3, column: 1 });

@@ -5,13 +5,12 @@
 import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
 import { SystemClock, type Clock } from '../server/clock.ts';
 import { log as rootLog } from '../server/log.ts';
-import { metrics } from '../server/metrics.ts';
 import { MediaCall } from './call.ts';
 export { MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED } from './call.ts';
 import type { MediaNetwork } from './leg.ts';
+import { callsActive, callsLost, dtmfTotal, workerDeaths } from './metrics.ts';
 import { PromptCache } from './player.ts';
 import { repairWavHeader } from './wav.ts';
 import { WorkerPool } from './workerPool.ts';
@@ -42,10 +41,6 @@ export interface MediaPlaneOptions {
 }
 
 
-const callsActive = new Gauge({ name: 'media_calls_active', help: 'Calls with a media router', registers: [metrics] });
-const workerDeaths = new Counter({ name: 'media_worker_deaths_total', help: 'mediasoup worker crashes', registers: [metrics] });
-const callsLost = new Counter({ name: 'media_calls_lost_total', help: 'Calls whose media died with a worker', registers: [metrics] });
-const dtmfTotal = new Counter({ name: 'media_dtmf_total', help: 'Key presses reported', labelNames: ['source'], registers: [metrics] });
 
 export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason: string] }> {
   private readonly calls = new Map<string, MediaCall>();
@@ -106,7 +101,7 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
       });
       call.on('dtmf', (_d, info) => dtmfTotal.inc({ source: info.source }));
       call.on('lost', (reason) => {
-        callsLost.inc();
+        callsLost.inc({ reason });
         this.emit('callLost', callId, reason);
       });
       this.calls.set(callId, call);

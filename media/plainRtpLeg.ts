@@ -8,6 +8,7 @@ import { DtmfDetector } from './dtmfDetector.ts';
 import { MediaLeg, type LegContext, type LegRole } from './leg.ts';
 import { TelephoneEventReceiver, buildTelephoneEvent, digitToEvent } from './rfc4733.ts';
 import { buildRtp, parseRtp, randomSsrc, type RtpPacket } from './rtp.ts';
+import { countRelay } from './metrics.ts';
 import { RtpRelay } from './rtpRelay.ts';
 import {
   answerDirection,
@@ -172,8 +173,10 @@ export class PlainRtpLeg extends MediaLeg {
   }
 
   override close(): void {
+    if (this.closed) return;
     super.close();
     this.relay.close();
+    countRelay(this.relay.stats);
   }
 
   private async apply(desc: RtpMediaDescription, law: G711Law, pt: number, te: number | undefined): Promise<void> {

@@ -234,4 +234,13 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
       phone.close();
     }
   });
+
+  it('exports media_ metrics (relay packet counts of closed legs, DTMF by source)', async () => {
+    const { metrics } = await import('../../../server/metrics.ts');
+    const text = await metrics.metrics();
+    const inPackets = Number(/media_rtp_packets_total\{direction="in"\} (\d+)/.exec(text)?.[1] ?? 0);
+    expect(inPackets).toBeGreaterThan(100); // the earlier calls of this file
+    expect(text).toMatch(/media_dtmf_total\{source="rfc4733"\} [1-9]/);
+    expect(text).toMatch(/media_calls_active 0/);
+  });
 });

@@ -77,7 +77,11 @@ export class MediaCall
   private seq = 0;
   private bridged: [MediaLeg, MediaLeg] | undefined;
   private readonly dedupe = new DtmfDeduplicator();
-  private readonly playbacks = new Map<MediaLeg, { player: Player; bargeIn: boolean; restore?: () => Promise<void> }>();
+  /**
+   * What plays to each leg. For worker-side playback `restoreTo` is the producer the leg heard
+   * before (and hears again after); a bridge made meanwhile updates it.
+   */
+  private readonly playbacks = new Map<MediaLeg, { player: Player; bargeIn: boolean; restoreTo?: Producer | undefined }>();
   private recorder: Recorder | undefined;
   private direct: DirectTransport | undefined;
 
@@ -150,8 +154,8 @@ export class MediaCall
   /** Feed a leg, unless a prompt is playing to it (then the feed is restored when it ends). */
   private async feed(leg: MediaLeg, producer: Producer | undefined): Promise<void> {
     const pb = this.playbacks.get(leg);
-    if (pb && leg.kind === 'webrtc') {
-      pb.restore = () => leg.setFeed(producer);
+    if (pb && !(leg instanceof PlainRtpLeg)) {
+      pb.restoreTo = producer;
       return;
     }
     await leg.setFeed(producer);
@@ -163,7 +167,8 @@ export class MediaCall
     const law = leg.law ?? this.law;
     if (!law) throw new Error('play: leg has no negotiated law yet');
     const samples = await this.deps.prompts.load(path);
-    this.playbacks.get(leg)?.player.stop();
+    const before = this.playbacks.get(leg);
+    before?.player.stop();
     let player: Player;
     if (leg instanceof PlainRtpLeg) {
       leg.playing++;
@@ -187,20 +192,19 @@ export class MediaCall
         kind: 'audio',
         rtpParameters: { codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }], encodings: [{ ssrc }] },
       });
+      // A prompt replacing a prompt restores what the leg heard before the first one.
       const previous = leg.feed?.producerId;
-      const prevProducer = this.bridged?.find((l) => l !== leg && l.producer?.id === previous)?.producer;
-      await leg.setFeed(producer);
+      const restoreTo = before ? before.restoreTo : this.bridged?.find((l) => l !== leg && l.producer?.id === previous)?.producer;
       player = new Player(samples, { clock: this.deps.clock, law, ssrc, loop: opts.loop, send: (b) => !producer.closed && producer.send(b) });
-      const entry: { player: Player; bargeIn: boolean; restore?: () => Promise<void> } = {
-        player,
-        bargeIn: opts.bargeIn ?? false,
-        restore: () => leg.setFeed(prevProducer),
-      };
+      const entry = { player, bargeIn: opts.bargeIn ?? false, restoreTo };
       this.playbacks.set(leg, entry);
+      await leg.setFeed(producer);
       void player.done.then(async () => {
-        if (this.playbacks.get(leg) === entry) this.playbacks.delete(leg);
         producer.close();
-        if (!this.closed && !leg.closed) await entry.restore?.().catch((e: unknown) => log.warn({ call: this.callId, err: String(e) }, 'restore feed after prompt'));
+        if (this.playbacks.get(leg) !== entry) return; // replaced by a newer prompt: it restores
+        this.playbacks.delete(leg);
+        if (this.closed || leg.closed) return;
+        await leg.setFeed(entry.restoreTo).catch((e: unknown) => log.warn({ call: this.callId, err: String(e) }, 'restore feed after prompt'));
       });
     }
     return { done: player.done, stop: () => player.stop() };

@@ -18,16 +18,17 @@ export class CentreAgentDesk implements AgentDesk {
   constructor(
     private readonly acd: Acd,
     agents: readonly Agent[],
-    private readonly aux: readonly { code: string; label: string }[],
+    private aux: readonly { code: string; label: string }[],
     private readonly domain: string,
   ) {
     this.agents = new Map(agents.map((a) => [a.id, a]));
     this.changes.setMaxListeners(0); // one listener per open agent desktop
   }
 
-  /** A reloaded config: new passwords and agents apply to the next login. */
-  setAgents(agents: readonly Agent[]): void {
+  /** A reloaded config: new passwords, agents and aux codes apply from the next request. */
+  reconfigure(agents: readonly Agent[], aux: readonly { code: string; label: string }[]): void {
     this.agents = new Map(agents.map((a) => [a.id, a]));
+    this.aux = aux;
   }
 
   /** Feed every ACD event; state changes go to the desktops' event streams. */

@@ -171,7 +171,11 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     watcher.on('reload', (next) => {
       trunks = new TrunkTable(next.trunks);
-      desk.setAgents(next.agents);
+      desk.reconfigure(next.agents, next.auxCodes);
+      // Queues and agents change in place: waiting callers keep their places; a removed queue's
+      // callers leave by its "closed" branch.
+      const r = acd.configure({ queues: { ...next.queues }, agents: [...next.agents], auxCodes: [...next.auxCodes] });
+      if (!r.ok) log.error({ error: r.error }, 'the ACD refused the reloaded queues/agents; it keeps the previous ones');
       log.info({ version: next.version }, 'config reloaded; new calls use it');
     });
     watcher.on('invalid', (errors) => log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force'));

@@ -3,6 +3,8 @@
  * next agent (and the silent one to not-ready "missed"); a caller who hangs up while queued is an
  * abandon. Real sipp callers, real softphones in headless Chromium, real Postgres.
  */
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
@@ -83,5 +85,23 @@ describe('queue outcomes', () => {
     expect(ev.find((e) => e.type === 'call.end')).toMatchObject({ endedBy: 'caller' });
     expect(tc.centre.calls.size).toBe(0);
     await away.close();
+  });
+
+  it('a config edit while running: a broken edit changes nothing; a valid one adds an agent who can log in', async () => {
+    const file = join(tc.centre.config.dir, 'agents.yaml');
+    const login = (id: string, password: string) =>
+      fetch(`${tc.httpUrl}api/v1/agent/login`, { method: 'POST', body: JSON.stringify({ agent: id, password }) }).then((r) => r.status);
+    const until = async (cond: () => Promise<boolean>) => {
+      for (let i = 0; i < 50 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, good.replace('skills: { sales: 8 }', 'skills: { sales: 11 }')); // level out of range
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await login('1001', 'alice1001')).toBe(200); // the old version still runs
+    writeFileSync(file, good);
+    appendFileSync(file, '  - { id: "1005", name: Erin New, password: erin1005, skills: { sales: 4 } }\n');
+    await until(async () => (await login('1005', 'erin1005')) === 200);
+    expect(await login('1005', 'erin1005')).toBe(200);
+    expect(tc.centre.acd.agentView('1005')?.state).toBe('not-ready');
   });
 });

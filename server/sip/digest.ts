@@ -142,6 +142,19 @@ export class DigestServer {
     readonly nonceTtlMs = 300_000,
   ) {}
 
+  /** Highest nonce-count seen per nonce; insertion-ordered so the oldest are evicted first. */
+  private readonly lastNc = new Map<string, number>();
+
+  private rememberNc(nonce: string, nc: number): void {
+    this.lastNc.delete(nonce);
+    this.lastNc.set(nonce, nc);
+    // Bounded: nonces live nonceTtlMs; 50k entries covers thousands of registrations a minute.
+    if (this.lastNc.size > 50_000) {
+      const oldest = this.lastNc.keys().next().value;
+      if (oldest !== undefined) this.lastNc.delete(oldest);
+    }
+  }
+
   nonce(): string {
     const ts = this.clock.now().toString(16);
     const sig = createHmac('sha256', this.key).update(ts).digest('base64url').slice(0, 22);
@@ -213,6 +226,14 @@ export class DigestServer {
       return { ok: false, reason: 'mismatch' };
     }
     if (ns === 'stale') return { ok: false, reason: 'stale' };
+    if (qop) {
+      // Replay protection (RFC 7616 §3.4): each nonce's nc must grow. A replayed or reordered
+      // credential gets a fresh challenge (stale) rather than a hard failure.
+      const nc = parseInt(g('nc') ?? '', 16);
+      const last = this.lastNc.get(nonce);
+      if (!Number.isFinite(nc) || (last !== undefined && nc <= last)) return { ok: false, reason: 'stale' };
+      this.rememberNc(nonce, nc);
+    }
     return { ok: true, username };
   }
 }

@@ -48,8 +48,9 @@ describe('digest (RFC 2617 / 7616 / 8760)', () => {
     const [md5, sha] = ch.map((c) => parseChallenge(c)!);
     expect(sha!.algorithm).toBe('SHA-256');
     expect(md5!.algorithm).toBe('MD5');
-    for (const c of [sha!, md5!]) {
-      const h = authorize(c, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc.example');
+    // Both challenges share one nonce, so the second answer must use the next nonce-count.
+    for (const [c, nc] of [[sha!, 1], [md5!, 2]] as const) {
+      const h = authorize(c, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc.example', nc);
       expect(await srv.verify(h, 'REGISTER', lookup)).toEqual({ ok: true, username: 'alice' });
       const bad = authorize(c, { username: 'alice', password: 'nope' }, 'REGISTER', 'sip:cc.example');
       expect(await srv.verify(bad, 'REGISTER', lookup)).toMatchObject({ ok: false, reason: 'mismatch' });
@@ -71,6 +72,17 @@ describe('digest (RFC 2617 / 7616 / 8760)', () => {
     expect(await srv.verify(h, 'REGISTER', lookup)).toMatchObject({ ok: false, reason: 'stale' });
     const forged = authorize({ ...c, nonce: 'deadbeef.AAAAAAAAAAAAAAAAAAAAAA' }, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc');
     expect(await srv.verify(forged, 'REGISTER', lookup)).toMatchObject({ ok: false, reason: 'mismatch' });
+  });
+
+  it('rejects a replayed nonce-count as stale, accepts a growing one', async () => {
+    const clock = new FakeClock(1_000_000);
+    const srv = new DigestServer('cc', clock);
+    const c = parseChallenge(srv.challenges()[0]!)!;
+    const first = authorize(c, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc', 1);
+    expect(await srv.verify(first, 'REGISTER', lookup)).toEqual({ ok: true, username: 'alice' });
+    expect(await srv.verify(first, 'REGISTER', lookup)).toMatchObject({ ok: false, reason: 'stale' });
+    const second = authorize(c, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc', 2);
+    expect(await srv.verify(second, 'REGISTER', lookup)).toEqual({ ok: true, username: 'alice' });
   });
 
   it('never throws on garbage headers', async () => {

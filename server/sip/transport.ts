@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { lookup } from 'node:dns/promises';
+import { lookup, resolveSrv } from 'node:dns/promises';
 import type { Logger } from '../log.ts';
 import { SipMessage, SipRequest, type Source, type Transport } from './message.ts';
 import { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
@@ -244,9 +244,23 @@ export function responseDestination(req: SipMessage): Destination | undefined {
   return dest;
 }
 
+/** DNS used for next hops; replaceable so tests can stand in for a zone. */
+export interface Resolver {
+  lookup(host: string): Promise<string>;
+  resolveSrv(name: string): Promise<{ name: string; port: number; priority: number; weight: number }[]>;
+}
+let resolver: Resolver = {
+  lookup: async (host) => (await lookup(host)).address,
+  resolveSrv: (name) => resolveSrv(name),
+};
+export function setResolver(r: Resolver): void {
+  resolver = r;
+}
+
 /**
- * Where to send a request for a next-hop URI (RFC 3263 reduced to what a contact centre needs:
- * explicit transport param, sips -> TLS, A/AAAA lookup, default ports; no NAPTR/SRV).
+ * Where to send a request for a next-hop URI (RFC 3263 without NAPTR): explicit transport
+ * param, sips -> TLS; for a host name without a port, SRV (_sip._udp, _sip._tcp, _sips._tcp)
+ * picking the lowest priority and highest weight, then A/AAAA; default ports otherwise.
  */
 export async function uriDestination(uri: SipUri, flowId?: string): Promise<Destination> {
   let transport: Transport;
@@ -255,15 +269,37 @@ export async function uriDestination(uri: SipUri, flowId?: string): Promise<Dest
   else if (uri.scheme === 'sips') transport = 'tls';
   else transport = 'udp';
   if (uri.scheme === 'sips' && transport === 'tcp') transport = 'tls';
-  const port = uri.port ?? DEFAULT_PORTS[transport];
+  let port = uri.port ?? DEFAULT_PORTS[transport];
   let host = uri.params.get('maddr') ?? uri.host;
   host = host.replace(/^\[|\]$/g, '');
   const dest: Destination = { transport, address: host, port };
   if (flowId !== undefined) dest.flowId = flowId;
   if (isIP(host) || host.endsWith('.invalid') || flowId !== undefined) return dest;
+  if (uri.port === undefined && transport !== 'ws' && transport !== 'wss') {
+    const candidates: [Transport, string][] =
+      transport === 'tls'
+        ? [['tls', `_sips._tcp.${host}`]]
+        : tp
+          ? [[transport, `_sip._${transport}.${host}`]]
+          : [
+              ['udp', `_sip._udp.${host}`],
+              ['tcp', `_sip._tcp.${host}`],
+            ];
+    for (const [t, name] of candidates) {
+      const records = await resolver.resolveSrv(name).catch(() => []);
+      const best = [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
+      if (best) {
+        transport = t;
+        host = best.name;
+        port = best.port;
+        dest.transport = t;
+        dest.port = port;
+        break;
+      }
+    }
+  }
   try {
-    const r = await lookup(host);
-    dest.address = r.address;
+    dest.address = isIP(host) ? host : await resolver.lookup(host);
   } catch {
     throw new TransportError(`cannot resolve ${host}`);
   }

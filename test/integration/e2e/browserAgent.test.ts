@@ -96,6 +96,16 @@ describe('trunk → IVR → queue → browser agent', () => {
     const end = events.find((e) => e.type === 'call.end');
     expect(end).toMatchObject({ endedBy: 'caller' });
 
+    // The same call as rows a DBA would query: the contact, its legs, the queue log.
+    const pool = tc.centre.store.pool;
+    const contact = (await pool.query('SELECT * FROM contacts WHERE contact_id = $1', [cdr.contactId])).rows[0] as Record<string, unknown>;
+    expect(contact).toMatchObject({ caller: '15550001', trunk: 'local', ended_by: 'caller' });
+    expect((contact.arrived_at as Date).getTime()).toBeLessThan((contact.ended_at as Date).getTime());
+    const legs = (await pool.query('SELECT party_kind, party, queue FROM legs WHERE contact_id = $1 ORDER BY seq', [cdr.contactId])).rows;
+    expect(legs).toEqual(expect.arrayContaining([expect.objectContaining({ party_kind: 'agent', party: '1001', queue: 'sales' })]));
+    const qlog = (await pool.query('SELECT event, agent_id FROM queue_events WHERE contact_id = $1 ORDER BY at, seq', [cdr.contactId])).rows;
+    expect(qlog.map((r: { event: string }) => r.event)).toEqual(['ENTER', 'OFFER', 'CONNECT']);
+
     // The recording: caller (1000 Hz) left, agent (440 Hz) right.
     const rec = events.find((e) => e.type === 'recording.started');
     const wav = readStereoWav(readFileSync((rec as { path: string }).path));

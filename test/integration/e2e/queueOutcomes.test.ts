@@ -87,6 +87,25 @@ describe('queue outcomes', () => {
     await away.close();
   });
 
+  it('wrong agent API calls get clear errors and change nothing', async () => {
+    const post = async (path: string, body: string, token?: string) => {
+      const r = await fetch(`${tc.httpUrl}api/v1/agent/${path}`, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: r.status, body: (await r.json()) as { error?: string; token?: string } };
+    };
+    expect(await post('login', '{not json')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/JSON/) } });
+    expect(await post('login', '{"agent":"1001"}')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/password/) } });
+    expect(await post('login', '{"agent":"1001","password":"nope"}')).toMatchObject({ status: 401 });
+    expect(await post('state', '{"state":"ready"}')).toMatchObject({ status: 401 });
+    const { body } = await post('login', '{"agent":"1004","password":"dave1004"}');
+    expect(await post('state', '{"state":"sleeping"}', body.token)).toMatchObject({ status: 400 });
+    expect(await post('state', '{"state":"not-ready","reason":"nap"}', body.token)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/unknown not-ready reason/) } });
+    expect(await post('wrapup/end', '{}', body.token)).toMatchObject({ status: 409 });
+    expect(await post('nowhere', '{}', body.token)).toMatchObject({ status: 404 });
+    expect(tc.centre.acd.agentView('1004')?.state).toBe('not-ready');
+    expect(await post('logout', '{}', body.token)).toMatchObject({ status: 200 });
+    expect(await post('state', '{"state":"ready"}', body.token)).toMatchObject({ status: 401 });
+  });
+
   it('a config edit while running: a broken edit changes nothing; a valid one adds an agent who can log in', async () => {
     const file = join(tc.centre.config.dir, 'agents.yaml');
     const login = (id: string, password: string) =>

@@ -62,6 +62,8 @@ export class MediaCall
      * caller it has already been passed on to the caller as RFC 4733 events.
      */
     agentDtmf: [digit: string, info: DtmfInfo];
+    /** One leg's media failed (browser gone: ICE consent lost, DTLS failed); the call goes on. */
+    legFailed: [leg: MediaLeg, reason: string];
     /** Media ended underneath the call (worker died): the call should be torn down. */
     lost: [reason: string];
     closed: [];
@@ -234,6 +236,13 @@ export class MediaCall
   injectDtmf(digit: string, source: DtmfSource = 'info', leg?: MediaLeg): void {
     const l = leg ?? this.legs.find((x) => x instanceof PlainRtpLeg && x.role === 'caller') ?? this.legs[0];
     if (l) this.report(l, digit, source);
+  }
+
+  /** Called by legs. */
+  legFailed(leg: MediaLeg, reason: string): void {
+    if (this.closed) return;
+    log.warn({ call: this.callId, leg: leg.id, reason }, 'leg media failed');
+    this.emit('legFailed', leg, reason);
   }
 
   /** Called by legs. */

@@ -29,6 +29,8 @@ export interface MediaNetwork {
    * end vanished without a BYE). 0 turns it off.
    */
   rtpTimeoutMs: number;
+  /** RFC 7675 consent freshness for browser legs, seconds (mediasoup's default 30). */
+  iceConsentTimeoutSec: number;
 }
 
 export interface LegContext {
@@ -40,6 +42,8 @@ export interface LegContext {
   readonly law: G711Law | undefined;
   fixLaw(law: G711Law): void;
   dtmf(leg: MediaLeg, digit: string, source: 'rfc4733' | 'inband'): void;
+  /** A leg's transport failed underneath (browser gone: ICE consent lost, DTLS failed). */
+  legFailed(leg: MediaLeg, reason: string): void;
 }
 
 export const MID_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';

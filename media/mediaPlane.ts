@@ -34,6 +34,8 @@ export interface MediaPlaneOptions {
   inbandDtmf?: 'auto' | 'always' | 'never';
   /** End calls whose caller sent no RTP for this long (callLost 'media-rtp-timeout'). Default 60000; 0 = off. */
   rtpTimeoutMs?: number;
+  /** Browser legs: seconds without ICE consent before 'legFailed' (RFC 7675). 10–60, default 30. */
+  iceConsentTimeoutSec?: number;
   /** Directory of recordings: half-written WAVs there are repaired at start. */
   recordingsDir?: string;
   clock?: Clock;
@@ -66,6 +68,7 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
       comedia: opts.comedia ?? true,
       inbandDtmf: opts.inbandDtmf ?? 'auto',
       rtpTimeoutMs: opts.rtpTimeoutMs ?? 60_000,
+      iceConsentTimeoutSec: Math.min(60, Math.max(10, opts.iceConsentTimeoutSec ?? 30)), // mediasoup's bounds
     };
     for (const [name, r] of [['rtc', network.rtcPorts], ['rtp', network.rtpPorts]] as const) {
       if (!(r.min >= 1024 && r.max <= 65535 && r.min < r.max)) throw new Error(`bad ${name} port range ${r.min}-${r.max}`);

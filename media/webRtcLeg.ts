@@ -46,8 +46,17 @@ export class WebRtcLeg extends MediaLeg {
     });
     const transport = await ctx.router.createWebRtcTransport({
       listenInfos: opts.tcp ? [info('udp'), info('tcp')] : [info('udp')],
+      iceConsentTimeout: n.iceConsentTimeoutSec,
     });
-    return new WebRtcLeg(id, ctx, transport);
+    const leg = new WebRtcLeg(id, ctx, transport);
+    // An agent whose browser vanished (tab closed, network gone) without a BYE.
+    transport.on('icestatechange', (s) => {
+      if (s === 'disconnected' && !leg.closed) ctx.legFailed(leg, 'ice-disconnected');
+    });
+    transport.on('dtlsstatechange', (s) => {
+      if (s === 'failed' && !leg.closed) ctx.legFailed(leg, 'dtls-failed');
+    });
+    return leg;
   }
 
   protected override consumerMid(): string {

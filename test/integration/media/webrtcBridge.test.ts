@@ -258,4 +258,47 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       caller.close();
     }
   });
+
+  it('reports legFailed when the browser disappears without a word (ICE consent lost)', async () => {
+    const quick = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 34500, rtpMaxPort: 34599, rtcMinPort: 34600, rtcMaxPort: 34699, iceConsentTimeoutSec: 10 });
+    const caller = await RtpPeer.open();
+    const call = await quick.createCall('it-webrtc-gone');
+    const failed: string[] = [];
+    call.on('legFailed', (leg, reason) => failed.push(`${leg.kind}:${reason}`));
+    const page = await openPage(browser);
+    try {
+      const trunk = await call.createTrunkLeg();
+      const answer = await trunk.answer(caller.sdp(['PCMU']));
+      caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
+      caller.stream('PCMU', tone(1000, 1000));
+      const agent = await call.createWebRtcLeg();
+      const browserAnswer = await page.evaluate(async (sdp) => {
+        const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
+        const ms = await navigator.mediaDevices.getUserMedia({ audio: true });
+        await pc.setRemoteDescription({ type: 'offer', sdp });
+        pc.addTrack(ms.getAudioTracks()[0]!, ms);
+        pc.getTransceivers()[0]!.direction = 'sendrecv';
+        await pc.setLocalDescription(await pc.createAnswer());
+        await new Promise<void>((r) => {
+          if (pc.iceGatheringState === 'complete') r();
+          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+          setTimeout(r, 2000);
+        });
+        return pc.localDescription!.sdp;
+      }, agent.offer());
+      await agent.setAnswer(loopbackOnly(browserAnswer));
+      await call.bridge(trunk, agent);
+      for (let i = 0; i < 50 && agent.transport.dtlsState !== 'connected'; i++) await sleep(100);
+      expect(agent.transport.dtlsState).toBe('connected');
+      await page.close(); // tab gone: no BYE, no DTLS close_notify guaranteed
+      for (let i = 0; i < 160 && failed.length === 0; i++) await sleep(100); // mediasoup's minimum is 10 s
+      if (process.env.MEDIA_TEST_VERBOSE) console.log('states', agent.transport.iceState, agent.transport.dtlsState, failed);
+      expect(failed[0]).toMatch(/^webrtc:(ice-disconnected|dtls-failed)$/);
+      expect(call.closed).toBe(false); // the caller's side goes on (the ACD can requeue)
+    } finally {
+      call.close();
+      caller.close();
+      await quick.stop();
+    }
+  });
 });

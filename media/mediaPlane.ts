@@ -73,6 +73,9 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
     for (const [name, r] of [['rtc', network.rtcPorts], ['rtp', network.rtpPorts]] as const) {
       if (!(r.min >= 1024 && r.max <= 65535 && r.min < r.max)) throw new Error(`bad ${name} port range ${r.min}-${r.max}`);
     }
+    if ((network.listenIp === '0.0.0.0' || network.listenIp === '::') && !network.announcedAddress) {
+      throw new Error(`media listenIp ${network.listenIp} needs announcedAddress (the address peers send to)`);
+    }
     if (opts.recordingsDir) await repairRecordings(opts.recordingsDir);
     const pool = await WorkerPool.start({ ...(opts.workers ? { workers: opts.workers } : {}), ...(opts.workerLogLevel ? { logLevel: opts.workerLogLevel } : {}) });
     return new MediaPlane(pool, network, opts.clock ?? new SystemClock());

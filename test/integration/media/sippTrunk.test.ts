@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DtmfDetector } from '../../../media/dtmfDetector.ts';
 import { decodeG711 } from '../../../media/g711.ts';
 import { MediaPlane, type MediaCall, type Recording } from '../../../media/index.ts';
 import { envelopeMatch, readStereoWav, rms } from '../../support/audio.ts';
@@ -88,5 +89,14 @@ describe.skipIf(!existsSync('/usr/bin/sipp') || !existsSync(`${PCAPS}/g711a.pcap
     expect(m.corr).toBeGreaterThan(0.9);
     // and it is not just any loud signal: the reversed speech does not match as well
     expect(envelopeMatch(w.left, ref.slice().reverse()).corr).toBeLessThan(m.corr - 0.2);
+  });
+
+  it('talk-off: the in-band detector finds no key in the pcap\'s speech', () => {
+    const speech = decodeG711('PCMA', Buffer.concat(readPcapRtp(`${PCAPS}/g711a.pcap`).filter((p) => p.payloadType === 8).map((p) => p.payload)));
+    expect(speech.length).toBeGreaterThan(8000 * 6);
+    const found: string[] = [];
+    const det = new DtmfDetector((d) => found.push(d.digit));
+    for (let i = 0; i < speech.length; i += 240) det.process(speech.subarray(i, i + 240));
+    expect(found).toEqual([]);
   });
 });

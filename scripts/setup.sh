@@ -39,4 +39,16 @@ if ! worker_ok; then
   say "no mediasoup worker found; building one from source"
   MEDIASOUP_WORKER_BIN=$(bash scripts/mediasoup-worker.sh); export MEDIASOUP_WORKER_BIN
 fi
+# Text prompts and queue-position announcements are spoken by espeak-ng (Debian). Without it the
+# centre runs, and says so in its log each time it has to skip an announcement.
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing espeak-ng (text-to-speech)"
+    (export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends espeak-ng >&2 ||
+      { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends espeak-ng >&2; }) ||
+      echo "[setup] could not install espeak-ng; announcements will be skipped" >&2
+  else
+    echo "[setup] espeak-ng is missing (sudo apt-get install espeak-ng); announcements will be skipped" >&2
+  fi
+fi
 say "ready"

@@ -1,7 +1,9 @@
 /**
  * The agent's side of the ACD as the desktop and desk phones see it. Browser agents log in over
  * REST (server/http/agentApi.ts) and choose Ready / Not ready; desk-phone agents have no screen,
- * so registering their phone logs them in ready and un-registering logs them out.
+ * so registering their phone logs them in ready. When an agent's last registration goes (the
+ * phone un-registers or expires, the browser tab closes its WebSocket) the agent is logged out, so
+ * the ACD never offers calls to a device that is not there.
  */
 import { EventEmitter } from 'node:events';
 import type { Acd } from '../acd/acd.ts';
@@ -20,6 +22,8 @@ export class CentreAgentDesk implements AgentDesk {
     agents: readonly Agent[],
     private aux: readonly { code: string; label: string }[],
     private readonly domain: string,
+    /** How many registrations the user still has (all transports). */
+    private readonly registrations: (user: string) => Promise<number>,
   ) {
     this.agents = new Map(agents.map((a) => [a.id, a]));
     this.changes.setMaxListeners(0); // one listener per open agent desktop
@@ -90,10 +94,12 @@ export class CentreAgentDesk implements AgentDesk {
     if (this.acd.agentView(user)?.state === 'logged-out') this.acd.agentLogin(user, { ready: true });
   }
 
-  unregistered(b: Binding): void {
+  async unregistered(b: Binding): Promise<void> {
     const user = userOfAor(b.aor);
-    if (!user || !this.agents.has(user) || isBrowser(b)) return;
-    this.acd.agentLogout(user, 'unregistered');
+    if (!user || !this.agents.has(user)) return;
+    // A reloaded page or a re-registering phone has another binding already.
+    if ((await this.registrations(user)) > 0) return;
+    if (this.acd.agentView(user)?.state !== 'logged-out') this.acd.agentLogout(user, isBrowser(b) ? 'disconnected' : 'unregistered');
   }
 
   private check(r: { ok: true } | { ok: false; error: string }): void {

@@ -101,18 +101,19 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: [...config.auxCodes] });
     stoppers.push(async () => acd.dispose());
     const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill);
-    const desk = new CentreAgentDesk(acd, config.agents, config.auxCodes, srv.sipRealm);
     const calls = new Map<string, InboundCall>();
-
-    const sip = new SipStack({
+    // The stack asks the desk for passwords (only once listening); the desk asks the stack
+    // whether an agent still has a registration.
+    const sip: SipStack = new SipStack({
       clock,
       log: rootLog.child({ mod: 'sip' }),
       realm: srv.sipRealm,
-      credentials: (user) => desk.password(user),
+      credentials: (user): string | undefined => desk.password(user),
     });
+    const desk: CentreAgentDesk = new CentreAgentDesk(acd, config.agents, config.auxCodes, srv.sipRealm, async (user) => (await sip.lookup(user)).length);
     stoppers.push(() => sip.close());
     sip.on('registered', (b) => desk.registered(b));
-    sip.on('unregistered', (b) => desk.unregistered(b));
+    sip.on('unregistered', (b) => void desk.unregistered(b));
 
     acd.on('event', (e: AcdEvent) => {
       cdr.acd(e, (callId) => callId);
@@ -132,6 +133,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
           return;
         case 'escalate':
           if (call && e.overflowTo) call.queue = e.overflowTo;
+          return;
+        case 'position':
+          void call?.announce(e.position, e.ewtSeconds);
           return;
         case 'wrapupEnd':
           if (!calls.has(e.callId)) cdr.closeContact(e.callId);

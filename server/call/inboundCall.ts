@@ -62,7 +62,10 @@ export class InboundCall {
   private ivr: IvrSession | undefined;
   private playback: { token: number; pb?: Playback } | undefined;
   private playToken = 0;
+  /** What plays while queued: music on hold, or a position announcement interrupting it. */
   private moh: Playback | undefined;
+  private mohPrompt: ResolvedPrompt | undefined;
+  private announcing = false;
   private readonly offers = new Map<string, Offer>();
   private agent: { id: string; dialog: Dialog; leg: AgentLeg } | undefined;
   /** The agent hung up first; whatever ends the call afterwards is put down to them. */
@@ -269,6 +272,7 @@ export class InboundCall {
       this.ivr?.queueExit(queueExitReason(r.reason));
       return;
     }
+    this.mohPrompt = moh;
     if (moh) void this.startMoh(moh);
   }
 
@@ -281,6 +285,37 @@ export class InboundCall {
       else this.moh = pb;
     } catch (e) {
       this.clog.warn({ err: String(e) }, 'music on hold failed');
+    }
+  }
+
+  /**
+   * Tell a waiting caller their place (the queue's announce.period): the announcement interrupts
+   * the music, which starts again after it.
+   */
+  async announce(position: number, ewtSeconds: number | null): Promise<void> {
+    if (this.phase !== 'queued' || this.announcing || !this.media || !this.trunkLeg) return;
+    this.announcing = true;
+    const minutes = ewtSeconds === null ? undefined : Math.max(1, Math.round(ewtSeconds / 60));
+    const text =
+      `You are number ${position} in the queue.` +
+      (minutes === undefined ? '' : ` Your expected wait is about ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+    try {
+      const file = await this.ctx.tts.render(text, 'en');
+      if (this.phase !== 'queued') return;
+      this.stopMoh();
+      const pb = await this.media.play(this.trunkLeg, file);
+      if (this.phase !== 'queued') return void pb.stop();
+      this.moh = pb;
+      await pb.done;
+      if (this.phase === 'queued' && this.moh === pb) {
+        this.moh = undefined;
+        if (this.mohPrompt) await this.startMoh(this.mohPrompt);
+      }
+    } catch (e) {
+      this.clog.warn({ err: String(e) }, 'position announcement failed');
+      if (this.phase === 'queued' && !this.moh && this.mohPrompt) void this.startMoh(this.mohPrompt);
+    } finally {
+      this.announcing = false;
     }
   }
 

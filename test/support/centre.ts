@@ -19,9 +19,17 @@ export interface TestCentre {
  * The demo config, copied; with alwaysOpen its business calendar is open around the clock and
  * has no holidays, so a test's call reaches the menu whatever the time of day.
  */
-function testConfig(dataDir: string, alwaysOpen: boolean): string {
+function testConfig(dataDir: string, alwaysOpen: boolean, edits: Record<string, [string, string][]>): string {
   const dir = join(dataDir, 'config');
   cpSync(resolve('config'), dir, { recursive: true });
+  for (const [file, pairs] of Object.entries(edits)) {
+    let text = readFileSync(join(dir, file), 'utf8');
+    for (const [from, to] of pairs) {
+      if (!text.includes(from)) throw new Error(`test config edit: "${from}" not in ${file}`);
+      text = text.replace(from, to);
+    }
+    writeFileSync(join(dir, file), text);
+  }
   if (alwaysOpen) {
     const hours = join(dir, 'hours.yaml');
     const text = readFileSync(hours, 'utf8')
@@ -35,13 +43,13 @@ function testConfig(dataDir: string, alwaysOpen: boolean): string {
 
 export async function startTestCentre(
   ports: { sip: number; http: number; pg: number; rtc: number },
-  opts: { env?: Record<string, string>; alwaysOpen?: boolean } = {},
+  opts: { env?: Record<string, string>; alwaysOpen?: boolean; edits?: Record<string, [string, string][]> } = {},
 ): Promise<TestCentre> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cc-e2e-'));
   // Run as root, embedded Postgres runs as user postgres, which must reach its data dir inside.
   chmodSync(dataDir, 0o755);
   const centre = await startCentre({
-    configDir: testConfig(dataDir, opts.alwaysOpen ?? true),
+    configDir: testConfig(dataDir, opts.alwaysOpen ?? true, opts.edits ?? {}),
     mediaWorkers: 1,
     env: {
       CC_SIP_PORT: String(ports.sip),

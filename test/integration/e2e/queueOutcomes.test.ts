@@ -3,11 +3,15 @@
  * next agent (and the silent one to not-ready "missed"); a caller who hangs up while queued is an
  * abandon. Real sipp callers, real softphones in headless Chromium, real Postgres.
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { decodeG711 } from '../../../media/g711.ts';
+import { rtpFromPcap } from '../../../media/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
+import { wavToMono8k } from '../../support/audio.ts';
+import { captureUdp } from '../../support/tcpdump.ts';
 import { launchBrowser, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 
@@ -15,7 +19,8 @@ let tc: TestCentre;
 let browser: Browser;
 
 beforeAll(async () => {
-  tc = await startTestCentre({ sip: 15260, http: 18280, pg: 15633, rtc: 43000 });
+  // Support callers hear their place in the queue every 3 s.
+  tc = await startTestCentre({ sip: 15260, http: 18280, pg: 15633, rtc: 43000 }, { edits: { 'queues.yaml': [['    strategy: highest-skill\n', '    strategy: highest-skill\n    announce: { period: 3 }\n']] } });
   browser = await launchBrowser(writeToneWav(tc.dataDir, 440));
 });
 afterAll(async () => {
@@ -24,6 +29,38 @@ afterAll(async () => {
 });
 
 const sinceStart = Date.now() - 60_000;
+
+/** Log-energy of 20 ms frames. */
+function envelope(x: Int16Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 160 <= x.length; i += 160) {
+    let e = 0;
+    for (let k = 0; k < 160; k++) e += x[i + k]! * x[i + k]!;
+    out.push(Math.log10(1 + e / 160));
+  }
+  return out;
+}
+
+/** Best normalised correlation of ref's envelope against any stretch of rx's (1 = same sound). */
+function bestMatch(rx: Int16Array, ref: Int16Array): number {
+  const a = envelope(rx);
+  const b = envelope(ref);
+  const norm = (v: number[]) => {
+    const m = v.reduce((x, y) => x + y, 0) / v.length;
+    const d = v.map((x) => x - m);
+    const n = Math.sqrt(d.reduce((x, y) => x + y * y, 0)) || 1;
+    return d.map((x) => x / n);
+  };
+  const B = norm(b);
+  let best = -1;
+  for (let off = 0; off + b.length <= a.length; off++) {
+    const A = norm(a.slice(off, off + b.length));
+    let c = 0;
+    for (let i = 0; i < B.length; i++) c += A[i]! * B[i]!;
+    best = Math.max(best, c);
+  }
+  return best;
+}
 const eventsOf = async (contactId: string) =>
   (await tc.centre.store.events(sinceStart, Date.now() + 60_000)).filter((e) => e.contactId === contactId);
 
@@ -60,19 +97,36 @@ describe('queue outcomes', () => {
     const ev = await eventsOf(cdr!.contactId);
     expect(ev.filter((e) => e.type === 'queue.offer').map((e) => (e as { agentId: string }).agentId)).toEqual(['1002', '1001']);
     expect(ev.find((e) => e.type === 'queue.rona')).toMatchObject({ agentId: '1002' });
+    // Closing the desktop drops its WebSocket registration: the agent is logged out, so no more
+    // calls are offered to a phone that is not there.
     await silent.close();
     await taker.close();
+    const gone = () => ['1001', '1002'].every((id) => tc.centre.acd.agentView(id)?.state === 'logged-out');
+    for (let i = 0; i < 50 && !gone(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(tc.centre.acd.agentView('1002')?.state).toBe('logged-out');
+    expect(tc.centre.acd.agentView('1001')?.state).toBe('logged-out');
   });
 
-  it('abandon: a caller who hangs up while queued is recorded as abandoned', async () => {
+  it('abandon: a queued caller hears their place in the queue, hangs up, and is recorded as abandoned', async () => {
     const away = await loginAgent(browser, tc.httpUrl, '1003', 'carol1003');
     await away.selectOption('#aux', 'break');
     await away.click('#notready');
     await waitForAgentState(away, 'not-ready');
 
-    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '2', holdMs: 9_000, sipPort: 15271, mediaPort: 16210, caller: '15550003' });
+    const cap = await captureUdp(16210);
+    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '2', holdMs: 12_000, sipPort: 15271, mediaPort: 16210, caller: '15550003' });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    // The announcement the centre spoke is in the TTS cache; the caller's audio must contain it.
+    const ttsDir = tc.centre.config.server.ttsCacheDir;
+    const spoken = readdirSync(ttsDir).filter((f) => f.endsWith('.wav'));
+    expect(spoken.length).toBeGreaterThan(0);
+    const heard = decodeG711('PCMU', Buffer.concat(rtpFromPcap(await cap.stop(), 16210).filter((p) => p.payloadType === 0).map((p) => p.payload)));
+    const ref = wavToMono8k(readFileSync(join(ttsDir, spoken[0]!)));
+    expect(bestMatch(heard, ref)).toBeGreaterThan(0.8);
+    // Sanity: the music on hold alone does not look like the announcement.
+    const moh = wavToMono8k(readFileSync(join(tc.centre.config.dir, 'prompts', readdirSync(join(tc.centre.config.dir, 'prompts')).find((f) => /hold|moh|music/i.test(f))!)));
+    expect(bestMatch(moh, ref)).toBeLessThan(0.6);
     expect(await away.evaluate(() => (window as unknown as { cc: { callState: string } }).cc.callState)).toBe('idle');
     await new Promise((res) => setTimeout(res, 300));
     await tc.centre.store.flush();

@@ -8,7 +8,7 @@ bash scripts/setup.sh
 
 # Debian packages the integration tests drive: sipp, baresip, linphonec, Chromium, espeak-ng, sox,
 # and tcpdump (to capture what sipp, which cannot analyse audio, hears).
-need=(sip-tester baresip-core linphone-cli chromium espeak-ng sox tcpdump)
+need=(sip-tester baresip-core linphone-cli chromium espeak-ng sox tcpdump openssl)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

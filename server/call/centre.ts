@@ -108,7 +108,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       clock,
       log: rootLog.child({ mod: 'sip' }),
       realm: srv.sipRealm,
-      credentials: (user): string | undefined => desk.password(user),
+      // Agents register with their id; carriers authenticate with their trunk's username.
+      credentials: (user): string | undefined =>
+        desk.password(user) ?? Object.values(watcher.current.trunks).find((t) => t.username === user)?.password,
     });
     const desk: CentreAgentDesk = new CentreAgentDesk(acd, config.agents, config.auxCodes, srv.sipRealm, async (user) => (await sip.lookup(user)).length);
     stoppers.push(() => sip.close());
@@ -185,6 +187,13 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     watcher.on('invalid', (errors) => log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force'));
 
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
+      admit(req, res).catch((e: unknown) => {
+        log.error({ err: String(e), callId: req.callId }, 'INVITE handling failed');
+        if (!res.finalSent) res.send(500, { reason: 'Server Internal Error' });
+      });
+    });
+    /** A new INVITE: which trunk, which flow, allowed at all; then the call takes over. */
+    const admit = async (req: SipRequest, res: SipServerResponse): Promise<void> => {
       const source = req.source?.address ?? '';
       const trunkName = trunks.trunkFor(source);
       if (!trunkName) {
@@ -199,6 +208,16 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         return;
       }
       const trunk = watcher.current.trunks[route.trunk];
+      if (trunk?.username !== undefined) {
+        // Source address and digest: challenge with 407 (the stack sends it) until the carrier
+        // answers with this trunk's own credentials.
+        const who = await sip.authenticate(req, res, true);
+        if (who === undefined) return;
+        if (who !== trunk.username) {
+          res.send(403, { reason: 'Forbidden - not this trunk\'s credentials' });
+          return;
+        }
+      }
       const active = [...calls.values()].filter((c) => c.trunk === route.trunk).length;
       if (trunk?.maxCalls !== undefined && active >= trunk.maxCalls) {
         res.send(503, { reason: 'Service Unavailable - trunk at its call limit' });
@@ -227,7 +246,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       );
       calls.set(call.contactId, call);
       void call.start();
-    });
+    };
 
     media.on('callLost', (callId, reason) => calls.get(callId)?.finish('system', reason));
 

@@ -29,6 +29,8 @@ export interface DemoCallOptions {
   sipPort?: number;
   mediaPort?: number;
   law?: 'PCMU' | 'PCMA';
+  /** Digest credentials for a trunk that challenges (407). */
+  auth?: { username: string; password: string };
 }
 
 export interface DemoCall {
@@ -45,26 +47,19 @@ export function sippAvailable(): boolean {
   return spawnSync('sipp', ['-v'], { stdio: 'ignore' }).error === undefined;
 }
 
-function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>>): string {
+function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>> & Pick<DemoCallOptions, 'auth'>): string {
   const pt = o.law === 'PCMU' ? 0 : 8;
-  const keys = [...o.digits].map(
-    (d) => `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_${KEY_FILE[d] ?? d}.pcap"/></action></nop>\n  <pause milliseconds="1000"/>`,
-  );
-  const talked = o.digitsAfterMs + o.digits.length * 1000;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="callcentre demo caller">
-  <send retrans="500">
+  const invite = (cseq: number, extra: string): string => `  <send retrans="500">
     <![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: "Demo caller" <sip:${o.caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>
       Call-ID: [call_id]
-      CSeq: 1 INVITE
+      CSeq: ${cseq} INVITE
       Contact: <sip:${o.caller}@[local_ip]:[local_port]>
       Max-Forwards: 70
-      Content-Type: application/sdp
+${extra}      Content-Type: application/sdp
       Content-Length: [len]
 
       v=0
@@ -80,7 +75,38 @@ function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' |
       a=sendrecv
 
     ]]>
+  </send>`;
+  // With a challenging trunk: INVITE, 407, ACK (inside the INVITE transaction: the 407's Via),
+  // then the INVITE again with credentials and the next CSeq.
+  const first = o.auth
+    ? `${invite(1, '')}
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
   </send>
+${invite(2, `      [authentication username=${o.auth.username} password=${o.auth.password}]
+`)}`
+    : invite(1, '');
+  const cseq = o.auth ? 2 : 1;
+  const keys = [...o.digits].map(
+    (d) => `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_${KEY_FILE[d] ?? d}.pcap"/></action></nop>\n  <pause milliseconds="1000"/>`,
+  );
+  const talked = o.digitsAfterMs + o.digits.length * 1000;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="callcentre demo caller">
+${first}
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
@@ -93,7 +119,7 @@ function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' |
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       [routes]
       Call-ID: [call_id]
-      CSeq: 1 ACK
+      CSeq: ${cseq} ACK
       Max-Forwards: 70
       Content-Length: 0
 
@@ -111,7 +137,7 @@ ${keys.join('\n')}
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       [routes]
       Call-ID: [call_id]
-      CSeq: 2 BYE
+      CSeq: ${cseq + 1} BYE
       Max-Forwards: 70
       Content-Length: 0
 
@@ -134,6 +160,7 @@ export function placeDemoCall(opts: DemoCallOptions): DemoCall {
     sipPort: opts.sipPort ?? 5070,
     mediaPort: opts.mediaPort ?? 6000,
     law: opts.law ?? 'PCMU',
+    ...(opts.auth ? { auth: opts.auth } : {}),
   };
   const dir = mkdtempSync(join(tmpdir(), 'cc-caller-'));
   const pcapDir = join(dir, 'pcap');

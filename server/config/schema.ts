@@ -68,6 +68,9 @@ export const TrunkSchema = z.strictObject({
   password: z.string().optional(),
   routes: z.array(TrunkRouteSchema).min(1).describe('First match wins.'),
   maxCalls: z.number().int().min(1).optional().describe('Concurrent call limit for the trunk.'),
+}).refine((t) => (t.username === undefined) === (t.password === undefined), {
+  message: 'a trunk with digest needs both username and password',
+  path: ['password'],
 });
 
 /** centre.yaml */

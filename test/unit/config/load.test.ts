@@ -244,6 +244,11 @@ describe('errors an admin can act on', () => {
     expect(only(errors, /unknown setting "minLvl"/)).toMatchObject({ path: ['queues', 'sales', 'escalation', 0, 'addSkills', 0, 'minLvl'] });
   });
 
+  it('a trunk with a digest username but no password is an error', () => {
+    const dir = centre({ 'centre.yaml': [['    from: [127.0.0.1]\n', '    from: [127.0.0.1]\n    username: carrier\n']] });
+    expect(only(errorsOf(dir), /needs both username and password/)).toMatchObject({ file: 'centre.yaml', path: ['trunks', 'local', 'password'] });
+  });
+
   it('YAML syntax errors with their position, and duplicate keys', () => {
     const y = only(errorsOf(centre({ 'queues.yaml': 'queues:\n  sales: [\n' })), /^YAML: /);
     expect(y).toMatchObject({ file: 'queues.yaml', line: 3, column: 1 });

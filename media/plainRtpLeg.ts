@@ -46,8 +46,6 @@ export class PlainRtpLeg extends MediaLeg {
   private remoteSince = 0;
   private readonly events: TelephoneEventReceiver;
   private detector: DtmfDetector | undefined;
-  private readonly outSsrc = randomSsrc();
-  private outSeq = Math.floor(Math.random() * 0x10000);
 
   private constructor(
     id: string,
@@ -71,7 +69,7 @@ export class PlainRtpLeg extends MediaLeg {
       range: net.rtpPorts,
       comedia: net.comedia,
       ssrc,
-      now: () => ctx.clock.now(),
+      clock: ctx.clock,
       hooks: { inbound: (raw) => leg?.fromParty(raw) ?? false, outbound: (raw) => leg?.toParty(raw) ?? false },
     });
     try {
@@ -150,21 +148,22 @@ export class PlainRtpLeg extends MediaLeg {
     const ev = digitToEvent(digit);
     const pt = this.telephoneEvent;
     if (ev === undefined || pt === undefined) return false;
-    const ts = randomSsrc();
+    const ts = this.relay.timeline(); // events share the audio's timestamp clock (RFC 4733 §2.3)
     const steps = Math.max(1, Math.round(durationMs / 20));
     let i = 1;
     const next = () => {
       if (this.closed) return;
       const end = i >= steps;
-      this.relay.sendToRemote(
+      this.relay.sendEventToRemote(
         buildRtp({
           payloadType: pt,
           marker: i === 1,
-          sequenceNumber: this.outSeq++ & 0xffff,
+          sequenceNumber: 0, // the splicer numbers and stamps it
           timestamp: ts,
-          ssrc: this.outSsrc,
+          ssrc: 0,
           payload: buildTelephoneEvent({ event: ev, end, volume: 10, duration: Math.min(i, steps) * 160 }),
         }),
+        ts,
       );
       if (++i <= steps + 2) this.ctx.clock.setTimeout(next, i > steps ? 0 : 20);
     };

@@ -13,9 +13,18 @@
  * (symmetric RTP, RFC 4961) the relay sends to wherever the remote's first packet came from and
  * then ignores other sources, which defends against RTP injection from elsewhere.
  * Inbound SSRCs are rewritten to one fixed SSRC, so the mediasoup Producer (which must know its
- * SSRC up front) survives the SSRC changes carriers make on re-INVITEs and transfers.
+ * SSRC up front) survives the SSRC changes carriers make on re-INVITEs and transfers. Outbound,
+ * everything (mediasoup's stream, prompts, key presses) is spliced into one stream (RtpSplicer).
+ * Because SSRCs are rewritten both ways, RTCP is terminated here: the party's reports are read
+ * (for LSR/DLSR), mediasoup's are dropped, and the relay sends its own SR/RR + SDES every 5 s.
  */
 import dgram from 'node:dgram';
+import type { Clock, TimerHandle } from '../server/clock.ts';
+import { buildCompoundRtcp, ReceptionStats } from './rtcp.ts';
+import { randomSsrc } from './rtp.ts';
+import { RtpSplicer } from './rtpSplicer.ts';
+
+const RTCP_INTERVAL_MS = 5000;
 
 export interface PortRange {
   min: number;
@@ -69,8 +78,13 @@ function bindSocket(ip: string, port: number): Promise<dgram.Socket> {
 
 export class RtpRelay {
   readonly stats: RtpRelayStats = { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, rejected: 0 };
-  /** Time (by `now`) of the last RTP packet accepted from the remote (0 before any). */
+  /** Time (by the clock) of the last RTP packet accepted from the remote (0 before any). */
   lastInboundAt = 0;
+  private readonly splicer: RtpSplicer;
+  private readonly reception = new ReceptionStats();
+  private sentPackets = 0;
+  private sentOctets = 0;
+  private rtcpTimer: TimerHandle | undefined;
   private remote: RemoteRtpAddress | undefined;
   private sdpRemote: RemoteRtpAddress | undefined;
   private latched = false;
@@ -87,8 +101,9 @@ export class RtpRelay {
     private readonly comedia: boolean,
     private readonly hooks: RtpRelayHooks,
     private readonly ssrc: number,
-    private readonly now: () => number,
+    private readonly clock: Clock,
   ) {
+    this.splicer = new RtpSplicer(randomSsrc(), () => clock.now());
     rtp.on('message', (m, from) => this.onRtpSocket(m, from));
     rtcp.on('message', (m, from) => this.onRtcpSocket(m, from));
     inner.on('message', (m) => this.onInnerSocket(m));
@@ -97,7 +112,7 @@ export class RtpRelay {
   }
 
   /** Bind an even RTP port and the RTCP port above it, somewhere in `range`. */
-  static async open(p: { ip: string; range: PortRange; comedia: boolean; ssrc: number; hooks: RtpRelayHooks; now?: () => number }): Promise<RtpRelay> {
+  static async open(p: { ip: string; range: PortRange; comedia: boolean; ssrc: number; hooks: RtpRelayHooks; clock: Clock }): Promise<RtpRelay> {
     const min = p.range.min + (p.range.min & 1);
     const slots = Math.floor((p.range.max - min + 1) / 2);
     if (slots < 1) throw new Error(`RTP port range ${p.range.min}-${p.range.max} has no even/odd pair`);
@@ -109,7 +124,7 @@ export class RtpRelay {
         rtp = await bindSocket(p.ip, port);
         const rtcp = await bindSocket(p.ip, port + 1);
         const inner = await bindSocket('127.0.0.1', 0);
-        return new RtpRelay(rtp, rtcp, inner, port, p.comedia, p.hooks, p.ssrc, p.now ?? Date.now);
+        return new RtpRelay(rtp, rtcp, inner, port, p.comedia, p.hooks, p.ssrc, p.clock);
       } catch (e) {
         rtp?.close();
         if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
@@ -162,11 +177,30 @@ export class RtpRelay {
     return this.remote;
   }
 
-  /** Send an RTP packet built in Node (prompt, MOH, DTMF) to the remote. */
+  /** Send an RTP packet built in Node (prompt, MOH) to the remote, spliced into our stream. */
   sendToRemote(packet: Buffer): void {
     if (this.closed || !this.remote) return;
+    this.splicer.audio(packet, `node:${packet.readUInt32BE(8)}`);
+    this.sendOut(packet);
+  }
+
+  /** Send a telephone-event packet of a key press that began at timeline `eventTs`. */
+  sendEventToRemote(packet: Buffer, eventTs: number): void {
+    if (this.closed || !this.remote) return;
+    this.splicer.event(packet, eventTs);
+    this.sendOut(packet);
+  }
+
+  /** Our outgoing stream's RTP timestamp for "now" (for stamping key presses). */
+  timeline(): number {
+    return this.splicer.timeline();
+  }
+
+  private sendOut(m: Buffer): void {
     this.stats.rtpOut++;
-    this.sendRtp(packet);
+    this.sentPackets++;
+    this.sentOctets += m.length - 12;
+    this.sendRtp(m);
   }
 
   private sendRtp(m: Buffer): void {
@@ -177,23 +211,45 @@ export class RtpRelay {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.rtcpTimer) this.clock.clearTimeout(this.rtcpTimer);
     this.rtp.close();
     this.rtcp.close();
     this.inner.close();
   }
 
+  private scheduleRtcp(): void {
+    if (this.rtcpTimer || this.closed) return;
+    // RFC 3550 §6.3.5: randomise the interval (0.5–1.5 ×) so many calls' reports do not align.
+    this.rtcpTimer = this.clock.setTimeout(() => {
+      this.rtcpTimer = undefined;
+      this.sendRtcp();
+      this.scheduleRtcp();
+    }, RTCP_INTERVAL_MS * (0.5 + Math.random()));
+  }
+
+  private sendRtcp(): void {
+    if (this.closed || !this.remote) return;
+    const now = this.clock.now();
+    const block = this.reception.reportBlock(now);
+    const pkt = buildCompoundRtcp({
+      ssrc: this.splicer.ssrc,
+      cname: `callcentre-${this.splicer.ssrc.toString(16)}`,
+      nowMs: now,
+      ...(this.sentPackets > 0 ? { sender: { ssrc: this.splicer.ssrc, rtpTimestamp: this.splicer.timeline(), packets: this.sentPackets, octets: this.sentOctets } } : {}),
+      ...(block ? { block } : {}),
+    });
+    this.stats.rtcpOut++;
+    if (this.remote.rtcpMux) this.sendRtp(pkt);
+    else this.rtcp.send(pkt, this.remote.rtcpPort, this.remote.rtcpAddress);
+  }
+
   /** From mediasoup, towards the remote. */
   private onInnerSocket(m: Buffer): void {
-    if (!this.remote) return;
-    if (isRtcp(m)) {
-      this.stats.rtcpOut++;
-      if (this.remote.rtcpMux) this.sendRtp(m);
-      else this.rtcp.send(m, this.remote.rtcpPort, this.remote.rtcpAddress);
-      return;
-    }
+    if (!this.remote || isRtcp(m)) return; // mediasoup's RTCP describes SSRCs the party never sees
     if (!this.hooks.outbound(m)) return;
-    this.stats.rtpOut++;
-    this.sendRtp(m);
+    this.splicer.audio(m, `ms:${m.readUInt32BE(8)}`);
+    this.sendOut(m);
+    this.scheduleRtcp();
   }
 
   private onRtpSocket(m: Buffer, from: dgram.RemoteInfo): void {
@@ -204,7 +260,9 @@ export class RtpRelay {
       return;
     }
     this.stats.rtpIn++;
-    this.lastInboundAt = this.now();
+    this.lastInboundAt = this.clock.now();
+    this.reception.packet(m.readUInt32BE(8), m.readUInt16BE(2));
+    this.scheduleRtcp();
     if (!this.hooks.inbound(m) || !this.innerReady) return;
     // Rewrite the SSRC in place: the buffer is ours (dgram allocates one per message).
     m.writeUInt32BE(this.ssrc, 8);
@@ -219,9 +277,14 @@ export class RtpRelay {
     this.toInnerRtcp(m);
   }
 
+  /** The party's RTCP: its SR feeds our LSR/DLSR; nothing goes on to mediasoup (SSRCs differ). */
   private toInnerRtcp(m: Buffer): void {
     this.stats.rtcpIn++;
-    if (this.innerReady) this.inner.send(m);
+    for (let off = 0; off + 8 <= m.length; ) {
+      const len = (m.readUInt16BE(off + 2) + 1) * 4;
+      if (m[off + 1] === 200) this.reception.senderReport(m.subarray(off, off + len), this.clock.now());
+      off += len;
+    }
   }
 
   /** Comedia latching and source filtering. */

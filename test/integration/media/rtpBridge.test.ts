@@ -135,6 +135,8 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
       expect(got.length).toBeGreaterThan(40);
       expect(got.length).toBeLessThan(75); // stopped well before 3 s (150 packets)
       expect(dominantFrequency(caller.audio('PCMU')).freq).toBe(600);
+      const seqs = got.map((p) => p.sequenceNumber);
+      expect(seqs.slice(1).every((q, i) => ((q - seqs[i]!) & 0xffff) === 1)).toBe(true);
     } finally {
       call.close();
       caller.close();
@@ -192,6 +194,9 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
       expect(ev.every((p) => p.payload[0] === 11)).toBe(true);
       expect(ev.filter((p) => (p.payload[1]! & 0x80) !== 0)).toHaveLength(3);
       expect(ev[0]!.marker).toBe(true);
+      // RFC 4733 §2.3: the events share the audio stream's SSRC, and its sequence numbering
+      const audio = caller.received.filter((p) => p.payloadType === 0);
+      expect(new Set([...audio, ...ev].map((p) => p.ssrc)).size).toBe(1);
     } finally {
       call.close();
       caller.close();

@@ -5,8 +5,9 @@
  * through mediasoup and the Node relays) this machine holds with < 0.1 % packet loss, recording
  * each call to a stereo WAV, and the CPU each call costs. A generator process (this file, forked)
  * plays both parties: two UDP sockets per call, 50 packets/s each way, spread evenly over each
- * 20 ms. Load is raised step by step until loss reaches 0.1 % or CPU runs out; everything is
- * bounded by count and time. Prints one JSON line.
+ * 20 ms. Load is raised step by step until loss reaches 0.1 % (in two windows running: the
+ * machine is shared, one spoiled window is re-measured) or CPU runs out; everything is bounded by
+ * count and time. Prints one JSON line.
  *
  * Where Debian's rtpengine (rtpengine-daemon) is installed, the same load (at the number of calls
  * our plane held) is also sent through rtpengine in userspace mode, and through our plane without
@@ -113,6 +114,8 @@ interface Step {
   /** The Node process (relays, recorder, DTMF) alone; 0 for rtpengine. */
   node_cpu_pct: number;
   gen_cpu_pct: number;
+  /** This window re-measured a step whose first window lost ≥ 0.1 %. */
+  retry?: boolean;
 }
 
 interface Backend {
@@ -153,36 +156,40 @@ async function runLoad(
       await new Promise((r) => setTimeout(r, 1500)); // settle (latching, first packets)
       const pids = backend.pids();
       type GenStats = { sent: number; recv: number; cpu: number; perStream: number[] };
-      const s0 = await ask<GenStats>({ cmd: 'stats' });
-      const n0 = o.selfIsSut ? cpuTicks('self') : 0;
-      const c0 = n0 + pids.reduce((a, p) => a + cpuTicks(p), 0);
-      const t0 = Date.now();
-      await new Promise((r) => setTimeout(r, o.seconds * 1000));
-      const s1 = await ask<GenStats>({ cmd: 'stats' });
-      const n1 = o.selfIsSut ? cpuTicks('self') : 0;
-      const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
-      const wall = (Date.now() - t0) / 1000;
-      const sentD = s1.sent - s0.sent;
-      const recvD = s1.recv - s0.recv;
-      const loss = sentD > 0 ? Math.max(0, (1 - recvD / sentD) * 100) : 100;
-      const cpuPct = ((c1 - c0) / TICK_HZ / wall) * 100;
-      const dead = s1.perStream.filter((v, i) => v === (s0.perStream[i] ?? 0)).length;
-      if (process.env.MEDIA_BENCH_DEBUG) {
-        const d = s1.perStream.map((v, i) => v - (s0.perStream[i] ?? 0));
-        const exp = Math.round(o.seconds * 50);
-        const short = d.map((v, i) => [i, v] as const).filter(([, v]) => v < exp - 5);
-        console.error(`[bench media] short streams (expect ~${exp}): ${short.slice(0, 30).map(([i, v]) => `${i}:${v}`).join(' ')}`);
-      }
-      const st: Step = {
-        calls,
-        loss_pct: +loss.toFixed(3),
-        cpu_pct: +cpuPct.toFixed(1),
-        cpu_per_call_pct: +(cpuPct / calls).toFixed(3),
-        node_cpu_pct: +(((n1 - n0) / TICK_HZ / wall) * 100).toFixed(1),
-        gen_cpu_pct: +(((s1.cpu - s0.cpu) / TICK_HZ / wall) * 100).toFixed(1),
+      // One measurement window. The machine is shared: a window spoiled by someone else's burst is
+      // measured once more before the step counts as failed (both windows are reported).
+      const measure = async (retry: boolean): Promise<Step> => {
+        const s0 = await ask<GenStats>({ cmd: 'stats' });
+        const n0 = o.selfIsSut ? cpuTicks('self') : 0;
+        const c0 = n0 + pids.reduce((a, p) => a + cpuTicks(p), 0);
+        const t0 = Date.now();
+        await new Promise((r) => setTimeout(r, o.seconds * 1000));
+        const s1 = await ask<GenStats>({ cmd: 'stats' });
+        const n1 = o.selfIsSut ? cpuTicks('self') : 0;
+        const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
+        const wall = (Date.now() - t0) / 1000;
+        const sentD = s1.sent - s0.sent;
+        const recvD = s1.recv - s0.recv;
+        const loss = sentD > 0 ? Math.max(0, (1 - recvD / sentD) * 100) : 100;
+        const cpuPct = ((c1 - c0) / TICK_HZ / wall) * 100;
+        const dead = s1.perStream.filter((v, i) => v === (s0.perStream[i] ?? 0)).length;
+        const st: Step = {
+          calls,
+          loss_pct: +loss.toFixed(3),
+          cpu_pct: +cpuPct.toFixed(1),
+          cpu_per_call_pct: +(cpuPct / calls).toFixed(3),
+          node_cpu_pct: +(((n1 - n0) / TICK_HZ / wall) * 100).toFixed(1),
+          gen_cpu_pct: +(((s1.cpu - s0.cpu) / TICK_HZ / wall) * 100).toFixed(1),
+          ...(retry ? { retry: true } : {}),
+        };
+        steps.push(st);
+        console.error(`[bench media] ${name} ${JSON.stringify(st)}${dead ? ` dead_streams=${dead}` : ''}`);
+        return st;
       };
-      steps.push(st);
-      console.error(`[bench media] ${name} ${JSON.stringify(st)}${dead ? ` dead_streams=${dead}` : ''}`);
+      let st = await measure(false);
+      if (st.loss_pct >= 0.1) st = await measure(true);
+      const loss = st.loss_pct;
+      const cpuPct = st.cpu_pct;
       if (loss >= 0.1) break;
       held = calls;
       cpuPerCall = st.cpu_per_call_pct;

@@ -58,16 +58,10 @@ export class CallDetailLog {
     if (!this.sink.emit(e)) log.error({ event: e }, 'event rejected by the store');
   }
 
-  /**
-   * Map one ACD transition onto the event log. `contactOf` turns the ACD's call id into the
-   * contact id (they are the same for live calls; callbacks get their own).
-   */
-  acd(e: AcdEvent, contactOf: (callId: string) => string | undefined): void {
+  /** Map one ACD transition onto the event log (the ACD's call id is the contact id). */
+  acd(e: AcdEvent): void {
     const ts = e.at;
-    const c = (callId: string, ev: Unstamped): void => {
-      const contactId = contactOf(callId);
-      if (contactId) this.contact(contactId, ev);
-    };
+    const c = (contactId: string, ev: Unstamped): void => this.contact(contactId, ev);
     switch (e.type) {
       case 'enqueue': {
         const skillGroup = this.skillGroupOf(e.queue);

@@ -17,8 +17,8 @@ import type { CentreConfig } from '../config/load.ts';
 import { TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
-import { createReportsApi } from '../http/reports.ts';
-import { sendJson, startHttp, type Handler } from '../http/server.ts';
+import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
+import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts';
 import { httpLookup } from '../ivr/httpLookup.ts';
 import { EspeakTts } from '../ivr/tts.ts';
 import { log as rootLog } from '../log.ts';
@@ -118,7 +118,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     sip.on('unregistered', (b) => void desk.unregistered(b));
 
     acd.on('event', (e: AcdEvent) => {
-      cdr.acd(e, (callId) => callId);
+      cdr.acd(e);
       desk.onAcdEvent(e);
       const call = 'callId' in e && e.callId ? calls.get(e.callId) : undefined;
       switch (e.type) {
@@ -151,8 +151,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     const staticDir = await buildSoftphone();
     const agentApi = createAgentApi(desk, { wsPath: '/sip' });
     const reportsApi = createReportsApi({ store, authorize: (req) => authorize(req, watcher.current) });
+    // Live view of queues, agents and calls: callers' numbers, so report roles only.
     const liveApi: Handler = async (req, res) => {
       if (req.url !== '/api/v1/live') return false;
+      const who = authorize(req, watcher.current);
+      if (!who) throw new HttpError(401, 'authentication required');
+      if (!REPORT_ROLES.has(who.role)) throw new HttpError(403, `role ${who.role} may not read the live view`);
       sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
       return true;
     };

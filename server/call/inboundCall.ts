@@ -77,6 +77,7 @@ export class InboundCall {
   /** IVR path steps already written to the log. */
   private stepsLogged = 0;
   private ivrLogged = false;
+  private readonly clog: typeof log;
 
   constructor(
     private readonly ctx: CallContext,
@@ -86,6 +87,7 @@ export class InboundCall {
     readonly trunk: string,
     readonly flow: string,
   ) {
+    this.clog = log.child({ contact: contactId, callId: req.callId });
     this.caller = userOf(req.get('from')) ?? 'anonymous';
     this.dialled = parseUri(req.uri)?.user ?? '';
     this.arrivedAt = ctx.clock.now();
@@ -96,9 +98,6 @@ export class InboundCall {
     return this.phase === 'ended';
   }
 
-  private get clog() {
-    return log.child({ contact: this.contactId, callId: this.req.callId });
-  }
 
   /** Answer and start the IVR. Never throws: failures end the call with a cause. */
   async start(): Promise<void> {
@@ -178,7 +177,7 @@ export class InboundCall {
       clock: this.ctx.clock,
       callerId: this.caller,
       dialled: this.dialled,
-      vars: { callId: this.contactId },
+      vars: { callId: this.contactId, trunk: this.trunk },
       ...(this.ctx.lookup ? { lookup: this.ctx.lookup } : {}),
     });
     this.ivr = s;
@@ -339,6 +338,7 @@ export class InboundCall {
     if (this.phase !== 'queued' || !this.media || !this.trunkLeg) return;
     const entry: Offer = { abort: new AbortController() };
     this.offers.set(agentId, entry);
+    let dialog: Dialog | undefined;
     try {
       const bindings = await ctx.sip.lookup(agentId);
       const b = bindings.sort((x, y) => y.registeredAt - x.registeredAt)[0];
@@ -350,7 +350,7 @@ export class InboundCall {
       const law = this.trunkLeg.law ?? this.media.law;
       const sdp = leg.offer(law ? { law } : {});
       const path = this.ivr?.path.map((s) => s.label ?? s.node) ?? [];
-      const dialog = await ctx.sip.createUAC(b.contact, {
+      dialog = await ctx.sip.createUAC(b.contact, {
         destination: ctx.sip.bindingDestination(b),
         localSdp: sdp,
         from: `"${this.caller.replace(/"/g, '')}" <sip:${encodeURIComponent(this.caller)}@${ctx.sipDomain}>`,
@@ -382,6 +382,8 @@ export class InboundCall {
       await this.connect(agentId, dialog, leg);
     } catch (e) {
       if (this.offers.get(agentId) === entry) this.offers.delete(agentId);
+      // Answered, but its SDP could not be used: hang the agent up rather than leave them on air.
+      if (dialog && this.agent?.dialog !== dialog) void dialog.destroy().catch(() => undefined);
       entry.leg?.close();
       if (entry.abort.signal.aborted || this.phase !== 'queued') return;
       const status = e instanceof SipError ? e.status : 500;
@@ -407,6 +409,8 @@ export class InboundCall {
     for (const id of [...this.offers.keys()]) this.cancelOffer(id);
     dialog.on('destroy', () => this.agentHungUp());
     this.ivr?.connected(agentId);
+    // The agent may have hung up while we were reading their answer.
+    if (dialog.state === 'terminated') return this.agentHungUp();
     try {
       await this.media!.bridge(this.trunkLeg!, leg);
       await this.startRecording();

@@ -26,7 +26,7 @@ function testConfig(dataDir: string, alwaysOpen: boolean, edits: Record<string, 
     let text = readFileSync(join(dir, file), 'utf8');
     for (const [from, to] of pairs) {
       if (!text.includes(from)) throw new Error(`test config edit: "${from}" not in ${file}`);
-      text = text.replace(from, to);
+      text = text.replaceAll(from, to);
     }
     writeFileSync(join(dir, file), text);
   }
@@ -43,6 +43,7 @@ function testConfig(dataDir: string, alwaysOpen: boolean, edits: Record<string, 
 
 export async function startTestCentre(
   ports: { sip: number; http: number; pg: number; rtc: number },
+  /** edits: per config file, [search, replace] pairs applied to every occurrence. */
   opts: { env?: Record<string, string>; alwaysOpen?: boolean; edits?: Record<string, [string, string][]> } = {},
 ): Promise<TestCentre> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cc-e2e-'));

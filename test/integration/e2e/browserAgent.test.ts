@@ -122,6 +122,10 @@ describe('trunk → IVR → queue → browser agent', () => {
     expect(rows.find((r) => r.key === 'sales')).toMatchObject({ offered: 1, answered: 1 });
     expect((await fetch(`${tc.httpUrl}api/v1/reports/queues?${q}`, { headers: basic('1001', 'alice1001') })).status).toBe(403);
     expect((await fetch(`${tc.httpUrl}api/v1/reports/queues?${q}`)).status).toBe(401);
+    expect((await fetch(`${tc.httpUrl}api/v1/live`)).status).toBe(401);
+    expect((await fetch(`${tc.httpUrl}api/v1/live`, { headers: basic('1001', 'alice1001') })).status).toBe(403);
+    const live = (await (await fetch(`${tc.httpUrl}api/v1/live`, { headers: basic('9001', 'sam9001') })).json()) as { calls: unknown[] };
+    expect(live.calls).toEqual([]);
     const audio = await fetch(`${tc.httpUrl}api/v1/recordings/${(rec as { recordingId: string }).recordingId}/audio`, { headers: basic('9001', 'sam9001') });
     expect(audio.status).toBe(200);
     expect(Buffer.from(await audio.arrayBuffer()).subarray(0, 4).toString()).toBe('RIFF');

@@ -93,6 +93,11 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       ...(srv.media.announcedAddress ? { announcedAddress: srv.media.announcedAddress } : {}),
       rtcMinPort: srv.media.rtcMinPort,
       rtcMaxPort: srv.media.rtcMaxPort,
+      rtpMinPort: srv.media.rtpMinPort,
+      rtpMaxPort: srv.media.rtpMaxPort,
+      inbandDtmf: srv.media.inbandDtmf,
+      rtpTimeoutMs: srv.media.rtpTimeoutSec * 1000,
+      iceConsentTimeoutSec: srv.media.iceConsentTimeoutSec,
       recordingsDir: srv.recordings.dir,
       clock,
     });

@@ -122,6 +122,12 @@ export class InboundCall {
       this.media = await ctx.media.createCall(this.contactId);
       this.media.on('lost', (reason) => this.finish('system', reason));
       this.media.on('dtmf', (digit) => this.ivr?.digit(digit));
+      // A browser that vanished (tab closed, network gone) without a BYE: its ICE/DTLS fails.
+      this.media.on('legFailed', (leg, reason) => {
+        if (this.agent?.leg !== leg) return;
+        void this.agent.dialog.destroy().catch(() => undefined);
+        this.agentHungUp(`agent-media-${reason}`);
+      });
       this.trunkLeg = await this.media.createTrunkLeg();
       answer = await this.trunkLeg.answer(this.req.bodyText);
     } catch (e) {
@@ -449,12 +455,12 @@ export class InboundCall {
     this.finish('caller', 'caller-bye');
   }
 
-  private agentHungUp(): void {
+  private agentHungUp(cause = 'agent-bye'): void {
     if (this.phase !== 'connected' || !this.agent) return;
     this.agent = undefined;
     this.agentLeftFirst = true;
     // The conversation is over; a post-call survey that may follow is not talk time.
-    this.logEnd('agent', 'agent-bye');
+    this.logEnd('agent', cause);
     this.endTalk();
     void this.media?.unbridge().catch(() => undefined);
     this.phase = 'after-call';

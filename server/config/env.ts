@@ -23,6 +23,8 @@ export const ENV_OVERRIDES: Record<string, Override> = {
   CC_ANNOUNCED_ADDRESS: { path: ['server', 'media', 'announcedAddress'], kind: 'string', doc: 'address announced in SDP/ICE (NAT)' },
   CC_RTC_MIN_PORT: { path: ['server', 'media', 'rtcMinPort'], kind: 'port', doc: 'lowest RTP/ICE port' },
   CC_RTC_MAX_PORT: { path: ['server', 'media', 'rtcMaxPort'], kind: 'port', doc: 'highest RTP/ICE port' },
+  CC_RTP_MIN_PORT: { path: ['server', 'media', 'rtpMinPort'], kind: 'port', doc: 'lowest plain-RTP port (carriers, desk phones)' },
+  CC_RTP_MAX_PORT: { path: ['server', 'media', 'rtpMaxPort'], kind: 'port', doc: 'highest plain-RTP port' },
   CC_DATA_DIR: { path: ['server', 'dataDir'], kind: 'string', doc: 'runtime data root (postgres, recordings, TTS cache)' },
   CC_RECORDINGS_DIR: { path: ['server', 'recordings', 'dir'], kind: 'string', doc: 'recordings directory' },
   CC_PG_DATA_DIR: { path: ['server', 'database', 'dataDir'], kind: 'string', doc: 'embedded Postgres data directory' },

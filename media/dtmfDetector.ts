@@ -11,6 +11,7 @@
  * packet filled with silence) does not report the key twice, while Q.24's 40 ms inter-digit pause
  * always spans two whole blocks.
  */
+import { goertzel, goertzelCoefficient } from './goertzel.ts';
 
 const RATE = 8000;
 export const DTMF_BLOCK = 102;
@@ -18,11 +19,8 @@ const ROWS = [697, 770, 852, 941];
 const COLS = [1209, 1336, 1477, 1633];
 const KEYS = ['123A', '456B', '789C', '*0#D'];
 
-function coeff(f: number): number {
-  return 2 * Math.cos((2 * Math.PI * f) / RATE);
-}
-const ROW_K = ROWS.map(coeff);
-const COL_K = COLS.map(coeff);
+const ROW_K = ROWS.map((f) => goertzelCoefficient(f, RATE));
+const COL_K = COLS.map((f) => goertzelCoefficient(f, RATE));
 
 export interface DtmfDetectorOptions {
   /** Minimum amplitude (16-bit linear) of each tone. Default 400 ≈ −38 dBm0. */
@@ -135,17 +133,6 @@ export class DtmfDetector {
     if (share < this.minShare) return undefined;
     return KEYS[r]![c];
   }
-}
-
-function goertzel(x: Float64Array, k: number): number {
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i]! + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return s1 * s1 + s2 * s2 - k * s1 * s2;
 }
 
 function argmax(v: number[]): number {

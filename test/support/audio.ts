@@ -6,6 +6,7 @@
 import { parseWav } from '../../media/wav.ts';
 
 export { decodeG711, encodeG711 } from '../../media/g711.ts';
+import { goertzel, goertzelCoefficient } from '../../media/goertzel.ts';
 export { encodeWav, parseWav, wavToMono8k } from '../../media/wav.ts';
 
 /** Sine tone(s) summed, `ms` long at `rate`, each of amplitude `amp`. */
@@ -73,15 +74,7 @@ export function mix(a: Int16Array, b: Int16Array): Int16Array {
 }
 
 export function goertzelPower(x: ArrayLike<number>, freq: number, rate = 8000): number {
-  const k = 2 * Math.cos((2 * Math.PI * freq) / rate);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i]! + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return s1 * s1 + s2 * s2 - k * s1 * s2;
+  return goertzel(x, goertzelCoefficient(freq, rate));
 }
 
 export function rms(x: ArrayLike<number>): number {

@@ -4,6 +4,8 @@
  * samples so tests check tones with Goertzel rather than "a packet arrived".
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { encodeWav } from '../../media/wav.ts';
@@ -98,4 +100,25 @@ export async function captureRemoteAudio(page: Page, ms: number): Promise<{ rate
     return { rate, samples: chunks };
   }, ms);
   return { rate: r.rate, samples: Float32Array.from(r.samples) };
+}
+
+/** Open a blank page on an http://127.0.0.1 origin (a secure context, so getUserMedia works). */
+export async function openPage(browser: Browser, html = '<!doctype html><meta charset=utf-8><title>t</title>'): Promise<Page> {
+  const srv = http.createServer((_q, r) => {
+    r.setHeader('content-type', 'text/html');
+    r.end(html);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/`);
+  srv.close();
+  return page;
+}
+
+/** Keep only IPv4 loopback candidates: tests send traffic to 127.0.0.1 only. */
+export function loopbackOnly(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((l) => !l.startsWith('a=candidate:') || / 127\.0\.0\.1 \d+ typ host/.test(l))
+    .join('\r\n');
 }

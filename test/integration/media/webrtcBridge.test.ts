@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaPlane } from '../../../media/index.ts';
 import { encodeWav } from '../../../media/wav.ts';
 import { dominantFrequency, readStereoWav, tone } from '../../support/audio.ts';
-import { CHROMIUM, launchChromium, loopbackOnly, openPage } from './chromium.ts';
+import { CHROMIUM, launchBrowser, loopbackOnly, openPage } from '../../support/browser.ts';
 import { RtpPeer } from './rtpPeer.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,7 +26,7 @@ beforeAll(async () => {
   const mic = join(dir, 'mic-440.wav');
   writeFileSync(mic, encodeWav(48000, 1, tone(440, 5000, { rate: 48000, amp: 12000 })));
   plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 33000, rtpMaxPort: 33999, rtcMinPort: 34000, rtcMaxPort: 34999 });
-  browser = await launchChromium(mic);
+  browser = await launchBrowser(mic);
 });
 afterAll(async () => {
   await browser?.close();

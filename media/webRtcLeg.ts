@@ -72,11 +72,16 @@ export class WebRtcLeg extends MediaLeg {
     return caps;
   }
 
+  /** The stream we send the browser (the current feed's SSRC and CNAME), if any. */
+  private sendParams(): { ssrc: number; cname: string } | undefined {
+    return this.feed ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' } : undefined;
+  }
+
   /** Our offer to the browser, for the call's law (or `law`). */
   offer(opts: { law?: G711Law } = {}): string {
     const law = opts.law ?? this.ctx.law;
     if (!law) throw new SdpError('no law fixed for the call yet: pass { law }');
-    const send = this.feed ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' } : undefined;
+    const send = this.sendParams();
     return buildWebRtcOffer({
       origin: this.origin,
       local: this.transport,
@@ -103,7 +108,7 @@ export class WebRtcLeg extends MediaLeg {
     const remoteRole: DtlsRole = desc.setup === 'passive' ? 'server' : 'client';
     const law = chooseLaw(desc, this.ctx.law).law;
     await this.accept(desc, remoteRole);
-    const send = this.feed ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' } : undefined;
+    const send = this.sendParams();
     return buildWebRtcOffer({
       origin: this.origin,
       local: this.transport,

@@ -464,18 +464,21 @@ export class IvrSession {
       },
       onTimeout: () => retry(node.timeoutPrompt, 'timeout'),
     };
-    const retry = (feedback: PromptRef | undefined, why: string): void => {
-      state.attempts++;
-      if (why === 'timeout') this.addInput('-');
-      if (state.attempts > node.retries) {
-        this.setOutcome(`failed:${why}`);
-        if (node.onFail) this.go(node.onFail);
-        else this.finish('failed', `menu-${why}`, true);
-        return;
-      }
-      this.ask([feedback, node.prompt], state, node.timeout);
-    };
+    const retry = (feedback: PromptRef | undefined, why: 'invalid' | 'timeout'): void => this.retry(node, state, feedback, why);
     this.ask([node.prompt], state, node.timeout);
+  }
+
+  /** A failed attempt at a menu or collect: ask again with feedback, or leave by onFail when out of tries. */
+  private retry(node: NodeOf<'menu'> | NodeOf<'collect'>, state: InputState, feedback: PromptRef | undefined, why: 'invalid' | 'timeout'): void {
+    state.attempts++;
+    if (why === 'timeout') this.addInput('-');
+    if (state.attempts > node.retries) {
+      this.setOutcome(`failed:${why}`);
+      if (node.onFail) this.go(node.onFail);
+      else this.finish('failed', `${node.type}-${why}`, true);
+      return;
+    }
+    this.ask([feedback, node.prompt], state, node.timeout);
   }
 
   private enterCollect(node: NodeOf<'collect'>): void {
@@ -504,17 +507,7 @@ export class IvrSession {
         this.go(node.next);
       } else retry(node.invalidPrompt, 'invalid');
     };
-    const retry = (feedback: PromptRef | undefined, why: string): void => {
-      state.attempts++;
-      if (why === 'timeout') this.addInput('-');
-      if (state.attempts > node.retries) {
-        this.setOutcome(`failed:${why}`);
-        if (node.onFail) this.go(node.onFail);
-        else this.finish('failed', `collect-${why}`, true);
-        return;
-      }
-      this.ask([feedback, node.prompt], state, node.timeout);
-    };
+    const retry = (feedback: PromptRef | undefined, why: 'invalid' | 'timeout'): void => this.retry(node, state, feedback, why);
     this.ask([node.prompt], state, node.timeout);
   }
 

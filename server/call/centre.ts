@@ -210,7 +210,14 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         res.send(403, { reason: 'Forbidden - not a trunk' });
         return;
       }
-      const dialled = decodeURIComponent(/^sips?:([^@;]+)/.exec(req.uri)?.[1] ?? '');
+      const user = /^sips?:([^@;]+)/.exec(req.uri)?.[1] ?? '';
+      let dialled: string;
+      try {
+        dialled = decodeURIComponent(user);
+      } catch {
+        res.send(400, { reason: 'Bad Request - malformed escape in the Request-URI user' });
+        return;
+      }
       const route = trunks.route(source, dialled);
       if (!route) {
         res.send(404, { reason: 'Not Found - no route for the dialled number' });
@@ -258,6 +265,14 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     };
 
     media.on('callLost', (callId, reason) => calls.get(callId)?.finish('system', reason));
+    // Stopping runs the stoppers last-first: calls in progress end first (BYE sent, call.end
+    // written), while SIP, media and the store are still up.
+    stoppers.push(async () => {
+      const live = [...calls.values()];
+      for (const c of live) c.finish('system', 'shutdown');
+      // Let the BYEs leave before the transports close.
+      if (live.length > 0) await new Promise((r) => setTimeout(r, 200));
+    });
 
     const host = srv.http.host === '0.0.0.0' ? '127.0.0.1' : srv.http.host;
     const urls = { http: `http://${host}:${srv.http.port}/`, sip: `sip:${srv.sip.host}:${srv.sip.udpPort}` };

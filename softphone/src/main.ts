@@ -71,9 +71,19 @@ function showError(where: 'login-error' | 'desk-error', e: unknown): void {
   $(where).textContent = msg;
 }
 
+/** What the agent reads for each ACD state (cc.state keeps the ACD's own name). */
+const STATE_LABEL: Record<string, string> = {
+  'logged-out': 'Logged out',
+  available: 'Ready',
+  'not-ready': 'Not ready',
+  offered: 'Ringing',
+  'on-call': 'On call',
+  'wrap-up': 'Wrap-up',
+};
+
 function render(): void {
   const st = $('state');
-  st.textContent = cc.state;
+  st.textContent = STATE_LABEL[cc.state] ?? cc.state;
   st.dataset.state = cc.state;
   $('reason').textContent = cc.reason ? `(${cc.reason})` : '';
   $('endwrap').hidden = cc.state !== 'wrap-up';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- media [--max N] [--step N] [--seconds S] [--no-record]`
+ * `npm run bench -- media [--max N] [--step N] [--seconds S] [--no-record] [--no-compare]`
  *
  * How many concurrent bridged G.711 calls (trunk leg ↔ desk-phone agent leg, both plain RTP,
  * through mediasoup and the Node relays) this machine holds with < 0.1 % packet loss, recording
@@ -11,7 +11,7 @@
  *
  * Where Debian's rtpengine (rtpengine-daemon) is installed, the same load (at the number of calls
  * our plane held) is also sent through rtpengine in userspace mode, and through our plane without
- * recording, and the CPU-per-call ratio is reported.
+ * recording, and the CPU-per-call ratio is reported (`--no-compare` skips that: quicker sweeps).
  */
 import { fork, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -353,7 +353,7 @@ async function main(): Promise<void> {
   // recording daemon), next to our plane without recording at the same load.
   let rtpengine: Record<string, unknown> = { status: 'not installed' };
   let ratio: number | null = null;
-  const bin = execFileSync('sh', ['-c', 'command -v rtpengine || true']).toString().trim();
+  const bin = args.includes('--no-compare') ? '' : execFileSync('sh', ['-c', 'command -v rtpengine || true']).toString().trim();
   if (bin && ours.held > 0) {
     const fixed = { maxCalls: ours.held, step: ours.held, seconds, deadline: Date.now() + 120_000 };
     const re = await runLoad('rtpengine', await rtpengineBackend(bin), { ...fixed, selfIsSut: false });

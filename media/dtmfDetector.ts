@@ -43,6 +43,8 @@ export interface DtmfDetection {
 
 export class DtmfDetector {
   private readonly block = new Float64Array(DTMF_BLOCK);
+  private readonly rows = new Float64Array(4);
+  private readonly cols = new Float64Array(4);
   private fill = 0;
   private samplesSeen = 0;
   private candidate: string | undefined;
@@ -115,8 +117,15 @@ export class DtmfDetector {
     const b = this.block;
     let energy = 0;
     for (let i = 0; i < DTMF_BLOCK; i++) energy += b[i]! * b[i]!;
-    const rows = ROW_K.map((k) => goertzel(b, k));
-    const cols = COL_K.map((k) => goertzel(b, k));
+    // No frequency's Goertzel power exceeds N·energy (Cauchy–Schwarz): a block too quiet to hold
+    // a tone of the minimum level (silence, most of a call) skips the eight filters.
+    if (energy * DTMF_BLOCK < this.minPower) return undefined;
+    const rows = this.rows;
+    const cols = this.cols;
+    for (let i = 0; i < 4; i++) {
+      rows[i] = goertzel(b, ROW_K[i]!);
+      cols[i] = goertzel(b, COL_K[i]!);
+    }
     const r = argmax(rows);
     const c = argmax(cols);
     const rp = rows[r]!;
@@ -135,7 +144,7 @@ export class DtmfDetector {
   }
 }
 
-function argmax(v: number[]): number {
+function argmax(v: Float64Array): number {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
   return best;

@@ -24,6 +24,9 @@ import {
 
 export type PlainRole = LegRole;
 
+/** Decoding scratch for the in-band detector (the main thread handles one packet at a time). */
+let scratch = new Int16Array(160);
+
 /** Taps on the audio passing a plain leg (recorder, in-band DTMF, player). */
 export interface PlainLegTap {
   heard?(p: RtpPacket, law: G711Law): void; // towards the party
@@ -217,7 +220,10 @@ export class PlainRtpLeg extends MediaLeg {
     this.tap.said?.(p, this.law);
     if (this.inbandDtmf) {
       this.detector ??= new DtmfDetector((d) => this.ctx.dtmf(this, d.digit, 'inband'));
-      this.detector.process(decodeG711(this.law, p.payload));
+      // The detector copies what it is given: one scratch array serves every leg.
+      const n = p.payload.length;
+      if (scratch.length < n) scratch = new Int16Array(n);
+      this.detector.process(decodeG711(this.law, p.payload, scratch.length === n ? scratch : scratch.subarray(0, n)));
     }
     return this.mapPt(raw);
   }

@@ -18,6 +18,8 @@ import { timestampDiff } from './rtp.ts';
 import { WAV_HEADER_BYTES, wavHeader } from './wav.ts';
 
 const RATE = 8000;
+/** Decoding scratch shared by all recorders (the main thread handles one packet at a time). */
+let scratch = new Int16Array(160);
 
 export type RecorderChannel = 0 | 1;
 export const CALLER: RecorderChannel = 0;
@@ -27,7 +29,11 @@ export interface RecorderOptions {
   clock: Clock;
   /** How far behind real time audio is committed, so late packets still land. Default 200 ms. */
   jitterMs?: number;
-  /** How often buffered audio is written. Default 100 ms. */
+  /**
+   * How often buffered audio is written. Default 500 ms: one write per call per half second
+   * instead of one per packet or per 100 ms (each write is a thread-pool round trip on the main
+   * thread's event loop); the header is still rewritten about once a second.
+   */
   flushMs?: number;
 }
 
@@ -72,7 +78,7 @@ export class Recorder {
   ) {
     this.started = clock.now();
     this.jitter = Math.round(((opts.jitterMs ?? 200) * RATE) / 1000);
-    this.flushMs = opts.flushMs ?? 100;
+    this.flushMs = opts.flushMs ?? 500;
     const lane = (): Lane => ({ ssrc: undefined, tsBase: 0, posBase: 0, buf: new Int16Array(RATE * 4) });
     this.lanes = [lane(), lane()];
     this.schedule();
@@ -102,7 +108,10 @@ export class Recorder {
   /** Feed one G.711 RTP packet of a channel. */
   pushRtp(channel: RecorderChannel, law: G711Law, p: RtpPacket): void {
     if (this.pausedAt !== undefined || this.closed) return;
-    this.push(channel, p.ssrc, p.timestamp, decodeG711(law, p.payload));
+    // Decoded into a scratch array that push() copies from: no allocation per packet.
+    const n = p.payload.length;
+    if (scratch.length < n) scratch = new Int16Array(n);
+    this.push(channel, p.ssrc, p.timestamp, decodeG711(law, p.payload, scratch.length === n ? scratch : scratch.subarray(0, n)));
   }
 
   /** Feed 8 kHz linear samples that start at RTP `timestamp` of stream `ssrc`. */
@@ -128,7 +137,9 @@ export class Recorder {
       }
     }
     const n = Math.min(samples.length - from, lane.buf.length - off);
-    if (n > 0) lane.buf.set(samples.subarray(from, from + n), off);
+    if (n <= 0) return;
+    if (from === 0 && n === samples.length) lane.buf.set(samples, off);
+    else lane.buf.set(samples.subarray(from, from + n), off);
   }
 
   /** Stop, write everything buffered, finalise the header, close the file. */

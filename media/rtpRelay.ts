@@ -180,7 +180,8 @@ export class RtpRelay {
   /** Send an RTP packet built in Node (prompt, MOH) to the remote, spliced into our stream. */
   sendToRemote(packet: Buffer): void {
     if (this.closed || !this.remote) return;
-    this.splicer.audio(packet, `node:${packet.readUInt32BE(8)}`);
+    // Node's sources are negative, mediasoup's are its SSRC (≥ 0): no string per packet.
+    this.splicer.audio(packet, -1 - packet.readUInt32BE(8));
     this.sendOut(packet);
   }
 
@@ -247,7 +248,7 @@ export class RtpRelay {
   private onInnerSocket(m: Buffer): void {
     if (!this.remote || isRtcp(m)) return; // mediasoup's RTCP describes SSRCs the party never sees
     if (!this.hooks.outbound(m)) return;
-    this.splicer.audio(m, `ms:${m.readUInt32BE(8)}`);
+    this.splicer.audio(m, m.readUInt32BE(8));
     this.sendOut(m);
     this.scheduleRtcp();
   }

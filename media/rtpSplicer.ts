@@ -14,7 +14,8 @@
 
 export class RtpSplicer {
   private seq = Math.floor(Math.random() * 0x10000);
-  private source: string | undefined;
+  /** Who fed the last audio packet (compared by value: a number keeps the hot path allocation-free). */
+  private source: string | number | undefined;
   private tsOffset = 0;
   private lastTs: number;
   private lastAt: number | undefined;
@@ -34,7 +35,7 @@ export class RtpSplicer {
   }
 
   /** Rewrite an audio packet from `source` in place (header of `raw`). */
-  audio(raw: Buffer, source: string): void {
+  audio(raw: Buffer, source: string | number): void {
     const inTs = raw.readUInt32BE(4);
     if (source !== this.source) {
       this.tsOffset = (this.timeline() - inTs) >>> 0;

@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- media [--max N] [--step N] [--seconds S] [--no-record] [--no-compare]`
  *
- * How many concurrent bridged G.711 calls (trunk leg ↔ desk-phone agent leg, both plain RTP,
- * through mediasoup and the Node relays) this machine holds with < 0.1 % packet loss, recording
+ * How many concurrent bridged G.711 calls (trunk leg ↔ desk-phone agent leg, both plain RTP:
+ * relay to relay on the Node main thread, mediasoup holding idle Consumers; a browser agent's audio
+ * would go through the worker) this machine holds with < 0.1 % packet loss, recording
  * each call to a stereo WAV, and the CPU each call costs. A generator process (this file, forked)
  * plays both parties: two UDP sockets per call, 50 packets/s each way, spread evenly over each
  * 20 ms. Load is raised step by step until loss reaches 0.1 % (in two windows running: the

@@ -135,6 +135,7 @@ export class MediaCall
       if (i >= 0) this.legs.splice(i, 1);
       if (this.bridged?.includes(leg)) this.bridged = undefined;
       this.playbacks.get(leg)?.player.stop();
+      this.route();
     };
     return leg;
   }
@@ -236,6 +237,31 @@ export class MediaCall
   injectDtmf(digit: string, source: DtmfSource = 'info', leg?: MediaLeg): void {
     const l = leg ?? this.legs.find((x) => x instanceof PlainRtpLeg && x.role === 'caller') ?? this.legs[0];
     if (l) this.report(l, digit, source);
+  }
+
+  /** Called by legs. */
+  feedChanged(): void {
+    this.route();
+  }
+
+  /**
+   * Plain legs hearing a plain leg get its packets from relay to relay, not through mediasoup's
+   * loopback round trip (what the party hears is the same: the splicer rewrites every packet
+   * either way, keyed by the feed Consumer's SSRC as it would be). The mediasoup Consumers stay,
+   * idle, so feeds keep one meaning; the worker still gets the packets whenever a browser leg
+   * (or nobody) consumes them.
+   */
+  private route(): void {
+    const plain = this.legs.filter((l): l is PlainRtpLeg => l instanceof PlainRtpLeg && !l.closed);
+    const hears = (l: MediaLeg, producerId: string) => !l.closed && l.feed !== undefined && !l.feed.closed && l.feed.producerId === producerId;
+    for (const a of plain) {
+      const pid = a.producer?.id;
+      const targets = pid === undefined ? [] : plain.filter((l) => l !== a && hears(l, pid));
+      const others = pid !== undefined && this.legs.some((l) => !(l instanceof PlainRtpLeg) && hears(l, pid));
+      const from = plain.find((p) => p !== a && p.producer !== undefined && hears(a, p.producer.id));
+      const source = from ? (a.feed?.rtpParameters.encodings?.[0]?.ssrc ?? 2 ** 32) : undefined;
+      a.relay.route(targets.map((l) => l.relay), others || targets.length === 0, source);
+    }
   }
 
   /** Called by legs. */

@@ -44,6 +44,8 @@ export interface LegContext {
   dtmf(leg: MediaLeg, digit: string, source: 'rfc4733' | 'inband'): void;
   /** A leg's transport failed underneath (browser gone: ICE consent lost, DTLS failed). */
   legFailed(leg: MediaLeg, reason: string): void;
+  /** A leg's feed changed (the call re-routes plain-to-plain audio). */
+  feedChanged?(leg: MediaLeg): void;
 }
 
 export const MID_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
@@ -82,8 +84,11 @@ export abstract class MediaLeg {
   /** Make this leg hear `producer` (or nothing). */
   async setFeed(producer: Producer | undefined): Promise<void> {
     if (this.feed?.producerId === producer?.id && this.feed && !this.feed.closed) return;
-    this.feed?.close();
-    this.feed = undefined;
+    if (this.feed) {
+      this.feed.close();
+      this.feed = undefined;
+      this.ctx.feedChanged?.(this);
+    }
     if (!producer || this.closed || producer.closed) return;
     const mid = this.consumerMid();
     this.feed = await this.transport.consume({
@@ -91,6 +96,7 @@ export abstract class MediaLeg {
       rtpCapabilities: this.capabilities(),
       ...(mid !== undefined ? { mid } : {}),
     });
+    this.ctx.feedChanged?.(this);
   }
 
   close(): void {

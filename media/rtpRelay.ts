@@ -17,6 +17,9 @@
  * everything (mediasoup's stream, prompts, key presses) is spliced into one stream (RtpSplicer).
  * Because SSRCs are rewritten both ways, RTCP is terminated here: the party's reports are read
  * (for LSR/DLSR), mediasoup's are dropped, and the relay sends its own SR/RR + SDES every 5 s.
+ * When a plain leg hears another plain leg (trunk ↔ desk phone), the call routes their packets
+ * relay to relay (`route`), skipping the loopback round trip through mediasoup: per 20 ms packet
+ * that is one UDP receive and one send on the main thread instead of two of each.
  */
 import dgram from 'node:dgram';
 import type { Clock, TimerHandle } from '../server/clock.ts';
@@ -92,6 +95,16 @@ export class RtpRelay {
   /** After latching, the RTP socket is connect()ed to the remote (kernel-side source filter). */
   private outerConnected = false;
   private closed = false;
+  /**
+   * Plain-to-plain shortcut (set by the call from its legs' feeds): relays of legs that hear this
+   * one get its packets directly, without the loopback round trip through mediasoup (two fewer
+   * UDP sends and receives per packet on the main thread). `toInner` stays on while anything else
+   * (a browser leg) consumes this leg's Producer.
+   */
+  private direct: RtpRelay[] = [];
+  private toInner = true;
+  /** When this leg hears a plain leg directly: the source key its packets are spliced as. */
+  private directSource: number | undefined;
 
   private constructor(
     private readonly rtp: dgram.Socket,
@@ -131,6 +144,13 @@ export class RtpRelay {
       }
     }
     throw new Error(`no free RTP port pair in ${p.range.min}-${p.range.max}`);
+  }
+
+  /** See `direct`. `source` is the splice source key of what this relay hears directly, if any. */
+  route(direct: RtpRelay[], toInner: boolean, source: number | undefined): void {
+    this.direct = direct;
+    this.toInner = toInner;
+    this.directSource = source;
   }
 
   get rtcpPort(): number {
@@ -247,8 +267,19 @@ export class RtpRelay {
   /** From mediasoup, towards the remote. */
   private onInnerSocket(m: Buffer): void {
     if (!this.remote || isRtcp(m)) return; // mediasoup's RTCP describes SSRCs the party never sees
+    if (this.directSource !== undefined) return; // what this leg hears comes directly (fromPeer)
+    this.toRemote(m, m.readUInt32BE(8));
+  }
+
+  /** A packet of the plain leg this one hears, straight from its relay (the buffer is ours). */
+  private fromPeer(m: Buffer): void {
+    if (this.closed || !this.remote || this.directSource === undefined) return;
+    this.toRemote(m, this.directSource);
+  }
+
+  private toRemote(m: Buffer, source: number): void {
     if (!this.hooks.outbound(m)) return;
-    this.splicer.audio(m, m.readUInt32BE(8));
+    this.splicer.audio(m, source);
     this.sendOut(m);
     this.scheduleRtcp();
   }
@@ -264,10 +295,14 @@ export class RtpRelay {
     this.lastInboundAt = this.clock.now();
     this.reception.packet(m.readUInt32BE(8), m.readUInt16BE(2));
     this.scheduleRtcp();
-    if (!this.hooks.inbound(m) || !this.innerReady) return;
+    if (!this.hooks.inbound(m)) return;
     // Rewrite the SSRC in place: the buffer is ours (dgram allocates one per message).
     m.writeUInt32BE(this.ssrc, 8);
-    this.inner.send(m);
+    const direct = this.direct;
+    const toInner = this.toInner && this.innerReady;
+    // Each receiver rewrites its copy in place (splicer), and a send may still hold the buffer.
+    for (let i = 0; i < direct.length; i++) direct[i]!.fromPeer(toInner || i < direct.length - 1 ? Buffer.from(m) : m);
+    if (toInner) this.inner.send(m);
   }
 
   private onRtcpSocket(m: Buffer, from: dgram.RemoteInfo): void {

@@ -95,6 +95,56 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     }
   });
 
+  it('carries plain-to-plain audio relay to relay (the worker idle), and again after unbridge and re-bridge', async () => {
+    const caller = await RtpPeer.open();
+    const phone = await RtpPeer.open();
+    const call = await plane.createCall('it-direct');
+    try {
+      const trunk = await call.createTrunkLeg();
+      const answer = await trunk.answer(caller.sdp(['PCMU'], { te: 101 }));
+      const agent = await call.createRtpLeg();
+      const offer = agent.offer();
+      await agent.setAnswer(phone.sdp(['PCMU'], { te: 101 }));
+      await call.bridge(trunk, agent);
+      caller.sendTo('127.0.0.1', portOf(answer));
+      phone.sendTo('127.0.0.1', portOf(offer));
+      caller.stream('PCMU', tone(440, 600, { amp: 8000 }));
+      phone.stream('PCMU', tone(1000, 600, { amp: 8000 }));
+      await sleep(800);
+      caller.stop();
+      phone.stop();
+      expect(dominantFrequency(phone.audio('PCMU')).freq).toBe(440);
+      expect(dominantFrequency(caller.audio('PCMU')).freq).toBe(1000);
+      // Nothing of it went through mediasoup's loopback transports.
+      const [ts] = await trunk.transport.getStats();
+      const [as] = await agent.transport.getStats();
+      expect(ts!.rtpBytesReceived + as!.rtpBytesReceived).toBe(0);
+
+      await call.unbridge();
+      const n = phone.received.length;
+      caller.stream('PCMU', tone(440, 300, { amp: 8000 }));
+      await sleep(400);
+      caller.stop();
+      expect(phone.received.length).toBe(n); // unbridged: the phone hears nothing
+      await call.bridge(trunk, agent);
+      const before = phone.received.length;
+      caller.stream('PCMU', tone(700, 600, { amp: 8000 }));
+      await sleep(800);
+      caller.stop();
+      const again = phone.received.slice(before).filter((p) => p.payloadType === 0);
+      expect(again.length).toBeGreaterThan(20);
+      expect(again[0]!.marker).toBe(true); // a new source for the splicer: marker, new talkspurt
+      const seqs = phone.received.filter((p) => p.payloadType === 0).map((p) => p.sequenceNumber);
+      expect(seqs.slice(1).every((q, i) => ((q - seqs[i]!) & 0xffff) === 1)).toBe(true);
+    } finally {
+      caller.stop();
+      phone.stop();
+      call.close();
+      caller.close();
+      phone.close();
+    }
+  });
+
   it('rejects a leg that cannot speak the call\'s law with CodecMismatch (488)', async () => {
     const call = await plane.createCall('it-488');
     try {

@@ -63,15 +63,18 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
   const config = watcher.current;
   const srv = config.server;
   const stoppers: (() => Promise<void>)[] = [async () => watcher.close()];
-  const stop = async (): Promise<void> => {
-    for (const s of stoppers.reverse()) {
-      try {
-        await s();
-      } catch (e) {
-        log.warn({ err: String(e) }, 'stopping');
+  // Idempotent: a second stop() (a test's afterAll after the test stopped it) waits for the first.
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const s of [...stoppers].reverse()) {
+        try {
+          await s();
+        } catch (e) {
+          log.warn({ err: String(e) }, 'stopping');
+        }
       }
-    }
-  };
+    })());
 
   try {
     mkdirSync(srv.recordings.dir, { recursive: true });

@@ -66,10 +66,16 @@ export async function startDeskPhone(o: { dir: string; user: string; password: s
       const f = readdirSync(join(o.dir, 'rec')).find((x) => x.endsWith('-dec.wav'));
       return f ? join(o.dir, 'rec', f) : undefined;
     },
+    // SIGTERM makes baresip un-register first; with the centre already gone that takes a whole
+    // transaction timeout (32 s), so it gets 2 s before SIGKILL.
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };

@@ -11,6 +11,7 @@ import { rtpFromPcap } from '../../../media/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { dominantFrequency, readStereoWav, wavToMono8k } from '../../support/audio.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
+import { openStore } from '../../../server/store/store.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 
@@ -63,5 +64,26 @@ describe('trunk → IVR → queue → desk phone agent', () => {
     const stereo = readStereoWav(readFileSync((rec as { path: string }).path));
     expect(dominantFrequency(mid(stereo.left), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
     expect(dominantFrequency(mid(stereo.right), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(600, -1);
+  });
+
+  it('stopping the centre ends a call in progress with a BYE and keeps its record', async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    expect(tc.centre.acd.agentView('1004')?.state).toBe('available');
+    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', holdMs: 30_000, sipPort: 15371, mediaPort: 16310, caller: '15550005' });
+    for (let i = 0; i < 200 && tc.centre.acd.agentView('1004')?.state !== 'on-call'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(tc.centre.acd.agentView('1004')?.state).toBe('on-call');
+    const [contactId] = [...tc.centre.calls.keys()];
+    await tc.centre.stop();
+    const r = await call.done;
+    expect(r.stderr).toMatch(/unexpected BYE/); // the caller was hung up on, not left in silence
+
+    // Reopen the stopped centre's database: the call ended with cause "shutdown".
+    const store = await openStore({ embedded: { dataDir: join(tc.dataDir, 'postgres'), port: 15733 }, readOnly: true });
+    try {
+      const end = (await store.events(Date.now() - 120_000, Date.now() + 60_000)).find((e) => e.contactId === contactId && e.type === 'call.end');
+      expect(end).toMatchObject({ endedBy: 'system', cause: 'shutdown' });
+    } finally {
+      await store.close();
+    }
   });
 });

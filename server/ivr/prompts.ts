@@ -10,7 +10,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { PromptsFileSchema } from '../config/schema.ts';
 import type { TtsProvider } from './tts.ts';
-import { synthesizeHoldMusic, writeWav } from './wav.ts';
+import { encodeWav } from '../../media/wav.ts';
+import { synthesizeHoldMusic } from './holdMusic.ts';
 
 export interface GeneratedPrompt {
   name: string;
@@ -34,7 +35,7 @@ export async function generatePrompts(configDir: string, tts: TtsProvider, opts:
       }
       await mkdir(path.dirname(abs), { recursive: true });
       if (name === file.musicOnHold) {
-        await writeFile(abs, writeWav(synthesizeHoldMusic()));
+        await writeFile(abs, encodeWav(8000, 1, synthesizeHoldMusic()));
         out.push({ name, file: v.file, how: 'music' });
       } else if (v.text !== undefined) {
         jobs.push({ name, file: abs, text: v.text, lang: v.lang });

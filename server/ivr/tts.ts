@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parseWav, resample, writeWav } from './wav.ts';
+import { encodeWav, wavToMono8k } from '../../media/wav.ts';
 
 const run = promisify(execFile);
 
@@ -55,8 +55,7 @@ export class EspeakTts implements TtsProvider {
     try {
       // execFile passes the text as one argv entry: no shell, so caller-supplied variables are inert.
       await run(this.opts.binary ?? 'espeak-ng', ['-v', lang, '-s', String(this.opts.speed ?? 150), '-w', tmp, '--', text], { timeout: 20_000 });
-      const pcm = resample(parseWav(await readFile(tmp)), 8000);
-      await writeFile(tmp, writeWav(pcm));
+      await writeFile(tmp, encodeWav(8000, 1, wavToMono8k(await readFile(tmp))));
       await rename(tmp, file);
       return file;
     } catch (e) {

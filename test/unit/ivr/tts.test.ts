@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EspeakTts } from '../../../server/ivr/tts.ts';
-import { parseWav, resample, synthesizeHoldMusic, writeWav } from '../../../server/ivr/wav.ts';
+import { synthesizeHoldMusic } from '../../../server/ivr/holdMusic.ts';
+import { encodeWav, parseWav, resample } from '../../../media/wav.ts';
+import { goertzelPower } from '../../support/audio.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cc-tts-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -18,40 +20,27 @@ function hasEspeak(): boolean {
   }
 }
 
-/** Power at `freq` (Goertzel), normalised by length. */
-function power(s: Int16Array, rate: number, freq: number): number {
-  const k = (2 * Math.cos((2 * Math.PI * freq) / rate));
-  let a = 0;
-  let b = 0;
-  for (const x of s) {
-    const c = x + k * a - b;
-    b = a;
-    a = c;
-  }
-  return (a * a + b * b - k * a * b) / s.length;
-}
-
 describe('WAV and resampling', () => {
   it('round-trips 16-bit PCM', () => {
-    const pcm = { sampleRate: 8000, samples: Int16Array.from([0, 1, -1, 32767, -32768]) };
-    expect(parseWav(writeWav(pcm))).toEqual(pcm);
+    const samples = Int16Array.from([0, 1, -1, 32767, -32768]);
+    expect(parseWav(encodeWav(8000, 1, samples))).toEqual({ sampleRate: 8000, channels: [samples] });
     expect(() => parseWav(Buffer.from('not a wave file at all'))).toThrow(/RIFF/);
   });
 
   it('resamples 22.05 kHz to 8 kHz keeping a 1 kHz tone and rejecting a 6 kHz one (no alias at 2 kHz)', () => {
     const rate = 22050;
     const tone = (f: number) => Int16Array.from({ length: rate }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * f * i) / rate)));
-    const one = resample({ sampleRate: rate, samples: tone(1000) }, 8000);
-    expect(one.samples.length).toBe(8000);
-    expect(power(one.samples, 8000, 1000)).toBeGreaterThan(100 * power(one.samples, 8000, 1500));
-    const six = resample({ sampleRate: rate, samples: tone(6000) }, 8000);
+    const one = resample(tone(1000), rate, 8000);
+    expect(one.length).toBe(8000);
+    expect(goertzelPower(one, 1000)).toBeGreaterThan(100 * goertzelPower(one, 1500));
+    const six = resample(tone(6000), rate, 8000);
     // Without the low-pass, 6 kHz folds to 2 kHz at 8 kHz sampling.
-    expect(power(six.samples, 8000, 2000)).toBeLessThan(power(one.samples, 8000, 1000) / 100);
+    expect(goertzelPower(six, 2000)).toBeLessThan(goertzelPower(one, 1000) / 100);
   });
 
   it('synthesizes music on hold that is not silence and does not clip', () => {
     const m = synthesizeHoldMusic(4);
-    const peak = m.samples.reduce((p, x) => Math.max(p, Math.abs(x)), 0);
+    const peak = m.reduce((p, x) => Math.max(p, Math.abs(x)), 0);
     expect(peak).toBeGreaterThan(3000);
     expect(peak).toBeLessThan(32767);
   });
@@ -68,9 +57,10 @@ describe('espeak-ng TTS provider', () => {
     const tts = new EspeakTts({ cacheDir: tmp });
     const [a, b] = await Promise.all([tts.render('Your call is important to us.', 'en'), tts.render('Your call is important to us.', 'en')]);
     expect(a).toBe(b);
-    const pcm = parseWav(readFileSync(a));
-    expect(pcm.sampleRate).toBe(8000);
-    expect(pcm.samples.length).toBeGreaterThan(8000); // over a second of speech
+    const wav = parseWav(readFileSync(a));
+    expect(wav.sampleRate).toBe(8000);
+    expect(wav.channels).toHaveLength(1);
+    expect(wav.channels[0]!.length).toBeGreaterThan(8000); // over a second of speech
     const mtime = statSync(a).mtimeMs;
     expect(await tts.render('Your call is important to us.', 'en')).toBe(a);
     expect(statSync(a).mtimeMs).toBe(mtime);

@@ -106,28 +106,51 @@ export function readStereoWav(buf: Buffer): { left: Int16Array; right: Int16Arra
   return { left: w.channels[0]!, right: w.channels[1] ?? new Int16Array(0), rate: w.sampleRate };
 }
 
+/** Log-energy of each `frame`-sample frame (20 ms at 8 kHz). */
+function envelope(x: Int16Array, frame = 160): number[] {
+  const e: number[] = [];
+  for (let i = 0; i + frame <= x.length; i += frame) {
+    let s = 0;
+    for (let k = 0; k < frame; k++) s += x[i + k]! * x[i + k]!;
+    e.push(Math.log10(1 + s / frame));
+  }
+  return e;
+}
+
+/** Zero mean, unit length. */
+function normalise(v: number[]): number[] {
+  const m = v.reduce((a, b) => a + b, 0) / v.length;
+  const d = v.map((x) => x - m);
+  const n = Math.sqrt(d.reduce((a, b) => a + b * b, 0)) || 1;
+  return d.map((x) => x / n);
+}
+
+/**
+ * Is the whole of `ref` somewhere inside `rx`? The best normalised correlation of ref's envelope
+ * with any stretch of rx's of the same length (unlike envelopeMatch, no partial overlap at the
+ * edges counts), ≈1 when rx contains ref.
+ */
+export function envelopeFind(rx: Int16Array, ref: Int16Array, frame = 160): number {
+  const a = envelope(rx, frame);
+  const B = normalise(envelope(ref, frame));
+  let best = -1;
+  for (let off = 0; off + B.length <= a.length; off++) {
+    const A = normalise(a.slice(off, off + B.length));
+    let c = 0;
+    for (let i = 0; i < B.length; i++) c += A[i]! * B[i]!;
+    best = Math.max(best, c);
+  }
+  return best;
+}
+
 /**
  * Speech check: the best normalised cross-correlation of 20 ms log-energy envelopes of `rx`
  * against `ref` over all lags (alignment is unknown). ≈1 for the same speech, ≈0 for another.
  */
 export function envelopeMatch(rx: Int16Array, ref: Int16Array, frame = 160): { corr: number; lagFrames: number } {
-  const env = (x: Int16Array) => {
-    const e: number[] = [];
-    for (let i = 0; i + frame <= x.length; i += frame) {
-      let s = 0;
-      for (let k = 0; k < frame; k++) s += x[i + k]! * x[i + k]!;
-      e.push(Math.log10(1 + s / frame));
-    }
-    return e;
-  };
-  const norm = (v: number[]) => {
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    const d = v.map((x) => x - m);
-    const n = Math.sqrt(d.reduce((a, b) => a + b * b, 0)) || 1;
-    return d.map((x) => x / n);
-  };
-  const a = env(rx);
-  const b = env(ref);
+  const norm = normalise;
+  const a = envelope(rx, frame);
+  const b = envelope(ref, frame);
   const L = Math.min(a.length, b.length);
   let best = { corr: -1, lagFrames: 0 };
   // slide the reference over the received envelope

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWav } from '../../media/wav.ts';
+import { tone } from './audio.ts';
 
 export interface DeskPhone {
   readonly dir: string;
@@ -19,10 +20,7 @@ export interface DeskPhone {
 
 export async function startDeskPhone(o: { dir: string; user: string; password: string; registrar: string; listenPort: number; rtpPorts: [number, number]; toneHz: number }): Promise<DeskPhone> {
   mkdirSync(join(o.dir, 'rec'), { recursive: true });
-  const rate = 8000;
-  const pcm = new Int16Array(rate * 120);
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(6000 * Math.sin((2 * Math.PI * o.toneHz * i) / rate));
-  writeFileSync(join(o.dir, 'tone.wav'), encodeWav(rate, 1, pcm));
+  writeFileSync(join(o.dir, 'tone.wav'), encodeWav(8000, 1, tone(o.toneHz, 120_000, { amp: 6000 })));
   writeFileSync(join(o.dir, 'accounts'), `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=60;answermode=auto\n`);
   writeFileSync(
     join(o.dir, 'config'),

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { encodeWav } from '../../media/wav.ts';
+import { tone } from './audio.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -16,10 +17,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export function writeToneWav(dir: string, freq: number, seconds = 5): string {
   mkdirSync(dir, { recursive: true });
   const rate = 48_000;
-  const pcm = new Int16Array(rate * seconds);
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * freq * i) / rate));
   const path = join(dir, `tone-${freq}.wav`);
-  writeFileSync(path, encodeWav(rate, 1, pcm));
+  writeFileSync(path, encodeWav(rate, 1, tone(freq, seconds * 1000, { rate, amp: 8000 })));
   return path;
 }
 

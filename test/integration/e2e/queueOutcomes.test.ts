@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { decodeG711 } from '../../../media/g711.ts';
 import { rtpFromPcap } from '../../../media/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
-import { wavToMono8k } from '../../support/audio.ts';
+import { envelopeFind, wavToMono8k } from '../../support/audio.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { launchBrowser, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
@@ -29,38 +29,6 @@ afterAll(async () => {
 });
 
 const sinceStart = Date.now() - 60_000;
-
-/** Log-energy of 20 ms frames. */
-function envelope(x: Int16Array): number[] {
-  const out: number[] = [];
-  for (let i = 0; i + 160 <= x.length; i += 160) {
-    let e = 0;
-    for (let k = 0; k < 160; k++) e += x[i + k]! * x[i + k]!;
-    out.push(Math.log10(1 + e / 160));
-  }
-  return out;
-}
-
-/** Best normalised correlation of ref's envelope against any stretch of rx's (1 = same sound). */
-function bestMatch(rx: Int16Array, ref: Int16Array): number {
-  const a = envelope(rx);
-  const b = envelope(ref);
-  const norm = (v: number[]) => {
-    const m = v.reduce((x, y) => x + y, 0) / v.length;
-    const d = v.map((x) => x - m);
-    const n = Math.sqrt(d.reduce((x, y) => x + y * y, 0)) || 1;
-    return d.map((x) => x / n);
-  };
-  const B = norm(b);
-  let best = -1;
-  for (let off = 0; off + b.length <= a.length; off++) {
-    const A = norm(a.slice(off, off + b.length));
-    let c = 0;
-    for (let i = 0; i < B.length; i++) c += A[i]! * B[i]!;
-    best = Math.max(best, c);
-  }
-  return best;
-}
 const eventsOf = async (contactId: string) =>
   (await tc.centre.store.events(sinceStart, Date.now() + 60_000)).filter((e) => e.contactId === contactId);
 
@@ -123,10 +91,10 @@ describe('queue outcomes', () => {
     expect(spoken.length).toBeGreaterThan(0);
     const heard = decodeG711('PCMU', Buffer.concat(rtpFromPcap(await cap.stop(), 16210).filter((p) => p.payloadType === 0).map((p) => p.payload)));
     const ref = wavToMono8k(readFileSync(join(ttsDir, spoken[0]!)));
-    expect(bestMatch(heard, ref)).toBeGreaterThan(0.8);
+    expect(envelopeFind(heard, ref)).toBeGreaterThan(0.8);
     // Sanity: the music on hold alone does not look like the announcement.
     const moh = wavToMono8k(readFileSync(join(tc.centre.config.dir, 'prompts', readdirSync(join(tc.centre.config.dir, 'prompts')).find((f) => /hold|moh|music/i.test(f))!)));
-    expect(bestMatch(moh, ref)).toBeLessThan(0.6);
+    expect(envelopeFind(moh, ref)).toBeLessThan(0.6);
     expect(await away.evaluate(() => (window as unknown as { cc: { callState: string } }).cc.callState)).toBe('idle');
     await new Promise((res) => setTimeout(res, 300));
     await tc.centre.store.flush();

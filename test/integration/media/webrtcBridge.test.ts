@@ -37,7 +37,58 @@ declare global {
   interface Window {
     pc: RTCPeerConnection;
     heard: number[];
+    /** Answer our offer with the fake microphone; record what is heard (up to maxSeconds). */
+    answerOffer(sdp: string, maxSeconds: number): Promise<string>;
+    /** Offer to us (the agent dials out), likewise recording what is heard. */
+    makeOffer(maxSeconds: number): Promise<string>;
   }
+}
+
+/** Runs in the page: what sip.js's session handler does, plus a recorder of the remote audio. */
+function installPeer(): void {
+  const open = async (maxSeconds: number) => {
+    const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
+    const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    window.heard = [];
+    pc.ontrack = (e) => {
+      const stream = e.streams[0] ?? new MediaStream([e.track]);
+      // Remote audio reaches WebAudio only if the stream also plays in a (muted) media element.
+      const el = new Audio();
+      el.muted = true;
+      el.srcObject = stream;
+      void el.play();
+      const ctx = new AudioContext({ sampleRate: 48000 });
+      const proc = ctx.createScriptProcessor(4096, 1, 1);
+      proc.onaudioprocess = (ev) => {
+        if (window.heard.length < 48000 * maxSeconds) window.heard.push(...ev.inputBuffer.getChannelData(0));
+      };
+      ctx.createMediaStreamSource(stream).connect(proc);
+      proc.connect(ctx.destination);
+    };
+    return { pc, ms };
+  };
+  const gathered = async (pc: RTCPeerConnection): Promise<string> => {
+    await new Promise<void>((r) => {
+      if (pc.iceGatheringState === 'complete') r();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+      setTimeout(r, 2000);
+    });
+    return pc.localDescription!.sdp;
+  };
+  window.answerOffer = async (sdp, maxSeconds) => {
+    const { pc, ms } = await open(maxSeconds);
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    pc.addTrack(ms.getAudioTracks()[0]!, ms);
+    pc.getTransceivers()[0]!.direction = 'sendrecv';
+    await pc.setLocalDescription(await pc.createAnswer());
+    return gathered(pc);
+  };
+  window.makeOffer = async (maxSeconds) => {
+    const { pc, ms } = await open(maxSeconds);
+    pc.addTransceiver(ms.getAudioTracks()[0]!, { direction: 'sendrecv', streams: [ms] });
+    await pc.setLocalDescription(await pc.createOffer());
+    return gathered(pc);
+  };
 }
 
 describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
@@ -58,36 +109,8 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
         expect(offer).toContain('a=setup:actpass');
         expect(offer).toMatch(/a=fingerprint:sha-256 [0-9A-F:]+/);
 
-        const browserAnswer = await page.evaluate(async (sdp) => {
-          const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
-          const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
-          window.heard = [];
-          pc.ontrack = (e) => {
-            const stream = e.streams[0] ?? new MediaStream([e.track]);
-            const el = new Audio();
-            el.muted = true;
-            el.srcObject = stream;
-            void el.play();
-            const ctx = new AudioContext({ sampleRate: 48000 });
-            const src = ctx.createMediaStreamSource(stream);
-            const proc = ctx.createScriptProcessor(4096, 1, 1);
-            proc.onaudioprocess = (ev) => {
-              if (window.heard.length < 48000 * 3) window.heard.push(...ev.inputBuffer.getChannelData(0));
-            };
-            src.connect(proc);
-            proc.connect(ctx.destination);
-          };
-          await pc.setRemoteDescription({ type: 'offer', sdp });
-          pc.addTrack(ms.getAudioTracks()[0]!, ms);
-          pc.getTransceivers()[0]!.direction = 'sendrecv';
-          await pc.setLocalDescription(await pc.createAnswer());
-          await new Promise<void>((r) => {
-            if (pc.iceGatheringState === 'complete') r();
-            pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
-            setTimeout(r, 2000);
-          });
-          return pc.localDescription!.sdp;
-        }, offer);
+        await page.evaluate(installPeer);
+        const browserAnswer = await page.evaluate((sdp) => window.answerOffer(sdp, 3), offer);
         await agent.setAnswer(loopbackOnly(browserAnswer));
         await call.bridge(trunk, agent);
         const state = await page.evaluate(
@@ -145,33 +168,8 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
       caller.stream('PCMA', tone(1000, 1000, { amp: 8000 }));
       const agent = await call.createWebRtcLeg();
-      const offer = await page.evaluate(async () => {
-        const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
-        const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
-        window.heard = [];
-        pc.ontrack = (e) => {
-          const stream = e.streams[0] ?? new MediaStream([e.track]);
-          const el = new Audio();
-          el.muted = true;
-          el.srcObject = stream;
-          void el.play();
-          const ctx = new AudioContext({ sampleRate: 48000 });
-          const proc = ctx.createScriptProcessor(4096, 1, 1);
-          proc.onaudioprocess = (ev) => {
-            if (window.heard.length < 48000 * 6) window.heard.push(...ev.inputBuffer.getChannelData(0));
-          };
-          ctx.createMediaStreamSource(stream).connect(proc);
-          proc.connect(ctx.destination);
-        };
-        pc.addTransceiver(ms.getAudioTracks()[0]!, { direction: 'sendrecv', streams: [ms] });
-        await pc.setLocalDescription(await pc.createOffer());
-        await new Promise<void>((r) => {
-          if (pc.iceGatheringState === 'complete') r();
-          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
-          setTimeout(r, 2000);
-        });
-        return pc.localDescription!.sdp;
-      });
+      await page.evaluate(installPeer);
+      const offer = await page.evaluate(() => window.makeOffer(6));
       const ours = await agent.answer(loopbackOnly(offer));
       expect(ours).toContain('a=setup:passive');
       expect(ours).toMatch(/UDP\/TLS\/RTP\/SAVPF 8 101/);
@@ -202,35 +200,8 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
       caller.stream('PCMU', tone(1000, 1000, { amp: 8000 }));
       const agent = await call.createWebRtcLeg();
-      const browserAnswer = await page.evaluate(async (sdp) => {
-        const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
-        const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
-        window.heard = [];
-        pc.ontrack = (e) => {
-          const stream = e.streams[0] ?? new MediaStream([e.track]);
-          const el = new Audio();
-          el.muted = true;
-          el.srcObject = stream;
-          void el.play();
-          const ctx = new AudioContext({ sampleRate: 48000 });
-          const proc = ctx.createScriptProcessor(4096, 1, 1);
-          proc.onaudioprocess = (ev) => {
-            if (window.heard.length < 48000 * 8) window.heard.push(...ev.inputBuffer.getChannelData(0));
-          };
-          ctx.createMediaStreamSource(stream).connect(proc);
-          proc.connect(ctx.destination);
-        };
-        await pc.setRemoteDescription({ type: 'offer', sdp });
-        pc.addTrack(ms.getAudioTracks()[0]!, ms);
-        pc.getTransceivers()[0]!.direction = 'sendrecv';
-        await pc.setLocalDescription(await pc.createAnswer());
-        await new Promise<void>((r) => {
-          if (pc.iceGatheringState === 'complete') r();
-          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
-          setTimeout(r, 2000);
-        });
-        return pc.localDescription!.sdp;
-      }, agent.offer());
+      await page.evaluate(installPeer);
+      const browserAnswer = await page.evaluate((sdp) => window.answerOffer(sdp, 8), agent.offer());
       await agent.setAnswer(loopbackOnly(browserAnswer));
       await call.bridge(trunk, agent);
       await sleep(1500);

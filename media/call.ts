@@ -11,8 +11,9 @@ import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { MediaLeg, type LegContext, type MediaNetwork } from './leg.ts';
 import { Player, type PlayEnd, type PromptCache } from './player.ts';
 import { PlainRtpLeg } from './plainRtpLeg.ts';
-import { AGENT, CALLER, Recorder, type RecordingSummary } from './recorder.ts';
-import { parseRtp, randomSsrc } from './rtp.ts';
+import type { RecordingSummary } from './recorder.ts';
+import { randomSsrc } from './rtp.ts';
+import type { RtpThread } from './rtpThreads.ts';
 import { WebRtcLeg } from './webRtcLeg.ts';
 
 const log = rootLog.child({ mod: 'media' });
@@ -47,6 +48,7 @@ export interface Recording {
 
 export interface CallDeps {
   router: Router;
+  rtpThread: RtpThread;
   network: MediaNetwork;
   clock: Clock;
   prompts: PromptCache;
@@ -73,6 +75,7 @@ export class MediaCall
   readonly router: Router;
   readonly network: MediaNetwork;
   readonly clock: Clock;
+  readonly rtpThread: RtpThread;
   law: G711Law | undefined;
   readonly legs: MediaLeg[] = [];
   closed = false;
@@ -83,9 +86,10 @@ export class MediaCall
    * What plays to each leg. For worker-side playback `restoreTo` is the producer the leg heard
    * before (and hears again after); a bridge made meanwhile updates it.
    */
-  private readonly playbacks = new Map<MediaLeg, { player: Player; bargeIn: boolean; restoreTo?: Producer | undefined }>();
-  private recorder: Recorder | undefined;
+  private readonly playbacks = new Map<MediaLeg, { player: Playback; bargeIn: boolean; restoreTo?: Producer | undefined }>();
+  private recorder: Recording | undefined;
   private direct: DirectTransport | undefined;
+  private readonly onThreadDied: () => void;
 
   constructor(
     readonly callId: string,
@@ -95,8 +99,11 @@ export class MediaCall
     this.router = deps.router;
     this.network = deps.network;
     this.clock = deps.clock;
+    this.rtpThread = deps.rtpThread;
     this.router.once('workerclose', () => this.lose(MEDIA_WORKER_DIED));
-    if (this.network.rtpTimeoutMs > 0) this.watchRtp();
+    // The RTP thread carrying the plain legs is a media worker too.
+    this.onThreadDied = () => this.lose(MEDIA_WORKER_DIED);
+    this.rtpThread.once('died', this.onThreadDied);
     this.router.observer.once('close', () => {
       if (!this.closed) this.lose('media-router-closed');
     });
@@ -172,19 +179,13 @@ export class MediaCall
     const samples = await this.deps.prompts.load(path);
     const before = this.playbacks.get(leg);
     before?.player.stop();
-    let player: Player;
+    let player: Playback;
     if (leg instanceof PlainRtpLeg) {
-      leg.playing++;
-      player = new Player(samples, {
-        clock: this.deps.clock,
-        law,
-        loop: opts.loop,
-        send: (b) => leg.sendFromNode(b, parseRtp(b)!),
-      });
+      // On the leg's RTP thread, straight out of its relay.
+      player = leg.play(samples, law, opts.loop ?? false);
       const entry = { player, bargeIn: opts.bargeIn ?? false };
       this.playbacks.set(leg, entry);
       void player.done.then(() => {
-        leg.playing--;
         if (this.playbacks.get(leg) === entry) this.playbacks.delete(leg);
       });
     } else {
@@ -198,7 +199,7 @@ export class MediaCall
       // A prompt replacing a prompt restores what the leg heard before the first one.
       const previous = leg.feed?.producerId;
       const restoreTo = before ? before.restoreTo : this.bridged?.find((l) => l !== leg && l.producer?.id === previous)?.producer;
-      player = new Player(samples, { clock: this.deps.clock, law, ssrc, loop: opts.loop, send: (b) => !producer.closed && producer.send(b) });
+      player = new Player(samples, { clock: this.deps.clock, law, ssrc, loop: opts.loop ?? false, send: (b) => !producer.closed && producer.send(b) });
       const entry = { player, bargeIn: opts.bargeIn ?? false, restoreTo };
       this.playbacks.set(leg, entry);
       await leg.setFeed(producer);
@@ -222,15 +223,18 @@ export class MediaCall
     if (this.recorder) throw new Error('already recording');
     const leg = (this.legs.find((l) => l instanceof PlainRtpLeg && l.role === 'caller') ?? this.legs.find((l) => l instanceof PlainRtpLeg)) as PlainRtpLeg | undefined;
     if (!leg) throw new Error('record: the call has no plain RTP leg to record');
-    const rec = await Recorder.open(path, { clock: this.deps.clock });
-    this.recorder = rec;
-    leg.tap = { said: (p, law) => rec.pushRtp(CALLER, law, p), heard: (p, law) => rec.pushRtp(AGENT, law, p) };
-    const stop = async () => {
-      if (this.recorder === rec) this.recorder = undefined;
-      leg.tap = {};
-      return rec.stop();
+    const rec = await leg.record(path);
+    const recording: Recording = {
+      path,
+      pause: () => rec.pause(),
+      resume: () => rec.resume(),
+      stop: () => {
+        if (this.recorder === recording) this.recorder = undefined;
+        return rec.stop();
+      },
     };
-    return { path, pause: () => rec.pause(), resume: () => rec.resume(), stop };
+    this.recorder = recording;
+    return recording;
   }
 
   /** DTMF reported by signalling (SIP INFO): deduplicated with the media sources. */
@@ -260,7 +264,7 @@ export class MediaCall
       const others = pid !== undefined && this.legs.some((l) => !(l instanceof PlainRtpLeg) && hears(l, pid));
       const from = plain.find((p) => p !== a && p.producer !== undefined && hears(a, p.producer.id));
       const source = from ? (a.feed?.rtpParameters.encodings?.[0]?.ssrc ?? 2 ** 32) : undefined;
-      a.relay.route(targets.map((l) => l.relay), others || targets.length === 0, source);
+      a.route(targets, others || targets.length === 0, source);
     }
   }
 
@@ -269,6 +273,11 @@ export class MediaCall
     if (this.closed) return;
     log.warn({ call: this.callId, leg: leg.id, reason }, 'leg media failed');
     this.emit('legFailed', leg, reason);
+  }
+
+  /** Called by legs. */
+  rtpTimedOut(_leg: MediaLeg): void {
+    this.lose(MEDIA_RTP_TIMEOUT);
   }
 
   /** Called by legs. */
@@ -296,6 +305,7 @@ export class MediaCall
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.rtpThread.off('died', this.onThreadDied);
     for (const pb of this.playbacks.values()) pb.player.stop();
     this.playbacks.clear();
     if (this.recorder) void this.recorder.stop().catch((e: unknown) => log.error({ call: this.callId, err: String(e) }, 'recording close'));
@@ -311,25 +321,6 @@ export class MediaCall
     log.warn({ call: this.callId, reason }, 'call media lost');
     this.emit('lost', reason);
     this.close();
-  }
-
-  /** RTP inactivity on caller legs that should be sending (not while they hold us). */
-  private watchRtp(): void {
-    const every = Math.max(200, Math.min(5000, this.network.rtpTimeoutMs / 4));
-    const check = () => {
-      if (this.closed) return;
-      const now = this.clock.now();
-      for (const l of this.legs) {
-        if (!(l instanceof PlainRtpLeg) || l.role !== 'caller' || !l.remote) continue;
-        if (l.direction === 'recvonly' || l.direction === 'inactive') continue;
-        if (now - l.lastHeardAt() > this.network.rtpTimeoutMs) {
-          this.lose(MEDIA_RTP_TIMEOUT);
-          return;
-        }
-      }
-      this.clock.setTimeout(check, every);
-    };
-    this.clock.setTimeout(check, every);
   }
 
   private assertOpen(): void {

@@ -7,6 +7,7 @@ import type { Consumer, Producer, Router, RtpCapabilities, Transport } from 'med
 import type { Clock } from '../server/clock.ts';
 import type { G711Law } from './g711.ts';
 import type { PortRange } from './rtpRelay.ts';
+import type { RtpThread } from './rtpThreads.ts';
 
 export interface MediaNetwork {
   /** Address the far-end-facing sockets bind to (0.0.0.0 for all). */
@@ -38,12 +39,16 @@ export interface LegContext {
   readonly router: Router;
   readonly network: MediaNetwork;
   readonly clock: Clock;
+  /** The thread that carries the call's plain RTP legs (all of them: bridges stay on it). */
+  readonly rtpThread: RtpThread;
   /** The call's G.711 law once a leg has negotiated one. */
   readonly law: G711Law | undefined;
   fixLaw(law: G711Law): void;
   dtmf(leg: MediaLeg, digit: string, source: 'rfc4733' | 'inband'): void;
   /** A leg's transport failed underneath (browser gone: ICE consent lost, DTLS failed). */
   legFailed(leg: MediaLeg, reason: string): void;
+  /** A caller's RTP stopped while it should be sending (network gone, no BYE). */
+  rtpTimedOut(leg: MediaLeg): void;
   /** A leg's feed changed (the call re-routes plain-to-plain audio). */
   feedChanged?(leg: MediaLeg): void;
 }

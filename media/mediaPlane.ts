@@ -13,6 +13,7 @@ import type { MediaNetwork } from './leg.ts';
 import { callsActive, callsLost, dtmfTotal, workerDeaths } from './metrics.ts';
 import { PromptCache } from './player.ts';
 import { repairWavHeader } from './wav.ts';
+import { RtpThreadPool } from './rtpThreads.ts';
 import { WorkerPool } from './workerPool.ts';
 
 const log = rootLog.child({ mod: 'media' });
@@ -20,6 +21,8 @@ const log = rootLog.child({ mod: 'media' });
 export interface MediaPlaneOptions {
   /** mediasoup workers; default one per core. */
   workers?: number;
+  /** Threads carrying plain RTP legs (relays, recorders, prompts, DTMF); default one per core. */
+  rtpThreads?: number;
   listenIp?: string;
   announcedAddress?: string;
   /** Ports for mediasoup (WebRTC). Default 40000-44999. */
@@ -51,6 +54,7 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
 
   private constructor(
     readonly pool: WorkerPool,
+    readonly rtpThreads: RtpThreadPool,
     readonly network: MediaNetwork,
     private readonly clock: Clock,
   ) {
@@ -78,14 +82,23 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
     }
     if (opts.recordingsDir) await repairRecordings(opts.recordingsDir);
     const pool = await WorkerPool.start({ ...(opts.workers ? { workers: opts.workers } : {}), ...(opts.workerLogLevel ? { logLevel: opts.workerLogLevel } : {}) });
-    return new MediaPlane(pool, network, opts.clock ?? new SystemClock());
+    let threads: RtpThreadPool;
+    try {
+      threads = await RtpThreadPool.start(opts.rtpThreads);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return new MediaPlane(pool, threads, network, opts.clock ?? new SystemClock());
   }
 
   /** A call's media on the least-loaded worker. */
   async createCall(callId: string): Promise<MediaCall> {
     if (this.calls.has(callId)) throw new Error(`media for call ${callId} already exists`);
     const slot = this.pool.pick();
+    const thread = this.rtpThreads.pick();
     slot.calls.add(callId);
+    thread.calls.add(callId);
     try {
       const router = await slot.worker.createRouter({
         mediaCodecs: [
@@ -96,11 +109,13 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
       });
       const call = new MediaCall(callId, {
         router,
+        rtpThread: thread,
         network: this.network,
         clock: this.clock,
         prompts: this.prompts,
         onClose: () => {
           slot.calls.delete(callId);
+          thread.calls.delete(callId);
           this.calls.delete(callId);
           callsActive.set(this.calls.size);
         },
@@ -115,6 +130,7 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
       return call;
     } catch (e) {
       slot.calls.delete(callId);
+      thread.calls.delete(callId);
       throw e;
     }
   }
@@ -129,6 +145,7 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
 
   async stop(): Promise<void> {
     for (const c of [...this.calls.values()]) c.close();
+    await this.rtpThreads.close();
     await this.pool.close();
   }
 }

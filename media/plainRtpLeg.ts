@@ -1,15 +1,19 @@
 /**
  * A plain RTP/AVP leg: a carrier trunk (the caller) or a SIP desk phone (an agent). The party talks
- * to our RtpRelay socket; the relay talks to this leg's mediasoup PlainTransport on loopback.
+ * to an RtpRelay socket on the call's RTP thread; the relay talks to this leg's mediasoup
+ * PlainTransport on loopback (or straight to a bridged plain leg's relay). This object is the
+ * leg's signalling side on the main thread: SDP, the mediasoup transport and Producer, and what it
+ * tells the thread's PlainLegMedia (negotiated law and payload types, hold, prompts, recording).
  */
 import type { PlainTransport } from 'mediasoup/types';
-import { decodeG711, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
-import { DtmfDetector } from './dtmfDetector.ts';
+import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { MediaLeg, type LegContext, type LegRole } from './leg.ts';
-import { TelephoneEventReceiver, buildTelephoneEvent, digitToEvent } from './rfc4733.ts';
-import { buildRtp, parseRtp, randomSsrc, type RtpPacket } from './rtp.ts';
 import { countRelay } from './metrics.ts';
-import { RtpRelay } from './rtpRelay.ts';
+import type { PlayEnd } from './player.ts';
+import type { RecordingSummary } from './recorder.ts';
+import { digitToEvent } from './rfc4733.ts';
+import { randomSsrc } from './rtp.ts';
+import type { RtpThread } from './rtpThreads.ts';
 import {
   answerDirection,
   buildRtpDescription,
@@ -22,15 +26,14 @@ import {
   type RtpMediaDescription,
 } from './sdp.ts';
 
+let playSeq = 0;
+
 export type PlainRole = LegRole;
 
-/** Decoding scratch for the in-band detector (the main thread handles one packet at a time). */
-let scratch = new Int16Array(160);
-
-/** Taps on the audio passing a plain leg (recorder, in-band DTMF, player). */
-export interface PlainLegTap {
-  heard?(p: RtpPacket, law: G711Law): void; // towards the party
-  said?(p: RtpPacket, law: G711Law): void; // from the party
+/** A prompt playing to a plain leg (on its RTP thread). */
+export interface PlainPlayback {
+  readonly done: Promise<PlayEnd>;
+  stop(): void;
 }
 
 export class PlainRtpLeg extends MediaLeg {
@@ -41,52 +44,45 @@ export class PlainRtpLeg extends MediaLeg {
   payloadType: number | undefined;
   telephoneEvent: number | undefined;
   direction: Direction = 'sendrecv';
-  /** While Node plays into this leg, mediasoup's stream towards the party is held back. */
-  playing = 0;
-  tap: PlainLegTap = {};
   /** Whether in-band detection runs (see MediaNetwork.inbandDtmf); off once events arrive. */
-  inbandDtmf = false;
-  private remoteSince = 0;
-  private readonly events: TelephoneEventReceiver;
-  private detector: DtmfDetector | undefined;
+  private inband = false;
 
   private constructor(
     id: string,
     ctx: LegContext,
     readonly role: PlainRole,
     readonly transport: PlainTransport,
-    readonly relay: RtpRelay,
+    private readonly thread: RtpThread,
+    /** The far-end-facing RTP port (RTCP is the next one). */
+    readonly port: number,
     /** The SSRC the relay gives the party's stream, whatever the party uses. */
     private readonly ssrc: number,
   ) {
     super(id, ctx);
-    this.events = new TelephoneEventReceiver((d) => ctx.dtmf(this, d, 'rfc4733'));
   }
 
   static async create(id: string, ctx: LegContext, role: PlainRole): Promise<PlainRtpLeg> {
     const net = ctx.network;
-    let leg: PlainRtpLeg | undefined;
+    const thread = ctx.rtpThread;
     const ssrc = randomSsrc();
-    const relay = await RtpRelay.open({
-      ip: net.listenIp,
-      range: net.rtpPorts,
-      comedia: net.comedia,
-      ssrc,
-      clock: ctx.clock,
-      hooks: { inbound: (raw) => leg?.fromParty(raw) ?? false, outbound: (raw) => leg?.toParty(raw) ?? false },
-    });
+    const { port, innerPort } = await thread.request({ op: 'open', leg: id, ip: net.listenIp, range: net.rtpPorts, comedia: net.comedia, ssrc });
+    let leg: PlainRtpLeg | undefined;
     try {
       const transport = await ctx.router.createPlainTransport({
         listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: net.rtcPorts },
         rtcpMux: true,
         comedia: false,
       });
-      await transport.connect({ ip: '127.0.0.1', port: relay.innerPort });
-      await relay.setInner('127.0.0.1', transport.tuple.localPort);
-      leg = new PlainRtpLeg(id, ctx, role, transport, relay, ssrc);
+      await transport.connect({ ip: '127.0.0.1', port: innerPort });
+      await thread.request({ op: 'inner', leg: id, ip: '127.0.0.1', port: transport.tuple.localPort });
+      leg = new PlainRtpLeg(id, ctx, role, transport, thread, port, ssrc);
+      thread.listen(id, (e) => {
+        if (e.event === 'dtmf') ctx.dtmf(leg!, e.digit, e.source);
+        else ctx.rtpTimedOut(leg!);
+      });
       return leg;
     } catch (e) {
-      relay.close();
+      void thread.request({ op: 'close', leg: id }).catch(() => undefined);
       throw e;
     }
   }
@@ -106,11 +102,11 @@ export class PlainRtpLeg extends MediaLeg {
     return buildRtpDescription({
       origin: this.origin,
       address: this.address,
-      port: this.relay.port,
+      port: this.port,
       laws: [pick],
       ...(offer.telephoneEvent !== undefined ? { telephoneEvent: offer.telephoneEvent } : {}),
       rtcpMux: offer.rtcpMux,
-      rtcpPort: this.relay.rtcpPort,
+      rtcpPort: this.port + 1,
       direction: answerDirection(offer.direction),
     });
   }
@@ -122,11 +118,11 @@ export class PlainRtpLeg extends MediaLeg {
     return buildRtpDescription({
       origin: this.origin,
       address: this.address,
-      port: this.relay.port,
+      port: this.port,
       laws,
       telephoneEvent: TELEPHONE_EVENT_PT,
       rtcpMux: true,
-      rtcpPort: this.relay.rtcpPort,
+      rtcpPort: this.port + 1,
     });
   }
 
@@ -143,42 +139,54 @@ export class PlainRtpLeg extends MediaLeg {
     return this.answer(offerSdp);
   }
 
-  /**
-   * Send a key to the party as RFC 4733 events (false if it did not negotiate them): one packet
-   * per 20 ms while the key is "held", the last with the E bit, sent three times (§2.5.1.4).
-   */
+  /** Send a key to the party as RFC 4733 events; false if it did not negotiate them. */
   sendDtmf(digit: string, durationMs = 160): boolean {
-    const ev = digitToEvent(digit);
-    const pt = this.telephoneEvent;
-    if (ev === undefined || pt === undefined) return false;
-    const ts = this.relay.timeline(); // events share the audio's timestamp clock (RFC 4733 §2.3)
-    const steps = Math.max(1, Math.round(durationMs / 20));
-    let i = 1;
-    const next = () => {
-      if (this.closed) return;
-      const end = i >= steps;
-      this.relay.sendEventToRemote(
-        buildRtp({
-          payloadType: pt,
-          marker: i === 1,
-          sequenceNumber: 0, // the splicer numbers and stamps it
-          timestamp: ts,
-          ssrc: 0,
-          payload: buildTelephoneEvent({ event: ev, end, volume: 10, duration: Math.min(i, steps) * 160 }),
-        }),
-        ts,
-      );
-      if (++i <= steps + 2) this.ctx.clock.setTimeout(next, i > steps ? 0 : 20);
-    };
-    next();
+    if (this.telephoneEvent === undefined || digitToEvent(digit) === undefined || this.closed) return false;
+    this.thread.request({ op: 'sendDtmf', leg: this.id, digit, durationMs }).catch(() => undefined);
     return true;
+  }
+
+  /** Play 8 kHz audio to the party from its RTP thread; mediasoup's stream is held back meanwhile. */
+  play(samples: Int16Array, law: G711Law, loop: boolean): PlainPlayback {
+    const play = ++playSeq;
+    const done = this.thread.request({ op: 'play', leg: this.id, play, samples, law, loop }).catch((): PlayEnd => 'stopped');
+    return { done, stop: () => void this.thread.request({ op: 'stopPlay', play }).catch(() => undefined) };
+  }
+
+  /** Record this leg: the party on the left, what it hears on the right. */
+  async record(path: string): Promise<{ pause(): void; resume(): void; stop(): Promise<RecordingSummary> }> {
+    await this.thread.request({ op: 'record', leg: this.id, path });
+    const leg = this.id;
+    const t = this.thread;
+    return {
+      pause: () => void t.request({ op: 'pauseRecording', leg }).catch(() => undefined),
+      resume: () => void t.request({ op: 'resumeRecording', leg }).catch(() => undefined),
+      stop: () => t.request({ op: 'stopRecording', leg }),
+    };
+  }
+
+  /** Turn in-band key detection off (an explicit signal was seen) or on. */
+  set inbandDtmf(on: boolean) {
+    if (this.inband === on || this.closed) return;
+    this.inband = on;
+    void this.thread.request({ op: 'inband', leg: this.id, on }).catch(() => undefined);
+  }
+
+  get inbandDtmf(): boolean {
+    return this.inband;
+  }
+
+  /** Route this leg's packets (see MediaCall.route). */
+  route(direct: PlainRtpLeg[], toInner: boolean, source: number | undefined): void {
+    if (this.closed) return;
+    void this.thread.request({ op: 'route', leg: this.id, direct: direct.map((l) => l.id), toInner, source }).catch(() => undefined);
   }
 
   override close(): void {
     if (this.closed) return;
     super.close();
-    this.relay.close();
-    countRelay(this.relay.stats);
+    this.thread.forget(this.id);
+    this.thread.request({ op: 'close', leg: this.id }).then(countRelay, () => undefined);
   }
 
   private async apply(desc: RtpMediaDescription, law: G711Law, pt: number, te: number | undefined): Promise<void> {
@@ -188,10 +196,21 @@ export class PlainRtpLeg extends MediaLeg {
     this.payloadType = pt;
     this.telephoneEvent = te;
     this.direction = desc.direction;
-    this.remoteSince = this.ctx.clock.now();
-    this.relay.setRemote(desc);
     const policy = this.ctx.network.inbandDtmf;
-    this.inbandDtmf = policy === 'always' || (policy === 'auto' && te === undefined);
+    this.inband = policy === 'always' || (policy === 'auto' && te === undefined);
+    // Only a caller is watched for silence on the wire, and not while it holds us.
+    const expectsRtp = this.role === 'caller' && desc.direction !== 'recvonly' && desc.direction !== 'inactive';
+    await this.thread.request({
+      op: 'negotiated',
+      leg: this.id,
+      remote: { address: desc.address, port: desc.port, rtcpAddress: desc.rtcpAddress, rtcpPort: desc.rtcpPort, rtcpMux: desc.rtcpMux },
+      law,
+      payloadType: pt,
+      telephoneEvent: te,
+      inbandDtmf: this.inband,
+      wantsAudio: this.wantsAudio,
+      rtpTimeoutMs: expectsRtp ? this.ctx.network.rtpTimeoutMs : 0,
+    });
     if (!this.law) {
       this.law = law;
       this.producer = await this.transport.produce({
@@ -204,61 +223,8 @@ export class PlainRtpLeg extends MediaLeg {
     }
   }
 
-  /** Relay hook: a packet from the party. */
-  private fromParty(raw: Buffer): boolean {
-    const pt = raw[1]! & 0x7f;
-    if (pt === this.telephoneEvent && this.telephoneEvent !== undefined) {
-      const p = parseRtp(raw);
-      if (p) this.events.receive(p.ssrc, p.timestamp, p.payload);
-      return false;
-    }
-    if (pt !== this.payloadType || !this.law) return false; // CN, unknown
-    // Parsing is skipped when nothing looks at the audio (most packets of most calls).
-    if (!this.tap.said && !this.inbandDtmf) return this.mapPt(raw);
-    const p = parseRtp(raw);
-    if (!p) return false;
-    this.tap.said?.(p, this.law);
-    if (this.inbandDtmf) {
-      this.detector ??= new DtmfDetector((d) => this.ctx.dtmf(this, d.digit, 'inband'));
-      // The detector copies what it is given: one scratch array serves every leg.
-      const n = p.payload.length;
-      if (scratch.length < n) scratch = new Int16Array(n);
-      this.detector.process(decodeG711(this.law, p.payload, scratch.length === n ? scratch : scratch.subarray(0, n)));
-    }
-    return this.mapPt(raw);
-  }
-
-  /** mediasoup knows the law by its static payload type; a remote using a dynamic one is mapped. */
-  private mapPt(raw: Buffer): boolean {
-    const pt = G711_PAYLOAD_TYPE[this.law!];
-    if (this.payloadType !== pt) raw[1] = (raw[1]! & 0x80) | pt;
-    return true;
-  }
-
-  /** Relay hook: a packet from mediasoup towards the party. */
-  private toParty(raw: Buffer): boolean {
-    if (this.playing > 0 || !this.law || !this.wantsAudio) return false;
-    if (this.tap.heard) {
-      const p = parseRtp(raw);
-      if (p) this.tap.heard(p, this.law);
-    }
-    return true;
-  }
-
-  /** When the party last sent RTP (or, before any, when its SDP arrived). */
-  lastHeardAt(): number {
-    return Math.max(this.relay.lastInboundAt, this.remoteSince);
-  }
-
   /** False while the party has put us on hold (its SDP says sendonly/inactive, or c=0.0.0.0). */
   get wantsAudio(): boolean {
     return this.direction !== 'sendonly' && this.direction !== 'inactive' && this.remote?.address !== '0.0.0.0';
-  }
-
-  /** Send a packet built in Node (prompt) to the party. */
-  sendFromNode(packet: Buffer, p: RtpPacket): void {
-    if (!this.wantsAudio) return;
-    if (this.law) this.tap.heard?.(p, this.law);
-    this.relay.sendToRemote(packet);
   }
 }

@@ -101,6 +101,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       inbandDtmf: srv.media.inbandDtmf,
       rtpTimeoutMs: srv.media.rtpTimeoutSec * 1000,
       iceConsentTimeoutSec: srv.media.iceConsentTimeoutSec,
+      ...(srv.media.rtpThreads ? { rtpThreads: srv.media.rtpThreads } : {}),
       recordingsDir: srv.recordings.dir,
       clock,
     });

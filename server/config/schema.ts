@@ -44,6 +44,7 @@ export const MediaSchema = z
       .describe('In-band tone detection: auto = until the caller sends RFC 4733 or SIP INFO; always; never.'),
     rtpTimeoutSec: z.number().int().min(5).max(3600).default(60).describe('End a call whose caller sends no RTP for this long (not while on hold).'),
     iceConsentTimeoutSec: z.number().int().min(10).max(60).default(30).describe('Drop a browser leg whose ICE consent lapses for this long.'),
+    rtpThreads: z.number().int().min(1).max(64).optional().describe('Threads carrying plain-RTP legs (relays, recording, prompts, DTMF); default one per core.'),
   })
   .refine((m) => m.rtcMinPort <= m.rtcMaxPort, { message: 'rtcMinPort must not exceed rtcMaxPort', path: ['rtcMaxPort'] })
   .refine((m) => m.rtpMinPort <= m.rtpMaxPort, { message: 'rtpMinPort must not exceed rtpMaxPort', path: ['rtpMaxPort'] })

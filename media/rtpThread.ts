@@ -1,0 +1,180 @@
+/**
+ * An RTP thread: a worker_thread that owns the sockets of plain RTP legs (RtpRelay) and does
+ * everything per packet for them (PlainLegMedia: key presses, recording, prompts). Node's main
+ * thread saturates at about 500 relayed calls (each packet costs a UDP receive and send through
+ * libuv); with legs spread over one thread per core the media plane uses every core, while SIP,
+ * call control and mediasoup's channel stay on the main thread.
+ *
+ * All legs of one call live on one thread, so a bridge between two plain legs stays relay to relay
+ * (RtpRelay.route) without crossing threads. The main thread talks to it with RtpThreadRequest
+ * messages (rtpThreads.ts) and hears RtpThreadEvent messages back.
+ *
+ * This file is both the protocol's definition and the worker's entry point.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SystemClock } from '../server/clock.ts';
+import type { G711Law } from './g711.ts';
+import type { PlayEnd, Player } from './player.ts';
+import { PlainLegMedia, type Negotiated } from './plainLegMedia.ts';
+import type { RecordingSummary } from './recorder.ts';
+import { RtpRelay, type PortRange, type RtpRelayStats } from './rtpRelay.ts';
+
+export type RtpThreadRequest =
+  | { op: 'ping' }
+  | { op: 'open'; leg: string; ip: string; range: PortRange; comedia: boolean; ssrc: number }
+  | { op: 'inner'; leg: string; ip: string; port: number }
+  | ({ op: 'negotiated'; leg: string } & Negotiated)
+  | { op: 'inband'; leg: string; on: boolean }
+  | { op: 'route'; leg: string; direct: string[]; toInner: boolean; source: number | undefined }
+  | { op: 'play'; leg: string; play: number; samples: Int16Array; law: G711Law; loop: boolean }
+  | { op: 'stopPlay'; play: number }
+  | { op: 'sendDtmf'; leg: string; digit: string; durationMs: number }
+  | { op: 'record'; leg: string; path: string }
+  | { op: 'pauseRecording'; leg: string }
+  | { op: 'resumeRecording'; leg: string }
+  | { op: 'stopRecording'; leg: string }
+  | { op: 'close'; leg: string };
+
+/** What each request resolves to. */
+export interface RtpThreadReplies {
+  ping: null;
+  open: { port: number; innerPort: number };
+  inner: null;
+  negotiated: null;
+  inband: null;
+  route: null;
+  play: PlayEnd;
+  stopPlay: null;
+  sendDtmf: boolean;
+  record: null;
+  pauseRecording: null;
+  resumeRecording: null;
+  stopRecording: RecordingSummary;
+  close: RtpRelayStats;
+}
+
+export type RtpThreadEvent =
+  | { event: 'dtmf'; leg: string; digit: string; source: 'rfc4733' | 'inband' }
+  | { event: 'rtpTimeout'; leg: string };
+
+export type RtpThreadInbound = { id: number; req: RtpThreadRequest };
+export type RtpThreadOutbound = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string } | RtpThreadEvent;
+
+/** How often legs are checked for RTP inactivity. */
+const SWEEP_MS = 200;
+
+export class RtpThreadHost {
+  private readonly legs = new Map<string, PlainLegMedia>();
+  private readonly players = new Map<number, Player>();
+  private readonly clock = new SystemClock();
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(private readonly emit: (e: RtpThreadEvent) => void) {
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const l of this.legs.values()) l.checkActivity(now);
+    }, SWEEP_MS);
+  }
+
+  async handle(r: RtpThreadRequest): Promise<unknown> {
+    switch (r.op) {
+      case 'ping':
+        return null;
+      case 'open': {
+        let media: PlainLegMedia | undefined;
+        const relay = await RtpRelay.open({
+          ip: r.ip,
+          range: r.range,
+          comedia: r.comedia,
+          ssrc: r.ssrc,
+          clock: this.clock,
+          hooks: { inbound: (raw) => media?.fromParty(raw) ?? false, outbound: (raw) => media?.toParty(raw) ?? false },
+        });
+        const leg = r.leg;
+        media = new PlainLegMedia(relay, this.clock, {
+          dtmf: (digit, source) => this.emit({ event: 'dtmf', leg, digit, source }),
+          rtpTimeout: () => this.emit({ event: 'rtpTimeout', leg }),
+        });
+        this.legs.set(leg, media);
+        return { port: relay.port, innerPort: relay.innerPort };
+      }
+      case 'inner':
+        await this.leg(r.leg).relay.setInner(r.ip, r.port);
+        return null;
+      case 'negotiated': {
+        const { op: _op, leg, ...n } = r;
+        this.leg(leg).negotiated(n);
+        return null;
+      }
+      case 'inband':
+        this.leg(r.leg).setInband(r.on);
+        return null;
+      case 'route': {
+        // A leg closed meanwhile simply drops out of the route.
+        const direct = r.direct.flatMap((id) => {
+          const l = this.legs.get(id);
+          return l ? [l.relay] : [];
+        });
+        this.legs.get(r.leg)?.relay.route(direct, r.toInner, r.source);
+        return null;
+      }
+      case 'play': {
+        const leg = this.leg(r.leg);
+        return leg.play(r.samples, r.law, r.loop, (p) => this.players.set(r.play, p)).finally(() => this.players.delete(r.play));
+      }
+      case 'stopPlay':
+        this.players.get(r.play)?.stop();
+        return null;
+      case 'sendDtmf':
+        return this.leg(r.leg).sendDtmf(r.digit, r.durationMs);
+      case 'record':
+        await this.leg(r.leg).record(r.path);
+        return null;
+      case 'pauseRecording':
+        this.leg(r.leg).pauseRecording();
+        return null;
+      case 'resumeRecording':
+        this.leg(r.leg).resumeRecording();
+        return null;
+      case 'stopRecording':
+        return this.leg(r.leg).stopRecording();
+      case 'close': {
+        const leg = this.legs.get(r.leg);
+        this.legs.delete(r.leg);
+        return leg?.close() ?? { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, rejected: 0 };
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweep);
+    for (const l of this.legs.values()) l.close();
+    this.legs.clear();
+  }
+
+  private leg(id: string): PlainLegMedia {
+    const l = this.legs.get(id);
+    if (!l) throw new Error(`no RTP leg ${id} on this thread`);
+    return l;
+  }
+}
+
+/** workerData marking a worker as an RTP thread (this module may be loaded elsewhere too). */
+export const RTP_THREAD_ROLE = 'rtp-thread';
+
+// Worker entry: one host per thread; each request is answered when it completes.
+if (parentPort && (workerData as { role?: string } | null)?.role === RTP_THREAD_ROLE) {
+  const port = parentPort;
+  const host = new RtpThreadHost((e) => port.postMessage(e satisfies RtpThreadOutbound));
+  port.on('message', (m: RtpThreadInbound | 'exit') => {
+    if (m === 'exit') {
+      host.close();
+      port.close();
+      return;
+    }
+    host.handle(m.req).then(
+      (value) => port.postMessage({ id: m.id, ok: true, value } satisfies RtpThreadOutbound),
+      (e: unknown) => port.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies RtpThreadOutbound),
+    );
+  });
+}

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- media [--max N] [--step N] [--seconds S] [--no-record] [--no-compare] [--generator c|node]`
+ * `npm run bench -- media [--max N] [--step N] [--seconds S] [--no-record] [--no-compare] [--generator c|c-eager|node]`
  *
  * How many concurrent bridged G.711 calls (trunk leg ↔ desk-phone agent leg, both plain RTP:
  * relay to relay on the Node main thread, mediasoup holding idle Consumers; a browser agent's audio
@@ -30,7 +30,7 @@
 import { fork, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,6 +162,7 @@ function rtploadBinary(): string | null {
   const tmp = `${bin}.${process.pid}.tmp`;
   execFileSync('gcc', ['-O2', '-std=c11', '-Wall', '-o', tmp, RTPLOAD_SRC], { stdio: ['ignore', 'inherit', 'inherit'] });
   renameSync(tmp, bin);
+  for (const f of readdirSync(dir)) if (/^rtpload-[0-9a-f]{16}$/.test(f) && join(dir, f) !== bin) rmSync(join(dir, f), { force: true }); // older sources
   return bin;
 }
 

@@ -296,6 +296,8 @@ interface Step {
   /** The Node process (relays, recorder, DTMF) alone; 0 for rtpengine. */
   node_cpu_pct: number;
   gen_cpu_pct: number;
+  /** Packets/s the generator actually sent (calls × 100 when it keeps up). */
+  sent_pps: number;
   /** Streams that received nothing in the window. Any fails the window like loss does: a
    * saturated plane or generator can drain a backlog into the window and hide its loss. */
   dead_streams?: number;
@@ -359,6 +361,7 @@ async function runLoad(
           cpu_per_call_pct: +(cpuPct / calls).toFixed(3),
           node_cpu_pct: +(((n1 - n0) / TICK_HZ / wall) * 100).toFixed(1),
           gen_cpu_pct: +(((s1.cpuSec - s0.cpuSec) / wall) * 100).toFixed(1),
+          sent_pps: Math.round(sentD / wall),
           ...(dead ? { dead_streams: dead } : {}),
           ...(retry ? { retry: true } : {}),
         };

@@ -15,8 +15,9 @@
  * ~/.cache/callcentre/bench/rtpload-<source hash>, outside the repo) when gcc is installed, else
  * the Node one below (`generator()`, forked). Why: the Node generator cost about 0.19 % of a core
  * per call (87 % of a core at 450 calls), as much as the system under test, on the 2 cores it
- * shares with it; the C one costs about half of that, close to what the kernel itself charges for
- * its sends and receives. Both sit behind the same small interface (LoadGenerator).
+ * shares with it; the C one costs well under half of that (about 0.07–0.10 %), close to what the
+ * kernel itself charges for its sends and receives. Both sit behind one small interface,
+ * LoadGenerator.
  *
  * Where Debian's rtpengine (rtpengine-daemon) is installed, the same load (at the number of calls
  * our plane held) is also sent through rtpengine in userspace mode, and through our plane without

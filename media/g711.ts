@@ -76,7 +76,8 @@ function buildEncode(fn: (s: number) => number): Uint8Array {
   return t;
 }
 
-const DECODE: Record<G711Law, Int16Array> = {
+/** Byte → 16-bit linear sample, per law (for decoding in place on hot paths). */
+export const G711_DECODE: Readonly<Record<G711Law, Int16Array>> = {
   PCMU: buildDecode(ulawToLinear),
   PCMA: buildDecode(alawToLinear),
 };
@@ -89,7 +90,7 @@ function encodeTable(law: G711Law): Uint8Array {
 
 /** Decode G.711 bytes to 16-bit linear PCM (into `out` if given, which must be long enough). */
 export function decodeG711(law: G711Law, bytes: Uint8Array, out?: Int16Array): Int16Array {
-  const table = DECODE[law];
+  const table = G711_DECODE[law];
   const o = out ?? new Int16Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) o[i] = table[bytes[i]!]!;
   return o;

@@ -11,7 +11,7 @@ import { decodeG711, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { Player, type PlayEnd } from './player.ts';
 import { AGENT, CALLER, Recorder, type RecordingSummary } from './recorder.ts';
 import { buildTelephoneEvent, digitToEvent, TelephoneEventReceiver } from './rfc4733.ts';
-import { buildRtp, parseRtp, type RtpPacket } from './rtp.ts';
+import { buildRtp, parseRtp } from './rtp.ts';
 import type { RemoteRtpAddress, RtpRelay, RtpRelayStats } from './rtpRelay.ts';
 
 /** Decoding scratch for the in-band detector (a thread handles one packet at a time). */
@@ -77,12 +77,10 @@ export class PlainLegMedia {
       return false;
     }
     if (pt !== n.payloadType) return false; // CN, unknown
-    // Parsing is skipped when nothing looks at the audio (most packets of most calls).
-    if (this.recorder || n.inbandDtmf) {
+    this.recorder?.pushG711(CALLER, n.law, raw);
+    if (n.inbandDtmf) {
       const p = parseRtp(raw);
-      if (!p) return false;
-      this.recorder?.pushRtp(CALLER, n.law, p);
-      if (n.inbandDtmf) {
+      if (p) {
         this.detector ??= new DtmfDetector((d) => this.on.dtmf(d.digit, 'inband'));
         // The detector copies what it is given: one scratch array serves every leg.
         const len = p.payload.length;
@@ -100,10 +98,7 @@ export class PlainLegMedia {
   toParty(raw: Buffer): boolean {
     const n = this.n;
     if (this.players.size > 0 || !n || !n.wantsAudio) return false;
-    if (this.recorder) {
-      const p = parseRtp(raw);
-      if (p) this.recorder.pushRtp(AGENT, n.law, p);
-    }
+    this.recorder?.pushG711(AGENT, n.law, raw);
     return true;
   }
 
@@ -123,10 +118,7 @@ export class PlainLegMedia {
   private sendFromNode(packet: Buffer): void {
     const n = this.n;
     if (!n || !n.wantsAudio) return;
-    if (this.recorder) {
-      const p: RtpPacket | undefined = parseRtp(packet);
-      if (p) this.recorder.pushRtp(AGENT, n.law, p);
-    }
+    this.recorder?.pushG711(AGENT, n.law, packet);
     this.relay.sendToRemote(packet);
   }
 

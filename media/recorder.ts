@@ -12,15 +12,11 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Clock, TimerHandle } from '../server/clock.ts';
-import { decodeG711, type G711Law } from './g711.ts';
-import type { RtpPacket } from './rtp.ts';
-import { timestampDiff } from './rtp.ts';
+import { G711_DECODE, type G711Law } from './g711.ts';
+import { rtpPayloadEnd, rtpPayloadStart, timestampDiff } from './rtp.ts';
 import { WAV_HEADER_BYTES, wavHeader } from './wav.ts';
 
 const RATE = 8000;
-/** Decoding scratch shared by all recorders (the main thread handles one packet at a time). */
-let scratch = new Int16Array(160);
-
 export type RecorderChannel = 0 | 1;
 export const CALLER: RecorderChannel = 0;
 export const AGENT: RecorderChannel = 1;
@@ -105,18 +101,40 @@ export class Recorder {
     this.pausedAt = undefined;
   }
 
-  /** Feed one G.711 RTP packet of a channel. */
-  pushRtp(channel: RecorderChannel, law: G711Law, p: RtpPacket): void {
+  /**
+   * Feed one G.711 RTP packet of a channel, as received (header and all). Decoded straight into
+   * the channel's buffer: nothing is allocated per packet.
+   */
+  pushG711(channel: RecorderChannel, law: G711Law, raw: Buffer): void {
     if (this.pausedAt !== undefined || this.closed) return;
-    // Decoded into a scratch array that push() copies from: no allocation per packet.
-    const n = p.payload.length;
-    if (scratch.length < n) scratch = new Int16Array(n);
-    this.push(channel, p.ssrc, p.timestamp, decodeG711(law, p.payload, scratch.length === n ? scratch : scratch.subarray(0, n)));
+    const start = rtpPayloadStart(raw);
+    if (start < 0) return;
+    const n = this.place(channel, raw.readUInt32BE(8), raw.readUInt32BE(4), rtpPayloadEnd(raw) - start);
+    if (n <= 0) return;
+    const out = this.lanes[channel].buf;
+    const table = G711_DECODE[law];
+    const from = start + this.placedFrom;
+    for (let i = 0, o = this.placedAt; i < n; i++, o++) out[o] = table[raw[from + i]!]!;
   }
 
   /** Feed 8 kHz linear samples that start at RTP `timestamp` of stream `ssrc`. */
   push(channel: RecorderChannel, ssrc: number, timestamp: number, samples: Int16Array): void {
     if (this.pausedAt !== undefined || this.closed) return;
+    const n = this.place(channel, ssrc, timestamp, samples.length);
+    if (n <= 0) return;
+    const from = this.placedFrom;
+    this.lanes[channel].buf.set(from === 0 && n === samples.length ? samples : samples.subarray(from, from + n), this.placedAt);
+  }
+
+  /** Where a packet's samples go: from sample `placedFrom` of it, at buffer index `placedAt`. */
+  private placedFrom = 0;
+  private placedAt = 0;
+
+  /**
+   * Place `length` samples of stream `ssrc` starting at RTP `timestamp` on a channel's timeline;
+   * returns how many of them to store (from placedFrom, at placedAt), 0 if none (too late).
+   */
+  private place(channel: RecorderChannel, ssrc: number, timestamp: number, length: number): number {
     const lane = this.lanes[channel];
     const arrival = this.position();
     let pos = lane.posBase + timestampDiff(lane.tsBase, timestamp);
@@ -131,15 +149,14 @@ export class Recorder {
     if (off < 0) {
       from = -off;
       off = 0;
-      if (from >= samples.length) {
+      if (from >= length) {
         this.late++;
-        return;
+        return 0;
       }
     }
-    const n = Math.min(samples.length - from, lane.buf.length - off);
-    if (n <= 0) return;
-    if (from === 0 && n === samples.length) lane.buf.set(samples, off);
-    else lane.buf.set(samples.subarray(from, from + n), off);
+    this.placedFrom = from;
+    this.placedAt = off;
+    return Math.min(length - from, lane.buf.length - off);
   }
 
   /** Stop, write everything buffered, finalise the header, close the file. */

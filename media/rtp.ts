@@ -14,32 +14,43 @@ export interface RtpPacket {
 
 export const RTP_HEADER_BYTES = 12;
 
-/** Parse an RTP packet; returns undefined for anything that is not well-formed RTP version 2. */
-export function parseRtp(buf: Buffer): RtpPacket | undefined {
-  if (buf.length < RTP_HEADER_BYTES) return undefined;
+/**
+ * Where an RTP packet's payload starts (after CSRCs and any header extension), or -1 if `buf` is
+ * not well-formed RTP version 2. The hot path reads payloads in place with this and rtpPayloadEnd,
+ * without the object parseRtp builds.
+ */
+export function rtpPayloadStart(buf: Buffer): number {
+  if (buf.length < RTP_HEADER_BYTES) return -1;
   const b0 = buf[0]!;
-  if (b0 >> 6 !== 2) return undefined;
+  if (b0 >> 6 !== 2) return -1;
   const b1 = buf[1]!;
   // 72..76 would be RTCP SR/RR/SDES/BYE/APP sharing a muxed port (RFC 5761 §4).
-  if (b1 >= 200 && b1 <= 204) return undefined;
+  if (b1 >= 200 && b1 <= 204) return -1;
   let off = RTP_HEADER_BYTES + (b0 & 0x0f) * 4;
   if (b0 & 0x10) {
-    if (off + 4 > buf.length) return undefined;
+    if (off + 4 > buf.length) return -1;
     off += 4 + buf.readUInt16BE(off + 2) * 4;
   }
-  let end = buf.length;
-  if (b0 & 0x20) {
-    const pad = buf[buf.length - 1]!;
-    end -= pad;
-  }
-  if (off > end) return undefined;
+  return off > rtpPayloadEnd(buf) ? -1 : off;
+}
+
+/** Where an RTP packet's payload ends (before any padding, RFC 3550 §5.1 P bit). */
+export function rtpPayloadEnd(buf: Buffer): number {
+  return buf[0]! & 0x20 ? buf.length - buf[buf.length - 1]! : buf.length;
+}
+
+/** Parse an RTP packet; returns undefined for anything that is not well-formed RTP version 2. */
+export function parseRtp(buf: Buffer): RtpPacket | undefined {
+  const off = rtpPayloadStart(buf);
+  if (off < 0) return undefined;
+  const b1 = buf[1]!;
   return {
     payloadType: b1 & 0x7f,
     marker: (b1 & 0x80) !== 0,
     sequenceNumber: buf.readUInt16BE(2),
     timestamp: buf.readUInt32BE(4),
     ssrc: buf.readUInt32BE(8),
-    payload: buf.subarray(off, end),
+    payload: buf.subarray(off, rtpPayloadEnd(buf)),
   };
 }
 

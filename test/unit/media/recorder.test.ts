@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../server/clock.ts';
-import { encodeG711 } from '../../../media/g711.ts';
+import { decodeG711, encodeG711 } from '../../../media/g711.ts';
+import { buildRtp } from '../../../media/rtp.ts';
 import { AGENT, CALLER, Recorder } from '../../../media/recorder.ts';
 import { repairWavHeader } from '../../../media/wav.ts';
 import { dominantFrequency, readStereoWav, rms, tone } from '../../support/audio.ts';
@@ -157,7 +158,7 @@ describe('Recorder', () => {
     await rec.stop();
   });
 
-  it('decodes G.711 RTP packets of either law', async () => {
+  it('decodes G.711 RTP packets of either law, in place, past header extensions and padding', async () => {
     const clock = new FakeClock();
     const rec = await Recorder.open(file(), { clock });
     const a = frames(440, 25);
@@ -165,11 +166,23 @@ describe('Recorder', () => {
     for (let i = 0; i < 25; i++) {
       clock.advance(20);
       const p = { payloadType: 8, marker: false, sequenceNumber: i, timestamp: i * 160, ssrc: 1 };
-      rec.pushRtp(CALLER, 'PCMA', { ...p, payload: Buffer.from(encodeG711('PCMA', a[i]!)) });
-      rec.pushRtp(AGENT, 'PCMU', { ...p, payloadType: 0, payload: Buffer.from(encodeG711('PCMU', b[i]!)) });
+      rec.pushG711(CALLER, 'PCMA', buildRtp({ ...p, payload: encodeG711('PCMA', a[i]!) }));
+      // The agent's packets carry a one-word header extension and 3 bytes of padding.
+      const plain = buildRtp({ ...p, payloadType: 0, payload: encodeG711('PCMU', b[i]!) });
+      const ext = Buffer.from([0xbe, 0xde, 0, 1, 0x10, 0xaa, 0, 0]);
+      const raw = Buffer.concat([plain.subarray(0, 12), ext, plain.subarray(12), Buffer.from([0, 0, 3])]);
+      raw[0] = raw[0]! | 0x10 | 0x20;
+      rec.pushG711(AGENT, 'PCMU', raw);
     }
-    const w = readStereoWav(readFileSync((await rec.stop()).path));
+    const summary = await rec.stop();
+    const w = readStereoWav(readFileSync(summary.path));
     expect(dominantFrequency(win(w.left, 50, 480)).freq).toBe(440);
     expect(dominantFrequency(win(w.right, 50, 480)).freq).toBe(1000);
+    // Every packet decoded whole: 25 × 20 ms on each side, none dropped or shifted.
+    expect(summary.latePackets).toBe(0);
+    // Packet 5 lands sample-exact (the first arrived 20 ms in): no header or padding byte decoded.
+    const at = 160 + 5 * 160;
+    expect([...w.right.subarray(at, at + 160)]).toEqual([...decodeG711('PCMU', encodeG711('PCMU', b[5]!))]);
+    expect([...w.left.subarray(at, at + 160)]).toEqual([...decodeG711('PCMA', encodeG711('PCMA', a[5]!))]);
   });
 });

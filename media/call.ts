@@ -89,7 +89,6 @@ export class MediaCall
   private readonly playbacks = new Map<MediaLeg, { player: Playback; bargeIn: boolean; restoreTo?: Producer | undefined }>();
   private recorder: Recording | undefined;
   private direct: DirectTransport | undefined;
-  private readonly onThreadDied: () => void;
 
   constructor(
     readonly callId: string,
@@ -101,9 +100,7 @@ export class MediaCall
     this.clock = deps.clock;
     this.rtpThread = deps.rtpThread;
     this.router.once('workerclose', () => this.lose(MEDIA_WORKER_DIED));
-    // The RTP thread carrying the plain legs is a media worker too.
-    this.onThreadDied = () => this.lose(MEDIA_WORKER_DIED);
-    this.rtpThread.once('died', this.onThreadDied);
+    // The death of the RTP thread carrying the plain legs is reported by the plane (lose()).
     this.router.observer.once('close', () => {
       if (!this.closed) this.lose('media-router-closed');
     });
@@ -305,7 +302,6 @@ export class MediaCall
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.rtpThread.off('died', this.onThreadDied);
     for (const pb of this.playbacks.values()) pb.player.stop();
     this.playbacks.clear();
     if (this.recorder) void this.recorder.stop().catch((e: unknown) => log.error({ call: this.callId, err: String(e) }, 'recording close'));

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemClock, type Clock } from '../server/clock.ts';
 import { log as rootLog } from '../server/log.ts';
-import { MediaCall } from './call.ts';
+import { MEDIA_WORKER_DIED, MediaCall } from './call.ts';
 export { MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED } from './call.ts';
 import type { MediaNetwork } from './leg.ts';
 import { callsActive, callsLost, dtmfTotal, workerDeaths } from './metrics.ts';
@@ -61,6 +61,11 @@ export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason
     super();
     // Each call hears its router's 'workerclose' and reports itself lost (see MediaCall).
     pool.on('workerDied', () => workerDeaths.inc());
+    // An RTP thread is a media worker too: its calls are lost the same way.
+    rtpThreads.on('threadDied', (_index, callIds) => {
+      workerDeaths.inc();
+      for (const id of callIds) this.calls.get(id)?.lose(MEDIA_WORKER_DIED);
+    });
   }
 
   static async start(opts: MediaPlaneOptions = {}): Promise<MediaPlane> {

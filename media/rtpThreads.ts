@@ -109,11 +109,16 @@ export class RtpThread extends EventEmitter<{ died: [error: Error] }> {
   }
 }
 
-export class RtpThreadPool {
+export class RtpThreadPool extends EventEmitter<{
+  /** A thread died; these calls lost their plain legs. A replacement is being started. */
+  threadDied: [index: number, callIds: string[]];
+}> {
   private readonly threads: (RtpThread | undefined)[] = [];
   private closed = false;
 
-  private constructor() {}
+  private constructor() {
+    super();
+  }
 
   static async start(count = availableParallelism()): Promise<RtpThreadPool> {
     const pool = new RtpThreadPool();
@@ -152,6 +157,7 @@ export class RtpThreadPool {
     t.once('died', (e) => {
       log.error({ thread: index, calls: t.calls.size, err: e.message }, 'RTP thread died');
       this.threads[index] = undefined;
+      this.emit('threadDied', index, [...t.calls]);
       if (this.closed) return;
       this.spawn(index).catch((err: unknown) => log.error({ thread: index, err: String(err) }, 'could not replace RTP thread'));
     });

@@ -2,7 +2,7 @@
  * `npm run bench -- media [--max N] [--step N] [--seconds S] [--no-record] [--no-compare] [--generator c|c-eager|node]`
  *
  * How many concurrent bridged G.711 calls (trunk leg ↔ desk-phone agent leg, both plain RTP:
- * relay to relay on the Node main thread, mediasoup holding idle Consumers; a browser agent's audio
+ * relay to relay on an RTP thread (worker_thread), mediasoup holding idle Consumers; a browser agent's audio
  * would go through the worker) this machine holds with < 0.1 % packet loss, recording
  * each call to a stereo WAV, and the CPU each call costs. A generator process plays both parties:
  * two UDP sockets per call, 50 packets/s each way, spread evenly over each 20 ms. Load is raised

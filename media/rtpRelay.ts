@@ -19,7 +19,7 @@
  * (for LSR/DLSR), mediasoup's are dropped, and the relay sends its own SR/RR + SDES every 5 s.
  * When a plain leg hears another plain leg (trunk ↔ desk phone), the call routes their packets
  * relay to relay (`route`), skipping the loopback round trip through mediasoup: per 20 ms packet
- * that is one UDP receive and one send on the main thread instead of two of each.
+ * that is one UDP receive and one send on the leg's RTP thread instead of two of each.
  */
 import dgram from 'node:dgram';
 import type { Clock, TimerHandle } from '../server/clock.ts';
@@ -98,7 +98,7 @@ export class RtpRelay {
   /**
    * Plain-to-plain shortcut (set by the call from its legs' feeds): relays of legs that hear this
    * one get its packets directly, without the loopback round trip through mediasoup (two fewer
-   * UDP sends and receives per packet on the main thread). `toInner` stays on while anything else
+   * UDP sends and receives per packet on the RTP thread). `toInner` stays on while anything else
    * (a browser leg) consumes this leg's Producer.
    */
   private direct: RtpRelay[] = [];

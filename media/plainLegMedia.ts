@@ -38,6 +38,7 @@ export interface PlainLegEvents {
 }
 
 export class PlainLegMedia {
+  closed = false;
   private n: Negotiated | undefined;
   private negotiatedAt = 0;
   private readonly events: TelephoneEventReceiver;
@@ -194,8 +195,6 @@ export class PlainLegMedia {
       this.on.rtpTimeout();
     }
   }
-
-  closed = false;
 
   /** Close the sockets; a recording still running is finished (its summary is lost). */
   close(): RtpRelayStats {

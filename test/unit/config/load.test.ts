@@ -232,6 +232,12 @@ describe('errors an admin can act on', () => {
     expect(only(errors, /unknown type/)).toMatchObject({ path: ['nodes', 'offer-callback', 'type'], message: expect.stringMatching(/"menu".*"hangup"/) });
   });
 
+  it('RTP threads: a count of at least one, positioned when wrong', () => {
+    const dir = centre({ 'centre.yaml': [['    rtpMaxPort: 29999\n', '    rtpMaxPort: 29999\n    rtpThreads: 0\n']] });
+    const errors = errorsOf(dir);
+    expect(only(errors, />=\s*1|too small/i)).toMatchObject({ file: 'centre.yaml', path: ['server', 'media', 'rtpThreads'], line: posOf(dir, 'centre.yaml', 'rtpThreads').line });
+  });
+
   it('a typo in a nested queue setting is an error, not a default silently used', () => {
     const dir = centre({
       'queues.yaml': [

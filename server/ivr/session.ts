@@ -548,6 +548,21 @@ export class IvrSession {
     this.ask([node.prompt], state, node.timeout);
   }
 
+  /** Play `prompt` and take one key, no retries (language choice, callback offer). */
+  private askKey(prompt: PromptRef | undefined, waitSeconds: number, onKey: (digit: string) => void, onTimeout: () => void): void {
+    const state: InputState = {
+      attempts: 0,
+      digits: '',
+      onDigit: (d) => {
+        this.clearTimer();
+        this.addInput(d);
+        onKey(d);
+      },
+      onTimeout,
+    };
+    this.ask([prompt], state, waitSeconds);
+  }
+
   private enterLanguage(node: NodeOf<'language'>): void {
     const pick = (lang: string | undefined, outcome: string): void => {
       if (lang) this.language = lang;
@@ -556,39 +571,18 @@ export class IvrSession {
       this.autoSteps = 0;
       this.go(node.next);
     };
-    this.ask(
-      [node.prompt],
-      {
-        attempts: 0,
-        digits: '',
-        onDigit: (d) => {
-          this.clearTimer();
-          this.addInput(d);
-          const lang = node.choices[d];
-          pick(lang ?? node.default, lang ?? `default:${node.default ?? this.language}`);
-        },
-        onTimeout: () => pick(node.default, `default:${node.default ?? this.language}`),
-      },
+    this.askKey(
+      node.prompt,
       node.timeout,
+      (d) => {
+        const lang = node.choices[d];
+        pick(lang ?? node.default, lang ?? `default:${node.default ?? this.language}`);
+      },
+      () => pick(node.default, `default:${node.default ?? this.language}`),
     );
   }
 
   private enterCallback(node: NodeOf<'callback'>): void {
-    this.ask(
-      [node.prompt],
-      {
-        attempts: 0,
-        digits: '',
-        onDigit: (d) => {
-          this.clearTimer();
-          this.addInput(d);
-          if (d === node.acceptDigit) accept();
-          else decline('declined');
-        },
-        onTimeout: () => decline('timeout'),
-      },
-      node.timeout,
-    );
     const accept = (): void => {
       const number = renderTemplate(node.number, this.vars);
       this.setOutcome('accepted');
@@ -607,6 +601,13 @@ export class IvrSession {
       this.autoSteps = 0;
       this.go(node.declined);
     };
+    // Asked last: keys typed ahead are answered at once, and they need accept/decline.
+    this.askKey(
+      node.prompt,
+      node.timeout,
+      (d) => (d === node.acceptDigit ? accept() : decline('declined')),
+      () => decline('timeout'),
+    );
   }
 
   private enterLookup(node: NodeOf<'lookup'>): void {

@@ -420,6 +420,23 @@ nodes:
     expect(h.s.outcome).toBe('callback');
   });
 
+  it('a key typed ahead during the announcement before answers the callback offer at once', () => {
+    const f = flowSet({
+      cb: `
+start: hi
+nodes:
+  hi: { type: play, prompt: hello, bargeIn: true, next: cb }
+  cb: { type: callback, prompt: cb, queue: sales, confirmPrompt: cbok, declined: bye }
+  bye: { type: hangup }
+`,
+    });
+    const h = harness(f, 'cb');
+    h.s.start();
+    h.s.digit('1'); // barges into "hello": the callback node is entered with the key typed ahead
+    expect(h.log.slice(-2)).toEqual(['callback:+15551234', 'play:cbok']);
+    expect(h.s.summary()).toBe('hi > cb[1]=accepted');
+  });
+
   it('declined (other key or silence) goes on; a transfer plays its prompt then transfers', () => {
     for (const act of ['key', 'timeout'] as const) {
       const h = harness(flowSet({ cb: CB }), 'cb');

@@ -76,8 +76,8 @@ function buildEncode(fn: (s: number) => number): Uint8Array {
   return t;
 }
 
-/** Byte → 16-bit linear sample, per law (for decoding in place on hot paths). */
-export const G711_DECODE: Readonly<Record<G711Law, Int16Array>> = {
+/** Byte → 16-bit linear sample, per law. */
+const G711_DECODE: Readonly<Record<G711Law, Int16Array>> = {
   PCMU: buildDecode(ulawToLinear),
   PCMA: buildDecode(alawToLinear),
 };
@@ -90,10 +90,18 @@ function encodeTable(law: G711Law): Uint8Array {
 
 /** Decode G.711 bytes to 16-bit linear PCM (into `out` if given, which must be long enough). */
 export function decodeG711(law: G711Law, bytes: Uint8Array, out?: Int16Array): Int16Array {
-  const table = G711_DECODE[law];
   const o = out ?? new Int16Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) o[i] = table[bytes[i]!]!;
+  decodeG711At(law, bytes, 0, bytes.length, o, 0);
   return o;
+}
+
+/**
+ * Decode `count` G.711 bytes of `src` from index `from` into `out` from index `at`: for hot paths
+ * that read a payload in place inside a packet and write into a longer buffer (no subarrays).
+ */
+export function decodeG711At(law: G711Law, src: Uint8Array, from: number, count: number, out: Int16Array, at: number): void {
+  const table = G711_DECODE[law];
+  for (let i = 0; i < count; i++) out[at + i] = table[src[from + i]!]!;
 }
 
 /** Encode 16-bit linear PCM to G.711 bytes. */

@@ -49,7 +49,6 @@ export interface MediaPlaneOptions {
 
 export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason: string] }> {
   private readonly calls = new Map<string, MediaCall>();
-  private readonly callWorker = new Map<string, number>();
   readonly prompts = new PromptCache();
 
   private constructor(

@@ -7,11 +7,11 @@
  */
 import type { Clock, TimerHandle } from '../server/clock.ts';
 import { DtmfDetector } from './dtmfDetector.ts';
-import { decodeG711, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
+import { decodeG711At, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { Player, type PlayEnd } from './player.ts';
 import { AGENT, CALLER, Recorder, type RecordingSummary } from './recorder.ts';
 import { buildTelephoneEvent, digitToEvent, TelephoneEventReceiver } from './rfc4733.ts';
-import { buildRtp, parseRtp } from './rtp.ts';
+import { buildRtp, parseRtp, rtpPayloadEnd, rtpPayloadStart } from './rtp.ts';
 import type { RemoteRtpAddress, RtpRelay, RtpRelayStats } from './rtpRelay.ts';
 
 /** Decoding scratch for the in-band detector (a thread handles one packet at a time). */
@@ -79,20 +79,23 @@ export class PlainLegMedia {
     }
     if (pt !== n.payloadType) return false; // CN, unknown
     this.recorder?.pushG711(CALLER, n.law, raw);
-    if (n.inbandDtmf) {
-      const p = parseRtp(raw);
-      if (p) {
-        this.detector ??= new DtmfDetector((d) => this.on.dtmf(d.digit, 'inband'));
-        // The detector copies what it is given: one scratch array serves every leg.
-        const len = p.payload.length;
-        if (scratch.length < len) scratch = new Int16Array(len);
-        this.detector.process(decodeG711(n.law, p.payload, scratch.length === len ? scratch : scratch.subarray(0, len)));
-      }
-    }
+    if (n.inbandDtmf) this.detectInband(n.law, raw);
     // mediasoup knows the law by its static payload type; a remote using a dynamic one is mapped.
     const staticPt = G711_PAYLOAD_TYPE[n.law];
     if (n.payloadType !== staticPt) raw[1] = (raw[1]! & 0x80) | staticPt;
     return true;
+  }
+
+  /** In-band key detection on a packet's payload, read in place (no parsed packet per packet). */
+  private detectInband(law: G711Law, raw: Buffer): void {
+    const start = rtpPayloadStart(raw);
+    if (start < 0) return;
+    const len = rtpPayloadEnd(raw) - start;
+    this.detector ??= new DtmfDetector((d) => this.on.dtmf(d.digit, 'inband'));
+    // The detector copies what it is given: one scratch array serves every leg of the thread.
+    if (scratch.length < len) scratch = new Int16Array(len);
+    decodeG711At(law, raw, start, len, scratch, 0);
+    this.detector.process(scratch.length === len ? scratch : scratch.subarray(0, len));
   }
 
   /** Relay hook: a packet towards the party (from mediasoup or a bridged plain leg). */

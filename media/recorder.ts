@@ -12,7 +12,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Clock, TimerHandle } from '../server/clock.ts';
-import { G711_DECODE, type G711Law } from './g711.ts';
+import { decodeG711At, type G711Law } from './g711.ts';
 import { rtpPayloadEnd, rtpPayloadStart, timestampDiff } from './rtp.ts';
 import { WAV_HEADER_BYTES, wavHeader } from './wav.ts';
 
@@ -111,10 +111,7 @@ export class Recorder {
     if (start < 0) return;
     const n = this.place(channel, raw.readUInt32BE(8), raw.readUInt32BE(4), rtpPayloadEnd(raw) - start);
     if (n <= 0) return;
-    const out = this.lanes[channel].buf;
-    const table = G711_DECODE[law];
-    const from = start + this.placedFrom;
-    for (let i = 0, o = this.placedAt; i < n; i++, o++) out[o] = table[raw[from + i]!]!;
+    decodeG711At(law, raw, start + this.placedFrom, n, this.lanes[channel].buf, this.placedAt);
   }
 
   /** Feed 8 kHz linear samples that start at RTP `timestamp` of stream `ssrc`. */

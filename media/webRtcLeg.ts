@@ -77,19 +77,25 @@ export class WebRtcLeg extends MediaLeg {
     return this.feed ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' } : undefined;
   }
 
-  /** Our offer to the browser, for the call's law (or `law`). */
-  offer(opts: { law?: G711Law } = {}): string {
-    const law = opts.law ?? this.ctx.law;
-    if (!law) throw new SdpError('no law fixed for the call yet: pass { law }');
+  /** Our SDP towards the browser (offer or answer), carrying the stream we send it, if any. */
+  private description(law: G711Law, setup: 'actpass' | 'active' | 'passive', midExtension?: false): string {
     const send = this.sendParams();
     return buildWebRtcOffer({
       origin: this.origin,
       local: this.transport,
       law,
       mid: this.mid,
+      ...(midExtension === false ? { midExtension } : {}),
       ...(send && send.ssrc ? { send } : {}),
-      setup: 'actpass',
+      setup,
     });
+  }
+
+  /** Our offer to the browser, for the call's law (or `law`). */
+  offer(opts: { law?: G711Law } = {}): string {
+    const law = opts.law ?? this.ctx.law;
+    if (!law) throw new SdpError('no law fixed for the call yet: pass { law }');
+    return this.description(law, 'actpass');
   }
 
   /** The browser's answer to our offer. Throws CodecMismatch if it dropped the call's law. */
@@ -108,16 +114,7 @@ export class WebRtcLeg extends MediaLeg {
     const remoteRole: DtlsRole = desc.setup === 'passive' ? 'server' : 'client';
     const law = chooseLaw(desc, this.ctx.law).law;
     await this.accept(desc, remoteRole);
-    const send = this.sendParams();
-    return buildWebRtcOffer({
-      origin: this.origin,
-      local: this.transport,
-      law,
-      mid: this.mid,
-      midExtension: false,
-      ...(send && send.ssrc ? { send } : {}),
-      setup: remoteRole === 'client' ? 'passive' : 'active',
-    });
+    return this.description(law, remoteRole === 'client' ? 'passive' : 'active', false);
   }
 
   private async accept(desc: WebRtcRemoteDescription, remoteRole: DtlsRole): Promise<void> {

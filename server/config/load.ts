@@ -181,19 +181,21 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
 
   const parsed = new Map<string, Parsed>();
   const values = new Map<string, unknown>();
+  /** Read and parse one file; a file with errors is left out (its errors are recorded). */
+  const readInto = (f: string): void => {
+    const p = readYaml(absDir, f, errors);
+    const v = p ? toJs(p, errors) : undefined;
+    if (p && v !== undefined) {
+      parsed.set(f, p);
+      values.set(f, v);
+    }
+  };
   for (const f of [...REQUIRED, ...Object.keys(OPTIONAL_EMPTY)]) {
     if (!REQUIRED.includes(f) && !existsSync(path.join(absDir, f))) {
       values.set(f, OPTIONAL_EMPTY[f]);
       continue;
     }
-    const p = readYaml(absDir, f, errors);
-    if (p) {
-      const v = toJs(p, errors);
-      if (v !== undefined) {
-        parsed.set(f, p);
-        values.set(f, v);
-      }
-    }
+    readInto(f);
   }
   let flowFiles: string[] = [];
   try {
@@ -204,14 +206,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     errors.push({ file: 'ivr/', line: 0, column: 0, path: [], message: 'missing directory of IVR flows (ivr/NAME.yaml)' });
   }
   for (const f of flowFiles) {
-    const p = readYaml(absDir, f, errors);
-    if (p) {
-      const v = toJs(p, errors);
-      if (v !== undefined) {
-        parsed.set(f, p);
-        values.set(f, v);
-      }
-    }
+    readInto(f);
   }
 
   // Schema pass: each file against its own schema.

@@ -13,7 +13,7 @@
  * Then a seeded simulation reports EWT accuracy and the service level against Erlang C.
  * Prints one JSON line.
  */
-import { FakeClock } from '../server/clock.ts';
+import { FakeClock } from '../lib/clock.ts';
 import { Acd } from '../server/acd/acd.ts';
 import { AgentSchema, QueueSchema, type Queue, type Strategy } from '../server/acd/config.ts';
 import { serviceLevel } from '../server/acd/erlang.ts';

@@ -4,7 +4,7 @@
  * callback) on a FakeClock. Bounded in count and time. Prints one line of JSON.
  */
 import path from 'node:path';
-import { FakeClock } from '../server/clock.ts';
+import { FakeClock } from '../lib/clock.ts';
 import { loadConfig } from '../server/config/load.ts';
 import { compileFlows } from '../server/ivr/flow.ts';
 import { IvrSession } from '../server/ivr/session.ts';

@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SipStack } from '../server/sip/stack.ts';
-import { log } from '../server/log.ts';
+import { log } from '../lib/log.ts';
 import { runSipp } from '../test/support/sipp.ts';
 
 const arg = (name: string, dflt: number): number => {

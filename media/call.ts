@@ -4,8 +4,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DirectTransport, Producer, Router } from 'mediasoup/types';
-import type { Clock } from '../server/clock.ts';
-import { log as rootLog } from '../server/log.ts';
+import type { Clock } from '../lib/clock.ts';
+import { log as rootLog } from '../lib/log.ts';
 import { DtmfDeduplicator, type DtmfSource } from './dtmf.ts';
 import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { MediaLeg, type LegContext, type MediaNetwork } from './leg.ts';

@@ -4,7 +4,7 @@
  * "feed": the other party when bridged, a prompt when one plays through the worker).
  */
 import type { Consumer, Producer, Router, RtpCapabilities, Transport } from 'mediasoup/types';
-import type { Clock } from '../server/clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { G711Law } from './g711.ts';
 import type { PortRange } from './rtpRelay.ts';
 import type { RtpThread } from './rtpThreads.ts';

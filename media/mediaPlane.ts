@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SystemClock, type Clock } from '../server/clock.ts';
-import { log as rootLog } from '../server/log.ts';
+import { SystemClock, type Clock } from '../lib/clock.ts';
+import { log as rootLog } from '../lib/log.ts';
 import { MEDIA_WORKER_DIED, MediaCall } from './call.ts';
 export { MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED } from './call.ts';
 import type { MediaNetwork } from './leg.ts';

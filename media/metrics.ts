@@ -3,7 +3,7 @@
  * are added when a leg closes, not per packet: the relay's hot path stays a plain integer bump.
  */
 import { Counter, Gauge } from 'prom-client';
-import { metrics } from '../server/metrics.ts';
+import { metrics } from '../lib/metrics.ts';
 import type { RtpRelayStats } from './rtpRelay.ts';
 
 export const callsActive = new Gauge({ name: 'media_calls_active', help: 'Calls with a media router', registers: [metrics] });

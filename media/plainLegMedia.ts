@@ -5,7 +5,7 @@
  * keys go out as RFC 4733 events. The leg's signalling side (SDP, mediasoup transport) stays on
  * the main thread in PlainRtpLeg, which tells this object what was negotiated.
  */
-import type { Clock, TimerHandle } from '../server/clock.ts';
+import type { Clock, TimerHandle } from '../lib/clock.ts';
 import { DtmfDetector } from './dtmfDetector.ts';
 import { decodeG711At, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
 import { Player, type PlayEnd } from './player.ts';

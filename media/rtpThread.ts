@@ -12,7 +12,7 @@
  * This file is both the protocol's definition and the worker's entry point.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SystemClock } from '../server/clock.ts';
+import { SystemClock } from '../lib/clock.ts';
 import type { G711Law } from './g711.ts';
 import type { PlayEnd, Player } from './player.ts';
 import { PlainLegMedia, type Negotiated } from './plainLegMedia.ts';

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { formatError } from './config/errors.ts';
 import { ConfigLoadError } from './config/watcher.ts';
-import { log } from './log.ts';
+import { log } from '../lib/log.ts';
 import { MediaWorkerMissing } from '../media/index.ts';
 import { startCentre } from './call/centre.ts';
 

@@ -16,8 +16,8 @@
  * ring-all walk the available agents holding the queue's rarest required skill.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../clock.ts';
-import { log as rootLog } from '../log.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { log as rootLog } from '../../lib/log.ts';
 import { Agenda, type Deadline } from './agenda.ts';
 import { AvailableAgents, meetsAny, type RoutableAgent, type Requirements } from './available-agents.ts';
 import {

@@ -4,7 +4,7 @@
  * waiting calls each with several deadlines would otherwise mean tens of thousands of clock timers;
  * cancelling here is O(1) (the entry is skipped when it surfaces).
  */
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { IndexedHeap } from './heap.ts';
 
 export interface Deadline {

@@ -4,7 +4,7 @@
  * shares the metrics (the gauges then read the newest engine).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { metrics } from '../metrics.ts';
+import { metrics } from '../../lib/metrics.ts';
 import type { Acd } from './acd.ts';
 
 const attached = new WeakMap<Registry, { current: Acd | undefined }>();

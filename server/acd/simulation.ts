@@ -4,7 +4,7 @@
  * all on a FakeClock. Used by the ACD's tests (invariants, Erlang C agreement, EWT accuracy), the
  * benchmark, and later by staffing what-ifs. Deterministic for a given seed.
  */
-import { FakeClock } from '../clock.ts';
+import { FakeClock } from '../../lib/clock.ts';
 import { Acd, type AcdInit } from './acd.ts';
 import type { AcdEvent } from './events.ts';
 

@@ -9,9 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AcdEvent } from '../acd/events.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { agentStreamId, EventSequencer, type CcEventInput, type ExitReason } from '../kpi/events.ts';
-import { log as rootLog } from '../log.ts';
+import { log as rootLog } from '../../lib/log.ts';
 
 const log = rootLog.child({ mod: 'cdr' });
 

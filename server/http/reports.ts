@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { detailsToCsv, reportToCsv } from '../kpi/format.ts';
 import { parseReportParams, ReportQueryError, type ReportParams } from '../kpi/query.ts';
-import { log } from '../log.ts';
+import { log } from '../../lib/log.ts';
 import type { Store } from '../store/store.ts';
 import { serveRecordings } from './recordings.ts';
 import { HttpError, sendJson } from './server.ts';

@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
-import { metrics } from '../metrics.ts';
-import { log } from '../log.ts';
+import { metrics } from '../../lib/metrics.ts';
+import { log } from '../../lib/log.ts';
 
 /** A mounted API: returns true when it handled the request, false to let the next one try. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;

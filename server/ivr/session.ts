@@ -7,7 +7,7 @@
  * Actions are queued and emitted after each state change completes, so a handler may call back
  * into the session (as the simulator does) without seeing a half-made transition.
  */
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { SkillRequirement } from '../acd/config.ts';
 import { calendarState } from './calendar.ts';
 import type { NodeAddress } from './check.ts';

@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { FakeClock } from '../clock.ts';
+import { FakeClock } from '../../lib/clock.ts';
 import type { FlowSet, ResolvedPrompt } from './flow.ts';
 import { IvrSession, type IvrAction, type IvrOutcome, type LookupResult, type PathStep, type QueueExitReason } from './session.ts';
 

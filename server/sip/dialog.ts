@@ -11,7 +11,7 @@
  *   'ack'     (req)  ACK for our 2xx (initial or re-INVITE)
  */
 import { EventEmitter } from 'node:events';
-import type { TimerHandle } from '../clock.ts';
+import type { TimerHandle } from '../../lib/clock.ts';
 import { SipRequest, type SipResponse } from './message.ts';
 import { parseNameAddr, parseUri, type SipUri } from './uri.ts';
 import type { Destination } from './transport.ts';

@@ -3,7 +3,7 @@
  * the flow (RFC 5626 §5) it was registered over so requests to a WebSocket or TCP client go down
  * that connection. Kept behind an interface so several servers can later share Postgres.
  */
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../lib/clock.ts';
 import type { Source } from './message.ts';
 
 export interface Binding {

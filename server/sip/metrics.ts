@@ -3,7 +3,7 @@
  * (tests) share one registration.
  */
 import { Counter, Gauge } from 'prom-client';
-import { metrics } from '../metrics.ts';
+import { metrics } from '../../lib/metrics.ts';
 
 export const sipMetrics = {
   received: new Counter({

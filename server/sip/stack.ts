@@ -12,8 +12,8 @@
  * 'info' | 'publish' (req, res) out of dialog, 'registered' / 'unregistered' (Binding).
  */
 import { EventEmitter } from 'node:events';
-import { SystemClock, type Clock } from '../clock.ts';
-import { log as rootLog, type Logger } from '../log.ts';
+import { SystemClock, type Clock } from '../../lib/clock.ts';
+import { log as rootLog, type Logger } from '../../lib/log.ts';
 import { SipRequest, SipResponse, makeResponse, type SipMessage, type Source, type Transport } from './message.ts';
 import { DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
 import {

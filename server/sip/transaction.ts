@@ -9,8 +9,8 @@
  *
  * Over reliable transports A, E, G are not run and D, I, J, K are zero (§17.1.1.2 etc.).
  */
-import type { Clock, TimerHandle } from '../clock.ts';
-import type { Logger } from '../log.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
 import { SipRequest, SipResponse, makeResponse, type SipMessage } from './message.ts';
 import { RELIABLE, responseDestination, type Destination } from './transport.ts';
 import { parseVia } from './via.ts';

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { lookup, resolveSrv } from 'node:dns/promises';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log.ts';
 import { SipMessage, SipRequest, type Source, type Transport } from './message.ts';
 import { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
 import { parseVia } from './via.ts';

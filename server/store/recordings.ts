@@ -6,8 +6,8 @@
 import { unlink } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type pg from 'pg';
-import type { Clock, TimerHandle } from '../clock.ts';
-import { log } from '../log.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import { log } from '../../lib/log.ts';
 
 const rlog = log.child({ mod: 'recordings' });
 

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { SystemClock, type Clock } from '../clock.ts';
+import { SystemClock, type Clock } from '../../lib/clock.ts';
 import type { CcEvent } from '../kpi/events.ts';
 import {
   callDetails,
@@ -20,7 +20,7 @@ import {
   type KpiSettings,
   type ReportRequest,
 } from '../kpi/report.ts';
-import { log } from '../log.ts';
+import { log } from '../../lib/log.ts';
 import { loadChainEvents, loadEvents, PgEventSink } from './eventLog.ts';
 import { migrate } from './migrate.ts';
 import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';

@@ -12,11 +12,11 @@
  * process crash), bounded by flushDelayMs plus one fsync.
  */
 import { Counter, Gauge } from 'prom-client';
-import type { Clock, TimerHandle } from '../clock.ts';
-import { SystemClock } from '../clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import { SystemClock } from '../../lib/clock.ts';
 import { parseEvent, type CcEvent } from '../kpi/events.ts';
-import { log } from '../log.ts';
-import { metrics } from '../metrics.ts';
+import { log } from '../../lib/log.ts';
+import { metrics } from '../../lib/metrics.ts';
 import type { Spool } from './spool.ts';
 
 const wlog = log.child({ mod: 'store-writer' });

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import type { ConfigError } from '../../../server/config/errors.ts';
 import type { CentreConfig } from '../../../server/config/load.ts';
 import { ConfigLoadError, ConfigWatcher } from '../../../server/config/watcher.ts';

@@ -291,7 +291,7 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
   });
 
   it('exports media_ metrics (relay packet counts of closed legs, DTMF by source)', async () => {
-    const { metrics } = await import('../../../server/metrics.ts');
+    const { metrics } = await import('../../../lib/metrics.ts');
     const text = await metrics.metrics();
     const inPackets = Number(/media_rtp_packets_total\{direction="in"\} (\d+)/.exec(text)?.[1] ?? 0);
     expect(inPackets).toBeGreaterThan(100); // the earlier calls of this file

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, SystemClock } from '../../../server/clock.ts';
+import { FakeClock, SystemClock } from '../../../lib/clock.ts';
 import { buildRtp, parseRtp } from '../../../media/rtp.ts';
 import { RtpRelay } from '../../../media/rtpRelay.ts';
 

@@ -8,7 +8,7 @@ import { SipStack, SipError, type SipServerResponse } from '../../../server/sip/
 import type { Dialog } from '../../../server/sip/dialog.ts';
 import type { SipRequest } from '../../../server/sip/message.ts';
 import { runSipp, startSipp } from '../../support/sipp.ts';
-import { metrics } from '../../../server/metrics.ts';
+import { metrics } from '../../../lib/metrics.ts';
 
 const PORT = 25060;
 const SDP = 'v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';

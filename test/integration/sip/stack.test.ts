@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { metrics } from '../../../server/metrics.ts';
+import { metrics } from '../../../lib/metrics.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SipStack, SipError } from '../../../server/sip/stack.ts';

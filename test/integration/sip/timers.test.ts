@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { SipStack, SipError } from '../../../server/sip/stack.ts';
 import type { Dialog } from '../../../server/sip/dialog.ts';
 import { SipRequest, SipResponse, type SipMessage } from '../../../server/sip/message.ts';

@@ -15,7 +15,7 @@ import { registerReportCommands } from '../../../server/kpi/commands.ts';
 import { type CcEvent } from '../../../server/kpi/events.ts';
 import { flattenRow, parseCsv, reportToCsv } from '../../../server/kpi/format.ts';
 import { computeReport, type KpiReport } from '../../../server/kpi/report.ts';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { startRetention } from '../../../server/store/recordings.ts';
 import { openStore, type Store } from '../../../server/store/store.ts';
 import { HOUR, SETTINGS, T0, scriptedDay } from '../../unit/kpi/scriptedDay.ts';

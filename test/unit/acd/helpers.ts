@@ -1,4 +1,4 @@
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { Acd } from '../../../server/acd/acd.ts';
 import { AgentSchema, QueueSchema, type AcdOptions } from '../../../server/acd/config.ts';
 import type { AcdEvent, AcdEventType } from '../../../server/acd/events.ts';

@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { CalendarSchema } from '../../../server/ivr/calendar.ts';
 import { compileFlows, type FlowSet } from '../../../server/ivr/flow.ts';
 import { FlowSchema } from '../../../server/ivr/schema.ts';

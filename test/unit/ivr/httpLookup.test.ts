@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpLookup } from '../../../server/ivr/httpLookup.ts';
-import { SystemClock } from '../../../server/clock.ts';
+import { SystemClock } from '../../../lib/clock.ts';
 import { IvrSession } from '../../../server/ivr/session.ts';
 import { flowSet } from './helpers.ts';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { decodeG711 } from '../../../media/g711.ts';
 import { Player, PromptCache } from '../../../media/player.ts';
 import { parseRtp, type RtpPacket } from '../../../media/rtp.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { decodeG711, encodeG711 } from '../../../media/g711.ts';
 import { buildRtp } from '../../../media/rtp.ts';
 import { AGENT, CALLER, Recorder } from '../../../media/recorder.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { DigestServer, authorize, digestResponse, parseChallenge } from '../../../server/sip/digest.ts';
 
 const lookup = (u: string): string | undefined => (u === 'alice' ? 'secret' : undefined);

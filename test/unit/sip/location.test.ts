@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 import { MemoryLocationStore, type Binding } from '../../../server/sip/location.ts';
 import type { Source } from '../../../server/sip/message.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../server/clock.ts';
-import { log } from '../../../server/log.ts';
+import { FakeClock } from '../../../lib/clock.ts';
+import { log } from '../../../lib/log.ts';
 import { SipRequest, SipResponse, makeResponse, type SipMessage, type Source } from '../../../server/sip/message.ts';
 import { TransactionLayer, type Sender, type TransactionUser, type ServerTransaction } from '../../../server/sip/transaction.ts';
 import type { Destination } from '../../../server/sip/transport.ts';

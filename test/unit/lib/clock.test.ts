@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../server/clock.ts';
+import { FakeClock } from '../../../lib/clock.ts';
 
 describe('FakeClock', () => {
   it('fires timers in due order, including ones scheduled while advancing', () => {

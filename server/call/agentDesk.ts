@@ -5,7 +5,7 @@
  * phone un-registers or expires, the browser tab closes its WebSocket) the agent is logged out, so
  * the ACD never offers calls to a device that is not there.
  */
-import { EventEmitter } from 'node:events';
+import { Emitter } from '../../lib/events.ts';
 import type { Acd } from '../acd/acd.ts';
 import type { Agent } from '../acd/config.ts';
 import type { AcdEvent } from '../acd/events.ts';
@@ -14,7 +14,7 @@ import type { AgentDesk, AgentStateView } from '../http/agentApi.ts';
 import type { Binding } from '../sip/location.ts';
 
 export class CentreAgentDesk implements AgentDesk {
-  private readonly changes = new EventEmitter<{ state: [agentId: string, view: AgentStateView] }>();
+  private readonly changes = new Emitter<{ state: [agentId: string, view: AgentStateView] }>();
   private agents: ReadonlyMap<string, Agent>;
 
   constructor(
@@ -26,7 +26,6 @@ export class CentreAgentDesk implements AgentDesk {
     private readonly registrations: (user: string) => Promise<number>,
   ) {
     this.agents = new Map(agents.map((a) => [a.id, a]));
-    this.changes.setMaxListeners(0); // one listener per open agent desktop
   }
 
   /** A reloaded config: new passwords, agents and aux codes apply from the next request. */

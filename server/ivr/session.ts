@@ -8,6 +8,7 @@
  * into the session (as the simulator does) without seeing a half-made transition.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import { Emitter } from '../../lib/events.ts';
 import type { SkillRequirement } from '../acd/config.ts';
 import { calendarState } from './calendar.ts';
 import type { NodeAddress } from './check.ts';
@@ -79,11 +80,14 @@ interface InputState {
   onTimeout: () => void;
 }
 
-type Listener = (a: IvrAction) => void;
-type EndListener = (o: { outcome: IvrOutcome; reason: string }) => void;
-type StepListener = (s: PathStep) => void;
+export interface IvrSessionEvents {
+  action: [action: IvrAction];
+  end: [end: { outcome: IvrOutcome; reason: string }];
+  /** A node was reached (the step is completed later with input and outcome). */
+  step: [step: PathStep];
+}
 
-export class IvrSession {
+export class IvrSession extends Emitter<IvrSessionEvents> {
   readonly path: PathStep[] = [];
   readonly vars: Record<string, string>;
   language: string;
@@ -100,33 +104,18 @@ export class IvrSession {
   private timer: TimerHandle | undefined;
   private lookupSeq = 0;
   private autoSteps = 0;
-  private readonly out: ({ action: IvrAction } | { end: { outcome: IvrOutcome; reason: string } } | { step: PathStep })[] = [];
-  private flushing = false;
-  private readonly listeners: Listener[] = [];
-  private readonly endListeners: EndListener[] = [];
-  private readonly stepListeners: StepListener[] = [];
 
   constructor(
     readonly flows: FlowSet,
     flowName: string,
     private readonly opts: IvrSessionOptions,
   ) {
+    super();
     const flow = flows.flows[flowName];
     if (!flow) throw new Error(`unknown IVR flow "${flowName}"`);
     this.cur = { flow: flowName, node: flow.start };
     this.language = flow.language;
     this.vars = { callerId: opts.callerId, dialled: opts.dialled, lang: flow.language, ...opts.vars };
-  }
-
-  on(event: 'action', fn: Listener): this;
-  on(event: 'end', fn: EndListener): this;
-  /** A node was reached (the step is completed later with input and outcome). */
-  on(event: 'step', fn: StepListener): this;
-  on(event: 'action' | 'end' | 'step', fn: Listener | EndListener | StepListener): this {
-    if (event === 'action') this.listeners.push(fn as Listener);
-    else if (event === 'end') this.endListeners.push(fn as EndListener);
-    else this.stepListeners.push(fn as StepListener);
-    return this;
   }
 
   /** What the session waits for: 'playing' a prompt, 'waiting' for keys, 'queued', 'bridged', 'lookup'… */
@@ -153,88 +142,82 @@ export class IvrSession {
   }
 
   start(): void {
-    if (this.path.length || this.phase === 'ended') return;
-    this.enter(this.cur);
-    this.flush();
+    this.deferred(() => {
+      if (this.path.length || this.phase === 'ended') return;
+      this.enter(this.cur);
+    });
   }
 
   /** The prompt last played has finished (not called after stopPrompt). */
   promptFinished(): void {
-    if (this.phase !== 'playing') return;
-    this.nextPrompt();
-    this.flush();
+    this.deferred(() => {
+      if (this.phase !== 'playing') return;
+      this.nextPrompt();
+    });
   }
 
   digit(d: string): void {
-    if (!/^[0-9*#]$/.test(d)) return;
-    this.handleDigit(d);
-    this.flush();
+    this.deferred(() => {
+      if (!/^[0-9*#]$/.test(d)) return;
+      this.handleDigit(d);
+    });
   }
 
   /** Result of the lookup the session asked for (when no lookup function was injected). */
   lookupResult(result: LookupResult): void {
-    this.onLookup(this.lookupSeq, result);
-    this.flush();
+    this.deferred(() => {
+      this.onLookup(this.lookupSeq, result);
+    });
   }
 
   /** The caller left the queue without an agent; continue at the queue node's branch. */
   queueExit(reason: QueueExitReason): void {
-    if (this.phase !== 'queued') return;
-    const node = this.node() as NodeOf<'queue'>;
-    this.setOutcome(reason);
-    const target = node[reason];
-    this.phase = 'idle';
-    if (target) this.go(target);
-    else this.finish('failed', `queue-${reason}`, true);
-    this.flush();
+    this.deferred(() => {
+      if (this.phase !== 'queued') return;
+      const node = this.node() as NodeOf<'queue'>;
+      this.setOutcome(reason);
+      const target = node[reason];
+      this.phase = 'idle';
+      if (target) this.go(target);
+      else this.finish('failed', `queue-${reason}`, true);
+    });
   }
 
   /** An agent answered: the call is bridged; the IVR waits for bridgeEnded() or a hang-up. */
   connected(agentId?: string): void {
-    if (this.phase !== 'queued') return;
-    this.phase = 'bridged';
-    this.setOutcome(agentId ? `answered:${agentId}` : 'answered');
-    this.flush();
+    this.deferred(() => {
+      if (this.phase !== 'queued') return;
+      this.phase = 'bridged';
+      this.setOutcome(agentId ? `answered:${agentId}` : 'answered');
+    });
   }
 
   /** The agent hung up first; the caller continues at the queue node's afterCall branch, if any. */
   bridgeEnded(): void {
-    if (this.phase !== 'bridged') return;
-    const node = this.node() as NodeOf<'queue'>;
-    this.phase = 'idle';
-    if (node.afterCall) {
-      this.autoSteps = 0;
-      this.go(node.afterCall);
-    } else this.finish('queued', 'agent-hangup', true);
-    this.flush();
+    this.deferred(() => {
+      if (this.phase !== 'bridged') return;
+      const node = this.node() as NodeOf<'queue'>;
+      this.phase = 'idle';
+      if (node.afterCall) {
+        this.autoSteps = 0;
+        this.go(node.afterCall);
+      } else this.finish('queued', 'agent-hangup', true);
+    });
   }
 
   /** The caller hung up. */
   hangup(): void {
-    if (this.phase === 'ended') return;
-    if (!this.path[this.path.length - 1]?.outcome) this.setOutcome('caller-hangup');
-    this.finish('abandoned', 'caller-hangup', false);
-    this.flush();
+    this.deferred(() => {
+      if (this.phase === 'ended') return;
+      if (!this.path[this.path.length - 1]?.outcome) this.setOutcome('caller-hangup');
+      this.finish('abandoned', 'caller-hangup', false);
+    });
   }
 
   // ---- internals ----
 
-  private emit(a: IvrAction): void {
-    this.out.push({ action: a });
-  }
-
-  private flush(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      for (let e = this.out.shift(); e; e = this.out.shift()) {
-        if ('action' in e) for (const l of this.listeners) l(e.action);
-        else if ('step' in e) for (const l of this.stepListeners) l(e.step);
-        else for (const l of this.endListeners) l(e.end);
-      }
-    } finally {
-      this.flushing = false;
-    }
+  private act(a: IvrAction): void {
+    this.emit('action', a);
   }
 
   private handleDigit(d: string): void {
@@ -242,7 +225,7 @@ export class IvrSession {
       if (!this.playBargeIn) return;
       this.playQueue = [];
       this.afterPlay = undefined;
-      this.emit({ type: 'stopPrompt' });
+      this.act({ type: 'stopPrompt' });
       if (this.input) {
         this.phase = 'waiting';
         this.input.onDigit(d);
@@ -283,8 +266,7 @@ export class IvrSession {
     this.timer = this.opts.clock.setTimeout(() => {
       this.timer = undefined;
       if (this.phase === 'ended') return;
-      fn();
-      this.flush();
+      this.deferred(fn);
     }, Math.round(seconds * 1000));
   }
 
@@ -304,7 +286,7 @@ export class IvrSession {
   private nextPrompt(): void {
     const p = this.playQueue.shift();
     if (p) {
-      this.emit({ type: 'play', prompt: p, bargeIn: this.playBargeIn });
+      this.act({ type: 'play', prompt: p, bargeIn: this.playBargeIn });
       return;
     }
     const then = this.afterPlay;
@@ -337,7 +319,7 @@ export class IvrSession {
     if (node.type === 'queue' || node.type === 'lookup' || node.type === 'transfer' || node.type === 'hangup') this.typeAhead = '';
     const step: PathStep = { at: this.opts.clock.now(), flow: addr.flow, node: addr.node, type: node.type, ...(node.label ? { label: node.label } : {}) };
     this.path.push(step);
-    this.out.push({ step });
+    this.emit('step', step);
     switch (node.type) {
       case 'play':
         this.play(Array.isArray(node.prompt) ? node.prompt : [node.prompt], node.bargeIn, () => this.leavePlayNode());
@@ -366,7 +348,7 @@ export class IvrSession {
         this.phase = 'queued';
         this.outcome = 'queued';
         const moh = this.flows.musicOnHold[node.queue];
-        this.emit({
+        this.act({
           type: 'queue',
           queue: node.queue,
           priority: node.priority,
@@ -383,7 +365,7 @@ export class IvrSession {
         this.play([node.prompt], false, () => {
           const number = renderTemplate(node.number, this.vars);
           this.setOutcome(number);
-          this.emit({ type: 'transfer', number });
+          this.act({ type: 'transfer', number });
           this.finish('transferred', 'transfer', false);
         });
         break;
@@ -421,8 +403,8 @@ export class IvrSession {
     const final: IvrOutcome = sticky && this.outcome && (outcome === 'completed' || outcome === 'abandoned' || outcome === 'failed') ? this.outcome : outcome;
     this.outcome = final;
     this.endReason = reason;
-    if (sendHangup) this.emit({ type: 'hangup', reason });
-    this.out.push({ end: { outcome: final, reason } });
+    if (sendHangup) this.act({ type: 'hangup', reason });
+    this.emit('end', { outcome: final, reason });
   }
 
   /**
@@ -528,7 +510,7 @@ export class IvrSession {
         if (/^[1-9]$/.test(d) && score <= node.scale) {
           this.vars[node.into] = d;
           this.setOutcome(`score:${d}`);
-          this.emit({ type: 'survey', score, variable: node.into });
+          this.act({ type: 'survey', score, variable: node.into });
           this.input = undefined;
           this.play([node.thanksPrompt], false, leave);
         } else retry(node.invalidPrompt);
@@ -586,7 +568,7 @@ export class IvrSession {
     const accept = (): void => {
       const number = renderTemplate(node.number, this.vars);
       this.setOutcome('accepted');
-      this.emit({ type: 'callback', queue: node.queue, number });
+      this.act({ type: 'callback', queue: node.queue, number });
       this.input = undefined;
       this.play([node.confirmPrompt], false, () => {
         if (node.accepted) {
@@ -617,7 +599,7 @@ export class IvrSession {
     const body = node.body !== undefined ? renderTemplate(node.body, this.vars, 'json') : undefined;
     const req = { url, method: node.method, timeoutMs, ...(body !== undefined ? { body } : {}) };
     this.phase = 'lookup';
-    this.emit({ type: 'lookup', ...req });
+    this.act({ type: 'lookup', ...req });
     this.startTimer(node.timeout, () => this.onLookup(id, { ok: false, error: 'timeout' }));
     if (this.opts.lookup) {
       let p: Promise<unknown>;
@@ -628,12 +610,10 @@ export class IvrSession {
       }
       p.then(
         (data) => {
-          this.onLookup(id, { ok: true, data });
-          this.flush();
+          this.deferred(() => this.onLookup(id, { ok: true, data }));
         },
         (e: unknown) => {
-          this.onLookup(id, { ok: false, error: e instanceof Error ? e.message : String(e) });
-          this.flush();
+          this.deferred(() => this.onLookup(id, { ok: false, error: e instanceof Error ? e.message : String(e) }));
         },
       );
     }

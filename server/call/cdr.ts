@@ -27,6 +27,8 @@ export interface EventSink {
 export class CallDetailLog {
   private readonly streams = new Map<string, EventSequencer>();
   private readonly boot = randomBytes(4).toString('hex');
+  /** Work that will still write to a contact (see keepOpen). */
+  private readonly busy = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly sink: EventSink,
@@ -42,9 +44,25 @@ export class CallDetailLog {
     this.write(s.stamp(e));
   }
 
+  /**
+   * Keep a contact's stream open until `work` settles (a recording still flushing to disk), so
+   * an event it writes afterwards is numbered after the others even if the contact is closed
+   * meanwhile; a reopened stream would start again at 1 and the store would drop the event as a
+   * duplicate.
+   */
+  keepOpen(contactId: string, work: Promise<unknown>): void {
+    const before = this.busy.get(contactId);
+    const all: Promise<unknown> = Promise.allSettled(before ? [before, work] : [work]).then(() => {
+      if (this.busy.get(contactId) === all) this.busy.delete(contactId);
+    });
+    this.busy.set(contactId, all);
+  }
+
   /** The contact will get no more events (its call and the agent's wrap-up are over). */
   closeContact(contactId: string): void {
-    this.streams.delete(contactId);
+    const busy = this.busy.get(contactId);
+    if (busy) void busy.then(() => this.closeContact(contactId));
+    else this.streams.delete(contactId);
   }
 
   agentState(agentId: string, state: 'logged-out' | 'ready' | 'not-ready', reason?: string): void {

@@ -2,7 +2,8 @@
  * The centre: the one place where the engines and the edges are put together. It loads and
  * watches the config, opens the store (embedded or external Postgres), starts the media plane,
  * the ACD, the HTTP edge (agent desktop, REST, /metrics) and the SIP stack (UDP/TCP, and WebSocket
- * on the HTTP port), then turns each trunk INVITE into an InboundCall.
+ * on the HTTP port), then turns each admitted trunk INVITE into a Call
+ * (admission.ts, answer.ts) and hands ACD events to calls (acdDispatch.ts).
  *
  * `npm start` (server/main.ts) and the end-to-end tests both start the centre through startCentre.
  */
@@ -11,7 +12,6 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { Acd } from '../acd/acd.ts';
-import type { AcdEvent } from '../acd/events.ts';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import type { CentreConfig } from '../config/load.ts';
 import { TrunkTable } from '../config/trunks.ts';
@@ -29,7 +29,10 @@ import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { CentreAgentDesk } from './agentDesk.ts';
 import { CallDetailLog } from './cdr.ts';
-import { InboundCall } from './inboundCall.ts';
+import { dispatchAcdEvents } from './acdDispatch.ts';
+import { admit, type AdmissionContext } from './admission.ts';
+import { answer } from './answer.ts';
+import { Call, type CallContext } from './call.ts';
 
 const log = rootLog.child({ mod: 'centre' });
 
@@ -51,7 +54,7 @@ export interface Centre {
   readonly http: Server;
   readonly desk: CentreAgentDesk;
   /** Calls in progress, by contact id. */
-  readonly calls: ReadonlyMap<string, InboundCall>;
+  readonly calls: ReadonlyMap<string, Call>;
   readonly urls: { http: string; sip: string };
   stop(): Promise<void>;
 }
@@ -110,7 +113,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: [...config.auxCodes] });
     stoppers.push(async () => acd.dispose());
     const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill);
-    const calls = new Map<string, InboundCall>();
+    const calls = new Map<string, Call>();
     // The stack asks the desk for passwords (only once listening); the desk asks the stack
     // whether an agent still has a registration.
     const sip: SipStack = new SipStack({
@@ -126,35 +129,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     sip.on('registered', (b) => desk.registered(b));
     sip.on('unregistered', (b) => void desk.unregistered(b));
 
-    acd.on('event', (e: AcdEvent) => {
-      cdr.acd(e);
-      desk.onAcdEvent(e);
-      const call = 'callId' in e && e.callId ? calls.get(e.callId) : undefined;
-      switch (e.type) {
-        case 'offer':
-          if (call) void call.offer(e.agentId, e.waitedMs);
-          else acd.abandon(e.callId); // the ACD holds a call we no longer have
-          return;
-        case 'rona':
-        case 'offerCancelled':
-          call?.cancelOffer(e.agentId);
-          return;
-        case 'exit':
-          call?.queueExited(e.reason);
-          return;
-        case 'escalate':
-          if (call && e.overflowTo) call.queue = e.overflowTo;
-          return;
-        case 'position':
-          void call?.announce(e.position, e.ewtSeconds);
-          return;
-        case 'wrapupEnd':
-          if (!calls.has(e.callId)) cdr.closeContact(e.callId);
-          return;
-        default:
-          return;
-      }
-    });
+    dispatchAcdEvents(acd, calls, cdr, desk);
 
     // The agent desktop is bundled at start when missing or stale, so a fresh clone just runs.
     const staticDir = await buildSoftphone();
@@ -199,74 +174,44 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     });
     watcher.on('invalid', (errors) => log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force'));
 
+    const admission: AdmissionContext = {
+      get trunks() {
+        return trunks;
+      },
+      get config() {
+        return watcher.current;
+      },
+      sip,
+      activeCalls: (trunk) => [...calls.values()].filter((c) => c.trunk === trunk).length,
+    };
+    const callContext: CallContext = {
+      clock,
+      sip,
+      media,
+      acd,
+      cdr,
+      tts,
+      flows: () => watcher.flows,
+      lookup,
+      recordingsDir: srv.recordings.dir,
+      sipDomain: srv.sipRealm,
+      onEnd: (c) => calls.delete(c.contactId),
+    };
+    /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
-      admit(req, res).catch((e: unknown) => {
+      void (async () => {
+        const admitted = await admit(admission, req, res, log);
+        if (!admitted) return;
+        // The flows in force at arrival: a reload mid-call does not change this caller's IVR.
+        const flows = watcher.flows;
+        const call = new Call({ ...callContext, flows: () => flows }, { contactId: randomUUID(), res, ...admitted });
+        calls.set(call.contactId, call);
+        await answer(call, req, res);
+      })().catch((e: unknown) => {
         log.error({ err: String(e), callId: req.callId }, 'INVITE handling failed');
         if (!res.finalSent) res.send(500, { reason: 'Server Internal Error' });
       });
     });
-    /** A new INVITE: which trunk, which flow, allowed at all; then the call takes over. */
-    const admit = async (req: SipRequest, res: SipServerResponse): Promise<void> => {
-      const source = req.source?.address ?? '';
-      const trunkName = trunks.trunkFor(source);
-      if (!trunkName) {
-        log.warn({ source, callId: req.callId }, 'INVITE from an address no trunk allows');
-        res.send(403, { reason: 'Forbidden - not a trunk' });
-        return;
-      }
-      const user = /^sips?:([^@;]+)/.exec(req.uri)?.[1] ?? '';
-      let dialled: string;
-      try {
-        dialled = decodeURIComponent(user);
-      } catch {
-        res.send(400, { reason: 'Bad Request - malformed escape in the Request-URI user' });
-        return;
-      }
-      const route = trunks.route(source, dialled);
-      if (!route) {
-        res.send(404, { reason: 'Not Found - no route for the dialled number' });
-        return;
-      }
-      const trunk = watcher.current.trunks[route.trunk];
-      if (trunk?.username !== undefined) {
-        // Source address and digest: challenge with 407 (the stack sends it) until the carrier
-        // answers with this trunk's own credentials.
-        const who = await sip.authenticate(req, res, true);
-        if (who === undefined) return;
-        if (who !== trunk.username) {
-          res.send(403, { reason: 'Forbidden - not this trunk\'s credentials' });
-          return;
-        }
-      }
-      const active = [...calls.values()].filter((c) => c.trunk === route.trunk).length;
-      if (trunk?.maxCalls !== undefined && active >= trunk.maxCalls) {
-        res.send(503, { reason: 'Service Unavailable - trunk at its call limit' });
-        return;
-      }
-      const flows = watcher.flows;
-      const call = new InboundCall(
-        {
-          clock,
-          sip,
-          media,
-          acd,
-          cdr,
-          tts,
-          flows: () => flows,
-          lookup,
-          recordingsDir: srv.recordings.dir,
-          sipDomain: srv.sipRealm,
-          onEnd: (c) => calls.delete(c.contactId),
-        },
-        randomUUID(),
-        req,
-        res,
-        route.trunk,
-        route.flow,
-      );
-      calls.set(call.contactId, call);
-      void call.start();
-    };
 
     media.on('callLost', (callId, reason) => calls.get(callId)?.finish('system', reason));
     // Stopping runs the stoppers last-first: calls in progress end first (BYE sent, call.end

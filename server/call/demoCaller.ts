@@ -31,6 +31,11 @@ export interface DemoCallOptions {
   law?: 'PCMU' | 'PCMA';
   /** Digest credentials for a trunk that challenges (407). */
   auth?: { username: string; password: string };
+  /**
+   * Put the call on hold (re-INVITE a=sendonly) this long after the answer, and resume it
+   * (re-INVITE a=sendrecv) `forMs` later: a carrier or customer holding, as phones do.
+   */
+  hold?: { afterMs: number; forMs: number };
 }
 
 export interface DemoCall {
@@ -47,8 +52,34 @@ export function sippAvailable(): boolean {
   return spawnSync('sipp', ['-v'], { stdio: 'ignore' }).error === undefined;
 }
 
-function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>> & Pick<DemoCallOptions, 'auth'>): string {
+function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>> & Pick<DemoCallOptions, 'auth' | 'hold'>): string {
   const pt = o.law === 'PCMU' ? 0 : 8;
+  const sdp = (direction: string): string => `      v=0
+      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP ${pt} 101
+      a=rtpmap:${pt} ${o.law}/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=ptime:20
+      a=${direction}
+`;
+  const inDialog = (method: string, cseq: number, body?: string): string => `  <send retrans="500">
+    <![CDATA[
+      ${method} [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Demo caller" <sip:${o.caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: ${cseq} ${method === 'ACK' ? 'ACK' : method}
+      Contact: <sip:${o.caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+${body ? `      Content-Type: application/sdp\n      Content-Length: [len]\n\n${body}` : '      Content-Length: 0\n'}
+    ]]>
+  </send>`;
   const invite = (cseq: number, extra: string): string => `  <send retrans="500">
     <![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -62,18 +93,7 @@ function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' |
 ${extra}      Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP ${pt} 101
-      a=rtpmap:${pt} ${o.law}/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=ptime:20
-      a=sendrecv
-
+${sdp('sendrecv')}
     ]]>
   </send>`;
   // With a challenging trunk: INVITE, 407, ACK (inside the INVITE transaction: the 407's Via),
@@ -102,7 +122,21 @@ ${invite(2, `      [authentication username=${o.auth.username} password=${o.auth
   const keys = [...o.digits].map(
     (d) => `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_${KEY_FILE[d] ?? d}.pcap"/></action></nop>\n  <pause milliseconds="1000"/>`,
   );
-  const talked = o.digitsAfterMs + o.digits.length * 1000;
+  let talked = o.digitsAfterMs + o.digits.length * 1000;
+  let next = cseq + 1;
+  const hold: string[] = [];
+  if (o.hold) {
+    // Each re-INVITE is its own transaction: 200, then our ACK with the re-INVITE's CSeq.
+    const reinvite = (direction: string): string => {
+      const n = next++;
+      return `${inDialog('INVITE', n, sdp(direction))}
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+${inDialog('ACK', n).replace('retrans="500"', '')}`;
+    };
+    hold.push(`  <pause milliseconds="${Math.max(0, o.hold.afterMs - talked)}"/>`, reinvite('sendonly'), `  <pause milliseconds="${o.hold.forMs}"/>`, reinvite('sendrecv'));
+    talked = Math.max(talked, o.hold.afterMs) + o.hold.forMs;
+  }
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="callcentre demo caller">
@@ -128,6 +162,7 @@ ${first}
   <pause milliseconds="${o.digitsAfterMs}"/>
 ${keys.join('\n')}
   <nop><action><exec play_pcap_audio="pcap/voice.pcap"/></action></nop>
+${hold.join('\n')}
   <pause milliseconds="${Math.max(1000, o.holdMs - talked)}"/>
   <send retrans="500">
     <![CDATA[
@@ -137,7 +172,7 @@ ${keys.join('\n')}
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       [routes]
       Call-ID: [call_id]
-      CSeq: ${cseq + 1} BYE
+      CSeq: ${next} BYE
       Max-Forwards: 70
       Content-Length: 0
 
@@ -161,6 +196,7 @@ export function placeDemoCall(opts: DemoCallOptions): DemoCall {
     mediaPort: opts.mediaPort ?? 6000,
     law: opts.law ?? 'PCMU',
     ...(opts.auth ? { auth: opts.auth } : {}),
+    ...(opts.hold ? { hold: opts.hold } : {}),
   };
   const dir = mkdtempSync(join(tmpdir(), 'cc-caller-'));
   const pcapDir = join(dir, 'pcap');

@@ -1,0 +1,83 @@
+/**
+ * Answering a trunk INVITE: the call's media (one router, the customer's plain-RTP leg from the
+ * carrier's offer), the 200 OK with our answer, and the customer's dialog (BYE, INFO keys,
+ * re-INVITEs). Then the IVR starts. A call that cannot be answered is refused with the status that
+ * says why (488 no offer or no common codec, 503 media down).
+ */
+import type { Dialog } from '../sip/dialog.ts';
+import type { SipRequest } from '../sip/message.ts';
+import { SipError, type SipServerResponse } from '../sip/stack.ts';
+import { CodecMismatch, SdpError, parseDtmfInfo } from '../../media/index.ts';
+import type { Call } from './call.ts';
+import { agentHungUp } from './connect.ts';
+import { reinvite } from './hold.ts';
+import { startIvr } from './ivr.ts';
+
+/** Answer and start the IVR. Never throws: failures end the call with a cause. */
+export async function answer(call: Call, req: SipRequest, res: SipServerResponse): Promise<void> {
+  const { ctx } = call;
+  ctx.cdr.contact(call.contactId, {
+    type: 'contact.arrived',
+    ts: call.arrivedAt,
+    initiation: 'inbound',
+    caller: call.caller,
+    dialled: call.dialled,
+    trunk: call.trunk,
+  });
+  res.once('cancel', () => call.finish('caller', 'cancelled'));
+  let sdp: string;
+  try {
+    if (req.contentType !== 'application/sdp' || req.body.length === 0) {
+      // Delayed offer (INVITE without SDP) would need our offer in the 200 and the answer in
+      // the ACK; carriers we target send an offer, so refuse clearly rather than half-work.
+      call.reject(488, 'Not Acceptable Here - SDP offer required');
+      return;
+    }
+    const media = await ctx.media.createCall(call.contactId);
+    call.media = media;
+    media.on('lost', (reason) => call.finish('system', reason));
+    media.on('dtmf', (digit) => call.ivr?.session.digit(digit));
+    // A browser that vanished (tab closed, network gone) without a BYE: its ICE/DTLS fails.
+    media.on('legFailed', (leg, reason) => {
+      if (call.agent?.media !== leg) return;
+      agentHungUp(call, `agent-media-${reason}`);
+    });
+    const trunkLeg = await media.createTrunkLeg();
+    call.customer.attachMedia(trunkLeg);
+    sdp = await trunkLeg.answer(req.bodyText);
+  } catch (e) {
+    if (call.ended) return; // the caller CANCELled while media was being set up
+    if (e instanceof CodecMismatch || e instanceof SdpError) call.reject(488, `Not Acceptable Here - ${e.message}`);
+    else {
+      call.log.error({ err: String(e) }, 'media setup failed');
+      call.reject(503, 'Service Unavailable - media');
+    }
+    return;
+  }
+  if (call.ended) return;
+  let dialog: Dialog;
+  try {
+    dialog = await ctx.sip.createUAS(req, res, { localSdp: sdp });
+  } catch (e) {
+    call.finish('caller', e instanceof SipError ? `sip-${e.status}` : 'answer-failed');
+    return;
+  }
+  if (call.ended) {
+    // The caller hung up while the 200 was on its way: finish() ran before the dialog existed.
+    void dialog.destroy().catch(() => undefined);
+    return;
+  }
+  call.customer.answered(dialog);
+  dialog.on('destroy', () => {
+    if (call.ended) return;
+    call.customer.dialogEnded(); // already terminated by the caller's BYE
+    call.finish('caller', 'caller-bye');
+  });
+  dialog.on('info', (info: SipRequest, r: SipServerResponse) => {
+    const d = parseDtmfInfo(info.contentType ?? '', info.bodyText);
+    r.send(d || info.body.length === 0 ? 200 : 415);
+    if (d) call.media?.injectDtmf(d, 'info');
+  });
+  dialog.on('modify', (re: SipRequest, r: SipServerResponse) => void reinvite(call, call.customer, re, r));
+  startIvr(call);
+}

@@ -1,0 +1,79 @@
+/**
+ * The agent answered: the customer's and the agent's legs are bridged and the conversation is
+ * recorded (stereo WAV: caller left, agent right). When the agent hangs up first the talk ends
+ * and the caller may go on in the IVR (a post-call survey).
+ */
+import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SipRequest } from '../sip/message.ts';
+import type { SipServerResponse } from '../sip/stack.ts';
+import type { Call } from './call.ts';
+import { reinvite } from './hold.ts';
+import type { CallLeg } from './leg.ts';
+
+export async function connect(call: Call, leg: CallLeg): Promise<void> {
+  call.phase = 'connected';
+  call.agentId = leg.party;
+  call.stopWaiting();
+  call.cancelOffers();
+  leg.dialog?.on('destroy', () => {
+    leg.dialogEnded();
+    agentHungUp(call);
+  });
+  leg.dialog?.on('modify', (req: SipRequest, res: SipServerResponse) => void reinvite(call, leg, req, res));
+  call.ivr?.session.connected(leg.party);
+  // The agent may have hung up while we were reading their answer.
+  if (leg.dialog?.state === 'terminated') return agentHungUp(call);
+  try {
+    await call.media!.bridge(call.customerMedia!, leg.media!);
+    await startRecording(call);
+  } catch (e) {
+    call.log.error({ err: String(e) }, 'bridge failed');
+    call.finish('system', 'bridge-failed');
+  }
+}
+
+/** The agent's side ended (BYE, or their browser's media failed). */
+export function agentHungUp(call: Call, cause = 'agent-bye'): void {
+  const leg = call.agent;
+  if (call.phase !== 'connected' || !leg) return;
+  // Out of the call's legs, signalling over; its media closes with the call's.
+  call.legs.delete(leg);
+  leg.hangUp();
+  call.agentLeftFirst = true;
+  // The conversation is over; a post-call survey that may follow is not talk time.
+  call.logEnd('agent', cause);
+  call.endTalk();
+  void call.media?.unbridge().catch(() => undefined);
+  call.phase = 'after-call';
+  // The IVR may go on (a post-call survey); if it has nothing more it asks us to hang up.
+  call.ivr?.session.bridgeEnded();
+  if (call.phase === 'after-call' && (call.ivr?.session.ended ?? true)) call.finish('agent', 'agent-bye');
+}
+
+async function startRecording(call: Call): Promise<void> {
+  const { ctx } = call;
+  if (!call.media || call.phase !== 'connected') return;
+  const day = new Date(ctx.clock.now()).toISOString().slice(0, 10);
+  const dir = join(ctx.recordingsDir, day);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${call.contactId}.wav`);
+  const rec = await call.media.record(path);
+  const recordingId = call.contactId;
+  ctx.cdr.contact(call.contactId, { type: 'recording.started', ts: ctx.clock.now(), recordingId, path });
+  call.recording = {
+    stop: async (): Promise<void> => {
+      const ts = ctx.clock.now();
+      let bytes: number | undefined;
+      try {
+        await rec.stop();
+        // The size once the header is final: what a listing shows and a download sends.
+        bytes = (await stat(path)).size;
+      } catch (e) {
+        call.log.error({ err: String(e) }, 'recording stop failed');
+      }
+      ctx.cdr.contact(call.contactId, { type: 'recording.stopped', ts, recordingId, ...(bytes !== undefined ? { bytes } : {}) });
+    },
+  };
+}

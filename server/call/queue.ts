@@ -1,0 +1,125 @@
+/**
+ * Waiting in a queue: the ACD takes the call, the caller hears the queue's music on hold,
+ * interrupted every `announce.period` seconds by their place in the queue; when the ACD lets the
+ * call go without an agent (timeout, full, closed) the IVR continues at the queue node's branch.
+ */
+import type { SkillRequirement } from '../acd/config.ts';
+import type { ResolvedPrompt } from '../ivr/flow.ts';
+import type { QueueExitReason } from '../ivr/session.ts';
+import type { Playback } from '../../media/index.ts';
+import type { Call, Stoppable } from './call.ts';
+
+export function enqueue(call: Call, queue: string, priority: number, skills: SkillRequirement[] | undefined, moh: ResolvedPrompt | undefined): void {
+  call.queue = queue;
+  call.queuedAt ??= call.ctx.clock.now();
+  // Before enqueue: with an agent free, the ACD offers the call from inside enqueue().
+  call.phase = 'queued';
+  const r = call.ctx.acd.enqueue({
+    callId: call.contactId,
+    queue,
+    priority,
+    callerId: call.caller,
+    arrivedAt: call.arrivedAt,
+    ...(skills ? { skills } : {}),
+  });
+  if (!r.ok) {
+    call.log.info({ queue, reason: r.reason }, 'not queued');
+    call.phase = 'ivr';
+    call.ivr?.session.queueExit(queueExitReason(r.reason));
+    return;
+  }
+  const waiting = new Waiting(call, moh);
+  call.waiting = waiting;
+  void waiting.startMusic();
+}
+
+/** The ACD left the call's queue without an agent (timeout, full, closed…). */
+export function queueExited(call: Call, reason: string): void {
+  if (call.phase !== 'queued') return;
+  call.stopWaiting();
+  call.cancelOffers();
+  call.phase = 'ivr';
+  call.ivr?.session.queueExit(queueExitReason(reason));
+}
+
+/**
+ * Tell a waiting caller their place (the queue's announce.period): the announcement interrupts
+ * the music, which starts again after it.
+ */
+export async function announce(call: Call, position: number, ewtSeconds: number | null): Promise<void> {
+  const waiting = call.waiting;
+  if (call.phase !== 'queued' || !(waiting instanceof Waiting)) return;
+  await waiting.announce(position, ewtSeconds);
+}
+
+/** What plays while queued: music on hold, or a position announcement interrupting it. */
+class Waiting implements Stoppable {
+  private playing: Playback | undefined;
+  private announcing = false;
+  private stopped = false;
+
+  constructor(
+    private readonly call: Call,
+    /** The queue's music on hold; without it the caller hears silence between announcements. */
+    private readonly music: ResolvedPrompt | undefined,
+  ) {}
+
+  private get live(): boolean {
+    return !this.stopped && this.call.phase === 'queued';
+  }
+
+  async startMusic(): Promise<void> {
+    const { call, music } = this;
+    if (!music) return;
+    try {
+      const file = await call.promptFile(music);
+      const leg = call.customerMedia;
+      if (!this.live || !call.media || !leg) return;
+      const pb = await call.media.play(leg, file, { loop: true });
+      if (!this.live) pb.stop();
+      else this.playing = pb;
+    } catch (e) {
+      call.log.warn({ err: String(e) }, 'music on hold failed');
+    }
+  }
+
+  async announce(position: number, ewtSeconds: number | null): Promise<void> {
+    const { call } = this;
+    const leg = call.customerMedia;
+    if (this.announcing || !call.media || !leg) return;
+    this.announcing = true;
+    const minutes = ewtSeconds === null ? undefined : Math.max(1, Math.round(ewtSeconds / 60));
+    const text =
+      `You are number ${position} in the queue.` +
+      (minutes === undefined ? '' : ` Your expected wait is about ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+    try {
+      const file = await call.ctx.tts.render(text, 'en');
+      if (!this.live) return;
+      this.playing?.stop();
+      this.playing = undefined;
+      const pb = await call.media.play(leg, file);
+      if (!this.live) return void pb.stop();
+      this.playing = pb;
+      await pb.done;
+      if (this.live && this.playing === pb) {
+        this.playing = undefined;
+        await this.startMusic();
+      }
+    } catch (e) {
+      call.log.warn({ err: String(e) }, 'position announcement failed');
+      if (this.live && !this.playing) void this.startMusic();
+    } finally {
+      this.announcing = false;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.playing?.stop();
+    this.playing = undefined;
+  }
+}
+
+function queueExitReason(r: string): QueueExitReason {
+  return r === 'full' ? 'full' : r === 'timeout' ? 'timeout' : 'closed';
+}

@@ -1,0 +1,93 @@
+/**
+ * Call control details the reports depend on, through real peers (sipp as the carrier's caller,
+ * baresip as a desk-phone agent):
+ * - a customer's hold (re-INVITE a=sendonly, then a=sendrecv) is hold in the report, not talk;
+ * - a caller who hangs up while queued is an abandon in the per-call detail (no exitReason), not a
+ *   "system" exit: the queue's abandon is logged before the call's end.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeDemoCall } from '../../../server/call/demoCaller.ts';
+import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
+import { startTestCentre, type TestCentre } from '../../support/centre.ts';
+
+let tc: TestCentre;
+let phone: DeskPhone | undefined;
+
+beforeAll(async () => {
+  tc = await startTestCentre({ sip: 15460, http: 18480, pg: 15833, rtc: 44400 });
+});
+afterAll(async () => {
+  await phone?.stop();
+  await tc?.stop();
+});
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('call control', () => {
+  it('a caller who hangs up while queued is an abandon, with its wait, in the per-call detail', async () => {
+    // No agent is logged in: the caller waits in "sales" until sipp hangs up, 6 s after the answer.
+    const started = Date.now();
+    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', holdMs: 6000, sipPort: 15470, mediaPort: 16400, caller: '15550101' });
+    const r = await call.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    await waitFor(() => tc.centre.calls.size === 0, 5000, 'the call to end');
+    await tc.centre.store.flush();
+    const [detail, ...more] = await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 });
+    expect(more).toEqual([]);
+    expect(detail).toMatchObject({ queue: 'sales', caller: '15550101', outcome: 'abandoned', exitReason: null, handled: false });
+    // Queued after the welcome prompt and one key (~2.5 s), gone at 6 s: about 3.5 s waited.
+    expect(detail!.waitSec).toBeGreaterThan(2);
+    expect(detail!.waitSec).toBeLessThan(5);
+  });
+
+  it("a customer's hold is counted as hold, not talk", async () => {
+    phone = await startDeskPhone({
+      dir: join(tc.dataDir, 'baresip'),
+      user: '1004',
+      password: 'dave1004',
+      registrar: `127.0.0.1:${tc.sipPort}`,
+      listenPort: 15490,
+      rtpPorts: [30400, 30500],
+      toneHz: 600,
+    });
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', 5000, 'the desk phone to log the agent in');
+    const started = Date.now();
+    // Answer at ~2.5 s (welcome prompt, key 1, desk phone answers at once); hold 5 s to 8 s; BYE at 12 s.
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      holdMs: 12_000,
+      hold: { afterMs: 5000, forMs: 3000 },
+      sipPort: 15471,
+      mediaPort: 16410,
+      caller: '15550102',
+    });
+    const r = await call.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'wrap-up', 5000, 'wrap-up');
+    tc.centre.acd.endWrapUp('1004');
+    await tc.centre.store.flush();
+    const events = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+    const holds = events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end');
+    expect(holds.map((e) => [e.type, (e as { agentId?: string }).agentId])).toEqual([
+      ['hold.start', '1004'],
+      ['hold.end', '1004'],
+    ]);
+    const held = holds[1]!.ts - holds[0]!.ts;
+    expect(held).toBeGreaterThan(2500);
+    expect(held).toBeLessThan(3600);
+    const detail = (await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 })).find((c) => c.caller === '15550102');
+    expect(detail).toMatchObject({ agentId: '1004', handled: true });
+    expect(detail!.holdSec).toBeCloseTo(held / 1000, 2);
+    // Talk is connect to hang-up less the hold: about 12 - 2.5 - 3 = 6.5 s, never the whole call.
+    expect(detail!.talkSec).toBeGreaterThan(5);
+    expect(detail!.talkSec).toBeLessThan(8);
+  });
+});

@@ -71,7 +71,12 @@ import {
 
 /** KPI settings from the centre config (kpi: section). */
 export const KpiSettingsSchema = z.object({
-  serviceLevelThresholdsSec: z.array(z.number().int().min(1).max(3600)).min(1).default([20, 30]),
+  serviceLevelThresholdsSec: z
+    .array(z.number().int().min(1).max(3600))
+    .min(1)
+    // Two equal thresholds would give two sl_<T>s columns of the same name in the CSV.
+    .refine((t) => new Set(t).size === t.length, 'thresholds must all differ')
+    .default([20, 30]),
   serviceLevelMode: ServiceLevelModeSchema.default('abandons-ignored'),
   shortAbandonSec: z.number().int().min(0).max(600).default(5),
   fcrWindowSec: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
@@ -87,6 +92,20 @@ export const KpiSettingsSchema = z.object({
   /** IANA zone for interval edges and local times (follows daylight saving); wins over tzOffsetMinutes. */
   timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
 });
+
+/**
+ * centre.yaml's `kpi:` section: the centre's own definitions, used by REST and the CLI unless a
+ * request overrides them. Same limits as the settings themselves (one schema for both).
+ */
+export const KpiConfigSchema = z.strictObject({
+  serviceLevelMode: KpiSettingsSchema.shape.serviceLevelMode.describe(
+    'How abandoned calls count in service level: abandons-ignored (Cisco "ignore"), abandons-met (Amazon Connect), abandons-missed (Cisco "negative").',
+  ),
+  serviceLevelThresholdsSec: KpiSettingsSchema.shape.serviceLevelThresholdsSec.describe('One service-level figure per threshold, in seconds (e.g. [20, 30]).'),
+  shortAbandonSec: KpiSettingsSchema.shape.shortAbandonSec.describe('Callers who hang up in the queue sooner than this are short abandons: out of service level and abandon rate. 0 = none.'),
+  fcrWindowSec: KpiSettingsSchema.shape.fcrWindowSec.describe('Repeat-contact window for first-contact resolution, in seconds (604800 = 7 days).'),
+});
+export type KpiConfig = z.output<typeof KpiConfigSchema>;
 
 /** The zone intervals are cut in. */
 export function zoneOf(s: KpiSettings): Zone {

@@ -153,7 +153,7 @@ export function reportToTable(report: KpiReport): string {
     `${report.dimension} report ${report.from} .. ${report.to}, interval ${report.interval}; ` +
     `SL mode ${report.definitions.serviceLevelMode}, thresholds ${t.join('/')} s, ` +
     `short abandon < ${report.definitions.shortAbandonSec} s, FCR window ${report.definitions.fcrWindowSec} s` +
-    (report.anomalies.count > 0 ? `; ${report.anomalies.count} events out of order, read through fallbacks (--format json lists them)` : '');
+    (report.anomalies.count > 0 ? `; ${report.anomalies.count} events out of order, read through fallbacks (--format json shows examples)` : '');
   return [head, line(cols), ...data.map(line)].join('\n') + '\n';
 }
 

@@ -1,12 +1,58 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/** A destination pino writes to; flush/flushSync when the stream has them (sonic-boom does). */
+type Sink = DestinationStream & { flush?: (cb?: (err?: Error) => void) => void; flushSync?: () => void };
+
+/** File descriptor the log goes to: 1 (stdout) for the server, 2 (stderr) once configureLog says so. */
+let fd: 1 | 2 = 1;
+let sink: Sink | undefined;
+// The same stream pino would make by default (sonic-boom on stdout, flushed at exit). Stderr is
+// written synchronously: a command's few log lines then interleave with its errors as they happen.
+const current = (): Sink => (sink ??= pino.destination({ dest: fd, minLength: 0, sync: fd === 2 }));
+
+/**
+ * The root logger and every child write through this one forwarding stream, so configureLog can
+ * move them all after they were created (modules take their child at import time).
+ */
+const forward: Sink = {
+  write: (line: string) => {
+    current().write(line);
+  },
+  flush: (cb) => {
+    const s = current();
+    if (s.flush) s.flush(cb);
+    else cb?.();
+  },
+};
 
 /**
  * The one logger. JSON lines on stdout (pino), level from LOG_LEVEL. Modules take a child with
  * their name (`log.child({ mod: 'sip' })`) and put the Call-ID on every call-related line.
  */
-export const log: Logger = pino({
-  level: process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
-  base: undefined,
-});
+export const log: Logger = pino(
+  {
+    level: process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
+    base: undefined,
+  },
+  forward,
+);
+
+/**
+ * Send the log to stderr (2) or back to stdout (1). Command-line programs call this before they
+ * start work, so their stdout carries only their output (JSON, CSV) and `| jq` or `> out.csv`
+ * works; the server never calls it and logs to stdout as before.
+ */
+export function configureLog(o: { destination: 1 | 2 }): void {
+  if (o.destination === fd) return;
+  const old = sink;
+  fd = o.destination;
+  sink = undefined;
+  try {
+    // Lines already handed to the old stream leave before any line takes the new one.
+    old?.flushSync?.();
+  } catch {
+    // Nothing buffered, or the descriptor is gone: nothing to keep.
+  }
+}
 
 export type { Logger };

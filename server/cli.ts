@@ -3,6 +3,7 @@
  * add yours with one import and one register call.
  */
 import { Command } from 'commander';
+import { configureLog } from '../lib/log.ts';
 import { registerConfigCommands } from './config/commands.ts';
 import { registerIvrCommands } from './ivr/commands.ts';
 import { registerReportCommands } from './kpi/commands.ts';
@@ -10,6 +11,9 @@ import { registerCallCommands } from './call/commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('callcentre').description('contact-centre server: config checks, IVR dry runs, reports').showHelpAfterError();
+  // A command's stdout is its output (JSON, CSV, a table): `report --format csv > day.csv` and
+  // `| jq` must not meet a log line. Logs go to stderr, as soon as a command is about to run.
+  program.hook('preAction', () => configureLog({ destination: 2 }));
   registerConfigCommands(program);
   registerIvrCommands(program);
   registerReportCommands(program);

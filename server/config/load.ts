@@ -27,6 +27,7 @@ import {
 import { checkCalendar, isValidTimeZone, type Calendar } from '../ivr/calendar.ts';
 import { checkFlows } from '../ivr/check.ts';
 import type { Flow } from '../ivr/schema.ts';
+import type { KpiConfig } from '../kpi/report.ts';
 
 type AuxCode = z.infer<typeof AuxCodeSchema>;
 
@@ -46,6 +47,8 @@ export interface CentreConfig {
   readonly version: string;
   readonly name: string;
   readonly server: ResolvedServer;
+  /** centre.yaml `kpi:`: the report definitions (see kpiSettingsOf for everything reports use). */
+  readonly kpi: KpiConfig;
   readonly trunks: Readonly<Record<string, Trunk>>;
   readonly skills: Readonly<Record<string, { description?: string | undefined }>>;
   readonly auxCodes: readonly AuxCode[];
@@ -353,6 +356,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     version: hashFiles(absDir, [...parsed.keys()]),
     name: centre.name,
     server,
+    kpi: centre.kpi,
     trunks: centre.trunks,
     skills: agentsFile.skills,
     auxCodes: agentsFile.auxCodes,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AgentSchema, AuxCodeSchema, QueueSchema } from '../acd/config.ts';
 import { CalendarSchema } from '../ivr/calendar.ts';
 import { FlowSchema } from '../ivr/schema.ts';
+import { KpiConfigSchema } from '../kpi/report.ts';
 
 const Port = z.number().int().min(1).max(65535);
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -88,6 +89,9 @@ export const TrunkSchema = z.strictObject({
 export const CentreFileSchema = z.strictObject({
   name: z.string().default('Contact centre'),
   server: ServerSchema.default(ServerSchema.parse({})),
+  kpi: KpiConfigSchema.default(KpiConfigSchema.parse({})).describe(
+    'The centre\'s KPI definitions: defaults for the reports API and the report CLI (a request may override each).',
+  ),
   trunks: z.record(z.string().regex(NAME), TrunkSchema),
 });
 

@@ -1,28 +1,36 @@
 /**
  * `callcentre report`: KPI reports on the command line, read from the same store and computed by
- * the same engine as the REST API, so the figures match digit for digit.
+ * the same engine with the same settings as the REST API, so the figures match digit for digit.
  *
  *   callcentre report --from 2026-01-05 --to 2026-01-06 --interval 30m --queue sales --format table
  *   callcentre report --calls --from ... --to ... --queue sales --format csv     (per-call detail)
  *
- * Database: --database-url / DATABASE_URL, else the embedded server: reuse it if the contact-centre
- * server is running, or start it on the data directory for the duration of the command.
+ * Like the server it reads the centre's config (--config DIR): KPI definitions (centre.yaml kpi:),
+ * queue service-level objectives, the time zone local times and interval edges are read in, and
+ * the database. Database: --database-url, else the config's (DATABASE_URL / server.database.url),
+ * else the embedded server: reuse it if the centre is running, or start it on its data directory
+ * for the duration of the command. Only the report goes to stdout; logs go to stderr (cli.ts).
  */
 import type { Command } from 'commander';
+import { loadForCommand, withConfigOption } from '../config/commands.ts';
+import { kpiSettingsOf } from '../config/kpi.ts';
 import type { Store } from '../store/store.ts';
 import { detailsToCsv, reportToCsv, reportToTable } from './format.ts';
 import { parseReportParams, ReportQueryError } from './query.ts';
-import { DEFAULT_KPI_SETTINGS, type KpiSettings } from './report.ts';
+import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from './report.ts';
 
 export interface ReportCommandDeps {
   /** How to reach the store; default opens a read-only store per the flags. */
   openStore?: (o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) => Promise<Pick<Store, 'report' | 'calls' | 'settings' | 'close'>>;
-  /** KPI settings from the centre config. */
+  /** KPI settings to use instead of the config's (in-process tests); --config is then not read. */
   settings?: Partial<KpiSettings>;
   out?: (s: string) => void;
+  /** Config errors; default stderr. */
+  err?: (s: string) => void;
 }
 
 interface ReportFlags {
+  config: string;
   from?: string;
   to?: string;
   interval: string;
@@ -44,10 +52,9 @@ interface ReportFlags {
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerReportCommands(program: Command, deps: ReportCommandDeps = {}): void {
-  program
-    .command('report')
+  withConfigOption(program.command('report'))
     .description('KPI report (offered, answered, SL, 接通率, ASA, AHT, occupancy, FCR, CSAT …) per interval and queue/agent/skill/centre')
-    .requiredOption('--from <time>', 'start: ISO 8601, local "2026-01-05 09:00" (centre time zone) or epoch ms')
+    .requiredOption('--from <time>', 'start: ISO 8601, local "2026-01-05 09:00" (centre time zone), today, yesterday, tomorrow, now, or epoch ms')
     .requiredOption('--to <time>', 'end (exclusive), same forms as --from')
     .option('--interval <i>', '15m | 30m | 60m | day | range', '30m')
     .option('--queue <name>', 'queue (repeatable); implies --dimension queue', collect)
@@ -60,15 +67,26 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
     .option('--sl-thresholds <s>', 'service-level thresholds in seconds, comma-separated (e.g. 20,30)')
     .option('--short-abandon <s>', 'short-abandon threshold in seconds')
     .option('--fcr-window <s>', 'repeat-contact window for FCR in seconds')
-    .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
-    .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
-    .option('--pg-port <port>', 'embedded Postgres port', '5433')
+    .option('--database-url <url>', 'external Postgres (default: the config\'s, i.e. $DATABASE_URL or server.database.url, else the embedded one)')
+    .option('--pg-data-dir <dir>', 'embedded Postgres data directory (default: the config\'s, ./data/postgres)')
+    .option('--pg-port <port>', 'embedded Postgres port (default: the config\'s, 5433)')
     .action(async function (this: Command, f: ReportFlags) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`report: ${msg}`, { exitCode: 2, code: 'report.invalid' });
       if (!['table', 'csv', 'json'].includes(f.format)) fail('--format must be table, csv or json');
       const dimension = f.dimension ?? (f.agent ? 'agent' : f.skill ? 'skillGroup' : f.queue ? 'queue' : 'queue');
-      const base = { ...DEFAULT_KPI_SETTINGS, ...deps.settings };
+      // The centre's settings exactly as the server builds them for REST (kpiSettingsOf).
+      let centre: Partial<KpiSettings> = deps.settings ?? {};
+      let db: { url?: string | undefined; dataDir?: string | undefined; port?: number | undefined } = {};
+      if (!deps.settings) {
+        const config = loadForCommand(f.config, { err: deps.err ?? ((s) => console.error(s)) });
+        if (!config) return this.error(`report: the config in ${f.config} is invalid: fix the errors above (callcentre validate)`, { exitCode: 1, code: 'report.config' });
+        centre = kpiSettingsOf(config);
+        db = config.server.database;
+      }
+      const checkedBase = KpiSettingsSchema.safeParse({ ...DEFAULT_KPI_SETTINGS, ...centre });
+      if (!checkedBase.success) return fail(`bad KPI settings: ${checkedBase.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+      const base = checkedBase.data;
       let parsed;
       try {
         parsed = parseReportParams(
@@ -89,13 +107,15 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
         if (err instanceof ReportQueryError) return fail(err.message);
         throw err;
       }
-      const port = Number(f.pgPort ?? '5433');
+      const port = f.pgPort !== undefined ? Number(f.pgPort) : (db.port ?? DEFAULT_PG_PORT);
       if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--pg-port must be a TCP port');
-      const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
+      // With a config, DATABASE_URL is already in db.url (the loader applies it, as for the server).
+      const databaseUrl = f.databaseUrl ?? db.url ?? process.env.DATABASE_URL;
+      const pgDataDir = f.pgDataDir ?? db.dataDir;
       const open = deps.openStore ?? defaultOpenStore;
       const store = await open({
         ...(databaseUrl ? { databaseUrl } : {}),
-        ...(f.pgDataDir ? { pgDataDir: f.pgDataDir } : {}),
+        ...(pgDataDir ? { pgDataDir } : {}),
         pgPort: port,
         kpi: base,
       });
@@ -112,7 +132,8 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
             parsed.overrides,
           );
           if (f.format === 'csv') out(detailsToCsv(details));
-          else if (f.format === 'json') out(JSON.stringify({ calls: details }, null, 2) + '\n');
+          // The same document as GET /api/v1/reports/calls.
+          else if (f.format === 'json') out(JSON.stringify({ from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), calls: details }, null, 2) + '\n');
           else out(details.map((d) => `${d.enteredAt}  ${d.contactId}  ${d.queue}  ${d.outcome}  wait ${d.waitSec}s  ${d.agentId ?? '-'}  talk ${d.talkSec}s hold ${d.holdSec}s acw ${d.acwSec}s`).join('\n') + '\n');
           return;
         }
@@ -125,6 +146,9 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
       }
     });
 }
+
+/** The embedded Postgres port when neither the flags nor the config name one (as the server). */
+const DEFAULT_PG_PORT = 5433;
 
 /**
  * Read-only store: the given URL; else the embedded server's URL if it is already up (server

@@ -177,6 +177,7 @@ export const RecordingStopped = z.object({
   ...Base,
   type: z.literal('recording.stopped'),
   recordingId: Id,
+  /** Size of the finished file (call control reads it once the recorder has closed it); listed by the recordings API. */
   bytes: z.number().int().min(0).optional(),
 });
 

@@ -81,7 +81,25 @@ export interface Facts {
   queueCalls: QueueCall[];
   agentStates: AgentStateSpan[];
   /** Events that contradicted the state machine; kept for diagnostics, never fatal. */
-  anomalies: string[];
+  anomalies: Anomaly[];
+}
+
+/**
+ * An event the engine could not take at face value: set aside (e.g. a queue.abandon for a call no
+ * longer queued) or read through a fallback (a call.end while still queued closes the queue call).
+ */
+export interface Anomaly {
+  /** The event's stream (contact id or agent stream id), seq, type and time. */
+  contactId: string;
+  seq: number;
+  type: CcEvent['type'];
+  ts: number;
+  /** What was wrong and what the engine did instead. */
+  why: string;
+}
+
+export function formatAnomaly(a: Anomaly): string {
+  return `${a.contactId}#${a.seq} ${a.type}: ${a.why}`;
 }
 
 /**
@@ -141,7 +159,7 @@ function agentStream(list: CcEvent[], asOf: number, facts: Facts): void {
   let open: AgentStateSpan | undefined;
   for (const e of list) {
     if (e.type !== 'agent.state') {
-      facts.anomalies.push(`${e.contactId}#${e.seq}: ${e.type} in an agent stream`);
+      facts.anomalies.push({ contactId: e.contactId, seq: e.seq, type: e.type, ts: e.ts, why: 'not an agent state, in an agent stream; ignored' });
       continue;
     }
     if (open) {
@@ -185,7 +203,7 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
     }
     return undefined;
   };
-  const anomaly = (e: CcEvent, why: string) => facts.anomalies.push(`${contactId}#${e.seq} ${e.type}: ${why}`);
+  const anomaly = (e: CcEvent, why: string) => facts.anomalies.push({ contactId, seq: e.seq, type: e.type, ts: e.ts, why });
 
   const endTalk = (ts: number) => {
     if (!handling || handling.talkEndTs !== undefined) return;
@@ -267,10 +285,10 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
         current = undefined;
         break;
       case 'queue.abandon':
-        if (!closeWaiting(e.ts, 'abandoned')) anomaly(e, 'not waiting in a queue');
+        if (!closeWaiting(e.ts, 'abandoned')) anomaly(e, 'not waiting in a queue; set aside');
         break;
       case 'queue.exit':
-        if (!closeWaiting(e.ts, 'exited', e.reason)) anomaly(e, 'not waiting in a queue');
+        if (!closeWaiting(e.ts, 'exited', e.reason)) anomaly(e, 'not waiting in a queue; set aside');
         break;
       case 'queue.transfer':
         if (!handling || handling.talkEndTs !== undefined) {
@@ -292,8 +310,15 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
         } else anomaly(e, 'not on hold');
         break;
       case 'call.end':
-        // A caller who hangs up while queued abandoned, even if the producer sent no queue.abandon.
-        if (current) closeWaiting(e.ts, e.endedBy === 'caller' ? 'abandoned' : 'exited', 'system');
+        // Fallback: a caller who hangs up while queued abandoned, even if the producer sent no
+        // queue.abandon (or sends it late). An abandon has no exit reason; any other end is an
+        // exit for a "system" reason. The counts stay right; the anomaly makes the gap visible.
+        if (current) {
+          const caller = e.endedBy === 'caller';
+          anomaly(e, `the call ended while still queued in ${current.queue} (no queue.abandon or queue.exit before it); closed as ${caller ? 'abandoned' : 'exited (system)'}`);
+          if (caller) closeWaiting(e.ts, 'abandoned');
+          else closeWaiting(e.ts, 'exited', 'system');
+        }
         endTalk(e.ts);
         c.endTs = e.ts;
         c.endedBy = e.endedBy;

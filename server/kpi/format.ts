@@ -35,7 +35,8 @@ export function reportColumns(report: KpiReport): string[] {
     report.rows[0] ?? emptyRow(),
     report.definitions.serviceLevelThresholdsSec,
   );
-  return [...Object.keys(sample), 'sl_mode'];
+  // Report-wide, repeated on every row (like sl_mode): a CSV has nowhere else to say it.
+  return [...Object.keys(sample), 'sl_mode', 'report_anomalies'];
 }
 
 export function reportToCsv(report: KpiReport): string {
@@ -45,6 +46,7 @@ export function reportToCsv(report: KpiReport): string {
     const flat: Record<string, Cell> = {
       ...flattenRow(r, report.definitions.serviceLevelThresholdsSec),
       sl_mode: report.definitions.serviceLevelMode,
+      report_anomalies: report.anomalies.count,
     };
     lines.push(cols.map((c) => csvCell(flat[c] ?? null)).join(','));
   }
@@ -150,7 +152,8 @@ export function reportToTable(report: KpiReport): string {
   const head =
     `${report.dimension} report ${report.from} .. ${report.to}, interval ${report.interval}; ` +
     `SL mode ${report.definitions.serviceLevelMode}, thresholds ${t.join('/')} s, ` +
-    `short abandon < ${report.definitions.shortAbandonSec} s, FCR window ${report.definitions.fcrWindowSec} s`;
+    `short abandon < ${report.definitions.shortAbandonSec} s, FCR window ${report.definitions.fcrWindowSec} s` +
+    (report.anomalies.count > 0 ? `; ${report.anomalies.count} events out of order, read through fallbacks (--format json shows examples)` : '');
   return [head, line(cols), ...data.map(line)].join('\n') + '\n';
 }
 

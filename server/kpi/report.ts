@@ -50,11 +50,13 @@ import {
   acwMs,
   chainOf,
   deriveFacts,
+  formatAnomaly,
   holdMs,
   isHandled,
   rootOf,
   talkMs,
   waitMs,
+  type Anomaly,
   type ContactFact,
   type Facts,
   type QueueCall,
@@ -71,7 +73,12 @@ import {
 
 /** KPI settings from the centre config (kpi: section). */
 export const KpiSettingsSchema = z.object({
-  serviceLevelThresholdsSec: z.array(z.number().int().min(1).max(3600)).min(1).default([20, 30]),
+  serviceLevelThresholdsSec: z
+    .array(z.number().int().min(1).max(3600))
+    .min(1)
+    // Two equal thresholds would give two sl_<T>s columns of the same name in the CSV.
+    .refine((t) => new Set(t).size === t.length, 'thresholds must all differ')
+    .default([20, 30]),
   serviceLevelMode: ServiceLevelModeSchema.default('abandons-ignored'),
   shortAbandonSec: z.number().int().min(0).max(600).default(5),
   fcrWindowSec: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
@@ -87,6 +94,20 @@ export const KpiSettingsSchema = z.object({
   /** IANA zone for interval edges and local times (follows daylight saving); wins over tzOffsetMinutes. */
   timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
 });
+
+/**
+ * centre.yaml's `kpi:` section: the centre's own definitions, used by REST and the CLI unless a
+ * request overrides them. Same limits as the settings themselves (one schema for both).
+ */
+export const KpiConfigSchema = z.strictObject({
+  serviceLevelMode: KpiSettingsSchema.shape.serviceLevelMode.describe(
+    'How abandoned calls count in service level: abandons-ignored (Cisco "ignore"), abandons-met (Amazon Connect), abandons-missed (Cisco "negative").',
+  ),
+  serviceLevelThresholdsSec: KpiSettingsSchema.shape.serviceLevelThresholdsSec.describe('One service-level figure per threshold, in seconds (e.g. [20, 30]).'),
+  shortAbandonSec: KpiSettingsSchema.shape.shortAbandonSec.describe('Callers who hang up in the queue sooner than this are short abandons: out of service level and abandon rate. 0 = none.'),
+  fcrWindowSec: KpiSettingsSchema.shape.fcrWindowSec.describe('Repeat-contact window for first-contact resolution, in seconds (604800 = 7 days).'),
+});
+export type KpiConfig = z.output<typeof KpiConfigSchema>;
 
 /** The zone intervals are cut in. */
 export function zoneOf(s: KpiSettings): Zone {
@@ -172,6 +193,12 @@ export interface KpiReport {
   /** The settings every figure was computed with: the report's own statement of definitions. */
   definitions: KpiSettings & { attribution: 'queue-enter'; timeInState: 'clipped-to-interval' };
   rows: KpiRow[];
+  /**
+   * Events of this report's calls that contradicted the event order (see facts.ts Anomaly): set
+   * aside or read through a fallback. Calls are this report's when they arrived or entered a queue
+   * in [from, to); agent-stream events when they fall in [from, to). Not limited by keys.
+   */
+  anomalies: { count: number; examples: string[] };
 }
 
 /** One queue call as the drill-down shows it; its figures are exactly what the report summed. */
@@ -327,7 +354,28 @@ export function computeReport(events: readonly CcEvent[], req: ReportRequest, in
     dimension: req.dimension,
     definitions: { ...settings, attribution: 'queue-enter', timeInState: 'clipped-to-interval' },
     rows,
+    anomalies: anomaliesIn(facts, req.from, req.to),
   };
+}
+
+/** How many anomaly examples a report carries (the count is complete). */
+export const ANOMALY_EXAMPLES = 10;
+
+/** The anomalies credited to [from, to): see KpiReport.anomalies. */
+export function anomaliesIn(facts: Facts, from: number, to: number): KpiReport['anomalies'] {
+  const inRange = (t: number | undefined) => t !== undefined && t >= from && t < to;
+  const credited = (a: Anomaly): boolean => {
+    const c = facts.contacts.get(a.contactId);
+    // A stream with neither arrival nor queue visit (agent streams, a truncated log): by event time.
+    if (!c || (c.arrivedTs === undefined && c.queueCalls.length === 0)) return inRange(a.ts);
+    return inRange(c.arrivedTs) || c.queueCalls.some((q) => inRange(q.enterTs));
+  };
+  const list = facts.anomalies.filter(credited).sort((a, b) => a.ts - b.ts || cmpStr(a.contactId, b.contactId) || a.seq - b.seq);
+  return { count: list.length, examples: list.slice(0, ANOMALY_EXAMPLES).map(formatAnomaly) };
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Per-call drill-down for queue calls entering in [from, to), optionally for one queue/agent/contact. */
@@ -660,7 +708,7 @@ export function contactChain(
   contactId: string,
   asOf: number,
   settings: KpiSettingsInput = DEFAULT_KPI_SETTINGS,
-): { contacts: ContactSummary[]; calls: CallDetail[] } | undefined {
+): { contacts: ContactSummary[]; calls: CallDetail[]; anomalies: string[] } | undefined {
   const facts = deriveFacts(events, asOf);
   if (!facts.contacts.has(contactId)) return undefined;
   const chain = chainOf(facts, rootOf(facts, contactId));
@@ -682,5 +730,10 @@ export function contactChain(
     surveys: c.surveys.map((s) => ({ question: s.question, value: s.value, scale: s.scale, at: iso(s.ts) })),
   }));
   const calls = callDetails(events, { from: -8.64e15, to: 8.64e15, asOf }, settings).filter((d) => ids.has(d.contactId));
-  return { contacts, calls };
+  // The chain's own anomalies, so the supervisor reading one call sees where a fallback was used.
+  const anomalies = facts.anomalies
+    .filter((a) => ids.has(a.contactId))
+    .sort((a, b) => a.ts - b.ts || a.seq - b.seq)
+    .map(formatAnomaly);
+  return { contacts, calls, anomalies };
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Acd } from '../acd/acd.ts';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import type { CentreConfig } from '../config/load.ts';
+import { kpiSettingsOf } from '../config/kpi.ts';
 import { TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
@@ -86,10 +87,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       spoolDir: join(srv.dataDir, 'spool'),
       recordingsDir: srv.recordings.dir,
       clock,
-      kpi: {
-        timeZone: srv.timezone,
-        queueObjectives: Object.fromEntries(Object.entries(config.queues).map(([n, q]) => [n, { thresholdSec: q.serviceLevel.threshold, target: q.serviceLevel.target }])),
-      },
+      kpi: kpiSettingsOf(config),
     });
     stoppers.push(() => store.close());
 
@@ -166,6 +164,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     watcher.on('reload', (next) => {
       trunks = new TrunkTable(next.trunks);
       desk.reconfigure(next.agents, next.auxCodes);
+      store.configure(kpiSettingsOf(next));
       // Queues and agents change in place: waiting callers keep their places; a removed queue's
       // callers leave by its "closed" branch.
       const r = acd.configure({ queues: { ...next.queues }, agents: [...next.agents], auxCodes: [...next.auxCodes] });

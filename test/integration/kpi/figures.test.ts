@@ -241,7 +241,7 @@ describe('real calls, reported by REST and by the CLI', () => {
 
   // Call control's parts of issue #14 (the lead's, in server/call): these fail until they land.
   // Then flip them to it(): the expectation is the issue's hand-computed truth.
-  it.fails('[call control] recordings of real calls list their size in bytes (recording.stopped carries bytes)', async () => {
+  it('recordings of real calls list their size in bytes (recording.stopped carries bytes)', async () => {
     const calls = (JSON.parse(await rest('reports/calls', range())) as { calls: CallDetail[] }).calls;
     const answered = calls.find((d) => d.caller === callers.answered)!;
     const list = JSON.parse(await rest('recordings', { contact: answered.contactId })) as { recordings: { path: string; bytes: number | null }[] };
@@ -249,7 +249,7 @@ describe('real calls, reported by REST and by the CLI', () => {
     expect(list.recordings[0]!.bytes).toBe(statSync(list.recordings[0]!.path).size);
   }, 60_000);
 
-  it.fails('[call control] an abandon is logged before the call\'s end: the report meets no anomalies', async () => {
+  it('an abandon is logged before the call\'s end: the report meets no anomalies', async () => {
     const q = JSON.parse(await rest('reports/queues', { ...range(), interval: 'range' })) as KpiReport;
     expect(q.anomalies).toEqual({ count: 0, examples: [] });
   }, 60_000);

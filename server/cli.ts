@@ -7,13 +7,15 @@ import { registerConfigCommands } from './config/commands.ts';
 import { registerIvrCommands } from './ivr/commands.ts';
 import { registerReportCommands } from './kpi/commands.ts';
 import { registerCallCommands } from './call/commands.ts';
+import { registerPlanningCommands } from './planning/commands.ts';
 
 export function buildProgram(): Command {
-  const program = new Command('callcentre').description('contact-centre server: config checks, IVR dry runs, reports').showHelpAfterError();
+  const program = new Command('callcentre').description('contact-centre server: config checks, IVR dry runs, reports, staffing').showHelpAfterError();
   registerConfigCommands(program);
   registerIvrCommands(program);
   registerReportCommands(program);
   registerCallCommands(program);
+  registerPlanningCommands(program);
   return program;
 }
 

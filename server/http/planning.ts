@@ -1,0 +1,97 @@
+/**
+ * Workforce-planning REST API, mounted by the main HTTP server:
+ *
+ *   GET  /api/v1/planning/erlang?calls=100&aht=180&interval=30m&sl=80/20[&asa=][&maxOccupancy=85%][&shrinkage=30%]
+ *        [&patience=120][&maxAbandon=5%][&model=erlang-c|erlang-a][&rows=3]     one interval + a table around the answer
+ *   POST /api/v1/planning/staffing   {targets: {...StaffingTargets}, intervals: [{start?, calls, ahtSec}]}   per interval
+ *
+ * Roles supervisor and admin (planning is theirs; agents and QA have no use for it). Who the caller
+ * is comes from the injected authorize(), as for the reports API. The engines are pure; this file
+ * only parses, authorises and answers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { targetsFromFlags } from '../planning/commands.ts';
+import { requiredAgents, staffingTable, StaffingTargetsSchema } from '../planning/staffing.ts';
+import { log } from '../../lib/log.ts';
+import type { Principal } from './reports.ts';
+import { HttpError, readJson, sendJson, type Handler } from './server.ts';
+
+export interface PlanningApiDeps {
+  authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
+}
+
+export const PLANNING_ROLES: ReadonlySet<string> = new Set(['supervisor', 'admin']);
+
+const PREFIX = '/api/v1/planning';
+const plog = log.child({ mod: 'planning-api' });
+
+/** A bounded request: a week of 15-minute intervals is 672; 5000 leaves room and caps the work. */
+const StaffingBodySchema = z.object({
+  targets: StaffingTargetsSchema,
+  intervals: z
+    .array(z.object({ start: z.number().optional(), calls: z.number().nonnegative(), ahtSec: z.number().positive() }))
+    .min(1)
+    .max(5000),
+});
+
+export function createPlanningApi(deps: PlanningApiDeps): Handler {
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path !== PREFIX && !path.startsWith(PREFIX + '/')) return false;
+    try {
+      const who = await deps.authorize(req);
+      if (!who) throw new HttpError(401, 'authentication required');
+      if (!PLANNING_ROLES.has(who.role)) throw new HttpError(403, `role ${who.role} may not use planning`);
+      const name = path.slice(PREFIX.length + 1);
+      if (name === 'erlang') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET');
+        sendJson(res, 200, erlang(url.searchParams));
+      } else if (name === 'staffing') {
+        if (req.method !== 'POST') throw new HttpError(405, 'only POST');
+        const parsed = StaffingBodySchema.safeParse(await readJson(req, 1024 * 1024));
+        if (!parsed.success) throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+        const { targets, intervals } = parsed.data;
+        sendJson(res, 200, { targets, intervals: intervals.map((d) => requiredAgents(d, targets)) });
+      } else throw new HttpError(404, `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing`);
+    } catch (err) {
+      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      else if (err instanceof RangeError) sendJson(res, 400, { error: err.message });
+      else {
+        plog.error({ err: (err as Error).message, path }, 'planning request failed');
+        sendJson(res, 500, { error: 'internal error' });
+      }
+    }
+    return true;
+  };
+}
+
+function erlang(q: URLSearchParams): unknown {
+  const get = (k: string) => q.get(k) ?? undefined;
+  const calls = Number(get('calls'));
+  const aht = Number(get('aht'));
+  if (get('calls') === undefined || !(calls >= 0)) throw new HttpError(400, 'calls must be a number >= 0');
+  if (!(aht > 0)) throw new HttpError(400, 'aht must be seconds > 0');
+  let targets;
+  try {
+    targets = targetsFromFlags({
+      interval: get('interval') ?? '30m',
+      sl: get('sl') ?? (get('asa') || get('maxOccupancy') || get('maxAbandon') ? undefined : '80/20'),
+      asa: get('asa'),
+      maxOccupancy: get('maxOccupancy'),
+      shrinkage: get('shrinkage'),
+      patience: get('patience'),
+      maxAbandon: get('maxAbandon'),
+      model: get('model'),
+    });
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+  const demand = { calls, ahtSec: aht };
+  const result = requiredAgents(demand, targets);
+  const span = Math.min(20, Math.max(0, Number(get('rows') ?? 3) || 0));
+  // Infinity (an unstable Erlang C row) is not JSON: say null.
+  const table = staffingTable(demand, targets, result.agents - span, result.agents + span).map((r) => ({ ...r, asaSec: Number.isFinite(r.asaSec) ? r.asaSec : null }));
+  return { targets: StaffingTargetsSchema.parse(targets), result, table };
+}

@@ -1,0 +1,186 @@
+/**
+ * `callcentre erlang`: the staffing calculator on the command line.
+ *
+ *   callcentre erlang --calls 100 --interval 30m --aht 180 --sl 80/20            one interval, a table around the answer
+ *   callcentre erlang --calls 100 --aht 180 --sl 80/20 --patience 120 --max-abandon 5%   Erlang A
+ *   callcentre erlang --demand day.csv --interval 15m --sl 80/20 --shrinkage 30% --format csv   per interval
+ *
+ * The demand CSV has a header with `calls` and `aht` (or `ahtSec`) and optionally `start` (any text,
+ * copied through); one row per interval.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { requiredAgents, staffingTable, type IntervalDemand, type StaffingFigures, type StaffingResult, type StaffingTargetsInput } from './staffing.ts';
+
+export interface PlanningCommandDeps {
+  out?: (s: string) => void;
+  readFile?: (path: string) => string;
+}
+
+interface ErlangFlags {
+  calls?: string;
+  aht?: string;
+  demand?: string;
+  interval: string;
+  sl?: string;
+  asa?: string;
+  maxOccupancy?: string;
+  shrinkage?: string;
+  patience?: string;
+  maxAbandon?: string;
+  model?: string;
+  rows: string;
+  format: string;
+}
+
+/** "80%", "80" and "0.8" all mean 0.8: planners write targets every way. */
+export function parseFraction(text: string, what: string): number {
+  const t = text.trim();
+  const pct = t.endsWith('%');
+  const v = Number(pct ? t.slice(0, -1) : t);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${what} must be a number or a percentage (got "${text}")`);
+  const f = pct || v > 1 ? v / 100 : v;
+  if (f > 1) throw new Error(`${what} must be at most 100 % (got "${text}")`);
+  return f;
+}
+
+/** "15m" | "30m" | "60m" | "1h" | seconds. */
+export function parseIntervalSec(text: string): number {
+  const m = /^(\d+)\s*(s|m|min|h)?$/i.exec(text.trim());
+  if (!m) throw new Error(`interval must look like 15m, 30m, 1h or 900 (got "${text}")`);
+  const v = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const sec = unit === 'h' ? v * 3600 : unit === 's' ? v : v * 60;
+  if (sec <= 0) throw new Error('interval must be positive');
+  return sec;
+}
+
+/** "80/20": 80 % within 20 seconds. */
+export function parseServiceLevel(text: string): { target: number; thresholdSec: number } {
+  const m = /^\s*([\d.]+%?)\s*\/\s*([\d.]+)\s*s?\s*$/.exec(text);
+  if (!m) throw new Error(`--sl must look like 80/20 (80 % within 20 s) (got "${text}")`);
+  return { target: parseFraction(m[1]!, '--sl target'), thresholdSec: Number(m[2]) };
+}
+
+export function targetsFromFlags(f: Omit<ErlangFlags, 'rows' | 'format'>): StaffingTargetsInput {
+  const patience = f.patience !== undefined ? Number(f.patience) : undefined;
+  if (patience !== undefined && !(patience > 0)) throw new Error('--patience must be seconds > 0');
+  const model = f.model ?? (patience !== undefined ? 'erlang-a' : 'erlang-c');
+  if (model !== 'erlang-a' && model !== 'erlang-c') throw new Error('--model must be erlang-c or erlang-a');
+  if (model === 'erlang-a' && patience === undefined) throw new Error('--model erlang-a needs --patience SECONDS');
+  const asa = f.asa !== undefined ? Number(f.asa) : undefined;
+  if (asa !== undefined && !(asa > 0)) throw new Error('--asa must be seconds > 0');
+  return {
+    intervalSec: parseIntervalSec(f.interval),
+    model,
+    ...(f.sl ? { serviceLevel: parseServiceLevel(f.sl) } : {}),
+    ...(asa !== undefined ? { asaSec: asa } : {}),
+    ...(f.maxOccupancy ? { maxOccupancy: parseFraction(f.maxOccupancy, '--max-occupancy') } : {}),
+    ...(f.maxAbandon ? { maxAbandonRate: parseFraction(f.maxAbandon, '--max-abandon') } : {}),
+    ...(patience !== undefined ? { patienceSec: patience } : {}),
+    ...(f.shrinkage ? { shrinkage: parseFraction(f.shrinkage, '--shrinkage') } : {}),
+  };
+}
+
+/** Parses the per-interval demand CSV (header row; `calls`, `aht`/`ahtSec`, optional `start`). */
+export function parseDemandCsv(text: string): { label: string; demand: IntervalDemand }[] {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length < 2) throw new Error('demand CSV needs a header and at least one row');
+  const head = lines[0]!.split(',').map((h) => h.trim().toLowerCase());
+  const ci = head.indexOf('calls');
+  const ai = head.findIndex((h) => h === 'aht' || h === 'ahtsec');
+  const si = head.indexOf('start');
+  if (ci < 0 || ai < 0) throw new Error('demand CSV header must name calls and aht');
+  return lines.slice(1).map((l, i) => {
+    const cells = l.split(',').map((c) => c.trim());
+    const calls = Number(cells[ci]);
+    const aht = Number(cells[ai]);
+    if (!(calls >= 0) || !(aht > 0)) throw new Error(`demand CSV line ${i + 2}: calls must be >= 0 and aht > 0`);
+    return { label: si >= 0 ? (cells[si] ?? '') : String(i + 1), demand: { calls, ahtSec: aht } };
+  });
+}
+
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+const secs = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'inf');
+
+function figuresRow(f: StaffingFigures, mark: string): string {
+  return [mark + String(f.agents).padStart(5), pct(f.serviceLevel).padStart(7), secs(f.asaSec).padStart(8), pct(f.occupancy).padStart(7), pct(f.pWait).padStart(7), pct(f.abandonRate).padStart(7)].join('  ');
+}
+
+export function registerPlanningCommands(program: Command, deps: PlanningCommandDeps = {}): void {
+  program
+    .command('erlang')
+    .description('staffing by Erlang C or Erlang A: agents needed for a service level / ASA / occupancy / abandon target, per interval')
+    .option('--calls <n>', 'calls offered in the interval')
+    .option('--aht <s>', 'average handle time in seconds')
+    .option('--demand <file.csv>', 'per-interval demand: CSV with calls, aht and optional start columns')
+    .option('--interval <i>', 'interval length: 15m | 30m | 60m | seconds', '30m')
+    .option('--sl <t/s>', 'service-level target, e.g. 80/20 = 80 % within 20 s')
+    .option('--asa <s>', 'average speed of answer at most, seconds')
+    .option('--max-occupancy <f>', 'occupancy cap, e.g. 85%')
+    .option('--shrinkage <f>', 'share of paid time off the phones, e.g. 30%', '0')
+    .option('--patience <s>', "callers' mean patience in seconds (selects Erlang A)")
+    .option('--max-abandon <f>', 'Erlang A: abandon rate at most, e.g. 5%')
+    .option('--model <m>', 'erlang-c | erlang-a (default erlang-a when --patience is given)')
+    .option('--rows <n>', 'table rows either side of the answer (single interval)', '3')
+    .option('--format <f>', 'table | csv | json', 'table')
+    .action(function (this: Command, f: ErlangFlags) {
+      const out = deps.out ?? ((s: string) => process.stdout.write(s));
+      const fail = (msg: string): never => this.error(`erlang: ${msg}`, { exitCode: 2, code: 'erlang.invalid' });
+      if (!['table', 'csv', 'json'].includes(f.format)) fail('--format must be table, csv or json');
+      let targets: StaffingTargetsInput;
+      let rows: { label: string; demand: IntervalDemand }[];
+      try {
+        targets = targetsFromFlags(f);
+        if (!targets.serviceLevel && targets.asaSec === undefined && targets.maxOccupancy === undefined && targets.maxAbandonRate === undefined) {
+          targets.serviceLevel = { target: 0.8, thresholdSec: 20 }; // the industry default, said in the output
+        }
+        if (f.demand) rows = parseDemandCsv((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.demand));
+        else {
+          const calls = Number(f.calls);
+          const aht = Number(f.aht);
+          if (f.calls === undefined || f.aht === undefined) throw new Error('give --calls and --aht, or --demand FILE.csv');
+          if (!(calls >= 0) || !(aht > 0)) throw new Error('--calls must be >= 0 and --aht > 0');
+          rows = [{ label: '1', demand: { calls, ahtSec: aht } }];
+        }
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      const results: (StaffingResult & { label: string })[] = rows.map((r) => ({ label: r.label, ...requiredAgents(r.demand, targets) }));
+      if (f.format === 'json') {
+        out(JSON.stringify({ targets, intervals: results }, null, 2) + '\n');
+        return;
+      }
+      if (f.format === 'csv') {
+        const head = 'interval,calls,aht_sec,traffic_erlangs,agents,scheduled,service_level,asa_sec,occupancy,p_wait,abandon_rate,binding';
+        const body = results.map((r) =>
+          [r.label, r.calls, r.ahtSec, r.trafficErlangs.toFixed(3), r.agents, r.scheduled, r.serviceLevel?.toFixed(4) ?? '', Number.isFinite(r.asaSec) ? r.asaSec.toFixed(2) : '', r.occupancy.toFixed(4), r.pWait.toFixed(4), r.abandonRate.toFixed(4), r.binding].join(','),
+        );
+        out([head, ...body].join('\n') + '\n');
+        return;
+      }
+      const sl = targets.serviceLevel;
+      const goal = [
+        sl ? `SL ${(sl.target * 100).toFixed(0)}/${sl.thresholdSec}s` : '',
+        targets.asaSec !== undefined ? `ASA ≤ ${targets.asaSec}s` : '',
+        targets.maxOccupancy !== undefined ? `occupancy ≤ ${pct(targets.maxOccupancy)}` : '',
+        targets.maxAbandonRate !== undefined ? `abandons ≤ ${pct(targets.maxAbandonRate)}` : '',
+      ].filter(Boolean);
+      const model = targets.model === 'erlang-a' ? `Erlang A (patience ${targets.patienceSec}s)` : 'Erlang C';
+      out(`${model}; targets: ${goal.join(', ')}; shrinkage ${pct(targets.shrinkage ?? 0)}\n`);
+      if (results.length === 1) {
+        const r = results[0]!;
+        const span = Math.max(0, Number(f.rows) || 0);
+        out(`traffic ${r.trafficErlangs.toFixed(2)} Erlangs: ${r.agents} agents on the phones (decided by ${r.binding}), ${r.scheduled} scheduled\n\n`);
+        out('agents       SL       ASA     occ   pWait  abandon\n');
+        for (const row of staffingTable(rows[0]!.demand, targets, r.agents - span, r.agents + span)) out(figuresRow(row, row.agents === r.agents ? '>' : ' ') + '\n');
+        return;
+      }
+      out('interval          calls    aht  erlangs  agents  sched      SL     ASA     occ  binding\n');
+      for (const r of results) {
+        out(
+          `${r.label.padEnd(16)}  ${String(r.calls).padStart(5)}  ${String(r.ahtSec).padStart(5)}  ${r.trafficErlangs.toFixed(2).padStart(7)}  ${String(r.agents).padStart(6)}  ${String(r.scheduled).padStart(5)}  ${pct(r.serviceLevel).padStart(6)}  ${secs(r.asaSec).padStart(6)}  ${pct(r.occupancy).padStart(6)}  ${r.binding}\n`,
+        );
+      }
+    });
+}

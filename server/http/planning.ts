@@ -4,6 +4,8 @@
  *   GET  /api/v1/planning/erlang?calls=100&aht=180&interval=30m&sl=80/20[&asa=][&maxOccupancy=85%][&shrinkage=30%]
  *        [&patience=120][&maxAbandon=5%][&model=erlang-c|erlang-a][&rows=3]     one interval + a table around the answer
  *   POST /api/v1/planning/staffing   {targets: {...StaffingTargets}, intervals: [{start?, calls, ahtSec}]}   per interval
+ *   GET  /api/v1/planning/forecast?queue=sales&from=tomorrow&to=…[&historyWeeks=8][&interval=30m][&holiday=2026-12-25[=0.4]]
+ *        [&holdoutWeeks=1][&sl=80/20 …sizing as for erlang]        forecast per interval, accuracy, optional staffing
  *
  * Roles supervisor and admin (planning is theirs; agents and QA have no use for it). Who the caller
  * is comes from the injected authorize(), as for the reports API. The engines are pure; this file
@@ -11,13 +13,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { targetsFromFlags } from '../planning/commands.ts';
+import { parseHoliday, parseIntervalSec, targetsFromFlags } from '../planning/commands.ts';
+import { forecastFromStore, PlanningQueryError, type HistorySource } from '../planning/history.ts';
 import { requiredAgents, staffingTable, StaffingTargetsSchema } from '../planning/staffing.ts';
 import { log } from '../../lib/log.ts';
 import type { Principal } from './reports.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 
 export interface PlanningApiDeps {
+  /** The store for history (forecast); without it the forecast URL answers 503. */
+  store?: HistorySource;
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
 }
 
@@ -54,13 +59,18 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
         if (!parsed.success) throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
         const { targets, intervals } = parsed.data;
         sendJson(res, 200, { targets, intervals: intervals.map((d) => requiredAgents(d, targets)) });
-      } else throw new HttpError(404, `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing`);
+      } else if (name === 'forecast') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET');
+        if (!deps.store) throw new HttpError(503, 'no store: history unavailable');
+        sendJson(res, 200, await forecastFromStore(deps.store, forecastQuery(url.searchParams)));
+      } else throw new HttpError(404, `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing, GET ${PREFIX}/forecast`);
     } catch (err) {
       if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
-      else if (err instanceof RangeError) sendJson(res, 400, { error: err.message });
+      else if (err instanceof RangeError || err instanceof PlanningQueryError) sendJson(res, 400, { error: err.message });
       else {
         plog.error({ err: (err as Error).message, path }, 'planning request failed');
-        sendJson(res, 500, { error: 'internal error' });
+        const unavailable = /ECONNREFUSED|timeout|terminat|Connection/i.test((err as Error).message ?? '');
+        sendJson(res, unavailable ? 503 : 500, { error: unavailable ? 'database unavailable; try again' : 'internal error' });
       }
     }
     return true;
@@ -94,4 +104,41 @@ function erlang(q: URLSearchParams): unknown {
   // Infinity (an unstable Erlang C row) is not JSON: say null.
   const table = staffingTable(demand, targets, result.agents - span, result.agents + span).map((r) => ({ ...r, asaSec: Number.isFinite(r.asaSec) ? r.asaSec : null }));
   return { targets: StaffingTargetsSchema.parse(targets), result, table };
+}
+
+function forecastQuery(q: URLSearchParams): Parameters<typeof forecastFromStore>[1] {
+  const get = (k: string) => q.get(k) ?? undefined;
+  const queue = get('queue');
+  if (!queue) throw new HttpError(400, 'queue is required');
+  if (!get('from') || !get('to')) throw new HttpError(400, 'from and to are required');
+  try {
+    const interval = parseIntervalSec(get('interval') ?? '30m') / 60;
+    if (interval !== 15 && interval !== 30 && interval !== 60) throw new Error('interval must be 15m, 30m or 60m');
+    const sizing = get('sl') || get('asa') || get('maxOccupancy') || get('patience') || get('maxAbandon');
+    return {
+      queue,
+      from: get('from')!,
+      to: get('to')!,
+      historyWeeks: Number(get('historyWeeks') ?? 8),
+      intervalMin: interval as 15 | 30 | 60,
+      holidays: q.getAll('holiday').map(parseHoliday),
+      holdoutWeeks: Number(get('holdoutWeeks') ?? 1),
+      ...(sizing
+        ? {
+            staffing: targetsFromFlags({
+              interval: get('interval') ?? '30m',
+              sl: get('sl'),
+              asa: get('asa'),
+              maxOccupancy: get('maxOccupancy'),
+              shrinkage: get('shrinkage'),
+              patience: get('patience'),
+              maxAbandon: get('maxAbandon'),
+              model: get('model'),
+            }),
+          }
+        : {}),
+    };
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
 }

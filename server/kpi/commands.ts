@@ -130,7 +130,7 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
  * Read-only store: the given URL; else the embedded server's URL if it is already up (server
  * running); else start the embedded server on its data directory for this command.
  */
-async function defaultOpenStore(o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) {
+export async function defaultOpenStore(o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) {
   const { openStore } = await import('../store/store.ts');
   const { DEFAULT_EMBEDDED_PORT } = await import('../store/postgres.ts');
   if (o.databaseUrl) return openStore({ url: o.databaseUrl, readOnly: true, kpi: o.kpi });

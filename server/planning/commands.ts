@@ -10,11 +10,49 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { Store } from '../store/store.ts';
+import type { KpiSettings } from '../kpi/report.ts';
+import { forecastFromStore, PlanningQueryError, type HistorySource } from './history.ts';
+import type { Holiday } from './forecast.ts';
 import { requiredAgents, staffingTable, type IntervalDemand, type StaffingFigures, type StaffingResult, type StaffingTargetsInput } from './staffing.ts';
 
 export interface PlanningCommandDeps {
   out?: (s: string) => void;
   readFile?: (path: string) => string;
+  /** How to reach the store for history; default opens a read-only store per the flags (as `report`). */
+  openStore?: (o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) => Promise<HistorySource & Pick<Store, 'close'>>;
+  settings?: Partial<KpiSettings>;
+  now?: () => number;
+}
+
+interface ForecastFlags {
+  queue: string;
+  from: string;
+  to: string;
+  historyWeeks: string;
+  interval: string;
+  holiday?: string[];
+  holdoutWeeks: string;
+  sl?: string;
+  asa?: string;
+  maxOccupancy?: string;
+  shrinkage?: string;
+  patience?: string;
+  maxAbandon?: string;
+  model?: string;
+  format: string;
+  databaseUrl?: string;
+  pgDataDir?: string;
+  pgPort: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** "2026-12-25" (learnt factor) or "2026-12-25=0.4" (the planner's factor). */
+export function parseHoliday(text: string): Holiday {
+  const m = /^(\d{4}-\d{2}-\d{2})(?:=([\d.]+%?))?$/.exec(text.trim());
+  if (!m) throw new Error(`holiday must look like 2026-12-25 or 2026-12-25=0.4 (got "${text}")`);
+  return m[2] !== undefined ? { date: m[1]!, factor: parseFraction(m[2], 'holiday factor') } : { date: m[1]! };
 }
 
 interface ErlangFlags {
@@ -108,6 +146,76 @@ function figuresRow(f: StaffingFigures, mark: string): string {
 }
 
 export function registerPlanningCommands(program: Command, deps: PlanningCommandDeps = {}): void {
+  program
+    .command('forecast')
+    .description('volume forecast per interval from the queue\'s own history (weekday × interval seasonality, trend, holidays), with accuracy on held-out weeks and optional staffing')
+    .requiredOption('--queue <name>', 'queue to forecast')
+    .requiredOption('--from <time>', 'forecast start (ISO, local "2026-01-05", today, tomorrow …)')
+    .requiredOption('--to <time>', 'forecast end (exclusive)')
+    .option('--history-weeks <n>', 'weeks of history before --from to fit on', '8')
+    .option('--interval <i>', '15m | 30m | 60m', '30m')
+    .option('--holiday <date[=factor]>', 'a holiday in the history or the forecast (repeatable)', collect)
+    .option('--holdout-weeks <n>', 'report MAPE/WAPE on this many held-out weeks at the end of the history (0: skip)', '1')
+    .option('--sl <t/s>', 'also size each interval: service-level target, e.g. 80/20')
+    .option('--asa <s>', 'ASA target for sizing')
+    .option('--max-occupancy <f>', 'occupancy cap for sizing')
+    .option('--shrinkage <f>', 'shrinkage for scheduled head count')
+    .option('--patience <s>', 'Erlang A patience (seconds)')
+    .option('--max-abandon <f>', 'Erlang A abandon cap')
+    .option('--model <m>', 'erlang-c | erlang-a')
+    .option('--format <f>', 'table | csv | json', 'table')
+    .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
+    .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
+    .option('--pg-port <port>', 'embedded Postgres port', '5433')
+    .action(async function (this: Command, f: ForecastFlags) {
+      const out = deps.out ?? ((s: string) => process.stdout.write(s));
+      const fail = (msg: string): never => this.error(`forecast: ${msg}`, { exitCode: 2, code: 'forecast.invalid' });
+      let query;
+      try {
+        const interval = parseIntervalSec(f.interval) / 60;
+        if (interval !== 15 && interval !== 30 && interval !== 60) throw new Error('--interval must be 15m, 30m or 60m');
+        if (!['table', 'csv', 'json'].includes(f.format)) throw new Error('--format must be table, csv or json');
+        const sizing = f.sl || f.asa || f.maxOccupancy || f.patience || f.maxAbandon;
+        query = {
+          queue: f.queue,
+          from: f.from,
+          to: f.to,
+          historyWeeks: Number(f.historyWeeks),
+          intervalMin: interval as 15 | 30 | 60,
+          holidays: (f.holiday ?? []).map(parseHoliday),
+          holdoutWeeks: Number(f.holdoutWeeks),
+          ...(sizing ? { staffing: targetsFromFlags({ ...f, interval: f.interval }) } : {}),
+        };
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      const open = deps.openStore ?? (await import('../kpi/commands.ts')).defaultOpenStore;
+      const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
+      const store = await open({ ...(databaseUrl ? { databaseUrl } : {}), pgDataDir: f.pgDataDir, pgPort: Number(f.pgPort), kpi: { ...deps.settings } });
+      try {
+        const a = await forecastFromStore(store, query, deps.now?.() ?? Date.now());
+        if (f.format === 'json') return out(JSON.stringify(a, null, 2) + '\n');
+        if (f.format === 'csv') {
+          const head = 'interval_start,calls,aht_sec' + (query.staffing ? ',agents,scheduled,service_level,asa_sec,occupancy' : '');
+          const body = a.intervals.map((p) =>
+            [new Date(p.start).toISOString(), p.calls.toFixed(2), p.ahtSec.toFixed(1), ...(p.staffing ? [p.staffing.agents, p.staffing.scheduled, p.staffing.serviceLevel?.toFixed(4) ?? '', Number.isFinite(p.staffing.asaSec) ? p.staffing.asaSec.toFixed(2) : '', p.staffing.occupancy.toFixed(4)] : [])].join(','),
+          );
+          return out([head, ...body].join('\n') + '\n');
+        }
+        out(`${a.queue}: fitted on ${a.daysFitted} days from ${a.historyFrom}; trend ${a.trend.slopePerDay.toFixed(2)} calls/day per day; weekday factors Mon..Sun ${a.weekday.map((w) => w.toFixed(2)).join(' ')}; holiday factor ${a.holidayFactor.toFixed(2)}\n`);
+        if (a.accuracy) out(`accuracy on ${a.accuracy.holdoutWeeks} held-out week(s): WAPE ${pct(a.accuracy.wape)}, MAPE ${pct(a.accuracy.mape)}, bias ${pct(a.accuracy.bias)}\n`);
+        out('\ninterval start              calls    aht' + (query.staffing ? '  agents  sched' : '') + '\n');
+        for (const p of a.intervals) {
+          out(`${new Date(p.start).toISOString()}  ${p.calls.toFixed(1).padStart(7)}  ${p.ahtSec.toFixed(0).padStart(5)}` + (p.staffing ? `  ${String(p.staffing.agents).padStart(6)}  ${String(p.staffing.scheduled).padStart(5)}` : '') + '\n');
+        }
+      } catch (err) {
+        if (err instanceof PlanningQueryError) return fail(err.message);
+        throw err;
+      } finally {
+        await store.close();
+      }
+    });
+
   program
     .command('erlang')
     .description('staffing by Erlang C or Erlang A: agents needed for a service level / ASA / occupancy / abandon target, per interval')

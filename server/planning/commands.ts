@@ -14,6 +14,7 @@ import type { Store } from '../store/store.ts';
 import type { KpiSettings } from '../kpi/report.ts';
 import { forecastFromStore, PlanningQueryError, type HistorySource } from './history.ts';
 import type { Holiday } from './forecast.ts';
+import { buildSchedule, coverageToCsv, scheduleToCsv, type ScheduleInput } from './schedule.ts';
 import { requiredAgents, staffingTable, type IntervalDemand, type StaffingFigures, type StaffingResult, type StaffingTargetsInput } from './staffing.ts';
 
 export interface PlanningCommandDeps {
@@ -146,6 +147,47 @@ function figuresRow(f: StaffingFigures, mark: string): string {
 }
 
 export function registerPlanningCommands(program: Command, deps: PlanningCommandDeps = {}): void {
+  program
+    .command('schedule')
+    .description('shift schedule for a week: requirement per interval + shift templates + agents (JSON) -> shifts with breaks, coverage, peak redundancy / off-peak idle')
+    .requiredOption('--input <file.json>', '{intervalMin, required: [[agents per slot] per day], templates: [...], agents: [...], minRestHours?}')
+    .option('--exact <s>', 'seconds to let the exact MIP try to beat the rounded LP schedule', '0')
+    .option('--days <labels>', 'comma-separated day labels for the output (default Mon..Sun)', 'Mon,Tue,Wed,Thu,Fri,Sat,Sun')
+    .option('--format <f>', 'table | csv (shifts) | coverage (CSV per interval) | json', 'table')
+    .action(async function (this: Command, f: { input: string; exact: string; days: string; format: string }) {
+      const out = deps.out ?? ((s: string) => process.stdout.write(s));
+      const fail = (msg: string): never => this.error(`schedule: ${msg}`, { exitCode: 2, code: 'schedule.invalid' });
+      if (!['table', 'csv', 'coverage', 'json'].includes(f.format)) fail('--format must be table, csv, coverage or json');
+      let input: ScheduleInput;
+      try {
+        input = JSON.parse((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.input)) as ScheduleInput;
+        if (![15, 30, 60].includes(input.intervalMin) || !Array.isArray(input.required) || !Array.isArray(input.templates) || !Array.isArray(input.agents)) {
+          throw new Error('input needs intervalMin (15, 30 or 60), required, templates and agents');
+        }
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      const labels = f.days.split(',');
+      const label = (d: number) => labels[d] ?? String(d);
+      const { highsSolver } = await import('./highs.ts');
+      let s;
+      try {
+        s = buildSchedule(input, await highsSolver(), { exactSec: Number(f.exact) || 0 });
+      } catch (err) {
+        if (err instanceof RangeError) return fail(err.message);
+        throw err;
+      }
+      if (f.format === 'json') return out(JSON.stringify(s, null, 2) + '\n');
+      if (f.format === 'csv') return out(scheduleToCsv(s, label));
+      if (f.format === 'coverage') return out(coverageToCsv(input.required, s.scheduled, input.intervalMin, label));
+      const fig = s.figures;
+      out(scheduleToCsv(s, label).replace(/,/g, '  '));
+      out(
+        `\n${s.shifts.length} shifts (${s.unassigned} unassigned), ${s.solver.status}; short intervals ${fig.shortIntervals} (${fig.shortAgentIntervals} agent-intervals); ` +
+          `peak redundancy ${pct(fig.peakRedundancy)} (seed limit 15 %), off-peak idle ${pct(fig.offPeakIdle)} (seed limit 8 %): ${fig.meetsSeedLimits ? 'within' : 'NOT within'} the seed's limits\n`,
+      );
+    });
+
   program
     .command('forecast')
     .description('volume forecast per interval from the queue\'s own history (weekday × interval seasonality, trend, holidays), with accuracy on held-out weeks and optional staffing')

@@ -14,6 +14,9 @@ import type { Store } from '../store/store.ts';
 import type { KpiSettings } from '../kpi/report.ts';
 import { forecastFromStore, PlanningQueryError, type HistorySource } from './history.ts';
 import type { Holiday } from './forecast.ts';
+import { attainment, attainmentToCsv, TargetsConfigSchema, type Period } from './targets.ts';
+import { zoneOf } from '../kpi/report.ts';
+import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
 import { buildSchedule, coverageToCsv, scheduleToCsv, type ScheduleInput } from './schedule.ts';
 import { requiredAgents, staffingTable, type IntervalDemand, type StaffingFigures, type StaffingResult, type StaffingTargetsInput } from './staffing.ts';
 
@@ -147,6 +150,48 @@ function figuresRow(f: StaffingFigures, mark: string): string {
 }
 
 export function registerPlanningCommands(program: Command, deps: PlanningCommandDeps = {}): void {
+  program
+    .command('attainment')
+    .description('share of intervals meeting each target (SL, answer rate, 接通率, FCR, abandons, AHT, occupancy) by day, week, month or quarter')
+    .requiredOption('--from <time>', 'start (ISO, local date, today …)')
+    .requiredOption('--to <time>', 'end (exclusive)')
+    .requiredOption('--targets <file.json>', '{centre?: {...}, queues: {name: {serviceLevel: {thresholdSec, target}, answerRate, connectRate, fcr, abandonRate, ahtSec: {min,max}, occupancy: {min,max}, intervalShare}}}')
+    .option('--period <p>', 'day | week | month | quarter', 'day')
+    .option('--interval <i>', 'the intervals judged: 15m | 30m | 60m', '30m')
+    .option('--format <f>', 'table | csv | json', 'table')
+    .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
+    .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
+    .option('--pg-port <port>', 'embedded Postgres port', '5433')
+    .action(async function (this: Command, f: { from: string; to: string; targets: string; period: string; interval: string; format: string; databaseUrl?: string; pgDataDir: string; pgPort: string }) {
+      const out = deps.out ?? ((s: string) => process.stdout.write(s));
+      const fail = (msg: string): never => this.error(`attainment: ${msg}`, { exitCode: 2, code: 'attainment.invalid' });
+      if (!['day', 'week', 'month', 'quarter'].includes(f.period)) fail('--period must be day, week, month or quarter');
+      if (!['15m', '30m', '60m'].includes(f.interval)) fail('--interval must be 15m, 30m or 60m');
+      let targets;
+      let parsed;
+      try {
+        targets = TargetsConfigSchema.parse(JSON.parse((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.targets)));
+        parsed = parseReportParams({ from: f.from, to: f.to, interval: f.interval, dimension: 'queue' }, { ...(await import('../kpi/report.ts')).DEFAULT_KPI_SETTINGS, ...deps.settings }, deps.now?.());
+      } catch (err) {
+        return fail(err instanceof ReportQueryError || err instanceof Error ? err.message : String(err));
+      }
+      const open = deps.openStore ?? (await import('../kpi/commands.ts')).defaultOpenStore;
+      const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
+      const store = await open({ ...(databaseUrl ? { databaseUrl } : {}), pgDataDir: f.pgDataDir, pgPort: Number(f.pgPort), kpi: { ...deps.settings } });
+      try {
+        const rows = [];
+        // Queue rows for queue targets, the centre row for centre targets (connect rate lives there).
+        for (const dimension of ['queue', 'centre'] as const) rows.push(...(await store.report({ ...parsed.request, dimension })).rows);
+        const a = attainment(rows, targets, f.period as Period, zoneOf(store.settings));
+        if (f.format === 'json') return out(JSON.stringify(a, null, 2) + '\n');
+        if (f.format === 'csv') return out(attainmentToCsv(a));
+        out('key           period      target        met/intervals   share    goal\n');
+        for (const r of a) out(`${r.key.padEnd(12)}  ${r.period.padEnd(10)}  ${r.target.padEnd(12)}  ${`${r.met}/${r.intervals}`.padStart(13)}  ${pct(r.share).padStart(6)}  ${pct(r.goal)} ${r.goalMet ? 'met' : 'missed'}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
   program
     .command('schedule')
     .description('shift schedule for a week: requirement per interval + shift templates + agents (JSON) -> shifts with breaks, coverage, peak redundancy / off-peak idle')

@@ -8,6 +8,7 @@ import { registerIvrCommands } from './ivr/commands.ts';
 import { registerReportCommands } from './kpi/commands.ts';
 import { registerCallCommands } from './call/commands.ts';
 import { registerPlanningCommands } from './planning/commands.ts';
+import { registerDrillCommand } from './planning/drillCommand.ts';
 
 export function buildProgram(): Command {
   const program = new Command('callcentre').description('contact-centre server: config checks, IVR dry runs, reports, staffing').showHelpAfterError();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerReportCommands(program);
   registerCallCommands(program);
   registerPlanningCommands(program);
+  registerDrillCommand(program);
   return program;
 }
 

@@ -94,6 +94,25 @@ describe('what-if replay through the real ACD', () => {
     for (const i of x15.intervals) expect(i.offered).toBeGreaterThan(0);
   });
 
+  it('`callcentre drill` replays the day from the store with the given ACD config', async () => {
+    const { Command } = await import('commander');
+    const { registerDrillCommand } = await import('../../../server/planning/drillCommand.ts');
+    const { DEFAULT_KPI_SETTINGS } = await import('../../../server/kpi/report.ts');
+    const ran = replay(theDay(), cfg(8));
+    let text = '';
+    const program = new Command('callcentre').exitOverride();
+    registerDrillCommand(program, {
+      out: (s) => (text += s),
+      acd: cfg(8),
+      openStore: async () => ({ settings: DEFAULT_KPI_SETTINGS, events: async () => ran.events, close: async () => {} }),
+    });
+    await program.parseAsync(['node', 'callcentre', 'drill', '--from', '2026-01-05T09:00:00Z', '--to', '2026-01-05T13:00:00Z', '--factor', '1.5', '--burst', '11:00,10m,60']);
+    expect(text).toContain('== as it was: 661 calls; SL 63.4%');
+    expect(text).toMatch(/== × 1\.5: \d+ calls; SL 26\.8%/);
+    expect(text).toMatch(/== burst 11:00,10m,60: 721 calls/);
+    expect(text).toMatch(/^09:00 {5}sales .* elevated@09:0\d surge@09:0\d$/m);
+  });
+
   it('volume alert timeline by hand', () => {
     // Normal 10 calls per 30 min; 8 calls in the first 10 minutes: prorated normal 3.33 at 10 min is under 5: too early to judge,
     // then at minute 15 (normal 5) the 8th call is +60 %: elevated and surge at once.

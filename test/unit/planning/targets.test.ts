@@ -102,3 +102,20 @@ describe('target attainment', () => {
     expect(multiSkillShare([])).toMatchObject({ share: null, met: null });
   });
 });
+
+describe('planning and targets in centre.yaml', () => {
+  it('defaults fill every key; the demo config states the seed targets', async () => {
+    const { PlanningConfigSchema, DEFAULT_PLANNING } = await import('../../../server/planning/config.ts');
+    expect(DEFAULT_PLANNING).toMatchObject({ intervalMin: 30, volumeAlerts: { elevated: 0.3, surge: 0.5 }, rest: { afterTalkMin: 120 }, staffing: { shrinkage: 0.3 } });
+    expect(() => PlanningConfigSchema.parse({ intervalMin: 20 })).toThrow();
+    expect(() => PlanningConfigSchema.parse({ rest: { afterTalkMinutes: 60 } })).toThrow(); // strict: a typo is an error
+    const { loadConfig } = await import('../../../server/config/load.ts');
+    const r = loadConfig('config', {});
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.config.planning.staffing.maxOccupancy).toBe(0.85);
+      expect(r.config.targets?.queues.sales?.serviceLevel).toEqual({ thresholdSec: 20, target: 0.8 });
+      expect(r.config.targets?.centre?.intervalShare).toBe(0.92);
+    }
+  });
+});

@@ -6,6 +6,8 @@
  *   POST /api/v1/planning/staffing   {targets: {...StaffingTargets}, intervals: [{start?, calls, ahtSec}]}   per interval
  *   GET  /api/v1/planning/forecast?queue=sales&from=tomorrow&to=…[&historyWeeks=8][&interval=30m][&holiday=2026-12-25[=0.4]]
  *        [&holdoutWeeks=1][&sl=80/20 …sizing as for erlang]        forecast per interval, accuracy, optional staffing
+ *   POST /api/v1/planning/schedule[?format=json|csv|coverage|svg]   body: {intervalMin, required, templates, agents, minRestHours?}
+ *   GET  /api/v1/planning/attainment?from=&to=[&period=day|week|month|quarter][&interval=30m][&format=csv]   targets from centre.yaml
  *
  * Roles supervisor and admin (planning is theirs; agents and QA have no use for it). Who the caller
  * is comes from the injected authorize(), as for the reports API. The engines are pure; this file
@@ -17,12 +19,18 @@ import { parseHoliday, parseIntervalSec, targetsFromFlags } from '../planning/co
 import { forecastFromStore, PlanningQueryError, type HistorySource } from '../planning/history.ts';
 import { requiredAgents, staffingTable, StaffingTargetsSchema } from '../planning/staffing.ts';
 import { log } from '../../lib/log.ts';
+import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
+import { zoneOf } from '../kpi/report.ts';
+import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from '../planning/schedule.ts';
+import { attainment, attainmentToCsv, type Period, type TargetsConfigInput } from '../planning/targets.ts';
 import type { Principal } from './reports.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 
 export interface PlanningApiDeps {
-  /** The store for history (forecast); without it the forecast URL answers 503. */
+  /** The store for history (forecast, attainment); without it those URLs answer 503. */
   store?: HistorySource;
+  /** centre.yaml `targets:` as it is now (read per request, so a config edit applies at once). */
+  targets?: () => TargetsConfigInput | undefined;
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
 }
 
@@ -63,7 +71,42 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET');
         if (!deps.store) throw new HttpError(503, 'no store: history unavailable');
         sendJson(res, 200, await forecastFromStore(deps.store, forecastQuery(url.searchParams)));
-      } else throw new HttpError(404, `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing, GET ${PREFIX}/forecast`);
+      } else if (name === 'schedule') {
+        if (req.method !== 'POST') throw new HttpError(405, 'only POST');
+        const body = (await readJson(req, 4 * 1024 * 1024)) as Partial<ScheduleInput>;
+        if (![15, 30, 60].includes(body.intervalMin ?? 0) || !Array.isArray(body.required) || body.required.length > 31 || !Array.isArray(body.templates) || !Array.isArray(body.agents)) {
+          throw new HttpError(400, 'body needs intervalMin (15, 30 or 60), required (up to 31 days of slots), templates and agents');
+        }
+        const input = body as ScheduleInput;
+        const { highsSolver } = await import('../planning/highs.ts');
+        const sched = buildSchedule(input, await highsSolver({ timeLimitSec: 20 }));
+        const fmt = url.searchParams.get('format') ?? 'json';
+        if (fmt === 'csv') sendText(res, scheduleToCsv(sched), 'text/csv; charset=utf-8');
+        else if (fmt === 'coverage') sendText(res, coverageToCsv(input.required, sched.scheduled, input.intervalMin), 'text/csv; charset=utf-8');
+        else if (fmt === 'svg') sendText(res, coverageSvg(input.required, sched.scheduled, input.intervalMin), 'image/svg+xml');
+        else sendJson(res, 200, sched);
+      } else if (name === 'attainment') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET');
+        if (!deps.store) throw new HttpError(503, 'no store: history unavailable');
+        const targets = deps.targets?.();
+        if (!targets) throw new HttpError(404, 'no targets: configure targets: in centre.yaml');
+        const q = url.searchParams;
+        const period = q.get('period') ?? 'day';
+        if (!['day', 'week', 'month', 'quarter'].includes(period)) throw new HttpError(400, 'period must be day, week, month or quarter');
+        const interval = q.get('interval') ?? '30m';
+        if (!['15m', '30m', '60m'].includes(interval)) throw new HttpError(400, 'interval must be 15m, 30m or 60m');
+        let parsed;
+        try {
+          parsed = parseReportParams({ from: q.get('from') ?? undefined, to: q.get('to') ?? undefined, interval, dimension: 'queue' }, deps.store.settings);
+        } catch (err) {
+          throw new HttpError(400, (err as ReportQueryError).message);
+        }
+        const rows = [];
+        for (const dimension of ['queue', 'centre'] as const) rows.push(...(await deps.store.report({ ...parsed.request, dimension })).rows);
+        const result = attainment(rows, targets, period as Period, zoneOf(deps.store.settings));
+        if (q.get('format') === 'csv') sendText(res, attainmentToCsv(result), 'text/csv; charset=utf-8');
+        else sendJson(res, 200, { period, attainment: result });
+      } else throw new HttpError(404, `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing, GET ${PREFIX}/forecast, POST ${PREFIX}/schedule, GET ${PREFIX}/attainment`);
     } catch (err) {
       if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
       else if (err instanceof RangeError || err instanceof PlanningQueryError) sendJson(res, 400, { error: err.message });
@@ -141,4 +184,9 @@ function forecastQuery(q: URLSearchParams): Parameters<typeof forecastFromStore>
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }
+}
+
+function sendText(res: ServerResponse, text: string, type: string): void {
+  res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
 }

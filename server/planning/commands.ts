@@ -17,7 +17,7 @@ import type { Holiday } from './forecast.ts';
 import { attainment, attainmentToCsv, TargetsConfigSchema, type Period } from './targets.ts';
 import { zoneOf } from '../kpi/report.ts';
 import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
-import { buildSchedule, coverageToCsv, scheduleToCsv, type ScheduleInput } from './schedule.ts';
+import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from './schedule.ts';
 import { requiredAgents, staffingTable, type IntervalDemand, type StaffingFigures, type StaffingResult, type StaffingTargetsInput } from './staffing.ts';
 
 export interface PlanningCommandDeps {
@@ -198,11 +198,11 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
     .requiredOption('--input <file.json>', '{intervalMin, required: [[agents per slot] per day], templates: [...], agents: [...], minRestHours?}')
     .option('--exact <s>', 'seconds to let the exact MIP try to beat the rounded LP schedule', '0')
     .option('--days <labels>', 'comma-separated day labels for the output (default Mon..Sun)', 'Mon,Tue,Wed,Thu,Fri,Sat,Sun')
-    .option('--format <f>', 'table | csv (shifts) | coverage (CSV per interval) | json', 'table')
+    .option('--format <f>', 'table | csv (shifts) | coverage (CSV per interval) | svg (coverage chart) | json', 'table')
     .action(async function (this: Command, f: { input: string; exact: string; days: string; format: string }) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`schedule: ${msg}`, { exitCode: 2, code: 'schedule.invalid' });
-      if (!['table', 'csv', 'coverage', 'json'].includes(f.format)) fail('--format must be table, csv, coverage or json');
+      if (!['table', 'csv', 'coverage', 'svg', 'json'].includes(f.format)) fail('--format must be table, csv, coverage, svg or json');
       let input: ScheduleInput;
       try {
         input = JSON.parse((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.input)) as ScheduleInput;
@@ -225,6 +225,7 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       if (f.format === 'json') return out(JSON.stringify(s, null, 2) + '\n');
       if (f.format === 'csv') return out(scheduleToCsv(s, label));
       if (f.format === 'coverage') return out(coverageToCsv(input.required, s.scheduled, input.intervalMin, label));
+      if (f.format === 'svg') return out(coverageSvg(input.required, s.scheduled, input.intervalMin, label));
       const fig = s.figures;
       out(scheduleToCsv(s, label).replace(/,/g, '  '));
       out(

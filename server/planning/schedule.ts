@@ -426,3 +426,48 @@ export function coverageToCsv(required: readonly number[][], scheduled: readonly
   );
   return rows.join('\n') + '\n';
 }
+
+/**
+ * The chart page: required vs scheduled per interval for each day, as one self-contained SVG (bars =
+ * scheduled, line = required; red where short). Opened in a browser or embedded in a page as is.
+ */
+export function coverageSvg(required: readonly number[][], scheduled: readonly number[][], intervalMin: number, dayLabel: (day: number) => string = String): string {
+  const slots = (24 * 60) / intervalMin;
+  // Only the hours anyone is required or scheduled, so the bars are readable.
+  let first = slots;
+  let last = -1;
+  required.forEach((row, d) =>
+    row.forEach((need, k) => {
+      if (need > 0 || (scheduled[d]?.[k] ?? 0) > 0) {
+        first = Math.min(first, k);
+        last = Math.max(last, k);
+      }
+    }),
+  );
+  if (last < 0) return '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><text x="10" y="25">nothing scheduled</text></svg>';
+  const cols = last - first + 1;
+  const max = Math.max(1, ...required.flat(), ...scheduled.flat());
+  const w = 8;
+  const h = 120;
+  const pad = 40;
+  const width = pad + cols * w + 10;
+  const rowH = h + 30;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${required.length * rowH + 10}" font-family="sans-serif" font-size="11">`];
+  required.forEach((row, d) => {
+    const y0 = d * rowH + 20;
+    parts.push(`<text x="4" y="${y0 - 6}">${dayLabel(d)}</text>`, `<line x1="${pad}" y1="${y0 + h}" x2="${width - 10}" y2="${y0 + h}" stroke="#999"/>`);
+    const line: string[] = [];
+    for (let k = first; k <= last; k++) {
+      const x = pad + (k - first) * w;
+      const have = scheduled[d]?.[k] ?? 0;
+      const need = row[k] ?? 0;
+      const bh = (have / max) * h;
+      parts.push(`<rect x="${x}" y="${(y0 + h - bh).toFixed(1)}" width="${w - 1}" height="${bh.toFixed(1)}" fill="${have < need ? '#d9534f' : '#5b9bd5'}"><title>${dayLabel(d)} ${String(Math.floor((k * intervalMin) / 60)).padStart(2, '0')}:${String((k * intervalMin) % 60).padStart(2, '0')} required ${need}, scheduled ${have}</title></rect>`);
+      line.push(`${x + w / 2},${(y0 + h - (need / max) * h).toFixed(1)}`);
+      if ((k * intervalMin) % 120 === 0) parts.push(`<text x="${x}" y="${y0 + h + 12}">${String((k * intervalMin) / 60).padStart(2, '0')}</text>`);
+    }
+    parts.push(`<polyline points="${line.join(' ')}" fill="none" stroke="#222" stroke-width="1.5"/>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

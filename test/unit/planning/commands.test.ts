@@ -82,3 +82,47 @@ describe('planning REST', () => {
     expect((await fetch(`${base}/api/v1/planning/nope`, { headers: { 'x-role': 'admin' } })).status).toBe(404);
   });
 });
+
+describe('planning REST: schedule and attainment', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    const { computeReport, DEFAULT_KPI_SETTINGS } = await import('../../../server/kpi/report.ts');
+    const T0 = Date.UTC(2026, 0, 5, 9);
+    const ev = [0, 1].flatMap((i) => {
+      const id = `c${i}`;
+      const t = T0 + i * 1_800_000;
+      return [
+        { contactId: id, seq: 1, ts: t, type: 'contact.arrived', initiation: 'inbound', caller: `+1${i}`, dialled: '8000' },
+        { contactId: id, seq: 2, ts: t, type: 'queue.enter', queue: 'sales' },
+        { contactId: id, seq: 3, ts: t + (i === 0 ? 5_000 : 50_000), type: 'queue.connect', queue: 'sales', agentId: 'a' },
+        { contactId: id, seq: 4, ts: t + 100_000, type: 'call.end', endedBy: 'caller' },
+      ];
+    }) as Parameters<typeof computeReport>[0];
+    const api = createPlanningApi({
+      authorize: () => ({ role: 'supervisor' }),
+      store: { settings: DEFAULT_KPI_SETTINGS, report: async (req) => computeReport(ev, req, DEFAULT_KPI_SETTINGS) },
+      targets: () => ({ queues: { sales: { serviceLevel: { thresholdSec: 20, target: 0.8 } } } }),
+    });
+    server = createServer((req, res) => void api(req, res).then((done) => done || res.writeHead(404).end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('POST schedule returns shifts (json) and the chart (svg)', async () => {
+    const required = [Array.from({ length: 48 }, (_, k) => (k >= 18 && k < 26 ? 1 : 0))];
+    const body = JSON.stringify({ intervalMin: 30, required, templates: [{ name: 'part4', lengthMin: 240, earliestStartMin: 480, latestStartMin: 960 }], agents: [{ id: 'ann' }] });
+    const json = (await (await fetch(`${base}/api/v1/planning/schedule`, { method: 'POST', body })).json()) as { shifts: { agentId: string; startMin: number }[] };
+    expect(json.shifts).toEqual([expect.objectContaining({ agentId: 'ann', startMin: 540 })]);
+    const svg = await fetch(`${base}/api/v1/planning/schedule?format=svg`, { method: 'POST', body });
+    expect(svg.headers.get('content-type')).toBe('image/svg+xml');
+    expect((await fetch(`${base}/api/v1/planning/schedule`, { method: 'POST', body: '{}' })).status).toBe(400);
+  });
+
+  it('GET attainment by month from the store and the configured targets', async () => {
+    const r = (await (await fetch(`${base}/api/v1/planning/attainment?from=2026-01-05&to=2026-01-06&period=month`)).json()) as { attainment: { met: number; intervals: number }[] };
+    expect(r.attainment).toEqual([expect.objectContaining({ key: 'sales', period: '2026-01', target: 'serviceLevel', met: 1, intervals: 2 })]);
+    expect((await fetch(`${base}/api/v1/planning/attainment?from=2026-01-05&to=2026-01-06&period=year`)).status).toBe(400);
+  });
+});

@@ -123,6 +123,9 @@ describe('callcentre schedule', () => {
     };
     expect(await run('csv')).toBe('agent,day,template,start,end,breaks\nann,Mon,part4,09:00,13:00,\nbob,Mon,part4,09:00,13:00,\n');
     expect((await run('coverage')).split('\n')[1]).toBe('Mon,09:00,2,2,0');
+    const svg = await run('svg');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg).toContain('<title>Mon 09:00 required 2, scheduled 2</title>');
     expect(await run('table')).toContain('peak redundancy 0.0% (seed limit 15 %), off-peak idle 0.0% (seed limit 8 %): within');
   });
 });

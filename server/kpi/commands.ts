@@ -49,7 +49,7 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
     .description('KPI report (offered, answered, SL, 接通率, ASA, AHT, occupancy, FCR, CSAT …) per interval and queue/agent/skill/centre')
     .requiredOption('--from <time>', 'start: ISO 8601, local "2026-01-05 09:00" (centre time zone) or epoch ms')
     .requiredOption('--to <time>', 'end (exclusive), same forms as --from')
-    .option('--interval <i>', '15m | 30m | 60m | day | range', '30m')
+    .option('--interval <i>', '15m | 30m | 60m | day | week | month | quarter | range', '30m')
     .option('--queue <name>', 'queue (repeatable); implies --dimension queue', collect)
     .option('--agent <id>', 'agent (repeatable); implies --dimension agent', collect)
     .option('--skill <group>', 'skill group (repeatable); implies --dimension skillGroup', collect)

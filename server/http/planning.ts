@@ -22,7 +22,7 @@ import { log } from '../../lib/log.ts';
 import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
 import { zoneOf } from '../kpi/report.ts';
 import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from '../planning/schedule.ts';
-import { attainment, attainmentToCsv, type Period, type TargetsConfigInput } from '../planning/targets.ts';
+import { attainment, attainmentToCsv, multiSkillShare, TargetsConfigSchema, type Period, type TargetsConfigInput } from '../planning/targets.ts';
 import type { Principal } from './reports.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 
@@ -31,6 +31,8 @@ export interface PlanningApiDeps {
   store?: HistorySource;
   /** centre.yaml `targets:` as it is now (read per request, so a config edit applies at once). */
   targets?: () => TargetsConfigInput | undefined;
+  /** The configured agents (for the multi-skill share in attainment). */
+  agents?: () => readonly { skills: Readonly<Record<string, number>> }[];
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
 }
 
@@ -105,7 +107,11 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
         for (const dimension of ['queue', 'centre'] as const) rows.push(...(await deps.store.report({ ...parsed.request, dimension })).rows);
         const result = attainment(rows, targets, period as Period, zoneOf(deps.store.settings));
         if (q.get('format') === 'csv') sendText(res, attainmentToCsv(result), 'text/csv; charset=utf-8');
-        else sendJson(res, 200, { period, attainment: result });
+        else {
+          const agents = deps.agents?.();
+          const multiSkill = agents ? multiSkillShare(agents, TargetsConfigSchema.parse(targets).multiSkillShare) : null;
+          sendJson(res, 200, { period, attainment: result, multiSkill });
+        }
       } else throw new HttpError(404, `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing, GET ${PREFIX}/forecast, POST ${PREFIX}/schedule, GET ${PREFIX}/attainment`);
     } catch (err) {
       if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });

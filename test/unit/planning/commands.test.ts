@@ -103,6 +103,7 @@ describe('planning REST: schedule and attainment', () => {
       authorize: () => ({ role: 'supervisor' }),
       store: { settings: DEFAULT_KPI_SETTINGS, report: async (req) => computeReport(ev, req, DEFAULT_KPI_SETTINGS) },
       targets: () => ({ queues: { sales: { serviceLevel: { thresholdSec: 20, target: 0.8 } } } }),
+      agents: () => [{ skills: { sales: 5, support: 3 } as Record<string, number> }, { skills: { sales: 5 } }],
     });
     server = createServer((req, res) => void api(req, res).then((done) => done || res.writeHead(404).end()));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -121,7 +122,11 @@ describe('planning REST: schedule and attainment', () => {
   });
 
   it('GET attainment by month from the store and the configured targets', async () => {
-    const r = (await (await fetch(`${base}/api/v1/planning/attainment?from=2026-01-05&to=2026-01-06&period=month`)).json()) as { attainment: { met: number; intervals: number }[] };
+    const r = (await (await fetch(`${base}/api/v1/planning/attainment?from=2026-01-05&to=2026-01-06&period=month`)).json()) as {
+      attainment: { met: number; intervals: number }[];
+      multiSkill: { share: number; met: boolean };
+    };
+    expect(r.multiSkill).toMatchObject({ agents: 2, multiSkilled: 1, share: 0.5, target: 0.8, met: false });
     expect(r.attainment).toEqual([expect.objectContaining({ key: 'sales', period: '2026-01', target: 'serviceLevel', met: 1, intervals: 2 })]);
     expect((await fetch(`${base}/api/v1/planning/attainment?from=2026-01-05&to=2026-01-06&period=year`)).status).toBe(400);
   });

@@ -28,6 +28,8 @@ import { checkCalendar, isValidTimeZone, type Calendar } from '../ivr/calendar.t
 import { checkFlows } from '../ivr/check.ts';
 import type { Flow } from '../ivr/schema.ts';
 import type { KpiConfig } from '../kpi/report.ts';
+import { DEFAULT_PLANNING, type PlanningConfig } from '../planning/config.ts';
+import type { TargetsConfig } from '../planning/targets.ts';
 
 type AuxCode = z.infer<typeof AuxCodeSchema>;
 
@@ -59,6 +61,10 @@ export interface CentreConfig {
   readonly prompts: Readonly<Record<string, Prompt>>;
   readonly musicOnHold: string | undefined;
   readonly flows: Readonly<Record<string, Flow>>;
+  /** centre.yaml `planning:` with defaults filled in. */
+  readonly planning: PlanningConfig;
+  /** centre.yaml `targets:` (queue targets, centre targets, multi-skill share); undefined when absent. */
+  readonly targets: TargetsConfig | undefined;
 }
 
 export type LoadResult = { ok: true; config: CentreConfig } | { ok: false; errors: ConfigError[] };
@@ -366,6 +372,8 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     prompts,
     musicOnHold: promptsFile.musicOnHold,
     flows,
+    planning: centre.planning ?? DEFAULT_PLANNING,
+    targets: centre.targets,
   });
   return { ok: true, config };
 }

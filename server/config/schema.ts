@@ -9,6 +9,7 @@ import { AgentSchema, AuxCodeSchema, QueueSchema } from '../acd/config.ts';
 import { CalendarSchema } from '../ivr/calendar.ts';
 import { FlowSchema } from '../ivr/schema.ts';
 import { KpiConfigSchema } from '../kpi/report.ts';
+import { PlanningConfigSchema, TargetsConfigSchema } from '../planning/config.ts';
 
 const Port = z.number().int().min(1).max(65535);
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -93,6 +94,10 @@ export const CentreFileSchema = z.strictObject({
     'The centre\'s KPI definitions: defaults for the reports API and the report CLI (a request may override each).',
   ),
   trunks: z.record(z.string().regex(NAME), TrunkSchema),
+  /** Workforce planning: staffing assumptions, volume alerts, adherence, rest reminders (server/planning/config.ts). */
+  planning: PlanningConfigSchema.optional(),
+  /** Targets per centre and queue and the share of intervals that must meet them (server/planning/targets.ts). */
+  targets: TargetsConfigSchema.optional(),
 });
 
 export const SkillSchema = z.strictObject({ description: z.string().optional() });

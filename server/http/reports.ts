@@ -1,7 +1,7 @@
 /**
  * Reports REST API, mounted by the main HTTP server:
  *
- *   GET /api/v1/reports/{centre|queues|skills|agents}?from&to&interval&key&format=json|csv
+ *   GET /api/v1/reports/{centre|queues|skills|agents}?from&to&interval(15m..day, week, month, quarter, range)&key&format=json|csv
  *        &slMode&slThresholds&shortAbandonSec&fcrWindowSec
  *   GET /api/v1/reports/calls?from&to&queue&agent&contact&format=json|csv   per-call drill-down
  *   GET /api/v1/reports/contacts/{contactId}      one customer call: chain, queue calls, recordings

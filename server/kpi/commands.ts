@@ -56,7 +56,7 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
     .description('KPI report (offered, answered, SL, 接通率, ASA, AHT, occupancy, FCR, CSAT …) per interval and queue/agent/skill/centre')
     .requiredOption('--from <time>', 'start: ISO 8601, local "2026-01-05 09:00" (centre time zone), today, yesterday, tomorrow, now, or epoch ms')
     .requiredOption('--to <time>', 'end (exclusive), same forms as --from')
-    .option('--interval <i>', '15m | 30m | 60m | day | range', '30m')
+    .option('--interval <i>', '15m | 30m | 60m | day | week | month | quarter | range', '30m')
     .option('--queue <name>', 'queue (repeatable); implies --dimension queue', collect)
     .option('--agent <id>', 'agent (repeatable); implies --dimension agent', collect)
     .option('--skill <group>', 'skill group (repeatable); implies --dimension skillGroup', collect)
@@ -154,7 +154,7 @@ const DEFAULT_PG_PORT = 5433;
  * Read-only store: the given URL; else the embedded server's URL if it is already up (server
  * running); else start the embedded server on its data directory for this command.
  */
-async function defaultOpenStore(o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) {
+export async function defaultOpenStore(o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) {
   const { openStore } = await import('../store/store.ts');
   const { DEFAULT_EMBEDDED_PORT } = await import('../store/postgres.ts');
   if (o.databaseUrl) return openStore({ url: o.databaseUrl, readOnly: true, kpi: o.kpi });

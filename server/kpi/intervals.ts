@@ -7,11 +7,15 @@
  */
 import { z } from 'zod';
 
-export const IntervalSchema = z.enum(['15m', '30m', '60m', 'day', 'range']);
+export const IntervalSchema = z.enum(['15m', '30m', '60m', 'day', 'week', 'month', 'quarter', 'range']);
 export type Interval = z.infer<typeof IntervalSchema>;
 
 const MIN = 60_000;
-const SIZE: Record<Exclude<Interval, 'range'>, number> = {
+/** Calendar intervals: edges at local midnight on Monday / the 1st of the month / of the quarter. */
+type CalendarInterval = 'week' | 'month' | 'quarter';
+const CALENDAR: ReadonlySet<string> = new Set(['week', 'month', 'quarter']);
+
+const SIZE: Record<Exclude<Interval, 'range' | CalendarInterval>, number> = {
   '15m': 15 * MIN,
   '30m': 30 * MIN,
   '60m': 60 * MIN,
@@ -26,9 +30,9 @@ export interface Bucket {
 /** Accepts the CLI/REST spellings: 15m, 30m, 60m, 1h, day, 1d, range. */
 export function parseInterval(text: string): Interval {
   const t = text.trim().toLowerCase();
-  const alias: Record<string, Interval> = { '1h': '60m', '1d': 'day', '24h': 'day', custom: 'range' };
+  const alias: Record<string, Interval> = { '1h': '60m', '1d': 'day', '24h': 'day', '1w': 'week', custom: 'range' };
   const r = IntervalSchema.safeParse(alias[t] ?? t);
-  if (!r.success) throw new Error(`interval must be one of 15m, 30m, 60m, day, range (got "${text}")`);
+  if (!r.success) throw new Error(`interval must be one of 15m, 30m, 60m, day, week, month, quarter, range (got "${text}")`);
   return r.data;
 }
 
@@ -41,12 +45,21 @@ export function buckets(from: number, to: number, interval: Interval, zone: Zone
   if (interval === 'range') return [{ start: from, end: to }];
   const out: Bucket[] = [];
   let start = from;
+  if (CALENDAR.has(interval)) {
+    while (start < to) {
+      const end = Math.min(to, nextCalendarEdge(start, interval as CalendarInterval, zone));
+      out.push({ start, end });
+      start = end;
+    }
+    return out;
+  }
+  const fixed = interval as Exclude<Interval, 'range' | CalendarInterval>;
   while (start < to) {
     const off = offsetAt(zone, start);
-    let end = alignedFloor(start, interval, off) + SIZE[interval];
+    let end = alignedFloor(start, fixed, off) + SIZE[fixed];
     // Across a daylight-saving change local midnight moves by the change in offset.
-    if (interval === 'day') end += (off - offsetAt(zone, end)) * MIN;
-    if (end <= start) end = start + SIZE[interval];
+    if (fixed === 'day') end += (off - offsetAt(zone, end)) * MIN;
+    if (end <= start) end = start + SIZE[fixed];
     end = Math.min(to, end);
     out.push({ start, end });
     start = end;
@@ -103,7 +116,23 @@ export function bucketIndex(list: readonly Bucket[], t: number): number {
   return -1;
 }
 
-function alignedFloor(t: number, interval: Exclude<Interval, 'range'>, offsetMinutes: number): number {
+/** The first local midnight after t that starts a week (Monday), month or quarter, as an instant. */
+function nextCalendarEdge(t: number, interval: CalendarInterval, zone: Zone): number {
+  const local = new Date(t + offsetAt(zone, t) * MIN);
+  const y = local.getUTCFullYear();
+  const m = local.getUTCMonth();
+  const edgeLocal =
+    interval === 'week'
+      ? Date.UTC(y, m, local.getUTCDate() + 7 - ((local.getUTCDay() + 6) % 7))
+      : interval === 'month'
+        ? Date.UTC(y, m + 1, 1)
+        : Date.UTC(y, Math.floor(m / 3) * 3 + 3, 1);
+  // Wall-clock midnight to an instant: the offset there, corrected once (as parseTime does).
+  const guess = edgeLocal - offsetAt(zone, edgeLocal) * MIN;
+  return edgeLocal - offsetAt(zone, guess) * MIN;
+}
+
+function alignedFloor(t: number, interval: Exclude<Interval, 'range' | CalendarInterval>, offsetMinutes: number): number {
   const size = SIZE[interval];
   const off = offsetMinutes * MIN;
   return Math.floor((t + off) / size) * size - off;

@@ -18,6 +18,7 @@ import { kpiSettingsOf } from '../config/kpi.ts';
 import { TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
+import { createPlanningApi } from '../http/planning.ts';
 import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
 import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts';
 import { httpLookup } from '../ivr/httpLookup.ts';
@@ -133,6 +134,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     const staticDir = await buildSoftphone();
     const agentApi = createAgentApi(desk, { wsPath: '/sip' });
     const reportsApi = createReportsApi({ store, authorize: (req) => authorize(req, watcher.current) });
+    const planningApi = createPlanningApi({
+      store,
+      authorize: (req) => authorize(req, watcher.current),
+      targets: () => watcher.current.targets,
+      agents: () => watcher.current.agents,
+    });
     // Live view of queues, agents and calls: callers' numbers, so report roles only.
     const liveApi: Handler = async (req, res) => {
       if (req.url !== '/api/v1/live') return false;
@@ -142,7 +149,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
       return true;
     };
-    const http = await startHttp({ host: srv.http.host, port: srv.http.port, staticDir, handlers: [agentApi, reportsApi, liveApi] });
+    const http = await startHttp({ host: srv.http.host, port: srv.http.port, staticDir, handlers: [agentApi, reportsApi, planningApi, liveApi] });
     stoppers.push(
       () =>
         new Promise<void>((resolve) => {

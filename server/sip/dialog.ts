@@ -11,13 +11,39 @@
  *   'ack'     (req)  ACK for our 2xx (initial or re-INVITE)
  */
 import { EventEmitter } from 'node:events';
-import type { TimerHandle } from '../../lib/clock.ts';
-import { SipRequest, type SipResponse } from './message.ts';
-import { parseNameAddr, parseUri, type SipUri } from './uri.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
+import { SipRequest, SipError, ALLOW, type RequestOptions, type SipMessage, type SipResponse } from './message.ts';
+import { formatTarget, parseNameAddr, parseUri, type SipUri } from './uri.ts';
 import type { Destination } from './transport.ts';
-import type { SipStack, SipServerResponse, RequestOptions, Credentials } from './stack.ts';
+import type { Timers } from './transaction.ts';
+import type { Credentials } from './digest.ts';
+import type { SipServerResponse } from './server-response.ts';
 import { sipMetrics } from './metrics.ts';
 import { watchdogMs } from './session-timer.ts';
+
+/**
+ * What a dialog needs from the stack (the SIP.js `*Delegate` pattern): send its requests through
+ * client transactions, send bytes outside transactions (ACK, 2xx retransmissions), timers, and a
+ * place to linger after it ends. The stack implements it; the dialog never sees the stack.
+ */
+export interface DialogHost {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timers: Timers;
+  /** Non-INVITE in-dialog request: the final response (synthetic 408/503 on timeout/transport failure). */
+  sendRequestInDialog(d: Dialog, req: SipRequest, nextHop: SipUri): Promise<SipResponse>;
+  /** re-INVITE: resolves on 2xx (ACK sent), rejects with SipError otherwise. */
+  sendReinvite(d: Dialog, req: SipRequest, nextHop: SipUri): Promise<SipResponse>;
+  sendRaw(msg: SipMessage, data: Buffer, dest: Destination): void;
+  /** The dialog ended: keep it findable a while for late retransmissions, then forget it. */
+  retireDialog(d: Dialog): void;
+}
+
+/** A dialog's id (§12): Call-ID, local tag, remote tag. */
+export function dialogId(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}|${localTag}|${remoteTag}`;
+}
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
@@ -65,7 +91,7 @@ export class Dialog extends EventEmitter {
   private sessionTimerHandle?: TimerHandle;
 
   constructor(
-    private readonly stack: SipStack,
+    private readonly stack: DialogHost,
     readonly role: 'uac' | 'uas',
     readonly callId: string,
     readonly localTag: string,
@@ -84,7 +110,7 @@ export class Dialog extends EventEmitter {
     },
   ) {
     super();
-    this.id = `${callId}|${localTag}|${remoteTag}`;
+    this.id = dialogId(callId, localTag, remoteTag);
     this.localUri = init.localUri;
     this.remoteUri = init.remoteUri;
     this.localSeq = init.localSeq;
@@ -96,6 +122,26 @@ export class Dialog extends EventEmitter {
     this.remoteSdp = init.remoteSdp;
     this.initial = init.initial;
     this.createdAt = stack.clock.now();
+  }
+
+  /** The id of the dialog a received request belongs to: we are its To side (§12.2.2). */
+  static idOfRequest(req: SipMessage): string {
+    return dialogId(req.callId, req.toTag ?? '', req.fromTag ?? '');
+  }
+
+  /** The id of the dialog a received response belongs to: we are its From side (§12.1.2). */
+  static idOfResponse(res: SipMessage): string {
+    return dialogId(res.callId, res.fromTag ?? '', res.toTag ?? '');
+  }
+
+  /**
+   * §12.2.2: a request whose CSeq is not above the last one from the peer is out of order (the
+   * caller answers 500); otherwise its CSeq becomes the last.
+   */
+  acceptRemoteSeq(seq: number): boolean {
+    if (this.remoteSeq !== undefined && seq <= this.remoteSeq) return false;
+    this.remoteSeq = seq;
+    return true;
   }
 
   get remoteUser(): string | undefined {
@@ -244,7 +290,7 @@ export class Dialog extends EventEmitter {
       });
       this.armSessionTimer();
     } catch (err) {
-      const status = err instanceof Error && 'status' in err ? Number((err as { status: unknown }).status) : 0;
+      const status = err instanceof SipError ? err.status : 0;
       // §10: a refresh answered 408/481 (or not at all) means the session is gone.
       if (status === 491) this.sessionTimerHandle = this.stack.clock.setTimeout(() => void this.refreshSession(), 2000);
       else void this.end('session-refresh-failed');
@@ -316,7 +362,7 @@ export class Dialog extends EventEmitter {
     return this.acks.get(cseq);
   }
 
-  /** @internal Dispatch an in-dialog request (CSeq already checked by the stack). */
+  /** @internal Dispatch an in-dialog request (CSeq already checked with acceptRemoteSeq). */
   dispatch(req: SipRequest, res: SipServerResponse): void {
     const m = req.method;
     if (m === 'INVITE' || m === 'UPDATE' || m === 'NOTIFY' || m === 'REFER' || m === 'SUBSCRIBE') {
@@ -354,19 +400,6 @@ export class Dialog extends EventEmitter {
       }
     }
   }
-}
-
-export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE, UPDATE, REGISTER';
-
-/** Remote target from a Contact header value: its URI. */
-export function formatTarget(contact: string): string {
-  const na = parseNameAddr(contact);
-  if (!na) return contact;
-  const s = contact.trim();
-  const lt = s.indexOf('<');
-  if (lt >= 0) return s.slice(lt + 1, s.indexOf('>', lt));
-  const semi = s.indexOf(';');
-  return semi >= 0 ? s.slice(0, semi) : s;
 }
 
 function formatStrict(u: SipUri): string {

@@ -14,7 +14,19 @@
 import { EventEmitter } from 'node:events';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import { log as rootLog, type Logger } from '../../lib/log.ts';
-import { SipRequest, SipResponse, makeResponse, type SipMessage, type Source, type Transport } from './message.ts';
+import {
+  SipRequest,
+  SipResponse,
+  SipError,
+  makeResponse,
+  REASONS,
+  ALLOW,
+  SUPPORTED,
+  type RequestOptions,
+  type SipMessage,
+  type Source,
+  type Transport,
+} from './message.ts';
 import { DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
 import {
   TransportLayer,
@@ -25,39 +37,22 @@ import {
   type Destination,
 } from './transport.ts';
 import { TransactionLayer, DEFAULT_TIMERS, type Timers, type ServerTransaction, type TransactionUser } from './transaction.ts';
-import { Dialog, ALLOW, formatTarget } from './dialog.ts';
-import { DigestServer, authorize, parseChallenge } from './digest.ts';
+import { Dialog, type DialogHost } from './dialog.ts';
+import { SipServerResponse, type ResponseHost } from './server-response.ts';
+import { DigestServer, authorize, parseChallenge, type Credentials } from './digest.ts';
 import { MemoryLocationStore, type Binding, type LocationStore } from './location.ts';
 import { Registrar, type RegistrarOptions } from './registrar.ts';
 import { listenUdp, type UdpOptions } from './udp.ts';
 import { listenTcp, listenTls, type TcpOptions, type TlsOptions } from './tcp.ts';
 import { listenWs, type WsOptions } from './websocket.ts';
-import { parseUri, aorOf, type SipUri } from './uri.ts';
+import { parseUri, aorOf, formatTarget, type SipUri } from './uri.ts';
 import { newBranch, newCallId, newTag } from './via.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
 import { MIN_SE, negotiateUas, timerFromAnswer } from './session-timer.ts';
 
-export interface Credentials {
-  username: string;
-  password: string;
-}
-
-export interface RequestOptions {
-  headers?: Record<string, string | string[]>;
-  body?: string | Buffer;
-  contentType?: string;
-}
-
-export class SipError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    readonly response?: SipResponse,
-  ) {
-    super(`${status} ${reason}`);
-    this.name = 'SipError';
-  }
-}
+// Moved out so the dialog and the registrar need not import the stack; re-exported for callers.
+export { SipError, SipServerResponse };
+export type { Credentials, RequestOptions };
 
 export interface SipStackOptions {
   clock?: Clock;
@@ -111,76 +106,8 @@ export interface UacOptions extends RequestOptions {
 }
 
 const TARGET_REFRESH = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
-const SUPPORTED = 'replaces, outbound, path, timer';
 
-/** How the application answers a request. Emits 'cancel' (cancelReq) for a CANCELled INVITE. */
-export class SipServerResponse extends EventEmitter {
-  finalStatus?: number;
-  cancelled = false;
-  /** Our To tag for a dialog-creating request. */
-  readonly toTag: string;
-
-  constructor(
-    private readonly stack: SipStack,
-    readonly req: SipRequest,
-    readonly st: ServerTransaction,
-    readonly dialog?: Dialog,
-  ) {
-    super();
-    this.toTag = req.toTag ?? newTag();
-  }
-
-  get finalSent(): boolean {
-    return this.finalStatus !== undefined;
-  }
-
-  /** Build (without sending) a response with our standard headers. */
-  build(status: number, opts: RequestOptions & { reason?: string } = {}): SipResponse {
-    const req = this.req;
-    const res = makeResponse(req, status, opts.reason, status > 100 ? this.toTag : undefined);
-    if (req.method === 'INVITE' && status > 100 && status < 300) {
-      const rr = req.headers.get('record-route');
-      if (rr && !this.dialog) res.headers.set('record-route', [...rr]);
-      res.set('contact', this.stack.contactFor(req.source?.transport ?? 'udp'));
-      res.set('allow', ALLOW);
-      res.set('supported', SUPPORTED);
-    }
-    res.set('server', this.stack.userAgent);
-    if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) res.set(k, v);
-    if (opts.body !== undefined) res.setBody(opts.body, opts.contentType ?? 'application/sdp');
-    return res;
-  }
-
-  /**
-   * Send a response. For a new INVITE, a 2xx must go through SipStack.createUAS (which builds the
-   * dialog); provisional responses (180, 183 with early-media SDP) and rejections go here.
-   */
-  send(status: number, opts: RequestOptions & { reason?: string } = {}): SipResponse | undefined {
-    if (this.finalSent) return undefined;
-    const req = this.req;
-    if (req.method === 'INVITE' && status >= 200 && status < 300 && !this.dialog) {
-      throw new Error('answer a new INVITE with SipStack.createUAS(req, res, { localSdp })');
-    }
-    const refresh = this.dialog && status >= 200 && status < 300 && (req.method === 'INVITE' || req.method === 'UPDATE') ? negotiateUas(req) : undefined;
-    const res = this.build(status, refresh?.kind === 'timer' ? { ...opts, headers: { ...refresh.headers, ...opts.headers } } : opts);
-    if (status >= 200) this.finalStatus = status;
-    this.st.respond(res);
-    // A 2xx to a re-INVITE/UPDATE is a session refresh (RFC 4028 §9).
-    if (refresh && this.dialog?.sessionTimer) {
-      this.dialog.armSessionTimer(refresh.kind === 'timer' ? { seconds: refresh.seconds, weRefresh: false } : undefined);
-    }
-    if (req.method === 'INVITE' && status >= 200 && status < 300 && this.dialog) {
-      const d = this.dialog;
-      const dest = responseDestination(req);
-      if (opts.body !== undefined) d.localSdp = typeof opts.body === 'string' ? opts.body : opts.body.toString('utf8');
-      if (req.body.length && req.contentType === 'application/sdp') d.remoteSdp = req.bodyText;
-      if (dest) d.track2xx(req.cseq.seq, res, dest, this.st.reliable, () => {}, () => void d.end('ack-timeout'));
-    }
-    return res;
-  }
-}
-
-export class SipStack extends EventEmitter {
+export class SipStack extends EventEmitter implements DialogHost, ResponseHost {
   readonly clock: Clock;
   readonly log: Logger;
   readonly timers: Timers;
@@ -220,7 +147,14 @@ export class SipStack extends EventEmitter {
     this.digest = new DigestServer(this.realm, this.clock, opts.digestAlgorithms);
     this.location = opts.location ?? new MemoryLocationStore(this.clock);
     if (opts.registrar !== false) {
-      this.registrar = new Registrar(this, this.location, typeof opts.registrar === 'object' ? opts.registrar : {});
+      this.registrar = new Registrar(
+        {
+          clock: this.clock,
+          authenticate: (req, res) => this.authenticate(req, res),
+          registered: (b) => this.emit('registered', b),
+          unregistered: (b) => this.emit('unregistered', b),
+        },
+        this.location, typeof opts.registrar === 'object' ? opts.registrar : {});
     }
     this.transport.on('message', (msg: SipMessage) => this.onMessage(msg));
     this.transport.on('malformed', (r: ParseResult, src: Source) => this.onMalformed(r, src));
@@ -601,8 +535,7 @@ export class SipStack extends EventEmitter {
               return;
             }
             if (res.status < 300) {
-              const tag = res.toTag ?? '';
-              const existing = this.dialogs.get(`${callId}|${fromTag}|${tag}`);
+              const existing = this.dialogs.get(Dialog.idOfResponse(res));
               if (existing) {
                 this.ackDialog(existing, r.cseq.seq, dest);
                 return;
@@ -825,7 +758,7 @@ export class SipStack extends EventEmitter {
     // §8.2.6 needs Via, From, To, Call-ID and CSeq to form a response at all.
     if (!req.has('via') || !req.has('from') || !req.has('to') || !req.has('call-id') || !req.has('cseq') || !req.topVia) return;
     req.source = src;
-    const res = makeResponse(req, r.status, `${statusText(r.status)} - ${r.error}`);
+    const res = makeResponse(req, r.status, `${REASONS[r.status] ?? REASONS[400]} - ${r.error}`);
     const dest = responseDestination(req);
     if (dest) this.sendRaw(res, res.serialize(), dest);
   }
@@ -845,7 +778,7 @@ export class SipStack extends EventEmitter {
     onStrayResponse: (res) => {
       // A retransmitted 2xx after our INVITE transaction ended: re-ACK from the dialog (§13.2.2.4).
       if (res.cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
-      const d = this.dialogs.get(`${res.callId}|${res.fromTag ?? ''}|${res.toTag ?? ''}`);
+      const d = this.dialogs.get(Dialog.idOfResponse(res));
       const ack = d?.ackFor(res.cseq.seq);
       if (d && ack) this.sendRaw(new SipRequest('ACK', d.remoteTarget), ack.data, ack.dest);
     },
@@ -854,23 +787,21 @@ export class SipStack extends EventEmitter {
   private onRequest(req: SipRequest, st: ServerTransaction | undefined): void {
     if (!st) {
       // ACK for a 2xx: belongs to the dialog.
-      const d = this.dialogs.get(`${req.callId}|${req.toTag ?? ''}|${req.fromTag ?? ''}`);
+      const d = this.dialogs.get(Dialog.idOfRequest(req));
       d?.receiveAck(req);
       return;
     }
     const toTag = req.toTag;
     if (toTag !== undefined) {
-      const d = this.dialogs.get(`${req.callId}|${toTag}|${req.fromTag ?? ''}`);
+      const d = this.dialogs.get(Dialog.idOfRequest(req));
       if (!d || d.state === 'terminated') {
         st.respond(makeResponse(req, 481));
         return;
       }
-      const seq = req.cseq.seq;
-      if (d.remoteSeq !== undefined && seq <= d.remoteSeq) {
+      if (!d.acceptRemoteSeq(req.cseq.seq)) {
         st.respond(makeResponse(req, 500, 'Server Internal Error - CSeq out of order'));
         return;
       }
-      d.remoteSeq = seq;
       const res = new SipServerResponse(this, req, st, d);
       this.responses.set(st, res);
       try {
@@ -934,9 +865,5 @@ export class SipStack extends EventEmitter {
 }
 
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'INFO', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
-
-function statusText(s: number): string {
-  return s === 505 ? 'Version Not Supported' : s === 513 ? 'Message Too Large' : s === 416 ? 'Unsupported URI Scheme' : 'Bad Request';
-}
 
 export { RELIABLE };

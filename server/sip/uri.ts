@@ -242,6 +242,17 @@ export function formatNameAddr(na: NameAddr): string {
   return `${dn}<${formatUri(na.uri)}>${formatParams(na.params)}`;
 }
 
+/** The URI of a Contact header value (a dialog's remote target, a registered contact). */
+export function formatTarget(contact: string): string {
+  const na = parseNameAddr(contact);
+  if (!na) return contact;
+  const s = contact.trim();
+  const lt = s.indexOf('<');
+  if (lt >= 0) return s.slice(lt + 1, s.indexOf('>', lt));
+  const semi = s.indexOf(';');
+  return semi >= 0 ? s.slice(0, semi) : s;
+}
+
 /** The AOR key used by the location service: `sip:user@host`, lowercased host, no port/params. */
 export function aorOf(uri: SipUri): string {
   return uri.user !== undefined ? `sip:${uri.user}@${uri.host}` : `sip:${uri.host}`;

@@ -10,7 +10,6 @@
  *   'info' | 'refer' | 'notify' | 'options' | 'message' | 'update'  (req, res)
  *   'ack'     (req)  ACK for our 2xx (initial or re-INVITE)
  */
-import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { SipRequest, SipError, ALLOW, type RequestOptions, type SipMessage, type SipResponse } from './message.ts';
@@ -18,7 +17,7 @@ import { formatTarget, parseNameAddr, parseUri, type SipUri } from './uri.ts';
 import type { Destination } from './transport.ts';
 import type { Timers } from './transaction.ts';
 import type { Credentials } from './digest.ts';
-import type { SipServerResponse } from './server-response.ts';
+import { RequestEmitter, type SipServerResponse } from './server-response.ts';
 import { sipMetrics } from './metrics.ts';
 import { watchdogMs } from './session-timer.ts';
 
@@ -47,6 +46,29 @@ export function dialogId(callId: string, localTag: string, remoteTag: string): s
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
+/** An in-dialog request for the application to answer. */
+type InDialogRequest = [req: SipRequest, res: SipServerResponse];
+
+export type DialogEvents = {
+  /** The dialog ended for `reason` (not after our own destroy()); `bye` when the peer sent one. */
+  destroy: [bye: SipRequest | undefined, reason: string];
+  /** re-INVITE; without a listener we answer 200 with the current local SDP. */
+  modify: InDialogRequest;
+  info: InDialogRequest;
+  refer: InDialogRequest;
+  notify: InDialogRequest;
+  options: InDialogRequest;
+  message: InDialogRequest;
+  update: InDialogRequest;
+  subscribe: InDialogRequest;
+  prack: InDialogRequest;
+  publish: InDialogRequest;
+  /** ACK for our 2xx (initial or re-INVITE). */
+  ack: [ack: SipRequest];
+};
+/** Events named after the method of the in-dialog request they carry. */
+type MethodEvent = Exclude<keyof DialogEvents, 'destroy' | 'modify' | 'ack'>;
+
 /** A 2xx to an INVITE that we keep retransmitting until its ACK arrives (§13.3.1.4). */
 interface Pending2xx {
   cseq: number;
@@ -61,7 +83,7 @@ interface Pending2xx {
   onTimeout: () => void;
 }
 
-export class Dialog extends EventEmitter {
+export class Dialog extends RequestEmitter<DialogEvents> {
   state: DialogState = 'early';
   readonly id: string;
   /** Our From (UAC) / To (UAS) header value, with our tag. */
@@ -91,7 +113,7 @@ export class Dialog extends EventEmitter {
   private sessionTimerHandle?: TimerHandle;
 
   constructor(
-    private readonly stack: DialogHost,
+    private readonly host: DialogHost,
     readonly role: 'uac' | 'uas',
     readonly callId: string,
     readonly localTag: string,
@@ -121,7 +143,7 @@ export class Dialog extends EventEmitter {
     this.localSdp = init.localSdp;
     this.remoteSdp = init.remoteSdp;
     this.initial = init.initial;
-    this.createdAt = stack.clock.now();
+    this.createdAt = host.clock.now();
   }
 
   /** The id of the dialog a received request belongs to: we are its To side (§12.2.2). */
@@ -142,6 +164,10 @@ export class Dialog extends EventEmitter {
     if (this.remoteSeq !== undefined && seq <= this.remoteSeq) return false;
     this.remoteSeq = seq;
     return true;
+  }
+
+  protected get eventLog(): Logger {
+    return this.host.log;
   }
 
   get remoteUser(): string | undefined {
@@ -187,7 +213,7 @@ export class Dialog extends EventEmitter {
     if (this.state === 'terminated' && method !== 'BYE') throw new Error(`dialog ${this.id} is terminated`);
     if (method === 'INVITE') throw new Error('use modify() for re-INVITE');
     const { req, nextHop } = this.createRequest(method, opts);
-    return this.stack.sendRequestInDialog(this, req, nextHop);
+    return this.host.sendRequestInDialog(this, req, nextHop);
   }
 
   /**
@@ -200,7 +226,7 @@ export class Dialog extends EventEmitter {
     this.reinviteInProgress = true;
     try {
       const { req, nextHop } = this.createRequest('INVITE', { ...opts, body: sdp, contentType: 'application/sdp' });
-      const res = await this.stack.sendReinvite(this, req, nextHop);
+      const res = await this.host.sendReinvite(this, req, nextHop);
       this.localSdp = sdp;
       if (res.body.length) this.remoteSdp = res.bodyText;
       return this.remoteSdp;
@@ -217,9 +243,9 @@ export class Dialog extends EventEmitter {
     if (wasEarly && this.role === 'uac') return; // early UAC dialogs end via CANCEL, not BYE
     try {
       const { req, nextHop } = this.createRequest('BYE', opts);
-      await this.stack.sendRequestInDialog(this, req, nextHop);
+      await this.host.sendRequestInDialog(this, req, nextHop);
     } catch (err) {
-      this.stack.log.debug({ callId: this.callId, err: String(err) }, 'BYE failed');
+      this.host.log.debug({ callId: this.callId, err: String(err) }, 'BYE failed');
     }
   }
 
@@ -248,11 +274,11 @@ export class Dialog extends EventEmitter {
     if (this.state === 'terminated') return;
     if (this.state === 'confirmed') sipMetrics.dialogs.dec();
     this.state = 'terminated';
-    if (this.sessionTimerHandle) this.stack.clock.clearTimeout(this.sessionTimerHandle);
+    if (this.sessionTimerHandle) this.host.clock.clearTimeout(this.sessionTimerHandle);
     for (const p of this.pending2xx.values()) this.stopPending(p);
     this.pending2xx.clear();
     // Keep ACK data around briefly for 2xx retransmissions; the stack drops us after a linger.
-    this.stack.retireDialog(this);
+    this.host.retireDialog(this);
     if (reason !== 'local-bye') this.emit('destroy', bye, reason);
   }
 
@@ -265,13 +291,13 @@ export class Dialog extends EventEmitter {
     if (timer) this.sessionTimer = timer;
     const t = this.sessionTimer;
     if (!t || this.state === 'terminated') return;
-    const clock = this.stack.clock;
+    const clock = this.host.clock;
     if (this.sessionTimerHandle) clock.clearTimeout(this.sessionTimerHandle);
     if (t.weRefresh) {
       this.sessionTimerHandle = clock.setTimeout(() => void this.refreshSession(), (t.seconds * 1000) / 2);
     } else {
       this.sessionTimerHandle = clock.setTimeout(() => {
-        this.stack.log.info({ callId: this.callId }, 'session timer expired without refresh');
+        this.host.log.info({ callId: this.callId }, 'session timer expired without refresh');
         void this.end('session-expired');
       }, watchdogMs(t.seconds));
     }
@@ -281,7 +307,7 @@ export class Dialog extends EventEmitter {
     const t = this.sessionTimer;
     if (!t || this.state !== 'confirmed') return;
     if (this.reinviteInProgress) {
-      this.sessionTimerHandle = this.stack.clock.setTimeout(() => void this.refreshSession(), 5000);
+      this.sessionTimerHandle = this.host.clock.setTimeout(() => void this.refreshSession(), 5000);
       return;
     }
     try {
@@ -292,7 +318,7 @@ export class Dialog extends EventEmitter {
     } catch (err) {
       const status = err instanceof SipError ? err.status : 0;
       // §10: a refresh answered 408/481 (or not at all) means the session is gone.
-      if (status === 491) this.sessionTimerHandle = this.stack.clock.setTimeout(() => void this.refreshSession(), 2000);
+      if (status === 491) this.sessionTimerHandle = this.host.clock.setTimeout(() => void this.refreshSession(), 2000);
       else void this.end('session-refresh-failed');
     }
   }
@@ -302,12 +328,12 @@ export class Dialog extends EventEmitter {
     if (this.state === 'terminated') return;
     const { req, nextHop } = this.createRequest('BYE');
     this.terminate(reason);
-    await this.stack.sendRequestInDialog(this, req, nextHop).catch(() => undefined);
+    await this.host.sendRequestInDialog(this, req, nextHop).catch(() => undefined);
   }
 
   /** @internal Start sending a 2xx until ACK (§13.3.1.4), with the give-up timer at 64*T1. */
   track2xx(cseq: number, res: SipResponse, dest: Destination, reliable: boolean, onAck: (a: SipRequest) => void, onTimeout: () => void): void {
-    const { clock, timers } = this.stack;
+    const { clock, timers } = this.host;
     const data = res.serialize();
     const p: Pending2xx = {
       cseq,
@@ -328,7 +354,7 @@ export class Dialog extends EventEmitter {
     if (!reliable) {
       const tick = (): void => {
         sipMetrics.retransmissions.inc({ timer: '2xx' });
-        this.stack.sendRaw(res, data, dest);
+        this.host.sendRaw(res, data, dest);
         p.interval = Math.min(p.interval * 2, timers.T2);
         p.timer = clock.setTimeout(tick, p.interval);
       };
@@ -338,8 +364,8 @@ export class Dialog extends EventEmitter {
   }
 
   private stopPending(p: Pending2xx): void {
-    if (p.timer) this.stack.clock.clearTimeout(p.timer);
-    this.stack.clock.clearTimeout(p.deadline);
+    if (p.timer) this.host.clock.clearTimeout(p.timer);
+    this.host.clock.clearTimeout(p.deadline);
   }
 
   /** @internal An ACK arrived for this dialog. */
@@ -386,7 +412,9 @@ export class Dialog extends EventEmitter {
         else res.send(200, { body: this.localSdp ?? '', contentType: 'application/sdp' });
         return;
       default: {
-        const ev = m.toLowerCase();
+        // Any method is looked up by its name; one outside DialogEvents has no listener unless
+        // added with a cast, and then gets the default answer below.
+        const ev = m.toLowerCase() as MethodEvent;
         if (this.listenerCount(ev) > 0) {
           this.emit(ev, req, res);
           return;

@@ -1,8 +1,11 @@
 /**
  * How the application answers a request (RFC 3261 §8.2.6, §13.3.1): a response object bound to
  * the request's server transaction. Emits 'cancel' (invite) when the caller CANCELs an INVITE.
+ *
+ * Also RequestEmitter, the event base of the stack and of dialogs, whose request events carry one.
  */
-import { EventEmitter } from 'node:events';
+import { Emitter, type EventMap } from '../../lib/events.ts';
+import type { Logger } from '../../lib/log.ts';
 import { makeResponse, ALLOW, SUPPORTED, type RequestOptions, type SipRequest, type SipResponse, type Transport } from './message.ts';
 import type { ServerTransaction } from './transaction.ts';
 import { responseDestination, type Destination } from './transport.ts';
@@ -29,7 +32,12 @@ export interface ResponseDialog {
   end(reason: string): Promise<void>;
 }
 
-export class SipServerResponse extends EventEmitter {
+export type ServerResponseEvents = {
+  /** The caller CANCELled the INVITE (487 already sent unless a final was); the INVITE itself. */
+  cancel: [invite: SipRequest];
+};
+
+export class SipServerResponse extends Emitter<ServerResponseEvents> {
   finalStatus?: number;
   cancelled = false;
   /** Our To tag for a dialog-creating request. */
@@ -92,5 +100,56 @@ export class SipServerResponse extends EventEmitter {
       if (dest) d.track2xx(req.cseq.seq, res, dest, this.st.reliable, () => {}, () => void d.end('ack-timeout'));
     }
     return res;
+  }
+}
+
+/**
+ * An Emitter whose request events ([req, res] with a SipServerResponse) hold the application to
+ * answering: a listener that throws or rejects is logged and its request answered 500 if no final
+ * response went out, because an INVITE has no transaction timer to end it and the caller would
+ * wait forever. Other events keep Emitter's rule (logged, the other listeners still run).
+ *
+ * Listeners are wrapped when added; the wrapper carries the original as `inner`, which is how
+ * Emitter.off finds a once() wrapper, so off(name, fn) still removes them.
+ */
+export abstract class RequestEmitter<E extends EventMap<E>> extends Emitter<E> {
+  protected abstract get eventLog(): Logger;
+
+  override on<K extends keyof E>(name: K, fn: (...args: E[K]) => unknown): this {
+    return super.on(name, this.answering(name, fn));
+  }
+
+  override once<K extends keyof E>(name: K, fn: (...args: E[K]) => unknown): this {
+    const run = this.answering(name, fn);
+    const wrapper: ((...args: E[K]) => void) & { inner?: unknown } = (...args: E[K]): void => {
+      super.off(name, wrapper);
+      run(...args);
+    };
+    wrapper.inner = fn;
+    return super.on(name, wrapper);
+  }
+
+  private answering<K extends keyof E>(name: K, fn: (...args: E[K]) => unknown): ((...args: E[K]) => void) & { inner?: unknown } {
+    const failed = (err: unknown, args: E[K]): void => {
+      this.eventLog.error({ err, event: String(name) }, 'sip application handler failed');
+      const res = args.find((a): a is SipServerResponse => a instanceof SipServerResponse);
+      if (res && !res.finalSent) {
+        try {
+          res.send(500);
+        } catch {
+          /* already answered */
+        }
+      }
+    };
+    const wrapper: ((...args: E[K]) => void) & { inner?: unknown } = (...args: E[K]): void => {
+      try {
+        const r = fn.apply(this, args);
+        if (r instanceof Promise) r.catch((err: unknown) => failed(err, args));
+      } catch (err) {
+        failed(err, args);
+      }
+    };
+    wrapper.inner = fn;
+    return wrapper;
   }
 }

@@ -15,7 +15,6 @@
  * (uac.ts), the UAS (uas.ts), dialogs (dialog.ts), the registrar (registrar.ts), outbound
  * registration (registration.ts) and digest authentication (authentication.ts).
  */
-import { EventEmitter } from 'node:events';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import { log as rootLog, type Logger } from '../../lib/log.ts';
 import { SipRequest, SipError, type RequestOptions, type SipMessage, type SipResponse, type Source, type Transport } from './message.ts';
@@ -23,7 +22,7 @@ import { DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts'
 import { TransportLayer, RELIABLE, type Destination } from './transport.ts';
 import { TransactionLayer, DEFAULT_TIMERS, type Timers } from './transaction.ts';
 import type { Dialog, DialogHost } from './dialog.ts';
-import { SipServerResponse, type ResponseHost } from './server-response.ts';
+import { RequestEmitter, SipServerResponse, type ResponseHost } from './server-response.ts';
 import { DigestServer, type Credentials } from './digest.ts';
 import { Authenticator, type CredentialLookup } from './authentication.ts';
 import { MemoryLocationStore, type Binding, type LocationStore } from './location.ts';
@@ -74,7 +73,32 @@ export interface ListenOptions {
   wss?: WsOptions;
 }
 
-export class SipStack extends EventEmitter implements ResponseHost {
+/** An out-of-dialog request for the application to answer. */
+type RequestEvent = [req: SipRequest, res: SipServerResponse];
+
+export type SipStackEvents = {
+  invite: RequestEvent;
+  options: RequestEvent;
+  message: RequestEvent;
+  subscribe: RequestEvent;
+  notify: RequestEvent;
+  refer: RequestEvent;
+  info: RequestEvent;
+  publish: RequestEvent;
+  update: RequestEvent;
+  prack: RequestEvent;
+  bye: RequestEvent;
+  /** REGISTER, when the built-in registrar is disabled. */
+  register: RequestEvent;
+  /** A contact was bound by the registrar. */
+  registered: [binding: Binding];
+  /** A binding was removed, expired, or lost with its flow. */
+  unregistered: [binding: Binding];
+};
+/** Events named after the method of the request they carry. */
+type MethodEvent = Exclude<keyof SipStackEvents, 'registered' | 'unregistered'>;
+
+export class SipStack extends RequestEmitter<SipStackEvents> implements ResponseHost {
   readonly clock: Clock;
   readonly log: Logger;
   readonly timers: Timers;
@@ -94,7 +118,7 @@ export class SipStack extends EventEmitter implements ResponseHost {
   private closed = false;
 
   constructor(opts: SipStackOptions = {}) {
-    super({ captureRejections: true });
+    super();
     this.clock = opts.clock ?? new SystemClock();
     this.log = opts.log ?? rootLog.child({ mod: 'sip' });
     this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
@@ -152,7 +176,10 @@ export class SipStack extends EventEmitter implements ResponseHost {
       responseHost: this,
       registrar: this.registrar,
       sendRaw,
-      deliver: (event, req, res) => {
+      deliver: (method, req, res) => {
+        // Any method is looked up by its name; one outside SipStackEvents has no listener unless
+        // added with a cast, and then gets the default answer (405/501).
+        const event = method as MethodEvent;
         if (this.listenerCount(event) === 0) return false;
         this.emit(event, req, res);
         return true;
@@ -179,17 +206,8 @@ export class SipStack extends EventEmitter implements ResponseHost {
     });
   }
 
-  /** Errors thrown (or rejected) by application listeners: log, and answer 500 if nobody did. */
-  [Symbol.for('nodejs.rejection')](err: unknown, event: string | symbol, ...args: unknown[]): void {
-    this.log.error({ err, event: String(event) }, 'sip application handler failed');
-    const res = args[1];
-    if (res instanceof SipServerResponse && !res.finalSent) {
-      try {
-        res.send(500);
-      } catch {
-        /* already answered */
-      }
-    }
+  protected get eventLog(): Logger {
+    return this.log;
   }
 
   async listen(opts: ListenOptions): Promise<void> {

@@ -7,9 +7,9 @@
  * Every received message carries its flow id; sending with that id reuses the connection, which is
  * how an INVITE reaches a browser registered over WebSocket whose Contact host is `x.invalid`.
  */
-import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { lookup, resolveSrv } from 'node:dns/promises';
+import { Emitter } from '../../lib/events.ts';
 import type { Logger } from '../../lib/log.ts';
 import { SipMessage, SipRequest, type Source, type Transport } from './message.ts';
 import { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
@@ -61,10 +61,16 @@ export class TransportError extends Error {
 export const DEFAULT_PORTS: Record<Transport, number> = { udp: 5060, tcp: 5060, tls: 5061, ws: 80, wss: 443 };
 export const RELIABLE: Record<Transport, boolean> = { udp: false, tcp: true, tls: true, ws: true, wss: true };
 
-/**
- * Events: 'message' (msg: SipMessage), 'malformed' (result, source, raw), 'flowClosed' (flowId).
- */
-export class TransportLayer extends EventEmitter {
+export type TransportEvents = {
+  /** A parsed message, stamped with its Source (and received/rport for requests). */
+  message: [msg: SipMessage];
+  /** Bytes that did not parse: the parser's verdict, where they came from, the bytes. */
+  malformed: [result: ParseResult, source: Source, raw: Buffer];
+  /** A connection (or UDP socket) closed. */
+  flowClosed: [flowId: string];
+};
+
+export class TransportLayer extends Emitter<TransportEvents> {
   readonly flows = new Map<string, Flow>();
   /** Connection reuse (RFC 5923 spirit): `${transport}:${address}:${port}` -> flow id. */
   private readonly byRemote = new Map<string, string>();

@@ -19,11 +19,11 @@ import { SystemClock, type Clock } from '../../lib/clock.ts';
 import { log as rootLog, type Logger } from '../../lib/log.ts';
 import { SipRequest, SipError, type RequestOptions, type SipMessage, type SipResponse, type Source, type Transport } from './message.ts';
 import { DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
-import { TransportLayer, RELIABLE, type Destination } from './transport.ts';
+import { TransportLayer, type Destination } from './transport.ts';
 import { TransactionLayer, DEFAULT_TIMERS, type Timers } from './transaction.ts';
 import type { Dialog, DialogHost } from './dialog.ts';
 import { RequestEmitter, SipServerResponse, type ResponseHost } from './server-response.ts';
-import { DigestServer, type Credentials } from './digest.ts';
+import { DigestServer } from './digest.ts';
 import { Authenticator, type CredentialLookup } from './authentication.ts';
 import { MemoryLocationStore, type Binding, type LocationStore } from './location.ts';
 import { Registrar, type RegistrarOptions } from './registrar.ts';
@@ -36,10 +36,9 @@ import { listenWs, type WsOptions } from './websocket.ts';
 import { parseUri, aorOf } from './uri.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
 
-// Moved out so the dialog, the registrar and the UA halves need not import the stack;
-// re-exported for callers that still import them from here.
-export { SipError, SipServerResponse, RELIABLE };
-export type { Credentials, RequestOptions, UacOptions };
+// Moved out so the dialog, the registrar and the UA halves need not import the stack. Re-exported
+// only because server/call still imports them from here; once it imports index.ts, drop this.
+export { SipError, SipServerResponse };
 
 export interface SipStackOptions {
   clock?: Clock;

@@ -4,9 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { SipStack, SipError, type SipServerResponse } from '../../../server/sip/stack.ts';
-import type { Dialog } from '../../../server/sip/dialog.ts';
-import type { SipRequest } from '../../../server/sip/message.ts';
+import { SipStack, SipError, type SipServerResponse, type Dialog, type SipRequest } from '../../../server/sip/index.ts';
 import { runSipp, startSipp } from '../../support/sipp.ts';
 import { metrics } from '../../../lib/metrics.ts';
 

@@ -12,10 +12,7 @@ import { WebSocket } from 'ws';
 import { metrics } from '../../../lib/metrics.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SipStack, SipError } from '../../../server/sip/stack.ts';
-import type { Dialog } from '../../../server/sip/dialog.ts';
-import { SipRequest, SipResponse, makeResponse } from '../../../server/sip/message.ts';
-import { parseMessage } from '../../../server/sip/parser.ts';
+import { SipStack, SipError, SipRequest, SipResponse, makeResponse, parseMessage, type Dialog } from '../../../server/sip/index.ts';
 
 const A = 25100;
 const B = 25110;

@@ -6,10 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { FakeClock } from '../../../lib/clock.ts';
-import { SipStack, SipError } from '../../../server/sip/stack.ts';
-import type { Dialog } from '../../../server/sip/dialog.ts';
-import { SipRequest, SipResponse, type SipMessage } from '../../../server/sip/message.ts';
-import { parseMessage } from '../../../server/sip/parser.ts';
+import { SipStack, SipError, SipRequest, SipResponse, parseMessage, type Dialog, type SipMessage } from '../../../server/sip/index.ts';
 
 const PORT = 25160;
 const PEER = 25161;

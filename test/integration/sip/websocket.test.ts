@@ -17,9 +17,7 @@ import {
   type Session,
   type SessionDescriptionHandler,
 } from 'sip.js';
-import { SipStack } from '../../../server/sip/stack.ts';
-import type { Dialog } from '../../../server/sip/dialog.ts';
-import type { Binding } from '../../../server/sip/location.ts';
+import { SipStack, type Dialog, type Binding } from '../../../server/sip/index.ts';
 
 // sip.js expects the browser's WebSocket global; `ws` provides the same interface in Node.
 (globalThis as unknown as { WebSocket: unknown }).WebSocket = WebSocket;

@@ -40,7 +40,7 @@ export interface DialogHost {
 }
 
 /** A dialog's id (§12): Call-ID, local tag, remote tag. */
-export function dialogId(callId: string, localTag: string, remoteTag: string): string {
+function dialogId(callId: string, localTag: string, remoteTag: string): string {
   return `${callId}|${localTag}|${remoteTag}`;
 }
 
@@ -100,7 +100,6 @@ export class Dialog extends RequestEmitter<DialogEvents> {
   flowId: string | undefined;
   /** Credentials for challenges on in-dialog requests (carrier trunks challenge BYE, re-INVITE). */
   auth?: Credentials;
-  readonly createdAt: number;
   /** The initial INVITE (UAS) or its final 2xx (UAC). */
   readonly initial: SipRequest | SipResponse;
   private pending2xx = new Map<number, Pending2xx>();
@@ -143,7 +142,6 @@ export class Dialog extends RequestEmitter<DialogEvents> {
     this.localSdp = init.localSdp;
     this.remoteSdp = init.remoteSdp;
     this.initial = init.initial;
-    this.createdAt = host.clock.now();
   }
 
   /** The id of the dialog a received request belongs to: we are its To side (§12.2.2). */
@@ -168,10 +166,6 @@ export class Dialog extends RequestEmitter<DialogEvents> {
 
   protected get eventLog(): Logger {
     return this.host.log;
-  }
-
-  get remoteUser(): string | undefined {
-    return parseNameAddr(this.remoteUri)?.uri.user;
   }
 
   /** Build an in-dialog request per §12.2.1.1 (loose routing; strict routing per §16.12.1.1). */

@@ -26,7 +26,7 @@ export interface Challenge {
 }
 
 /** Parse `Digest a=b, c="d"` into lowercased names. Never throws. */
-export function parseAuthParams(header: string): { scheme: string; params: Map<string, string> } | undefined {
+function parseAuthParams(header: string): { scheme: string; params: Map<string, string> } | undefined {
   const m = /^\s*([A-Za-z0-9-]+)\s+(.*)$/s.exec(header);
   if (!m) return undefined;
   const params = new Map<string, string>();

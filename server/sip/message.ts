@@ -84,7 +84,7 @@ const CANONICAL: Record<string, string> = {
 };
 const canonicalCache = new Map<string, string>();
 
-export function canonicalName(lower: string): string {
+function canonicalName(lower: string): string {
   const known = CANONICAL[lower];
   if (known) return known;
   let c = canonicalCache.get(lower);

@@ -219,11 +219,6 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
     if (this.registrar && !this.sweepTimer && !this.closed) this.scheduleSweep();
   }
 
-  /** Ports actually bound (useful with port 0). */
-  get addresses(): { transport: Transport; host: string; port: number }[] {
-    return this.transport.listening.map((l) => ({ transport: l.transport, ...l.advertised }));
-  }
-
   /** Every 30 s: expired bindings are dropped and reported as 'unregistered'. */
   private scheduleSweep(): void {
     this.sweepTimer = this.clock.setTimeout(() => {
@@ -311,12 +306,6 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
     }, 32_000);
   }
 
-  dialog(id: string): Dialog | undefined {
-    return this.dialogs.get(id);
-  }
-  get dialogCount(): number {
-    return this.dialogs.size;
-  }
 
   // ---------------------------------------------------------------- registrar helpers
 

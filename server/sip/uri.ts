@@ -78,7 +78,7 @@ export function parseParams(s: string): Map<string, string | null> | undefined {
   return params;
 }
 
-export function formatParams(params: Map<string, string | null>): string {
+function formatParams(params: Map<string, string | null>): string {
   let out = '';
   for (const [k, v] of params) out += v === null ? `;${k}` : `;${k}=${v}`;
   return out;
@@ -235,11 +235,6 @@ function findUnquoted(s: string, ch: string): number {
     else if (c === ch) return i;
   }
   return -1;
-}
-
-export function formatNameAddr(na: NameAddr): string {
-  const dn = na.displayName !== undefined ? `"${na.displayName.replace(/(["\\])/g, '\\$1')}" ` : '';
-  return `${dn}<${formatUri(na.uri)}>${formatParams(na.params)}`;
 }
 
 /** The URI of a Contact header value (a dialog's remote target, a registered contact). */

@@ -3,7 +3,7 @@
  * remote CSeq, remote target and route set — plus the in-dialog methods a contact centre needs:
  * BYE, re-INVITE (hold/resume, target refresh), INFO (DTMF), REFER/NOTIFY (transfer), OPTIONS.
  *
- * Events:
+ * Events (typed by DialogEvents):
  *   'destroy' (bye?: SipRequest, reason: string)  'remote-bye', 'ack-timeout', 'flow-closed',
  *             'session-expired', 'session-refresh-failed', 'shutdown'
  *   'modify'  (req, res)  re-INVITE; without a listener we answer 200 with the current local SDP

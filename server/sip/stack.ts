@@ -8,8 +8,10 @@
  *   sip.on('invite', async (req, res) => { res.send(180); const d = await sip.createUAS(req, res, { localSdp }); });
  *   const d = await sip.createUAC('sip:1001@10.0.0.5', { localSdp, auth, onProvisional, signal });
  *
- * Events: 'invite' (req, res), 'options' | 'message' | 'subscribe' | 'notify' | 'refer' |
- * 'info' | 'publish' (req, res) out of dialog, 'registered' / 'unregistered' (Binding).
+ * Events (typed by SipStackEvents): 'invite' (req, res), 'options' | 'message' | 'subscribe' |
+ * 'notify' | 'refer' | 'info' | 'publish' (req, res) out of dialog, 'registered' / 'unregistered'
+ * (Binding). A request listener that throws or rejects before answering gets its request answered
+ * 500 (RequestEmitter).
  *
  * The work is done by parts that know only the small host interface they are given: the UAC
  * (uac.ts), the UAS (uas.ts), dialogs (dialog.ts), the registrar (registrar.ts), outbound

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SipStack } from '../server/sip/stack.ts';
+import { SipStack } from '../server/sip/index.ts';
 import { log } from '../lib/log.ts';
 import { runSipp } from '../test/support/sipp.ts';
 

@@ -3,23 +3,71 @@
  * remote CSeq, remote target and route set — plus the in-dialog methods a contact centre needs:
  * BYE, re-INVITE (hold/resume, target refresh), INFO (DTMF), REFER/NOTIFY (transfer), OPTIONS.
  *
- * Events:
+ * Events (typed by DialogEvents):
  *   'destroy' (bye?: SipRequest, reason: string)  'remote-bye', 'ack-timeout', 'flow-closed',
  *             'session-expired', 'session-refresh-failed', 'shutdown'
  *   'modify'  (req, res)  re-INVITE; without a listener we answer 200 with the current local SDP
  *   'info' | 'refer' | 'notify' | 'options' | 'message' | 'update'  (req, res)
  *   'ack'     (req)  ACK for our 2xx (initial or re-INVITE)
  */
-import { EventEmitter } from 'node:events';
-import type { TimerHandle } from '../../lib/clock.ts';
-import { SipRequest, type SipResponse } from './message.ts';
-import { parseNameAddr, parseUri, type SipUri } from './uri.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
+import { SipRequest, SipError, ALLOW, type RequestOptions, type SipMessage, type SipResponse } from './message.ts';
+import { formatTarget, parseNameAddr, parseUri, type SipUri } from './uri.ts';
 import type { Destination } from './transport.ts';
-import type { SipStack, SipServerResponse, RequestOptions, Credentials } from './stack.ts';
+import type { Timers } from './transaction.ts';
+import type { Credentials } from './digest.ts';
+import { RequestEmitter, type SipServerResponse } from './server-response.ts';
 import { sipMetrics } from './metrics.ts';
 import { watchdogMs } from './session-timer.ts';
 
+/**
+ * What a dialog needs from the stack (the SIP.js `*Delegate` pattern): send its requests through
+ * client transactions, send bytes outside transactions (ACK, 2xx retransmissions), timers, and a
+ * place to linger after it ends. The stack implements it; the dialog never sees the stack.
+ */
+export interface DialogHost {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timers: Timers;
+  /** Non-INVITE in-dialog request: the final response (synthetic 408/503 on timeout/transport failure). */
+  sendRequestInDialog(d: Dialog, req: SipRequest, nextHop: SipUri): Promise<SipResponse>;
+  /** re-INVITE: resolves on 2xx (ACK sent), rejects with SipError otherwise. */
+  sendReinvite(d: Dialog, req: SipRequest, nextHop: SipUri): Promise<SipResponse>;
+  sendRaw(msg: SipMessage, data: Buffer, dest: Destination): void;
+  /** The dialog ended: keep it findable a while for late retransmissions, then forget it. */
+  retireDialog(d: Dialog): void;
+}
+
+/** A dialog's id (§12): Call-ID, local tag, remote tag. */
+function dialogId(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}|${localTag}|${remoteTag}`;
+}
+
 export type DialogState = 'early' | 'confirmed' | 'terminated';
+
+/** An in-dialog request for the application to answer. */
+type InDialogRequest = [req: SipRequest, res: SipServerResponse];
+
+export type DialogEvents = {
+  /** The dialog ended for `reason` (not after our own destroy()); `bye` when the peer sent one. */
+  destroy: [bye: SipRequest | undefined, reason: string];
+  /** re-INVITE; without a listener we answer 200 with the current local SDP. */
+  modify: InDialogRequest;
+  info: InDialogRequest;
+  refer: InDialogRequest;
+  notify: InDialogRequest;
+  options: InDialogRequest;
+  message: InDialogRequest;
+  update: InDialogRequest;
+  subscribe: InDialogRequest;
+  prack: InDialogRequest;
+  publish: InDialogRequest;
+  /** ACK for our 2xx (initial or re-INVITE). */
+  ack: [ack: SipRequest];
+};
+/** Events named after the method of the in-dialog request they carry. */
+type MethodEvent = Exclude<keyof DialogEvents, 'destroy' | 'modify' | 'ack'>;
 
 /** A 2xx to an INVITE that we keep retransmitting until its ACK arrives (§13.3.1.4). */
 interface Pending2xx {
@@ -35,7 +83,7 @@ interface Pending2xx {
   onTimeout: () => void;
 }
 
-export class Dialog extends EventEmitter {
+export class Dialog extends RequestEmitter<DialogEvents> {
   state: DialogState = 'early';
   readonly id: string;
   /** Our From (UAC) / To (UAS) header value, with our tag. */
@@ -52,7 +100,6 @@ export class Dialog extends EventEmitter {
   flowId: string | undefined;
   /** Credentials for challenges on in-dialog requests (carrier trunks challenge BYE, re-INVITE). */
   auth?: Credentials;
-  readonly createdAt: number;
   /** The initial INVITE (UAS) or its final 2xx (UAC). */
   readonly initial: SipRequest | SipResponse;
   private pending2xx = new Map<number, Pending2xx>();
@@ -65,7 +112,7 @@ export class Dialog extends EventEmitter {
   private sessionTimerHandle?: TimerHandle;
 
   constructor(
-    private readonly stack: SipStack,
+    private readonly host: DialogHost,
     readonly role: 'uac' | 'uas',
     readonly callId: string,
     readonly localTag: string,
@@ -84,7 +131,7 @@ export class Dialog extends EventEmitter {
     },
   ) {
     super();
-    this.id = `${callId}|${localTag}|${remoteTag}`;
+    this.id = dialogId(callId, localTag, remoteTag);
     this.localUri = init.localUri;
     this.remoteUri = init.remoteUri;
     this.localSeq = init.localSeq;
@@ -95,11 +142,30 @@ export class Dialog extends EventEmitter {
     this.localSdp = init.localSdp;
     this.remoteSdp = init.remoteSdp;
     this.initial = init.initial;
-    this.createdAt = stack.clock.now();
   }
 
-  get remoteUser(): string | undefined {
-    return parseNameAddr(this.remoteUri)?.uri.user;
+  /** The id of the dialog a received request belongs to: we are its To side (§12.2.2). */
+  static idOfRequest(req: SipMessage): string {
+    return dialogId(req.callId, req.toTag ?? '', req.fromTag ?? '');
+  }
+
+  /** The id of the dialog a received response belongs to: we are its From side (§12.1.2). */
+  static idOfResponse(res: SipMessage): string {
+    return dialogId(res.callId, res.fromTag ?? '', res.toTag ?? '');
+  }
+
+  /**
+   * §12.2.2: a request whose CSeq is not above the last one from the peer is out of order (the
+   * caller answers 500); otherwise its CSeq becomes the last.
+   */
+  acceptRemoteSeq(seq: number): boolean {
+    if (this.remoteSeq !== undefined && seq <= this.remoteSeq) return false;
+    this.remoteSeq = seq;
+    return true;
+  }
+
+  protected get eventLog(): Logger {
+    return this.host.log;
   }
 
   /** Build an in-dialog request per §12.2.1.1 (loose routing; strict routing per §16.12.1.1). */
@@ -141,7 +207,7 @@ export class Dialog extends EventEmitter {
     if (this.state === 'terminated' && method !== 'BYE') throw new Error(`dialog ${this.id} is terminated`);
     if (method === 'INVITE') throw new Error('use modify() for re-INVITE');
     const { req, nextHop } = this.createRequest(method, opts);
-    return this.stack.sendRequestInDialog(this, req, nextHop);
+    return this.host.sendRequestInDialog(this, req, nextHop);
   }
 
   /**
@@ -154,7 +220,7 @@ export class Dialog extends EventEmitter {
     this.reinviteInProgress = true;
     try {
       const { req, nextHop } = this.createRequest('INVITE', { ...opts, body: sdp, contentType: 'application/sdp' });
-      const res = await this.stack.sendReinvite(this, req, nextHop);
+      const res = await this.host.sendReinvite(this, req, nextHop);
       this.localSdp = sdp;
       if (res.body.length) this.remoteSdp = res.bodyText;
       return this.remoteSdp;
@@ -171,9 +237,9 @@ export class Dialog extends EventEmitter {
     if (wasEarly && this.role === 'uac') return; // early UAC dialogs end via CANCEL, not BYE
     try {
       const { req, nextHop } = this.createRequest('BYE', opts);
-      await this.stack.sendRequestInDialog(this, req, nextHop);
+      await this.host.sendRequestInDialog(this, req, nextHop);
     } catch (err) {
-      this.stack.log.debug({ callId: this.callId, err: String(err) }, 'BYE failed');
+      this.host.log.debug({ callId: this.callId, err: String(err) }, 'BYE failed');
     }
   }
 
@@ -202,11 +268,11 @@ export class Dialog extends EventEmitter {
     if (this.state === 'terminated') return;
     if (this.state === 'confirmed') sipMetrics.dialogs.dec();
     this.state = 'terminated';
-    if (this.sessionTimerHandle) this.stack.clock.clearTimeout(this.sessionTimerHandle);
+    if (this.sessionTimerHandle) this.host.clock.clearTimeout(this.sessionTimerHandle);
     for (const p of this.pending2xx.values()) this.stopPending(p);
     this.pending2xx.clear();
     // Keep ACK data around briefly for 2xx retransmissions; the stack drops us after a linger.
-    this.stack.retireDialog(this);
+    this.host.retireDialog(this);
     if (reason !== 'local-bye') this.emit('destroy', bye, reason);
   }
 
@@ -219,13 +285,13 @@ export class Dialog extends EventEmitter {
     if (timer) this.sessionTimer = timer;
     const t = this.sessionTimer;
     if (!t || this.state === 'terminated') return;
-    const clock = this.stack.clock;
+    const clock = this.host.clock;
     if (this.sessionTimerHandle) clock.clearTimeout(this.sessionTimerHandle);
     if (t.weRefresh) {
       this.sessionTimerHandle = clock.setTimeout(() => void this.refreshSession(), (t.seconds * 1000) / 2);
     } else {
       this.sessionTimerHandle = clock.setTimeout(() => {
-        this.stack.log.info({ callId: this.callId }, 'session timer expired without refresh');
+        this.host.log.info({ callId: this.callId }, 'session timer expired without refresh');
         void this.end('session-expired');
       }, watchdogMs(t.seconds));
     }
@@ -235,7 +301,7 @@ export class Dialog extends EventEmitter {
     const t = this.sessionTimer;
     if (!t || this.state !== 'confirmed') return;
     if (this.reinviteInProgress) {
-      this.sessionTimerHandle = this.stack.clock.setTimeout(() => void this.refreshSession(), 5000);
+      this.sessionTimerHandle = this.host.clock.setTimeout(() => void this.refreshSession(), 5000);
       return;
     }
     try {
@@ -244,9 +310,9 @@ export class Dialog extends EventEmitter {
       });
       this.armSessionTimer();
     } catch (err) {
-      const status = err instanceof Error && 'status' in err ? Number((err as { status: unknown }).status) : 0;
+      const status = err instanceof SipError ? err.status : 0;
       // §10: a refresh answered 408/481 (or not at all) means the session is gone.
-      if (status === 491) this.sessionTimerHandle = this.stack.clock.setTimeout(() => void this.refreshSession(), 2000);
+      if (status === 491) this.sessionTimerHandle = this.host.clock.setTimeout(() => void this.refreshSession(), 2000);
       else void this.end('session-refresh-failed');
     }
   }
@@ -256,12 +322,12 @@ export class Dialog extends EventEmitter {
     if (this.state === 'terminated') return;
     const { req, nextHop } = this.createRequest('BYE');
     this.terminate(reason);
-    await this.stack.sendRequestInDialog(this, req, nextHop).catch(() => undefined);
+    await this.host.sendRequestInDialog(this, req, nextHop).catch(() => undefined);
   }
 
   /** @internal Start sending a 2xx until ACK (§13.3.1.4), with the give-up timer at 64*T1. */
   track2xx(cseq: number, res: SipResponse, dest: Destination, reliable: boolean, onAck: (a: SipRequest) => void, onTimeout: () => void): void {
-    const { clock, timers } = this.stack;
+    const { clock, timers } = this.host;
     const data = res.serialize();
     const p: Pending2xx = {
       cseq,
@@ -282,7 +348,7 @@ export class Dialog extends EventEmitter {
     if (!reliable) {
       const tick = (): void => {
         sipMetrics.retransmissions.inc({ timer: '2xx' });
-        this.stack.sendRaw(res, data, dest);
+        this.host.sendRaw(res, data, dest);
         p.interval = Math.min(p.interval * 2, timers.T2);
         p.timer = clock.setTimeout(tick, p.interval);
       };
@@ -292,8 +358,8 @@ export class Dialog extends EventEmitter {
   }
 
   private stopPending(p: Pending2xx): void {
-    if (p.timer) this.stack.clock.clearTimeout(p.timer);
-    this.stack.clock.clearTimeout(p.deadline);
+    if (p.timer) this.host.clock.clearTimeout(p.timer);
+    this.host.clock.clearTimeout(p.deadline);
   }
 
   /** @internal An ACK arrived for this dialog. */
@@ -316,7 +382,7 @@ export class Dialog extends EventEmitter {
     return this.acks.get(cseq);
   }
 
-  /** @internal Dispatch an in-dialog request (CSeq already checked by the stack). */
+  /** @internal Dispatch an in-dialog request (CSeq already checked with acceptRemoteSeq). */
   dispatch(req: SipRequest, res: SipServerResponse): void {
     const m = req.method;
     if (m === 'INVITE' || m === 'UPDATE' || m === 'NOTIFY' || m === 'REFER' || m === 'SUBSCRIBE') {
@@ -340,7 +406,9 @@ export class Dialog extends EventEmitter {
         else res.send(200, { body: this.localSdp ?? '', contentType: 'application/sdp' });
         return;
       default: {
-        const ev = m.toLowerCase();
+        // Any method is looked up by its name; one outside DialogEvents has no listener unless
+        // added with a cast, and then gets the default answer below.
+        const ev = m.toLowerCase() as MethodEvent;
         if (this.listenerCount(ev) > 0) {
           this.emit(ev, req, res);
           return;
@@ -354,19 +422,6 @@ export class Dialog extends EventEmitter {
       }
     }
   }
-}
-
-export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE, UPDATE, REGISTER';
-
-/** Remote target from a Contact header value: its URI. */
-export function formatTarget(contact: string): string {
-  const na = parseNameAddr(contact);
-  if (!na) return contact;
-  const s = contact.trim();
-  const lt = s.indexOf('<');
-  if (lt >= 0) return s.slice(lt + 1, s.indexOf('>', lt));
-  const semi = s.indexOf(';');
-  return semi >= 0 ? s.slice(0, semi) : s;
 }
 
 function formatStrict(u: SipUri): string {

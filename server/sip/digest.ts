@@ -7,6 +7,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
 
+/** A user name and password to answer challenges with (agents' phones, carrier trunks). */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
 
 export interface Challenge {
@@ -20,7 +26,7 @@ export interface Challenge {
 }
 
 /** Parse `Digest a=b, c="d"` into lowercased names. Never throws. */
-export function parseAuthParams(header: string): { scheme: string; params: Map<string, string> } | undefined {
+function parseAuthParams(header: string): { scheme: string; params: Map<string, string> } | undefined {
   const m = /^\s*([A-Za-z0-9-]+)\s+(.*)$/s.exec(header);
   if (!m) return undefined;
   const params = new Map<string, string>();
@@ -99,7 +105,7 @@ const q = (s: string): string => `"${s.replace(/(["\\])/g, '\\$1')}"`;
 /** Client side: the Authorization / Proxy-Authorization value answering `challenge`. */
 export function authorize(
   challenge: Challenge,
-  creds: { username: string; password: string },
+  creds: Credentials,
   method: string,
   uri: string,
   nc = 1,

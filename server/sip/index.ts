@@ -1,17 +1,23 @@
 /**
- * The SIP stack's public surface for the rest of the server. Everything else in server/sip is
- * internal to the stack.
+ * The only way into server/sip from outside it: the SIP stack's public surface, exactly what the
+ * rest of the server, the bench and the integration tests use (plus the types needed to call it).
+ * Everything else in server/sip is internal to the stack; the unit tests in test/unit/sip are
+ * white-box tests of those internals and import the module they test.
  */
-export { SipStack, SipServerResponse, SipError } from './stack.ts';
-export type { SipStackOptions, ListenOptions, UacOptions, RequestOptions, Credentials } from './stack.ts';
+export { SipStack } from './stack.ts';
+export type { SipStackEvents, SipStackOptions, ListenOptions } from './stack.ts';
+export type { UacOptions, OutOfDialogRequest } from './uac.ts';
+export type { RegistrationOptions, OutboundRegistration } from './registration.ts';
+export { SipServerResponse } from './server-response.ts';
+export type { ServerResponseEvents } from './server-response.ts';
 export { Dialog } from './dialog.ts';
-export type { DialogState } from './dialog.ts';
-export { SipRequest, SipResponse, SipMessage } from './message.ts';
-export type { Source, Transport } from './message.ts';
+export type { DialogEvents, DialogState } from './dialog.ts';
+export { SipRequest, SipResponse, SipMessage, SipError, makeResponse } from './message.ts';
+export type { RequestOptions, Source, Transport } from './message.ts';
+export { parseMessage } from './parser.ts';
+export type { Credentials } from './digest.ts';
 export type { Binding, LocationStore } from './location.ts';
-export { MemoryLocationStore } from './location.ts';
 export type { Destination } from './transport.ts';
-export { parseUri, parseNameAddr, formatUri, aorOf } from './uri.ts';
-export type { SipUri, NameAddr } from './uri.ts';
-export { DEFAULT_TIMERS } from './transaction.ts';
 export type { Timers } from './transaction.ts';
+export { parseUri, parseNameAddr } from './uri.ts';
+export type { SipUri, NameAddr } from './uri.ts';

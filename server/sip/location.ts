@@ -40,7 +40,7 @@ export interface LocationStore {
   count(): Promise<number>;
 }
 
-export function bindingKey(b: Pick<Binding, 'contact' | 'instanceId' | 'regId'>): string {
+function bindingKey(b: Pick<Binding, 'contact' | 'instanceId' | 'regId'>): string {
   return b.instanceId !== undefined ? `${b.instanceId}|${b.regId ?? ''}` : b.contact;
 }
 

@@ -21,6 +21,18 @@ export interface Source {
 
 export type Transport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
+/** Extra headers and a body for a request or response the application asks us to build. */
+export interface RequestOptions {
+  headers?: Record<string, string | string[]>;
+  body?: string | Buffer;
+  contentType?: string;
+}
+
+/** The methods we accept (§20.5), sent in Allow on INVITE, 2xx, 405 and OPTIONS answers. */
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE, UPDATE, REGISTER';
+/** The extensions we support (§20.37): RFC 3891, 5626, 3327, 4028. */
+export const SUPPORTED = 'replaces, outbound, path, timer';
+
 /** RFC 3261 §7.3.3 compact forms, plus ones from RFC 3515/3892/3265/4028/3841. */
 export const COMPACT: Record<string, string> = {
   i: 'call-id',
@@ -72,7 +84,7 @@ const CANONICAL: Record<string, string> = {
 };
 const canonicalCache = new Map<string, string>();
 
-export function canonicalName(lower: string): string {
+function canonicalName(lower: string): string {
   const known = CANONICAL[lower];
   if (known) return known;
   let c = canonicalCache.get(lower);
@@ -265,6 +277,18 @@ export const REASONS: Record<number, string> = {
   604: 'Does Not Exist Anywhere',
   606: 'Not Acceptable',
 };
+
+/** A request that failed: its final status and reason, and the response when one arrived. */
+export class SipError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly response?: SipResponse,
+  ) {
+    super(`${status} ${reason}`);
+    this.name = 'SipError';
+  }
+}
 
 /**
  * A response to `req` (§8.2.6): copies Via, From, To, Call-ID, CSeq; adds a To tag when given

@@ -3,12 +3,23 @@
  * location service, honours Expires (header and parameter), '*' un-registration, Min-Expires
  * (423), Call-ID/CSeq ordering, and records the flow each contact registered over.
  */
+import type { Clock } from '../../lib/clock.ts';
 import type { SipRequest } from './message.ts';
 import type { LocationStore, Binding } from './location.ts';
-import { aorOf, parseNameAddr } from './uri.ts';
-import { formatTarget } from './dialog.ts';
-import type { SipServerResponse, SipStack } from './stack.ts';
+import { aorOf, formatTarget, parseNameAddr } from './uri.ts';
+import type { SipServerResponse } from './server-response.ts';
 import { sipMetrics } from './metrics.ts';
+
+/** What the registrar needs from the stack: time, digest authentication, and whom to tell. */
+export interface RegistrarHost {
+  readonly clock: Clock;
+  /** The authenticated user name, or undefined once a challenge or refusal has been sent. */
+  authenticate(req: SipRequest, res: SipServerResponse): Promise<string | undefined>;
+  /** A contact was bound ('registered' event). */
+  registered(b: Binding): void;
+  /** A binding was removed by the client ('unregistered' event). */
+  unregistered(b: Binding): void;
+}
 
 export interface RegistrarOptions {
   minExpires?: number;
@@ -25,7 +36,7 @@ export class Registrar {
   readonly requireAuth: boolean;
 
   constructor(
-    private readonly stack: SipStack,
+    private readonly host: RegistrarHost,
     readonly store: LocationStore,
     opts: RegistrarOptions = {},
   ) {
@@ -42,7 +53,7 @@ export class Registrar {
       return;
     }
     if (this.requireAuth) {
-      const user = await this.stack.authenticate(req, res);
+      const user = await this.host.authenticate(req, res);
       if (user === undefined) return;
       if (user !== to.uri.user) {
         res.send(403, { reason: 'Forbidden - user does not match To' });
@@ -50,7 +61,7 @@ export class Registrar {
       }
     }
     const aor = aorOf(to.uri);
-    const now = this.stack.clock.now();
+    const now = this.host.clock.now();
     const contacts = req.getAll('contact');
     const hdrExpires = req.get('expires');
     const headerExpires = hdrExpires !== undefined && /^\s*\d+\s*$/.test(hdrExpires) ? Number(hdrExpires) : undefined;
@@ -62,7 +73,7 @@ export class Registrar {
         return;
       }
       await this.store.removeAll(aor);
-      for (const b of existing) this.stack.emit('unregistered', b);
+      for (const b of existing) this.host.unregistered(b);
       await this.reply(res, aor);
       return;
     }
@@ -96,7 +107,7 @@ export class Registrar {
       if (op.expires === 0) {
         const gone = existing.filter((b) => b.contact === op.contact);
         await this.store.remove(aor, op.contact);
-        for (const b of gone) this.stack.emit('unregistered', b);
+        for (const b of gone) this.host.unregistered(b);
         continue;
       }
       const q = op.na.params.get('q');
@@ -117,13 +128,13 @@ export class Registrar {
         ...(ua !== undefined ? { userAgent: ua } : {}),
       };
       await this.store.save(b);
-      this.stack.emit('registered', b);
+      this.host.registered(b);
     }
     await this.reply(res, aor);
   }
 
   private async reply(res: SipServerResponse, aor: string): Promise<void> {
-    const now = this.stack.clock.now();
+    const now = this.host.clock.now();
     const live = await this.store.lookup(aor);
     sipMetrics.registrations.set(await this.store.count());
     const headers: Record<string, string | string[]> = { Date: new Date(now).toUTCString() };

@@ -8,56 +8,39 @@
  *   sip.on('invite', async (req, res) => { res.send(180); const d = await sip.createUAS(req, res, { localSdp }); });
  *   const d = await sip.createUAC('sip:1001@10.0.0.5', { localSdp, auth, onProvisional, signal });
  *
- * Events: 'invite' (req, res), 'options' | 'message' | 'subscribe' | 'notify' | 'refer' |
- * 'info' | 'publish' (req, res) out of dialog, 'registered' / 'unregistered' (Binding).
+ * Events (typed by SipStackEvents): 'invite' (req, res), 'options' | 'message' | 'subscribe' |
+ * 'notify' | 'refer' | 'info' | 'publish' (req, res) out of dialog, 'registered' / 'unregistered'
+ * (Binding). A request listener that throws or rejects before answering gets its request answered
+ * 500 (RequestEmitter).
+ *
+ * The work is done by parts that know only the small host interface they are given: the UAC
+ * (uac.ts), the UAS (uas.ts), dialogs (dialog.ts), the registrar (registrar.ts), outbound
+ * registration (registration.ts) and digest authentication (authentication.ts).
  */
-import { EventEmitter } from 'node:events';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import { log as rootLog, type Logger } from '../../lib/log.ts';
-import { SipRequest, SipResponse, makeResponse, type SipMessage, type Source, type Transport } from './message.ts';
+import { SipRequest, SipError, type RequestOptions, type SipMessage, type SipResponse, type Source, type Transport } from './message.ts';
 import { DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
-import {
-  TransportLayer,
-  RELIABLE,
-  responseDestination,
-  uriDestination,
-  TransportError,
-  type Destination,
-} from './transport.ts';
-import { TransactionLayer, DEFAULT_TIMERS, type Timers, type ServerTransaction, type TransactionUser } from './transaction.ts';
-import { Dialog, ALLOW, formatTarget } from './dialog.ts';
-import { DigestServer, authorize, parseChallenge } from './digest.ts';
+import { TransportLayer, type Destination } from './transport.ts';
+import { TransactionLayer, DEFAULT_TIMERS, type Timers } from './transaction.ts';
+import type { Dialog, DialogHost } from './dialog.ts';
+import { RequestEmitter, SipServerResponse, type ResponseHost } from './server-response.ts';
+import { DigestServer } from './digest.ts';
+import { Authenticator, type CredentialLookup } from './authentication.ts';
 import { MemoryLocationStore, type Binding, type LocationStore } from './location.ts';
 import { Registrar, type RegistrarOptions } from './registrar.ts';
+import { register, type OutboundRegistration, type RegistrationOptions } from './registration.ts';
+import { UserAgentClient, type OutOfDialogRequest, type UacOptions } from './uac.ts';
+import { UserAgentServer } from './uas.ts';
 import { listenUdp, type UdpOptions } from './udp.ts';
 import { listenTcp, listenTls, type TcpOptions, type TlsOptions } from './tcp.ts';
 import { listenWs, type WsOptions } from './websocket.ts';
-import { parseUri, aorOf, type SipUri } from './uri.ts';
-import { newBranch, newCallId, newTag } from './via.ts';
+import { parseUri, aorOf } from './uri.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
-import { MIN_SE, negotiateUas, timerFromAnswer } from './session-timer.ts';
 
-export interface Credentials {
-  username: string;
-  password: string;
-}
-
-export interface RequestOptions {
-  headers?: Record<string, string | string[]>;
-  body?: string | Buffer;
-  contentType?: string;
-}
-
-export class SipError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    readonly response?: SipResponse,
-  ) {
-    super(`${status} ${reason}`);
-    this.name = 'SipError';
-  }
-}
+// Moved out so the dialog, the registrar and the UA halves need not import the stack. Re-exported
+// only because server/call still imports them from here; once it imports index.ts, drop this.
+export { SipError, SipServerResponse };
 
 export interface SipStackOptions {
   clock?: Clock;
@@ -72,7 +55,7 @@ export interface SipStackOptions {
    */
   md5OnlyUserAgents?: RegExp[];
   /** Password lookup for digest (agents, trunks). */
-  credentials?: (user: string, realm: string) => string | undefined | Promise<string | undefined>;
+  credentials?: CredentialLookup;
   location?: LocationStore;
   /** false disables the built-in registrar (REGISTER then goes to a 'register' listener or 405). */
   registrar?: boolean | RegistrarOptions;
@@ -91,96 +74,32 @@ export interface ListenOptions {
   wss?: WsOptions;
 }
 
-export interface UacOptions extends RequestOptions {
-  localSdp?: string;
-  /** From header value without tag, e.g. `"Queue" <sip:support@cc.example>`. */
-  from?: string;
-  /** To header value; defaults to the target URI. */
-  to?: string;
-  callId?: string;
-  auth?: Credentials;
-  onProvisional?: (res: SipResponse) => void;
-  /** Abort to CANCEL the call (before the 2xx). */
-  signal?: AbortSignal;
-  /** Send here instead of resolving the URI (e.g. a registered agent's flow, see bindingDestination). */
-  destination?: Destination;
-  /** Outbound proxy URI: added as a loose Route. */
-  proxy?: string;
-  /** Give up after this long without a 2xx: CANCEL and reject with SipError(408). */
-  timeoutMs?: number;
-}
+/** An out-of-dialog request for the application to answer. */
+type RequestEvent = [req: SipRequest, res: SipServerResponse];
 
-const TARGET_REFRESH = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
-const SUPPORTED = 'replaces, outbound, path, timer';
+export type SipStackEvents = {
+  invite: RequestEvent;
+  options: RequestEvent;
+  message: RequestEvent;
+  subscribe: RequestEvent;
+  notify: RequestEvent;
+  refer: RequestEvent;
+  info: RequestEvent;
+  publish: RequestEvent;
+  update: RequestEvent;
+  prack: RequestEvent;
+  bye: RequestEvent;
+  /** REGISTER, when the built-in registrar is disabled. */
+  register: RequestEvent;
+  /** A contact was bound by the registrar. */
+  registered: [binding: Binding];
+  /** A binding was removed, expired, or lost with its flow. */
+  unregistered: [binding: Binding];
+};
+/** Events named after the method of the request they carry. */
+type MethodEvent = Exclude<keyof SipStackEvents, 'registered' | 'unregistered'>;
 
-/** How the application answers a request. Emits 'cancel' (cancelReq) for a CANCELled INVITE. */
-export class SipServerResponse extends EventEmitter {
-  finalStatus?: number;
-  cancelled = false;
-  /** Our To tag for a dialog-creating request. */
-  readonly toTag: string;
-
-  constructor(
-    private readonly stack: SipStack,
-    readonly req: SipRequest,
-    readonly st: ServerTransaction,
-    readonly dialog?: Dialog,
-  ) {
-    super();
-    this.toTag = req.toTag ?? newTag();
-  }
-
-  get finalSent(): boolean {
-    return this.finalStatus !== undefined;
-  }
-
-  /** Build (without sending) a response with our standard headers. */
-  build(status: number, opts: RequestOptions & { reason?: string } = {}): SipResponse {
-    const req = this.req;
-    const res = makeResponse(req, status, opts.reason, status > 100 ? this.toTag : undefined);
-    if (req.method === 'INVITE' && status > 100 && status < 300) {
-      const rr = req.headers.get('record-route');
-      if (rr && !this.dialog) res.headers.set('record-route', [...rr]);
-      res.set('contact', this.stack.contactFor(req.source?.transport ?? 'udp'));
-      res.set('allow', ALLOW);
-      res.set('supported', SUPPORTED);
-    }
-    res.set('server', this.stack.userAgent);
-    if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) res.set(k, v);
-    if (opts.body !== undefined) res.setBody(opts.body, opts.contentType ?? 'application/sdp');
-    return res;
-  }
-
-  /**
-   * Send a response. For a new INVITE, a 2xx must go through SipStack.createUAS (which builds the
-   * dialog); provisional responses (180, 183 with early-media SDP) and rejections go here.
-   */
-  send(status: number, opts: RequestOptions & { reason?: string } = {}): SipResponse | undefined {
-    if (this.finalSent) return undefined;
-    const req = this.req;
-    if (req.method === 'INVITE' && status >= 200 && status < 300 && !this.dialog) {
-      throw new Error('answer a new INVITE with SipStack.createUAS(req, res, { localSdp })');
-    }
-    const refresh = this.dialog && status >= 200 && status < 300 && (req.method === 'INVITE' || req.method === 'UPDATE') ? negotiateUas(req) : undefined;
-    const res = this.build(status, refresh?.kind === 'timer' ? { ...opts, headers: { ...refresh.headers, ...opts.headers } } : opts);
-    if (status >= 200) this.finalStatus = status;
-    this.st.respond(res);
-    // A 2xx to a re-INVITE/UPDATE is a session refresh (RFC 4028 §9).
-    if (refresh && this.dialog?.sessionTimer) {
-      this.dialog.armSessionTimer(refresh.kind === 'timer' ? { seconds: refresh.seconds, weRefresh: false } : undefined);
-    }
-    if (req.method === 'INVITE' && status >= 200 && status < 300 && this.dialog) {
-      const d = this.dialog;
-      const dest = responseDestination(req);
-      if (opts.body !== undefined) d.localSdp = typeof opts.body === 'string' ? opts.body : opts.body.toString('utf8');
-      if (req.body.length && req.contentType === 'application/sdp') d.remoteSdp = req.bodyText;
-      if (dest) d.track2xx(req.cseq.seq, res, dest, this.st.reliable, () => {}, () => void d.end('ack-timeout'));
-    }
-    return res;
-  }
-}
-
-export class SipStack extends EventEmitter {
+export class SipStack extends RequestEmitter<SipStackEvents> implements ResponseHost {
   readonly clock: Clock;
   readonly log: Logger;
   readonly timers: Timers;
@@ -192,23 +111,21 @@ export class SipStack extends EventEmitter {
   readonly realm: string;
   readonly userAgent: string;
   readonly contactUser: string;
-  private readonly credentials?: SipStackOptions['credentials'];
-  private readonly md5OnlyUserAgents: RegExp[];
   private readonly dialogs = new Map<string, Dialog>();
+  private readonly auth: Authenticator;
+  private readonly uac: UserAgentClient;
+  private readonly uas: UserAgentServer;
   private sweepTimer?: ReturnType<Clock['setTimeout']>;
   private closed = false;
-  private readonly responses = new WeakMap<ServerTransaction, SipServerResponse>();
 
   constructor(opts: SipStackOptions = {}) {
-    super({ captureRejections: true });
+    super();
     this.clock = opts.clock ?? new SystemClock();
     this.log = opts.log ?? rootLog.child({ mod: 'sip' });
     this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
     this.realm = opts.realm ?? 'callcentre';
     this.userAgent = opts.userAgent ?? 'callcentre';
     this.contactUser = opts.contactUser ?? 'cc';
-    if (opts.credentials) this.credentials = opts.credentials;
-    this.md5OnlyUserAgents = opts.md5OnlyUserAgents ?? [/^baresip v[01]\./i];
     this.transport = new TransportLayer(this.log, { ...DEFAULT_LIMITS, ...opts.limits });
     this.transactions = new TransactionLayer(
       this.clock,
@@ -216,14 +133,62 @@ export class SipStack extends EventEmitter {
       this.log,
       this.timers,
     );
-    this.transactions.tu = this.tu;
     this.digest = new DigestServer(this.realm, this.clock, opts.digestAlgorithms);
+    this.auth = new Authenticator(this.digest, opts.credentials, opts.md5OnlyUserAgents ?? [/^baresip v[01]\./i]);
     this.location = opts.location ?? new MemoryLocationStore(this.clock);
     if (opts.registrar !== false) {
-      this.registrar = new Registrar(this, this.location, typeof opts.registrar === 'object' ? opts.registrar : {});
+      this.registrar = new Registrar(
+        {
+          clock: this.clock,
+          authenticate: (req, res) => this.authenticate(req, res),
+          registered: (b) => this.emit('registered', b),
+          unregistered: (b) => this.emit('unregistered', b),
+        },
+        this.location,
+        typeof opts.registrar === 'object' ? opts.registrar : {},
+      );
     }
+    const dialogHost: DialogHost = {
+      clock: this.clock,
+      log: this.log,
+      timers: this.timers,
+      sendRequestInDialog: (d, req, nextHop) => this.uac.sendRequestInDialog(d, req, nextHop),
+      sendReinvite: (d, req, nextHop) => this.uac.sendReinvite(d, req, nextHop),
+      sendRaw: (msg, data, dest) => this.sendRaw(msg, data, dest),
+      retireDialog: (d) => this.retireDialog(d),
+    };
+    const sendRaw = (msg: SipMessage, data: Buffer, dest: Destination): void => this.sendRaw(msg, data, dest);
+    this.uac = new UserAgentClient({
+      clock: this.clock,
+      log: this.log,
+      transport: this.transport,
+      transactions: this.transactions,
+      userAgent: this.userAgent,
+      contactUser: this.contactUser,
+      dialogs: this.dialogs,
+      dialogHost,
+      contactFor: (t) => this.contactFor(t),
+      sendRaw,
+    });
+    this.uas = new UserAgentServer({
+      log: this.log,
+      dialogs: this.dialogs,
+      dialogHost,
+      responseHost: this,
+      registrar: this.registrar,
+      sendRaw,
+      deliver: (method, req, res) => {
+        // Any method is looked up by its name; one outside SipStackEvents has no listener unless
+        // added with a cast, and then gets the default answer (405/501).
+        const event = method as MethodEvent;
+        if (this.listenerCount(event) === 0) return false;
+        this.emit(event, req, res);
+        return true;
+      },
+    });
+    this.transactions.tu = this.uas;
     this.transport.on('message', (msg: SipMessage) => this.onMessage(msg));
-    this.transport.on('malformed', (r: ParseResult, src: Source) => this.onMalformed(r, src));
+    this.transport.on('malformed', (r: ParseResult, src: Source) => this.uas.onMalformed(r, src));
     this.transport.on('flowClosed', (flowId: string) => {
       void this.location
         .removeFlow(flowId)
@@ -242,17 +207,8 @@ export class SipStack extends EventEmitter {
     });
   }
 
-  /** Errors thrown (or rejected) by application listeners: log, and answer 500 if nobody did. */
-  [Symbol.for('nodejs.rejection')](err: unknown, event: string | symbol, ...args: unknown[]): void {
-    this.log.error({ err, event: String(event) }, 'sip application handler failed');
-    const res = args[1];
-    if (res instanceof SipServerResponse && !res.finalSent) {
-      try {
-        res.send(500);
-      } catch {
-        /* already answered */
-      }
-    }
+  protected get eventLog(): Logger {
+    return this.log;
   }
 
   async listen(opts: ListenOptions): Promise<void> {
@@ -263,11 +219,6 @@ export class SipStack extends EventEmitter {
     if (opts.ws) await listenWs(this.transport, { ...opts.ws, secure: false });
     if (opts.wss) await listenWs(this.transport, { ...opts.wss, secure: true });
     if (this.registrar && !this.sweepTimer && !this.closed) this.scheduleSweep();
-  }
-
-  /** Ports actually bound (useful with port 0). */
-  get addresses(): { transport: Transport; host: string; port: number }[] {
-    return this.transport.listening.map((l) => ({ transport: l.transport, ...l.advertised }));
   }
 
   /** Every 30 s: expired bindings are dropped and reported as 'unregistered'. */
@@ -326,145 +277,9 @@ export class SipStack extends EventEmitter {
     return `<sip:${this.contactUser}@${adv.host}:${adv.port}${transport === 'udp' ? '' : `;transport=${transport}`}>`;
   }
 
-  /** Stamp a fresh top Via (and Contact when needed) for the flow `dest` will use. */
-  private prepare(req: SipRequest, dest: Destination): Transport {
-    const flow = this.transport.openFlowSync(dest);
-    const t = flow?.transport ?? dest.transport;
-    const adv = this.transport.advertised(t) ?? this.transport.listening[0]?.advertised ?? { host: '127.0.0.1', port: 5060 };
-    req.prepend('via', `SIP/2.0/${t.toUpperCase()} ${adv.host}:${adv.port};branch=${newBranch()};rport`);
-    if (TARGET_REFRESH.has(req.method) && !req.has('contact')) req.set('contact', this.contactFor(t));
-    if (!req.has('user-agent')) req.set('user-agent', this.userAgent);
-    return t;
-  }
-
-  /**
-   * Run a non-INVITE client transaction and resolve with its final response (synthetic 408 on
-   * timeout, 503 on transport error, per §8.1.3.1). Answers one 401/407 when credentials are given.
-   */
-  private transact(req: SipRequest, dest: Destination, auth?: Credentials, onProvisional?: (r: SipResponse) => void): Promise<SipResponse> {
-    return new Promise((resolve) => {
-      let challenged = false;
-      const run = (r: SipRequest): void => {
-        this.prepare(r, dest);
-        this.transactions.request(r, dest, {
-          onResponse: (res) => {
-            if (res.status < 200) {
-              onProvisional?.(res);
-              return;
-            }
-            if ((res.status === 401 || res.status === 407) && auth && !challenged) {
-              const retry = this.withAuth(r, res, auth);
-              if (retry) {
-                challenged = true;
-                run(retry);
-                return;
-              }
-            }
-            resolve(res);
-          },
-          onTimeout: () => resolve(makeResponse(r, 408)),
-          onTransportError: () => resolve(makeResponse(r, 503)),
-        });
-      };
-      try {
-        run(req);
-      } catch (err) {
-        this.log.warn({ err: String(err) }, 'request could not be sent');
-        resolve(makeResponse(req, 503));
-      }
-    });
-  }
-
-  /** Copy of `req` with CSeq+1, no Via, and an Authorization answering `res`'s challenge. */
-  private withAuth(req: SipRequest, res: SipResponse, auth: Credentials): SipRequest | undefined {
-    const proxy = res.status === 407;
-    const values = res.getAll(proxy ? 'proxy-authenticate' : 'www-authenticate');
-    const chal = values.map(parseChallenge).find((c) => c !== undefined);
-    if (!chal) return undefined;
-    const retry = new SipRequest(req.method, req.uri);
-    for (const [k, v] of req.headers) if (k !== 'via') retry.headers.set(k, [...v]);
-    retry.body = req.body;
-    const seq = req.cseq.seq + 1;
-    retry.set('cseq', `${seq} ${req.method}`);
-    retry.set(proxy ? 'proxy-authorization' : 'authorization', authorize(chal, auth, req.method, req.uri));
-    return retry;
-  }
-
   /** Out-of-dialog non-INVITE request (OPTIONS ping, MESSAGE, REGISTER to a carrier). */
-  async request(target: string, opts: RequestOptions & { method: string; auth?: Credentials; from?: string; to?: string; callId?: string; cseq?: number; destination?: Destination }): Promise<SipResponse> {
-    const uri = parseUri(target);
-    if (!uri) throw new Error(`bad request URI: ${target}`);
-    const dest = opts.destination ?? (await uriDestination(uri));
-    const req = new SipRequest(opts.method, target);
-    const adv = this.transport.advertised(dest.transport) ?? this.transport.listening[0]?.advertised;
-    req.set('max-forwards', '70');
-    req.set('from', `${opts.from ?? `<sip:${this.contactUser}@${adv?.host ?? '127.0.0.1'}>`};tag=${newTag()}`);
-    req.set('to', opts.to ?? `<${target}>`);
-    req.set('call-id', opts.callId ?? newCallId(adv?.host ?? 'cc'));
-    req.set('cseq', `${opts.cseq ?? 1} ${opts.method}`);
-    if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) req.set(k, v);
-    if (opts.body !== undefined) req.setBody(opts.body, opts.contentType ?? 'text/plain');
-    return this.transact(req, dest, opts.auth);
-  }
-
-  /** @internal */
-  async sendRequestInDialog(d: Dialog, req: SipRequest, nextHop: SipUri): Promise<SipResponse> {
-    let dest: Destination;
-    try {
-      dest = await uriDestination(nextHop, d.flowId);
-    } catch {
-      return makeResponse(req, 503);
-    }
-    return this.transact(req, dest, d.auth);
-  }
-
-  /** @internal re-INVITE: resolves on 2xx (after sending ACK), rejects with SipError otherwise. */
-  async sendReinvite(d: Dialog, req: SipRequest, nextHop: SipUri): Promise<SipResponse> {
-    const dest = await uriDestination(nextHop, d.flowId);
-    return new Promise((resolve, reject) => {
-      let challenged = false;
-      const run = (r: SipRequest): void => {
-        this.prepare(r, dest);
-        this.transactions.request(r, dest, {
-          onResponse: (res) => {
-            if (res.status < 200) return;
-            if (res.status < 300) {
-              this.ackDialog(d, r.cseq.seq, dest);
-              resolve(res);
-              return;
-            }
-            if ((res.status === 401 || res.status === 407) && d.auth && !challenged) {
-              const retry = this.withAuth(r, res, d.auth);
-              if (retry) {
-                challenged = true;
-                d.localSeq = retry.cseq.seq;
-                run(retry);
-                return;
-              }
-            }
-            reject(new SipError(res.status, res.reason, res));
-          },
-          onTimeout: () => reject(new SipError(408, 'Request Timeout')),
-          onTransportError: () => reject(new SipError(503, 'Service Unavailable')),
-        });
-      };
-      run(req);
-    });
-  }
-
-  /** Send (or resend) the ACK for a 2xx to our INVITE with CSeq `seq` (§13.2.2.4). */
-  private ackDialog(d: Dialog, seq: number, dest: Destination): void {
-    const prior = d.ackFor(seq);
-    if (prior) {
-      this.sendRaw(new SipRequest('ACK', d.remoteTarget), prior.data, prior.dest);
-      return;
-    }
-    const { req: ack } = d.createRequest('ACK');
-    ack.set('cseq', `${seq} ACK`);
-    this.prepare(ack, dest);
-    const data = ack.serialize();
-    d.rememberAck(seq, data, dest);
-    this.sendRaw(ack, data, dest);
+  request(target: string, opts: OutOfDialogRequest): Promise<SipResponse> {
+    return this.uac.request(target, opts);
   }
 
   // ---------------------------------------------------------------- UAS / UAC
@@ -474,56 +289,7 @@ export class SipStack extends EventEmitter {
    * with SipError(487) if the caller CANCELled first, SipError(408) if no ACK came in 64*T1.
    */
   createUAS(req: SipRequest, res: SipServerResponse, opts: RequestOptions & { localSdp?: string } = {}): Promise<Dialog> {
-    if (res.cancelled) return Promise.reject(new SipError(487, 'Request Terminated'));
-    if (res.finalSent) return Promise.reject(new Error('a final response was already sent'));
-    const st = negotiateUas(req);
-    const ok = res.build(200, {
-      ...opts,
-      ...(st.kind === 'timer' ? { headers: { ...st.headers, ...opts.headers } } : {}),
-      ...(opts.localSdp !== undefined ? { body: opts.localSdp, contentType: 'application/sdp' } : {}),
-    });
-    const contact = req.get('contact');
-    const d = new Dialog(this, 'uas', req.callId, res.toTag, req.fromTag ?? '', {
-      localUri: ok.get('to') ?? '',
-      remoteUri: req.get('from') ?? '',
-      localSeq: Math.floor(Math.random() * 10000) + 1,
-      remoteSeq: req.cseq.seq,
-      remoteTarget: contact !== undefined ? formatTarget(contact) : req.uri,
-      routeSet: [...req.getAll('record-route')],
-      initial: req,
-      ...(req.source ? { flowId: req.source.flowId } : {}),
-      ...(opts.localSdp !== undefined ? { localSdp: opts.localSdp } : {}),
-      ...(req.body.length ? { remoteSdp: req.bodyText } : {}),
-    });
-    this.dialogs.set(d.id, d);
-    d.confirm();
-    res.finalStatus = 200;
-    res.st.respond(ok);
-    const dest = responseDestination(req);
-    return new Promise((resolve, reject) => {
-      const onDestroy = (_bye: unknown, reason: string): void => reject(new SipError(487, `dialog ended before ACK (${reason})`));
-      d.once('destroy', onDestroy);
-      if (!dest) {
-        reject(new Error('no route for the response'));
-        return;
-      }
-      d.track2xx(
-        req.cseq.seq,
-        ok,
-        dest,
-        res.st.reliable,
-        () => {
-          d.off('destroy', onDestroy);
-          if (st.kind === 'timer') d.armSessionTimer({ seconds: st.seconds, weRefresh: false });
-          resolve(d);
-        },
-        () => {
-          d.off('destroy', onDestroy);
-          reject(new SipError(408, 'no ACK for 2xx'));
-          void d.destroy();
-        },
-      );
-    });
+    return this.uas.createUAS(req, res, opts);
   }
 
   /**
@@ -531,162 +297,17 @@ export class SipStack extends EventEmitter {
    * 2xx from forks are ACKed and released with BYE. Rejects with SipError on failure; aborting
    * `signal` CANCELs (rejects immediately with SipError(487)).
    */
-  async createUAC(target: string, opts: UacOptions = {}): Promise<Dialog> {
-    const uri = parseUri(target);
-    if (!uri) throw new Error(`bad target URI: ${target}`);
-    const proxyUri = opts.proxy !== undefined ? parseUri(opts.proxy) : undefined;
-    if (opts.proxy !== undefined && !proxyUri) throw new Error(`bad proxy URI: ${opts.proxy}`);
-    let dest: Destination;
-    try {
-      dest = opts.destination ?? (await uriDestination(proxyUri ?? uri));
-    } catch (err) {
-      throw new SipError(503, err instanceof TransportError ? err.message : 'Service Unavailable');
-    }
-    if (opts.signal?.aborted) throw new SipError(487, 'Request Terminated');
-    const adv = this.transport.advertised(dest.transport) ?? this.transport.listening[0]?.advertised;
-    const callId = opts.callId ?? newCallId(adv?.host ?? 'cc');
-    const fromTag = newTag();
-    const from = `${opts.from ?? `<sip:${this.contactUser}@${adv?.host ?? '127.0.0.1'}>`};tag=${fromTag}`;
-
-    return new Promise<Dialog>((resolve, reject) => {
-      let settled = false;
-      let challenged = false;
-      let provisional = false;
-      let cancelWanted = false;
-      let cancelSent = false;
-      let current: SipRequest;
-      let noAnswer: ReturnType<Clock['setTimeout']> | undefined;
-      const settle = (fn: () => void): void => {
-        if (!settled) {
-          settled = true;
-          opts.signal?.removeEventListener('abort', onAbort);
-          if (noAnswer) this.clock.clearTimeout(noAnswer);
-          fn();
-        }
-      };
-      const sendCancel = (): void => {
-        if (cancelSent) return;
-        cancelSent = true;
-        const c = new SipRequest('CANCEL', current.uri);
-        for (const h of ['via', 'from', 'to', 'call-id', 'route', 'max-forwards']) {
-          const v = current.headers.get(h);
-          if (v) c.headers.set(h, h === 'via' ? [v[0]!] : [...v]);
-        }
-        c.set('cseq', `${current.cseq.seq} CANCEL`);
-        this.transactions.request(c, dest, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
-      };
-      const onAbort = (): void => {
-        cancelWanted = true;
-        if (provisional) sendCancel();
-        settle(() => reject(new SipError(487, 'Request Terminated')));
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (opts.timeoutMs !== undefined) {
-        noAnswer = this.clock.setTimeout(() => {
-          cancelWanted = true;
-          if (provisional) sendCancel();
-          settle(() => reject(new SipError(408, 'No Answer')));
-        }, opts.timeoutMs);
-      }
-
-      const run = (r: SipRequest): void => {
-        current = r;
-        this.prepare(r, dest);
-        this.transactions.request(r, dest, {
-          onResponse: (res) => {
-            if (res.status < 200) {
-              provisional = true;
-              if (cancelWanted) sendCancel();
-              else if (res.status > 100 && !settled) opts.onProvisional?.(res);
-              return;
-            }
-            if (res.status < 300) {
-              const tag = res.toTag ?? '';
-              const existing = this.dialogs.get(`${callId}|${fromTag}|${tag}`);
-              if (existing) {
-                this.ackDialog(existing, r.cseq.seq, dest);
-                return;
-              }
-              const d = this.uacDialog(r, res, callId, fromTag, opts);
-              this.ackDialog(d, r.cseq.seq, dest);
-              if (settled) {
-                // A fork's extra 2xx, or a 2xx that crossed our CANCEL: ACK then release (§13.2.2.4).
-                void d.destroy();
-                return;
-              }
-              settle(() => resolve(d));
-              return;
-            }
-            if ((res.status === 401 || res.status === 407) && opts.auth && !challenged && !settled) {
-              const retry = this.withAuth(r, res, opts.auth);
-              if (retry) {
-                challenged = true;
-                provisional = false;
-                run(retry);
-                return;
-              }
-            }
-            settle(() => reject(new SipError(res.status, res.reason, res)));
-          },
-          onTimeout: () => settle(() => reject(new SipError(408, 'Request Timeout'))),
-          onTransportError: (err) => settle(() => reject(new SipError(503, `Service Unavailable (${err.message})`))),
-        });
-      };
-
-      const inv = new SipRequest('INVITE', target);
-      if (proxyUri) inv.set('route', `<${opts.proxy!.replace(/^<|>$/g, '')}${proxyUri.params.has('lr') ? '' : ';lr'}>`);
-      inv.set('max-forwards', '70');
-      inv.set('from', from);
-      inv.set('to', opts.to ?? `<${target}>`);
-      inv.set('call-id', callId);
-      inv.set('cseq', '1 INVITE');
-      inv.set('allow', ALLOW);
-      inv.set('supported', SUPPORTED);
-      if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) inv.set(k, v);
-      if (opts.localSdp !== undefined) inv.setBody(opts.localSdp, 'application/sdp');
-      else if (opts.body !== undefined) inv.setBody(opts.body, opts.contentType ?? 'application/sdp');
-      try {
-        run(inv);
-      } catch (err) {
-        settle(() => reject(err instanceof Error ? err : new Error(String(err))));
-      }
-    });
+  createUAC(target: string, opts: UacOptions = {}): Promise<Dialog> {
+    return this.uac.createUAC(target, opts);
   }
 
-  private uacDialog(req: SipRequest, res: SipResponse, callId: string, fromTag: string, opts: UacOptions): Dialog {
-    const contact = res.get('contact');
-    const d = new Dialog(this, 'uac', callId, fromTag, res.toTag ?? '', {
-      localUri: req.get('from') ?? '',
-      remoteUri: res.get('to') ?? '',
-      localSeq: req.cseq.seq,
-      remoteTarget: contact !== undefined ? formatTarget(contact) : req.uri,
-      routeSet: [...res.getAll('record-route')].reverse(),
-      initial: res,
-      ...(res.source ? { flowId: res.source.flowId } : {}),
-      ...(opts.localSdp !== undefined ? { localSdp: opts.localSdp } : {}),
-      ...(res.body.length ? { remoteSdp: res.bodyText } : {}),
-    });
-    if (opts.auth) d.auth = opts.auth;
-    this.dialogs.set(d.id, d);
-    d.confirm();
-    const timer = timerFromAnswer(res);
-    if (timer) d.armSessionTimer(timer);
-    return d;
-  }
-
-  /** @internal Called when a dialog ends: keep it 32 s for late retransmissions, then forget it. */
-  retireDialog(d: Dialog): void {
+  /** A dialog ended: keep it 32 s for late retransmissions, then forget it. */
+  private retireDialog(d: Dialog): void {
     this.clock.setTimeout(() => {
       if (this.dialogs.get(d.id) === d) this.dialogs.delete(d.id);
     }, 32_000);
   }
 
-  dialog(id: string): Dialog | undefined {
-    return this.dialogs.get(id);
-  }
-  get dialogCount(): number {
-    return this.dialogs.size;
-  }
 
   // ---------------------------------------------------------------- registrar helpers
 
@@ -708,95 +329,16 @@ export class SipStack extends EventEmitter {
    * 407/Proxy-Authenticate). Resolves with the user name, or undefined after sending the challenge
    * or 403.
    */
-  async authenticate(req: SipRequest, res: SipServerResponse, proxy = false): Promise<string | undefined> {
-    if (!this.credentials) {
-      res.send(403, { reason: 'Forbidden - no credentials configured' });
-      return undefined;
-    }
-    const header = req.getAll(proxy ? 'proxy-authorization' : 'authorization').find((h) => h.includes(`realm="${this.realm}"`)) ?? req.get(proxy ? 'proxy-authorization' : 'authorization');
-    const r = await this.digest.verify(header, req.method, this.credentials);
-    if (r.ok) return r.username;
-    if (r.reason === 'unknown-user' || r.reason === 'mismatch' || r.reason === 'missing' || r.reason === 'stale' || r.reason === 'realm' || r.reason === 'malformed') {
-      if (r.reason === 'malformed') {
-        res.send(400, { reason: 'Bad Request - malformed credentials' });
-        return undefined;
-      }
-      const stale = r.reason === 'stale';
-      const ua = req.get('user-agent') ?? '';
-      const algs = this.md5OnlyUserAgents.some((re) => re.test(ua)) ? (['MD5'] as const) : undefined;
-      res.send(proxy ? 407 : 401, { headers: { [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate']: this.digest.challenges(stale, algs) } });
-    }
-    return undefined;
+  authenticate(req: SipRequest, res: SipServerResponse, proxy = false): Promise<string | undefined> {
+    return this.auth.authenticate(req, res, proxy);
   }
 
   /**
    * Register with a carrier (outbound registration): REGISTER now, refresh at 80 % of the granted
    * expiry, `stop()` un-registers. Failures are retried after 30 s and reported via onState.
    */
-  register(opts: {
-    registrar: string;
-    aor: string;
-    auth?: Credentials;
-    expires?: number;
-    transport?: Transport;
-    onState?: (state: 'registered' | 'failed', status: number) => void;
-  }): { stop(): Promise<void>; readonly registered: boolean } {
-    const callId = newCallId('reg');
-    let cseq = 0;
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    let registered = false;
-    let stopped = false;
-    const once = async (expires: number): Promise<SipResponse> => {
-      const t = opts.transport ?? 'udp';
-      const res = await this.request(opts.registrar, {
-        method: 'REGISTER',
-        from: `<${opts.aor}>`,
-        to: `<${opts.aor}>`,
-        callId,
-        cseq: ++cseq,
-        headers: { Contact: this.contactFor(t), Expires: String(expires) },
-        ...(opts.auth ? { auth: opts.auth } : {}),
-      });
-      // The auth retry used one more CSeq.
-      cseq = Math.max(cseq, res.cseq.seq);
-      return res;
-    };
-    const cycle = async (): Promise<void> => {
-      if (stopped) return;
-      const want = opts.expires ?? 3600;
-      let res: SipResponse;
-      try {
-        res = await once(want);
-      } catch (err) {
-        this.log.warn({ err: String(err), registrar: opts.registrar }, 'outbound REGISTER failed');
-        res = new SipResponse(503, 'Service Unavailable');
-      }
-      if (stopped) return;
-      if (res.status >= 200 && res.status < 300) {
-        registered = true;
-        const granted = Number(res.get('expires') ?? /expires=(\d+)/.exec(res.get('contact') ?? '')?.[1] ?? want) || want;
-        opts.onState?.('registered', res.status);
-        timer = this.clock.setTimeout(() => void cycle(), Math.max(5, granted * 0.8) * 1000);
-      } else {
-        registered = false;
-        opts.onState?.('failed', res.status);
-        timer = this.clock.setTimeout(() => void cycle(), 30_000);
-      }
-    };
-    void cycle();
-    return {
-      get registered() {
-        return registered;
-      },
-      stop: async () => {
-        stopped = true;
-        if (timer) this.clock.clearTimeout(timer);
-        if (registered) {
-          registered = false;
-          await once(0).catch(() => undefined);
-        }
-      },
-    };
+  register(opts: RegistrationOptions): OutboundRegistration {
+    return register({ clock: this.clock, log: this.log, contactFor: (t) => this.contactFor(t), request: (target, o) => this.request(target, o) }, opts);
   }
 
   // ---------------------------------------------------------------- receiving
@@ -815,128 +357,4 @@ export class SipStack extends EventEmitter {
       this.log.error({ err, callId: msg.callId }, 'sip message handling failed');
     }
   }
-
-  private onMalformed(r: ParseResult, src: Source): void {
-    if (r.ok) return;
-    sipMetrics.malformed.inc();
-    this.log.info({ transport: src.transport, remote: `${src.address}:${src.port}`, err: r.error }, 'malformed sip message');
-    const req = r.partial;
-    if (!req || req.method === 'ACK') return;
-    // §8.2.6 needs Via, From, To, Call-ID and CSeq to form a response at all.
-    if (!req.has('via') || !req.has('from') || !req.has('to') || !req.has('call-id') || !req.has('cseq') || !req.topVia) return;
-    req.source = src;
-    const res = makeResponse(req, r.status, `${statusText(r.status)} - ${r.error}`);
-    const dest = responseDestination(req);
-    if (dest) this.sendRaw(res, res.serialize(), dest);
-  }
-
-  private readonly tu: TransactionUser = {
-    onRequest: (req, st) => this.onRequest(req, st),
-    onCancel: (invite) => {
-      const res = this.responses.get(invite);
-      if (!res) {
-        invite.respond(makeResponse(invite.request, 487, undefined, newTag()));
-        return;
-      }
-      res.cancelled = true;
-      if (!res.finalSent) res.send(487);
-      res.emit('cancel', invite.request);
-    },
-    onStrayResponse: (res) => {
-      // A retransmitted 2xx after our INVITE transaction ended: re-ACK from the dialog (§13.2.2.4).
-      if (res.cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
-      const d = this.dialogs.get(`${res.callId}|${res.fromTag ?? ''}|${res.toTag ?? ''}`);
-      const ack = d?.ackFor(res.cseq.seq);
-      if (d && ack) this.sendRaw(new SipRequest('ACK', d.remoteTarget), ack.data, ack.dest);
-    },
-  };
-
-  private onRequest(req: SipRequest, st: ServerTransaction | undefined): void {
-    if (!st) {
-      // ACK for a 2xx: belongs to the dialog.
-      const d = this.dialogs.get(`${req.callId}|${req.toTag ?? ''}|${req.fromTag ?? ''}`);
-      d?.receiveAck(req);
-      return;
-    }
-    const toTag = req.toTag;
-    if (toTag !== undefined) {
-      const d = this.dialogs.get(`${req.callId}|${toTag}|${req.fromTag ?? ''}`);
-      if (!d || d.state === 'terminated') {
-        st.respond(makeResponse(req, 481));
-        return;
-      }
-      const seq = req.cseq.seq;
-      if (d.remoteSeq !== undefined && seq <= d.remoteSeq) {
-        st.respond(makeResponse(req, 500, 'Server Internal Error - CSeq out of order'));
-        return;
-      }
-      d.remoteSeq = seq;
-      const res = new SipServerResponse(this, req, st, d);
-      this.responses.set(st, res);
-      try {
-        d.dispatch(req, res);
-      } catch (err) {
-        this.log.error({ err, callId: req.callId }, 'in-dialog handler failed');
-        if (!res.finalSent) res.send(500);
-      }
-      return;
-    }
-    const res = new SipServerResponse(this, req, st);
-    this.responses.set(st, res);
-    const mf = req.get('max-forwards');
-    if (mf !== undefined && Number(mf) === 0 && req.method !== 'OPTIONS') {
-      res.send(483);
-      return;
-    }
-    const require = req.getAll('require').filter((o) => !['outbound', 'path', 'replaces', 'timer'].includes(o.toLowerCase()));
-    if (require.length && req.method !== 'CANCEL') {
-      res.send(420, { headers: { Unsupported: require.join(', ') } });
-      return;
-    }
-    if (req.method === 'INVITE' && negotiateUas(req).kind === 'too-small') {
-      res.send(422, { reason: 'Session Interval Too Small', headers: { 'Min-SE': String(MIN_SE) } });
-      return;
-    }
-    const event = req.method.toLowerCase();
-    try {
-      if (req.method === 'REGISTER' && this.registrar) {
-        this.registrar.handle(req, res).catch((err: unknown) => {
-          this.log.error({ err, callId: req.callId }, 'registrar failed');
-          if (!res.finalSent) res.send(500);
-        });
-        return;
-      }
-      if (this.listenerCount(event) > 0) {
-        this.emit(event, req, res);
-        return;
-      }
-      switch (req.method) {
-        case 'INVITE':
-          res.send(480);
-          return;
-        case 'OPTIONS':
-          res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp', Supported: SUPPORTED } });
-          return;
-        default:
-          res.send(KNOWN_METHODS.has(req.method) ? 405 : 501, { headers: { Allow: ALLOW } });
-      }
-    } catch (err) {
-      this.log.error({ err, callId: req.callId }, 'request handler failed');
-      if (!res.finalSent) {
-        try {
-          res.send(500);
-        } catch {
-          /* nothing more to do */
-        }
-      }
-    }
-  }
 }
-
-const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'INFO', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
-
-function statusText(s: number): string {
-  return s === 505 ? 'Version Not Supported' : s === 513 ? 'Message Too Large' : s === 416 ? 'Unsupported URI Scheme' : 'Bad Request';
-}
-
-export { RELIABLE };

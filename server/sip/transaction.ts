@@ -13,7 +13,7 @@ import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { SipRequest, SipResponse, makeResponse, type SipMessage } from './message.ts';
 import { RELIABLE, responseDestination, type Destination } from './transport.ts';
-import { parseVia } from './via.ts';
+import { MAGIC_COOKIE, parseVia } from './via.ts';
 import { sipMetrics } from './metrics.ts';
 
 export interface Timers {
@@ -368,7 +368,7 @@ function branchOf(msg: SipMessage): string | undefined {
   if (!via) return undefined;
   const b = via.params.get('branch');
   const sentBy = `${via.host}:${via.port ?? ''}`;
-  if (b && b.startsWith('z9hG4bK')) return msg.isRequest ? `${b}|${sentBy}` : b;
+  if (b && b.startsWith(MAGIC_COOKIE)) return msg.isRequest ? `${b}|${sentBy}` : b;
   const tag = msg.fromTag ?? '';
   return `2543|${msg.callId}|${msg.cseq.seq}|${tag}|${sentBy}|${b ?? ''}`;
 }
@@ -432,10 +432,10 @@ export class TransactionLayer {
       // §9.2: the CANCEL matches the INVITE with the same branch.
       const invite = this.servers.get(txKey(b, 'INVITE'));
       if (!invite || invite.state === 'terminated') {
-        st.respond(responseTo(req, 481));
+        st.respond(makeResponse(req, 481));
         return;
       }
-      st.respond(responseTo(req, 200));
+      st.respond(makeResponse(req, 200));
       if (invite.state === 'proceeding' && !invite.cancelled) {
         invite.cancelled = true;
         this.tu?.onCancel(invite, req);
@@ -465,6 +465,3 @@ export class TransactionLayer {
   }
 }
 
-export function responseTo(req: SipRequest, status: number, reason?: string): SipResponse {
-  return makeResponse(req, status, reason);
-}

@@ -7,11 +7,11 @@
  * Every received message carries its flow id; sending with that id reuses the connection, which is
  * how an INVITE reaches a browser registered over WebSocket whose Contact host is `x.invalid`.
  */
-import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { lookup, resolveSrv } from 'node:dns/promises';
+import { Emitter } from '../../lib/events.ts';
 import type { Logger } from '../../lib/log.ts';
-import { SipMessage, SipRequest, type Source, type Transport } from './message.ts';
+import { SipRequest, type SipMessage, type Source, type Transport } from './message.ts';
 import { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
 import { parseVia } from './via.ts';
 import type { SipUri } from './uri.ts';
@@ -58,13 +58,19 @@ export class TransportError extends Error {
   }
 }
 
-export const DEFAULT_PORTS: Record<Transport, number> = { udp: 5060, tcp: 5060, tls: 5061, ws: 80, wss: 443 };
+const DEFAULT_PORTS: Record<Transport, number> = { udp: 5060, tcp: 5060, tls: 5061, ws: 80, wss: 443 };
 export const RELIABLE: Record<Transport, boolean> = { udp: false, tcp: true, tls: true, ws: true, wss: true };
 
-/**
- * Events: 'message' (msg: SipMessage), 'malformed' (result, source, raw), 'flowClosed' (flowId).
- */
-export class TransportLayer extends EventEmitter {
+export type TransportEvents = {
+  /** A parsed message, stamped with its Source (and received/rport for requests). */
+  message: [msg: SipMessage];
+  /** Bytes that did not parse: the parser's verdict, where they came from, the bytes. */
+  malformed: [result: ParseResult, source: Source, raw: Buffer];
+  /** A connection (or UDP socket) closed. */
+  flowClosed: [flowId: string];
+};
+
+export class TransportLayer extends Emitter<TransportEvents> {
   readonly flows = new Map<string, Flow>();
   /** Connection reuse (RFC 5923 spirit): `${transport}:${address}:${port}` -> flow id. */
   private readonly byRemote = new Map<string, string>();
@@ -134,25 +140,6 @@ export class TransportLayer extends EventEmitter {
     msg.source = source;
     if (msg instanceof SipRequest) stampVia(msg, source);
     this.emit('message', msg);
-  }
-
-  /**
-   * Send a message to a destination. Uses the given flow when open, otherwise an existing
-   * connection to the same remote, otherwise opens one (TCP/TLS) or uses the UDP socket.
-   */
-  async send(msg: SipMessage, dest: Destination): Promise<Flow> {
-    const data = msg.serialize();
-    const flow = await this.flowFor(dest);
-    flow.send(data, dest.address, dest.port);
-    return flow;
-  }
-
-  /** Synchronous fast path when the flow is known to be open (retransmissions, UDP). */
-  trySendSync(data: Buffer, dest: Destination): boolean {
-    const flow = this.openFlowSync(dest);
-    if (!flow) return false;
-    flow.send(data, dest.address, dest.port);
-    return true;
   }
 
   openFlowSync(dest: Destination): Flow | undefined {

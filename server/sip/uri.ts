@@ -78,7 +78,7 @@ export function parseParams(s: string): Map<string, string | null> | undefined {
   return params;
 }
 
-export function formatParams(params: Map<string, string | null>): string {
+function formatParams(params: Map<string, string | null>): string {
   let out = '';
   for (const [k, v] of params) out += v === null ? `;${k}` : `;${k}=${v}`;
   return out;
@@ -237,9 +237,15 @@ function findUnquoted(s: string, ch: string): number {
   return -1;
 }
 
-export function formatNameAddr(na: NameAddr): string {
-  const dn = na.displayName !== undefined ? `"${na.displayName.replace(/(["\\])/g, '\\$1')}" ` : '';
-  return `${dn}<${formatUri(na.uri)}>${formatParams(na.params)}`;
+/** The URI of a Contact header value (a dialog's remote target, a registered contact). */
+export function formatTarget(contact: string): string {
+  const na = parseNameAddr(contact);
+  if (!na) return contact;
+  const s = contact.trim();
+  const lt = s.indexOf('<');
+  if (lt >= 0) return s.slice(lt + 1, s.indexOf('>', lt));
+  const semi = s.indexOf(';');
+  return semi >= 0 ? s.slice(0, semi) : s;
 }
 
 /** The AOR key used by the location service: `sip:user@host`, lowercased host, no port/params. */

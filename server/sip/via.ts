@@ -2,7 +2,7 @@
  * The Via header (RFC 3261 §20.42, §18.2.2) with rport/received (RFC 3581). The top Via names the
  * transaction (branch) and tells a server where to send responses.
  */
-import { parseHostPort, parseParams, formatParams } from './uri.ts';
+import { parseHostPort, parseParams } from './uri.ts';
 
 export const MAGIC_COOKIE = 'z9hG4bK';
 
@@ -34,15 +34,6 @@ export function parseVia(value: string): Via | undefined {
   };
   if (hp.port !== undefined) via.port = hp.port;
   return via;
-}
-
-export function formatVia(v: Via): string {
-  return `${v.protocol}/${v.transport} ${v.host}${v.port !== undefined ? `:${v.port}` : ''}${formatParams(v.params)}`;
-}
-
-/** Branch from a top Via, or undefined. */
-export function viaBranch(v: Via): string | undefined {
-  return v.params.get('branch') ?? undefined;
 }
 
 let branchSeq = 0;

@@ -13,13 +13,12 @@ import {
   RegistererState,
   SessionState,
   UserAgent,
+  type Info,
   type Invitation,
   type Session,
   type SessionDescriptionHandler,
 } from 'sip.js';
-import { SipStack } from '../../../server/sip/stack.ts';
-import type { Dialog } from '../../../server/sip/dialog.ts';
-import type { Binding } from '../../../server/sip/location.ts';
+import { SipStack, type Dialog, type Binding } from '../../../server/sip/index.ts';
 
 // sip.js expects the browser's WebSocket global; `ws` provides the same interface in Node.
 (globalThis as unknown as { WebSocket: unknown }).WebSocket = WebSocket;
@@ -135,7 +134,7 @@ describe('sip.js over WebSocket', () => {
     await inviter.invite();
     await waitFor(() => inviter.state === SessionState.Established);
     const d = await waitFor(() => serverDialogs.find((x) => x.state === 'confirmed'));
-    expect(d.remoteSdp).toContain('m=audio 41000');
+    expect(d.remoteSdp).toBe(SDP_AGENT);
     const destroyed = new Promise<string>((r) => d.once('destroy', (_bye: unknown, reason: string) => r(reason)));
     await inviter.bye();
     expect(await destroyed).toBe('remote-bye');
@@ -157,12 +156,21 @@ describe('sip.js over WebSocket', () => {
       onProvisional: (r) => provisional.push(r.status),
     });
     expect(d.state).toBe('confirmed');
-    expect(d.remoteSdp).toContain('m=audio 41000');
+    expect(d.remoteSdp).toBe(SDP_AGENT);
     const inv = await waitFor(() => invitation);
     await waitFor(() => inv.state === SessionState.Established);
-    // In-dialog INFO (DTMF relay) reaches the agent.
+    // In-dialog INFO (DTMF relay) reaches the agent: sip.js hands it to the session's delegate
+    // with its body and content type, and the agent's 200 comes back as the request's result.
+    const received: { body: string; contentType: string | undefined }[] = [];
+    inv.delegate = {
+      onInfo: (info: Info) => {
+        received.push({ body: info.request.body, contentType: info.request.getHeader('content-type') });
+        void info.accept();
+      },
+    };
     const infoRes = await d.request('INFO', { body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' });
-    expect(infoRes.status).toBeLessThan(500);
+    expect(infoRes.status).toBe(200);
+    expect(received).toEqual([{ body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }]);
     await d.destroy();
     await waitFor(() => (inv as Session).state === SessionState.Terminated);
   });

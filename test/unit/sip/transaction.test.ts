@@ -82,6 +82,13 @@ describe('client INVITE transaction', () => {
     layer.request(req, tcp, { onResponse: (r) => got.push(r.status), onTimeout: () => got.push(408), onTransportError: () => {} });
     clock.advance(10_000);
     expect(times(sent, isReq('INVITE'))).toEqual([0]);
+    // Over TCP Timer B still runs (§17.1.1.2): nothing before 64*T1, a timeout at it.
+    expect(got).toEqual([]);
+    clock.advance(31_999 - clock.now());
+    expect(got).toEqual([]);
+    clock.advance(1);
+    expect(got).toEqual([408]);
+    expect(layer.clientCount).toBe(0);
 
     const { clock: c2, sent: s2, layer: l2 } = setup();
     const got2: number[] = [];
@@ -103,8 +110,6 @@ describe('client INVITE transaction', () => {
     expect(got2).toEqual([180, 486]);
     c2.advance(32_000); // Timer D
     expect(l2.clientCount).toBe(0);
-    void clock;
-    void got;
   });
 
   it('2xx moves to Accepted (RFC 6026): forked 2xx reach the TU until Timer M', () => {

@@ -42,7 +42,8 @@ describe('next-hop resolution (RFC 3263 without NAPTR)', () => {
     req.source = { transport: 'udp', address: '203.0.113.9', port: 40000, flowId: 'udp#1', localAddress: '0.0.0.0', localPort: 5060 };
     expect(responseDestination(req)).toEqual({ transport: 'udp', address: '203.0.113.9', port: 40000, flowId: 'udp#1' });
     req.set('via', 'SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK1');
-    expect(responseDestination(req)).toMatchObject({ address: '10.0.0.5', port: 5062 });
+    // No received/rport: the sent-by address and port, still leaving by the socket it came in on.
+    expect(responseDestination(req)).toEqual({ transport: 'udp', address: '10.0.0.5', port: 5062, flowId: 'udp#1' });
     req.set('via', 'SIP/2.0/WSS abc.invalid;branch=z9hG4bK1;received=198.51.100.1');
     req.source = { transport: 'wss', address: '198.51.100.1', port: 51000, flowId: 'wss#3', localAddress: '0.0.0.0', localPort: 8443 };
     expect(responseDestination(req)).toEqual({ transport: 'wss', address: '198.51.100.1', port: 51000, flowId: 'wss#3' });

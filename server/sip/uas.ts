@@ -1,0 +1,213 @@
+/**
+ * The UAS side of the stack (RFC 3261 §8.2, §12.1.1, §13.3): the transaction user that receives
+ * every request no transaction absorbed. In-dialog requests go to their dialog (481 if none, 500
+ * for an old CSeq); out-of-dialog ones pass the checks of §8.2.2 (Max-Forwards, Require, RFC 4028
+ * Min-SE), then REGISTER goes to the registrar and the rest to the application's listener or a
+ * default answer. createUAS answers an INVITE with 2xx and builds the dialog.
+ */
+import type { Logger } from '../../lib/log.ts';
+import { SipRequest, SipError, makeResponse, REASONS, ALLOW, SUPPORTED, type RequestOptions, type SipMessage, type SipResponse, type Source } from './message.ts';
+import type { ParseResult } from './parser.ts';
+import { responseDestination, type Destination } from './transport.ts';
+import type { ServerTransaction, TransactionUser } from './transaction.ts';
+import { Dialog, type DialogHost } from './dialog.ts';
+import { SipServerResponse, type ResponseHost } from './server-response.ts';
+import type { Registrar } from './registrar.ts';
+import { formatTarget } from './uri.ts';
+import { newTag } from './via.ts';
+import { sipMetrics } from './metrics.ts';
+import { MIN_SE, negotiateUas } from './session-timer.ts';
+
+/** What the UAS needs from the stack. */
+export interface UasHost {
+  readonly log: Logger;
+  /** The stack's dialogs by id: the UAS adds the ones it creates and routes requests to them. */
+  readonly dialogs: Map<string, Dialog>;
+  /** Given to the dialogs the UAS creates. */
+  readonly dialogHost: DialogHost;
+  /** Given to every SipServerResponse. */
+  readonly responseHost: ResponseHost;
+  readonly registrar: Registrar | undefined;
+  sendRaw(msg: SipMessage, data: Buffer, dest: Destination): void;
+  /**
+   * Hand an out-of-dialog request to the application's listener for `event` (the method, lower
+   * case). False when nobody listens, so the UAS answers by default. A listener's throw comes out.
+   */
+  deliver(event: string, req: SipRequest, res: SipServerResponse): boolean;
+}
+
+const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'INFO', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
+
+export class UserAgentServer implements TransactionUser {
+  private readonly responses = new WeakMap<ServerTransaction, SipServerResponse>();
+
+  constructor(private readonly host: UasHost) {}
+
+  /**
+   * Answer an INVITE with 200 + SDP and build the dialog. Resolves when the ACK arrives; rejects
+   * with SipError(487) if the caller CANCELled first, SipError(408) if no ACK came in 64*T1.
+   */
+  createUAS(req: SipRequest, res: SipServerResponse, opts: RequestOptions & { localSdp?: string } = {}): Promise<Dialog> {
+    if (res.cancelled) return Promise.reject(new SipError(487, 'Request Terminated'));
+    if (res.finalSent) return Promise.reject(new Error('a final response was already sent'));
+    const st = negotiateUas(req);
+    const ok = res.build(200, {
+      ...opts,
+      ...(st.kind === 'timer' ? { headers: { ...st.headers, ...opts.headers } } : {}),
+      ...(opts.localSdp !== undefined ? { body: opts.localSdp, contentType: 'application/sdp' } : {}),
+    });
+    const contact = req.get('contact');
+    const d = new Dialog(this.host.dialogHost, 'uas', req.callId, res.toTag, req.fromTag ?? '', {
+      localUri: ok.get('to') ?? '',
+      remoteUri: req.get('from') ?? '',
+      localSeq: Math.floor(Math.random() * 10000) + 1,
+      remoteSeq: req.cseq.seq,
+      remoteTarget: contact !== undefined ? formatTarget(contact) : req.uri,
+      routeSet: [...req.getAll('record-route')],
+      initial: req,
+      ...(req.source ? { flowId: req.source.flowId } : {}),
+      ...(opts.localSdp !== undefined ? { localSdp: opts.localSdp } : {}),
+      ...(req.body.length ? { remoteSdp: req.bodyText } : {}),
+    });
+    this.host.dialogs.set(d.id, d);
+    d.confirm();
+    res.finalStatus = 200;
+    res.st.respond(ok);
+    const dest = responseDestination(req);
+    return new Promise((resolve, reject) => {
+      const onDestroy = (_bye: unknown, reason: string): void => reject(new SipError(487, `dialog ended before ACK (${reason})`));
+      d.once('destroy', onDestroy);
+      if (!dest) {
+        reject(new Error('no route for the response'));
+        return;
+      }
+      d.track2xx(
+        req.cseq.seq,
+        ok,
+        dest,
+        res.st.reliable,
+        () => {
+          d.off('destroy', onDestroy);
+          if (st.kind === 'timer') d.armSessionTimer({ seconds: st.seconds, weRefresh: false });
+          resolve(d);
+        },
+        () => {
+          d.off('destroy', onDestroy);
+          reject(new SipError(408, 'no ACK for 2xx'));
+          void d.destroy();
+        },
+      );
+    });
+  }
+
+  /** §8.2.6 for a request the parser rejected: answer it when it names enough to be answered. */
+  onMalformed(r: ParseResult, src: Source): void {
+    if (r.ok) return;
+    sipMetrics.malformed.inc();
+    this.host.log.info({ transport: src.transport, remote: `${src.address}:${src.port}`, err: r.error }, 'malformed sip message');
+    const req = r.partial;
+    if (!req || req.method === 'ACK') return;
+    // §8.2.6 needs Via, From, To, Call-ID and CSeq to form a response at all.
+    if (!req.has('via') || !req.has('from') || !req.has('to') || !req.has('call-id') || !req.has('cseq') || !req.topVia) return;
+    req.source = src;
+    const res = makeResponse(req, r.status, `${REASONS[r.status] ?? REASONS[400]} - ${r.error}`);
+    const dest = responseDestination(req);
+    if (dest) this.host.sendRaw(res, res.serialize(), dest);
+  }
+
+  onCancel(invite: ServerTransaction): void {
+    const res = this.responses.get(invite);
+    if (!res) {
+      invite.respond(makeResponse(invite.request, 487, undefined, newTag()));
+      return;
+    }
+    res.cancelled = true;
+    if (!res.finalSent) res.send(487);
+    res.emit('cancel', invite.request);
+  }
+
+  onStrayResponse(res: SipResponse): void {
+    // A retransmitted 2xx after our INVITE transaction ended: re-ACK from the dialog (§13.2.2.4).
+    if (res.cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
+    const d = this.host.dialogs.get(Dialog.idOfResponse(res));
+    const ack = d?.ackFor(res.cseq.seq);
+    if (d && ack) this.host.sendRaw(new SipRequest('ACK', d.remoteTarget), ack.data, ack.dest);
+  }
+
+  /** A request no transaction absorbed: to its dialog, the registrar, the application or a default answer. */
+  onRequest(req: SipRequest, st: ServerTransaction | undefined): void {
+    if (!st) {
+      // ACK for a 2xx: belongs to the dialog.
+      const d = this.host.dialogs.get(Dialog.idOfRequest(req));
+      d?.receiveAck(req);
+      return;
+    }
+    const toTag = req.toTag;
+    if (toTag !== undefined) {
+      const d = this.host.dialogs.get(Dialog.idOfRequest(req));
+      if (!d || d.state === 'terminated') {
+        st.respond(makeResponse(req, 481));
+        return;
+      }
+      if (!d.acceptRemoteSeq(req.cseq.seq)) {
+        st.respond(makeResponse(req, 500, 'Server Internal Error - CSeq out of order'));
+        return;
+      }
+      const res = new SipServerResponse(this.host.responseHost, req, st, d);
+      this.responses.set(st, res);
+      try {
+        d.dispatch(req, res);
+      } catch (err) {
+        this.host.log.error({ err, callId: req.callId }, 'in-dialog handler failed');
+        if (!res.finalSent) res.send(500);
+      }
+      return;
+    }
+    const res = new SipServerResponse(this.host.responseHost, req, st);
+    this.responses.set(st, res);
+    const mf = req.get('max-forwards');
+    if (mf !== undefined && Number(mf) === 0 && req.method !== 'OPTIONS') {
+      res.send(483);
+      return;
+    }
+    const require = req.getAll('require').filter((o) => !['outbound', 'path', 'replaces', 'timer'].includes(o.toLowerCase()));
+    if (require.length && req.method !== 'CANCEL') {
+      res.send(420, { headers: { Unsupported: require.join(', ') } });
+      return;
+    }
+    if (req.method === 'INVITE' && negotiateUas(req).kind === 'too-small') {
+      res.send(422, { reason: 'Session Interval Too Small', headers: { 'Min-SE': String(MIN_SE) } });
+      return;
+    }
+    const event = req.method.toLowerCase();
+    try {
+      if (req.method === 'REGISTER' && this.host.registrar) {
+        this.host.registrar.handle(req, res).catch((err: unknown) => {
+          this.host.log.error({ err, callId: req.callId }, 'registrar failed');
+          if (!res.finalSent) res.send(500);
+        });
+        return;
+      }
+      if (this.host.deliver(event, req, res)) return;
+      switch (req.method) {
+        case 'INVITE':
+          res.send(480);
+          return;
+        case 'OPTIONS':
+          res.send(200, { headers: { Allow: ALLOW, Accept: 'application/sdp', Supported: SUPPORTED } });
+          return;
+        default:
+          res.send(KNOWN_METHODS.has(req.method) ? 405 : 501, { headers: { Allow: ALLOW } });
+      }
+    } catch (err) {
+      this.host.log.error({ err, callId: req.callId }, 'request handler failed');
+      if (!res.finalSent) {
+        try {
+          res.send(500);
+        } catch {
+          /* nothing more to do */
+        }
+      }
+    }
+  }
+}

@@ -11,9 +11,7 @@
  */
 import type { CentreConfig } from '../config/load.ts';
 import type { TrunkTable } from '../config/trunks.ts';
-import type { SipRequest } from '../sip/message.ts';
-import type { SipServerResponse, SipStack } from '../sip/stack.ts';
-import { parseNameAddr, parseUri } from '../sip/uri.ts';
+import { parseNameAddr, parseUri, type SipRequest, type SipServerResponse, type SipStack } from '../sip/index.ts';
 
 export interface Admitted {
   trunk: string;

@@ -11,7 +11,7 @@ import type { Agent } from '../acd/config.ts';
 import type { AcdEvent } from '../acd/events.ts';
 import { HttpError } from '../http/server.ts';
 import type { AgentDesk, AgentStateView } from '../http/agentApi.ts';
-import type { Binding } from '../sip/location.ts';
+import type { Binding } from '../sip/index.ts';
 
 export class CentreAgentDesk implements AgentDesk {
   private readonly changes = new Emitter<{ state: [agentId: string, view: AgentStateView] }>();

@@ -4,9 +4,7 @@
  * re-INVITEs). Then the IVR starts. A call that cannot be answered is refused with the status that
  * says why (488 no offer or no common codec, 503 media down).
  */
-import type { Dialog } from '../sip/dialog.ts';
-import type { SipRequest } from '../sip/message.ts';
-import { SipError, type SipServerResponse } from '../sip/stack.ts';
+import { SipError, type Dialog, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import { CodecMismatch, SdpError, parseDtmfInfo } from '../../media/index.ts';
 import type { Call } from './call.ts';
 import { agentHungUp } from './connect.ts';

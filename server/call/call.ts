@@ -19,7 +19,7 @@ import { log as rootLog, type Logger } from '../../lib/log.ts';
 import type { FlowSet, ResolvedPrompt } from '../ivr/flow.ts';
 import type { IvrSession, LookupFn } from '../ivr/session.ts';
 import type { TtsProvider } from '../ivr/tts.ts';
-import type { SipServerResponse, SipStack } from '../sip/stack.ts';
+import type { SipServerResponse, SipStack } from '../sip/index.ts';
 import type { MediaCall, MediaPlane, PlainRtpLeg } from '../../media/index.ts';
 import type { CallDetailLog } from './cdr.ts';
 import { CallLeg } from './leg.ts';

@@ -24,8 +24,7 @@ import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts'
 import { httpLookup } from '../ivr/httpLookup.ts';
 import { EspeakTts } from '../ivr/tts.ts';
 import { log as rootLog } from '../../lib/log.ts';
-import type { SipRequest } from '../sip/message.ts';
-import { SipStack, type SipServerResponse } from '../sip/stack.ts';
+import { SipStack, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';

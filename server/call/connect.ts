@@ -6,8 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SipRequest } from '../sip/message.ts';
-import type { SipServerResponse } from '../sip/stack.ts';
+import type { SipRequest, SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
 import { reinvite } from './hold.ts';
 import type { CallLeg } from './leg.ts';

@@ -7,8 +7,7 @@
  * report engine at the talk's end.
  */
 import { parse as parseSdp } from 'sdp-transform';
-import type { SipRequest } from '../sip/message.ts';
-import type { SipServerResponse } from '../sip/stack.ts';
+import type { SipRequest, SipServerResponse } from '../sip/index.ts';
 import { PlainRtpLeg } from '../../media/index.ts';
 import type { Call } from './call.ts';
 import type { CallLeg } from './leg.ts';

@@ -7,7 +7,7 @@
  * Closing cascades: closing a leg stops its ringing (abort), hangs its dialog up (BYE or CANCEL)
  * and closes its media leg; a call hangs all its legs up when it ends.
  */
-import type { Dialog } from '../sip/dialog.ts';
+import type { Dialog } from '../sip/index.ts';
 import type { PlainRtpLeg, WebRtcLeg } from '../../media/index.ts';
 
 export type LegRole = 'customer' | 'agent' | 'consult' | 'supervisor' | 'outbound';

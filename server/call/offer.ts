@@ -3,8 +3,7 @@
  * WebRTC, or a desk phone over plain RTP) with the screen pop in X-CC-* headers. An answer the ACD
  * still accepts connects the call; a failure tells the ACD, which offers the next agent.
  */
-import type { Dialog } from '../sip/dialog.ts';
-import { SipError } from '../sip/stack.ts';
+import { SipError, type Dialog } from '../sip/index.ts';
 import type { Call } from './call.ts';
 import { connect } from './connect.ts';
 import { CallLeg } from './leg.ts';

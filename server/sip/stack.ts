@@ -19,7 +19,7 @@
  */
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import { log as rootLog, type Logger } from '../../lib/log.ts';
-import { SipRequest, SipError, type RequestOptions, type SipMessage, type SipResponse, type Source, type Transport } from './message.ts';
+import { SipRequest, type RequestOptions, type SipMessage, type SipResponse, type Source, type Transport } from './message.ts';
 import { DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
 import { TransportLayer, type Destination } from './transport.ts';
 import { TransactionLayer, DEFAULT_TIMERS, type Timers } from './transaction.ts';
@@ -37,10 +37,6 @@ import { listenTcp, listenTls, type TcpOptions, type TlsOptions } from './tcp.ts
 import { listenWs, type WsOptions } from './websocket.ts';
 import { parseUri, aorOf } from './uri.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
-
-// Moved out so the dialog, the registrar and the UA halves need not import the stack. Re-exported
-// only because server/call still imports them from here; once it imports index.ts, drop this.
-export { SipError, SipServerResponse };
 
 export interface SipStackOptions {
   clock?: Clock;

@@ -7,9 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { CentreConfig } from '../../../server/config/load.ts';
 import { TrunkTable } from '../../../server/config/trunks.ts';
 import { admit, type AdmissionContext } from '../../../server/call/admission.ts';
-import type { SipRequest } from '../../../server/sip/message.ts';
-import { parseMessage } from '../../../server/sip/parser.ts';
-import type { SipServerResponse, SipStack } from '../../../server/sip/stack.ts';
+import { parseMessage, type SipRequest, type SipServerResponse, type SipStack } from '../../../server/sip/index.ts';
 
 const trunks = {
   carrier: { from: ['192.0.2.0/24'], routes: [{ match: '100|200', flow: 'main' }], maxCalls: 2 },

@@ -15,8 +15,8 @@
  * highest-skill usually stop at the first agent they look at; least-occupied, round-robin and
  * ring-all walk the available agents holding the queue's rarest required skill.
  */
-import { EventEmitter } from 'node:events';
 import type { Clock } from '../../lib/clock.ts';
+import { Emitter } from '../../lib/events.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import { Agenda, type Deadline } from './agenda.ts';
 import { AvailableAgents, meetsAny, type RoutableAgent, type Requirements } from './available-agents.ts';
@@ -236,7 +236,7 @@ function fail(error: string): AcdResult {
 }
 const OK: AcdResult = { ok: true };
 
-export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
+export class Acd extends Emitter<{ event: [AcdEvent] }> {
   readonly options: AcdOptions;
   private readonly clock: Clock;
   private readonly agenda: Agenda;
@@ -251,9 +251,6 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
   private nextOrd = 0;
   /** Every bucket in creation order; agents check each new one once against their skills. */
   private allBuckets: Bucket[] = [];
-  private depth = 0;
-  private flushing = false;
-  private readonly outbox: AcdEvent[] = [];
 
   constructor(init: AcdInit) {
     super();
@@ -1499,47 +1496,24 @@ export class Acd extends EventEmitter<{ event: [AcdEvent] }> {
   }
 
   private publish(e: AcdEvent): void {
-    this.outbox.push(e);
+    this.emit('event', e);
   }
 
   /**
-   * Run a command; events are delivered once the engine is consistent again. A listener may call
-   * back into the engine: its events join the same delivery loop, in order.
+   * Run a command; events are delivered once the engine is consistent again (the emitter holds
+   * them until the outermost command returns). A listener may call back into the engine: its
+   * events join the same delivery queue, in order.
    */
   private tx<T>(fn: () => T): T {
-    this.depth++;
-    let out: T;
-    try {
-      out = fn();
-    } catch (err) {
-      // A bug must not take the call centre down with it; the command reports failure instead.
-      log.error({ err }, 'acd command failed');
-      this.depth--;
-      this.flush();
-      return { ok: false, reason: 'invalid', error: `internal error: ${(err as Error).message}` } as T;
-    }
-    this.depth--;
-    this.flush();
-    return out;
-  }
-
-  private flush(): void {
-    if (this.depth > 0 || this.flushing) return;
-    this.flushing = true;
-    try {
-      for (let e = this.outbox.shift(); e; e = this.outbox.shift()) {
-        // Each listener on its own: one that throws must not keep the event from the others.
-        for (const l of this.listeners('event') as ((e: AcdEvent) => void)[]) {
-          try {
-            l.call(this, e);
-          } catch (err) {
-            log.error({ err, event: e.type }, 'acd event listener threw');
-          }
-        }
+    return this.deferred(() => {
+      try {
+        return fn();
+      } catch (err) {
+        // A bug must not take the call centre down with it; the command reports failure instead.
+        log.error({ err }, 'acd command failed');
+        return { ok: false, reason: 'invalid', error: `internal error: ${(err as Error).message}` } as T;
       }
-    } finally {
-      this.flushing = false;
-    }
+    });
   }
 }
 

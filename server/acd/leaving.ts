@@ -4,7 +4,7 @@
  * call are released.
  */
 import { afterWork, emitCancelled } from './agent-states.ts';
-import type { ExitReason } from './events.ts';
+import type { ExitReason } from './exit-reasons.ts';
 import { emptyRuleHolds, recordSl } from './figures.ts';
 import { resumeKey, type AcdState, type AgentRt, type CallRt, type QueueRt } from './records.ts';
 import { unplace } from './routing.ts';

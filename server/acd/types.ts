@@ -5,7 +5,8 @@
  */
 import type { Clock } from '../../lib/clock.ts';
 import type { Agent, AcdOptions, AuxCode, Queue, SkillRequirement } from './config.ts';
-import type { AgentState, ExitReason } from './events.ts';
+import type { AgentState } from './events.ts';
+import type { ExitReason } from './exit-reasons.ts';
 
 export type AcdResult = { ok: true } | { ok: false; error: string };
 export type EnqueueResult =

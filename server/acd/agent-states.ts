@@ -144,7 +144,7 @@ export function finishWrapUp(s: AcdState, a: AgentRt, by: 'timer' | 'agent'): vo
 }
 
 /** Talk and wrap-up time today (the least-occupied key); a new day starts from zero. */
-export function addOccupied(s: AcdState, a: AgentRt, ms: number): void {
+function addOccupied(s: AcdState, a: AgentRt, ms: number): void {
   const day = Math.floor(s.clock.now() / DAY_MS);
   if (day !== a.occupiedDay) {
     a.occupiedDay = day;

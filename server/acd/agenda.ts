@@ -46,10 +46,6 @@ export class Agenda {
     this.heap.remove(d as Entry);
   }
 
-  get size(): number {
-    return this.heap.size;
-  }
-
   /** Stop the clock timer; pending deadlines are dropped. */
   dispose(): void {
     if (this.armed) this.clock.clearTimeout(this.armed.handle);

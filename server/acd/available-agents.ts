@@ -25,7 +25,7 @@ export interface RoutableAgent {
 /** A call may be taken by an agent who meets every requirement of any one alternative. */
 export type Requirements = readonly (readonly SkillRequirement[])[];
 
-export function meetsAll(agent: RoutableAgent, conj: readonly SkillRequirement[]): boolean {
+function meetsAll(agent: RoutableAgent, conj: readonly SkillRequirement[]): boolean {
   for (const r of conj) {
     const level = agent.skills.get(r.skill);
     if (level === undefined || level < r.minLevel) return false;
@@ -43,10 +43,6 @@ const LEVELS = 10;
 export class AvailableAgents<A extends RoutableAgent> {
   private readonly bySkill = new Map<string, Set<A>[]>();
   private readonly members = new Set<A>();
-
-  get size(): number {
-    return this.members.size;
-  }
 
   has(agent: A): boolean {
     return this.members.has(agent);

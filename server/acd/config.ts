@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 
-export const SkillLevel = z.number().int().min(1).max(10);
+const SkillLevel = z.number().int().min(1).max(10);
 
 export const SkillRequirementSchema = z.strictObject({
   skill: z.string().min(1),
@@ -28,7 +28,7 @@ export const AgentSchema = z.strictObject({
   role: z.enum(['agent', 'supervisor', 'qa', 'admin']).default('agent'),
 });
 
-export const StrategySchema = z.enum([
+const StrategySchema = z.enum([
   'longest-idle',
   'least-occupied',
   'highest-skill',
@@ -36,7 +36,7 @@ export const StrategySchema = z.enum([
   'ring-all',
 ]);
 
-export const EscalationStepSchema = z.strictObject({
+const EscalationStepSchema = z.strictObject({
   /** Seconds after the call entered the queue (its original arrival). */
   after: z.number().int().min(0),
   /** Relax the minimum levels of the queue's skills to this level. */
@@ -56,7 +56,7 @@ export const EscalationStepSchema = z.strictObject({
  * - 'logged-in': at least one logged-in agent with the skills (not-ready counts);
  * - 'staffed': at least one agent with the skills who is available, ringing, talking or in wrap-up.
  */
-export const EmptyRuleSchema = z.enum(['always', 'logged-in', 'staffed']);
+const EmptyRuleSchema = z.enum(['always', 'logged-in', 'staffed']);
 
 export const QueueSchema = z.strictObject({
   /** Queue priority across queues an agent serves (higher first). */
@@ -126,6 +126,5 @@ export type Queue = z.infer<typeof QueueSchema>;
 export type SkillRequirement = z.infer<typeof SkillRequirementSchema>;
 export type Strategy = z.infer<typeof StrategySchema>;
 export type EscalationStep = z.infer<typeof EscalationStepSchema>;
-export type EmptyRule = z.infer<typeof EmptyRuleSchema>;
 export type AuxCode = z.infer<typeof AuxCodeSchema>;
 export type AcdOptions = z.infer<typeof AcdOptionsSchema>;

@@ -3,23 +3,12 @@
  * engine's clock, carrying the call, queue, agent and reason so that the store can persist it and
  * the KPI engine can derive every figure from the stream alone.
  */
+import type { ExitReason } from './exit-reasons.ts';
+
+// ExitEvent's reason, defined with its IVR and event-log projections; still importable from here.
+export type { ExitReason };
 
 export type AgentState = 'logged-out' | 'available' | 'not-ready' | 'offered' | 'on-call' | 'wrap-up';
-
-/** Why a call left a queue without reaching an agent (other than the caller hanging up). */
-export type ExitReason =
-  /** maxLength reached when the caller tried to join. */
-  | 'full'
-  /** maxWait passed. */
-  | 'timeout'
-  /** The queue is closed (setQueueOpen(false)) or was removed. */
-  | 'closed'
-  /** joinWhenEmpty refused the caller, or leaveWhenEmpty sent them out. */
-  | 'no-agents'
-  /** A callback used up its dial attempts. */
-  | 'callback-failed'
-  /** Call control withdrew the contact (cancel()). */
-  | 'cancelled';
 
 interface Base {
   /** Milliseconds since the epoch, from the engine's clock. */

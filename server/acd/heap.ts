@@ -51,11 +51,6 @@ export class IndexedHeap<T extends HeapItem> {
     return true;
   }
 
-  /** Items in heap (not sorted) order; do not mutate the heap while iterating. */
-  values(): readonly T[] {
-    return this.items;
-  }
-
   private up(i: number): void {
     const a = this.items;
     const item = a[i]!;

@@ -62,15 +62,6 @@ export class QueueOrder<T extends Ordered> {
     for (const p of this.priorities) yield* this.byPriority.get(p)!;
   }
 
-  /** The first item in order (longest waiting of the highest priority). */
-  first(): T | undefined {
-    for (const p of this.priorities) {
-      const f = this.byPriority.get(p)![0];
-      if (f) return f;
-    }
-    return undefined;
-  }
-
   /** Longest-waiting arrival among all priorities. */
   oldest(): T | undefined {
     let best: T | undefined;

@@ -144,10 +144,9 @@ export function simulate(cfg: SimulationConfig): SimulationResult {
         break;
     }
     if (cfg.auditEvery && events % cfg.auditEvery === 0) {
-      // Audit only between commands: queue it behind the current delivery.
-      clock.setTimeout(() => {
-        for (const v of acd.audit()) if (auditFailures.length < 50) auditFailures.push(`${clock.now() - start}ms: ${v}`);
-      }, 0);
+      // Listeners run once the command that caused the event is complete, so the engine is
+      // consistent here and may be audited on the spot.
+      for (const v of acd.audit()) if (auditFailures.length < 50) auditFailures.push(`${clock.now() - start}ms: ${v}`);
     }
   });
 

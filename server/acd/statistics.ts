@@ -87,10 +87,6 @@ export class HandleTimes {
     this.sum += ms;
   }
 
-  get samples(): number {
-    return this.ring.length;
-  }
-
   meanMs(): number {
     return this.ring.length === 0 ? this.priorMs : this.sum / this.ring.length;
   }

@@ -10,12 +10,14 @@
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { Emitter } from '../../lib/events.ts';
 import type { SkillRequirement } from '../acd/config.ts';
+import type { IvrQueueExit } from '../acd/exit-reasons.ts';
 import { calendarState } from './calendar.ts';
 import type { NodeAddress } from './check.ts';
 import { renderTemplate, type FlowSet, type ResolvedPrompt } from './flow.ts';
 import type { IvrNode, IvrNodeType, NodeOf, PromptRef } from './schema.ts';
 
-export type QueueExitReason = 'full' | 'timeout' | 'closed';
+/** The queue node's exit branches: the ACD's exit reasons as the IVR sees them (ivrQueueExit). */
+export type QueueExitReason = IvrQueueExit;
 
 export type IvrAction =
   | { type: 'play'; prompt: ResolvedPrompt; bargeIn: boolean }

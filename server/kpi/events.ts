@@ -13,6 +13,7 @@
  * KPI engine (server/kpi/report.ts) derives every figure from them and nothing else.
  */
 import { z } from 'zod';
+import { LOGGED_EXIT_REASONS } from '../acd/exit-reasons.ts';
 
 const Base = {
   /** Stream id: the contact id, or `agent:<agentId>` for agent state streams. */
@@ -119,7 +120,8 @@ export const QueueTransfer = z.object({
 });
 
 /** Left the queue unanswered for a reason other than the caller hanging up. */
-export const ExitReasonSchema = z.enum(['timeout', 'full', 'no-agents', 'overflow', 'callback', 'system']);
+// The stored words, defined with the ACD's exit reasons they are made from (loggedExitReason).
+export const ExitReasonSchema = z.enum(LOGGED_EXIT_REASONS);
 export const QueueExit = z.object({
   ...Base,
   type: z.literal('queue.exit'),

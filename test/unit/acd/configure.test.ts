@@ -15,8 +15,8 @@ describe('reconfiguration and skill changes', () => {
     expect(h.acd.setAgentSkills('s1', { sales: 5, support: 3 }).ok).toBe(true);
     expect(h.last('offer')).toMatchObject({ callId: 'waiting', agentId: 's1' });
     expect(h.acd.queueStats('support')?.agentsStaffed).toBe(2);
-    expect(h.acd.setAgentSkills('s1', { sales: 11 })).toMatchObject({ ok: false });
-    expect(h.acd.setAgentSkills('ghost', {})).toMatchObject({ ok: false });
+    expect(h.acd.setAgentSkills('s1', { sales: 11 })).toEqual({ ok: false, error: 'skill "sales": level must be an integer 1..10' });
+    expect(h.acd.setAgentSkills('ghost', {})).toEqual({ ok: false, error: 'unknown agent ghost' });
     h.audit();
   });
 
@@ -35,7 +35,7 @@ describe('reconfiguration and skill changes', () => {
     });
     expect(r.ok).toBe(true);
     expect(h.last('exit')).toMatchObject({ callId: 'g1', queue: 'gone', reason: 'closed' });
-    expect(h.acd.enqueue({ callId: 'g2', queue: 'gone' })).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(h.acd.enqueue({ callId: 'g2', queue: 'gone' })).toEqual({ ok: false, reason: 'invalid', error: 'unknown queue gone' });
     h.acd.agentLogin('x5');
     expect(h.last('offer')).toMatchObject({ callId: 'c1', agentId: 'x5' });
     h.acd.agentLogin('new');
@@ -52,7 +52,7 @@ describe('reconfiguration and skill changes', () => {
     expect(h.acd.agentView('a')).toMatchObject({ state: 'on-call', pendingLogout: true });
     h.acd.callEnded('c1');
     expect(h.acd.agentView('a')?.state).toBe('logged-out');
-    expect(h.acd.agentLogin('a')).toMatchObject({ ok: false });
+    expect(h.acd.agentLogin('a')).toEqual({ ok: false, error: 'unknown agent a' });
     h.audit();
   });
 });

@@ -105,7 +105,7 @@ describe('wrap-up', () => {
     h.acd.enqueue({ callId: 'c2', queue: 'q' });
     h.acd.answered('c2', 'a');
     h.acd.callEnded('c2');
-    expect(h.acd.extendWrapUp('a', 61).ok).toBe(false);
+    expect(h.acd.extendWrapUp('a', 61)).toEqual({ ok: false, error: 'extension must be 1..60 seconds' });
     expect(h.acd.extendWrapUp('a', 45).ok).toBe(true);
     expect(h.acd.extendWrapUp('a', 10)).toMatchObject({ ok: false, error: expect.stringMatching(/once/) });
     h.sec(74);
@@ -275,31 +275,31 @@ describe('service level', () => {
 describe('bad input never throws', () => {
   it('answers wrong commands with an error', () => {
     const h = harness({ queues: { q: { skills: [{ skill: 's' }] } }, agents: [agent('a', { s: 1 })], login: false });
-    expect(h.acd.agentLogin('nobody')).toMatchObject({ ok: false });
+    expect(h.acd.agentLogin('nobody')).toEqual({ ok: false, error: 'unknown agent nobody' });
     expect(h.acd.agentReady('a')).toMatchObject({ ok: false, error: expect.stringMatching(/not logged in/) });
     h.acd.agentLogin('a');
     expect(h.acd.agentNotReady('a', 'nap')).toMatchObject({ ok: false, error: expect.stringMatching(/unknown aux code/) });
-    expect(h.acd.enqueue({ callId: 'c1', queue: 'nope' })).toMatchObject({ ok: false, reason: 'invalid' });
-    expect(h.acd.enqueue({ callId: '', queue: 'q' })).toMatchObject({ ok: false, reason: 'invalid' });
-    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', priority: 1.5 })).toMatchObject({ ok: false });
-    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', skills: [] })).toMatchObject({ ok: false });
+    expect(h.acd.enqueue({ callId: 'c1', queue: 'nope' })).toEqual({ ok: false, reason: 'invalid', error: 'unknown queue nope' });
+    expect(h.acd.enqueue({ callId: '', queue: 'q' })).toEqual({ ok: false, reason: 'invalid', error: 'callId required' });
+    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', priority: 1.5 })).toEqual({ ok: false, reason: 'invalid', error: 'priority must be an integer 0..100' });
+    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', skills: [] })).toEqual({ ok: false, reason: 'invalid', error: 'skills, when given, must be a non-empty list' });
     // @ts-expect-error: untyped input from the wire
-    expect(h.acd.enqueue(undefined)).toMatchObject({ ok: false });
+    expect(h.acd.enqueue(undefined)).toEqual({ ok: false, reason: 'invalid', error: 'callId required' });
     // @ts-expect-error: untyped input from the wire
-    expect(h.acd.requestCallback(null)).toMatchObject({ ok: false });
+    expect(h.acd.requestCallback(null)).toEqual({ ok: false, error: 'unknown call undefined' });
     expect(h.acd.enqueue({ callId: 'c1', queue: 'q' }).ok).toBe(true);
     expect(h.acd.enqueue({ callId: 'c1', queue: 'q' })).toMatchObject({ ok: false, error: expect.stringMatching(/already/) });
-    expect(h.acd.answered('c1', 'b')).toMatchObject({ ok: false });
-    expect(h.acd.answered('zz', 'a')).toMatchObject({ ok: false });
-    expect(h.acd.callEnded('zz')).toMatchObject({ ok: false });
-    expect(h.acd.endWrapUp('a')).toMatchObject({ ok: false });
-    expect(h.acd.extendWrapUp('a', 10)).toMatchObject({ ok: false });
-    expect(h.acd.callbackFailed('c1', 'a')).toMatchObject({ ok: false });
+    expect(h.acd.answered('c1', 'b')).toEqual({ ok: false, error: 'unknown agent b' });
+    expect(h.acd.answered('zz', 'a')).toEqual({ ok: false, error: 'unknown call zz' });
+    expect(h.acd.callEnded('zz')).toEqual({ ok: false, error: 'unknown call zz' });
+    expect(h.acd.endWrapUp('a')).toEqual({ ok: false, error: 'agent a is not in wrap-up' });
+    expect(h.acd.extendWrapUp('a', 10)).toEqual({ ok: false, error: 'agent a is not in wrap-up' });
+    expect(h.acd.callbackFailed('c1', 'a')).toEqual({ ok: false, error: 'unknown callback c1' });
     h.acd.answered('c1', 'a');
     expect(h.acd.abandon('c1')).toMatchObject({ ok: false, error: expect.stringMatching(/callEnded/) });
-    expect(h.acd.rejected('c1', 'a')).toMatchObject({ ok: false });
+    expect(h.acd.rejected('c1', 'a')).toEqual({ ok: false, error: 'call c1 is not ringing agent a' });
     h.acd.callEnded('c1');
-    expect(h.acd.extendWrapUp('a', Number.NaN)).toMatchObject({ ok: false });
+    expect(h.acd.extendWrapUp('a', Number.NaN)).toEqual({ ok: false, error: 'extension must be 1..120 seconds' });
     h.audit();
   });
 

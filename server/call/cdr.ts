@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import type { AcdEvent } from '../acd/events.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { agentStreamId, EventSequencer, type CcEventInput, type ExitReason } from '../kpi/events.ts';
+import { loggedExitReason } from '../acd/exit-reasons.ts';
+import { agentStreamId, EventSequencer, type CcEventInput } from '../kpi/events.ts';
 import { log as rootLog } from '../../lib/log.ts';
 
 const log = rootLog.child({ mod: 'cdr' });
@@ -110,7 +111,7 @@ export class CallDetailLog {
         c(e.callId, { type: 'queue.abandon', ts, queue: e.queue });
         return;
       case 'exit':
-        c(e.callId, { type: 'queue.exit', ts, queue: e.queue, reason: exitReason(e.reason) });
+        c(e.callId, { type: 'queue.exit', ts, queue: e.queue, reason: loggedExitReason(e.reason) });
         return;
       case 'wrapupStart':
         c(e.callId, { type: 'wrapup.start', ts, agentId: e.agentId, queue: e.queue });
@@ -131,18 +132,5 @@ export class CallDetailLog {
       default:
         return;
     }
-  }
-}
-
-function exitReason(r: string): ExitReason {
-  switch (r) {
-    case 'full':
-    case 'timeout':
-    case 'no-agents':
-      return r;
-    case 'callback-failed':
-      return 'callback';
-    default:
-      return 'system';
   }
 }

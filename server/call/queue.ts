@@ -4,8 +4,8 @@
  * call go without an agent (timeout, full, closed) the IVR continues at the queue node's branch.
  */
 import type { SkillRequirement } from '../acd/config.ts';
+import { ivrQueueExit, type ExitReason } from '../acd/exit-reasons.ts';
 import type { ResolvedPrompt } from '../ivr/flow.ts';
-import type { QueueExitReason } from '../ivr/session.ts';
 import type { Playback } from '../../media/index.ts';
 import type { Call, Stoppable } from './call.ts';
 
@@ -25,7 +25,7 @@ export function enqueue(call: Call, queue: string, priority: number, skills: Ski
   if (!r.ok) {
     call.log.info({ queue, reason: r.reason }, 'not queued');
     call.phase = 'ivr';
-    call.ivr?.session.queueExit(queueExitReason(r.reason));
+    call.ivr?.session.queueExit(ivrQueueExit(r.reason));
     return;
   }
   const waiting = new Waiting(call, moh);
@@ -34,12 +34,12 @@ export function enqueue(call: Call, queue: string, priority: number, skills: Ski
 }
 
 /** The ACD left the call's queue without an agent (timeout, full, closed…). */
-export function queueExited(call: Call, reason: string): void {
+export function queueExited(call: Call, reason: ExitReason): void {
   if (call.phase !== 'queued') return;
   call.stopWaiting();
   call.cancelOffers();
   call.phase = 'ivr';
-  call.ivr?.session.queueExit(queueExitReason(reason));
+  call.ivr?.session.queueExit(ivrQueueExit(reason));
 }
 
 /**
@@ -118,8 +118,4 @@ class Waiting implements Stoppable {
     this.playing?.stop();
     this.playing = undefined;
   }
-}
-
-function queueExitReason(r: string): QueueExitReason {
-  return r === 'full' ? 'full' : r === 'timeout' ? 'timeout' : 'closed';
 }

@@ -13,10 +13,15 @@ import type { ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import { parseTime } from '../kpi/intervals.ts';
 import { isInside } from '../store/recordings.ts';
-import type { ReportsApiDeps } from './reports.ts';
+import type { Store } from '../store/store.ts';
 import { HttpError, sendJson } from './server.ts';
 
-export async function serveRecordings(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+/** What the recordings API reads (the reports API hands it its own deps). */
+export interface RecordingsApiDeps {
+  store: Pick<Store, 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'>;
+}
+
+export async function serveRecordings(deps: RecordingsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
   const rest = path.slice('/api/v1/recordings'.length);
   if (rest === '' || rest === '/') {
     const from = q.get('from');

@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { Acd } from '../acd/acd.ts';
+import { instrumentAcd } from '../acd/metrics.ts';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import type { CentreConfig } from '../config/load.ts';
 import { kpiSettingsOf } from '../config/kpi.ts';
@@ -110,6 +111,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: [...config.auxCodes] });
     stoppers.push(async () => acd.dispose());
+    // The acd_* gauges on /metrics (queue lengths, longest wait, agents by state, service level).
+    instrumentAcd(acd);
     const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill);
     const calls = new Map<string, Call>();
     // The stack asks the desk for passwords (only once listening); the desk asks the stack

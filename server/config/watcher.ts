@@ -5,7 +5,7 @@
  * ('invalid'). Calls already in the IVR hold the FlowSet they started with, so they finish on
  * their own version whatever happens here.
  */
-import { EventEmitter } from 'node:events';
+import { Emitter } from '../../lib/events.ts';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { Counter, Gauge } from 'prom-client';
@@ -49,7 +49,7 @@ export interface ConfigWatcherEvents {
   invalid: [errors: ConfigError[]];
 }
 
-export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
+export class ConfigWatcher extends Emitter<ConfigWatcherEvents> {
   private cfg: CentreConfig;
   private compiled: FlowSet;
   private watcher: FSWatcher | undefined;

@@ -20,9 +20,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function waitFor<T>(w: ConfigWatcher, event: 'reload' | 'invalid', ms = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
-    w.once(event, (x: unknown) => {
+    w.once(event, (...args: unknown[]) => {
       clearTimeout(t);
-      resolve(x as T);
+      resolve(args[0] as T);
     });
   });
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodecMismatch, MediaPlane } from '../../../media/index.ts';
-import { encodeWav } from '../../../media/wav.ts';
+import { encodeWav } from '../../../media/audio/wav.ts';
 import { concat, dominantFrequency, dtmfTone, readStereoWav, rms, silence, tone } from '../../support/audio.ts';
 import { RtpPeer } from './rtpPeer.ts';
 

@@ -4,9 +4,9 @@
  * what it receives.
  */
 import dgram from 'node:dgram';
-import { decodeG711, encodeG711, G711_PAYLOAD_TYPE, type G711Law } from '../../../media/g711.ts';
-import { buildTelephoneEvent, digitToEvent } from '../../../media/rfc4733.ts';
-import { buildRtp, parseRtp, type RtpPacket } from '../../../media/rtp.ts';
+import { decodeG711, encodeG711, G711_PAYLOAD_TYPE, type G711Law } from '../../../media/audio/g711.ts';
+import { buildTelephoneEvent, digitToEvent } from '../../../media/rtp/rfc4733.ts';
+import { buildRtp, parseRtp, type RtpPacket } from '../../../media/rtp/rtp.ts';
 
 export class RtpPeer {
   readonly received: RtpPacket[] = [];

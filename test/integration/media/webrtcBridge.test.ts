@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaPlane } from '../../../media/index.ts';
-import { encodeWav } from '../../../media/wav.ts';
+import { encodeWav } from '../../../media/audio/wav.ts';
 import { dominantFrequency, readStereoWav, tone } from '../../support/audio.ts';
 import { CHROMIUM, launchBrowser, loopbackOnly, openPage } from '../../support/browser.ts';
 import { RtpPeer } from './rtpPeer.ts';

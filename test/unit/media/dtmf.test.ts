@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DtmfDeduplicator, parseDtmfInfo } from '../../../media/dtmf.ts';
+import { DtmfDeduplicator, parseDtmfInfo } from '../../../media/mediasoup/dtmf.ts';
 
 describe('DTMF from several sources', () => {
   it('drops the same key from a second source within the window, keeps real repeats', () => {

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'mediasoup/types';
-import { log as rootLog } from '../lib/log.ts';
+import { log as rootLog } from '../../lib/log.ts';
 import { loadMediasoup } from './workerBinary.ts';
 
 const log = rootLog.child({ mod: 'media' });

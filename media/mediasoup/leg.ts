@@ -4,10 +4,10 @@
  * "feed": the other party when bridged, a prompt when one plays through the worker).
  */
 import type { Consumer, Producer, Router, RtpCapabilities, Transport } from 'mediasoup/types';
-import type { Clock } from '../lib/clock.ts';
-import type { G711Law } from './g711.ts';
-import type { PortRange } from './rtpRelay.ts';
-import type { RtpThread } from './rtpThreads.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { G711Law } from '../audio/g711.ts';
+import type { PortRange } from '../rtp/rtpRelay.ts';
+import type { RtpThread } from '../rtp/rtpThreads.ts';
 
 export interface MediaNetwork {
   /** Address the far-end-facing sockets bind to (0.0.0.0 for all). */

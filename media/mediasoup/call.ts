@@ -4,16 +4,16 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DirectTransport, Producer, Router } from 'mediasoup/types';
-import type { Clock } from '../lib/clock.ts';
-import { log as rootLog } from '../lib/log.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { log as rootLog } from '../../lib/log.ts';
 import { DtmfDeduplicator, type DtmfSource } from './dtmf.ts';
-import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
+import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
 import { MediaLeg, type LegContext, type MediaNetwork } from './leg.ts';
-import { Player, type PlayEnd, type PromptCache } from './player.ts';
+import { Player, type PlayEnd, type PromptCache } from '../audio/player.ts';
 import { PlainRtpLeg } from './plainRtpLeg.ts';
-import type { RecordingSummary } from './recorder.ts';
-import { randomSsrc } from './rtp.ts';
-import type { RtpThread } from './rtpThreads.ts';
+import type { RecordingSummary } from '../audio/recorder.ts';
+import { randomSsrc } from '../rtp/rtp.ts';
+import type { RtpThread } from '../rtp/rtpThreads.ts';
 import { WebRtcLeg } from './webRtcLeg.ts';
 
 const log = rootLog.child({ mod: 'media' });

@@ -22,7 +22,7 @@
  * that is one UDP receive and one send on the leg's RTP thread instead of two of each.
  */
 import dgram from 'node:dgram';
-import type { Clock, TimerHandle } from '../lib/clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { buildCompoundRtcp, ReceptionStats } from './rtcp.ts';
 import { randomSsrc } from './rtp.ts';
 import { RtpSplicer } from './rtpSplicer.ts';

@@ -5,7 +5,7 @@
  * the browser offers when the agent dials out.
  */
 import type { DtlsRole, WebRtcTransport } from 'mediasoup/types';
-import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
+import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
 import { MediaLeg, MID_EXTENSION_URI, type LegContext } from './leg.ts';
 import {
   buildWebRtcOffer,

@@ -5,15 +5,15 @@
 import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SystemClock, type Clock } from '../lib/clock.ts';
-import { log as rootLog } from '../lib/log.ts';
+import { SystemClock, type Clock } from '../../lib/clock.ts';
+import { log as rootLog } from '../../lib/log.ts';
 import { MEDIA_WORKER_DIED, MediaCall } from './call.ts';
 export { MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED } from './call.ts';
 import type { MediaNetwork } from './leg.ts';
 import { callsActive, callsLost, dtmfTotal, workerDeaths } from './metrics.ts';
-import { PromptCache } from './player.ts';
-import { repairWavHeader } from './wav.ts';
-import { RtpThreadPool } from './rtpThreads.ts';
+import { PromptCache } from '../audio/player.ts';
+import { repairWavHeader } from '../audio/wav.ts';
+import { RtpThreadPool } from '../rtp/rtpThreads.ts';
 import { WorkerPool } from './workerPool.ts';
 
 const log = rootLog.child({ mod: 'media' });

@@ -11,9 +11,9 @@
  * sizes are rewritten about once a second, and `repairWavHeader` fixes a file whose writer died.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Clock, TimerHandle } from '../lib/clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { decodeG711At, type G711Law } from './g711.ts';
-import { rtpPayloadEnd, rtpPayloadStart, timestampDiff } from './rtp.ts';
+import { rtpPayloadEnd, rtpPayloadStart, timestampDiff } from '../rtp/rtp.ts';
 import { WAV_HEADER_BYTES, wavHeader } from './wav.ts';
 
 const RATE = 8000;

@@ -8,7 +8,7 @@
  */
 import sdpTransform from 'sdp-transform';
 import type { MediaAttributes, SessionDescription } from 'sdp-transform';
-import { G711_PAYLOAD_TYPE, lawFromMime, type G711Law } from './g711.ts';
+import { G711_PAYLOAD_TYPE, lawFromMime, type G711Law } from '../audio/g711.ts';
 
 /** The offer or answer cannot be satisfied with one G.711 law: answer SIP 488. */
 export class CodecMismatch extends Error {

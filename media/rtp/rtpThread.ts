@@ -12,11 +12,11 @@
  * This file is both the protocol's definition and the worker's entry point.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SystemClock } from '../lib/clock.ts';
-import type { G711Law } from './g711.ts';
-import type { PlayEnd, Player } from './player.ts';
+import { SystemClock } from '../../lib/clock.ts';
+import type { G711Law } from '../audio/g711.ts';
+import type { PlayEnd, Player } from '../audio/player.ts';
 import { PlainLegMedia, type Negotiated } from './plainLegMedia.ts';
-import type { RecordingSummary } from './recorder.ts';
+import type { RecordingSummary } from '../audio/recorder.ts';
 import { RtpRelay, type PortRange, type RtpRelayStats } from './rtpRelay.ts';
 
 export type RtpThreadRequest =

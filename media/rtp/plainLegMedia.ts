@@ -5,11 +5,11 @@
  * keys go out as RFC 4733 events. The leg's signalling side (SDP, mediasoup transport) stays on
  * the main thread in PlainRtpLeg, which tells this object what was negotiated.
  */
-import type { Clock, TimerHandle } from '../lib/clock.ts';
-import { DtmfDetector } from './dtmfDetector.ts';
-import { decodeG711At, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
-import { Player, type PlayEnd } from './player.ts';
-import { AGENT, CALLER, Recorder, type RecordingSummary } from './recorder.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import { DtmfDetector } from '../audio/dtmfDetector.ts';
+import { decodeG711At, G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
+import { Player, type PlayEnd } from '../audio/player.ts';
+import { AGENT, CALLER, Recorder, type RecordingSummary } from '../audio/recorder.ts';
 import { buildTelephoneEvent, digitToEvent, TelephoneEventReceiver } from './rfc4733.ts';
 import { buildRtp, parseRtp, rtpPayloadEnd, rtpPayloadStart } from './rtp.ts';
 import type { RemoteRtpAddress, RtpRelay, RtpRelayStats } from './rtpRelay.ts';

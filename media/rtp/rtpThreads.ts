@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { log as rootLog } from '../lib/log.ts';
+import { log as rootLog } from '../../lib/log.ts';
 import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpThreadOutbound, type RtpThreadReplies, type RtpThreadRequest } from './rtpThread.ts';
 
 const log = rootLog.child({ mod: 'media' });

@@ -6,14 +6,14 @@
  * tells the thread's PlainLegMedia (negotiated law and payload types, hold, prompts, recording).
  */
 import type { PlainTransport } from 'mediasoup/types';
-import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
+import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
 import { MediaLeg, type LegContext, type LegRole } from './leg.ts';
 import { countRelay } from './metrics.ts';
-import type { PlayEnd } from './player.ts';
-import type { RecordingSummary } from './recorder.ts';
-import { digitToEvent } from './rfc4733.ts';
-import { randomSsrc } from './rtp.ts';
-import type { RtpThread } from './rtpThreads.ts';
+import type { PlayEnd } from '../audio/player.ts';
+import type { RecordingSummary } from '../audio/recorder.ts';
+import { digitToEvent } from '../rtp/rfc4733.ts';
+import { randomSsrc } from '../rtp/rtp.ts';
+import type { RtpThread } from '../rtp/rtpThreads.ts';
 import {
   answerDirection,
   buildRtpDescription,

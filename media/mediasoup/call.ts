@@ -13,7 +13,7 @@ import { Player, type PlayEnd, type PromptCache } from '../audio/player.ts';
 import { PlainRtpLeg } from './plainRtpLeg.ts';
 import type { RecordingSummary } from '../audio/recorder.ts';
 import { randomSsrc } from '../rtp/rtp.ts';
-import type { RtpThread } from '../rtp/rtpThreads.ts';
+import type { RtpThread } from '../rtp/rtpThreadPool.ts';
 import { WebRtcLeg } from './webRtcLeg.ts';
 
 const log = rootLog.child({ mod: 'media' });

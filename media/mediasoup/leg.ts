@@ -7,7 +7,7 @@ import type { Consumer, Producer, Router, RtpCapabilities, Transport } from 'med
 import type { Clock } from '../../lib/clock.ts';
 import type { G711Law } from '../audio/g711.ts';
 import type { PortRange } from '../rtp/rtpRelay.ts';
-import type { RtpThread } from '../rtp/rtpThreads.ts';
+import type { RtpThread } from '../rtp/rtpThreadPool.ts';
 
 export interface MediaNetwork {
   /** Address the far-end-facing sockets bind to (0.0.0.0 for all). */

@@ -13,7 +13,7 @@ import type { MediaNetwork } from './leg.ts';
 import { callsActive, callsLost, dtmfTotal, workerDeaths } from './metrics.ts';
 import { PromptCache } from '../audio/player.ts';
 import { repairWavHeader } from '../audio/wav.ts';
-import { RtpThreadPool } from '../rtp/rtpThreads.ts';
+import { RtpThreadPool } from '../rtp/rtpThreadPool.ts';
 import { WorkerPool } from './workerPool.ts';
 
 const log = rootLog.child({ mod: 'media' });

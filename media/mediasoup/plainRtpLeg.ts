@@ -13,7 +13,7 @@ import type { PlayEnd } from '../audio/player.ts';
 import type { RecordingSummary } from '../audio/recorder.ts';
 import { digitToEvent } from '../rtp/rfc4733.ts';
 import { randomSsrc } from '../rtp/rtp.ts';
-import type { RtpThread } from '../rtp/rtpThreads.ts';
+import type { RtpThread } from '../rtp/rtpThreadPool.ts';
 import {
   answerDirection,
   buildRtpDescription,

@@ -1,6 +1,6 @@
 /**
  * What a plain RTP leg (carrier trunk, desk phone) does with each packet, on the RTP thread that
- * owns its relay (see rtpThread.ts): telephone-events and in-band tones become key presses, the
+ * owns its relay (see rtpThreadEntry.ts): telephone-events and in-band tones become key presses, the
  * recorder taps both directions, prompts and music on hold are played from here, and the agent's
  * keys go out as RFC 4733 events. The leg's signalling side (SDP, mediasoup transport) stays on
  * the main thread in PlainRtpLeg, which tells this object what was negotiated.

@@ -2,10 +2,10 @@
  * One call's media: a mediasoup Router (on one worker) and the call's legs, with what Node adds on
  * top of forwarding: bridging, prompts and music on hold, DTMF from every source, recording.
  */
-import { EventEmitter } from 'node:events';
 import type { DirectTransport, Router } from 'mediasoup/types';
 import type { Clock } from '../../lib/clock.ts';
 import { log as rootLog } from '../../lib/log.ts';
+import { Emitter } from '../../lib/events.ts';
 import { DtmfDeduplicator, type DtmfSource } from './dtmf.ts';
 import type { G711Law } from '../audio/g711.ts';
 import { MediaLeg, type LegContext, type MediaNetwork, type Playback } from './leg.ts';
@@ -52,7 +52,7 @@ export interface CallDeps {
 }
 
 export class MediaCall
-  extends EventEmitter<{
+  extends Emitter<{
     /** A key pressed by the caller (RFC 4733, in-band, or SIP INFO fed to injectDtmf). */
     dtmf: [digit: string, info: DtmfInfo];
     /**

@@ -5,10 +5,10 @@
  * dies takes only its calls with it (each is told, as when a mediasoup worker dies) and is
  * replaced.
  */
-import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { log as rootLog } from '../../lib/log.ts';
+import { Emitter } from '../../lib/events.ts';
 import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpThreadOutbound, type RtpThreadReplies, type RtpThreadRequest } from './rtpThreadProtocol.ts';
 
 const log = rootLog.child({ mod: 'media' });
@@ -25,7 +25,7 @@ function workerSource(entry: URL): string {
 
 type Op = RtpThreadRequest['op'];
 
-export class RtpThread extends EventEmitter<{ died: [error: Error] }> {
+export class RtpThread extends Emitter<{ died: [error: Error] }> {
   /** Call ids whose plain legs live here. */
   readonly calls = new Set<string>();
   dead = false;
@@ -108,7 +108,7 @@ export class RtpThread extends EventEmitter<{ died: [error: Error] }> {
   }
 }
 
-export class RtpThreadPool extends EventEmitter<{
+export class RtpThreadPool extends Emitter<{
   /** A thread died; these calls lost their plain legs. A replacement is being started. */
   threadDied: [index: number, callIds: string[]];
 }> {

@@ -15,7 +15,7 @@ const MAGIC_NS = 0xa1b23c4d;
 const LINKTYPE_ETHERNET = 1;
 const LINKTYPE_LINUX_SLL = 113;
 
-export interface UdpDatagram {
+interface UdpDatagram {
   /** Capture time, ms. */
   at: number;
   srcIp: string;
@@ -91,7 +91,7 @@ function ipChecksum(h: Buffer): number {
 }
 
 /** A capture file of UDP datagrams on Ethernet, 127.0.0.1 → 127.0.0.1, one every `intervalMs`. */
-export function writePcapUdp(payloads: Buffer[], opts: { srcPort: number; dstPort: number; intervalMs: number }): Buffer {
+function writePcapUdp(payloads: Buffer[], opts: { srcPort: number; dstPort: number; intervalMs: number }): Buffer {
   const global = Buffer.alloc(24);
   global.writeUInt32LE(MAGIC_US, 0);
   global.writeUInt16LE(2, 4);

@@ -17,7 +17,7 @@ const WAVE_FORMAT_ALAW = 6;
 const WAVE_FORMAT_MULAW = 7;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
-export interface WavAudio {
+interface WavAudio {
   sampleRate: number;
   /** One Int16Array per channel, all the same length. */
   channels: Int16Array[];
@@ -98,7 +98,7 @@ function sampleReader(format: number, bits: number, d: Buffer): (at: number) => 
 }
 
 /** Average all channels into one. */
-export function downmix(channels: Int16Array[]): Int16Array {
+function downmix(channels: Int16Array[]): Int16Array {
   const first = channels[0];
   if (!first) return new Int16Array(0);
   if (channels.length === 1) return first;

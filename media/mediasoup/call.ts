@@ -42,7 +42,7 @@ export interface Recording {
   stop(): Promise<RecordingSummary>;
 }
 
-export interface CallDeps {
+interface CallDeps {
   router: Router;
   rtpThread: RtpThread;
   network: MediaNetwork;

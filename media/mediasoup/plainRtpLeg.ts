@@ -27,8 +27,6 @@ import {
 
 let playSeq = 0;
 
-export type PlainRole = LegRole;
-
 export class PlainRtpLeg extends MediaLeg {
   readonly kind = 'rtp';
   /** The relay on the leg's RTP thread sees both directions' packets. */
@@ -45,7 +43,7 @@ export class PlainRtpLeg extends MediaLeg {
   private constructor(
     id: string,
     ctx: LegContext,
-    readonly role: PlainRole,
+    readonly role: LegRole,
     readonly transport: PlainTransport,
     private readonly thread: RtpThread,
     /** The far-end-facing RTP port (RTCP is the next one). */
@@ -56,7 +54,7 @@ export class PlainRtpLeg extends MediaLeg {
     super(id, ctx);
   }
 
-  static async create(id: string, ctx: LegContext, role: PlainRole): Promise<PlainRtpLeg> {
+  static async create(id: string, ctx: LegContext, role: LegRole): Promise<PlainRtpLeg> {
     const net = ctx.network;
     const thread = ctx.rtpThread;
     const ssrc = randomSsrc();

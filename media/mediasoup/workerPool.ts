@@ -11,13 +11,13 @@ import { loadMediasoup } from './workerBinary.ts';
 
 const log = rootLog.child({ mod: 'media' });
 
-export interface WorkerPoolOptions {
+interface WorkerPoolOptions {
   /** Default: one per core. */
   workers?: number;
   logLevel?: 'debug' | 'warn' | 'error' | 'none';
 }
 
-export interface WorkerSlot {
+interface WorkerSlot {
   index: number;
   worker: Worker;
   /** Call ids whose router lives on this worker. */

@@ -31,7 +31,7 @@ export interface Negotiated {
   rtpTimeoutMs: number;
 }
 
-export interface PlainLegEvents {
+interface PlainLegEvents {
   dtmf(digit: string, source: 'rfc4733' | 'inband'): void;
   /** The party was expected to send RTP and sent none for rtpTimeoutMs. Reported once. */
   rtpTimeout(): void;

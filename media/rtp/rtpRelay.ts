@@ -42,7 +42,7 @@ export interface RemoteRtpAddress {
   rtcpMux: boolean;
 }
 
-export interface RtpRelayHooks {
+interface RtpRelayHooks {
   /** An RTP packet (version 2, not RTCP) from the remote; may be edited in place. True forwards it. */
   inbound(raw: Buffer): boolean;
   /** An RTP packet from mediasoup towards the remote. Return true to send it. */

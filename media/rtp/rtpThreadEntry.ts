@@ -22,7 +22,7 @@ import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpTh
 /** How often legs are checked for RTP inactivity. */
 const SWEEP_MS = 200;
 
-export class RtpThreadHost {
+class RtpThreadHost {
   private readonly legs = new Map<string, PlainLegMedia>();
   private readonly players = new Map<number, Player>();
   private readonly clock = new SystemClock();

@@ -10,7 +10,6 @@ describe('DTMF from several sources', () => {
     expect(d.accept({ digit: '5', leg: 't', source: 'info', at: 1900 })).toBe(true); // outside window
     expect(d.accept({ digit: '6', leg: 't', source: 'inband', at: 1910 })).toBe(true);
     expect(d.accept({ digit: '6', leg: 'a', source: 'info', at: 1915 })).toBe(true); // other leg
-    expect([...d.explicitLegs].sort()).toEqual(['a', 't']);
   });
 
   it('reads SIP INFO bodies', () => {

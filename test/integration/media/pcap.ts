@@ -1,6 +1,6 @@
 /** Read the RTP packets out of a classic libpcap file (Ethernet/Linux-cooked/raw IPv4, UDP). */
 import { readFileSync } from 'node:fs';
-import { parseRtp, type RtpPacket } from '../../../media/rtp.ts';
+import { parseRtp, type RtpPacket } from '../../../media/rtp/rtp.ts';
 
 export function readPcapRtp(path: string): RtpPacket[] {
   const b = readFileSync(path);

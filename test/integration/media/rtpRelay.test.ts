@@ -6,8 +6,8 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, SystemClock } from '../../../lib/clock.ts';
-import { buildRtp, parseRtp } from '../../../media/rtp.ts';
-import { RtpRelay } from '../../../media/rtpRelay.ts';
+import { buildRtp, parseRtp } from '../../../media/rtp/rtp.ts';
+import { RtpRelay } from '../../../media/rtp/rtpRelay.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const open: { close(): void }[] = [];

@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaPlane } from '../../../media/index.ts';
-import { encodeWav } from '../../../media/wav.ts';
+import { encodeWav } from '../../../media/audio/wav.ts';
 import { dominantFrequency, readStereoWav, tone } from '../../support/audio.ts';
 import { CHROMIUM, launchBrowser, loopbackOnly, openPage } from '../../support/browser.ts';
 import { RtpPeer } from './rtpPeer.ts';
+import { until } from './until.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = mkdtempSync(join(tmpdir(), 'media-webrtc-'));
@@ -101,7 +102,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
         const trunk = await call.createTrunkLeg();
         const answer = await trunk.answer(caller.sdp([law], { te: 101 }));
         caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
-        caller.stream(law, tone(1000, 1000, { amp: 8000 }));
+        void caller.stream(law, tone(1000, 1000, { amp: 8000 }));
 
         const agent = await call.createWebRtcLeg();
         const offer = agent.offer();
@@ -125,7 +126,13 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
         expect(state).toBe('connected');
         const rec = await call.record(join(dir, `webrtc-${law}.wav`));
         await page.evaluate(() => (window.heard = []));
-        await sleep(2500);
+        const fromBrowserBefore = caller.audio(law).length;
+        // Two seconds each way since the recording began (the analysis below skips its edges).
+        await until(
+          'two seconds of audio each way',
+          async () => caller.audio(law).length - fromBrowserBefore >= 16000 && (await page.evaluate(() => window.heard.length)) >= 2 * 48000,
+          10_000,
+        );
         const summary = await rec.stop();
         caller.stop();
 
@@ -166,7 +173,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       const trunk = await call.createTrunkLeg();
       const answer = await trunk.answer(caller.sdp(['PCMA', 'PCMU'], { te: 101 }));
       caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
-      caller.stream('PCMA', tone(1000, 1000, { amp: 8000 }));
+      void caller.stream('PCMA', tone(1000, 1000, { amp: 8000 }));
       const agent = await call.createWebRtcLeg();
       await page.evaluate(installPeer);
       const offer = await page.evaluate(() => window.makeOffer(6));
@@ -177,7 +184,8 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       await page.evaluate(async (sdp) => {
         await window.pc.setRemoteDescription({ type: 'answer', sdp });
       }, ours);
-      await sleep(2500);
+      // 1.5 s each way, so the last second analysed below is steady audio.
+      await until('audio each way', async () => caller.audio('PCMA').length >= 12000 && (await page.evaluate(() => window.heard.length)) >= 72000, 10_000);
       const heard = await page.evaluate(() => window.heard);
       caller.stop();
       const h = Int16Array.from(heard.slice(-48000), (x) => Math.round(x * 32767));
@@ -198,13 +206,13 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       const trunk = await call.createTrunkLeg();
       const answer = await trunk.answer(caller.sdp(['PCMU'], { te: 101 }));
       caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
-      caller.stream('PCMU', tone(1000, 1000, { amp: 8000 }));
+      void caller.stream('PCMU', tone(1000, 1000, { amp: 8000 }));
       const agent = await call.createWebRtcLeg();
       await page.evaluate(installPeer);
       const browserAnswer = await page.evaluate((sdp) => window.answerOffer(sdp, 8), agent.offer());
       await agent.setAnswer(loopbackOnly(browserAnswer));
       await call.bridge(trunk, agent);
-      await sleep(1500);
+      await until('the caller at the browser', async () => (await page.evaluate(() => window.heard.length)) >= 48000, 10_000);
       const prompt = join(dir, 'whisper.wav');
       writeFileSync(prompt, encodeWav(16000, 1, tone(1500, 1200, { rate: 16000, amp: 9000 })));
       await page.evaluate(() => (window.heard = []));
@@ -215,7 +223,9 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
         console.log('browser', JSON.stringify(await page.evaluate(async () => { const o: unknown[] = []; (await window.pc.getStats()).forEach((x) => { if (x.type === 'inbound-rtp') o.push({ ssrc: x.ssrc, p: x.packetsReceived, pt: x.codecId }); }); return o; })));
       }
       expect(await pb.done).toBe('finished');
-      await sleep(1500);
+      // After the prompt the caller is back: wait for 1.5 s more, the last second analysed below.
+      const atEnd = await page.evaluate(() => window.heard.length);
+      await until('the caller again', async () => (await page.evaluate(() => window.heard.length)) >= atEnd + 72000, 10_000);
       const heard = await page.evaluate(() => window.heard);
       caller.stop();
       const h = Int16Array.from(heard, (x) => Math.round(x * 32767));
@@ -231,7 +241,8 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
   });
 
   it('reports legFailed when the browser disappears without a word (ICE consent lost)', async () => {
-    const quick = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 34500, rtpMaxPort: 34599, rtcMinPort: 34600, rtcMaxPort: 34699, iceConsentTimeoutSec: 10 });
+    // Its own ports, apart from the file's plane (33000-34999) and every other media test's.
+    const quick = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 39220, rtpMaxPort: 39299, rtcMinPort: 39300, rtcMaxPort: 39399, iceConsentTimeoutSec: 10 });
     const caller = await RtpPeer.open();
     const call = await quick.createCall('it-webrtc-gone');
     const failed: string[] = [];
@@ -241,7 +252,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       const trunk = await call.createTrunkLeg();
       const answer = await trunk.answer(caller.sdp(['PCMU']));
       caller.sendTo('127.0.0.1', Number(/m=audio (\d+)/.exec(answer)![1]));
-      caller.stream('PCMU', tone(1000, 1000));
+      void caller.stream('PCMU', tone(1000, 1000));
       const agent = await call.createWebRtcLeg();
       const browserAnswer = await page.evaluate(async (sdp) => {
         const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
@@ -259,10 +270,9 @@ describe.skipIf(!existsSync(CHROMIUM))('browser agent over WebRTC', () => {
       }, agent.offer());
       await agent.setAnswer(loopbackOnly(browserAnswer));
       await call.bridge(trunk, agent);
-      for (let i = 0; i < 50 && agent.transport.dtlsState !== 'connected'; i++) await sleep(100);
-      expect(agent.transport.dtlsState).toBe('connected');
+      await until('DTLS connected', () => agent.transport.dtlsState === 'connected');
       await page.close(); // tab gone: no BYE, no DTLS close_notify guaranteed
-      for (let i = 0; i < 160 && failed.length === 0; i++) await sleep(100); // mediasoup's minimum is 10 s
+      await until('legFailed', () => failed.length > 0, 16_000); // mediasoup's minimum is 10 s
       if (process.env.MEDIA_TEST_VERBOSE) console.log('states', agent.transport.iceState, agent.transport.dtlsState, failed);
       expect(failed[0]).toMatch(/^webrtc:(ice-disconnected|dtls-failed)$/);
       expect(call.closed).toBe(false); // the caller's side goes on (the ACD can requeue)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DtmfDetector, type DtmfDetection } from '../../../media/dtmfDetector.ts';
-import { decodeG711, encodeG711 } from '../../../media/g711.ts';
+import { DtmfDetector, type DtmfDetection } from '../../../media/audio/dtmfDetector.ts';
+import { decodeG711, encodeG711 } from '../../../media/audio/g711.ts';
 import { concat, dtmfTone, mix, noise, silence, tone } from '../../support/audio.ts';
 
 function detect(audio: Int16Array, chunk = 160): DtmfDetection[] {

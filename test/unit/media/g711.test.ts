@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alawToLinear, decodeG711, encodeG711, linearToAlaw, linearToUlaw, ulawToLinear, G711_SILENCE } from '../../../media/g711.ts';
+import { alawToLinear, decodeG711, encodeG711, linearToAlaw, linearToUlaw, ulawToLinear, G711_SILENCE } from '../../../media/audio/g711.ts';
 import { dominantFrequency, tone } from '../../support/audio.ts';
 
 describe('G.711', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeG711 } from '../../../media/g711.ts';
-import { g711Pcap, readPcapUdp, rtpFromPcap } from '../../../media/pcap.ts';
+import { decodeG711 } from '../../../media/audio/g711.ts';
+import { g711Pcap, readPcapUdp, rtpFromPcap } from '../../../media/audio/pcap.ts';
 import { dominantFrequency, tone } from '../../support/audio.ts';
 
 describe('pcap', () => {

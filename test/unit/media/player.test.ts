@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../lib/clock.ts';
-import { decodeG711 } from '../../../media/g711.ts';
-import { Player, PromptCache } from '../../../media/player.ts';
-import { parseRtp, type RtpPacket } from '../../../media/rtp.ts';
-import { encodeWav } from '../../../media/wav.ts';
+import { decodeG711 } from '../../../media/audio/g711.ts';
+import { Player, PromptCache } from '../../../media/audio/player.ts';
+import { parseRtp, type RtpPacket } from '../../../media/rtp/rtp.ts';
+import { encodeWav } from '../../../media/audio/wav.ts';
 import { dominantFrequency, tone } from '../../support/audio.ts';
 
 function run(samples: Int16Array, opts: { loop?: boolean; law?: 'PCMU' | 'PCMA' } = {}) {

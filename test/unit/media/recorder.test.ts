@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../lib/clock.ts';
-import { decodeG711, encodeG711 } from '../../../media/g711.ts';
-import { buildRtp } from '../../../media/rtp.ts';
-import { AGENT, CALLER, Recorder } from '../../../media/recorder.ts';
-import { repairWavHeader } from '../../../media/wav.ts';
+import { decodeG711, encodeG711 } from '../../../media/audio/g711.ts';
+import { buildRtp } from '../../../media/rtp/rtp.ts';
+import { AGENT, CALLER, Recorder } from '../../../media/audio/recorder.ts';
+import { repairWavHeader } from '../../../media/audio/wav.ts';
 import { dominantFrequency, readStereoWav, rms, tone } from '../../support/audio.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rec-'));

@@ -2,8 +2,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repairRecordings } from '../../../media/mediaPlane.ts';
-import { encodeWav, wavHeader } from '../../../media/wav.ts';
+import { repairRecordings } from '../../../media/mediasoup/mediaPlane.ts';
+import { encodeWav, wavHeader } from '../../../media/audio/wav.ts';
 
 describe('repairRecordings (run by MediaPlane.start)', () => {
   it('fixes the headers of WAVs left open by a dead process, in subfolders too, and nothing else', async () => {

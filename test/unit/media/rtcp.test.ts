@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCompoundRtcp, ReceptionStats } from '../../../media/rtcp.ts';
+import { buildCompoundRtcp, ReceptionStats } from '../../../media/rtp/rtcp.ts';
 
 describe('RTCP written by the relay', () => {
   it('counts loss and sequence wrap of the party\'s stream', () => {

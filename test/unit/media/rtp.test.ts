@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRtp, parseRtp, sequenceDiff, timestampDiff } from '../../../media/rtp.ts';
-import { buildTelephoneEvent, digitToEvent, eventToDigit, parseTelephoneEvent, TelephoneEventReceiver } from '../../../media/rfc4733.ts';
+import { buildRtp, parseRtp, sequenceDiff, timestampDiff } from '../../../media/rtp/rtp.ts';
+import { buildTelephoneEvent, digitToEvent, eventToDigit, parseTelephoneEvent, TelephoneEventReceiver } from '../../../media/rtp/rfc4733.ts';
 
 describe('RTP', () => {
   it('round-trips the fixed header and payload', () => {

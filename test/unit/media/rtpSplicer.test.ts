@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRtp, parseRtp, sequenceDiff, timestampDiff } from '../../../media/rtp.ts';
-import { RtpSplicer } from '../../../media/rtpSplicer.ts';
+import { buildRtp, parseRtp, sequenceDiff, timestampDiff } from '../../../media/rtp/rtp.ts';
+import { RtpSplicer } from '../../../media/rtp/rtpSplicer.ts';
 
 function pkt(ssrc: number, seq: number, ts: number, pt = 0): Buffer {
   return buildRtp({ payloadType: pt, marker: false, sequenceNumber: seq, timestamp: ts, ssrc, payload: Buffer.alloc(160) });

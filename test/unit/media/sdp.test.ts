@@ -9,7 +9,7 @@ import {
   parseRtpDescription,
   parseWebRtcDescription,
   SdpError,
-} from '../../../media/sdp.ts';
+} from '../../../media/mediasoup/sdp.ts';
 
 const carrierOffer = [
   'v=0',

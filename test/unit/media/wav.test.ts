@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeWav, parseWav, repairWavHeader, resample, wavHeader, WavError, wavToMono8k } from '../../../media/wav.ts';
+import { encodeWav, parseWav, repairWavHeader, resample, wavHeader, WavError, wavToMono8k } from '../../../media/audio/wav.ts';
 import { dominantFrequency, goertzelPower, rms, tone } from '../../support/audio.ts';
 
 function rawWav(format: number, channels: number, rate: number, bits: number, data: Buffer, extensible = false): Buffer {

@@ -6,14 +6,13 @@
  * tells the thread's PlainLegMedia (negotiated law and payload types, hold, prompts, recording).
  */
 import type { PlainTransport } from 'mediasoup/types';
-import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
-import { MediaLeg, type LegContext, type LegRole } from './leg.ts';
+import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
+import { MediaLeg, type LegContext, type LegRecording, type LegRole, type Playback } from './leg.ts';
 import { countRelay } from './metrics.ts';
-import type { PlayEnd } from './player.ts';
-import type { RecordingSummary } from './recorder.ts';
-import { digitToEvent } from './rfc4733.ts';
-import { randomSsrc } from './rtp.ts';
-import type { RtpThread } from './rtpThreads.ts';
+import type { PlayEnd } from '../audio/player.ts';
+import { digitToEvent } from '../rtp/rfc4733.ts';
+import { randomSsrc } from '../rtp/rtp.ts';
+import type { RtpThread } from '../rtp/rtpThreadPool.ts';
 import {
   answerDirection,
   buildRtpDescription,
@@ -28,16 +27,10 @@ import {
 
 let playSeq = 0;
 
-export type PlainRole = LegRole;
-
-/** A prompt playing to a plain leg (on its RTP thread). */
-export interface PlainPlayback {
-  readonly done: Promise<PlayEnd>;
-  stop(): void;
-}
-
 export class PlainRtpLeg extends MediaLeg {
   readonly kind = 'rtp';
+  /** The relay on the leg's RTP thread sees both directions' packets. */
+  override readonly recordable = true;
   readonly origin = newOrigin();
   remote: RtpMediaDescription | undefined;
   /** Our payload type for the law and telephone-event, as negotiated with the remote. */
@@ -50,7 +43,7 @@ export class PlainRtpLeg extends MediaLeg {
   private constructor(
     id: string,
     ctx: LegContext,
-    readonly role: PlainRole,
+    readonly role: LegRole,
     readonly transport: PlainTransport,
     private readonly thread: RtpThread,
     /** The far-end-facing RTP port (RTCP is the next one). */
@@ -61,7 +54,7 @@ export class PlainRtpLeg extends MediaLeg {
     super(id, ctx);
   }
 
-  static async create(id: string, ctx: LegContext, role: PlainRole): Promise<PlainRtpLeg> {
+  static async create(id: string, ctx: LegContext, role: LegRole): Promise<PlainRtpLeg> {
     const net = ctx.network;
     const thread = ctx.rtpThread;
     const ssrc = randomSsrc();
@@ -140,21 +133,21 @@ export class PlainRtpLeg extends MediaLeg {
   }
 
   /** Send a key to the party as RFC 4733 events; false if it did not negotiate them. */
-  sendDtmf(digit: string, durationMs = 160): boolean {
+  override sendDtmf(digit: string, durationMs = 160): boolean {
     if (this.telephoneEvent === undefined || digitToEvent(digit) === undefined || this.closed) return false;
     this.thread.request({ op: 'sendDtmf', leg: this.id, digit, durationMs }).catch(() => undefined);
     return true;
   }
 
   /** Play 8 kHz audio to the party from its RTP thread; mediasoup's stream is held back meanwhile. */
-  play(samples: Int16Array, law: G711Law, loop: boolean): PlainPlayback {
+  override async play(samples: Int16Array, law: G711Law, loop: boolean): Promise<Playback> {
     const play = ++playSeq;
     const done = this.thread.request({ op: 'play', leg: this.id, play, samples, law, loop }).catch((): PlayEnd => 'stopped');
     return { done, stop: () => void this.thread.request({ op: 'stopPlay', play }).catch(() => undefined) };
   }
 
   /** Record this leg: the party on the left, what it hears on the right. */
-  async record(path: string): Promise<{ pause(): void; resume(): void; stop(): Promise<RecordingSummary> }> {
+  override async record(path: string): Promise<LegRecording> {
     await this.thread.request({ op: 'record', leg: this.id, path });
     const leg = this.id;
     const t = this.thread;
@@ -176,8 +169,31 @@ export class PlainRtpLeg extends MediaLeg {
     return this.inband;
   }
 
-  /** Route this leg's packets (see MediaCall.route). */
-  route(direct: PlainRtpLeg[], toInner: boolean, source: number | undefined): void {
+  override explicitDtmfSeen(): void {
+    this.inbandDtmf = false;
+  }
+
+  /**
+   * Plain legs hearing a plain leg get its packets from relay to relay, not through mediasoup's
+   * loopback round trip (what the party hears is the same: the splicer rewrites every packet
+   * either way, keyed by the feed Consumer's SSRC as it would be). The mediasoup Consumers stay,
+   * idle, so feeds keep one meaning; the worker still gets the packets whenever a browser leg
+   * (or nobody) consumes them. All of a call's plain legs share its RTP thread.
+   */
+  override reroute(legs: readonly MediaLeg[]): void {
+    if (this.closed) return;
+    const plain = legs.filter((l): l is PlainRtpLeg => l instanceof PlainRtpLeg && !l.closed);
+    const hears = (l: MediaLeg, producerId: string) => !l.closed && l.feed !== undefined && !l.feed.closed && l.feed.producerId === producerId;
+    const pid = this.producer?.id;
+    const targets = pid === undefined ? [] : plain.filter((l) => l !== this && hears(l, pid));
+    const others = pid !== undefined && legs.some((l) => !(l instanceof PlainRtpLeg) && hears(l, pid));
+    const from = plain.find((p) => p !== this && p.producer !== undefined && hears(this, p.producer.id));
+    const source = from ? (this.feed?.rtpParameters.encodings?.[0]?.ssrc ?? 2 ** 32) : undefined;
+    this.route(targets, others || targets.length === 0, source);
+  }
+
+  /** Tell the relay where this leg's packets go (see reroute). */
+  private route(direct: PlainRtpLeg[], toInner: boolean, source: number | undefined): void {
     if (this.closed) return;
     void this.thread.request({ op: 'route', leg: this.id, direct: direct.map((l) => l.id), toInner, source }).catch(() => undefined);
   }

@@ -27,7 +27,7 @@ function executable(p: string): boolean {
   }
 }
 
-export function mediasoupVersion(): string {
+function mediasoupVersion(): string {
   const pkg = JSON.parse(readFileSync(join(mediasoupRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -38,7 +38,7 @@ function mediasoupRoot(): string {
 }
 
 /** The cache path scripts/mediasoup-worker.sh uses (keep the two in step). */
-export function cachedWorkerPath(version = mediasoupVersion()): string {
+function cachedWorkerPath(version = mediasoupVersion()): string {
   const root = process.env.CALLCENTRE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'callcentre');
   return join(root, `mediasoup-worker-${version}`, 'mediasoup-worker');
 }
@@ -61,7 +61,7 @@ export function resolveWorkerBinary(): string {
   return found;
 }
 
-export type Mediasoup = typeof import('mediasoup');
+type Mediasoup = typeof import('mediasoup');
 let loaded: Promise<Mediasoup> | undefined;
 
 /** Import mediasoup with MEDIASOUP_WORKER_BIN set. Use this instead of a static import. */

@@ -1,15 +1,15 @@
 /**
  * What a plain RTP leg (carrier trunk, desk phone) does with each packet, on the RTP thread that
- * owns its relay (see rtpThread.ts): telephone-events and in-band tones become key presses, the
+ * owns its relay (see rtpThreadEntry.ts): telephone-events and in-band tones become key presses, the
  * recorder taps both directions, prompts and music on hold are played from here, and the agent's
  * keys go out as RFC 4733 events. The leg's signalling side (SDP, mediasoup transport) stays on
  * the main thread in PlainRtpLeg, which tells this object what was negotiated.
  */
-import type { Clock, TimerHandle } from '../lib/clock.ts';
-import { DtmfDetector } from './dtmfDetector.ts';
-import { decodeG711At, G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
-import { Player, type PlayEnd } from './player.ts';
-import { AGENT, CALLER, Recorder, type RecordingSummary } from './recorder.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import { DtmfDetector } from '../audio/dtmfDetector.ts';
+import { decodeG711At, G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
+import { Player, type PlayEnd } from '../audio/player.ts';
+import { AGENT, CALLER, Recorder, type RecordingSummary } from '../audio/recorder.ts';
 import { buildTelephoneEvent, digitToEvent, TelephoneEventReceiver } from './rfc4733.ts';
 import { buildRtp, parseRtp, rtpPayloadEnd, rtpPayloadStart } from './rtp.ts';
 import type { RemoteRtpAddress, RtpRelay, RtpRelayStats } from './rtpRelay.ts';
@@ -31,7 +31,7 @@ export interface Negotiated {
   rtpTimeoutMs: number;
 }
 
-export interface PlainLegEvents {
+interface PlainLegEvents {
   dtmf(digit: string, source: 'rfc4733' | 'inband'): void;
   /** The party was expected to send RTP and sent none for rtpTimeoutMs. Reported once. */
   rtpTimeout(): void;

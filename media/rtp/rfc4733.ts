@@ -5,9 +5,9 @@
  * are lost, or are reordered.
  */
 
-export const DTMF_EVENT_DIGITS = '0123456789*#ABCD';
+const DTMF_EVENT_DIGITS = '0123456789*#ABCD';
 
-export interface TelephoneEvent {
+interface TelephoneEvent {
   /** 0-9 digits, 10 '*', 11 '#', 12-15 A-D, others are tones/line events. */
   event: number;
   end: boolean;

@@ -22,7 +22,7 @@
  * that is one UDP receive and one send on the leg's RTP thread instead of two of each.
  */
 import dgram from 'node:dgram';
-import type { Clock, TimerHandle } from '../lib/clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { buildCompoundRtcp, ReceptionStats } from './rtcp.ts';
 import { randomSsrc } from './rtp.ts';
 import { RtpSplicer } from './rtpSplicer.ts';
@@ -42,7 +42,7 @@ export interface RemoteRtpAddress {
   rtcpMux: boolean;
 }
 
-export interface RtpRelayHooks {
+interface RtpRelayHooks {
   /** An RTP packet (version 2, not RTCP) from the remote; may be edited in place. True forwards it. */
   inbound(raw: Buffer): boolean;
   /** An RTP packet from mediasoup towards the remote. Return true to send it. */

@@ -2,18 +2,18 @@
  * The media plane's front door: workers, one Router per call, shared prompt cache, metrics, and
  * repair of recordings left half-written by a previous run.
  */
-import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SystemClock, type Clock } from '../lib/clock.ts';
-import { log as rootLog } from '../lib/log.ts';
+import { SystemClock, type Clock } from '../../lib/clock.ts';
+import { log as rootLog } from '../../lib/log.ts';
+import { Emitter } from '../../lib/events.ts';
 import { MEDIA_WORKER_DIED, MediaCall } from './call.ts';
 export { MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED } from './call.ts';
 import type { MediaNetwork } from './leg.ts';
 import { callsActive, callsLost, dtmfTotal, workerDeaths } from './metrics.ts';
-import { PromptCache } from './player.ts';
-import { repairWavHeader } from './wav.ts';
-import { RtpThreadPool } from './rtpThreads.ts';
+import { PromptCache } from '../audio/player.ts';
+import { repairWavHeader } from '../audio/wav.ts';
+import { RtpThreadPool } from '../rtp/rtpThreadPool.ts';
 import { WorkerPool } from './workerPool.ts';
 
 const log = rootLog.child({ mod: 'media' });
@@ -47,7 +47,7 @@ export interface MediaPlaneOptions {
 
 
 
-export class MediaPlane extends EventEmitter<{ callLost: [callId: string, reason: string] }> {
+export class MediaPlane extends Emitter<{ callLost: [callId: string, reason: string] }> {
   private readonly calls = new Map<string, MediaCall>();
   readonly prompts = new PromptCache();
 

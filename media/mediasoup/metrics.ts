@@ -3,8 +3,8 @@
  * are added when a leg closes, not per packet: the relay's hot path stays a plain integer bump.
  */
 import { Counter, Gauge } from 'prom-client';
-import { metrics } from '../lib/metrics.ts';
-import type { RtpRelayStats } from './rtpRelay.ts';
+import { metrics } from '../../lib/metrics.ts';
+import type { RtpRelayStats } from '../rtp/rtpRelay.ts';
 
 export const callsActive = new Gauge({ name: 'media_calls_active', help: 'Calls with a media router', registers: [metrics] });
 export const workerDeaths = new Counter({ name: 'media_worker_deaths_total', help: 'mediasoup worker crashes', registers: [metrics] });

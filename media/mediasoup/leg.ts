@@ -2,12 +2,18 @@
  * What every leg of a call has in common: a mediasoup transport on the call's router, the
  * Producer carrying what its party says, and the Consumer carrying what its party hears (its
  * "feed": the other party when bridged, a prompt when one plays through the worker).
+ *
+ * What differs by kind (where prompts play, whether the leg can be recorded or hear key presses
+ * as RFC 4733 events, relay-to-relay routing) is a method here that each kind implements, so the
+ * call (call.ts) never asks which kind a leg is.
  */
-import type { Consumer, Producer, Router, RtpCapabilities, Transport } from 'mediasoup/types';
-import type { Clock } from '../lib/clock.ts';
-import type { G711Law } from './g711.ts';
-import type { PortRange } from './rtpRelay.ts';
-import type { RtpThread } from './rtpThreads.ts';
+import type { Consumer, DirectTransport, Producer, Router, RtpCapabilities, Transport } from 'mediasoup/types';
+import type { Clock } from '../../lib/clock.ts';
+import type { G711Law } from '../audio/g711.ts';
+import type { PlayEnd } from '../audio/player.ts';
+import type { RecordingSummary } from '../audio/recorder.ts';
+import type { PortRange } from '../rtp/rtpRelay.ts';
+import type { RtpThread } from '../rtp/rtpThreadPool.ts';
 
 export interface MediaNetwork {
   /** Address the far-end-facing sockets bind to (0.0.0.0 for all). */
@@ -51,6 +57,21 @@ export interface LegContext {
   rtpTimedOut(leg: MediaLeg): void;
   /** A leg's feed changed (the call re-routes plain-to-plain audio). */
   feedChanged?(leg: MediaLeg): void;
+  /** The call's DirectTransport, for prompts played through the worker (created on first use). */
+  directTransport(): Promise<DirectTransport>;
+}
+
+/** A prompt or music on hold playing to a leg. */
+export interface Playback {
+  readonly done: Promise<PlayEnd>;
+  stop(): void;
+}
+
+/** A leg's recording: its party on the left, what the party hears on the right. */
+export interface LegRecording {
+  pause(): void;
+  resume(): void;
+  stop(): Promise<RecordingSummary>;
 }
 
 export const MID_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
@@ -85,6 +106,36 @@ export abstract class MediaLeg {
   protected consumerMid(): string | undefined {
     return undefined;
   }
+
+  /**
+   * What the call wants this leg's party to hear (the other party when bridged, or nothing). A
+   * leg whose prompts play through its feed takes it up when the prompt ends.
+   */
+  hear(producer: Producer | undefined): Promise<void> {
+    return this.setFeed(producer);
+  }
+
+  /** Play 8 kHz audio to the party; what it heard before is held back meanwhile. */
+  abstract play(samples: Int16Array, law: G711Law, loop: boolean): Promise<Playback>;
+
+  /** Whether record() works on this leg (it needs both directions' packets in Node). */
+  readonly recordable: boolean = false;
+
+  /** Record this leg: its party on the left, what the party hears on the right. */
+  record(_path: string): Promise<LegRecording> {
+    return Promise.reject(new Error(`record: a ${this.kind} leg cannot be recorded`));
+  }
+
+  /** Send a key to the party as RFC 4733 events; false where the leg cannot (or did not negotiate them). */
+  sendDtmf(_digit: string, _durationMs?: number): boolean {
+    return false;
+  }
+
+  /** The party signalled a key explicitly (RFC 4733, SIP INFO): in-band detection, if any, can stop. */
+  explicitDtmfSeen(): void {}
+
+  /** Re-plan how this leg's packets travel, given all the call's legs (see PlainRtpLeg). */
+  reroute(_legs: readonly MediaLeg[]): void {}
 
   /** Make this leg hear `producer` (or nothing). */
   async setFeed(producer: Producer | undefined): Promise<void> {

@@ -2,18 +2,17 @@
  * One call's media: a mediasoup Router (on one worker) and the call's legs, with what Node adds on
  * top of forwarding: bridging, prompts and music on hold, DTMF from every source, recording.
  */
-import { EventEmitter } from 'node:events';
-import type { DirectTransport, Producer, Router } from 'mediasoup/types';
-import type { Clock } from '../lib/clock.ts';
-import { log as rootLog } from '../lib/log.ts';
+import type { DirectTransport, Router } from 'mediasoup/types';
+import type { Clock } from '../../lib/clock.ts';
+import { log as rootLog } from '../../lib/log.ts';
+import { Emitter } from '../../lib/events.ts';
 import { DtmfDeduplicator, type DtmfSource } from './dtmf.ts';
-import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
-import { MediaLeg, type LegContext, type MediaNetwork } from './leg.ts';
-import { Player, type PlayEnd, type PromptCache } from './player.ts';
+import type { G711Law } from '../audio/g711.ts';
+import { MediaLeg, type LegContext, type MediaNetwork, type Playback } from './leg.ts';
+import type { PromptCache } from '../audio/player.ts';
 import { PlainRtpLeg } from './plainRtpLeg.ts';
-import type { RecordingSummary } from './recorder.ts';
-import { randomSsrc } from './rtp.ts';
-import type { RtpThread } from './rtpThreads.ts';
+import type { RecordingSummary } from '../audio/recorder.ts';
+import type { RtpThread } from '../rtp/rtpThreadPool.ts';
 import { WebRtcLeg } from './webRtcLeg.ts';
 
 const log = rootLog.child({ mod: 'media' });
@@ -34,10 +33,7 @@ export interface PlayOptions {
   bargeIn?: boolean;
 }
 
-export interface Playback {
-  readonly done: Promise<PlayEnd>;
-  stop(): void;
-}
+export type { Playback } from './leg.ts';
 
 export interface Recording {
   readonly path: string;
@@ -46,7 +42,7 @@ export interface Recording {
   stop(): Promise<RecordingSummary>;
 }
 
-export interface CallDeps {
+interface CallDeps {
   router: Router;
   rtpThread: RtpThread;
   network: MediaNetwork;
@@ -56,7 +52,7 @@ export interface CallDeps {
 }
 
 export class MediaCall
-  extends EventEmitter<{
+  extends Emitter<{
     /** A key pressed by the caller (RFC 4733, in-band, or SIP INFO fed to injectDtmf). */
     dtmf: [digit: string, info: DtmfInfo];
     /**
@@ -82,13 +78,10 @@ export class MediaCall
   private seq = 0;
   private bridged: [MediaLeg, MediaLeg] | undefined;
   private readonly dedupe = new DtmfDeduplicator();
-  /**
-   * What plays to each leg. For worker-side playback `restoreTo` is the producer the leg heard
-   * before (and hears again after); a bridge made meanwhile updates it.
-   */
-  private readonly playbacks = new Map<MediaLeg, { player: Playback; bargeIn: boolean; restoreTo?: Producer | undefined }>();
+  /** What plays to each leg (each leg kind restores what it heard before when it ends). */
+  private readonly playbacks = new Map<MediaLeg, { player: Playback; bargeIn: boolean }>();
   private recorder: Recording | undefined;
-  private direct: DirectTransport | undefined;
+  private direct: Promise<DirectTransport> | undefined;
 
   constructor(
     readonly callId: string,
@@ -149,23 +142,13 @@ export class MediaCall
     this.assertOpen();
     if (!a.producer || !b.producer) throw new Error('bridge: both legs must have negotiated media first');
     this.bridged = [a, b];
-    await Promise.all([this.feed(a, b.producer), this.feed(b, a.producer)]);
+    await Promise.all([a.hear(b.producer), b.hear(a.producer)]);
   }
 
   async unbridge(): Promise<void> {
     const pair = this.bridged;
     this.bridged = undefined;
-    if (pair) await Promise.all(pair.map((l) => this.feed(l, undefined)));
-  }
-
-  /** Feed a leg, unless a prompt is playing to it (then the feed is restored when it ends). */
-  private async feed(leg: MediaLeg, producer: Producer | undefined): Promise<void> {
-    const pb = this.playbacks.get(leg);
-    if (pb && !(leg instanceof PlainRtpLeg)) {
-      pb.restoreTo = producer;
-      return;
-    }
-    await leg.setFeed(producer);
+    if (pair) await Promise.all(pair.map((l) => l.hear(undefined)));
   }
 
   /** Play a WAV file to a leg (any rate/channels; converted to 8 kHz G.711). */
@@ -174,41 +157,14 @@ export class MediaCall
     const law = leg.law ?? this.law;
     if (!law) throw new Error('play: leg has no negotiated law yet');
     const samples = await this.deps.prompts.load(path);
-    const before = this.playbacks.get(leg);
-    before?.player.stop();
-    let player: Playback;
-    if (leg instanceof PlainRtpLeg) {
-      // On the leg's RTP thread, straight out of its relay.
-      player = leg.play(samples, law, opts.loop ?? false);
-      const entry = { player, bargeIn: opts.bargeIn ?? false };
-      this.playbacks.set(leg, entry);
-      void player.done.then(() => {
-        if (this.playbacks.get(leg) === entry) this.playbacks.delete(leg);
-      });
-    } else {
-      // Through the worker: a DirectTransport producer becomes the leg's feed while playing.
-      this.direct ??= await this.router.createDirectTransport();
-      const ssrc = randomSsrc();
-      const producer = await this.direct.produce({
-        kind: 'audio',
-        rtpParameters: { codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }], encodings: [{ ssrc }] },
-      });
-      // A prompt replacing a prompt restores what the leg heard before the first one.
-      const previous = leg.feed?.producerId;
-      const restoreTo = before ? before.restoreTo : this.bridged?.find((l) => l !== leg && l.producer?.id === previous)?.producer;
-      player = new Player(samples, { clock: this.deps.clock, law, ssrc, loop: opts.loop ?? false, send: (b) => !producer.closed && producer.send(b) });
-      const entry = { player, bargeIn: opts.bargeIn ?? false, restoreTo };
-      this.playbacks.set(leg, entry);
-      await leg.setFeed(producer);
-      void player.done.then(async () => {
-        producer.close();
-        if (this.playbacks.get(leg) !== entry) return; // replaced by a newer prompt: it restores
-        this.playbacks.delete(leg);
-        if (this.closed || leg.closed) return;
-        await leg.setFeed(entry.restoreTo).catch((e: unknown) => log.warn({ call: this.callId, err: String(e) }, 'restore feed after prompt'));
-      });
-    }
-    return { done: player.done, stop: () => player.stop() };
+    this.playbacks.get(leg)?.player.stop();
+    const player = await leg.play(samples, law, opts.loop ?? false);
+    const entry = { player, bargeIn: opts.bargeIn ?? false };
+    this.playbacks.set(leg, entry);
+    void player.done.then(() => {
+      if (this.playbacks.get(leg) === entry) this.playbacks.delete(leg);
+    });
+    return player;
   }
 
   /**
@@ -218,7 +174,7 @@ export class MediaCall
   async record(path: string): Promise<Recording> {
     this.assertOpen();
     if (this.recorder) throw new Error('already recording');
-    const leg = (this.legs.find((l) => l instanceof PlainRtpLeg && l.role === 'caller') ?? this.legs.find((l) => l instanceof PlainRtpLeg)) as PlainRtpLeg | undefined;
+    const leg = this.legs.find((l) => l.recordable && l.role === 'caller') ?? this.legs.find((l) => l.recordable);
     if (!leg) throw new Error('record: the call has no plain RTP leg to record');
     const rec = await leg.record(path);
     const recording: Recording = {
@@ -236,7 +192,7 @@ export class MediaCall
 
   /** DTMF reported by signalling (SIP INFO): deduplicated with the media sources. */
   injectDtmf(digit: string, source: DtmfSource = 'info', leg?: MediaLeg): void {
-    const l = leg ?? this.legs.find((x) => x instanceof PlainRtpLeg && x.role === 'caller') ?? this.legs[0];
+    const l = leg ?? this.legs.find((x) => x.role === 'caller') ?? this.legs[0];
     if (l) this.report(l, digit, source);
   }
 
@@ -245,24 +201,15 @@ export class MediaCall
     this.route();
   }
 
-  /**
-   * Plain legs hearing a plain leg get its packets from relay to relay, not through mediasoup's
-   * loopback round trip (what the party hears is the same: the splicer rewrites every packet
-   * either way, keyed by the feed Consumer's SSRC as it would be). The mediasoup Consumers stay,
-   * idle, so feeds keep one meaning; the worker still gets the packets whenever a browser leg
-   * (or nobody) consumes them.
-   */
+  /** Called by legs: prompts to browser legs play through the worker, from this transport. */
+  directTransport(): Promise<DirectTransport> {
+    this.direct ??= this.router.createDirectTransport();
+    return this.direct;
+  }
+
+  /** Who hears whom changed: each leg re-plans how its packets travel (PlainRtpLeg.reroute). */
   private route(): void {
-    const plain = this.legs.filter((l): l is PlainRtpLeg => l instanceof PlainRtpLeg && !l.closed);
-    const hears = (l: MediaLeg, producerId: string) => !l.closed && l.feed !== undefined && !l.feed.closed && l.feed.producerId === producerId;
-    for (const a of plain) {
-      const pid = a.producer?.id;
-      const targets = pid === undefined ? [] : plain.filter((l) => l !== a && hears(l, pid));
-      const others = pid !== undefined && this.legs.some((l) => !(l instanceof PlainRtpLeg) && hears(l, pid));
-      const from = plain.find((p) => p !== a && p.producer !== undefined && hears(a, p.producer.id));
-      const source = from ? (a.feed?.rtpParameters.encodings?.[0]?.ssrc ?? 2 ** 32) : undefined;
-      a.route(targets, others || targets.length === 0, source);
-    }
+    for (const l of this.legs) l.reroute(this.legs);
   }
 
   /** Called by legs. */
@@ -285,7 +232,7 @@ export class MediaCall
   private report(leg: MediaLeg, digit: string, source: DtmfSource): void {
     if (this.closed) return;
     if (!this.dedupe.accept({ digit, leg: leg.id, source, at: this.deps.clock.now() })) return;
-    if (source !== 'inband' && leg instanceof PlainRtpLeg) leg.inbandDtmf = false;
+    if (source !== 'inband') leg.explicitDtmfSeen();
     const pb = this.playbacks.get(leg);
     if (pb?.bargeIn) pb.player.stop();
     if (leg.role === 'caller') {
@@ -293,8 +240,7 @@ export class MediaCall
       return;
     }
     // An agent's key goes to the far end (an outside IVR, a conference PIN), as a desk phone would.
-    const peer = this.bridged?.find((l) => l !== leg);
-    if (peer instanceof PlainRtpLeg) peer.sendDtmf(digit);
+    this.bridged?.find((l) => l !== leg)?.sendDtmf(digit);
     this.emit('agentDtmf', digit, { leg, source });
   }
 

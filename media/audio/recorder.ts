@@ -11,17 +11,17 @@
  * sizes are rewritten about once a second, and `repairWavHeader` fixes a file whose writer died.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Clock, TimerHandle } from '../lib/clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { decodeG711At, type G711Law } from './g711.ts';
-import { rtpPayloadEnd, rtpPayloadStart, timestampDiff } from './rtp.ts';
+import { rtpPayloadEnd, rtpPayloadStart, timestampDiff } from '../rtp/rtp.ts';
 import { WAV_HEADER_BYTES, wavHeader } from './wav.ts';
 
 const RATE = 8000;
-export type RecorderChannel = 0 | 1;
+type RecorderChannel = 0 | 1;
 export const CALLER: RecorderChannel = 0;
 export const AGENT: RecorderChannel = 1;
 
-export interface RecorderOptions {
+interface RecorderOptions {
   clock: Clock;
   /** How far behind real time audio is committed, so late packets still land. Default 200 ms. */
   jitterMs?: number;

@@ -66,7 +66,7 @@ export class ReceptionStats {
   }
 }
 
-export interface SenderInfo {
+interface SenderInfo {
   ssrc: number;
   /** RTP timestamp corresponding to `nowMs`. */
   rtpTimestamp: number;

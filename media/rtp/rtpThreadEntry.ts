@@ -1,69 +1,28 @@
 /**
- * An RTP thread: a worker_thread that owns the sockets of plain RTP legs (RtpRelay) and does
- * everything per packet for them (PlainLegMedia: key presses, recording, prompts). Node's main
- * thread saturates at about 500 relayed calls (each packet costs a UDP receive and send through
- * libuv); with legs spread over one thread per core the media plane uses every core, while SIP,
- * call control and mediasoup's channel stay on the main thread.
+ * What runs inside an RTP thread (a worker_thread; rtpThreadPool.ts is the main thread's side):
+ * the thread owns the sockets of plain RTP legs (RtpRelay) and does everything per packet for
+ * them (PlainLegMedia: key presses, recording, prompts). Node's main thread saturates at about 500
+ * relayed calls (each packet costs a UDP receive and send through libuv); with legs spread over
+ * one thread per core the media plane uses every core, while SIP, call control and mediasoup's
+ * channel stay on the main thread.
  *
  * All legs of one call live on one thread, so a bridge between two plain legs stays relay to relay
  * (RtpRelay.route) without crossing threads. The main thread talks to it with RtpThreadRequest
- * messages (rtpThreads.ts) and hears RtpThreadEvent messages back.
+ * messages and hears RtpThreadEvent messages back (rtpThreadProtocol.ts).
  *
- * This file is both the protocol's definition and the worker's entry point.
+ * This file is the thread's entry point: the pool's boot script imports it by path.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SystemClock } from '../lib/clock.ts';
-import type { G711Law } from './g711.ts';
-import type { PlayEnd, Player } from './player.ts';
-import { PlainLegMedia, type Negotiated } from './plainLegMedia.ts';
-import type { RecordingSummary } from './recorder.ts';
-import { RtpRelay, type PortRange, type RtpRelayStats } from './rtpRelay.ts';
-
-export type RtpThreadRequest =
-  | { op: 'ping' }
-  | { op: 'open'; leg: string; ip: string; range: PortRange; comedia: boolean; ssrc: number }
-  | { op: 'inner'; leg: string; ip: string; port: number }
-  | ({ op: 'negotiated'; leg: string } & Negotiated)
-  | { op: 'inband'; leg: string; on: boolean }
-  | { op: 'route'; leg: string; direct: string[]; toInner: boolean; source: number | undefined }
-  | { op: 'play'; leg: string; play: number; samples: Int16Array; law: G711Law; loop: boolean }
-  | { op: 'stopPlay'; play: number }
-  | { op: 'sendDtmf'; leg: string; digit: string; durationMs: number }
-  | { op: 'record'; leg: string; path: string }
-  | { op: 'pauseRecording'; leg: string }
-  | { op: 'resumeRecording'; leg: string }
-  | { op: 'stopRecording'; leg: string }
-  | { op: 'close'; leg: string };
-
-/** What each request resolves to. */
-export interface RtpThreadReplies {
-  ping: null;
-  open: { port: number; innerPort: number };
-  inner: null;
-  negotiated: null;
-  inband: null;
-  route: null;
-  play: PlayEnd;
-  stopPlay: null;
-  sendDtmf: boolean;
-  record: null;
-  pauseRecording: null;
-  resumeRecording: null;
-  stopRecording: RecordingSummary;
-  close: RtpRelayStats;
-}
-
-export type RtpThreadEvent =
-  | { event: 'dtmf'; leg: string; digit: string; source: 'rfc4733' | 'inband' }
-  | { event: 'rtpTimeout'; leg: string };
-
-export type RtpThreadInbound = { id: number; req: RtpThreadRequest };
-export type RtpThreadOutbound = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string } | RtpThreadEvent;
+import { SystemClock } from '../../lib/clock.ts';
+import type { Player } from '../audio/player.ts';
+import { PlainLegMedia } from './plainLegMedia.ts';
+import { RtpRelay } from './rtpRelay.ts';
+import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpThreadOutbound, type RtpThreadRequest } from './rtpThreadProtocol.ts';
 
 /** How often legs are checked for RTP inactivity. */
 const SWEEP_MS = 200;
 
-export class RtpThreadHost {
+class RtpThreadHost {
   private readonly legs = new Map<string, PlainLegMedia>();
   private readonly players = new Map<number, Player>();
   private readonly clock = new SystemClock();
@@ -158,9 +117,6 @@ export class RtpThreadHost {
     return l;
   }
 }
-
-/** workerData marking a worker as an RTP thread (this module may be loaded elsewhere too). */
-export const RTP_THREAD_ROLE = 'rtp-thread';
 
 // Worker entry: one host per thread; each request is answered when it completes.
 if (parentPort && (workerData as { role?: string } | null)?.role === RTP_THREAD_ROLE) {

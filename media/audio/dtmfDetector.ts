@@ -14,7 +14,7 @@
 import { goertzel, goertzelCoefficient } from './goertzel.ts';
 
 const RATE = 8000;
-export const DTMF_BLOCK = 102;
+const DTMF_BLOCK = 102;
 const ROWS = [697, 770, 852, 941];
 const COLS = [1209, 1336, 1477, 1633];
 const KEYS = ['123A', '456B', '789C', '*0#D'];
@@ -22,7 +22,7 @@ const KEYS = ['123A', '456B', '789C', '*0#D'];
 const ROW_K = ROWS.map((f) => goertzelCoefficient(f, RATE));
 const COL_K = COLS.map((f) => goertzelCoefficient(f, RATE));
 
-export interface DtmfDetectorOptions {
+interface DtmfDetectorOptions {
   /** Minimum amplitude (16-bit linear) of each tone. Default 400 ≈ −38 dBm0. */
   minAmplitude?: number;
   /** Max dB by which the column tone may be weaker than the row tone ("normal twist"). Default 8. */

@@ -4,9 +4,12 @@
  * into mediasoup's parameters. Either side may offer: we offer when the server calls the agent,
  * the browser offers when the agent dials out.
  */
-import type { DtlsRole, WebRtcTransport } from 'mediasoup/types';
-import { G711_PAYLOAD_TYPE, type G711Law } from './g711.ts';
-import { MediaLeg, MID_EXTENSION_URI, type LegContext } from './leg.ts';
+import type { DtlsRole, Producer, WebRtcTransport } from 'mediasoup/types';
+import { log as rootLog } from '../../lib/log.ts';
+import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
+import { Player } from '../audio/player.ts';
+import { randomSsrc } from '../rtp/rtp.ts';
+import { MediaLeg, MID_EXTENSION_URI, type LegContext, type Playback } from './leg.ts';
 import {
   buildWebRtcOffer,
   chooseLaw,
@@ -15,6 +18,8 @@ import {
   SdpError,
   type WebRtcRemoteDescription,
 } from './sdp.ts';
+
+const log = rootLog.child({ mod: 'media' });
 
 export class WebRtcLeg extends MediaLeg {
   readonly kind = 'webrtc';
@@ -27,6 +32,13 @@ export class WebRtcLeg extends MediaLeg {
    * keep the browser's extension ids, and mediasoup's Consumer uses the Router's (mid = 1).
    */
   private midExtension = true;
+  /**
+   * Prompts play through the worker: a DirectTransport Producer becomes the feed while one plays.
+   * `wanted` is what the call wants the browser to hear meanwhile (a bridge made during a prompt
+   * updates it), restored when the prompt that is playing ends; `prompt` is that prompt.
+   */
+  private wanted: Producer | undefined;
+  private prompt: Player | undefined;
 
   private constructor(
     id: string,
@@ -57,6 +69,39 @@ export class WebRtcLeg extends MediaLeg {
       if (s === 'failed' && !leg.closed) ctx.legFailed(leg, 'dtls-failed');
     });
     return leg;
+  }
+
+  override async hear(producer: Producer | undefined): Promise<void> {
+    this.wanted = producer;
+    if (!this.prompt) await this.setFeed(producer);
+  }
+
+  /** Play 8 kHz audio to the browser through the worker; the feed is restored when it ends. */
+  override async play(samples: Int16Array, law: G711Law, loop: boolean): Promise<Playback> {
+    const direct = await this.ctx.directTransport();
+    const ssrc = randomSsrc();
+    const producer = await direct.produce({
+      kind: 'audio',
+      rtpParameters: { codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }], encodings: [{ ssrc }] },
+    });
+    const player = new Player(samples, { clock: this.ctx.clock, law, ssrc, loop, send: (b) => !producer.closed && producer.send(b) });
+    // A prompt replacing a prompt: the old one's end must not restore the feed under the new one.
+    this.prompt?.stop();
+    this.prompt = player;
+    void player.done.then(async () => {
+      producer.close();
+      if (this.prompt !== player) return; // replaced by a newer prompt: it restores
+      this.prompt = undefined;
+      if (this.closed) return;
+      await this.setFeed(this.wanted).catch((e: unknown) => log.warn({ leg: this.id, err: String(e) }, 'restore feed after prompt'));
+    });
+    await this.setFeed(producer);
+    return { done: player.done, stop: () => player.stop() };
+  }
+
+  override close(): void {
+    this.prompt?.stop();
+    super.close();
   }
 
   protected override consumerMid(): string {

@@ -8,7 +8,7 @@
  */
 import sdpTransform from 'sdp-transform';
 import type { MediaAttributes, SessionDescription } from 'sdp-transform';
-import { G711_PAYLOAD_TYPE, lawFromMime, type G711Law } from './g711.ts';
+import { G711_PAYLOAD_TYPE, lawFromMime, type G711Law } from '../audio/g711.ts';
 
 /** The offer or answer cannot be satisfied with one G.711 law: answer SIP 488. */
 export class CodecMismatch extends Error {
@@ -24,7 +24,7 @@ export class SdpError extends Error {
 
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
-export interface AudioCodecs {
+interface AudioCodecs {
   /** G.711 laws offered, in the remote's preference order, with their payload types. */
   laws: { law: G711Law; payloadType: number }[];
   /** telephone-event/8000 payload type, if offered. */
@@ -126,7 +126,7 @@ export function answerDirection(d: Direction): Direction {
   return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
 }
 
-export interface SessionOrigin {
+interface SessionOrigin {
   id: string;
   version: number;
 }
@@ -183,7 +183,7 @@ export function buildRtpDescription(p: {
 // ---------------------------------------------------------------------------------------------
 // WebRTC (browser) side
 
-export interface WebRtcLocalParameters {
+interface WebRtcLocalParameters {
   iceParameters: { usernameFragment: string; password: string };
   iceCandidates: { foundation: string; priority: number; address: string; protocol: string; port: number; type: string; tcpType?: string }[];
   dtlsParameters: { fingerprints: { algorithm: string; value: string }[] };

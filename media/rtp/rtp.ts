@@ -12,7 +12,7 @@ export interface RtpPacket {
   payload: Buffer;
 }
 
-export const RTP_HEADER_BYTES = 12;
+const RTP_HEADER_BYTES = 12;
 
 /**
  * Where an RTP packet's payload starts (after CSRCs and any header extension), or -1 if `buf` is

@@ -3,28 +3,28 @@
  * the worker with the fewest live calls; every call gets its own Router on it. If a worker dies,
  * a replacement is started in its slot and only the calls that were on it are reported lost.
  */
-import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'mediasoup/types';
-import { log as rootLog } from '../lib/log.ts';
+import { log as rootLog } from '../../lib/log.ts';
+import { Emitter } from '../../lib/events.ts';
 import { loadMediasoup } from './workerBinary.ts';
 
 const log = rootLog.child({ mod: 'media' });
 
-export interface WorkerPoolOptions {
+interface WorkerPoolOptions {
   /** Default: one per core. */
   workers?: number;
   logLevel?: 'debug' | 'warn' | 'error' | 'none';
 }
 
-export interface WorkerSlot {
+interface WorkerSlot {
   index: number;
   worker: Worker;
   /** Call ids whose router lives on this worker. */
   calls: Set<string>;
 }
 
-export class WorkerPool extends EventEmitter<{
+export class WorkerPool extends Emitter<{
   /** A worker died; these calls lost their media. A replacement is being started. */
   workerDied: [index: number, callIds: string[], error: Error];
   workerReplaced: [index: number];

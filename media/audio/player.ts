@@ -6,18 +6,18 @@
  * burst that long would overflow the far end's jitter buffer anyway.
  */
 import { readFile, stat } from 'node:fs/promises';
-import type { Clock, TimerHandle } from '../lib/clock.ts';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { encodeG711, G711_PAYLOAD_TYPE, G711_SILENCE, type G711Law } from './g711.ts';
-import { buildRtp, randomSsrc } from './rtp.ts';
+import { buildRtp, randomSsrc } from '../rtp/rtp.ts';
 import { wavToMono8k } from './wav.ts';
 
-export const PTIME_MS = 20;
+const PTIME_MS = 20;
 const FRAME = 160;
 const MAX_BURST = 10;
 
 export type PlayEnd = 'finished' | 'stopped';
 
-export interface PlayerOptions {
+interface PlayerOptions {
   clock: Clock;
   law: G711Law;
   /** Called with each RTP packet, in order. */

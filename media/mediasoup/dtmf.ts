@@ -8,7 +8,7 @@
 
 export type DtmfSource = 'rfc4733' | 'inband' | 'info';
 
-export interface DtmfReport {
+interface DtmfReport {
   digit: string;
   leg: string;
   source: DtmfSource;
@@ -17,14 +17,11 @@ export interface DtmfReport {
 
 export class DtmfDeduplicator {
   private readonly last = new Map<string, DtmfReport>();
-  /** Legs on which an explicit signal (event or INFO) has been seen: in-band can stop there. */
-  readonly explicitLegs = new Set<string>();
 
   constructor(private readonly windowMs = 500) {}
 
   /** True if this report is a new key press. */
   accept(r: DtmfReport): boolean {
-    if (r.source !== 'inband') this.explicitLegs.add(r.leg);
     const prev = this.last.get(r.leg);
     if (prev && prev.digit === r.digit && prev.source !== r.source && r.at - prev.at < this.windowMs) return false;
     this.last.set(r.leg, r);

@@ -1,16 +1,15 @@
 /**
  * The RTP threads as the main thread sees them: one worker_thread per core by default (see
- * rtpThread.ts for why), calls spread over them by live call count, request/reply messaging, and
- * the events of each leg delivered to that leg. A thread that dies takes only its calls with it
- * (each is told, as when a mediasoup worker dies) and is replaced.
+ * rtpThreadEntry.ts, the code each thread runs, for why), calls spread over them by live call
+ * count, request/reply messaging, and the events of each leg delivered to that leg. A thread that
+ * dies takes only its calls with it (each is told, as when a mediasoup worker dies) and is
+ * replaced.
  */
-import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { log as rootLog } from '../lib/log.ts';
-import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpThreadOutbound, type RtpThreadReplies, type RtpThreadRequest } from './rtpThread.ts';
+import { log as rootLog } from '../../lib/log.ts';
+import { Emitter } from '../../lib/events.ts';
+import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpThreadOutbound, type RtpThreadReplies, type RtpThreadRequest } from './rtpThreadProtocol.ts';
 
 const log = rootLog.child({ mod: 'media' });
 
@@ -26,7 +25,7 @@ function workerSource(entry: URL): string {
 
 type Op = RtpThreadRequest['op'];
 
-export class RtpThread extends EventEmitter<{ died: [error: Error] }> {
+export class RtpThread extends Emitter<{ died: [error: Error] }> {
   /** Call ids whose plain legs live here. */
   readonly calls = new Set<string>();
   dead = false;
@@ -52,7 +51,7 @@ export class RtpThread extends EventEmitter<{ died: [error: Error] }> {
   }
 
   static async start(index: number): Promise<RtpThread> {
-    const worker = new Worker(workerSource(new URL('./rtpThread.ts', import.meta.url)), {
+    const worker = new Worker(workerSource(new URL('./rtpThreadEntry.ts', import.meta.url)), {
       eval: true,
       workerData: { role: RTP_THREAD_ROLE },
       name: `rtp-${index}`,
@@ -109,7 +108,7 @@ export class RtpThread extends EventEmitter<{ died: [error: Error] }> {
   }
 }
 
-export class RtpThreadPool extends EventEmitter<{
+export class RtpThreadPool extends Emitter<{
   /** A thread died; these calls lost their plain legs. A replacement is being started. */
   threadDied: [index: number, callIds: string[]];
 }> {

@@ -1,0 +1,55 @@
+/**
+ * The messages between the main thread (rtpThreadPool.ts) and an RTP thread (rtpThreadEntry.ts):
+ * requests each answered once, with the reply type RtpThreadReplies gives the op, and the events
+ * a thread reports for a leg unasked (key presses, RTP timeout). Its own module so the main thread
+ * gets the types without loading the thread's code.
+ */
+import type { G711Law } from '../audio/g711.ts';
+import type { PlayEnd } from '../audio/player.ts';
+import type { RecordingSummary } from '../audio/recorder.ts';
+import type { Negotiated } from './plainLegMedia.ts';
+import type { PortRange, RtpRelayStats } from './rtpRelay.ts';
+
+/** workerData marking a worker as an RTP thread (the entry module may be loaded elsewhere too). */
+export const RTP_THREAD_ROLE = 'rtp-thread';
+
+export type RtpThreadRequest =
+  | { op: 'ping' }
+  | { op: 'open'; leg: string; ip: string; range: PortRange; comedia: boolean; ssrc: number }
+  | { op: 'inner'; leg: string; ip: string; port: number }
+  | ({ op: 'negotiated'; leg: string } & Negotiated)
+  | { op: 'inband'; leg: string; on: boolean }
+  | { op: 'route'; leg: string; direct: string[]; toInner: boolean; source: number | undefined }
+  | { op: 'play'; leg: string; play: number; samples: Int16Array; law: G711Law; loop: boolean }
+  | { op: 'stopPlay'; play: number }
+  | { op: 'sendDtmf'; leg: string; digit: string; durationMs: number }
+  | { op: 'record'; leg: string; path: string }
+  | { op: 'pauseRecording'; leg: string }
+  | { op: 'resumeRecording'; leg: string }
+  | { op: 'stopRecording'; leg: string }
+  | { op: 'close'; leg: string };
+
+/** What each request resolves to. */
+export interface RtpThreadReplies {
+  ping: null;
+  open: { port: number; innerPort: number };
+  inner: null;
+  negotiated: null;
+  inband: null;
+  route: null;
+  play: PlayEnd;
+  stopPlay: null;
+  sendDtmf: boolean;
+  record: null;
+  pauseRecording: null;
+  resumeRecording: null;
+  stopRecording: RecordingSummary;
+  close: RtpRelayStats;
+}
+
+export type RtpThreadEvent =
+  | { event: 'dtmf'; leg: string; digit: string; source: 'rfc4733' | 'inband' }
+  | { event: 'rtpTimeout'; leg: string };
+
+export type RtpThreadInbound = { id: number; req: RtpThreadRequest };
+export type RtpThreadOutbound = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string } | RtpThreadEvent;

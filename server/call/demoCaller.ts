@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { g711Pcap } from '../../media/pcap.ts';
+import { g711Pcap } from '../../media/index.ts';
 
 export const SIPP_PCAP_DIR = '/usr/share/sip-tester';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { PromptsFileSchema } from '../config/schema.ts';
 import type { TtsProvider } from './tts.ts';
-import { encodeWav } from '../../media/wav.ts';
+import { encodeWav } from '../../media/index.ts';
 import { synthesizeHoldMusic } from './holdMusic.ts';
 
 export interface GeneratedPrompt {

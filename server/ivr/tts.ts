@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { encodeWav, wavToMono8k } from '../../media/wav.ts';
+import { encodeWav, wavToMono8k } from '../../media/index.ts';
 
 const run = promisify(execFile);
 

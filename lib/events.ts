@@ -19,10 +19,10 @@ const log = rootLog.child({ mod: 'events' });
 
 /** `{ name: [arg1, arg2] }`: each event's name and the tuple of its arguments. */
 export type EventMap<E> = { [K in keyof E]: unknown[] };
-// `any` in the listener's return: listeners may be async; a returned promise is watched for
-// rejection and otherwise ignored.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Listener<A extends unknown[]> = (...args: A) => any;
+// `unknown` in the listener's return: listeners may be async; a returned promise is watched for
+// rejection and otherwise ignored. (Not `void`: lint would then call an async listener a misused
+// promise, and here that is the supported case.)
+type Listener<A extends unknown[]> = (...args: A) => unknown;
 
 export class Emitter<E extends EventMap<E>> {
   readonly #listeners = new Map<keyof E, Listener<unknown[]>[]>();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: set up, install the Debian test peers when missing, run every test (unit, then
-# integration against real sipp/baresip/linphonec/Chromium/Postgres), and end with one plain
-# summary line "tests: N passed, N failed, N skipped".
+# integration against real sipp/baresip/linphonec/Chromium/Postgres) after ESLint and Prettier, and
+# end with one plain summary line "tests: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,14 +19,31 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# Lint and format check (eslint.config.js, .prettierrc.json). A finding fails `npm test`, but the
+# tests still run, so one run reports both; each failed check counts as one failure in the summary.
+# SKIP_LINT=1 skips them (for a quick local run of one test file; CI never sets it).
+lint_failed=()
+if [ "${SKIP_LINT:-}" != 1 ]; then
+  echo "[test] eslint" >&2
+  npx eslint --max-warnings=0 . || lint_failed+=(eslint)
+  echo "[test] prettier --check" >&2
+  npx prettier --check --log-level=warn . || lint_failed+=(prettier)
+fi
+
 mkdir -p test/.tmp
+rm -f test/.tmp/results.json
 rc=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test/.tmp/results.json "$@" || rc=$?
-node -e '
+if [ ${#lint_failed[@]} -gt 0 ]; then
+  echo "[test] lint failed: ${lint_failed[*]} (npm run lint to see it again; npm run format fixes layout)" >&2
+  [ $rc != 0 ] || rc=1
+fi
+LINT_FAILED=${#lint_failed[@]} node -e '
   const fs = require("fs");
+  const lint = Number(process.env.LINT_FAILED);
   let r; try { r = JSON.parse(fs.readFileSync("test/.tmp/results.json", "utf8")); } catch { r = null; }
-  if (!r) { console.log("tests: 0 passed, 1 failed (no results written)"); process.exit(0); }
+  if (!r) { console.log(`tests: 0 passed, ${1 + lint} failed (no results written)`); process.exit(0); }
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + lint} failed, ${skipped} skipped`);
 '
 exit $rc

@@ -36,7 +36,14 @@ try {
     if (stopping) return;
     stopping = true;
     log.info({ sig }, 'stopping');
-    void centre.stop().then(() => process.exit(0));
+    // Handled both ways: a stop that fails is logged and exits 1, not an unhandled rejection.
+    void centre.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -86,9 +86,10 @@ export function offsetAt(zone: Zone, t: number): number {
     });
     formatters.set(zone, f);
   }
-  const parts: Record<string, number> = {};
-  for (const p of f.formatToParts(new Date(t))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  // The formatter above always yields all six; the defaults only keep the types honest.
+  const parts = { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
+  for (const p of f.formatToParts(new Date(t))) if (p.type in parts) parts[p.type as keyof typeof parts] = Number(p.value);
+  const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
   return Math.round((asUtc - Math.floor(t / 1000) * 1000) / MIN);
 }
 

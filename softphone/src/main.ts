@@ -5,7 +5,7 @@
  * Events. The screen pop (caller, queue, time waited, IVR path) arrives in the INVITE's X-CC-*
  * headers, so it is in the page the moment the phone rings.
  */
-import { Invitation, Registerer, SessionState, UserAgent, type Session } from 'sip.js';
+import { Invitation, Registerer, RegistererState, SessionState, UserAgent, type Session } from 'sip.js';
 import type { SessionDescriptionHandler } from 'sip.js/lib/platform/web/index.js';
 
 interface LoginReply {
@@ -189,7 +189,7 @@ async function login(agent: string, password: string): Promise<void> {
   await ua.start();
   registerer = new Registerer(ua, { expires: 300 });
   registerer.stateChange.addListener((s) => {
-    cc.registered = s === 'Registered';
+    cc.registered = s === RegistererState.Registered;
     render();
   });
   await registerer.register();

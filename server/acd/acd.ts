@@ -8,7 +8,8 @@
  *
  * This class holds the commands, reconfiguration and the transaction around each; the work is
  * done by functions over the engine's state (records.ts): routing.ts (the routing invariant and
- * offers), agent-states.ts, timers.ts, leaving.ts, figures.ts, views.ts.
+ * offers), agent-states.ts, timers.ts, leaving.ts, placement.ts, figures.ts, views.ts. It also
+ * wires the engine's upward calls (AcdEngine, records.ts) to routing.ts and leaving.ts.
  */
 import { Emitter } from '../../lib/events.ts';
 import { log as rootLog } from '../../lib/log.ts';
@@ -20,8 +21,9 @@ import type { AcdEvent } from './events.ts';
 import type { ExitReason } from './exit-reasons.ts';
 import { emptyRuleHolds, ewt } from './figures.ts';
 import { abandonCall, checkLeaveWhenEmpty, dropCall, exitCall, takeResumedPlace } from './leaving.ts';
+import { place } from './placement.ts';
 import { makeAgent, makeCall, makeQueue, recount, requalify, sameSkills, type AcdState } from './records.ts';
-import { connect, place, reconfigureQueue, requeue, routeAgent, routeCall } from './routing.ts';
+import { connect, reconfigureQueue, requeue, routeAgent, routeCall, withdrawOffer } from './routing.ts';
 import { armAnnounce, armEscalation, armMaxWait, armRetry, dueSteps } from './timers.ts';
 import type { AcdInit, AcdResult, AcdSnapshot, AgentView, CallView, EnqueueRequest, EnqueueResult, QueueStats } from './types.ts';
 import { audit, queueStats, snapshot, viewAgent, viewCall } from './views.ts';
@@ -44,7 +46,7 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
     super();
     const options = AcdOptionsSchema.parse(init.options ?? {});
     this.options = options;
-    this.s = {
+    const s: AcdState = {
       options,
       clock: init.clock,
       agenda: new Agenda(init.clock, (fn) => this.tx(fn)),
@@ -59,8 +61,17 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       nextOrd: 0,
       allBuckets: [],
       publish: (e) => this.emit('event', e),
+      // The lower layers' calls upward (AcdEngine in records.ts): the same functions, bound to s.
+      engine: {
+        routeAgent: (a) => routeAgent(s, a),
+        routeCall: (call) => routeCall(s, call),
+        requeue: (call) => requeue(s, call),
+        withdrawOffer: (a, reason) => withdrawOffer(s, a, reason),
+        exitCall: (call, reason) => exitCall(s, call, reason),
+        checkLeaveWhenEmpty: (a) => checkLeaveWhenEmpty(s, a),
+      },
     };
-    const s = this.s;
+    this.s = s;
     for (const a of init.auxCodes ?? []) s.auxCodes.set(a.code, a);
     for (const [name, cfg] of Object.entries(init.queues)) s.queues.set(name, makeQueue(s, name, cfg));
     for (const a of init.agents) {

@@ -3,11 +3,13 @@
  * staffing counts and the 'agentState' event), becoming available (and routing), what happens
  * once a call or an offer is over (a pending logout or not-ready wins over available), logout,
  * wrap-up's end, and skill changes.
+ *
+ * Routing and leaving change agents' states through these functions, so the consequences that
+ * belong to them (routing a newly available agent, withdrawing a ringing agent's offer, the
+ * leave-when-empty rule once an agent stops staffing) go up through s.engine.
  */
 import type { AgentState, OfferCancelledEvent } from './events.ts';
-import { checkLeaveWhenEmpty } from './leaving.ts';
 import { DAY_MS, REJECTED, type AcdState, type AgentRt, type CallRt } from './records.ts';
-import { routeAgent, withdrawOffer } from './routing.ts';
 
 export function setState(s: AcdState, a: AgentRt, to: AgentState, reason?: string, call?: CallRt): void {
   const from = a.state;
@@ -34,7 +36,7 @@ export function becomeAvailable(s: AcdState, a: AgentRt, route = true): void {
   a.idleSince = s.clock.now();
   setState(s, a, 'available');
   s.available.add(a);
-  if (route) routeAgent(s, a);
+  if (route) s.engine.routeAgent(a);
 }
 
 /** An agent's call or offer is over: apply what they asked for meanwhile, else available. */
@@ -45,7 +47,7 @@ export function afterWork(s: AcdState, a: AgentRt, route = true): void {
     const code = a.pendingNotReady;
     a.pendingNotReady = undefined;
     setState(s, a, 'not-ready', code);
-    checkLeaveWhenEmpty(s, a);
+    s.engine.checkLeaveWhenEmpty(a);
   } else {
     becomeAvailable(s, a, route);
   }
@@ -97,7 +99,7 @@ export function logout(s: AcdState, a: AgentRt, reason: string): void {
   a.pendingLogout = false;
   a.pendingNotReady = undefined;
   setState(s, a, 'logged-out', reason);
-  checkLeaveWhenEmpty(s, a);
+  s.engine.checkLeaveWhenEmpty(a);
 }
 
 /** Log out now if the agent can go now; on a call (or in wrap-up) once the call is done. */
@@ -113,7 +115,7 @@ export function forceLogout(s: AcdState, a: AgentRt, reason: string): void {
       finishWrapUp(s, a, 'agent');
       return;
     case 'offered':
-      withdrawOffer(s, a, 'logout');
+      s.engine.withdrawOffer(a, 'logout');
       break;
     default:
       break;

@@ -6,8 +6,8 @@
 import { afterWork, emitCancelled } from './agent-states.ts';
 import type { ExitReason } from './exit-reasons.ts';
 import { emptyRuleHolds, recordSl } from './figures.ts';
+import { unplace } from './placement.ts';
 import { resumeKey, type AcdState, type AgentRt, type CallRt, type QueueRt } from './records.ts';
-import { unplace } from './routing.ts';
 import { cancelWaitTimers } from './timers.ts';
 
 /** The caller hung up before an agent answered (a callback withdrawn is a 'cancelled' exit). */

@@ -5,14 +5,29 @@
  *
  * The engine's work is split by subject over routing.ts (matching calls and agents, offers),
  * agent-states.ts (an agent's transitions), timers.ts (escalation, max wait, announcements),
- * leaving.ts (calls going out of the engine), figures.ts (EWT, service level) and views.ts; each is
- * a set of functions over one AcdState, which the Acd class owns.
+ * leaving.ts (calls going out of the engine), placement.ts (a waiting call's bucket and place in
+ * line), figures.ts (EWT, service level) and views.ts; each is a set of functions over one
+ * AcdState, which the Acd class owns.
+ *
+ * The files are layered, each importing only from the ones below it:
+ *
+ *   acd.ts                      commands, reconfiguration, the transaction around each
+ *   routing.ts                  the routing invariant, offers, connect, requeue
+ *   leaving.ts                  abandon, exits, leave-when-empty
+ *   agent-states.ts, timers.ts  an agent's transitions; a waiting call's deadlines
+ *   placement.ts, views.ts      a waiting call's bucket and place in line; read-only views
+ *   figures.ts                  staffing, EWT, service level
+ *   records.ts                  the records and AcdState
+ *
+ * Where a lower layer must set off work above it (a deadline falls due, an agent becomes free),
+ * it calls through AcdState.engine (AcdEngine below), which acd.ts fills in.
  */
 import type { Clock } from '../../lib/clock.ts';
 import type { Agenda, Deadline } from './agenda.ts';
 import { meetsAny, type AvailableAgents, type RoutableAgent, type Requirements } from './available-agents.ts';
 import type { Agent, AcdOptions, AuxCode, EscalationStep, Queue, SkillRequirement } from './config.ts';
-import type { AcdEvent, AgentState } from './events.ts';
+import type { AcdEvent, AgentState, OfferCancelledEvent } from './events.ts';
+import type { ExitReason } from './exit-reasons.ts';
 import type { IndexedHeap, HeapItem } from './heap.ts';
 import { QueueOrder } from './queue-order.ts';
 import { HandleTimes, ServiceLevelWindow } from './statistics.ts';
@@ -100,6 +115,28 @@ export interface CallRt extends HeapItem {
   retry: Deadline | undefined;
 }
 
+/**
+ * The calls a lower layer makes into a higher one (see the layering above), bound to the engine's
+ * state. They are the recursion at the heart of an ACD: an agent who becomes free is routed
+ * (routing.ts), routing's outcomes change agents' states (agent-states.ts), a deadline that falls
+ * due moves the call on (routing.ts, leaving.ts). Going through this interface keeps the import
+ * graph one-way; the work done is the same as calling the functions directly.
+ */
+export interface AcdEngine {
+  /** routing.ts: an agent just became available; offer them the best waiting call. */
+  routeAgent(a: AgentRt): void;
+  /** routing.ts: a waiting call's requirements widened (escalation); offer it if anyone fits. */
+  routeCall(call: CallRt): void;
+  /** routing.ts: a call goes back to its place (a failed callback's retry is due). */
+  requeue(call: CallRt): void;
+  /** routing.ts: a ringing agent is leaving; the call rings on elsewhere. */
+  withdrawOffer(a: AgentRt, reason: OfferCancelledEvent['reason']): void;
+  /** leaving.ts: the call leaves the engine without an agent (max wait reached). */
+  exitCall(call: CallRt, reason: ExitReason): void;
+  /** leaving.ts: an agent stopped staffing their queues; apply each queue's leave-when-empty rule. */
+  checkLeaveWhenEmpty(a: AgentRt): void;
+}
+
 /** Everything the engine knows; the Acd owns one and hands it to the functions that work on it. */
 export interface AcdState {
   readonly options: AcdOptions;
@@ -120,6 +157,8 @@ export interface AcdState {
   allBuckets: Bucket[];
   /** Announce an event; the Acd delivers it once the command that caused it is complete. */
   publish(e: AcdEvent): void;
+  /** The higher layers, for the lower ones to call upward (see AcdEngine). */
+  readonly engine: AcdEngine;
 }
 
 /** Order within a bucket: caller priority, then original arrival, then enqueue order (queue priority is the router's). */

@@ -6,17 +6,18 @@
  * and the ACD picks the best call (queue priority, caller priority, arrival); when a call arrives or
  * its requirements widen, the eligible available agents compete for it and the queue's strategy
  * picks one. Both directions run off indexes (available agents by skill and level in idle order;
- * waiting calls in heaps per requirement set, the buckets), never a scan of the waiting calls.
- * Longest-idle and highest-skill usually stop at the first agent they look at; least-occupied,
- * round-robin and ring-all walk the available agents holding the queue's rarest required skill.
+ * waiting calls in heaps per requirement set, the buckets of placement.ts), never a scan of the
+ * waiting calls. Longest-idle and highest-skill usually stop at the first agent they look at;
+ * least-occupied, round-robin and ring-all walk the available agents holding the queue's rarest
+ * required skill.
  */
 import { afterWork, emitCancelled, logout, setState } from './agent-states.ts';
 import { meetsAny } from './available-agents.ts';
-import type { Queue, SkillRequirement } from './config.ts';
+import type { Queue } from './config.ts';
 import type { OfferCancelledEvent } from './events.ts';
 import { emptyRuleHolds, recordSl } from './figures.ts';
-import { IndexedHeap } from './heap.ts';
 import { checkLeaveWhenEmpty, exitCall } from './leaving.ts';
+import { place, unplace } from './placement.ts';
 import { callBefore, MISSED, type AcdState, type AgentRt, type Bucket, type CallRt, type QueueRt } from './records.ts';
 import { armEscalation, cancelWaitTimers } from './timers.ts';
 
@@ -213,25 +214,7 @@ export function requeue(s: AcdState, call: CallRt): void {
   routeCall(s, call);
 }
 
-// ---------------------------------------------------------------- queue placement
-
-/** Put a waiting call into the bucket of its current requirements and into its queue's order. */
-export function place(s: AcdState, call: CallRt): void {
-  const b = bucketFor(s, call);
-  call.bucket = b;
-  b.heap.push(call);
-  s.nonEmpty.add(b);
-  call.queue.order.insert(call);
-}
-
-export function unplace(s: AcdState, call: CallRt): void {
-  const b = call.bucket;
-  if (b && b.heap.remove(call)) {
-    if (b.heap.size === 0) s.nonEmpty.delete(b);
-    call.queue.order.remove(call);
-  }
-  call.bucket = undefined;
-}
+// ---------------------------------------------------------------- reconfiguration
 
 /**
  * A queue's configuration changed: its waiting callers are re-sorted under the new requirements
@@ -248,31 +231,4 @@ export function reconfigureQueue(s: AcdState, q: QueueRt, cfg: Queue): void {
     place(s, c);
     armEscalation(s, c);
   }
-}
-
-/** The bucket for the call's queue, escalation step and own skills; made on first use. */
-function bucketFor(s: AcdState, call: CallRt): Bucket {
-  const q = call.queue;
-  const key = call.skills ? `${call.step}|${JSON.stringify(call.skills)}` : `${call.step}`;
-  let b = q.buckets.get(key);
-  if (!b) {
-    let alts: SkillRequirement[][] = [(call.skills ?? q.cfg.skills).map((r) => ({ ...r }))];
-    for (const step of q.steps.slice(0, call.step)) {
-      if (step.relaxMinLevel !== undefined) {
-        const relax = step.relaxMinLevel;
-        alts = alts.map((conj) => conj.map((r) => ({ skill: r.skill, minLevel: Math.min(r.minLevel, relax) })));
-      }
-      for (const add of step.addSkills ?? []) alts.push([{ ...add }]);
-    }
-    b = {
-      key: `${q.name}#${key}`,
-      queue: q,
-      alts,
-      heap: new IndexedHeap<CallRt>(callBefore),
-      memo: new Uint8Array(s.nextOrd),
-    };
-    q.buckets.set(key, b);
-    s.allBuckets.push(b);
-  }
-  return b;
 }

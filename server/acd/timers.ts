@@ -2,11 +2,14 @@
  * A waiting call's timers on the engine's agenda: escalation steps (relax, add skills, overflow to
  * another queue), max wait, position announcements, and a failed callback's retry. Offer timeouts live with the offer
  * (routing.ts), wrap-up and back-off with the agent (agent-states.ts, acd.ts).
+ *
+ * Routing, leaving and acd.ts arm and cancel these timers from above; what a timer sets off when
+ * it falls due (routing the escalated call, the max-wait exit, the retry's requeue) is their work,
+ * so it goes up through s.engine.
  */
 import { ewt } from './figures.ts';
-import { exitCall } from './leaving.ts';
+import { place, unplace } from './placement.ts';
 import type { AcdState, CallRt, QueueRt } from './records.ts';
-import { place, requeue, routeCall, unplace } from './routing.ts';
 
 /** Steps of the queue already due for this call's age. */
 export function dueSteps(q: QueueRt, call: CallRt, now: number): number {
@@ -68,7 +71,7 @@ function escalate(s: AcdState, call: CallRt): void {
   }
   place(s, call);
   armEscalation(s, call);
-  routeCall(s, call);
+  s.engine.routeCall(call);
 }
 
 export function armMaxWait(s: AcdState, call: CallRt): void {
@@ -77,7 +80,7 @@ export function armMaxWait(s: AcdState, call: CallRt): void {
   call.maxWait = s.agenda.at(call.joinedAt + mw * 1000, () => {
     call.maxWait = undefined;
     // A ringing call is judged when the ring ends (requeue).
-    if (call.state === 'waiting' && !call.callback) exitCall(s, call, 'timeout');
+    if (call.state === 'waiting' && !call.callback) s.engine.exitCall(call, 'timeout');
   });
 }
 
@@ -107,7 +110,7 @@ export function armRetry(s: AcdState, call: CallRt, retryAt: number): void {
   call.state = 'retry';
   call.retry = s.agenda.at(retryAt, () => {
     call.retry = undefined;
-    if (call.state === 'retry') requeue(s, call);
+    if (call.state === 'retry') s.engine.requeue(call);
   });
 }
 

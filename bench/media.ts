@@ -88,7 +88,7 @@ async function generator(): Promise<void> {
     }
     timer = setTimeout(tick, 1);
   };
-  process.on('message', async (m: GenMsg) => {
+  const onMessage = async (m: GenMsg): Promise<void> => {
     if (m.cmd === 'open') {
       const ports: number[] = [];
       for (let k = 0; k < m.count; k++) {
@@ -117,7 +117,12 @@ async function generator(): Promise<void> {
       for (const s of socks) s.close();
       process.exit(0);
     }
-  });
+  };
+  // A failed command ends the generator: the parent sees it exit and reports the step as failed.
+  process.on('message', (m: GenMsg) => void onMessage(m).catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  }));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -220,7 +225,7 @@ function cGenerator(bin: string, eager = false): LoadGenerator {
       const [sent, recv, cpuUs, dead] = (await expect('stats', 'stats')).map(Number);
       return { sent: sent!, recv: recv!, cpuSec: cpuUs! / 1e6, dead: dead! };
     },
-    stop: () => stopChild(child, () => child.stdin!.end('stop\n')),
+    stop: () => stopChild(child, () => child.stdin.end('stop\n')),
   };
 }
 
@@ -442,7 +447,10 @@ function bdecode(b: Buffer): Bencoded {
       i++;
       if (c === 'l') return items;
       const o: Record<string, Bencoded> = {};
-      for (let k = 0; k < items.length; k += 2) o[String(items[k])] = items[k + 1]!;
+      for (let k = 0; k < items.length; k += 2) {
+        const key = items[k];
+        o[typeof key === 'string' ? key : JSON.stringify(key)] = items[k + 1]!;
+      }
       return o;
     }
     const colon = b.indexOf(0x3a, i);
@@ -463,7 +471,7 @@ async function rtpengineBackend(bin: string): Promise<Backend> {
     `--num-threads=${availableParallelism()}`, '--pidfile=/dev/null',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   let cookie = 0;
@@ -478,7 +486,7 @@ async function rtpengineBackend(bin: string): Promise<Backend> {
     new Promise<Record<string, Bencoded>>((resolve, reject) => {
       const id = `c${++cookie}`;
       pending.set(id, resolve);
-      const t = setTimeout(() => reject(new Error(`rtpengine did not answer ${String(cmd.command)}: ${stderr}`)), 3000);
+      const t = setTimeout(() => reject(new Error(`rtpengine did not answer ${JSON.stringify(cmd.command)}: ${stderr}`)), 3000);
       pending.set(id, (v) => {
         clearTimeout(t);
         resolve(v);
@@ -503,7 +511,7 @@ async function rtpengineBackend(bin: string): Promise<Backend> {
       const ans = await ng({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: sdpFor(agentPort), replace: ['origin'], 'rtcp-mux': ['accept'] });
       if (ans.result !== 'ok') throw new Error(`rtpengine answer: ${JSON.stringify(ans)}`);
       // The caller sends to the port in the answer it gets back; the agent to the one in the offer.
-      return [portOf(String(ans.sdp)), portOf(String(off.sdp))];
+      return [portOf(ans.sdp as string), portOf(off.sdp as string)];
     },
     pids: () => [proc.pid!],
     async close() {

@@ -82,7 +82,7 @@ function codecsOf(m: MediaAttributes & { payloads?: string | number }): AudioCod
 }
 
 function directionOf(s: SessionDescription, m: MediaAttributes): Direction {
-  return (m.direction ?? s.direction ?? 'sendrecv') as Direction;
+  return m.direction ?? s.direction ?? 'sendrecv';
 }
 
 /** Read a plain RTP/AVP audio description (offer or answer) from a carrier or desk phone. */

@@ -40,20 +40,22 @@ class RtpThreadHost {
       case 'ping':
         return null;
       case 'open': {
-        let media: PlainLegMedia | undefined;
+        // The relay's hooks need the leg's media, which needs the relay: filled in just below.
+        const made: { media?: PlainLegMedia } = {};
         const relay = await RtpRelay.open({
           ip: r.ip,
           range: r.range,
           comedia: r.comedia,
           ssrc: r.ssrc,
           clock: this.clock,
-          hooks: { inbound: (raw) => media?.fromParty(raw) ?? false, outbound: (raw) => media?.toParty(raw) ?? false },
+          hooks: { inbound: (raw) => made.media?.fromParty(raw) ?? false, outbound: (raw) => made.media?.toParty(raw) ?? false },
         });
         const leg = r.leg;
-        media = new PlainLegMedia(relay, this.clock, {
+        const media = new PlainLegMedia(relay, this.clock, {
           dtmf: (digit, source) => this.emit({ event: 'dtmf', leg, digit, source }),
           rtpTimeout: () => this.emit({ event: 'rtpTimeout', leg }),
         });
+        made.media = media;
         this.legs.set(leg, media);
         return { port: relay.port, innerPort: relay.innerPort };
       }

@@ -147,7 +147,7 @@ export class RtpThreadPool extends Emitter<{
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.threads.map((t) => t?.stop()));
+    await Promise.all(this.threads.flatMap((t) => (t ? [t.stop()] : [])));
   }
 
   private async spawn(index: number): Promise<void> {

@@ -169,7 +169,7 @@ function forecastQuery(q: URLSearchParams): Parameters<typeof forecastFromStore>
       from: get('from')!,
       to: get('to')!,
       historyWeeks: Number(get('historyWeeks') ?? 8),
-      intervalMin: interval as 15 | 30 | 60,
+      intervalMin: interval,
       holidays: q.getAll('holiday').map(parseHoliday),
       holdoutWeeks: Number(get('holdoutWeeks') ?? 1),
       ...(sizing

@@ -608,7 +608,7 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
       try {
         p = this.opts.lookup(req);
       } catch (e) {
-        p = Promise.reject(e);
+        p = Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
       p.then(
         (data) => {
@@ -635,7 +635,8 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
     }
     for (const [v, p] of Object.entries(node.assign)) {
       const got = dig(r.data, p);
-      this.vars[v] = got === undefined || got === null ? '' : typeof got === 'object' ? JSON.stringify(got) : String(got);
+      // A scalar (string, number, boolean) as text; an object or array as JSON.
+      this.vars[v] = got === undefined || got === null ? '' : typeof got === 'string' ? got : typeof got === 'number' || typeof got === 'boolean' ? String(got) : JSON.stringify(got);
     }
     this.setOutcome('ok');
     this.go(node.next);

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Store } from '../store/store.ts';
 import type { KpiSettings } from '../kpi/report.ts';
-import { forecastFromStore, PlanningQueryError, type HistorySource } from './history.ts';
+import { forecastFromStore, PlanningQueryError, type ForecastQuery, type HistorySource } from './history.ts';
 import type { Holiday } from './forecast.ts';
 import { attainment, attainmentToCsv, TargetsConfigSchema, type Period } from './targets.ts';
 import { zoneOf } from '../kpi/report.ts';
@@ -258,7 +258,7 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
     .action(async function (this: Command, f: ForecastFlags) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`forecast: ${msg}`, { exitCode: 2, code: 'forecast.invalid' });
-      let query;
+      let query: ForecastQuery;
       try {
         const interval = parseIntervalSec(f.interval) / 60;
         if (interval !== 15 && interval !== 30 && interval !== 60) throw new Error('--interval must be 15m, 30m or 60m');
@@ -269,7 +269,7 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
           from: f.from,
           to: f.to,
           historyWeeks: Number(f.historyWeeks),
-          intervalMin: interval as 15 | 30 | 60,
+          intervalMin: interval,
           holidays: (f.holiday ?? []).map(parseHoliday),
           holdoutWeeks: Number(f.holdoutWeeks),
           ...(sizing ? { staffing: targetsFromFlags({ ...f, interval: f.interval }) } : {}),

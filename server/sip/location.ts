@@ -75,7 +75,7 @@ export class MemoryLocationStore implements LocationStore {
   }
   async save(b: Binding): Promise<void> {
     let m = this.byAor.get(b.aor);
-    if (!m) this.byAor.set(b.aor, (m = new Map()));
+    if (!m) this.byAor.set(b.aor, (m = new Map<string, Binding>()));
     m.set(bindingKey(b), b);
   }
   async remove(aor: string, contact: string): Promise<void> {

@@ -127,7 +127,7 @@ export async function listenTls(layer: TransportLayer, opts: TlsOptions): Promis
           rejectUnauthorized: opts.rejectUnauthorized ?? true,
         });
         s.once('secureConnect', () => resolve(wrap(layer, s, 'tls', idle)));
-        s.once('error', (e) => reject(new TransportError(`tls connect ${address}:${port}: ${e.message}`)));
+        s.once('error', (e: Error) => reject(new TransportError(`tls connect ${address}:${port}: ${e.message}`)));
       }),
   });
   const listener: Listener = {

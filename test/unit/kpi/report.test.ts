@@ -190,10 +190,26 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     expect(r.rows[1]!.contactsOffered).toBe(1); // C9 on Jan 6 09:08 UTC
   });
 
-  it('survives a log that contradicts itself', () => {
+  it('survives a log that contradicts itself: no call is invented, agent time still counts', () => {
+    // Every contact.arrived and queue.enter gone: offers, connects, ends and wrap-ups of calls that
+    // never arrived. No queue visit began, so there is no call figure at all; the agents' own
+    // streams are intact, so their time in state is the scripted one, cut at 15 minutes:
+    // alice ready 09:00, lunch 09:20-09:35, logged out 09:55; bob ready the whole hour.
     const broken = scriptedDay().filter((e) => e.type !== 'queue.enter' && e.type !== 'contact.arrived');
-    expect(() => computeReport(broken, { ...range, interval: '15m', dimension: 'centre' }, settings())).not.toThrow();
-    expect(() => computeReport(events, { ...range, interval: 'bogus' as never, dimension: 'queue' })).toThrow();
+    const r = computeReport(broken, { ...range, interval: '15m', dimension: 'centre' }, settings());
+    expect(r.rows.map((x) => [x.intervalStart, x.loggedInSec, x.readySec, x.notReadySec])).toEqual([
+      ['2026-01-05T09:00:00.000Z', 1800, 1800, 0], // 900 + 900, both ready
+      ['2026-01-05T09:15:00.000Z', 1800, 1200, 600], // alice 300 ready + 600 lunch; bob 900
+      ['2026-01-05T09:30:00.000Z', 1800, 1500, 300], // alice 300 lunch + 600 ready; bob 900
+      ['2026-01-05T09:45:00.000Z', 1500, 1500, 0], // alice 600 until 09:55; bob 900
+    ]);
+    for (const x of r.rows) {
+      expect(x).toMatchObject({ offered: 0, answered: 0, abandoned: 0, exited: 0, waiting: 0, handled: 0, talkSec: 0, holdSec: 0, acwSec: 0, transferred: 0, rona: 0, rejected: 0 });
+      expect(x).toMatchObject({ contactsOffered: 0, contactsAnsweredByAgent: 0, contactsCompletedInIvr: 0, csatAnswers: 0, fcrEligible: 0, occupancy: 0, utilization: 0 });
+      expect(x).toMatchObject({ answerRate: null, abandonRate: null, asaSec: null, ahtSec: null, connectRate: null, longestWaitSec: null });
+    }
+    // A request that is wrong (not the log) is refused, naming what is allowed.
+    expect(() => computeReport(events, { ...range, interval: 'bogus' as never, dimension: 'queue' })).toThrow(/Invalid option: expected one of .*15m.*30m.*60m.*day.*range/);
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { callDetails, computeReport, type KpiReport, type KpiRow } from '../../../server/kpi/report.ts';
 import type { ServiceLevelMode } from '../../../server/kpi/serviceLevel.ts';
 import { HOUR, SETTINGS, T0, scriptedDay } from './scriptedDay.ts';
+import { AGENTS_30M, CENTRE_30M, QUEUES_30M, QUEUES_RANGE_FCR_2D } from './scriptedTruth.ts';
 
 const range = { from: T0, to: T0 + HOUR };
 const settings = (mode: ServiceLevelMode = 'abandons-ignored') => ({ ...SETTINGS, serviceLevelMode: mode });
@@ -161,6 +162,22 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
       [1800, 600],
       [1500, 300],
     ]);
+  });
+
+  it('gives the hand-computed 30-minute rows per queue, agent and centre (the truth the store tests use)', () => {
+    const at30 = (dimension: 'queue' | 'agent' | 'centre') => computeReport(events, { ...range, interval: '30m', dimension }, settings()).rows;
+    expect(at30('queue')).toMatchObject(QUEUES_30M);
+    expect(at30('agent')).toMatchObject(AGENTS_30M);
+    expect(at30('centre')).toMatchObject(CENTRE_30M);
+  });
+
+  it('finds a repeat 36 hours later only with a 2-day FCR window', () => {
+    const c12 = [
+      { type: 'contact.arrived', contactId: 'C12', seq: 1, ts: T0 + 36 * HOUR, initiation: 'inbound', caller: '+600', dialled: '8000' },
+      { type: 'call.end', contactId: 'C12', seq: 2, ts: T0 + 36 * HOUR + 60_000, endedBy: 'caller' },
+    ] as never[];
+    const r = computeReport([...events, ...c12], { ...range, interval: 'range', dimension: 'queue' }, { ...settings(), fcrWindowSec: 2 * 86_400 });
+    expect(r.rows).toMatchObject(QUEUES_RANGE_FCR_2D);
   });
 
   it('is idempotent and order-independent: duplicates and shuffles change nothing', () => {

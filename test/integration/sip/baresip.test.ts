@@ -26,6 +26,10 @@ const sdp = (rtpPort: number): string => `v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=
 function expectTone440(rtp: RtpEndpoint, output: string): void {
   const x = rtp.heard();
   expect(x.length, `no PCMU from baresip\n${output.slice(-2000)}`).toBeGreaterThanOrEqual(8000 * 0.5);
+  // …sent from baresip's own media ports (its config: rtp_ports 30200-30240).
+  const from = rtp.source()!;
+  expect(from.port).toBeGreaterThanOrEqual(30200);
+  expect(from.port).toBeLessThanOrEqual(30240);
   const d = dominantFrequency(x.subarray(x.length >> 2), 8000, 200, 3400, 10);
   expect(d.freq).toBeCloseTo(440, -1);
   expect(d.ratio).toBeGreaterThan(50);

@@ -98,6 +98,7 @@ describe('linphonec', () => {
       const gone = new Promise<string>((r) => d.once('destroy', (_b: unknown, why: string) => r(why)));
       // A second of audio (50 packets of 20 ms); its last half must be the 700 Hz tone.
       await waitFor(() => rtp.packets() >= 50, { timeoutMs: 8000, what: '1 s of PCMU from linphonec', detail: () => out.slice(-2000) });
+      expect(rtp.source()?.port).toBe(30300); // linphonec's audio_rtp_port: the audio is its
       const x = rtp.heard();
       const f = dominantFrequency(x.subarray(x.length >> 1), 8000, 200, 3400, 10);
       expect(f.freq).toBeCloseTo(TONE_HZ, -1);

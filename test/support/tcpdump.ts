@@ -1,6 +1,8 @@
 /**
  * Capture what a peer that cannot analyse audio itself (sipp) receives: tcpdump on loopback,
  * UDP to one port, written packet by packet so nothing is lost when the capture stops.
+ * --immediate-mode matters: without it the kernel hands packets over in blocks, and the ones of
+ * the last block (e.g. all of a 50 ms SIP exchange) are dropped when SIGINT stops the capture.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ export interface Capture {
 
 export async function captureUdp(port: number): Promise<Capture> {
   const file = join(mkdtempSync(join(tmpdir(), 'cc-cap-')), 'cap.pcap');
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-s', '0', '-w', file, 'udp', 'and', 'dst', 'port', String(port)], {
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-w', file, 'udp', 'and', 'dst', 'port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

@@ -12,6 +12,7 @@ import type { ConfigError } from '../../../server/config/errors.ts';
 import type { CentreConfig } from '../../../server/config/load.ts';
 import { ConfigLoadError, ConfigWatcher } from '../../../server/config/watcher.ts';
 import { IvrSession, type IvrAction } from '../../../server/ivr/session.ts';
+import { waitFor as waitUntil } from '../../support/waitFor.ts';
 
 const DEMO = path.resolve(import.meta.dirname, '../../../config');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cc-reload-'));
@@ -45,7 +46,8 @@ function call(flows: ConfigWatcher['flows'], at: number) {
   return { s, clock, actions };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/** The IVR runs its prompts asynchronously: wait until the call sits at the menu. */
+const atMenu = (c: ReturnType<typeof call>) => waitUntil(() => c.s.state === 'waiting', { timeoutMs: 2000, what: 'the call to wait at the main menu' });
 
 describe('config hot reload', () => {
   it('keeps calls on their version, rejects a broken edit, then swaps in a valid one', async () => {
@@ -60,8 +62,7 @@ describe('config hot reload', () => {
       const v1 = w.current.version;
       const first = call(w.flows, monday10);
       first.s.start();
-      await settle();
-      expect(first.s.state).toBe('waiting'); // at the main menu, on v1
+      await atMenu(first); // at the main menu, on v1
 
       // 1. A broken edit: key 1 now points at a node that does not exist.
       const invalid = waitFor<ConfigError[]>(w, 'invalid');
@@ -78,7 +79,7 @@ describe('config hot reload', () => {
       // A call arriving now gets the version still in force.
       const during = call(w.flows, monday10);
       during.s.start();
-      await settle();
+      await atMenu(during);
       during.s.digit('1');
       expect(during.actions.at(-1)).toMatchObject({ type: 'queue', queue: 'sales' });
 
@@ -95,13 +96,13 @@ describe('config hot reload', () => {
       expect(first.s.version).toBe(v1);
       expect(first.actions.at(-1)).toMatchObject({ type: 'queue', queue: 'sales' });
       first.s.queueExit('timeout');
-      await settle();
+      await waitUntil(() => first.s.position.node === 'offer-callback', { timeoutMs: 2000, what: 'the first call to reach offer-callback' });
       expect(first.s.position).toEqual({ flow: 'main', node: 'offer-callback' });
 
       // New calls follow v2.
       const after = call(w.flows, monday10);
       after.s.start();
-      await settle();
+      await atMenu(after);
       after.s.digit('1');
       expect(after.s.version).toBe(v2.version);
       expect(after.actions.at(-1)).toMatchObject({ type: 'queue', queue: 'support' });

@@ -15,6 +15,7 @@ import { captureRemoteAudio, launchBrowser, loginAgent, waitForAgentState, waitF
 import { dominantFrequency, goertzelPower, readStereoWav } from '../../support/audio.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
+import { waitFor } from '../../support/waitFor.ts';
 
 let tc: TestCentre;
 let browser: Browser;
@@ -53,15 +54,20 @@ describe('trunk → IVR → queue → browser agent', () => {
     const pop = await page.evaluate(() => (window as unknown as { cc: { call: { queue: string; caller: string; ivrPath: string[] } } }).cc.call);
     expect(pop.queue).toBe('sales');
     expect(pop.caller).toBe('15550001');
-    expect(pop.ivrPath.length).toBeGreaterThan(0);
+    expect(pop.ivrPath).toEqual(['hours', 'welcome', 'menu', 'sales']); // open, welcome, key 1
     await page.click('#answer');
     await waitForCallState(page, 'connected');
     await waitForAgentState(page, 'on-call');
 
-    // What the agent hears: the caller's 1000 Hz tone.
-    await new Promise((r) => setTimeout(r, 1500));
-    const heard = await captureRemoteAudio(page, 1500);
-    expect(dominantFrequency(heard.samples, heard.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
+    // What the agent hears: the caller's 1000 Hz tone, once the caller has finished pressing 1 and
+    // speaks (sipp starts its tone after the key); listened to in 1 s windows until it is there.
+    const heard = await waitFor(
+      async () => {
+        const h = await captureRemoteAudio(page, 1000);
+        return Math.abs(dominantFrequency(h.samples, h.rate, 300, 3000, 10).freq - 1000) <= 10 ? h : undefined;
+      },
+      { timeoutMs: 10_000, what: "the caller's 1000 Hz tone at the agent" },
+    );
     expect(toneRatio(heard.samples, 1000, heard.rate)).toBeGreaterThan(50);
 
     const result = await call.done;

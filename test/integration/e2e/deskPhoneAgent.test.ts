@@ -14,10 +14,13 @@ import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { openStore } from '../../../server/store/store.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
+import { waitFor } from '../../support/waitFor.ts';
 
 let tc: TestCentre;
 let phone: DeskPhone;
 
+// Shared state: one centre and one registered desk phone (agent 1004) for the file. Each test finds
+// its own call by caller number; the last one stops the centre.
 beforeAll(async () => {
   tc = await startTestCentre({ sip: 15360, http: 18380, pg: 15733, rtc: 44000 });
   phone = await startDeskPhone({
@@ -50,28 +53,34 @@ describe('trunk → IVR → queue → desk phone agent', () => {
     const rtp = rtpFromPcap(await cap.stop(), 16300).filter((p) => p.payloadType === 0);
     const heardByCaller = decodeG711('PCMU', Buffer.concat(rtp.slice(-150, -25).map((p) => p.payload)));
     expect(dominantFrequency(heardByCaller, 8000, 300, 3000, 10).freq).toBeCloseTo(600, -1);
-    await new Promise((res) => setTimeout(res, 500));
-    const wav = phone.heardWav();
-    expect(wav, phone.output().slice(-2000)).toBeDefined();
-    expect(dominantFrequency(mid(wavToMono8k(readFileSync(wav!))), 8000, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
+    // baresip's sndfile writes what it hears and completes the WAV when the call closes: wait for
+    // a readable file of several seconds (the caller spoke for ~7 s after pressing 1).
+    const heardByPhone = await waitFor(
+      () => {
+        const f = phone.heardWav();
+        const x = f ? wavToMono8k(readFileSync(f)) : undefined;
+        return x && x.length >= 8000 * 3 ? x : undefined;
+      },
+      { timeoutMs: 10_000, what: "baresip's recording of the call", detail: () => phone.output().slice(-2000) },
+    );
+    expect(dominantFrequency(mid(heardByPhone), 8000, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
 
     expect(tc.centre.acd.agentView('1004')?.state).toBe('wrap-up');
     tc.centre.acd.endWrapUp('1004');
     await tc.centre.store.flush();
-    const cdr = (await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 }))[0];
+    const cdr = (await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 })).find((c) => c.caller === '15550004');
     expect(cdr).toMatchObject({ queue: 'sales', agentId: '1004', handled: true, caller: '15550004', recordings: 1 });
-    const rec = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).find((e) => e.type === 'recording.started');
+    const rec = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).find((e) => e.type === 'recording.started' && e.contactId === cdr!.contactId);
     const stereo = readStereoWav(readFileSync((rec as { path: string }).path));
     expect(dominantFrequency(mid(stereo.left), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
     expect(dominantFrequency(mid(stereo.right), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(600, -1);
   });
 
   it('stopping the centre ends a call in progress with a BYE and keeps its record', async () => {
-    await new Promise((r) => setTimeout(r, 500));
-    expect(tc.centre.acd.agentView('1004')?.state).toBe('available');
+    // The phone registered in beforeAll makes 1004 available; a call before this one must be over.
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', { timeoutMs: 10_000, what: 'agent 1004 to be available' });
     const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', holdMs: 30_000, sipPort: 15371, mediaPort: 16310, caller: '15550005' });
-    for (let i = 0; i < 200 && tc.centre.acd.agentView('1004')?.state !== 'on-call'; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(tc.centre.acd.agentView('1004')?.state).toBe('on-call');
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'on-call', { timeoutMs: 20_000, what: 'the desk phone to answer' });
     const [contactId] = [...tc.centre.calls.keys()];
     await tc.centre.stop();
     const r = await call.done;

@@ -3,21 +3,26 @@
  * next agent (and the silent one to not-ready "missed"); a caller who hangs up while queued is an
  * abandon. Real sipp callers, real softphones in headless Chromium, real Postgres.
  */
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { decodeG711 } from '../../../media/g711.ts';
 import { rtpFromPcap } from '../../../media/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
+import { EspeakTts } from '../../../server/ivr/tts.ts';
 import { envelopeFind, wavToMono8k } from '../../support/audio.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { launchBrowser, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
+import { waitFor } from '../../support/waitFor.ts';
 
 let tc: TestCentre;
 let browser: Browser;
 
+// Shared state: one centre and one browser for the whole file. Each test logs in the agents it
+// needs and leaves them logged out, and finds its own call by its own caller number, so the tests
+// do not depend on each other's order or leftovers.
 beforeAll(async () => {
   // Waiting callers hear their place in the queue every 3 s (30 s in the demo).
   tc = await startTestCentre({ sip: 15260, http: 18280, pg: 15633, rtc: 43000 }, { edits: { 'queues.yaml': [['announce: { period: 30 }', 'announce: { period: 3 }']] } });
@@ -37,8 +42,10 @@ describe('queue outcomes', () => {
     const silent = await loginAgent(browser, tc.httpUrl, '1002', 'bob1002');
     await silent.click('#ready');
     await waitForAgentState(silent, 'available');
-    // 1002 has been idle longest, so the ACD offers to 1002 first.
-    await new Promise((r) => setTimeout(r, 300));
+    // 1002 must have been idle longest, so the ACD offers to 1002 first: 1001 gets ready only once
+    // the clock has moved past 1002's ready time.
+    const silentSince = tc.centre.acd.agentView('1002')!.since;
+    await waitFor(() => Date.now() > silentSince, { timeoutMs: 1000, what: "the clock to pass 1002's ready time" });
     const taker = await loginAgent(browser, tc.httpUrl, '1001', 'alice1001');
     await taker.click('#ready');
     await waitForAgentState(taker, 'available');
@@ -70,7 +77,7 @@ describe('queue outcomes', () => {
     await silent.close();
     await taker.close();
     const gone = () => ['1001', '1002'].every((id) => tc.centre.acd.agentView(id)?.state === 'logged-out');
-    for (let i = 0; i < 50 && !gone(); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(gone, { timeoutMs: 5000, what: 'both closed desktops to be logged out' });
     expect(tc.centre.acd.agentView('1002')?.state).toBe('logged-out');
     expect(tc.centre.acd.agentView('1001')?.state).toBe('logged-out');
   });
@@ -85,18 +92,22 @@ describe('queue outcomes', () => {
     const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '2', holdMs: 12_000, sipPort: 15271, mediaPort: 16210, caller: '15550003' });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
-    // The announcement the centre spoke is in the TTS cache; the caller's audio must contain it.
-    const ttsDir = tc.centre.config.server.ttsCacheDir;
-    const spoken = readdirSync(ttsDir).filter((f) => f.endsWith('.wav'));
-    expect(spoken.length).toBeGreaterThan(0);
+    // The announcement the centre spoke is in the TTS cache under the name its text hashes to (the
+    // one caller is number 1; an expected wait, if known, is a few minutes): the caller's audio
+    // must contain that one, not just any prompt the IVR also plays.
+    const tts = new EspeakTts({ cacheDir: tc.centre.config.server.ttsCacheDir });
+    const texts = ['You are number 1 in the queue.', ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((m) => `You are number 1 in the queue. Your expected wait is about ${m} minute${m === 1 ? '' : 's'}.`)];
+    const spoken = texts.map((t) => tts.cachePath(t, 'en')).filter((f) => existsSync(f));
+    expect(spoken, 'no "You are number 1 in the queue" announcement was rendered').toHaveLength(1);
     const heard = decodeG711('PCMU', Buffer.concat(rtpFromPcap(await cap.stop(), 16210).filter((p) => p.payloadType === 0).map((p) => p.payload)));
-    const ref = wavToMono8k(readFileSync(join(ttsDir, spoken[0]!)));
+    const ref = wavToMono8k(readFileSync(spoken[0]!));
     expect(envelopeFind(heard, ref)).toBeGreaterThan(0.8);
     // Sanity: the music on hold alone does not look like the announcement.
     const moh = wavToMono8k(readFileSync(join(tc.centre.config.dir, 'prompts', readdirSync(join(tc.centre.config.dir, 'prompts')).find((f) => /hold|moh|music/i.test(f))!)));
     expect(envelopeFind(moh, ref)).toBeLessThan(0.6);
     expect(await away.evaluate(() => (window as unknown as { cc: { callState: string } }).cc.callState)).toBe('idle');
-    await new Promise((res) => setTimeout(res, 300));
+    // The caller's BYE ends the call in the centre; only then is its record complete.
+    await waitFor(() => tc.centre.calls.size === 0, { timeoutMs: 5000, what: 'the centre to end the abandoned call' });
     await tc.centre.store.flush();
 
     const cdr = (await tc.centre.store.calls({ from: sinceStart, to: Date.now() + 60_000 })).find((c) => c.caller === '15550003');
@@ -128,21 +139,47 @@ describe('queue outcomes', () => {
     expect(await post('state', '{"state":"ready"}', body.token)).toMatchObject({ status: 401 });
   });
 
-  it('a config edit while running: a broken edit changes nothing; a valid one adds an agent who can log in', async () => {
+  it('a config edit while running: a broken edit is rejected and changes nothing; the fixed one takes effect', async () => {
     const file = join(tc.centre.config.dir, 'agents.yaml');
     const login = (id: string, password: string) =>
       fetch(`${tc.httpUrl}api/v1/agent/login`, { method: 'POST', body: JSON.stringify({ agent: id, password }) }).then((r) => r.status);
-    const until = async (cond: () => Promise<boolean>) => {
-      for (let i = 0; i < 50 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 100));
+    // The watcher's verdicts as the centre publishes them on /metrics: a rejected edit sets
+    // cc_config_invalid to 1 and counts result="invalid"; a good one counts result="ok".
+    const metric = async (line: RegExp): Promise<number> => {
+      const m = line.exec(await (await fetch(`${tc.httpUrl}metrics`)).text());
+      return m ? Number(m[1]) : 0;
     };
+    const invalidNow = () => metric(/^cc_config_invalid (\d+)$/m);
+    const reloads = (result: 'ok' | 'invalid') => metric(new RegExp(`^cc_config_reloads_total\\{result="${result}"\\} (\\d+)$`, 'm'));
     const good = readFileSync(file, 'utf8');
-    writeFileSync(file, good.replace('skills: { sales: 8 }', 'skills: { sales: 11 }')); // level out of range
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(await login('1001', 'alice1001')).toBe(200); // the old version still runs
-    writeFileSync(file, good);
-    appendFileSync(file, '  - { id: "1005", name: Erin New, password: erin1005, skills: { sales: 4 } }\n');
-    await until(async () => (await login('1005', 'erin1005')) === 200);
+    const invalidBefore = await reloads('invalid');
+    const okBefore = await reloads('ok');
+    expect(await invalidNow()).toBe(0);
+
+    // Were the broken edit taken, Alice's password would change and agent 1006 would exist; one
+    // skill level out of range (max 10) must make the centre refuse all of it.
+    const fay = '  - { id: "1006", name: Fay Broken, password: fay1006, skills: { sales: 4 } }\n';
+    writeFileSync(file, good.replace('skills: { sales: 8 }', 'skills: { sales: 11 }').replace('password: alice1001', 'password: changed') + fay);
+    await waitFor(async () => (await invalidNow()) === 1 && (await reloads('invalid')) > invalidBefore, {
+      timeoutMs: 15_000,
+      what: 'the centre to reject the broken agents.yaml (cc_config_invalid 1)',
+    });
+    // The previous version stays in force: the old password works, the new one and 1006 do not.
+    expect(await reloads('ok')).toBe(okBefore);
+    expect(await login('1001', 'alice1001')).toBe(200);
+    expect(await login('1001', 'changed')).toBe(401);
+    expect(await login('1006', 'fay1006')).toBe(401);
+    expect(tc.centre.acd.agentView('1006')).toBeUndefined();
+
+    // The fixed edit: the original file plus agent 1005.
+    writeFileSync(file, `${good}  - { id: "1005", name: Erin New, password: erin1005, skills: { sales: 4 } }\n`);
+    await waitFor(async () => (await invalidNow()) === 0 && (await reloads('ok')) > okBefore, {
+      timeoutMs: 15_000,
+      what: 'the centre to take the fixed agents.yaml',
+    });
     expect(await login('1005', 'erin1005')).toBe(200);
     expect(tc.centre.acd.agentView('1005')?.state).toBe('not-ready');
+    expect(await login('1006', 'fay1006')).toBe(401);
+    expect(await login('1001', 'changed')).toBe(401);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * baresip (Debian baresip-core 1.0.0, libre) against the stack over UDP: digest REGISTER, a call
  * from baresip answered by createUAS and ended by baresip's BYE, and a call from the stack to the
- * registered baresip (auto-answer) ended by our BYE.
+ * registered baresip (auto-answer) ended by our BYE. Each call's SDP points at a real RTP endpoint
+ * of the test's, where baresip's 440 Hz source tone must arrive (checked with Goertzel).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,10 +11,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SipStack } from '../../../server/sip/stack.ts';
 import type { Dialog } from '../../../server/sip/dialog.ts';
+import { dominantFrequency } from '../../support/audio.ts';
+import { openRtpEndpoint, type RtpEndpoint } from '../../support/rtpEndpoint.ts';
+import { waitFor } from '../../support/waitFor.ts';
 
 const PORT = 25140;
 const BARESIP_PORT = 25141;
-const SDP = 'v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40010 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+/** Our side of each call: the stack's SDP offers/answers this RTP port, where a test listens. */
+const RTP_IN = 40010;
+const RTP_OUT = 40012;
+const sdp = (rtpPort: number): string => `v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${rtpPort} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n`;
+
+/** What arrived is baresip's 440 Hz tone: the strongest frequency, far above the rest of the band. */
+function expectTone440(rtp: RtpEndpoint, output: string): void {
+  const x = rtp.heard();
+  expect(x.length, `no PCMU from baresip\n${output.slice(-2000)}`).toBeGreaterThanOrEqual(8000 * 0.5);
+  // …sent from baresip's own media ports (its config: rtp_ports 30200-30240).
+  const from = rtp.source()!;
+  expect(from.port).toBeGreaterThanOrEqual(30200);
+  expect(from.port).toBeLessThanOrEqual(30240);
+  const d = dominantFrequency(x.subarray(x.length >> 2), 8000, 200, 3400, 10);
+  expect(d.freq).toBeCloseTo(440, -1);
+  expect(d.ratio).toBeGreaterThan(50);
+}
 
 function toneWav(path: string, seconds: number): void {
   const rate = 8000;
@@ -52,15 +72,6 @@ function startBaresip(commands: string[], seconds: number): { proc: ChildProcess
   return { proc, output: () => out, exited };
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'baresip-'));
   toneWav(join(dir, 'tone.wav'), 2);
@@ -87,7 +98,7 @@ beforeAll(async () => {
   await sip.listen({ udp: { host: '127.0.0.1', port: PORT } });
   sip.on('invite', async (req, res) => {
     res.send(180);
-    const d = await sip.createUAS(req, res, { localSdp: SDP });
+    const d = await sip.createUAS(req, res, { localSdp: sdp(RTP_IN) });
     inbound.push(d);
   });
 });
@@ -99,36 +110,48 @@ afterAll(async () => {
 });
 
 describe('baresip', () => {
-  it('registers with digest, calls in, and hangs up when its audio file ends', async () => {
-    const b = startBaresip([`/dial sip:queue@127.0.0.1:${PORT}`], 8);
-    const registered = await until(async () => (await sip.lookup('agent1')).length > 0, 5000);
-    expect(registered, b.output()).toBe(true);
-    expect(await until(() => inbound.length > 0, 5000), b.output()).toBe(true);
-    const d = inbound[0]!;
-    expect(d.remoteSdp).toContain('m=audio');
-    const reason = await new Promise<string>((r) => {
-      if (d.state === 'terminated') r('remote-bye');
-      else d.once('destroy', (_bye: unknown, why: string) => r(why));
-    });
-    expect(reason).toBe('remote-bye');
-    b.proc.kill('SIGTERM');
-    await b.exited;
+  it('registers with digest, calls in with its tone, and hangs up when its audio file ends', async () => {
+    const rtp = await openRtpEndpoint(RTP_IN);
+    try {
+      inbound.length = 0;
+      const b = startBaresip([`/dial sip:queue@127.0.0.1:${PORT}`], 8);
+      await waitFor(async () => (await sip.lookup('agent1')).length > 0, { timeoutMs: 5000, what: 'baresip to register', detail: b.output });
+      const d = await waitFor(() => inbound[0], { timeoutMs: 5000, what: "baresip's INVITE", detail: b.output });
+      expect(d.remoteSdp).toContain('m=audio');
+      const reason = await new Promise<string>((r) => {
+        if (d.state === 'terminated') r('remote-bye');
+        else d.once('destroy', (_bye: unknown, why: string) => r(why));
+      });
+      expect(reason).toBe('remote-bye');
+      // Its 2 s file, as 20 ms packets to the port our answer gave (some may be cut at either end).
+      expect(rtp.packets()).toBeGreaterThan(50);
+      expect(rtp.packets()).toBeLessThanOrEqual(110);
+      expectTone440(rtp, b.output());
+      b.proc.kill('SIGTERM');
+      await b.exited;
+    } finally {
+      await rtp.close();
+    }
   });
 
-  it('receives a call from the stack on its registered contact and gets our BYE', async () => {
+  it('receives a call from the stack on its registered contact, sends its tone, and gets our BYE', async () => {
+    const rtp = await openRtpEndpoint(RTP_OUT);
     const b = startBaresip([], 10);
     try {
-      expect(await until(async () => (await sip.lookup('agent1')).length > 0, 5000), b.output()).toBe(true);
+      await waitFor(async () => (await sip.lookup('agent1')).length > 0, { timeoutMs: 5000, what: 'baresip to register', detail: b.output });
       const [binding] = await sip.lookup('agent1');
-      const d = await sip.createUAC(binding!.contact, { destination: sip.bindingDestination(binding!), localSdp: SDP });
+      const d = await sip.createUAC(binding!.contact, { destination: sip.bindingDestination(binding!), localSdp: sdp(RTP_OUT) });
       expect(d.state).toBe('confirmed');
       expect(d.remoteSdp).toContain('m=audio');
-      await new Promise((r) => setTimeout(r, 300));
+      // Audio flows to the port of our offer: a second of it (its file lasts 2 s) before we hang up.
+      await waitFor(() => rtp.packets() >= 50, { timeoutMs: 5000, what: '1 s of RTP from baresip', detail: b.output });
+      expectTone440(rtp, b.output());
       await d.destroy();
-      expect(await until(() => /closed|terminated|Call closed|BYE/i.test(b.output()), 3000), b.output()).toBe(true);
+      await waitFor(() => /closed|terminated|Call closed|BYE/i.test(b.output()), { timeoutMs: 3000, what: 'baresip to see our BYE', detail: b.output });
     } finally {
       b.proc.kill('SIGTERM');
       await b.exited;
+      await rtp.close();
     }
   });
 });

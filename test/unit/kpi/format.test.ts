@@ -93,10 +93,18 @@ describe('event validation', () => {
     expect(new EventSequencer(agentStreamId('alice'), 7).stamp({ type: 'agent.state', ts: T0, agentId: 'alice', state: 'ready' }).seq).toBe(7);
   });
   it('rejects bad input with a readable reason instead of throwing', () => {
-    for (const bad of [null, 42, 'x', {}, { type: 'queue.enter', contactId: 'c', seq: 0, ts: 1, queue: 'q' }, { type: 'nope', contactId: 'c', seq: 1, ts: 1 }]) {
+    // Each reason names what is wrong and where, not just "invalid".
+    const cases: [unknown, RegExp][] = [
+      [null, /expected object, received null/],
+      [42, /expected object, received number/],
+      ['x', /expected object, received string/],
+      [{}, /Invalid discriminator value[\s\S]*at type/],
+      [{ type: 'queue.enter', contactId: 'c', seq: 0, ts: 1, queue: 'q' }, /expected number to be >=1[\s\S]*at seq/],
+      [{ type: 'nope', contactId: 'c', seq: 1, ts: 1 }, /Invalid discriminator value. Expected 'contact.arrived'[\s\S]*at type/],
+    ];
+    for (const [bad, reason] of cases) {
       const r = parseEvent(bad);
-      expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.error.length).toBeGreaterThan(0);
+      expect(r).toEqual({ ok: false, error: expect.stringMatching(reason) });
     }
   });
 });

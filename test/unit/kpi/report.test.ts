@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { callDetails, computeReport, type KpiReport, type KpiRow } from '../../../server/kpi/report.ts';
 import type { ServiceLevelMode } from '../../../server/kpi/serviceLevel.ts';
 import { HOUR, SETTINGS, T0, scriptedDay } from './scriptedDay.ts';
+import { AGENTS_30M, CENTRE_30M, QUEUES_30M, QUEUES_RANGE_FCR_2D } from './scriptedTruth.ts';
 
 const range = { from: T0, to: T0 + HOUR };
 const settings = (mode: ServiceLevelMode = 'abandons-ignored') => ({ ...SETTINGS, serviceLevelMode: mode });
@@ -163,6 +164,22 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     ]);
   });
 
+  it('gives the hand-computed 30-minute rows per queue, agent and centre (the truth the store tests use)', () => {
+    const at30 = (dimension: 'queue' | 'agent' | 'centre') => computeReport(events, { ...range, interval: '30m', dimension }, settings()).rows;
+    expect(at30('queue')).toMatchObject(QUEUES_30M);
+    expect(at30('agent')).toMatchObject(AGENTS_30M);
+    expect(at30('centre')).toMatchObject(CENTRE_30M);
+  });
+
+  it('finds a repeat 36 hours later only with a 2-day FCR window', () => {
+    const c12 = [
+      { type: 'contact.arrived', contactId: 'C12', seq: 1, ts: T0 + 36 * HOUR, initiation: 'inbound', caller: '+600', dialled: '8000' },
+      { type: 'call.end', contactId: 'C12', seq: 2, ts: T0 + 36 * HOUR + 60_000, endedBy: 'caller' },
+    ] as never[];
+    const r = computeReport([...events, ...c12], { ...range, interval: 'range', dimension: 'queue' }, { ...settings(), fcrWindowSec: 2 * 86_400 });
+    expect(r.rows).toMatchObject(QUEUES_RANGE_FCR_2D);
+  });
+
   it('is idempotent and order-independent: duplicates and shuffles change nothing', () => {
     const shuffled = [...events, ...events.slice(0, 40)].reverse();
     const again = computeReport(shuffled, { ...range, interval: 'range', dimension: 'queue' }, settings());
@@ -190,10 +207,26 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     expect(r.rows[1]!.contactsOffered).toBe(1); // C9 on Jan 6 09:08 UTC
   });
 
-  it('survives a log that contradicts itself', () => {
+  it('survives a log that contradicts itself: no call is invented, agent time still counts', () => {
+    // Every contact.arrived and queue.enter gone: offers, connects, ends and wrap-ups of calls that
+    // never arrived. No queue visit began, so there is no call figure at all; the agents' own
+    // streams are intact, so their time in state is the scripted one, cut at 15 minutes:
+    // alice ready 09:00, lunch 09:20-09:35, logged out 09:55; bob ready the whole hour.
     const broken = scriptedDay().filter((e) => e.type !== 'queue.enter' && e.type !== 'contact.arrived');
-    expect(() => computeReport(broken, { ...range, interval: '15m', dimension: 'centre' }, settings())).not.toThrow();
-    expect(() => computeReport(events, { ...range, interval: 'bogus' as never, dimension: 'queue' })).toThrow();
+    const r = computeReport(broken, { ...range, interval: '15m', dimension: 'centre' }, settings());
+    expect(r.rows.map((x) => [x.intervalStart, x.loggedInSec, x.readySec, x.notReadySec])).toEqual([
+      ['2026-01-05T09:00:00.000Z', 1800, 1800, 0], // 900 + 900, both ready
+      ['2026-01-05T09:15:00.000Z', 1800, 1200, 600], // alice 300 ready + 600 lunch; bob 900
+      ['2026-01-05T09:30:00.000Z', 1800, 1500, 300], // alice 300 lunch + 600 ready; bob 900
+      ['2026-01-05T09:45:00.000Z', 1500, 1500, 0], // alice 600 until 09:55; bob 900
+    ]);
+    for (const x of r.rows) {
+      expect(x).toMatchObject({ offered: 0, answered: 0, abandoned: 0, exited: 0, waiting: 0, handled: 0, talkSec: 0, holdSec: 0, acwSec: 0, transferred: 0, rona: 0, rejected: 0 });
+      expect(x).toMatchObject({ contactsOffered: 0, contactsAnsweredByAgent: 0, contactsCompletedInIvr: 0, csatAnswers: 0, fcrEligible: 0, occupancy: 0, utilization: 0 });
+      expect(x).toMatchObject({ answerRate: null, abandonRate: null, asaSec: null, ahtSec: null, connectRate: null, longestWaitSec: null });
+    }
+    // A request that is wrong (not the log) is refused, naming what is allowed.
+    expect(() => computeReport(events, { ...range, interval: 'bogus' as never, dimension: 'queue' })).toThrow(/Invalid option: expected one of .*15m.*30m.*60m.*day.*range/);
   });
 });
 

@@ -6,6 +6,7 @@ import type { CcEvent } from '../../../server/kpi/events.ts';
 import { Spool } from '../../../server/store/spool.ts';
 import { EventWriter, type EventSink } from '../../../server/store/writer.ts';
 import { scriptedDay } from '../kpi/scriptedDay.ts';
+import { waitFor } from '../../support/waitFor.ts';
 
 /** An in-memory table keyed like cc_events, that can be switched off to simulate an outage. */
 class FlakySink implements EventSink {
@@ -90,8 +91,7 @@ describe('event writer', () => {
 
     sink.up = false; // outage: emits keep succeeding, the spool grows
     for (const e of day.slice(third, 2 * third)) expect(w.emit(e)).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(w.stats().dbUp).toBe(false);
+    await waitFor(() => !w.stats().dbUp, { timeoutMs: 5000, what: 'the writer to notice the outage' });
     expect(w.stats().pendingBytes).toBeGreaterThan(0);
     expect(sink.rows.size).toBe(third);
     await expect(w.flush(50)).rejects.toThrow(/timed out/);

@@ -3,11 +3,11 @@
  * audio. The codec code itself lives in media/ (G.711, WAV); this file only builds and judges
  * test signals.
  */
-import { parseWav } from '../../media/wav.ts';
+import { parseWav } from '../../media/audio/wav.ts';
 
-export { decodeG711, encodeG711 } from '../../media/g711.ts';
-import { goertzel, goertzelCoefficient } from '../../media/goertzel.ts';
-export { encodeWav, parseWav, wavToMono8k } from '../../media/wav.ts';
+export { decodeG711, encodeG711 } from '../../media/audio/g711.ts';
+import { goertzel, goertzelCoefficient } from '../../media/audio/goertzel.ts';
+export { encodeWav, parseWav, wavToMono8k } from '../../media/audio/wav.ts';
 
 /** Sine tone(s) summed, `ms` long at `rate`, each of amplitude `amp`. */
 export function tone(freqs: number | number[], ms: number, opts: { rate?: number; amp?: number; phase?: number } = {}): Int16Array {

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeWav } from '../../media/wav.ts';
+import { encodeWav } from '../../media/audio/wav.ts';
 import { tone } from './audio.ts';
 
 export interface DeskPhone {

@@ -4,7 +4,7 @@
  * there, so a test can check a tone with Goertzel.
  */
 import dgram from 'node:dgram';
-import { parseRtp } from '../../media/rtp.ts';
+import { parseRtp } from '../../media/rtp/rtp.ts';
 import { decodeG711 } from './audio.ts';
 
 export interface RtpEndpoint {

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { decodeG711 } from '../../../media/g711.ts';
-import { rtpFromPcap } from '../../../media/pcap.ts';
+import { decodeG711 } from '../../../media/audio/g711.ts';
+import { rtpFromPcap } from '../../../media/audio/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { captureRemoteAudio, launchBrowser, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
 import { dominantFrequency, goertzelPower, readStereoWav } from '../../support/audio.ts';

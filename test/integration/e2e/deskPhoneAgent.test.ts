@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeG711 } from '../../../media/g711.ts';
-import { rtpFromPcap } from '../../../media/pcap.ts';
+import { decodeG711 } from '../../../media/audio/g711.ts';
+import { rtpFromPcap } from '../../../media/audio/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { dominantFrequency, readStereoWav, wavToMono8k } from '../../support/audio.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';

@@ -3,7 +3,7 @@
  * carry the trunk's digest credentials (407 challenge). sipp is the carrier.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPcapUdp } from '../../../media/pcap.ts';
+import { readPcapUdp } from '../../../media/audio/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';

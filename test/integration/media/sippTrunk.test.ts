@@ -44,7 +44,12 @@ function runSipp(args: string[]): Promise<{ code: number | null; out: string }> 
   });
 }
 
-describe.skipIf(!existsSync('/usr/bin/sipp') || !existsSync(`${PCAPS}/g711a.pcap`))('sipp uac_pcap into a trunk leg', () => {
+describe('sipp uac_pcap into a trunk leg', () => {
+  // CI installs sipp (scripts/test.sh): a missing peer fails here, it is not skipped.
+  it('has sipp and its pcaps', () => {
+    expect(existsSync('/usr/bin/sipp')).toBe(true);
+    expect(existsSync(`${PCAPS}/g711a.pcap`)).toBe(true);
+  });
   it('detects the RFC 4733 digits once each and records the caller on the left', async () => {
     const digits: string[] = [];
     let call: MediaCall | undefined;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EspeakTts } from '../../../server/ivr/tts.ts';
 import { synthesizeHoldMusic } from '../../../server/ivr/holdMusic.ts';
-import { encodeWav, parseWav, resample } from '../../../media/wav.ts';
+import { encodeWav, parseWav, resample } from '../../../media/audio/wav.ts';
 import { goertzelPower } from '../../support/audio.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cc-tts-'));

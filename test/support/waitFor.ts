@@ -26,7 +26,7 @@ export async function waitFor<T>(cond: () => T | Promise<T>, opts: WaitOptions):
     try {
       last = await cond();
       lastError = undefined;
-      if (last) return last as NonNullable<T>;
+      if (last) return last;
     } catch (e) {
       // A condition that throws (a query against a database that is still starting) is "not yet".
       lastError = e;

@@ -17,7 +17,6 @@ import { CHROMIUM, launchBrowser, loopbackOnly, openPage } from '../../support/b
 import { RtpPeer } from './rtpPeer.ts';
 import { until } from './until.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = mkdtempSync(join(tmpdir(), 'media-webrtc-'));
 process.env.TMPDIR = dir; // playwright's profile directory
 let plane: MediaPlane;
@@ -219,11 +218,6 @@ describe('browser agent over WebRTC', () => {
       writeFileSync(prompt, encodeWav(16000, 1, tone(1500, 1200, { rate: 16000, amp: 9000 })));
       await page.evaluate(() => (window.heard = []));
       const pb = await call.play(agent, prompt);
-      if (process.env.MEDIA_TEST_VERBOSE) {
-        await sleep(600);
-        console.log('feed', agent.feed?.producerId, JSON.stringify(await agent.feed?.getStats()));
-        console.log('browser', JSON.stringify(await page.evaluate(async () => { const o: unknown[] = []; (await window.pc.getStats()).forEach((x) => { if (x.type === 'inbound-rtp') o.push({ ssrc: x.ssrc, p: x.packetsReceived, pt: x.codecId }); }); return o; })));
-      }
       expect(await pb.done).toBe('finished');
       // After the prompt the caller is back: wait for 1.5 s more, the last second analysed below.
       const atEnd = await page.evaluate(() => window.heard.length);

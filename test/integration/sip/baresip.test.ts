@@ -65,8 +65,8 @@ function startBaresip(commands: string[], seconds: number): { proc: ChildProcess
   const proc = spawn('baresip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(proc);
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.on('close', (code) => r(code)));
   return { proc, output: () => out, exited };
 }

@@ -162,7 +162,7 @@ describe('stack (UAC) -> sipp uas', () => {
       }),
     );
     const failed = results.filter((r) => r.status === 'rejected');
-    expect(failed.map((f) => String((f as PromiseRejectedResult).reason))).toEqual([]);
+    expect(failed.map((f) => String((f).reason))).toEqual([]);
     const r = await uas.done;
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.successful).toBe(30);

@@ -124,7 +124,7 @@ describe('store on embedded Postgres', () => {
   });
 
   it('projects the log into the CDR, queue_log, agent, hold, disposition, survey and IVR tables', async () => {
-    const q = async (sql: string) => (await store.pool.query(sql)).rows;
+    const q = async (sql: string): Promise<unknown[]> => (await store.pool.query(sql)).rows as unknown[];
     expect(await q(`SELECT contact_id, previous_contact_id, next_contact_id FROM contacts WHERE contact_id IN ('C6', 'C6b', 'C7', 'C7b') ORDER BY 1`)).toEqual([
       { contact_id: 'C6', previous_contact_id: null, next_contact_id: 'C6b' },
       { contact_id: 'C6b', previous_contact_id: 'C6', next_contact_id: null },

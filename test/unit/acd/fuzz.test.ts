@@ -9,7 +9,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AcdResult, EnqueueResult } from '../../../server/acd/acd.ts';
 import { mulberry32 } from '../../../server/acd/simulation.ts';
-import { agent, harness, queue } from './helpers.ts';
+import { agent, harness } from './helpers.ts';
 
 const logged = vi.hoisted(() => ({ errors: [] as string[] }));
 // The real logger is silent under vitest; this one keeps every error line (engine and emitter).

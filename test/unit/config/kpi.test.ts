@@ -90,8 +90,8 @@ describe('centre.yaml kpi:', () => {
   const hourOfSales = (): CcEvent[] => {
     const out: CcEvent[] = [];
     const call = (id: string, wait: number, end: Record<string, unknown>) => {
-      out.push({ contactId: id, seq: 1, ts: T0, type: 'contact.arrived', initiation: 'inbound', caller: `+${id}`, dialled: '100' } as CcEvent);
-      out.push({ contactId: id, seq: 2, ts: T0, type: 'queue.enter', queue: 'sales' } as CcEvent);
+      out.push({ contactId: id, seq: 1, ts: T0, type: 'contact.arrived', initiation: 'inbound', caller: `+${id}`, dialled: '100' });
+      out.push({ contactId: id, seq: 2, ts: T0, type: 'queue.enter', queue: 'sales' });
       out.push({ contactId: id, seq: 3, ts: T0 + wait * 1000, queue: 'sales', ...end } as CcEvent);
     };
     call('a1', 10, { type: 'queue.connect', agentId: 'x' });

@@ -13,7 +13,7 @@ import { Command, CommanderError } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kpiSettingsOf } from '../../../server/config/kpi.ts';
 import { loadConfig } from '../../../server/config/load.ts';
-import { createReportsApi, type ReportsApiDeps } from '../../../server/http/reports.ts';
+import { createReportsApi } from '../../../server/http/reports.ts';
 import { registerReportCommands, type ReportCommandDeps } from '../../../server/kpi/commands.ts';
 import type { CcEvent } from '../../../server/kpi/events.ts';
 import { parseCsv } from '../../../server/kpi/format.ts';
@@ -37,15 +37,15 @@ const config = loaded.config;
 const Z = (hhmm: string) => Date.parse(`2026-07-01T${hhmm}:00Z`);
 const log: CcEvent[] = [];
 const call = (id: string, at: number, waitSec: number, end: 'answered' | 'abandoned') => {
-  log.push({ contactId: id, seq: 1, ts: at, type: 'contact.arrived', initiation: 'inbound', caller: `+${id}`, dialled: '100' } as CcEvent);
-  log.push({ contactId: id, seq: 2, ts: at, type: 'queue.enter', queue: 'sales' } as CcEvent);
+  log.push({ contactId: id, seq: 1, ts: at, type: 'contact.arrived', initiation: 'inbound', caller: `+${id}`, dialled: '100' });
+  log.push({ contactId: id, seq: 2, ts: at, type: 'queue.enter', queue: 'sales' });
   const t = at + waitSec * 1000;
   if (end === 'answered') {
-    log.push({ contactId: id, seq: 3, ts: t, type: 'queue.connect', queue: 'sales', agentId: '1001' } as CcEvent);
-    log.push({ contactId: id, seq: 4, ts: t + 60_000, type: 'call.end', endedBy: 'caller' } as CcEvent);
+    log.push({ contactId: id, seq: 3, ts: t, type: 'queue.connect', queue: 'sales', agentId: '1001' });
+    log.push({ contactId: id, seq: 4, ts: t + 60_000, type: 'call.end', endedBy: 'caller' });
   } else {
-    log.push({ contactId: id, seq: 3, ts: t, type: 'queue.abandon', queue: 'sales' } as CcEvent);
-    log.push({ contactId: id, seq: 4, ts: t, type: 'call.end', endedBy: 'caller' } as CcEvent);
+    log.push({ contactId: id, seq: 3, ts: t, type: 'queue.abandon', queue: 'sales' });
+    log.push({ contactId: id, seq: 4, ts: t, type: 'call.end', endedBy: 'caller' });
   }
 };
 call('1', Z('08:10'), 12, 'answered'); // 09:10 London: inside local 09:00–10:00
@@ -72,7 +72,7 @@ let server: Server;
 let base: string;
 beforeAll(async () => {
   // REST as the centre mounts it: the store opened with kpiSettingsOf(config).
-  const api = createReportsApi({ store: memoryStore(kpiSettingsOf(config)) as unknown as ReportsApiDeps['store'], authorize: () => ({ role: 'supervisor' }) });
+  const api = createReportsApi({ store: memoryStore(kpiSettingsOf(config)), authorize: () => ({ role: 'supervisor' }) });
   server = createServer((req, res) => void api(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -91,7 +91,7 @@ async function cli(...args: string[]): Promise<{ out: string; err: string }> {
   registerReportCommands(program, {
     openStore: async (o) => {
       opened.push(o);
-      return memoryStore(o.kpi) as unknown as Awaited<ReturnType<NonNullable<ReportCommandDeps['openStore']>>>;
+      return memoryStore(o.kpi);
     },
     out: (s) => (out += s),
     err: (s) => (err += `${s}\n`),

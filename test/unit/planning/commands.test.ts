@@ -103,7 +103,7 @@ describe('planning REST: schedule and attainment', () => {
       authorize: () => ({ role: 'supervisor' }),
       store: { settings: DEFAULT_KPI_SETTINGS, report: async (req) => computeReport(ev, req, DEFAULT_KPI_SETTINGS) },
       targets: () => ({ queues: { sales: { serviceLevel: { thresholdSec: 20, target: 0.8 } } } }),
-      agents: () => [{ skills: { sales: 5, support: 3 } as Record<string, number> }, { skills: { sales: 5 } }],
+      agents: (): { skills: Record<string, number> }[] => [{ skills: { sales: 5, support: 3 } }, { skills: { sales: 5 } }],
     });
     server = createServer((req, res) => void api(req, res).then((done) => done || res.writeHead(404).end()));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

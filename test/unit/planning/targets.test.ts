@@ -78,11 +78,11 @@ describe('target attainment', () => {
     const ev: CcEvent[] = [];
     for (let i = 0; i < 3; i++) {
       const id = `c${i}`;
-      ev.push({ contactId: id, seq: 1, ts: T0 + i * 1_800_000, type: 'contact.arrived', initiation: 'inbound', caller: `+1${i}`, dialled: '8000' } as CcEvent);
-      ev.push({ contactId: id, seq: 2, ts: T0 + i * 1_800_000, type: 'queue.enter', queue: 'sales' } as CcEvent);
+      ev.push({ contactId: id, seq: 1, ts: T0 + i * 1_800_000, type: 'contact.arrived', initiation: 'inbound', caller: `+1${i}`, dialled: '8000' });
+      ev.push({ contactId: id, seq: 2, ts: T0 + i * 1_800_000, type: 'queue.enter', queue: 'sales' });
       // Waits of 10, 40, 10 seconds: intervals 1 and 3 meet 80/20, interval 2 does not.
-      ev.push({ contactId: id, seq: 3, ts: T0 + i * 1_800_000 + (i === 1 ? 40_000 : 10_000), type: 'queue.connect', queue: 'sales', agentId: 'a' } as CcEvent);
-      ev.push({ contactId: id, seq: 4, ts: T0 + i * 1_800_000 + 100_000, type: 'call.end', endedBy: 'caller' } as CcEvent);
+      ev.push({ contactId: id, seq: 3, ts: T0 + i * 1_800_000 + (i === 1 ? 40_000 : 10_000), type: 'queue.connect', queue: 'sales', agentId: 'a' });
+      ev.push({ contactId: id, seq: 4, ts: T0 + i * 1_800_000 + 100_000, type: 'call.end', endedBy: 'caller' });
     }
     const store = {
       settings: DEFAULT_KPI_SETTINGS,

@@ -101,7 +101,7 @@ From: token1~\` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!
 Call-ID: intmeth.word%ZK-!.*_+'@word\`~)(><:\\/"][?}{
 CSeq: 139122385 !interesting-Method0123456789_*+\`.%indeed'~
 Max-Forwards: 255
-extensionHeader-!.%*+_\`'~:﻿大停電
+extensionHeader-!.%*+_\`'~:\uFEFF大停電
 Content-Length: 0
 
 `) as SipRequest;

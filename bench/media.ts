@@ -111,7 +111,12 @@ async function generator(): Promise<void> {
       if (!timer) tick();
       process.send!({ ok: true });
     } else if (m.cmd === 'stats') {
-      process.send!({ sent: sent.reduce((a, b) => a + b, 0), recv: recv.reduce((a, b) => a + b, 0), cpu: cpuTicks('self'), perStream: recv.slice() });
+      process.send!({
+        sent: sent.reduce((a, b) => a + b, 0),
+        recv: recv.reduce((a, b) => a + b, 0),
+        cpu: cpuTicks('self'),
+        perStream: recv.slice(),
+      });
     } else {
       if (timer) clearTimeout(timer);
       for (const s of socks) s.close();
@@ -119,10 +124,14 @@ async function generator(): Promise<void> {
     }
   };
   // A failed command ends the generator: the parent sees it exit and reports the step as failed.
-  process.on('message', (m: GenMsg) => void onMessage(m).catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  }));
+  process.on(
+    'message',
+    (m: GenMsg) =>
+      void onMessage(m).catch((e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      }),
+  );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -230,7 +239,10 @@ function cGenerator(bin: string, eager = false): LoadGenerator {
 }
 
 function nodeGenerator(): LoadGenerator {
-  const gen = fork(fileURLToPath(import.meta.url), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, MEDIA_BENCH_ROLE: 'generator' } });
+  const gen = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, MEDIA_BENCH_ROLE: 'generator' },
+  });
   const ask = <T>(m: GenMsg) =>
     new Promise<T>((r) => {
       gen.once('message', (x) => r(x as T));
@@ -254,7 +266,8 @@ function nodeGenerator(): LoadGenerator {
 type GeneratorChoice = { kind: 'c' | 'c-eager'; bin: string } | { kind: 'node' };
 
 function chooseGenerator(want: string | undefined): GeneratorChoice {
-  if (want !== undefined && want !== 'c' && want !== 'c-eager' && want !== 'node') throw new Error(`--generator ${want}: c, c-eager or node`);
+  if (want !== undefined && want !== 'c' && want !== 'c-eager' && want !== 'node')
+    throw new Error(`--generator ${want}: c, c-eager or node`);
   if (want === 'node') return { kind: 'node' };
   const bin = rtploadBinary();
   if (bin) return { kind: want === 'c-eager' ? 'c-eager' : 'c', bin };
@@ -263,11 +276,16 @@ function chooseGenerator(want: string | undefined): GeneratorChoice {
   return { kind: 'node' };
 }
 
-const startGenerator = (g: GeneratorChoice): LoadGenerator => (g.kind === 'node' ? nodeGenerator() : cGenerator(g.bin, g.kind === 'c-eager'));
+const startGenerator = (g: GeneratorChoice): LoadGenerator =>
+  g.kind === 'node' ? nodeGenerator() : cGenerator(g.bin, g.kind === 'c-eager');
 
 /** The kernel's share: `calls` calls' worth of packets (200 send+recv pairs per call per second)
  * socket to socket inside the C generator, no relay; one window. */
-async function loopbackFloor(bin: string, calls: number, seconds: number): Promise<{ calls: number; cpu_pct: number; loss_pct: number; dead_streams: number }> {
+async function loopbackFloor(
+  bin: string,
+  calls: number,
+  seconds: number,
+): Promise<{ calls: number; cpu_pct: number; loss_pct: number; dead_streams: number }> {
   const gen = cGenerator(bin);
   try {
     await gen.pair!(calls);
@@ -396,7 +414,13 @@ async function mediaPlaneBackend(record: boolean): Promise<Backend> {
   const recDir = join(here, '.tmp', 'media-bench');
   rmSync(recDir, { recursive: true, force: true });
   mkdirSync(recDir, { recursive: true });
-  const plane = await MediaPlane.start({ listenIp: '127.0.0.1', rtpMinPort: 20000, rtpMaxPort: 29999, rtcMinPort: 40000, rtcMaxPort: 49999 });
+  const plane = await MediaPlane.start({
+    listenIp: '127.0.0.1',
+    rtpMinPort: 20000,
+    rtpMaxPort: 29999,
+    rtcMinPort: 40000,
+    rtcMaxPort: 49999,
+  });
   const calls: { close(): void }[] = [];
   const recs: { stop(): Promise<unknown> }[] = [];
   return {
@@ -428,7 +452,10 @@ function bencode(v: Bencoded): string {
   if (typeof v === 'number') return `i${Math.trunc(v)}e`;
   if (typeof v === 'string') return `${Buffer.byteLength(v)}:${v}`;
   if (Array.isArray(v)) return `l${v.map(bencode).join('')}e`;
-  return `d${Object.keys(v).sort().map((k) => bencode(k) + bencode(v[k]!)).join('')}e`;
+  return `d${Object.keys(v)
+    .sort()
+    .map((k) => bencode(k) + bencode(v[k]!))
+    .join('')}e`;
 }
 function bdecode(b: Buffer): Bencoded {
   let i = 0;
@@ -465,11 +492,23 @@ function bdecode(b: Buffer): Bencoded {
 async function rtpengineBackend(bin: string): Promise<Backend> {
   const { spawn } = await import('node:child_process');
   const ngPort = 22299;
-  const proc = spawn(bin, [
-    '--config-file=none', '--foreground', '--log-stderr', '--log-level=3', '--table=-1',
-    '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, '--port-min=50000', '--port-max=59999',
-    `--num-threads=${availableParallelism()}`, '--pidfile=/dev/null',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    bin,
+    [
+      '--config-file=none',
+      '--foreground',
+      '--log-stderr',
+      '--log-level=3',
+      '--table=-1',
+      '--interface=127.0.0.1',
+      `--listen-ng=127.0.0.1:${ngPort}`,
+      '--port-min=50000',
+      '--port-max=59999',
+      `--num-threads=${availableParallelism()}`,
+      '--pidfile=/dev/null',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const sock = dgram.createSocket('udp4');
@@ -506,9 +545,24 @@ async function rtpengineBackend(bin: string): Promise<Backend> {
   return {
     async addCall(callerPort, agentPort) {
       const callId = `bench-${++n}`;
-      const off = await ng({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp: sdpFor(callerPort), replace: ['origin'], 'rtcp-mux': ['accept'] });
+      const off = await ng({
+        command: 'offer',
+        'call-id': callId,
+        'from-tag': 'a',
+        sdp: sdpFor(callerPort),
+        replace: ['origin'],
+        'rtcp-mux': ['accept'],
+      });
       if (off.result !== 'ok') throw new Error(`rtpengine offer: ${JSON.stringify(off)}`);
-      const ans = await ng({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: sdpFor(agentPort), replace: ['origin'], 'rtcp-mux': ['accept'] });
+      const ans = await ng({
+        command: 'answer',
+        'call-id': callId,
+        'from-tag': 'a',
+        'to-tag': 'b',
+        sdp: sdpFor(agentPort),
+        replace: ['origin'],
+        'rtcp-mux': ['accept'],
+      });
       if (ans.result !== 'ok') throw new Error(`rtpengine answer: ${JSON.stringify(ans)}`);
       // The caller sends to the port in the answer it gets back; the agent to the one in the offer.
       return [portOf(ans.sdp as string), portOf(off.sdp as string)];
@@ -539,7 +593,12 @@ async function main(): Promise<void> {
   console.error(`[bench media] generator: ${generator.kind}`);
 
   const ours = await runLoad(`mediasoup${record ? '+recording' : ''}`, await mediaPlaneBackend(record), {
-    maxCalls, step, seconds, deadline: Date.now() + 240_000, selfIsSut: true, generator,
+    maxCalls,
+    step,
+    seconds,
+    deadline: Date.now() + 240_000,
+    selfIsSut: true,
+    generator,
   });
 
   // rtpengine at the load our plane held (no recording: rtpengine records through its separate

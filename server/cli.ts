@@ -12,7 +12,9 @@ import { registerPlanningCommands } from './planning/commands.ts';
 import { registerDrillCommand } from './planning/drillCommand.ts';
 
 export function buildProgram(): Command {
-  const program = new Command('callcentre').description('contact-centre server: config checks, IVR dry runs, reports, staffing').showHelpAfterError();
+  const program = new Command('callcentre')
+    .description('contact-centre server: config checks, IVR dry runs, reports, staffing')
+    .showHelpAfterError();
   // A command's stdout is its output (JSON, CSV, a table): `report --format csv > day.csv` and
   // `| jq` must not meet a log line. Logs go to stderr, as soon as a command is about to run.
   program.hook('preAction', () => configureLog({ destination: 2 }));

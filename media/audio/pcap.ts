@@ -40,7 +40,7 @@ export function readPcapUdp(file: Buffer): UdpDatagram[] {
   const nano = magic === MAGIC_NS;
   const linkType = u32(20);
   const out: UdpDatagram[] = [];
-  for (let o = 24; o + 16 <= file.length; ) {
+  for (let o = 24; o + 16 <= file.length;) {
     const sec = u32(o);
     const frac = u32(o + 4);
     const incl = u32(o + 8);

@@ -45,8 +45,6 @@ export interface MediaPlaneOptions {
   workerLogLevel?: 'debug' | 'warn' | 'error' | 'none';
 }
 
-
-
 export class MediaPlane extends Emitter<{ callLost: [callId: string, reason: string] }> {
   private readonly calls = new Map<string, MediaCall>();
   readonly prompts = new PromptCache();
@@ -78,14 +76,20 @@ export class MediaPlane extends Emitter<{ callLost: [callId: string, reason: str
       rtpTimeoutMs: opts.rtpTimeoutMs ?? 60_000,
       iceConsentTimeoutSec: Math.min(60, Math.max(10, opts.iceConsentTimeoutSec ?? 30)), // mediasoup's bounds
     };
-    for (const [name, r] of [['rtc', network.rtcPorts], ['rtp', network.rtpPorts]] as const) {
+    for (const [name, r] of [
+      ['rtc', network.rtcPorts],
+      ['rtp', network.rtpPorts],
+    ] as const) {
       if (!(r.min >= 1024 && r.max <= 65535 && r.min < r.max)) throw new Error(`bad ${name} port range ${r.min}-${r.max}`);
     }
     if ((network.listenIp === '0.0.0.0' || network.listenIp === '::') && !network.announcedAddress) {
       throw new Error(`media listenIp ${network.listenIp} needs announcedAddress (the address peers send to)`);
     }
     if (opts.recordingsDir) await repairRecordings(opts.recordingsDir);
-    const pool = await WorkerPool.start({ ...(opts.workers ? { workers: opts.workers } : {}), ...(opts.workerLogLevel ? { logLevel: opts.workerLogLevel } : {}) });
+    const pool = await WorkerPool.start({
+      ...(opts.workers ? { workers: opts.workers } : {}),
+      ...(opts.workerLogLevel ? { logLevel: opts.workerLogLevel } : {}),
+    });
     let threads: RtpThreadPool;
     try {
       threads = await RtpThreadPool.start(opts.rtpThreads);

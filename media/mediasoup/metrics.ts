@@ -8,11 +8,35 @@ import type { RtpRelayStats } from '../rtp/rtpRelay.ts';
 
 export const callsActive = new Gauge({ name: 'media_calls_active', help: 'Calls with a media router', registers: [metrics] });
 export const workerDeaths = new Counter({ name: 'media_worker_deaths_total', help: 'mediasoup worker crashes', registers: [metrics] });
-export const callsLost = new Counter({ name: 'media_calls_lost_total', help: 'Calls whose media ended under them', labelNames: ['reason'], registers: [metrics] });
-export const dtmfTotal = new Counter({ name: 'media_dtmf_total', help: 'Key presses reported', labelNames: ['source'], registers: [metrics] });
-const rtpPackets = new Counter({ name: 'media_rtp_packets_total', help: 'RTP packets through plain-leg relays (closed legs)', labelNames: ['direction'], registers: [metrics] });
-const rtcpPackets = new Counter({ name: 'media_rtcp_packets_total', help: 'RTCP packets through plain-leg relays (closed legs)', labelNames: ['direction'], registers: [metrics] });
-const rejected = new Counter({ name: 'media_rtp_rejected_total', help: 'Packets dropped by relays: not RTP/RTCP, or from an unlatched source', registers: [metrics] });
+export const callsLost = new Counter({
+  name: 'media_calls_lost_total',
+  help: 'Calls whose media ended under them',
+  labelNames: ['reason'],
+  registers: [metrics],
+});
+export const dtmfTotal = new Counter({
+  name: 'media_dtmf_total',
+  help: 'Key presses reported',
+  labelNames: ['source'],
+  registers: [metrics],
+});
+const rtpPackets = new Counter({
+  name: 'media_rtp_packets_total',
+  help: 'RTP packets through plain-leg relays (closed legs)',
+  labelNames: ['direction'],
+  registers: [metrics],
+});
+const rtcpPackets = new Counter({
+  name: 'media_rtcp_packets_total',
+  help: 'RTCP packets through plain-leg relays (closed legs)',
+  labelNames: ['direction'],
+  registers: [metrics],
+});
+const rejected = new Counter({
+  name: 'media_rtp_rejected_total',
+  help: 'Packets dropped by relays: not RTP/RTCP, or from an unlatched source',
+  registers: [metrics],
+});
 
 export function countRelay(s: RtpRelayStats): void {
   rtpPackets.inc({ direction: 'in' }, s.rtpIn);

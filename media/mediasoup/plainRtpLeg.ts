@@ -58,7 +58,14 @@ export class PlainRtpLeg extends MediaLeg {
     const net = ctx.network;
     const thread = ctx.rtpThread;
     const ssrc = randomSsrc();
-    const { port, innerPort } = await thread.request({ op: 'open', leg: id, ip: net.listenIp, range: net.rtpPorts, comedia: net.comedia, ssrc });
+    const { port, innerPort } = await thread.request({
+      op: 'open',
+      leg: id,
+      ip: net.listenIp,
+      range: net.rtpPorts,
+      comedia: net.comedia,
+      ssrc,
+    });
     let leg: PlainRtpLeg | undefined;
     try {
       const transport = await ctx.router.createPlainTransport({
@@ -183,7 +190,8 @@ export class PlainRtpLeg extends MediaLeg {
   override reroute(legs: readonly MediaLeg[]): void {
     if (this.closed) return;
     const plain = legs.filter((l): l is PlainRtpLeg => l instanceof PlainRtpLeg && !l.closed);
-    const hears = (l: MediaLeg, producerId: string) => !l.closed && l.feed !== undefined && !l.feed.closed && l.feed.producerId === producerId;
+    const hears = (l: MediaLeg, producerId: string) =>
+      !l.closed && l.feed !== undefined && !l.feed.closed && l.feed.producerId === producerId;
     const pid = this.producer?.id;
     const targets = pid === undefined ? [] : plain.filter((l) => l !== this && hears(l, pid));
     const others = pid !== undefined && legs.some((l) => !(l instanceof PlainRtpLeg) && hears(l, pid));

@@ -185,7 +185,15 @@ export function buildRtpDescription(p: {
 
 interface WebRtcLocalParameters {
   iceParameters: { usernameFragment: string; password: string };
-  iceCandidates: { foundation: string; priority: number; address: string; protocol: string; port: number; type: string; tcpType?: string }[];
+  iceCandidates: {
+    foundation: string;
+    priority: number;
+    address: string;
+    protocol: string;
+    port: number;
+    type: string;
+    tcpType?: string;
+  }[];
   dtlsParameters: { fingerprints: { algorithm: string; value: string }[] };
 }
 

@@ -10,14 +10,7 @@ import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
 import { Player } from '../audio/player.ts';
 import { randomSsrc } from '../rtp/rtp.ts';
 import { MediaLeg, MID_EXTENSION_URI, type LegContext, type Playback } from './leg.ts';
-import {
-  buildWebRtcOffer,
-  chooseLaw,
-  newOrigin,
-  parseWebRtcDescription,
-  SdpError,
-  type WebRtcRemoteDescription,
-} from './sdp.ts';
+import { buildWebRtcOffer, chooseLaw, newOrigin, parseWebRtcDescription, SdpError, type WebRtcRemoteDescription } from './sdp.ts';
 
 const log = rootLog.child({ mod: 'media' });
 
@@ -82,7 +75,10 @@ export class WebRtcLeg extends MediaLeg {
     const ssrc = randomSsrc();
     const producer = await direct.produce({
       kind: 'audio',
-      rtpParameters: { codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }], encodings: [{ ssrc }] },
+      rtpParameters: {
+        codecs: [{ mimeType: `audio/${law}`, clockRate: 8000, payloadType: G711_PAYLOAD_TYPE[law] }],
+        encodings: [{ ssrc }],
+      },
     });
     const player = new Player(samples, { clock: this.ctx.clock, law, ssrc, loop, send: (b) => !producer.closed && producer.send(b) });
     // A prompt replacing a prompt: the old one's end must not restore the feed under the new one.
@@ -119,7 +115,9 @@ export class WebRtcLeg extends MediaLeg {
 
   /** The stream we send the browser (the current feed's SSRC and CNAME), if any. */
   private sendParams(): { ssrc: number; cname: string } | undefined {
-    return this.feed ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' } : undefined;
+    return this.feed
+      ? { ssrc: this.feed.rtpParameters.encodings?.[0]?.ssrc ?? 0, cname: this.feed.rtpParameters.rtcp?.cname ?? 'callcentre' }
+      : undefined;
   }
 
   /** Our SDP towards the browser (offer or answer), carrying the stream we send it, if any. */
@@ -168,14 +166,18 @@ export class WebRtcLeg extends MediaLeg {
     if (!this.connected) {
       this.connected = true;
       await this.transport.connect({
-        dtlsParameters: { role: remoteRole, fingerprints: [{ algorithm: desc.fingerprint.algorithm as 'sha-256', value: desc.fingerprint.value }] },
+        dtlsParameters: {
+          role: remoteRole,
+          fingerprints: [{ algorithm: desc.fingerprint.algorithm as 'sha-256', value: desc.fingerprint.value }],
+        },
       });
     }
     if (this.producer || desc.direction === 'recvonly' || desc.direction === 'inactive') {
       this.law = pick.law;
       return;
     }
-    if (desc.ssrc === undefined && desc.midExtensionId === undefined) throw new SdpError('browser SDP has neither a=ssrc nor the mid extension');
+    if (desc.ssrc === undefined && desc.midExtensionId === undefined)
+      throw new SdpError('browser SDP has neither a=ssrc nor the mid extension');
     this.law = pick.law;
     this.producer = await this.transport.produce({
       kind: 'audio',

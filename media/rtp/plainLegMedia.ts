@@ -152,10 +152,13 @@ export class PlainLegMedia {
         ts,
       );
       if (++i <= steps + 2) {
-        const t = this.clock.setTimeout(() => {
-          this.dtmfTimers.delete(t);
-          next();
-        }, i > steps ? 0 : 20);
+        const t = this.clock.setTimeout(
+          () => {
+            this.dtmfTimers.delete(t);
+            next();
+          },
+          i > steps ? 0 : 20,
+        );
         this.dtmfTimers.add(t);
       }
     };

@@ -38,7 +38,7 @@ export class ReceptionStats {
 
   senderReport(buf: Buffer, nowMs: number): void {
     if (buf.length >= 20) {
-      this.lsr = ((buf.readUInt32BE(8) & 0xffff) << 16 | (buf.readUInt32BE(12) >>> 16)) >>> 0;
+      this.lsr = (((buf.readUInt32BE(8) & 0xffff) << 16) | (buf.readUInt32BE(12) >>> 16)) >>> 0;
       this.lsrAt = nowMs;
     }
   }

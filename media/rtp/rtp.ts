@@ -68,7 +68,7 @@ export function buildRtp(p: Omit<RtpPacket, 'payload'> & { payload: Uint8Array }
 
 /** Signed distance b - a between two 32-bit RTP timestamps, wrap-around aware. */
 export function timestampDiff(a: number, b: number): number {
-  return ((b - a) | 0);
+  return (b - a) | 0;
 }
 
 /** Signed distance b - a between two 16-bit sequence numbers (RFC 1982 serial arithmetic). */

@@ -125,7 +125,14 @@ export class RtpRelay {
   }
 
   /** Bind an even RTP port and the RTCP port above it, somewhere in `range`. */
-  static async open(p: { ip: string; range: PortRange; comedia: boolean; ssrc: number; hooks: RtpRelayHooks; clock: Clock }): Promise<RtpRelay> {
+  static async open(p: {
+    ip: string;
+    range: PortRange;
+    comedia: boolean;
+    ssrc: number;
+    hooks: RtpRelayHooks;
+    clock: Clock;
+  }): Promise<RtpRelay> {
     const min = p.range.min + (p.range.min & 1);
     const slots = Math.floor((p.range.max - min + 1) / 2);
     if (slots < 1) throw new Error(`RTP port range ${p.range.min}-${p.range.max} has no even/odd pair`);
@@ -241,11 +248,14 @@ export class RtpRelay {
   private scheduleRtcp(): void {
     if (this.rtcpTimer || this.closed) return;
     // RFC 3550 §6.3.5: randomise the interval (0.5–1.5 ×) so many calls' reports do not align.
-    this.rtcpTimer = this.clock.setTimeout(() => {
-      this.rtcpTimer = undefined;
-      this.sendRtcp();
-      this.scheduleRtcp();
-    }, RTCP_INTERVAL_MS * (0.5 + Math.random()));
+    this.rtcpTimer = this.clock.setTimeout(
+      () => {
+        this.rtcpTimer = undefined;
+        this.sendRtcp();
+        this.scheduleRtcp();
+      },
+      RTCP_INTERVAL_MS * (0.5 + Math.random()),
+    );
   }
 
   private sendRtcp(): void {
@@ -256,7 +266,9 @@ export class RtpRelay {
       ssrc: this.splicer.ssrc,
       cname: `callcentre-${this.splicer.ssrc.toString(16)}`,
       nowMs: now,
-      ...(this.sentPackets > 0 ? { sender: { ssrc: this.splicer.ssrc, rtpTimestamp: this.splicer.timeline(), packets: this.sentPackets, octets: this.sentOctets } } : {}),
+      ...(this.sentPackets > 0
+        ? { sender: { ssrc: this.splicer.ssrc, rtpTimestamp: this.splicer.timeline(), packets: this.sentPackets, octets: this.sentOctets } }
+        : {}),
       ...(block ? { block } : {}),
     });
     this.stats.rtcpOut++;
@@ -316,7 +328,7 @@ export class RtpRelay {
   /** The party's RTCP: its SR feeds our LSR/DLSR; nothing goes on to mediasoup (SSRCs differ). */
   private toInnerRtcp(m: Buffer): void {
     this.stats.rtcpIn++;
-    for (let off = 0; off + 8 <= m.length; ) {
+    for (let off = 0; off + 8 <= m.length;) {
       const len = (m.readUInt16BE(off + 2) + 1) * 4;
       if (m[off + 1] === 200) this.reception.senderReport(m.subarray(off, off + len), this.clock.now());
       off += len;
@@ -330,7 +342,13 @@ export class RtpRelay {
       if (rtcp) return true; // latch on RTP only: RTCP may come from another port
       this.latched = true;
       const mux = this.remote?.rtcpMux ?? true;
-      this.remote = { address: from.address, port: from.port, rtcpAddress: from.address, rtcpPort: mux ? from.port : from.port + 1, rtcpMux: mux };
+      this.remote = {
+        address: from.address,
+        port: from.port,
+        rtcpAddress: from.address,
+        rtcpPort: mux ? from.port : from.port + 1,
+        rtcpMux: mux,
+      };
       this.rtp.connect(from.port, from.address, (err?: Error) => {
         if (!err && !this.closed) this.outerConnected = true;
       });

@@ -17,7 +17,13 @@ import { SystemClock } from '../../lib/clock.ts';
 import type { Player } from '../audio/player.ts';
 import { PlainLegMedia } from './plainLegMedia.ts';
 import { RtpRelay } from './rtpRelay.ts';
-import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpThreadOutbound, type RtpThreadRequest } from './rtpThreadProtocol.ts';
+import {
+  RTP_THREAD_ROLE,
+  type RtpThreadEvent,
+  type RtpThreadInbound,
+  type RtpThreadOutbound,
+  type RtpThreadRequest,
+} from './rtpThreadProtocol.ts';
 
 /** How often legs are checked for RTP inactivity. */
 const SWEEP_MS = 200;
@@ -132,7 +138,8 @@ if (parentPort && (workerData as { role?: string } | null)?.role === RTP_THREAD_
     }
     host.handle(m.req).then(
       (value) => port.postMessage({ id: m.id, ok: true, value } satisfies RtpThreadOutbound),
-      (e: unknown) => port.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies RtpThreadOutbound),
+      (e: unknown) =>
+        port.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies RtpThreadOutbound),
     );
   });
 }

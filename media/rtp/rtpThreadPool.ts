@@ -9,7 +9,14 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { log as rootLog } from '../../lib/log.ts';
 import { Emitter } from '../../lib/events.ts';
-import { RTP_THREAD_ROLE, type RtpThreadEvent, type RtpThreadInbound, type RtpThreadOutbound, type RtpThreadReplies, type RtpThreadRequest } from './rtpThreadProtocol.ts';
+import {
+  RTP_THREAD_ROLE,
+  type RtpThreadEvent,
+  type RtpThreadInbound,
+  type RtpThreadOutbound,
+  type RtpThreadReplies,
+  type RtpThreadRequest,
+} from './rtpThreadProtocol.ts';
 
 const log = rootLog.child({ mod: 'media' });
 

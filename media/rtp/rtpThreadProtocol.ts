@@ -48,8 +48,7 @@ export interface RtpThreadReplies {
 }
 
 export type RtpThreadEvent =
-  | { event: 'dtmf'; leg: string; digit: string; source: 'rfc4733' | 'inband' }
-  | { event: 'rtpTimeout'; leg: string };
+  { event: 'dtmf'; leg: string; digit: string; source: 'rfc4733' | 'inband' } | { event: 'rtpTimeout'; leg: string };
 
 export type RtpThreadInbound = { id: number; req: RtpThreadRequest };
 export type RtpThreadOutbound = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string } | RtpThreadEvent;

@@ -244,7 +244,12 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       const seq = ++s.seq;
       // A caller who hung up a moment ago and calls again takes back their old place.
       const resumed = takeResumedPlace(s, q, req.callerId, now);
-      const call = makeCall(q, req, now, resumed ? { ...resumed, priority: Math.max(priority, resumed.priority) } : { arrivedAt, seq, priority });
+      const call = makeCall(
+        q,
+        req,
+        now,
+        resumed ? { ...resumed, priority: Math.max(priority, resumed.priority) } : { arrivedAt, seq, priority },
+      );
       s.calls.set(call.callId, call);
       q.calls.add(call);
       call.step = dueSteps(q, call, now);

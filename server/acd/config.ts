@@ -28,13 +28,7 @@ export const AgentSchema = z.strictObject({
   role: z.enum(['agent', 'supervisor', 'qa', 'admin']).default('agent'),
 });
 
-const StrategySchema = z.enum([
-  'longest-idle',
-  'least-occupied',
-  'highest-skill',
-  'round-robin',
-  'ring-all',
-]);
+const StrategySchema = z.enum(['longest-idle', 'least-occupied', 'highest-skill', 'round-robin', 'ring-all']);
 
 const EscalationStepSchema = z.strictObject({
   /** Seconds after the call entered the queue (its original arrival). */
@@ -92,9 +86,7 @@ export const QueueSchema = z.strictObject({
   /** Handle time (talk + wrap-up) assumed for wait estimates until real calls have been measured. */
   ahtSeconds: z.number().min(1).max(36_000).default(180),
   /** Emit a position/EWT event for each waiting caller every `period` seconds; 0 = never. */
-  announce: z
-    .strictObject({ period: z.number().int().min(0).max(3600).default(0) })
-    .default({ period: 0 }),
+  announce: z.strictObject({ period: z.number().int().min(0).max(3600).default(0) }).default({ period: 0 }),
   /** A caller who abandons and calls again within this many seconds resumes the old place; 0 = off. */
   abandonResume: z.number().int().min(0).max(86_400).default(0),
   callback: z

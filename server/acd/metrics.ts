@@ -28,8 +28,18 @@ export function instrumentAcd(acd: Acd, registry: Registry = metrics): void {
 }
 
 function createMetrics(registry: Registry, holder: { current: Acd | undefined }): void {
-  new Counter({ name: 'acd_events_total', help: 'ACD transitions by event type and queue', labelNames: ['type', 'queue'], registers: [registry] });
-  new Counter({ name: 'acd_exits_total', help: 'Callers leaving a queue unanswered, by reason', labelNames: ['queue', 'reason'], registers: [registry] });
+  new Counter({
+    name: 'acd_events_total',
+    help: 'ACD transitions by event type and queue',
+    labelNames: ['type', 'queue'],
+    registers: [registry],
+  });
+  new Counter({
+    name: 'acd_exits_total',
+    help: 'Callers leaving a queue unanswered, by reason',
+    labelNames: ['queue', 'reason'],
+    registers: [registry],
+  });
   new Histogram({
     name: 'acd_answer_wait_seconds',
     help: 'Wait from arrival to an agent answering',

@@ -164,8 +164,7 @@ export interface AcdState {
 /** Order within a bucket: caller priority, then original arrival, then enqueue order (queue priority is the router's). */
 export function callBefore(a: CallRt, b: CallRt): boolean {
   return (
-    a.priority > b.priority ||
-    (a.priority === b.priority && (a.arrivedAt < b.arrivedAt || (a.arrivedAt === b.arrivedAt && a.seq < b.seq)))
+    a.priority > b.priority || (a.priority === b.priority && (a.arrivedAt < b.arrivedAt || (a.arrivedAt === b.arrivedAt && a.seq < b.seq)))
   );
 }
 

@@ -180,10 +180,13 @@ export function simulate(cfg: SimulationConfig): SimulationResult {
       rec.endedAt = clock.now();
     }
     if (cfg.patienceSeconds !== undefined && res.ok) {
-      clock.setTimeout(() => {
-        const r = calls.get(callId);
-        if (r && r.connectedAt === undefined && r.outcome === undefined) acd.abandon(callId);
-      }, exponential(rand, cfg.patienceSeconds * 1000));
+      clock.setTimeout(
+        () => {
+          const r = calls.get(callId);
+          if (r && r.connectedAt === undefined && r.outcome === undefined) acd.abandon(callId);
+        },
+        exponential(rand, cfg.patienceSeconds * 1000),
+      );
     }
     if (made < cfg.calls) clock.setTimeout(arrive, exponential(rand, meanGapMs));
   };

@@ -10,8 +10,7 @@ import type { ExitReason } from './exit-reasons.ts';
 
 export type AcdResult = { ok: true } | { ok: false; error: string };
 export type EnqueueResult =
-  | { ok: true; position: number; ewtSeconds: number | null }
-  | { ok: false; reason: ExitReason | 'invalid'; error: string };
+  { ok: true; position: number; ewtSeconds: number | null } | { ok: false; reason: ExitReason | 'invalid'; error: string };
 
 export interface EnqueueRequest {
   callId: string;

@@ -99,7 +99,8 @@ export function audit(s: AcdState): string[] {
   for (const c of s.calls.values()) {
     const hs = holder.get(c) ?? [];
     if (c.state === 'connected' && (hs.length !== 1 || hs[0] !== c.agent)) out.push(`call ${c.callId} connected to ${hs.length} agents`);
-    if (c.state === 'offered' && (hs.length === 0 || hs.length !== c.offeredTo.length)) out.push(`call ${c.callId} offered to ${hs.length} agents`);
+    if (c.state === 'offered' && (hs.length === 0 || hs.length !== c.offeredTo.length))
+      out.push(`call ${c.callId} offered to ${hs.length} agents`);
     if (c.state === 'waiting' && (!c.bucket || !c.bucket.heap.has(c))) out.push(`call ${c.callId} waiting outside its heap`);
     if (c.state !== 'waiting' && c.heapIndex !== -1) out.push(`call ${c.callId} ${c.state} but in a heap`);
     if (c.state !== 'connected' && !c.queue.calls.has(c)) out.push(`call ${c.callId} missing from queue ${c.queue.name}`);

@@ -38,7 +38,12 @@ interface Refusal {
   warn?: boolean;
 }
 
-type Step<In, Out> = (ctx: AdmissionContext, req: SipRequest, res: SipServerResponse, input: In) => Promise<Out | Refusal | undefined> | Out | Refusal;
+type Step<In, Out> = (
+  ctx: AdmissionContext,
+  req: SipRequest,
+  res: SipServerResponse,
+  input: In,
+) => Promise<Out | Refusal | undefined> | Out | Refusal;
 
 function isRefusal(x: unknown): x is Refusal {
   return typeof x === 'object' && x !== null && 'status' in x && 'reason' in x;
@@ -82,7 +87,12 @@ const callLimit: Step<{ trunk: string }, true> = (ctx, _req, _res, { trunk }) =>
  * Run the steps. Returns what the call needs, or undefined when the INVITE has been answered
  * already (refused, or challenged).
  */
-export async function admit(ctx: AdmissionContext, req: SipRequest, res: SipServerResponse, log: { warn: (o: object, m: string) => void }): Promise<Admitted | undefined> {
+export async function admit(
+  ctx: AdmissionContext,
+  req: SipRequest,
+  res: SipServerResponse,
+  log: { warn: (o: object, m: string) => void },
+): Promise<Admitted | undefined> {
   const refuse = (r: Refusal): undefined => {
     if (r.warn) log.warn({ source: req.source?.address, callId: req.callId, status: r.status }, r.reason);
     res.send(r.status, { reason: r.reason });

@@ -84,7 +84,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
   try {
     mkdirSync(srv.recordings.dir, { recursive: true });
     const store = await openStore({
-      ...(srv.database.url ? { url: srv.database.url } : { embedded: { dataDir: srv.database.dataDir, ...(srv.database.port ? { port: srv.database.port } : {}) } }),
+      ...(srv.database.url
+        ? { url: srv.database.url }
+        : { embedded: { dataDir: srv.database.dataDir, ...(srv.database.port ? { port: srv.database.port } : {}) } }),
       spoolDir: join(srv.dataDir, 'spool'),
       recordingsDir: srv.recordings.dir,
       clock,
@@ -125,7 +127,13 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       credentials: (user): string | undefined =>
         desk.password(user) ?? Object.values(watcher.current.trunks).find((t) => t.username === user)?.password,
     });
-    const desk: CentreAgentDesk = new CentreAgentDesk(acd, config.agents, config.auxCodes, srv.sipRealm, async (user) => (await sip.lookup(user)).length);
+    const desk: CentreAgentDesk = new CentreAgentDesk(
+      acd,
+      config.agents,
+      config.auxCodes,
+      srv.sipRealm,
+      async (user) => (await sip.lookup(user)).length,
+    );
     stoppers.push(() => sip.close());
     sip.on('registered', (b) => desk.registered(b));
     sip.on('unregistered', (b) => void desk.unregistered(b));
@@ -151,7 +159,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
       return true;
     };
-    const http = await startHttp({ host: srv.http.host, port: srv.http.port, staticDir, handlers: [agentApi, reportsApi, planningApi, liveApi] });
+    const http = await startHttp({
+      host: srv.http.host,
+      port: srv.http.port,
+      staticDir,
+      handlers: [agentApi, reportsApi, planningApi, liveApi],
+    });
     stoppers.push(
       () =>
         new Promise<void>((resolve) => {
@@ -180,7 +193,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       if (!r.ok) log.error({ error: r.error }, 'the ACD refused the reloaded queues/agents; it keeps the previous ones');
       log.info({ version: next.version }, 'config reloaded; new calls use it');
     });
-    watcher.on('invalid', (errors) => log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force'));
+    watcher.on('invalid', (errors) =>
+      log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force'),
+    );
 
     const admission: AdmissionContext = {
       get trunks() {

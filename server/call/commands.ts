@@ -23,13 +23,13 @@ export function registerCallCommands(program: Command): void {
   withConfigOption(
     program
       .command('call')
-      .description('place a demo call (sipp) into the running centre: IVR keys, then a tone as the caller\'s voice')
+      .description("place a demo call (sipp) into the running centre: IVR keys, then a tone as the caller's voice")
       .option('--digits <keys>', 'keys to press in the IVR, e.g. 1 (sales) or 2 (support)', '1')
       .option('--to <host:port>', 'SIP address of the centre (default: from the config)')
       .option('--dialled <number>', 'dialled number', '100')
       .option('--caller <number>', 'caller number shown to the agent', '15551234567')
       .option('--hold <seconds>', 'hang up after this many seconds', '60')
-      .option('--tone <hz>', 'frequency of the caller\'s tone', '1000'),
+      .option('--tone <hz>', "frequency of the caller's tone", '1000'),
   ).action(async (f: CallFlags) => {
     let target = f.to;
     if (!target) {
@@ -41,9 +41,18 @@ export function registerCallCommands(program: Command): void {
       // newcomer is not left wondering why no softphone rings.
       const flow = new TrunkTable(config.trunks).route('127.0.0.1', f.dialled)?.flow;
       if (flow) {
-        const sim = simulateCall(compileFlows(config), flow, { at: Date.now(), callerId: f.caller, dialled: f.dialled, inputs: [...f.digits] });
-        if (sim.queue) console.log(`The IVR "${flow}" will put this caller in queue "${sim.queue.name}": log in as one of its agents and press Ready.`);
-        else console.log(`Note: the IVR "${flow}" will not queue this caller now (it ends: ${sim.reason ?? sim.outcome ?? 'unknown'}); see config/hours.yaml.`);
+        const sim = simulateCall(compileFlows(config), flow, {
+          at: Date.now(),
+          callerId: f.caller,
+          dialled: f.dialled,
+          inputs: [...f.digits],
+        });
+        if (sim.queue)
+          console.log(`The IVR "${flow}" will put this caller in queue "${sim.queue.name}": log in as one of its agents and press Ready.`);
+        else
+          console.log(
+            `Note: the IVR "${flow}" will not queue this caller now (it ends: ${sim.reason ?? sim.outcome ?? 'unknown'}); see config/hours.yaml.`,
+          );
       }
     }
     if (!sippAvailable()) {
@@ -63,7 +72,13 @@ export function registerCallCommands(program: Command): void {
     if (r.code === 0) console.log('The call completed.');
     else {
       console.error(`sipp ended with code ${r.code} (the centre or the agent may have hung up first):`);
-      console.error(r.stderr.split('\n').filter((l) => /Aborting|unexpected|error/i.test(l)).slice(-5).join('\n'));
+      console.error(
+        r.stderr
+          .split('\n')
+          .filter((l) => /Aborting|unexpected|error/i.test(l))
+          .slice(-5)
+          .join('\n'),
+      );
       process.exitCode = 1;
     }
   });

@@ -52,7 +52,9 @@ export function sippAvailable(): boolean {
   return spawnSync('sipp', ['-v'], { stdio: 'ignore' }).error === undefined;
 }
 
-function scenario(o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>> & Pick<DemoCallOptions, 'auth' | 'hold'>): string {
+function scenario(
+  o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>> & Pick<DemoCallOptions, 'auth' | 'hold'>,
+): string {
   const pt = o.law === 'PCMU' ? 0 : 8;
   const sdp = (direction: string): string => `      v=0
       o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
@@ -115,12 +117,16 @@ ${sdp('sendrecv')}
 
     ]]>
   </send>
-${invite(2, `      [authentication username=${o.auth.username} password=${o.auth.password}]
-`)}`
+${invite(
+  2,
+  `      [authentication username=${o.auth.username} password=${o.auth.password}]
+`,
+)}`
     : invite(1, '');
   const cseq = o.auth ? 2 : 1;
   const keys = [...o.digits].map(
-    (d) => `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_${KEY_FILE[d] ?? d}.pcap"/></action></nop>\n  <pause milliseconds="1000"/>`,
+    (d) =>
+      `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_${KEY_FILE[d] ?? d}.pcap"/></action></nop>\n  <pause milliseconds="1000"/>`,
   );
   let talked = o.digitsAfterMs + o.digits.length * 1000;
   let next = cseq + 1;
@@ -134,7 +140,12 @@ ${invite(2, `      [authentication username=${o.auth.username} password=${o.auth
   <recv response="200"/>
 ${inDialog('ACK', n).replace('retrans="500"', '')}`;
     };
-    hold.push(`  <pause milliseconds="${Math.max(0, o.hold.afterMs - talked)}"/>`, reinvite('sendonly'), `  <pause milliseconds="${o.hold.forMs}"/>`, reinvite('sendrecv'));
+    hold.push(
+      `  <pause milliseconds="${Math.max(0, o.hold.afterMs - talked)}"/>`,
+      reinvite('sendonly'),
+      `  <pause milliseconds="${o.hold.forMs}"/>`,
+      reinvite('sendrecv'),
+    );
     talked = Math.max(talked, o.hold.afterMs) + o.hold.forMs;
   }
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -216,15 +227,23 @@ export function placeDemoCall(opts: DemoCallOptions): DemoCall {
   writeFileSync(xml, scenario(o));
   const args = [
     opts.target,
-    '-sf', xml,
-    '-s', o.dialled,
-    '-i', '127.0.0.1',
-    '-p', String(o.sipPort),
-    '-mi', '127.0.0.1',
-    '-mp', String(o.mediaPort),
-    '-m', '1',
+    '-sf',
+    xml,
+    '-s',
+    o.dialled,
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(o.sipPort),
+    '-mi',
+    '127.0.0.1',
+    '-mp',
+    String(o.mediaPort),
+    '-m',
+    '1',
     '-nostdin',
-    '-timeout', `${Math.ceil(o.holdMs / 1000) + 60}s`,
+    '-timeout',
+    `${Math.ceil(o.holdMs / 1000) + 60}s`,
     '-timeout_error',
     '-trace_err',
   ];

@@ -9,7 +9,13 @@ import type { ResolvedPrompt } from '../ivr/flow.ts';
 import type { Playback } from '../../media/index.ts';
 import type { Call, Stoppable } from './call.ts';
 
-export function enqueue(call: Call, queue: string, priority: number, skills: SkillRequirement[] | undefined, moh: ResolvedPrompt | undefined): void {
+export function enqueue(
+  call: Call,
+  queue: string,
+  priority: number,
+  skills: SkillRequirement[] | undefined,
+  moh: ResolvedPrompt | undefined,
+): void {
   call.queue = queue;
   call.queuedAt ??= call.ctx.clock.now();
   // Before enqueue: with an agent free, the ACD offers the call from inside enqueue().

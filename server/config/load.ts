@@ -136,7 +136,13 @@ function readYaml(dir: string, file: string, errors: ConfigError[]): Parsed | un
   try {
     text = readFileSync(abs, 'utf8');
   } catch (e) {
-    errors.push({ file, line: 0, column: 0, path: [], message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+    errors.push({
+      file,
+      line: 0,
+      column: 0,
+      path: [],
+      message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    });
     return undefined;
   }
   const lc = new LineCounter();
@@ -241,7 +247,13 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
   for (const f of flowFiles) {
     const name = path.basename(f).replace(/\.ya?ml$/, '');
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-      errors.push({ file: f, line: 0, column: 0, path: [], message: 'flow file names: letters, digits, _ . - (the name is the flow name)' });
+      errors.push({
+        file: f,
+        line: 0,
+        column: 0,
+        path: [],
+        message: 'flow file names: letters, digits, _ . - (the name is the flow name)',
+      });
       continue;
     }
     const flow = check(f, FlowSchema);
@@ -264,24 +276,36 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
       if (seenAgents.has(a.id)) errors.push(err(P('agents.yaml'), ['agents', i, 'id'], `duplicate agent id "${a.id}"`));
       seenAgents.add(a.id);
       for (const s of Object.keys(a.skills)) {
-        if (!Object.hasOwn(skills, s)) errors.push(err(P('agents.yaml'), ['agents', i, 'skills', s], `unknown skill "${s}"; skills are ${Object.keys(skills).join(', ')}`, true));
+        if (!Object.hasOwn(skills, s))
+          errors.push(
+            err(P('agents.yaml'), ['agents', i, 'skills', s], `unknown skill "${s}"; skills are ${Object.keys(skills).join(', ')}`, true),
+          );
       }
     });
   }
   if (queuesFile && skills && promptNames) {
     for (const [qn, q] of Object.entries(queuesFile.queues)) {
       q.skills.forEach((s, i) => {
-        if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'skills', i, 'skill'], `unknown skill "${s.skill}"; skills in agents.yaml are ${Object.keys(skills).join(', ')}`));
+        if (!Object.hasOwn(skills, s.skill))
+          errors.push(
+            err(
+              P('queues.yaml'),
+              ['queues', qn, 'skills', i, 'skill'],
+              `unknown skill "${s.skill}"; skills in agents.yaml are ${Object.keys(skills).join(', ')}`,
+            ),
+          );
       });
       q.escalation.forEach((st, i) => {
         if (st.overflowTo !== undefined && !Object.hasOwn(queuesFile.queues, st.overflowTo)) {
           errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'overflowTo'], `unknown queue "${st.overflowTo}"`));
         }
         st.addSkills?.forEach((s, j) => {
-          if (!Object.hasOwn(skills, s.skill)) errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'addSkills', j, 'skill'], `unknown skill "${s.skill}"`));
+          if (!Object.hasOwn(skills, s.skill))
+            errors.push(err(P('queues.yaml'), ['queues', qn, 'escalation', i, 'addSkills', j, 'skill'], `unknown skill "${s.skill}"`));
         });
       });
-      if (q.moh !== undefined && !promptNames.has(q.moh)) errors.push(err(P('queues.yaml'), ['queues', qn, 'moh'], `unknown prompt "${q.moh}"; define it in prompts.yaml`));
+      if (q.moh !== undefined && !promptNames.has(q.moh))
+        errors.push(err(P('queues.yaml'), ['queues', qn, 'moh'], `unknown prompt "${q.moh}"; define it in prompts.yaml`));
     }
   }
   if (hoursFile) {
@@ -291,9 +315,13 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
   }
   if (promptsFile && promptNames) {
     for (const [pn, pr] of Object.entries(promptsFile.prompts)) {
-      if (pr.file !== undefined && !fileExists(pr.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'file'], `missing prompt file "${pr.file}" (paths are relative to the config directory)`));
+      if (pr.file !== undefined && !fileExists(pr.file))
+        errors.push(
+          err(P('prompts.yaml'), ['prompts', pn, 'file'], `missing prompt file "${pr.file}" (paths are relative to the config directory)`),
+        );
       for (const [lang, v] of Object.entries(pr.languages ?? {})) {
-        if (v.file !== undefined && !fileExists(v.file)) errors.push(err(P('prompts.yaml'), ['prompts', pn, 'languages', lang, 'file'], `missing prompt file "${v.file}"`));
+        if (v.file !== undefined && !fileExists(v.file))
+          errors.push(err(P('prompts.yaml'), ['prompts', pn, 'languages', lang, 'file'], `missing prompt file "${v.file}"`));
       }
     }
     if (promptsFile.musicOnHold !== undefined && !promptNames.has(promptsFile.musicOnHold)) {
@@ -303,10 +331,20 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
   if (centre) {
     for (const [tn, t] of Object.entries(centre.trunks)) {
       t.from.forEach((rule, i) => {
-        if (!parseAddressRule(rule)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'from', i], `bad address "${rule}": expected an IP address or CIDR block such as 192.0.2.0/24`));
+        if (!parseAddressRule(rule))
+          errors.push(
+            err(
+              P('centre.yaml'),
+              ['trunks', tn, 'from', i],
+              `bad address "${rule}": expected an IP address or CIDR block such as 192.0.2.0/24`,
+            ),
+          );
       });
       t.routes.forEach((r, i) => {
-        if (!flowNames.includes(r.flow)) errors.push(err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'flow'], `unknown IVR flow "${r.flow}"; flows are ${flowNames.join(', ')}`));
+        if (!flowNames.includes(r.flow))
+          errors.push(
+            err(P('centre.yaml'), ['trunks', tn, 'routes', i, 'flow'], `unknown IVR flow "${r.flow}"; flows are ${flowNames.join(', ')}`),
+          );
         try {
           new RegExp(`^(?:${r.match})$`);
         } catch (e) {
@@ -330,7 +368,12 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
       calendars: new Set(Object.keys(hoursFile.calendars)),
       prompts: promptNames,
       skills: new Set(Object.keys(skills)),
-      promptTexts: Object.fromEntries(Object.entries(promptsFile.prompts).map(([n, p]) => [n, [p.text, ...Object.values(p.languages ?? {}).map((l) => l.text)].filter(Boolean).join(' ')])),
+      promptTexts: Object.fromEntries(
+        Object.entries(promptsFile.prompts).map(([n, p]) => [
+          n,
+          [p.text, ...Object.values(p.languages ?? {}).map((l) => l.text)].filter(Boolean).join(' '),
+        ]),
+      ),
       fileExists,
     })) {
       errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));

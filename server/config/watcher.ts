@@ -114,13 +114,19 @@ export class ConfigWatcher extends Emitter<ConfigWatcherEvents> {
       r = loadConfig(this.dir, this.opts.env ?? {}, this.opts.cwd);
     } catch (e) {
       // loadConfig reports problems as errors; anything thrown is a bug, and must not stop the centre.
-      r = { ok: false, errors: [{ file: '', line: 0, column: 0, path: [], message: `internal error while loading: ${(e as Error).message}` }] };
+      r = {
+        ok: false,
+        errors: [{ file: '', line: 0, column: 0, path: [], message: `internal error while loading: ${(e as Error).message}` }],
+      };
     }
     if (!r.ok) {
       this.lastErrors = r.errors;
       reloads.inc({ result: 'invalid' });
       invalidNow.set(1);
-      log.warn({ errors: r.errors.map((e) => formatError(e)), version: this.cfg.version }, 'config change rejected; previous version stays in force');
+      log.warn(
+        { errors: r.errors.map((e) => formatError(e)), version: this.cfg.version },
+        'config change rejected; previous version stays in force',
+      );
       this.emit('invalid', r.errors);
       return r;
     }

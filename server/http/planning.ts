@@ -22,7 +22,14 @@ import { log } from '../../lib/log.ts';
 import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
 import { zoneOf } from '../kpi/report.ts';
 import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from '../planning/schedule.ts';
-import { attainment, attainmentToCsv, multiSkillShare, TargetsConfigSchema, type Period, type TargetsConfigInput } from '../planning/targets.ts';
+import {
+  attainment,
+  attainmentToCsv,
+  multiSkillShare,
+  TargetsConfigSchema,
+  type Period,
+  type TargetsConfigInput,
+} from '../planning/targets.ts';
 import type { Principal } from './reports.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 
@@ -66,7 +73,8 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
       } else if (name === 'staffing') {
         if (req.method !== 'POST') throw new HttpError(405, 'only POST');
         const parsed = StaffingBodySchema.safeParse(await readJson(req, 1024 * 1024));
-        if (!parsed.success) throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+        if (!parsed.success)
+          throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
         const { targets, intervals } = parsed.data;
         sendJson(res, 200, { targets, intervals: intervals.map((d) => requiredAgents(d, targets)) });
       } else if (name === 'forecast') {
@@ -76,7 +84,13 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
       } else if (name === 'schedule') {
         if (req.method !== 'POST') throw new HttpError(405, 'only POST');
         const body = (await readJson(req, 4 * 1024 * 1024)) as Partial<ScheduleInput>;
-        if (![15, 30, 60].includes(body.intervalMin ?? 0) || !Array.isArray(body.required) || body.required.length > 31 || !Array.isArray(body.templates) || !Array.isArray(body.agents)) {
+        if (
+          ![15, 30, 60].includes(body.intervalMin ?? 0) ||
+          !Array.isArray(body.required) ||
+          body.required.length > 31 ||
+          !Array.isArray(body.templates) ||
+          !Array.isArray(body.agents)
+        ) {
           throw new HttpError(400, 'body needs intervalMin (15, 30 or 60), required (up to 31 days of slots), templates and agents');
         }
         const input = body as ScheduleInput;
@@ -84,7 +98,8 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
         const sched = buildSchedule(input, await highsSolver({ timeLimitSec: 20 }));
         const fmt = url.searchParams.get('format') ?? 'json';
         if (fmt === 'csv') sendText(res, scheduleToCsv(sched), 'text/csv; charset=utf-8');
-        else if (fmt === 'coverage') sendText(res, coverageToCsv(input.required, sched.scheduled, input.intervalMin), 'text/csv; charset=utf-8');
+        else if (fmt === 'coverage')
+          sendText(res, coverageToCsv(input.required, sched.scheduled, input.intervalMin), 'text/csv; charset=utf-8');
         else if (fmt === 'svg') sendText(res, coverageSvg(input.required, sched.scheduled, input.intervalMin), 'image/svg+xml');
         else sendJson(res, 200, sched);
       } else if (name === 'attainment') {
@@ -99,12 +114,16 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
         if (!['15m', '30m', '60m'].includes(interval)) throw new HttpError(400, 'interval must be 15m, 30m or 60m');
         let parsed;
         try {
-          parsed = parseReportParams({ from: q.get('from') ?? undefined, to: q.get('to') ?? undefined, interval, dimension: 'queue' }, deps.store.settings);
+          parsed = parseReportParams(
+            { from: q.get('from') ?? undefined, to: q.get('to') ?? undefined, interval, dimension: 'queue' },
+            deps.store.settings,
+          );
         } catch (err) {
           throw new HttpError(400, (err as ReportQueryError).message);
         }
         const rows = [];
-        for (const dimension of ['queue', 'centre'] as const) rows.push(...(await deps.store.report({ ...parsed.request, dimension })).rows);
+        for (const dimension of ['queue', 'centre'] as const)
+          rows.push(...(await deps.store.report({ ...parsed.request, dimension })).rows);
         const result = attainment(rows, targets, period as Period, zoneOf(deps.store.settings));
         if (q.get('format') === 'csv') sendText(res, attainmentToCsv(result), 'text/csv; charset=utf-8');
         else {
@@ -112,7 +131,11 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
           const multiSkill = agents ? multiSkillShare(agents, TargetsConfigSchema.parse(targets).multiSkillShare) : null;
           sendJson(res, 200, { period, attainment: result, multiSkill });
         }
-      } else throw new HttpError(404, `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing, GET ${PREFIX}/forecast, POST ${PREFIX}/schedule, GET ${PREFIX}/attainment`);
+      } else
+        throw new HttpError(
+          404,
+          `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing, GET ${PREFIX}/forecast, POST ${PREFIX}/schedule, GET ${PREFIX}/attainment`,
+        );
     } catch (err) {
       if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
       else if (err instanceof RangeError || err instanceof PlanningQueryError) sendJson(res, 400, { error: err.message });
@@ -151,7 +174,10 @@ function erlang(q: URLSearchParams): unknown {
   const result = requiredAgents(demand, targets);
   const span = Math.min(20, Math.max(0, Number(get('rows') ?? 3) || 0));
   // Infinity (an unstable Erlang C row) is not JSON: say null.
-  const table = staffingTable(demand, targets, result.agents - span, result.agents + span).map((r) => ({ ...r, asaSec: Number.isFinite(r.asaSec) ? r.asaSec : null }));
+  const table = staffingTable(demand, targets, result.agents - span, result.agents + span).map((r) => ({
+    ...r,
+    asaSec: Number.isFinite(r.asaSec) ? r.asaSec : null,
+  }));
   return { targets: StaffingTargetsSchema.parse(targets), result, table };
 }
 

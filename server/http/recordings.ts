@@ -78,4 +78,3 @@ export async function serveRecordings(deps: RecordingsApiDeps, path: string, q: 
     s.pipe(res);
   });
 }
-

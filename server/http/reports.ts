@@ -123,7 +123,6 @@ async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParam
   else sendJson(res, 200, report);
 }
 
-
 function sendText(res: ServerResponse, status: number, text: string, type: string, filename: string): void {
   res.writeHead(status, {
     'content-type': type,

@@ -23,19 +23,23 @@ export const DateSchema = z
   .string()
   .regex(/^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, 'a date "YYYY-MM-DD", or "MM-DD" for every year');
 
-export const HolidaySchema = z.strictObject({
-  name: z.string().min(1),
-  date: DateSchema.optional().describe('One day: "2026-12-25", or "12-25" every year.'),
-  from: DateSchema.optional().describe('Or an inclusive range of dates (both "YYYY-MM-DD").'),
-  to: DateSchema.optional(),
-  open: z.array(IntervalSchema).default([]).describe('Reduced hours that day; without them the centre is closed all day.'),
-}).refine((h) => (h.date !== undefined) !== (h.from !== undefined && h.to !== undefined), {
-  message: 'a holiday needs either "date" or both "from" and "to"',
-});
+export const HolidaySchema = z
+  .strictObject({
+    name: z.string().min(1),
+    date: DateSchema.optional().describe('One day: "2026-12-25", or "12-25" every year.'),
+    from: DateSchema.optional().describe('Or an inclusive range of dates (both "YYYY-MM-DD").'),
+    to: DateSchema.optional(),
+    open: z.array(IntervalSchema).default([]).describe('Reduced hours that day; without them the centre is closed all day.'),
+  })
+  .refine((h) => (h.date !== undefined) !== (h.from !== undefined && h.to !== undefined), {
+    message: 'a holiday needs either "date" or both "from" and "to"',
+  });
 
 export const CalendarSchema = z.strictObject({
   timezone: z.string().min(1).describe('IANA time zone, e.g. "Europe/London".'),
-  weekly: z.record(z.string().regex(DAY_KEY, 'a day "mon".."sun" or a range like "mon-fri"'), z.array(IntervalSchema)).describe('Opening hours by day: keys "mon".."sun" or ranges like "mon-fri".'),
+  weekly: z
+    .record(z.string().regex(DAY_KEY, 'a day "mon".."sun" or a range like "mon-fri"'), z.array(IntervalSchema))
+    .describe('Opening hours by day: keys "mon".."sun" or ranges like "mon-fri".'),
   holidays: z.array(HolidaySchema).default([]),
 });
 
@@ -198,7 +202,8 @@ export function checkCalendar(cal: Calendar): CalendarProblem[] {
         problems.push({ path: ['holidays', i, 'from'], message: 'a holiday range needs full dates "YYYY-MM-DD"' });
         return;
       }
-      if (h.from > h.to) problems.push({ path: ['holidays', i, 'to'], message: `holiday range ends (${h.to}) before it starts (${h.from})` });
+      if (h.from > h.to)
+        problems.push({ path: ['holidays', i, 'to'], message: `holiday range ends (${h.to}) before it starts (${h.from})` });
       if (Date.parse(h.to) - Date.parse(h.from) > 366 * 86_400_000) {
         problems.push({ path: ['holidays', i, 'to'], message: 'holiday range longer than a year' });
       }

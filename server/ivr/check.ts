@@ -134,7 +134,11 @@ export function checkFlows(ctx: CheckContext): FlowProblem[] {
   // References.
   for (const [flowName, flow] of Object.entries(flows)) {
     if (!Object.hasOwn(flow.nodes, flow.start)) {
-      problems.push({ flow: flowName, path: ['start'], message: `unknown start node "${flow.start}"; nodes are ${names(Object.keys(flow.nodes))}` });
+      problems.push({
+        flow: flowName,
+        path: ['start'],
+        message: `unknown start node "${flow.start}"; nodes are ${names(Object.keys(flow.nodes))}`,
+      });
     }
     for (const [nodeName, node] of Object.entries(flow.nodes)) {
       const at = ['nodes', nodeName];
@@ -148,22 +152,43 @@ export function checkFlows(ctx: CheckContext): FlowProblem[] {
         problems.push({ flow: flowName, path: [...at, ...k], message: msg });
       }
       if ((node.type === 'queue' || node.type === 'callback') && !ctx.queues.has(node.queue)) {
-        problems.push({ flow: flowName, path: [...at, 'queue'], message: `unknown queue "${node.queue}"; queues are ${names(ctx.queues)}` });
+        problems.push({
+          flow: flowName,
+          path: [...at, 'queue'],
+          message: `unknown queue "${node.queue}"; queues are ${names(ctx.queues)}`,
+        });
       }
       if (node.type === 'queue') {
         node.skills?.forEach((s, i) => {
-          if (!ctx.skills.has(s.skill)) problems.push({ flow: flowName, path: [...at, 'skills', i, 'skill'], message: `unknown skill "${s.skill}"; skills are ${names(ctx.skills)}` });
+          if (!ctx.skills.has(s.skill))
+            problems.push({
+              flow: flowName,
+              path: [...at, 'skills', i, 'skill'],
+              message: `unknown skill "${s.skill}"; skills are ${names(ctx.skills)}`,
+            });
         });
       }
       if (node.type === 'transfer' && !/^\+?[0-9*#]+$/.test(node.number.replace(/\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}/g, '0'))) {
-        problems.push({ flow: flowName, path: [...at, 'number'], message: `bad transfer number "${node.number}": expected digits, optionally with a leading + (E.164) and {{variables}}` });
+        problems.push({
+          flow: flowName,
+          path: [...at, 'number'],
+          message: `bad transfer number "${node.number}": expected digits, optionally with a leading + (E.164) and {{variables}}`,
+        });
       }
       if (node.type === 'hours' && !ctx.calendars.has(node.calendar)) {
-        problems.push({ flow: flowName, path: [...at, 'calendar'], message: `unknown calendar "${node.calendar}"; calendars in hours.yaml are ${names(ctx.calendars)}` });
+        problems.push({
+          flow: flowName,
+          path: [...at, 'calendar'],
+          message: `unknown calendar "${node.calendar}"; calendars in hours.yaml are ${names(ctx.calendars)}`,
+        });
       }
       if (node.type === 'collect') {
         if (node.minDigits > node.maxDigits) {
-          problems.push({ flow: flowName, path: [...at, 'minDigits'], message: `minDigits (${node.minDigits}) exceeds maxDigits (${node.maxDigits})` });
+          problems.push({
+            flow: flowName,
+            path: [...at, 'minDigits'],
+            message: `minDigits (${node.minDigits}) exceeds maxDigits (${node.maxDigits})`,
+          });
         }
         if (node.pattern !== undefined) {
           const err = digitPatternError(node.pattern);
@@ -172,9 +197,14 @@ export function checkFlows(ctx: CheckContext): FlowProblem[] {
       }
       for (const [k, ref] of promptRefs(node)) {
         if (typeof ref === 'string') {
-          if (!ctx.prompts.has(ref)) problems.push({ flow: flowName, path: [...at, ...k], message: `unknown prompt "${ref}"; define it in prompts.yaml` });
+          if (!ctx.prompts.has(ref))
+            problems.push({ flow: flowName, path: [...at, ...k], message: `unknown prompt "${ref}"; define it in prompts.yaml` });
         } else if ('file' in ref && !ctx.fileExists(ref.file)) {
-          problems.push({ flow: flowName, path: [...at, ...k, 'file'], message: `missing prompt file "${ref.file}" (paths are relative to the config directory)` });
+          problems.push({
+            flow: flowName,
+            path: [...at, ...k, 'file'],
+            message: `missing prompt file "${ref.file}" (paths are relative to the config directory)`,
+          });
         }
       }
     }
@@ -202,7 +232,12 @@ export function checkFlows(ctx: CheckContext): FlowProblem[] {
   for (const [flowName, flow] of Object.entries(flows)) {
     for (const nodeName of Object.keys(flow.nodes)) {
       if (!reached.has(`${flowName}:${nodeName}`)) {
-        problems.push({ flow: flowName, path: ['nodes', nodeName], atKey: true, message: `unreachable node "${nodeName}": no branch leads to it from "${flow.start}"` });
+        problems.push({
+          flow: flowName,
+          path: ['nodes', nodeName],
+          atKey: true,
+          message: `unreachable node "${nodeName}": no branch leads to it from "${flow.start}"`,
+        });
       }
     }
   }

@@ -34,35 +34,43 @@ export function registerIvrCommands(program: Command): void {
       .option('--queue <what>', 'in a queue: stop | answered | full | timeout | closed', 'stop')
       .option('--lookup <json>', 'reply to HTTP lookups with this JSON (default: lookups fail)')
       .option('--json', 'print the result as JSON'),
-  ).action((flow: string, o: { config: string; digits: string; at?: string; caller: string; dialled: string; queue: string; lookup?: string; json?: boolean }) => {
-    const c = loadForCommand(o.config);
-    if (!c) return fail('config invalid: fix the errors above (callcentre validate)');
-    if (!Object.hasOwn(c.flows, flow)) return fail(`unknown flow "${flow}"; flows are ${Object.keys(c.flows).join(', ')}`);
-    const at = o.at === undefined ? Date.now() : parseWhen(o.at, c.server.timezone);
-    if (at === undefined) return fail(`--at "${o.at}": expected a time like 2026-12-25T10:00`);
-    if (!['stop', 'answered', 'full', 'timeout', 'closed'].includes(o.queue)) return fail(`--queue "${o.queue}": expected stop, answered, full, timeout or closed`);
-    let lookup: LookupResult | undefined;
-    if (o.lookup !== undefined) {
-      try {
-        lookup = { ok: true, data: JSON.parse(o.lookup) as unknown };
-      } catch (e) {
-        return fail(`--lookup: not JSON: ${(e as Error).message}`);
+  ).action(
+    (
+      flow: string,
+      o: { config: string; digits: string; at?: string; caller: string; dialled: string; queue: string; lookup?: string; json?: boolean },
+    ) => {
+      const c = loadForCommand(o.config);
+      if (!c) return fail('config invalid: fix the errors above (callcentre validate)');
+      if (!Object.hasOwn(c.flows, flow)) return fail(`unknown flow "${flow}"; flows are ${Object.keys(c.flows).join(', ')}`);
+      const at = o.at === undefined ? Date.now() : parseWhen(o.at, c.server.timezone);
+      if (at === undefined) return fail(`--at "${o.at}": expected a time like 2026-12-25T10:00`);
+      if (!['stop', 'answered', 'full', 'timeout', 'closed'].includes(o.queue))
+        return fail(`--queue "${o.queue}": expected stop, answered, full, timeout or closed`);
+      let lookup: LookupResult | undefined;
+      if (o.lookup !== undefined) {
+        try {
+          lookup = { ok: true, data: JSON.parse(o.lookup) as unknown };
+        } catch (e) {
+          return fail(`--lookup: not JSON: ${(e as Error).message}`);
+        }
       }
-    }
-    const r = simulateCall(compileFlows(c), flow, {
-      at,
-      callerId: o.caller,
-      dialled: o.dialled,
-      inputs: o.digits === '' ? [] : o.digits.split(',').map((s) => s.trim()),
-      queue: o.queue as SimulationOptions['queue'],
-      ...(lookup ? { lookup } : {}),
-    });
-    if (o.json) console.log(JSON.stringify(r, null, 2));
-    else {
-      console.log(`call from ${o.caller} at ${new Date(at).toISOString()} (${new Intl.DateTimeFormat('en-GB', { timeZone: c.server.timezone, dateStyle: 'full', timeStyle: 'short' }).format(at)} ${c.server.timezone})`);
-      console.log(formatSimulation(r));
-    }
-  });
+      const r = simulateCall(compileFlows(c), flow, {
+        at,
+        callerId: o.caller,
+        dialled: o.dialled,
+        inputs: o.digits === '' ? [] : o.digits.split(',').map((s) => s.trim()),
+        queue: o.queue as SimulationOptions['queue'],
+        ...(lookup ? { lookup } : {}),
+      });
+      if (o.json) console.log(JSON.stringify(r, null, 2));
+      else {
+        console.log(
+          `call from ${o.caller} at ${new Date(at).toISOString()} (${new Intl.DateTimeFormat('en-GB', { timeZone: c.server.timezone, dateStyle: 'full', timeStyle: 'short' }).format(at)} ${c.server.timezone})`,
+        );
+        console.log(formatSimulation(r));
+      }
+    },
+  );
 
   withConfigOption(
     ivr
@@ -91,7 +99,8 @@ export function registerIvrCommands(program: Command): void {
   ).action(async (o: { config: string; force?: boolean; lang: string }) => {
     const tts = new EspeakTts({ cacheDir: path.resolve('data', 'tts') });
     try {
-      for (const g of await generatePrompts(o.config, tts, { force: o.force ?? false, lang: o.lang })) console.log(`${g.how.padEnd(5)} ${g.name} ${g.file}`);
+      for (const g of await generatePrompts(o.config, tts, { force: o.force ?? false, lang: o.lang }))
+        console.log(`${g.how.padEnd(5)} ${g.name} ${g.file}`);
     } catch (e) {
       fail((e as Error).message);
     }

@@ -10,8 +10,7 @@ import type { Flow, IvrNode, PromptRef } from './schema.ts';
 
 /** What the media layer plays: a file, or text for the TTS provider. `name`/`text` are for people. */
 export type ResolvedPrompt =
-  | { kind: 'file'; file: string; name?: string; text?: string }
-  | { kind: 'tts'; text: string; lang: string; name?: string };
+  { kind: 'file'; file: string; name?: string; text?: string } | { kind: 'tts'; text: string; lang: string; name?: string };
 
 export interface FlowSet {
   /** The config version these flows came from. */
@@ -41,7 +40,9 @@ export function renderTemplate(tpl: string, vars: Readonly<Record<string, string
   });
 }
 
-export function compileFlows(config: Pick<CentreConfig, 'version' | 'flows' | 'prompts' | 'calendars' | 'queues' | 'musicOnHold' | 'dir'>): FlowSet {
+export function compileFlows(
+  config: Pick<CentreConfig, 'version' | 'flows' | 'prompts' | 'calendars' | 'queues' | 'musicOnHold' | 'dir'>,
+): FlowSet {
   const { flows, prompts, calendars } = config;
   const resolvePrompt = (ref: PromptRef, lang: string, vars: Readonly<Record<string, string>>): ResolvedPrompt => {
     if (typeof ref === 'string') {
@@ -69,7 +70,8 @@ export function compileFlows(config: Pick<CentreConfig, 'version' | 'flows' | 'p
     calendars,
     musicOnHold: Object.freeze(musicOnHold),
     has: (f: string) => Object.hasOwn(flows, f),
-    node: (a: NodeAddress) => (Object.hasOwn(flows, a.flow) && Object.hasOwn(flows[a.flow]!.nodes, a.node) ? flows[a.flow]!.nodes[a.node] : undefined),
+    node: (a: NodeAddress) =>
+      Object.hasOwn(flows, a.flow) && Object.hasOwn(flows[a.flow]!.nodes, a.node) ? flows[a.flow]!.nodes[a.node] : undefined,
     resolve: (t: string, from: string) => resolveTarget(t, from, flows),
     prompt: resolvePrompt,
   });

@@ -95,7 +95,11 @@ function details(flows: FlowSet, node: IvrNode): string[] {
       break;
     case 'language':
       quote(node.prompt);
-      lines.push(Object.entries(node.choices).map(([d, l]) => `${d}:${l}`).join(' '));
+      lines.push(
+        Object.entries(node.choices)
+          .map(([d, l]) => `${d}:${l}`)
+          .join(' '),
+      );
       break;
     case 'goto':
       break;
@@ -132,14 +136,18 @@ export function flowToDot(flows: FlowSet, flowName: string): string {
     const f = flows.flows[fname];
     if (!f) continue;
     out.push(`  subgraph "cluster_${esc(fname)}" {`);
-    out.push(`    label=<<b>${esc(fname)}</b>${f.description ? `<br/><font point-size="9">${esc(f.description)}</font>` : ''}>; style="rounded,dashed"; color="#999999";`);
+    out.push(
+      `    label=<<b>${esc(fname)}</b>${f.description ? `<br/><font point-size="9">${esc(f.description)}</font>` : ''}>; style="rounded,dashed"; color="#999999";`,
+    );
     out.push(`    ${id(fname, '__start')} [label="", shape=circle, width=0.18, style=filled, fillcolor="#333333"];`);
     edges.push(`  ${id(fname, '__start')} -> ${id(fname, f.start)};`);
     for (const [name, node] of Object.entries(f.nodes)) {
       const st = STYLE[node.type];
       // The type sits on its own line: the viewer's font is often wider than Graphviz's estimate.
       const head = `<b>${esc(node.label ?? name)}</b><br/><font color="#777777" point-size="8"><i>${node.type}</i></font>`;
-      const body = details(flows, node).map((l) => `<br/><font point-size="9">${esc(l)}</font>`).join('');
+      const body = details(flows, node)
+        .map((l) => `<br/><font point-size="9">${esc(l)}</font>`)
+        .join('');
       out.push(`    ${id(fname, name)} [shape=${st.shape}, fillcolor="${st.fill}", label=<${head}${body}>];`);
       for (const [key, t] of branches(node)) {
         const r = flows.resolve(t, fname);

@@ -26,14 +26,22 @@ export function httpLookup(opts: HttpLookupOptions = {}): LookupFn {
     try {
       res = await fetch(u, {
         method,
-        headers: { accept: 'application/json', 'user-agent': opts.userAgent ?? 'callcentre-ivr', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          accept: 'application/json',
+          'user-agent': opts.userAgent ?? 'callcentre-ivr',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body } : {}),
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'follow',
       });
     } catch (e) {
       const name = (e as Error).name;
-      throw new Error(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : `network: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+      throw new Error(
+        name === 'TimeoutError' || name === 'AbortError'
+          ? 'timeout'
+          : `network: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`,
+      );
     }
     if (!res.ok) {
       await res.body?.cancel();

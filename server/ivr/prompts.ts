@@ -19,13 +19,20 @@ export interface GeneratedPrompt {
   how: 'tts' | 'music' | 'kept';
 }
 
-export async function generatePrompts(configDir: string, tts: TtsProvider, opts: { force?: boolean; lang?: string } = {}): Promise<GeneratedPrompt[]> {
+export async function generatePrompts(
+  configDir: string,
+  tts: TtsProvider,
+  opts: { force?: boolean; lang?: string } = {},
+): Promise<GeneratedPrompt[]> {
   const raw: unknown = parse(await readFile(path.join(configDir, 'prompts.yaml'), 'utf8'));
   const file = PromptsFileSchema.parse(raw);
   const out: GeneratedPrompt[] = [];
   const jobs: { name: string; file: string; text: string; lang: string }[] = [];
   for (const [name, p] of Object.entries(file.prompts)) {
-    const variants = [{ file: p.file, text: p.text, lang: opts.lang ?? 'en' }, ...Object.entries(p.languages ?? {}).map(([lang, v]) => ({ ...v, lang }))];
+    const variants = [
+      { file: p.file, text: p.text, lang: opts.lang ?? 'en' },
+      ...Object.entries(p.languages ?? {}).map(([lang, v]) => ({ ...v, lang })),
+    ];
     for (const v of variants) {
       if (v.file === undefined) continue;
       const abs = path.resolve(configDir, v.file);

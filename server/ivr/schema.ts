@@ -37,139 +37,186 @@ const base = {
   label: z.string().optional().describe('Shown in the graph and the path; defaults to the node name.'),
 };
 
-export const PlayNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('play'),
-  prompt: z.union([PromptRefSchema, z.array(PromptRefSchema).min(1)]),
-  bargeIn: z.boolean().default(false).describe('Whether a key press cuts the prompt short; the key is kept as type-ahead for the next menu or collect.'),
-  next: TargetSchema.optional(),
-}).describe('Play prompts, then go on.');
+export const PlayNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('play'),
+    prompt: z.union([PromptRefSchema, z.array(PromptRefSchema).min(1)]),
+    bargeIn: z
+      .boolean()
+      .default(false)
+      .describe('Whether a key press cuts the prompt short; the key is kept as type-ahead for the next menu or collect.'),
+    next: TargetSchema.optional(),
+  })
+  .describe('Play prompts, then go on.');
 
-export const MenuNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('menu'),
-  prompt: PromptRefSchema,
-  choices: z.record(DigitSchema, TargetSchema).refine((c) => Object.keys(c).length > 0, 'a menu needs at least one choice').describe('key -> next node'),
-  timeout: Seconds.default(5).describe('Seconds to wait for a key after the prompt ends.'),
-  retries: z.number().int().min(0).max(10).default(2).describe('Extra attempts after the first one (invalid key or no key).'),
-  invalidPrompt: PromptRefSchema.optional(),
-  timeoutPrompt: PromptRefSchema.optional(),
-  onFail: TargetSchema.optional().describe('Where to go once the attempts are used up; without it the call is hung up.'),
-}).describe('Play a prompt and branch on one key, with retries.');
+export const MenuNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('menu'),
+    prompt: PromptRefSchema,
+    choices: z
+      .record(DigitSchema, TargetSchema)
+      .refine((c) => Object.keys(c).length > 0, 'a menu needs at least one choice')
+      .describe('key -> next node'),
+    timeout: Seconds.default(5).describe('Seconds to wait for a key after the prompt ends.'),
+    retries: z.number().int().min(0).max(10).default(2).describe('Extra attempts after the first one (invalid key or no key).'),
+    invalidPrompt: PromptRefSchema.optional(),
+    timeoutPrompt: PromptRefSchema.optional(),
+    onFail: TargetSchema.optional().describe('Where to go once the attempts are used up; without it the call is hung up.'),
+  })
+  .describe('Play a prompt and branch on one key, with retries.');
 
-export const CollectNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('collect'),
-  prompt: PromptRefSchema,
-  into: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name').describe('Variable that receives the digits.'),
-  minDigits: z.number().int().min(1).max(64).default(1),
-  maxDigits: z.number().int().min(1).max(64).default(16),
-  terminator: z.union([DigitSchema, z.literal('')]).default('#').describe('Key that ends input early; not stored. Empty string: none.'),
-  timeout: Seconds.default(5).describe('Seconds for the first key after the prompt ends.'),
-  interDigitTimeout: Seconds.default(3).describe('Seconds allowed between keys.'),
-  pattern: z.string().optional().describe('Regular expression the whole input must match (anchored).'),
-  retries: z.number().int().min(0).max(10).default(2),
-  invalidPrompt: PromptRefSchema.optional(),
-  timeoutPrompt: PromptRefSchema.optional(),
-  next: TargetSchema,
-  onFail: TargetSchema.optional(),
-}).describe('Collect several digits into a variable.');
+export const CollectNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('collect'),
+    prompt: PromptRefSchema,
+    into: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name')
+      .describe('Variable that receives the digits.'),
+    minDigits: z.number().int().min(1).max(64).default(1),
+    maxDigits: z.number().int().min(1).max(64).default(16),
+    terminator: z
+      .union([DigitSchema, z.literal('')])
+      .default('#')
+      .describe('Key that ends input early; not stored. Empty string: none.'),
+    timeout: Seconds.default(5).describe('Seconds for the first key after the prompt ends.'),
+    interDigitTimeout: Seconds.default(3).describe('Seconds allowed between keys.'),
+    pattern: z.string().optional().describe('Regular expression the whole input must match (anchored).'),
+    retries: z.number().int().min(0).max(10).default(2),
+    invalidPrompt: PromptRefSchema.optional(),
+    timeoutPrompt: PromptRefSchema.optional(),
+    next: TargetSchema,
+    onFail: TargetSchema.optional(),
+  })
+  .describe('Collect several digits into a variable.');
 
-export const HoursNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('hours'),
-  calendar: z.string().min(1).describe('Calendar name in hours.yaml.'),
-  open: TargetSchema,
-  closed: TargetSchema,
-  holiday: TargetSchema.optional().describe('Defaults to the closed branch.'),
-}).describe('Branch on a business-hours calendar: open, closed or holiday.');
+export const HoursNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('hours'),
+    calendar: z.string().min(1).describe('Calendar name in hours.yaml.'),
+    open: TargetSchema,
+    closed: TargetSchema,
+    holiday: TargetSchema.optional().describe('Defaults to the closed branch.'),
+  })
+  .describe('Branch on a business-hours calendar: open, closed or holiday.');
 
-export const SetNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('set'),
-  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.union([z.string(), z.number(), z.boolean()])).describe('variable -> value template ({{var}} substituted).'),
-  next: TargetSchema,
-}).describe('Set call variables.');
+export const SetNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('set'),
+    vars: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.union([z.string(), z.number(), z.boolean()]))
+      .describe('variable -> value template ({{var}} substituted).'),
+    next: TargetSchema,
+  })
+  .describe('Set call variables.');
 
-export const LookupNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('lookup'),
-  url: z.string().min(1).describe('URL template; {{var}} values are URL-encoded.'),
-  method: z.enum(['GET', 'POST']).default('GET'),
-  body: z.string().optional().describe('POST body template, e.g. {"phone": "{{callerId}}"}; values are JSON-escaped.'),
-  timeout: Seconds.default(3),
-  assign: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string().min(1)).default({}).describe('variable -> dotted path into the JSON reply (e.g. "customer.tier").'),
-  next: TargetSchema,
-  onFailure: TargetSchema,
-}).describe('Fetch JSON over HTTP into variables.');
+export const LookupNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('lookup'),
+    url: z.string().min(1).describe('URL template; {{var}} values are URL-encoded.'),
+    method: z.enum(['GET', 'POST']).default('GET'),
+    body: z.string().optional().describe('POST body template, e.g. {"phone": "{{callerId}}"}; values are JSON-escaped.'),
+    timeout: Seconds.default(3),
+    assign: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string().min(1))
+      .default({})
+      .describe('variable -> dotted path into the JSON reply (e.g. "customer.tier").'),
+    next: TargetSchema,
+    onFailure: TargetSchema,
+  })
+  .describe('Fetch JSON over HTTP into variables.');
 
-export const QueueNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('queue'),
-  queue: z.string().min(1).describe('Queue name in queues.yaml (templates not allowed: it is checked when the file loads).'),
-  priority: z.number().int().min(0).max(100).default(0),
-  skills: z.array(SkillRequirementSchema).optional().describe("Replaces the queue's skill requirements for this call."),
-  full: TargetSchema.optional().describe('Branches when the caller leaves the queue without an agent; default hang up.'),
-  timeout: TargetSchema.optional(),
-  closed: TargetSchema.optional(),
-  afterCall: TargetSchema.optional().describe('Where the caller goes when the agent hangs up first (e.g. a survey); default hang up.'),
-}).describe('Hand the call to an ACD queue.');
+export const QueueNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('queue'),
+    queue: z.string().min(1).describe('Queue name in queues.yaml (templates not allowed: it is checked when the file loads).'),
+    priority: z.number().int().min(0).max(100).default(0),
+    skills: z.array(SkillRequirementSchema).optional().describe("Replaces the queue's skill requirements for this call."),
+    full: TargetSchema.optional().describe('Branches when the caller leaves the queue without an agent; default hang up.'),
+    timeout: TargetSchema.optional(),
+    closed: TargetSchema.optional(),
+    afterCall: TargetSchema.optional().describe('Where the caller goes when the agent hangs up first (e.g. a survey); default hang up.'),
+  })
+  .describe('Hand the call to an ACD queue.');
 
-export const CallbackNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('callback'),
-  prompt: PromptRefSchema,
-  queue: z.string().min(1).describe('Queue the callback is placed in.'),
-  number: z.string().default('{{callerId}}').describe('Number to call back (template).'),
-  acceptDigit: DigitSchema.default('1'),
-  timeout: Seconds.default(5),
-  confirmPrompt: PromptRefSchema.optional().describe('Played once accepted, before `accepted`.'),
-  accepted: TargetSchema.optional().describe('Default: hang up (the call was completed in the IVR).'),
-  declined: TargetSchema,
-}).describe('Offer a callback instead of waiting.');
+export const CallbackNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('callback'),
+    prompt: PromptRefSchema,
+    queue: z.string().min(1).describe('Queue the callback is placed in.'),
+    number: z.string().default('{{callerId}}').describe('Number to call back (template).'),
+    acceptDigit: DigitSchema.default('1'),
+    timeout: Seconds.default(5),
+    confirmPrompt: PromptRefSchema.optional().describe('Played once accepted, before `accepted`.'),
+    accepted: TargetSchema.optional().describe('Default: hang up (the call was completed in the IVR).'),
+    declined: TargetSchema,
+  })
+  .describe('Offer a callback instead of waiting.');
 
-export const TransferNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('transfer'),
-  number: z.string().min(1).describe('External number (template), E.164 preferred.'),
-  prompt: PromptRefSchema.optional(),
-}).describe('Transfer the call to an external number.');
+export const TransferNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('transfer'),
+    number: z.string().min(1).describe('External number (template), E.164 preferred.'),
+    prompt: PromptRefSchema.optional(),
+  })
+  .describe('Transfer the call to an external number.');
 
-export const SurveyNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('survey'),
-  prompt: PromptRefSchema,
-  into: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('csat').describe('Variable that receives the score.'),
-  scale: z.number().int().min(2).max(9).default(5).describe('Highest score key (1..N).'),
-  timeout: Seconds.default(5),
-  retries: z.number().int().min(0).max(5).default(1),
-  invalidPrompt: PromptRefSchema.optional(),
-  thanksPrompt: PromptRefSchema.optional(),
-  next: TargetSchema.optional().describe('Default: hang up.'),
-}).describe('Post-call satisfaction score (1..scale).');
+export const SurveyNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('survey'),
+    prompt: PromptRefSchema,
+    into: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .default('csat')
+      .describe('Variable that receives the score.'),
+    scale: z.number().int().min(2).max(9).default(5).describe('Highest score key (1..N).'),
+    timeout: Seconds.default(5),
+    retries: z.number().int().min(0).max(5).default(1),
+    invalidPrompt: PromptRefSchema.optional(),
+    thanksPrompt: PromptRefSchema.optional(),
+    next: TargetSchema.optional().describe('Default: hang up.'),
+  })
+  .describe('Post-call satisfaction score (1..scale).');
 
-export const LanguageNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('language'),
-  prompt: PromptRefSchema,
-  choices: z.record(DigitSchema, z.string().min(2)).describe('key -> language code (e.g. "en", "es").'),
-  timeout: Seconds.default(5),
-  default: z.string().min(2).optional().describe("Language kept when no key (or a wrong key) is pressed; default: the flow's language."),
-  next: TargetSchema,
-}).describe('Let the caller choose the prompt language.');
+export const LanguageNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('language'),
+    prompt: PromptRefSchema,
+    choices: z.record(DigitSchema, z.string().min(2)).describe('key -> language code (e.g. "en", "es").'),
+    timeout: Seconds.default(5),
+    default: z.string().min(2).optional().describe("Language kept when no key (or a wrong key) is pressed; default: the flow's language."),
+    next: TargetSchema,
+  })
+  .describe('Let the caller choose the prompt language.');
 
-export const GotoNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('goto'),
-  target: TargetSchema,
-}).describe('Jump to another node or flow.');
+export const GotoNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('goto'),
+    target: TargetSchema,
+  })
+  .describe('Jump to another node or flow.');
 
-export const HangupNodeSchema = z.strictObject({
-  ...base,
-  type: z.literal('hangup'),
-  prompt: PromptRefSchema.optional(),
-  reason: z.string().default('ivr-completed').describe('Recorded on the CDR.'),
-}).describe('Optionally play a prompt, then hang up.');
+export const HangupNodeSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('hangup'),
+    prompt: PromptRefSchema.optional(),
+    reason: z.string().default('ivr-completed').describe('Recorded on the CDR.'),
+  })
+  .describe('Optionally play a prompt, then hang up.');
 
 export const NodeSchema = z.discriminatedUnion('type', [
   PlayNodeSchema,

@@ -139,7 +139,10 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
   /** Compact path for a screen pop: "hours=open > welcome > menu[1] > sales=queued". */
   summary(): string {
     return this.path
-      .map((s) => `${s.flow === this.path[0]?.flow ? '' : `${s.flow}:`}${s.node}${s.input ? `[${s.input}]` : ''}${s.outcome ? `=${s.outcome}` : ''}`)
+      .map(
+        (s) =>
+          `${s.flow === this.path[0]?.flow ? '' : `${s.flow}:`}${s.node}${s.input ? `[${s.input}]` : ''}${s.outcome ? `=${s.outcome}` : ''}`,
+      )
       .join(' > ');
   }
 
@@ -265,11 +268,14 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
 
   private startTimer(seconds: number, fn: () => void): void {
     this.clearTimer();
-    this.timer = this.opts.clock.setTimeout(() => {
-      this.timer = undefined;
-      if (this.phase === 'ended') return;
-      this.deferred(fn);
-    }, Math.round(seconds * 1000));
+    this.timer = this.opts.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.phase === 'ended') return;
+        this.deferred(fn);
+      },
+      Math.round(seconds * 1000),
+    );
   }
 
   private prompt(ref: PromptRef): ResolvedPrompt {
@@ -319,7 +325,13 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
     // Type-ahead serves the next question only; keys pressed before a queue or a lookup must not
     // answer a question asked minutes later (e.g. a callback offer after a queue timeout).
     if (node.type === 'queue' || node.type === 'lookup' || node.type === 'transfer' || node.type === 'hangup') this.typeAhead = '';
-    const step: PathStep = { at: this.opts.clock.now(), flow: addr.flow, node: addr.node, type: node.type, ...(node.label ? { label: node.label } : {}) };
+    const step: PathStep = {
+      at: this.opts.clock.now(),
+      flow: addr.flow,
+      node: addr.node,
+      type: node.type,
+      ...(node.label ? { label: node.label } : {}),
+    };
     this.path.push(step);
     this.emit('step', step);
     switch (node.type) {
@@ -402,7 +414,8 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
     // Once handed to the ACD (or booked for a callback) the call is no longer the IVR's to count:
     // a later survey, goodbye or hang-up does not make it "completed" or "abandoned" in the IVR.
     const sticky = this.outcome === 'queued' || this.outcome === 'callback';
-    const final: IvrOutcome = sticky && this.outcome && (outcome === 'completed' || outcome === 'abandoned' || outcome === 'failed') ? this.outcome : outcome;
+    const final: IvrOutcome =
+      sticky && this.outcome && (outcome === 'completed' || outcome === 'abandoned' || outcome === 'failed') ? this.outcome : outcome;
     this.outcome = final;
     this.endReason = reason;
     if (sendHangup) this.act({ type: 'hangup', reason });
@@ -453,7 +466,12 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
   }
 
   /** A failed attempt at a menu or collect: ask again with feedback, or leave by onFail when out of tries. */
-  private retry(node: NodeOf<'menu'> | NodeOf<'collect'>, state: InputState, feedback: PromptRef | undefined, why: 'invalid' | 'timeout'): void {
+  private retry(
+    node: NodeOf<'menu'> | NodeOf<'collect'>,
+    state: InputState,
+    feedback: PromptRef | undefined,
+    why: 'invalid' | 'timeout',
+  ): void {
     state.attempts++;
     if (why === 'timeout') this.addInput('-');
     if (state.attempts > node.retries) {
@@ -636,7 +654,14 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
     for (const [v, p] of Object.entries(node.assign)) {
       const got = dig(r.data, p);
       // A scalar (string, number, boolean) as text; an object or array as JSON.
-      this.vars[v] = got === undefined || got === null ? '' : typeof got === 'string' ? got : typeof got === 'number' || typeof got === 'boolean' ? String(got) : JSON.stringify(got);
+      this.vars[v] =
+        got === undefined || got === null
+          ? ''
+          : typeof got === 'string'
+            ? got
+            : typeof got === 'number' || typeof got === 'boolean'
+              ? String(got)
+              : JSON.stringify(got);
     }
     this.setOutcome('ok');
     this.go(node.next);

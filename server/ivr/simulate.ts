@@ -89,7 +89,10 @@ export function simulateCall(flows: FlowSet, flowName: string, opts: SimulationO
         break;
       case 'queue':
         queue = { name: a.queue, priority: a.priority };
-        log('queue', `queue "${a.queue}" priority ${a.priority}${a.skills ? ` skills ${a.skills.map((k) => `${k.skill}>=${k.minLevel}`).join(',')}` : ''}`);
+        log(
+          'queue',
+          `queue "${a.queue}" priority ${a.priority}${a.skills ? ` skills ${a.skills.map((k) => `${k.skill}>=${k.minLevel}`).join(',')}` : ''}`,
+        );
         break;
       case 'transfer':
         log('transfer', `transfer to ${a.number}`);
@@ -209,7 +212,20 @@ export function simulateCall(flows: FlowSet, flowName: string, opts: SimulationO
 export function formatSimulation(r: SimulationResult): string {
   const lines = [`flow ${r.flow} (config ${r.version})`];
   for (const e of r.events) {
-    const mark = { node: '•', play: '  ▶', keys: '  ☎', silence: '  …', queue: '  →', transfer: '  →', callback: '  ↺', survey: '  ★', lookup: '  ⇄', hangup: '  ✆', agent: '  ☺', end: '■' }[e.kind];
+    const mark = {
+      node: '•',
+      play: '  ▶',
+      keys: '  ☎',
+      silence: '  …',
+      queue: '  →',
+      transfer: '  →',
+      callback: '  ↺',
+      survey: '  ★',
+      lookup: '  ⇄',
+      hangup: '  ✆',
+      agent: '  ☺',
+      end: '■',
+    }[e.kind];
     lines.push(`${e.t.toFixed(1).padStart(7)}s ${mark} ${e.text}`);
   }
   lines.push('');

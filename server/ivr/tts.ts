@@ -54,13 +54,16 @@ export class EspeakTts implements TtsProvider {
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
       // execFile passes the text as one argv entry: no shell, so caller-supplied variables are inert.
-      await run(this.opts.binary ?? 'espeak-ng', ['-v', lang, '-s', String(this.opts.speed ?? 150), '-w', tmp, '--', text], { timeout: 20_000 });
+      await run(this.opts.binary ?? 'espeak-ng', ['-v', lang, '-s', String(this.opts.speed ?? 150), '-w', tmp, '--', text], {
+        timeout: 20_000,
+      });
       await writeFile(tmp, encodeWav(8000, 1, wavToMono8k(await readFile(tmp))));
       await rename(tmp, file);
       return file;
     } catch (e) {
       await rm(tmp, { force: true });
-      const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'espeak-ng not installed (apt-get install -y espeak-ng)' : (e as Error).message;
+      const msg =
+        (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'espeak-ng not installed (apt-get install -y espeak-ng)' : (e as Error).message;
       throw new Error(`TTS failed for "${text.slice(0, 40)}": ${msg}`);
     }
   }

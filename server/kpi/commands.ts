@@ -21,7 +21,12 @@ import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from './rep
 
 export interface ReportCommandDeps {
   /** How to reach the store; default opens a read-only store per the flags. */
-  openStore?: (o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) => Promise<Pick<Store, 'report' | 'calls' | 'settings' | 'close'>>;
+  openStore?: (o: {
+    databaseUrl?: string;
+    pgDataDir?: string;
+    pgPort?: number;
+    kpi: Partial<KpiSettings>;
+  }) => Promise<Pick<Store, 'report' | 'calls' | 'settings' | 'close'>>;
   /** KPI settings to use instead of the config's (in-process tests); --config is then not read. */
   settings?: Partial<KpiSettings>;
   out?: (s: string) => void;
@@ -54,7 +59,10 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function registerReportCommands(program: Command, deps: ReportCommandDeps = {}): void {
   withConfigOption(program.command('report'))
     .description('KPI report (offered, answered, SL, 接通率, ASA, AHT, occupancy, FCR, CSAT …) per interval and queue/agent/skill/centre')
-    .requiredOption('--from <time>', 'start: ISO 8601, local "2026-01-05 09:00" (centre time zone), today, yesterday, tomorrow, now, or epoch ms')
+    .requiredOption(
+      '--from <time>',
+      'start: ISO 8601, local "2026-01-05 09:00" (centre time zone), today, yesterday, tomorrow, now, or epoch ms',
+    )
     .requiredOption('--to <time>', 'end (exclusive), same forms as --from')
     .option('--interval <i>', '15m | 30m | 60m | day | week | month | quarter | range', '30m')
     .option('--queue <name>', 'queue (repeatable); implies --dimension queue', collect)
@@ -67,9 +75,12 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
     .option('--sl-thresholds <s>', 'service-level thresholds in seconds, comma-separated (e.g. 20,30)')
     .option('--short-abandon <s>', 'short-abandon threshold in seconds')
     .option('--fcr-window <s>', 'repeat-contact window for FCR in seconds')
-    .option('--database-url <url>', 'external Postgres (default: the config\'s, i.e. $DATABASE_URL or server.database.url, else the embedded one)')
-    .option('--pg-data-dir <dir>', 'embedded Postgres data directory (default: the config\'s, ./data/postgres)')
-    .option('--pg-port <port>', 'embedded Postgres port (default: the config\'s, 5433)')
+    .option(
+      '--database-url <url>',
+      "external Postgres (default: the config's, i.e. $DATABASE_URL or server.database.url, else the embedded one)",
+    )
+    .option('--pg-data-dir <dir>', "embedded Postgres data directory (default: the config's, ./data/postgres)")
+    .option('--pg-port <port>', "embedded Postgres port (default: the config's, 5433)")
     .action(async function (this: Command, f: ReportFlags) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`report: ${msg}`, { exitCode: 2, code: 'report.invalid' });
@@ -80,12 +91,17 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
       let db: { url?: string | undefined; dataDir?: string | undefined; port?: number | undefined } = {};
       if (!deps.settings) {
         const config = loadForCommand(f.config, { err: deps.err ?? ((s) => console.error(s)) });
-        if (!config) return this.error(`report: the config in ${f.config} is invalid: fix the errors above (callcentre validate)`, { exitCode: 1, code: 'report.config' });
+        if (!config)
+          return this.error(`report: the config in ${f.config} is invalid: fix the errors above (callcentre validate)`, {
+            exitCode: 1,
+            code: 'report.config',
+          });
         centre = kpiSettingsOf(config);
         db = config.server.database;
       }
       const checkedBase = KpiSettingsSchema.safeParse({ ...DEFAULT_KPI_SETTINGS, ...centre });
-      if (!checkedBase.success) return fail(`bad KPI settings: ${checkedBase.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+      if (!checkedBase.success)
+        return fail(`bad KPI settings: ${checkedBase.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
       const base = checkedBase.data;
       let parsed;
       try {
@@ -133,8 +149,17 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
           );
           if (f.format === 'csv') out(detailsToCsv(details));
           // The same document as GET /api/v1/reports/calls.
-          else if (f.format === 'json') out(JSON.stringify({ from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), calls: details }, null, 2) + '\n');
-          else out(details.map((d) => `${d.enteredAt}  ${d.contactId}  ${d.queue}  ${d.outcome}  wait ${d.waitSec}s  ${d.agentId ?? '-'}  talk ${d.talkSec}s hold ${d.holdSec}s acw ${d.acwSec}s`).join('\n') + '\n');
+          else if (f.format === 'json')
+            out(JSON.stringify({ from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), calls: details }, null, 2) + '\n');
+          else
+            out(
+              details
+                .map(
+                  (d) =>
+                    `${d.enteredAt}  ${d.contactId}  ${d.queue}  ${d.outcome}  wait ${d.waitSec}s  ${d.agentId ?? '-'}  talk ${d.talkSec}s hold ${d.holdSec}s acw ${d.acwSec}s`,
+                )
+                .join('\n') + '\n',
+            );
           return;
         }
         const report = await store.report(parsed.request, parsed.overrides);

@@ -6,12 +6,7 @@
  * The derivation is tolerant: a log with gaps (lost producer, crash mid-call) yields facts marked
  * incomplete instead of throwing, because a report must never fail on one bad contact.
  */
-import {
-  AGENT_STREAM_PREFIX,
-  type AgentStateName,
-  type CcEvent,
-  type ExitReason,
-} from './events.ts';
+import { AGENT_STREAM_PREFIX, type AgentStateName, type CcEvent, type ExitReason } from './events.ts';
 
 export type Span = readonly [start: number, end: number];
 
@@ -159,7 +154,13 @@ function agentStream(list: CcEvent[], asOf: number, facts: Facts): void {
   let open: AgentStateSpan | undefined;
   for (const e of list) {
     if (e.type !== 'agent.state') {
-      facts.anomalies.push({ contactId: e.contactId, seq: e.seq, type: e.type, ts: e.ts, why: 'not an agent state, in an agent stream; ignored' });
+      facts.anomalies.push({
+        contactId: e.contactId,
+        seq: e.seq,
+        type: e.type,
+        ts: e.ts,
+        why: 'not an agent state, in an agent stream; ignored',
+      });
       continue;
     }
     if (open) {
@@ -315,7 +316,10 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
         // exit for a "system" reason. The counts stay right; the anomaly makes the gap visible.
         if (current) {
           const caller = e.endedBy === 'caller';
-          anomaly(e, `the call ended while still queued in ${current.queue} (no queue.abandon or queue.exit before it); closed as ${caller ? 'abandoned' : 'exited (system)'}`);
+          anomaly(
+            e,
+            `the call ended while still queued in ${current.queue} (no queue.abandon or queue.exit before it); closed as ${caller ? 'abandoned' : 'exited (system)'}`,
+          );
           if (caller) closeWaiting(e.ts, 'abandoned');
           else closeWaiting(e.ts, 'exited', 'system');
         }

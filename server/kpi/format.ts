@@ -31,10 +31,7 @@ export function flattenRow(r: KpiRow, thresholds: readonly number[]): Record<str
 }
 
 export function reportColumns(report: KpiReport): string[] {
-  const sample = flattenRow(
-    report.rows[0] ?? emptyRow(),
-    report.definitions.serviceLevelThresholdsSec,
-  );
+  const sample = flattenRow(report.rows[0] ?? emptyRow(), report.definitions.serviceLevelThresholdsSec);
   // Report-wide, repeated on every row (like sl_mode): a CSV has nowhere else to say it.
   return [...Object.keys(sample), 'sl_mode', 'report_anomalies'];
 }
@@ -153,7 +150,9 @@ export function reportToTable(report: KpiReport): string {
     `${report.dimension} report ${report.from} .. ${report.to}, interval ${report.interval}; ` +
     `SL mode ${report.definitions.serviceLevelMode}, thresholds ${t.join('/')} s, ` +
     `short abandon < ${report.definitions.shortAbandonSec} s, FCR window ${report.definitions.fcrWindowSec} s` +
-    (report.anomalies.count > 0 ? `; ${report.anomalies.count} events out of order, read through fallbacks (--format json shows examples)` : '');
+    (report.anomalies.count > 0
+      ? `; ${report.anomalies.count} events out of order, read through fallbacks (--format json shows examples)`
+      : '');
   return [head, line(cols), ...data.map(line)].join('\n') + '\n';
 }
 

@@ -157,7 +157,9 @@ export function parseTime(text: string, zone: Zone = 0, now = Date.now()): numbe
     const local = new Date(now + offsetAt(zone, now) * MIN).toISOString().slice(0, 10);
     const midnight = parseTime(local, zone, now);
     const shift = t === 'yesterday' ? -1 : t === 'tomorrow' ? 1 : 0;
-    return shift === 0 ? midnight : parseTime(new Date(Date.parse(`${local}T00:00Z`) + shift * 86_400_000).toISOString().slice(0, 10), zone, now);
+    return shift === 0
+      ? midnight
+      : parseTime(new Date(Date.parse(`${local}T00:00Z`) + shift * 86_400_000).toISOString().slice(0, 10), zone, now);
   }
   if (/^\d{10,15}$/.test(t)) return Number(t);
   const local = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?))?$/.exec(t);
@@ -172,5 +174,7 @@ export function parseTime(text: string, zone: Zone = 0, now = Date.now()): numbe
     const ms = Date.parse(t);
     if (Number.isFinite(ms)) return ms;
   }
-  throw new Error(`not a time: "${text}" (use ISO 8601 like 2026-01-05T09:00:00Z, a local 2026-01-05 09:00, today, yesterday, now, or epoch ms)`);
+  throw new Error(
+    `not a time: "${text}" (use ISO 8601 like 2026-01-05T09:00:00Z, a local 2026-01-05 09:00, today, yesterday, now, or epoch ms)`,
+  );
 }

@@ -26,7 +26,13 @@ const MAX_BUCKETS = 20_000;
 
 /** Accepts centre|queue|queues|skill|skills|skillGroup|agent|agents. */
 export function parseDimension(text: string): Dimension {
-  const alias: Record<string, Dimension> = { queues: 'queue', skill: 'skillGroup', skills: 'skillGroup', agents: 'agent', center: 'centre' };
+  const alias: Record<string, Dimension> = {
+    queues: 'queue',
+    skill: 'skillGroup',
+    skills: 'skillGroup',
+    agents: 'agent',
+    center: 'centre',
+  };
   const r = DimensionSchema.safeParse(alias[text] ?? text);
   if (!r.success) throw new ReportQueryError(`unknown report "${text}" (centre, queues, skills, agents)`);
   return r.data;
@@ -47,7 +53,8 @@ export function parseReportParams(
   if (p.shortAbandonSec !== undefined) overrides.shortAbandonSec = intParam('shortAbandonSec', p.shortAbandonSec);
   if (p.fcrWindowSec !== undefined) overrides.fcrWindowSec = intParam('fcrWindowSec', p.fcrWindowSec);
   const checked = KpiSettingsSchema.safeParse({ ...base, ...overrides });
-  if (!checked.success) throw new ReportQueryError(`bad KPI setting: ${checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!checked.success)
+    throw new ReportQueryError(`bad KPI setting: ${checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   const tz = zoneOf(checked.data);
   if (!p.from || !p.to) throw new ReportQueryError('from and to are required');
   let from: number;
@@ -65,7 +72,10 @@ export function parseReportParams(
   if (interval !== 'range' && buckets(from, to, interval, tz).length > MAX_BUCKETS) {
     throw new ReportQueryError(`too many intervals (over ${MAX_BUCKETS}); use a longer interval`);
   }
-  const keys = (p.keys ?? []).flatMap((k) => k.split(',')).map((k) => k.trim()).filter((k) => k !== '');
+  const keys = (p.keys ?? [])
+    .flatMap((k) => k.split(','))
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
   const request: ReportRequest = { from, to, interval, dimension: parseDimension(p.dimension ?? 'queue') };
   if (keys.length > 0) request.keys = keys;
   return { request, overrides };

@@ -81,7 +81,12 @@ export const KpiSettingsSchema = z.object({
     .default([20, 30]),
   serviceLevelMode: ServiceLevelModeSchema.default('abandons-ignored'),
   shortAbandonSec: z.number().int().min(0).max(600).default(5),
-  fcrWindowSec: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  fcrWindowSec: z
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(7 * 86_400),
   /**
    * Each queue's own service-level objective (from the queue config: e.g. 80 % within 20 s). Queue
    * rows then carry serviceLevelObjective, computed in the report's mode.
@@ -90,7 +95,12 @@ export const KpiSettingsSchema = z.object({
     .record(z.string(), z.object({ thresholdSec: z.number().int().min(1).max(3600), target: z.number().min(0).max(1) }))
     .default({}),
   /** Fixed offset used when no timeZone is given. */
-  tzOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60).default(0),
+  tzOffsetMinutes: z
+    .number()
+    .int()
+    .min(-14 * 60)
+    .max(14 * 60)
+    .default(0),
   /** IANA zone for interval edges and local times (follows daylight saving); wins over tzOffsetMinutes. */
   timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
 });
@@ -103,9 +113,15 @@ export const KpiConfigSchema = z.strictObject({
   serviceLevelMode: KpiSettingsSchema.shape.serviceLevelMode.describe(
     'How abandoned calls count in service level: abandons-ignored (Cisco "ignore"), abandons-met (Amazon Connect), abandons-missed (Cisco "negative").',
   ),
-  serviceLevelThresholdsSec: KpiSettingsSchema.shape.serviceLevelThresholdsSec.describe('One service-level figure per threshold, in seconds (e.g. [20, 30]).'),
-  shortAbandonSec: KpiSettingsSchema.shape.shortAbandonSec.describe('Callers who hang up in the queue sooner than this are short abandons: out of service level and abandon rate. 0 = none.'),
-  fcrWindowSec: KpiSettingsSchema.shape.fcrWindowSec.describe('Repeat-contact window for first-contact resolution, in seconds (604800 = 7 days).'),
+  serviceLevelThresholdsSec: KpiSettingsSchema.shape.serviceLevelThresholdsSec.describe(
+    'One service-level figure per threshold, in seconds (e.g. [20, 30]).',
+  ),
+  shortAbandonSec: KpiSettingsSchema.shape.shortAbandonSec.describe(
+    'Callers who hang up in the queue sooner than this are short abandons: out of service level and abandon rate. 0 = none.',
+  ),
+  fcrWindowSec: KpiSettingsSchema.shape.fcrWindowSec.describe(
+    'Repeat-contact window for first-contact resolution, in seconds (604800 = 7 days).',
+  ),
 });
 export type KpiConfig = z.output<typeof KpiConfigSchema>;
 
@@ -345,7 +361,9 @@ export function computeReport(events: readonly CcEvent[], req: ReportRequest, in
     const row = accs.get(key)!;
     row.forEach((a, i) => rows.push(toRow(req.dimension, key, list[i]!, a, settings)));
   }
-  rows.sort((x, y) => (x.intervalStart < y.intervalStart ? -1 : x.intervalStart > y.intervalStart ? 1 : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  rows.sort((x, y) =>
+    x.intervalStart < y.intervalStart ? -1 : x.intervalStart > y.intervalStart ? 1 : x.key < y.key ? -1 : x.key > y.key ? 1 : 0,
+  );
   return {
     from: iso(req.from),
     to: iso(req.to),
@@ -641,9 +659,7 @@ function toRow(dimension: Dimension, key: string, b: Bucket, a: Acc, s: KpiSetti
     abandonRate: queueSide ? ratio(nonShortAbandoned, a.offered - a.shortAbandoned) : null,
     serviceLevels: queueSide ? s.serviceLevelThresholdsSec.map((t) => slAt(a, s, t)) : null,
     serviceLevelObjective:
-      objective && own
-        ? { ...own, target: objective.target, targetMet: own.value === null ? null : own.value >= objective.target }
-        : null,
+      objective && own ? { ...own, target: objective.target, targetMet: own.value === null ? null : own.value >= objective.target } : null,
     contactsOffered: isCentre ? a.contactsOffered : null,
     contactsAnsweredByAgent: isCentre ? a.contactsAnsweredByAgent : null,
     contactsCompletedInIvr: isCentre ? a.contactsCompletedInIvr : null,

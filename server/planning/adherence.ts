@@ -20,7 +20,12 @@ export interface AdherenceRules {
   breakOverrunGraceMin: number;
 }
 
-export const DEFAULT_ADHERENCE_RULES: AdherenceRules = { lateLoginGraceMin: 5, earlyLogoutGraceMin: 5, longNotReadyMin: 15, breakOverrunGraceMin: 3 };
+export const DEFAULT_ADHERENCE_RULES: AdherenceRules = {
+  lateLoginGraceMin: 5,
+  earlyLogoutGraceMin: 5,
+  longNotReadyMin: 15,
+  breakOverrunGraceMin: 3,
+};
 
 export interface ShiftPlan {
   agentId: string;
@@ -63,7 +68,11 @@ function overlapMs(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 }
 
-export function adherence(plans: readonly ShiftPlan[], actual: readonly ActualSpan[], rules: AdherenceRules = DEFAULT_ADHERENCE_RULES): AgentAdherence[] {
+export function adherence(
+  plans: readonly ShiftPlan[],
+  actual: readonly ActualSpan[],
+  rules: AdherenceRules = DEFAULT_ADHERENCE_RULES,
+): AgentAdherence[] {
   const agents = [...new Set(plans.map((p) => p.agentId))].sort();
   return agents.map((agentId) => {
     const shifts = plans.filter((p) => p.agentId === agentId).sort((a, b) => a.start - b.start);
@@ -92,10 +101,16 @@ export function adherence(plans: readonly ShiftPlan[], actual: readonly ActualSp
         continue;
       }
       if (firstLogin !== undefined && firstLogin > sh.start + rules.lateLoginGraceMin * MIN) {
-        exceptions.push({ agentId, kind: 'late-login', at: sh.start + rules.lateLoginGraceMin * MIN, minutes: (firstLogin - sh.start) / MIN });
+        exceptions.push({
+          agentId,
+          kind: 'late-login',
+          at: sh.start + rules.lateLoginGraceMin * MIN,
+          minutes: (firstLogin - sh.start) / MIN,
+        });
       }
       const lastOut = Math.max(...inShift.map((s) => s.end));
-      if (lastOut < sh.end - rules.earlyLogoutGraceMin * MIN) exceptions.push({ agentId, kind: 'early-logout', at: lastOut, minutes: (sh.end - lastOut) / MIN });
+      if (lastOut < sh.end - rules.earlyLogoutGraceMin * MIN)
+        exceptions.push({ agentId, kind: 'early-logout', at: lastOut, minutes: (sh.end - lastOut) / MIN });
       for (const s of inShift) {
         if (s.state !== 'not-ready') continue;
         const outside = s.end - s.start - onBreak(s.start, s.end);
@@ -103,13 +118,20 @@ export function adherence(plans: readonly ShiftPlan[], actual: readonly ActualSp
         if (overlapsBreak) {
           const b = sh.breaks.find((x) => overlapMs(s.start, s.end, x.start, x.end) > 0)!;
           const over = s.end - b.end;
-          if (over > rules.breakOverrunGraceMin * MIN) exceptions.push({ agentId, kind: 'break-overrun', at: b.end + rules.breakOverrunGraceMin * MIN, minutes: over / MIN });
+          if (over > rules.breakOverrunGraceMin * MIN)
+            exceptions.push({ agentId, kind: 'break-overrun', at: b.end + rules.breakOverrunGraceMin * MIN, minutes: over / MIN });
         } else if (outside > rules.longNotReadyMin * MIN) {
           exceptions.push({ agentId, kind: 'long-not-ready', at: s.start + rules.longNotReadyMin * MIN, minutes: outside / MIN });
         }
       }
     }
-    return { agentId, scheduledMin: scheduled / MIN, inAdherenceMin: inAdherence / MIN, adherence: scheduled > 0 ? Math.round((inAdherence / scheduled) * 10_000) / 10_000 : null, exceptions: exceptions.sort((a, b) => a.at - b.at) };
+    return {
+      agentId,
+      scheduledMin: scheduled / MIN,
+      inAdherenceMin: inAdherence / MIN,
+      adherence: scheduled > 0 ? Math.round((inAdherence / scheduled) * 10_000) / 10_000 : null,
+      exceptions: exceptions.sort((a, b) => a.at - b.at),
+    };
   });
 }
 
@@ -153,7 +175,10 @@ export function restReminders(talk: readonly { start: number; end: number }[], r
  * called once per stretch.
  */
 export class RestReminder {
-  private readonly agents = new Map<string, { stretchStart: number; lastEnd: number; talking: boolean; reminded: boolean; timer?: TimerHandle }>();
+  private readonly agents = new Map<
+    string,
+    { stretchStart: number; lastEnd: number; talking: boolean; reminded: boolean; timer?: TimerHandle }
+  >();
 
   constructor(
     private readonly clock: Clock,

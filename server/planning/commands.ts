@@ -18,13 +18,25 @@ import { attainment, attainmentToCsv, TargetsConfigSchema, type Period } from '.
 import { zoneOf } from '../kpi/report.ts';
 import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
 import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from './schedule.ts';
-import { requiredAgents, staffingTable, type IntervalDemand, type StaffingFigures, type StaffingResult, type StaffingTargetsInput } from './staffing.ts';
+import {
+  requiredAgents,
+  staffingTable,
+  type IntervalDemand,
+  type StaffingFigures,
+  type StaffingResult,
+  type StaffingTargetsInput,
+} from './staffing.ts';
 
 export interface PlanningCommandDeps {
   out?: (s: string) => void;
   readFile?: (path: string) => string;
   /** How to reach the store for history; default opens a read-only store per the flags (as `report`). */
-  openStore?: (o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) => Promise<HistorySource & Pick<Store, 'close'>>;
+  openStore?: (o: {
+    databaseUrl?: string;
+    pgDataDir?: string;
+    pgPort?: number;
+    kpi: Partial<KpiSettings>;
+  }) => Promise<HistorySource & Pick<Store, 'close'>>;
   settings?: Partial<KpiSettings>;
   now?: () => number;
 }
@@ -146,23 +158,48 @@ const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`
 const secs = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'inf');
 
 function figuresRow(f: StaffingFigures, mark: string): string {
-  return [mark + String(f.agents).padStart(5), pct(f.serviceLevel).padStart(7), secs(f.asaSec).padStart(8), pct(f.occupancy).padStart(7), pct(f.pWait).padStart(7), pct(f.abandonRate).padStart(7)].join('  ');
+  return [
+    mark + String(f.agents).padStart(5),
+    pct(f.serviceLevel).padStart(7),
+    secs(f.asaSec).padStart(8),
+    pct(f.occupancy).padStart(7),
+    pct(f.pWait).padStart(7),
+    pct(f.abandonRate).padStart(7),
+  ].join('  ');
 }
 
 export function registerPlanningCommands(program: Command, deps: PlanningCommandDeps = {}): void {
   program
     .command('attainment')
-    .description('share of intervals meeting each target (SL, answer rate, 接通率, FCR, abandons, AHT, occupancy) by day, week, month or quarter')
+    .description(
+      'share of intervals meeting each target (SL, answer rate, 接通率, FCR, abandons, AHT, occupancy) by day, week, month or quarter',
+    )
     .requiredOption('--from <time>', 'start (ISO, local date, today …)')
     .requiredOption('--to <time>', 'end (exclusive)')
-    .requiredOption('--targets <file.json>', '{centre?: {...}, queues: {name: {serviceLevel: {thresholdSec, target}, answerRate, connectRate, fcr, abandonRate, ahtSec: {min,max}, occupancy: {min,max}, intervalShare}}}')
+    .requiredOption(
+      '--targets <file.json>',
+      '{centre?: {...}, queues: {name: {serviceLevel: {thresholdSec, target}, answerRate, connectRate, fcr, abandonRate, ahtSec: {min,max}, occupancy: {min,max}, intervalShare}}}',
+    )
     .option('--period <p>', 'day | week | month | quarter', 'day')
     .option('--interval <i>', 'the intervals judged: 15m | 30m | 60m', '30m')
     .option('--format <f>', 'table | csv | json', 'table')
     .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
     .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
     .option('--pg-port <port>', 'embedded Postgres port', '5433')
-    .action(async function (this: Command, f: { from: string; to: string; targets: string; period: string; interval: string; format: string; databaseUrl?: string; pgDataDir: string; pgPort: string }) {
+    .action(async function (
+      this: Command,
+      f: {
+        from: string;
+        to: string;
+        targets: string;
+        period: string;
+        interval: string;
+        format: string;
+        databaseUrl?: string;
+        pgDataDir: string;
+        pgPort: string;
+      },
+    ) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`attainment: ${msg}`, { exitCode: 2, code: 'attainment.invalid' });
       if (!['day', 'week', 'month', 'quarter'].includes(f.period)) fail('--period must be day, week, month or quarter');
@@ -171,13 +208,22 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       let parsed;
       try {
         targets = TargetsConfigSchema.parse(JSON.parse((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.targets)));
-        parsed = parseReportParams({ from: f.from, to: f.to, interval: f.interval, dimension: 'queue' }, { ...(await import('../kpi/report.ts')).DEFAULT_KPI_SETTINGS, ...deps.settings }, deps.now?.());
+        parsed = parseReportParams(
+          { from: f.from, to: f.to, interval: f.interval, dimension: 'queue' },
+          { ...(await import('../kpi/report.ts')).DEFAULT_KPI_SETTINGS, ...deps.settings },
+          deps.now?.(),
+        );
       } catch (err) {
         return fail(err instanceof ReportQueryError || err instanceof Error ? err.message : String(err));
       }
       const open = deps.openStore ?? (await import('../kpi/commands.ts')).defaultOpenStore;
       const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
-      const store = await open({ ...(databaseUrl ? { databaseUrl } : {}), pgDataDir: f.pgDataDir, pgPort: Number(f.pgPort), kpi: { ...deps.settings } });
+      const store = await open({
+        ...(databaseUrl ? { databaseUrl } : {}),
+        pgDataDir: f.pgDataDir,
+        pgPort: Number(f.pgPort),
+        kpi: { ...deps.settings },
+      });
       try {
         const rows = [];
         // Queue rows for queue targets, the centre row for centre targets (connect rate lives there).
@@ -186,7 +232,10 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
         if (f.format === 'json') return out(JSON.stringify(a, null, 2) + '\n');
         if (f.format === 'csv') return out(attainmentToCsv(a));
         out('key           period      target        met/intervals   share    goal\n');
-        for (const r of a) out(`${r.key.padEnd(12)}  ${r.period.padEnd(10)}  ${r.target.padEnd(12)}  ${`${r.met}/${r.intervals}`.padStart(13)}  ${pct(r.share).padStart(6)}  ${pct(r.goal)} ${r.goalMet ? 'met' : 'missed'}\n`);
+        for (const r of a)
+          out(
+            `${r.key.padEnd(12)}  ${r.period.padEnd(10)}  ${r.target.padEnd(12)}  ${`${r.met}/${r.intervals}`.padStart(13)}  ${pct(r.share).padStart(6)}  ${pct(r.goal)} ${r.goalMet ? 'met' : 'missed'}\n`,
+          );
       } finally {
         await store.close();
       }
@@ -194,8 +243,13 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
 
   program
     .command('schedule')
-    .description('shift schedule for a week: requirement per interval + shift templates + agents (JSON) -> shifts with breaks, coverage, peak redundancy / off-peak idle')
-    .requiredOption('--input <file.json>', '{intervalMin, required: [[agents per slot] per day], templates: [...], agents: [...], minRestHours?}')
+    .description(
+      'shift schedule for a week: requirement per interval + shift templates + agents (JSON) -> shifts with breaks, coverage, peak redundancy / off-peak idle',
+    )
+    .requiredOption(
+      '--input <file.json>',
+      '{intervalMin, required: [[agents per slot] per day], templates: [...], agents: [...], minRestHours?}',
+    )
     .option('--exact <s>', 'seconds to let the exact MIP try to beat the rounded LP schedule', '0')
     .option('--days <labels>', 'comma-separated day labels for the output (default Mon..Sun)', 'Mon,Tue,Wed,Thu,Fri,Sat,Sun')
     .option('--format <f>', 'table | csv (shifts) | coverage (CSV per interval) | svg (coverage chart) | json', 'table')
@@ -206,7 +260,12 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       let input: ScheduleInput;
       try {
         input = JSON.parse((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.input)) as ScheduleInput;
-        if (![15, 30, 60].includes(input.intervalMin) || !Array.isArray(input.required) || !Array.isArray(input.templates) || !Array.isArray(input.agents)) {
+        if (
+          ![15, 30, 60].includes(input.intervalMin) ||
+          !Array.isArray(input.required) ||
+          !Array.isArray(input.templates) ||
+          !Array.isArray(input.agents)
+        ) {
           throw new Error('input needs intervalMin (15, 30 or 60), required, templates and agents');
         }
       } catch (err) {
@@ -236,7 +295,9 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
 
   program
     .command('forecast')
-    .description('volume forecast per interval from the queue\'s own history (weekday × interval seasonality, trend, holidays), with accuracy on held-out weeks and optional staffing')
+    .description(
+      "volume forecast per interval from the queue's own history (weekday × interval seasonality, trend, holidays), with accuracy on held-out weeks and optional staffing",
+    )
     .requiredOption('--queue <name>', 'queue to forecast')
     .requiredOption('--from <time>', 'forecast start (ISO, local "2026-01-05", today, tomorrow …)')
     .requiredOption('--to <time>', 'forecast end (exclusive)')
@@ -279,22 +340,49 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       }
       const open = deps.openStore ?? (await import('../kpi/commands.ts')).defaultOpenStore;
       const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
-      const store = await open({ ...(databaseUrl ? { databaseUrl } : {}), pgDataDir: f.pgDataDir, pgPort: Number(f.pgPort), kpi: { ...deps.settings } });
+      const store = await open({
+        ...(databaseUrl ? { databaseUrl } : {}),
+        pgDataDir: f.pgDataDir,
+        pgPort: Number(f.pgPort),
+        kpi: { ...deps.settings },
+      });
       try {
         const a = await forecastFromStore(store, query, deps.now?.() ?? Date.now());
         if (f.format === 'json') return out(JSON.stringify(a, null, 2) + '\n');
         if (f.format === 'csv') {
           const head = 'interval_start,calls,aht_sec' + (query.staffing ? ',agents,scheduled,service_level,asa_sec,occupancy' : '');
           const body = a.intervals.map((p) =>
-            [new Date(p.start).toISOString(), p.calls.toFixed(2), p.ahtSec.toFixed(1), ...(p.staffing ? [p.staffing.agents, p.staffing.scheduled, p.staffing.serviceLevel?.toFixed(4) ?? '', Number.isFinite(p.staffing.asaSec) ? p.staffing.asaSec.toFixed(2) : '', p.staffing.occupancy.toFixed(4)] : [])].join(','),
+            [
+              new Date(p.start).toISOString(),
+              p.calls.toFixed(2),
+              p.ahtSec.toFixed(1),
+              ...(p.staffing
+                ? [
+                    p.staffing.agents,
+                    p.staffing.scheduled,
+                    p.staffing.serviceLevel?.toFixed(4) ?? '',
+                    Number.isFinite(p.staffing.asaSec) ? p.staffing.asaSec.toFixed(2) : '',
+                    p.staffing.occupancy.toFixed(4),
+                  ]
+                : []),
+            ].join(','),
           );
           return out([head, ...body].join('\n') + '\n');
         }
-        out(`${a.queue}: fitted on ${a.daysFitted} days from ${a.historyFrom}; trend ${a.trend.slopePerDay.toFixed(2)} calls/day per day; weekday factors Mon..Sun ${a.weekday.map((w) => w.toFixed(2)).join(' ')}; holiday factor ${a.holidayFactor.toFixed(2)}\n`);
-        if (a.accuracy) out(`accuracy on ${a.accuracy.holdoutWeeks} held-out week(s): WAPE ${pct(a.accuracy.wape)}, MAPE ${pct(a.accuracy.mape)}, bias ${pct(a.accuracy.bias)}\n`);
+        out(
+          `${a.queue}: fitted on ${a.daysFitted} days from ${a.historyFrom}; trend ${a.trend.slopePerDay.toFixed(2)} calls/day per day; weekday factors Mon..Sun ${a.weekday.map((w) => w.toFixed(2)).join(' ')}; holiday factor ${a.holidayFactor.toFixed(2)}\n`,
+        );
+        if (a.accuracy)
+          out(
+            `accuracy on ${a.accuracy.holdoutWeeks} held-out week(s): WAPE ${pct(a.accuracy.wape)}, MAPE ${pct(a.accuracy.mape)}, bias ${pct(a.accuracy.bias)}\n`,
+          );
         out('\ninterval start              calls    aht' + (query.staffing ? '  agents  sched' : '') + '\n');
         for (const p of a.intervals) {
-          out(`${new Date(p.start).toISOString()}  ${p.calls.toFixed(1).padStart(7)}  ${p.ahtSec.toFixed(0).padStart(5)}` + (p.staffing ? `  ${String(p.staffing.agents).padStart(6)}  ${String(p.staffing.scheduled).padStart(5)}` : '') + '\n');
+          out(
+            `${new Date(p.start).toISOString()}  ${p.calls.toFixed(1).padStart(7)}  ${p.ahtSec.toFixed(0).padStart(5)}` +
+              (p.staffing ? `  ${String(p.staffing.agents).padStart(6)}  ${String(p.staffing.scheduled).padStart(5)}` : '') +
+              '\n',
+          );
         }
       } catch (err) {
         if (err instanceof PlanningQueryError) return fail(err.message);
@@ -328,7 +416,12 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       let rows: { label: string; demand: IntervalDemand }[];
       try {
         targets = targetsFromFlags(f);
-        if (!targets.serviceLevel && targets.asaSec === undefined && targets.maxOccupancy === undefined && targets.maxAbandonRate === undefined) {
+        if (
+          !targets.serviceLevel &&
+          targets.asaSec === undefined &&
+          targets.maxOccupancy === undefined &&
+          targets.maxAbandonRate === undefined
+        ) {
           targets.serviceLevel = { target: 0.8, thresholdSec: 20 }; // the industry default, said in the output
         }
         if (f.demand) rows = parseDemandCsv((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.demand));
@@ -350,7 +443,20 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       if (f.format === 'csv') {
         const head = 'interval,calls,aht_sec,traffic_erlangs,agents,scheduled,service_level,asa_sec,occupancy,p_wait,abandon_rate,binding';
         const body = results.map((r) =>
-          [r.label, r.calls, r.ahtSec, r.trafficErlangs.toFixed(3), r.agents, r.scheduled, r.serviceLevel?.toFixed(4) ?? '', Number.isFinite(r.asaSec) ? r.asaSec.toFixed(2) : '', r.occupancy.toFixed(4), r.pWait.toFixed(4), r.abandonRate.toFixed(4), r.binding].join(','),
+          [
+            r.label,
+            r.calls,
+            r.ahtSec,
+            r.trafficErlangs.toFixed(3),
+            r.agents,
+            r.scheduled,
+            r.serviceLevel?.toFixed(4) ?? '',
+            Number.isFinite(r.asaSec) ? r.asaSec.toFixed(2) : '',
+            r.occupancy.toFixed(4),
+            r.pWait.toFixed(4),
+            r.abandonRate.toFixed(4),
+            r.binding,
+          ].join(','),
         );
         out([head, ...body].join('\n') + '\n');
         return;
@@ -367,9 +473,12 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       if (results.length === 1) {
         const r = results[0]!;
         const span = Math.max(0, Number(f.rows) || 0);
-        out(`traffic ${r.trafficErlangs.toFixed(2)} Erlangs: ${r.agents} agents on the phones (decided by ${r.binding}), ${r.scheduled} scheduled\n\n`);
+        out(
+          `traffic ${r.trafficErlangs.toFixed(2)} Erlangs: ${r.agents} agents on the phones (decided by ${r.binding}), ${r.scheduled} scheduled\n\n`,
+        );
         out('agents       SL       ASA     occ   pWait  abandon\n');
-        for (const row of staffingTable(rows[0]!.demand, targets, r.agents - span, r.agents + span)) out(figuresRow(row, row.agents === r.agents ? '>' : ' ') + '\n');
+        for (const row of staffingTable(rows[0]!.demand, targets, r.agents - span, r.agents + span))
+          out(figuresRow(row, row.agents === r.agents ? '>' : ' ') + '\n');
         return;
       }
       out('interval          calls    aht  erlangs  agents  sched      SL     ASA     occ  binding\n');

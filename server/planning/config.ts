@@ -13,7 +13,9 @@ export const PlanningConfigSchema = z.strictObject({
   staffing: z
     .strictObject({
       model: StaffingModelSchema.default('erlang-c'),
-      serviceLevel: z.strictObject({ thresholdSec: z.number().nonnegative(), target: z.number().min(0).max(1) }).default({ thresholdSec: 20, target: 0.8 }),
+      serviceLevel: z
+        .strictObject({ thresholdSec: z.number().nonnegative(), target: z.number().min(0).max(1) })
+        .default({ thresholdSec: 20, target: 0.8 }),
       asaSec: z.number().positive().optional(),
       maxOccupancy: z.number().gt(0).max(1).optional(),
       maxAbandonRate: z.number().min(0).max(1).optional(),
@@ -25,7 +27,11 @@ export const PlanningConfigSchema = z.strictObject({
   historyWeeks: z.number().int().min(1).max(104).default(8),
   /** Volume alerts against the normal for the interval (seed: +30 % and +50 %). */
   volumeAlerts: z
-    .strictObject({ elevated: z.number().positive().default(0.3), surge: z.number().positive().default(0.5), minExpected: z.number().nonnegative().default(5) })
+    .strictObject({
+      elevated: z.number().positive().default(0.3),
+      surge: z.number().positive().default(0.5),
+      minExpected: z.number().nonnegative().default(5),
+    })
     .default({ elevated: 0.3, surge: 0.5, minExpected: 5 }),
   /** Attendance exceptions pushed to supervisors, minutes. */
   adherence: z
@@ -37,7 +43,9 @@ export const PlanningConfigSchema = z.strictObject({
     })
     .default({ lateLoginGraceMin: 5, earlyLogoutGraceMin: 5, longNotReadyMin: 15, breakOverrunGraceMin: 3 }),
   /** Rest reminder on the agent desktop after continuous talk (seed: 2 hours); a gap of restGapMin is a rest. */
-  rest: z.strictObject({ afterTalkMin: z.number().positive().default(120), restGapMin: z.number().positive().default(10) }).default({ afterTalkMin: 120, restGapMin: 10 }),
+  rest: z
+    .strictObject({ afterTalkMin: z.number().positive().default(120), restGapMin: z.number().positive().default(10) })
+    .default({ afterTalkMin: 120, restGapMin: 10 }),
 });
 export type PlanningConfig = z.output<typeof PlanningConfigSchema>;
 

@@ -46,7 +46,12 @@ export function scaleDay(day: ReplayDay, factor: number, intervalMs: number, see
     const n = Math.floor(want) + (rand() < want - Math.floor(want) ? 1 : 0);
     for (let i = 0; i < n; i++) {
       const src = calls[Math.floor(rand() * calls.length)]!;
-      extra.push({ ...src, id: `${src.id}+x${i}`, arrivedAt: k * intervalMs + Math.floor(rand() * intervalMs), callerId: `drill-${k}-${i}` });
+      extra.push({
+        ...src,
+        id: `${src.id}+x${i}`,
+        arrivedAt: k * intervalMs + Math.floor(rand() * intervalMs),
+        callerId: `drill-${k}-${i}`,
+      });
     }
   }
   return { ...day, calls: [...day.calls, ...extra].sort((a, b) => a.arrivedAt - b.arrivedAt) };
@@ -165,9 +170,22 @@ export function drill(day: ReplayDay, cfg: ReplayConfig, scenario: DrillScenario
     scenario: scenario.name,
     calls: d.calls.length,
     intervals: report.rows.filter((x) => (x.offered ?? 0) > 0).map((x) => pick(x, threshold)),
-    totals: total ? pick(total, threshold) : { queue: 'centre', intervalStart: new Date(o.from).toISOString(), offered: 0, answered: 0, abandoned: 0, serviceLevel: null, asaSec: null, abandonRate: null },
+    totals: total
+      ? pick(total, threshold)
+      : {
+          queue: 'centre',
+          intervalStart: new Date(o.from).toISOString(),
+          offered: 0,
+          answered: 0,
+          abandoned: 0,
+          serviceLevel: null,
+          asaSec: null,
+          abandonRate: null,
+        },
     volumeAlerts: volumeAlertTimeline(d.calls, normal, intervalMs, o.levels),
-    serviceLevelBreaches: r.serviceLevelCrossings.filter((c) => c.breached).map(({ at, queue, value, target }) => ({ at, queue, value, target })),
+    serviceLevelBreaches: r.serviceLevelCrossings
+      .filter((c) => c.breached)
+      .map(({ at, queue, value, target }) => ({ at, queue, value, target })),
     auditFailures: r.auditFailures,
   };
 }

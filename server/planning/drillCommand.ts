@@ -24,7 +24,11 @@ export interface DrillCommandDeps {
     close(): Promise<void>;
   }>;
   /** Queues and agents; default: loaded from --config. */
-  acd?: { queues: Parameters<typeof drill>[1]['queues']; agents: Parameters<typeof drill>[1]['agents']; auxCodes?: Parameters<typeof drill>[1]['auxCodes'] };
+  acd?: {
+    queues: Parameters<typeof drill>[1]['queues'];
+    agents: Parameters<typeof drill>[1]['agents'];
+    auxCodes?: Parameters<typeof drill>[1]['auxCodes'];
+  };
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -42,7 +46,9 @@ export function registerDrillCommand(program: Command, deps: DrillCommandDeps = 
   withConfigOption(
     program
       .command('drill')
-      .description('replay a past day through the ACD with the current config, as it was and with surges; SL/ASA/abandons per interval and when alerts fire')
+      .description(
+        'replay a past day through the ACD with the current config, as it was and with surges; SL/ASA/abandons per interval and when alerts fire',
+      )
       .requiredOption('--from <time>', 'start of the replayed period (ISO or local "2026-01-05 08:00")')
       .requiredOption('--to <time>', 'end (exclusive)')
       .option('--factor <f>', 'arrival multiplier (repeatable)', collect)
@@ -54,7 +60,18 @@ export function registerDrillCommand(program: Command, deps: DrillCommandDeps = 
       .option('--pg-port <port>', 'embedded Postgres port', '5433'),
   ).action(async function (
     this: Command,
-    f: { from: string; to: string; factor?: string[]; burst?: string; interval: string; format: string; config: string; databaseUrl?: string; pgDataDir: string; pgPort: string },
+    f: {
+      from: string;
+      to: string;
+      factor?: string[];
+      burst?: string;
+      interval: string;
+      format: string;
+      config: string;
+      databaseUrl?: string;
+      pgDataDir: string;
+      pgPort: string;
+    },
   ) {
     const out = deps.out ?? ((s: string) => process.stdout.write(s));
     const fail = (msg: string): never => this.error(`drill: ${msg}`, { exitCode: 2, code: 'drill.invalid' });
@@ -84,13 +101,24 @@ export function registerDrillCommand(program: Command, deps: DrillCommandDeps = 
           if (!(v >= 1 && v <= 10)) throw new Error('--factor must be between 1 and 10');
           scenarios.push({ name: `× ${v}`, arrivalFactor: v });
         }
-        if (f.burst) scenarios.push({ name: `burst ${f.burst}`, burst: parseBurst(f.burst, parseTime(new Date(from).toISOString().slice(0, 10), zone)) });
+        if (f.burst)
+          scenarios.push({
+            name: `burst ${f.burst}`,
+            burst: parseBurst(f.burst, parseTime(new Date(from).toISOString().slice(0, 10), zone)),
+          });
       } catch (err) {
         return fail((err as Error).message);
       }
       const day = dayFromEvents(await store.events(from, to), from, to);
       if (day.calls.length === 0) return fail('no queue calls in that period');
-      const results = scenarios.map((s) => drill(day, { ...acd, auxCodes: acd.auxCodes ?? [] }, s, { from, to: to + 3_600_000, intervalMin: intervalMin as 15 | 30 | 60, kpi: store.settings }));
+      const results = scenarios.map((s) =>
+        drill(day, { ...acd, auxCodes: acd.auxCodes ?? [] }, s, {
+          from,
+          to: to + 3_600_000,
+          intervalMin: intervalMin as 15 | 30 | 60,
+          kpi: store.settings,
+        }),
+      );
       if (f.format === 'json') return out(JSON.stringify(results, null, 2) + '\n');
       const off = typeof zone === 'number' ? zone : 0;
       for (const r of results) out(renderDrill(r, off));
@@ -107,7 +135,9 @@ export function renderDrill(r: DrillResult, offsetMin = 0): string {
   ];
   for (const i of r.intervals) {
     const start = Date.parse(i.intervalStart);
-    const alerts = r.volumeAlerts.filter((a) => a.queue === i.queue && a.intervalStart === start).map((a) => `${a.level}@${hhmm(a.at, offsetMin)}`);
+    const alerts = r.volumeAlerts
+      .filter((a) => a.queue === i.queue && a.intervalStart === start)
+      .map((a) => `${a.level}@${hhmm(a.at, offsetMin)}`);
     lines.push(
       `${hhmm(start, offsetMin)}     ${i.queue.padEnd(12)}  ${String(i.offered).padStart(7)}  ${String(i.answered).padStart(8)}  ${String(i.abandoned).padStart(9)}  ${pct(i.serviceLevel).padStart(6)}  ${String(i.asaSec ?? '-').padStart(6)}  ${alerts.join(' ')}`,
     );

@@ -89,7 +89,13 @@ function logFactorials(n: number): Float64Array {
   return f;
 }
 
-export function erlangA(agents: number, callsPerSecond: number, ahtSeconds: number, patienceSeconds: number, thresholdSeconds: number): ErlangAResult {
+export function erlangA(
+  agents: number,
+  callsPerSecond: number,
+  ahtSeconds: number,
+  patienceSeconds: number,
+  thresholdSeconds: number,
+): ErlangAResult {
   if (!Number.isInteger(agents) || agents < 0) throw new RangeError('erlangA: agents must be an integer >= 0');
   if (!(callsPerSecond >= 0) || !(ahtSeconds > 0) || !(patienceSeconds > 0) || !(thresholdSeconds >= 0)) {
     throw new RangeError('erlangA: rates, handle time and patience must be positive');

@@ -73,7 +73,12 @@ export function localSlot(t: number, zone: Zone, intervalMin: number): LocalSlot
   const dayNumber = Math.floor(local / DAY);
   const minute = Math.floor((local - dayNumber * DAY) / MIN);
   // 1970-01-01 was a Thursday: Monday-based weekday is (day + 3) mod 7.
-  return { dayNumber, date: new Date(dayNumber * DAY).toISOString().slice(0, 10), weekday: (((dayNumber + 3) % 7) + 7) % 7, slot: Math.floor(minute / intervalMin) };
+  return {
+    dayNumber,
+    date: new Date(dayNumber * DAY).toISOString().slice(0, 10),
+    weekday: (((dayNumber + 3) % 7) + 7) % 7,
+    slot: Math.floor(minute / intervalMin),
+  };
 }
 
 interface DayRow {
@@ -89,7 +94,11 @@ function byDay(history: readonly SeriesPoint[], zone: Zone, intervalMin: number,
   for (const p of history) {
     const l = localSlot(p.start, zone, intervalMin);
     let d = days.get(l.dayNumber);
-    if (!d) days.set(l.dayNumber, (d = { dayNumber: l.dayNumber, date: l.date, weekday: l.weekday, slots: new Float64Array(slotsPerDay), total: 0 }));
+    if (!d)
+      days.set(
+        l.dayNumber,
+        (d = { dayNumber: l.dayNumber, date: l.date, weekday: l.weekday, slots: new Float64Array(slotsPerDay), total: 0 }),
+      );
     // A 25-hour daylight-saving day folds its extra hour into the last slot rather than losing it.
     d.slots[Math.min(l.slot, slotsPerDay - 1)]! += p.calls;
     d.total += p.calls;
@@ -161,7 +170,18 @@ export function fitForecast(history: readonly SeriesPoint[], opts: ForecastOptio
   for (let w = 0; w < 7; w++) if (weekdayTotal[w]! > 0) for (let s = 0; s < slotsPerDay; s++) shape[w]![s]! /= weekdayTotal[w]!;
 
   const ahtSec = fitAht(history, zone, opts.intervalMin, slotsPerDay, holidays);
-  const model: ForecastModel = { intervalMin: opts.intervalMin, zone, slotsPerDay, trend, weekday, shape, ahtSec, holidayFactor: 0, holidays, daysFitted: days.length };
+  const model: ForecastModel = {
+    intervalMin: opts.intervalMin,
+    zone,
+    slotsPerDay,
+    trend,
+    weekday,
+    shape,
+    ahtSec,
+    holidayFactor: 0,
+    holidays,
+    daysFitted: days.length,
+  };
 
   // Holiday factor: what past holidays did against what a normal day would have brought.
   let actual = 0;
@@ -181,7 +201,13 @@ function normalise(weekday: number[]): void {
   if (mean > 0) for (let w = 0; w < 7; w++) weekday[w] = weekday[w]! / mean;
 }
 
-function fitAht(history: readonly SeriesPoint[], zone: Zone, intervalMin: number, slotsPerDay: number, holidays: Map<string, unknown>): number[][] {
+function fitAht(
+  history: readonly SeriesPoint[],
+  zone: Zone,
+  intervalMin: number,
+  slotsPerDay: number,
+  holidays: Map<string, unknown>,
+): number[][] {
   const sum = Array.from({ length: 7 }, () => new Array<number>(slotsPerDay).fill(0));
   const n = Array.from({ length: 7 }, () => new Array<number>(slotsPerDay).fill(0));
   let all = 0;
@@ -226,7 +252,12 @@ const INTERVAL: Record<15 | 30 | 60, Interval> = { 15: '15m', 30: '30m', 60: '60
 export function forecastRange(m: ForecastModel, from: number, to: number): ForecastPoint[] {
   return buckets(from, to, INTERVAL[m.intervalMin], m.zone).map((b) => {
     const l = localSlot(b.start, m.zone, m.intervalMin);
-    return { start: b.start, end: b.end, calls: forecastAt(m, b.start), ahtSec: m.ahtSec[l.weekday]![Math.min(l.slot, m.slotsPerDay - 1)]! };
+    return {
+      start: b.start,
+      end: b.end,
+      calls: forecastAt(m, b.start),
+      ahtSec: m.ahtSec[l.weekday]![Math.min(l.slot, m.slotsPerDay - 1)]!,
+    };
   });
 }
 
@@ -270,7 +301,11 @@ export function accuracy(actual: readonly { calls: number }[], forecast: readonl
  * Accuracy on held-out weeks: fit on everything before the last `holdoutWeeks` local weeks of the
  * history, forecast those weeks, compare. The honest figure to quote for a model.
  */
-export function backtest(history: readonly SeriesPoint[], opts: ForecastOptions, holdoutWeeks = 1): Accuracy & { splitAt: number; model: ForecastModel } {
+export function backtest(
+  history: readonly SeriesPoint[],
+  opts: ForecastOptions,
+  holdoutWeeks = 1,
+): Accuracy & { splitAt: number; model: ForecastModel } {
   if (history.length === 0) throw new RangeError('backtest: empty history');
   const sorted = [...history].sort((a, b) => a.start - b.start);
   const last = sorted[sorted.length - 1]!.start;
@@ -279,7 +314,14 @@ export function backtest(history: readonly SeriesPoint[], opts: ForecastOptions,
   const test = sorted.filter((p) => p.start >= splitAt);
   if (train.length === 0) throw new RangeError('backtest: nothing left to fit on');
   const model = fitForecast(train, opts);
-  return { ...accuracy(test, test.map((p) => ({ calls: forecastAt(model, p.start) }))), splitAt, model };
+  return {
+    ...accuracy(
+      test,
+      test.map((p) => ({ calls: forecastAt(model, p.start) })),
+    ),
+    splitAt,
+    model,
+  };
 }
 
 /**
@@ -287,7 +329,13 @@ export function backtest(history: readonly SeriesPoint[], opts: ForecastOptions,
  * day is scaled by it, shrunk towards 1 by credibility (a few calls early in the morning say little):
  * weight = expected so far ÷ (expected so far + `credibilityCalls`).
  */
-export function reforecast(m: ForecastModel, todayActual: readonly SeriesPoint[], now: number, dayEnd: number, credibilityCalls = 50): ForecastPoint[] & { ratio?: number } {
+export function reforecast(
+  m: ForecastModel,
+  todayActual: readonly SeriesPoint[],
+  now: number,
+  dayEnd: number,
+  credibilityCalls = 50,
+): ForecastPoint[] & { ratio?: number } {
   let expected = 0;
   let seen = 0;
   for (const p of todayActual) {
@@ -353,7 +401,9 @@ export class Forecaster {
 }
 
 /** History for the forecaster from KPI report rows (dimension queue, 15/30/60-minute interval). */
-export function historyFromRows(rows: readonly { key: string; intervalStart: string; offered: number | null; ahtSec: number | null }[]): Map<string, SeriesPoint[]> {
+export function historyFromRows(
+  rows: readonly { key: string; intervalStart: string; offered: number | null; ahtSec: number | null }[],
+): Map<string, SeriesPoint[]> {
   const out = new Map<string, SeriesPoint[]>();
   for (const r of rows) {
     let list = out.get(r.key);

@@ -32,7 +32,11 @@ export async function highsSolver(o: HighsOptions = {}): Promise<MipSolver> {
     solve(lp: string, so: { relax?: boolean; timeLimitSec?: number } = {}) {
       // The relaxation is the same text without its Generals section (integrality declarations).
       const text = so.relax ? lp.replace(/\nGenerals\n[\s\S]*?\nEnd/, '\nEnd') : lp;
-      const r = highs.solve(text, { output_flag: false, time_limit: so.timeLimitSec ?? o.timeLimitSec ?? 20, mip_rel_gap: o.mipRelGap ?? 1e-3 });
+      const r = highs.solve(text, {
+        output_flag: false,
+        time_limit: so.timeLimitSec ?? o.timeLimitSec ?? 20,
+        mip_rel_gap: o.mipRelGap ?? 1e-3,
+      });
       const values: Record<string, number> = {};
       for (const [name, col] of Object.entries(r.Columns as Record<string, { Primal: number }>)) values[name] = col.Primal;
       return { status: r.Status, objective: r.ObjectiveValue, values };

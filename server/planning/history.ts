@@ -6,7 +6,16 @@
 import type { KpiReport, KpiSettings, ReportRequest } from '../kpi/report.ts';
 import { zoneOf } from '../kpi/report.ts';
 import { parseTime } from '../kpi/intervals.ts';
-import { backtest, fitForecast, forecastRange, historyFromRows, type Accuracy, type ForecastPoint, type Holiday, type SeriesPoint } from './forecast.ts';
+import {
+  backtest,
+  fitForecast,
+  forecastRange,
+  historyFromRows,
+  type Accuracy,
+  type ForecastPoint,
+  type Holiday,
+  type SeriesPoint,
+} from './forecast.ts';
 import { requiredAgents, type StaffingResult, type StaffingTargetsInput } from './staffing.ts';
 
 const DAY = 86_400_000;
@@ -17,7 +26,13 @@ export interface HistorySource {
 }
 
 /** Offered calls and AHT per queue and interval over [from, to), a week per query to bound memory. */
-export async function loadHistory(store: HistorySource, queues: readonly string[], from: number, to: number, intervalMin: 15 | 30 | 60): Promise<Map<string, SeriesPoint[]>> {
+export async function loadHistory(
+  store: HistorySource,
+  queues: readonly string[],
+  from: number,
+  to: number,
+  intervalMin: 15 | 30 | 60,
+): Promise<Map<string, SeriesPoint[]>> {
   const rows: KpiReport['rows'] = [];
   for (let start = from; start < to; start += 7 * DAY) {
     const report = await store.report({
@@ -77,7 +92,8 @@ export async function forecastFromStore(store: HistorySource, q: ForecastQuery, 
   if (!(q.historyWeeks >= 1 && q.historyWeeks <= 104)) throw new PlanningQueryError('history must be 1 to 104 weeks');
   const historyFrom = from - q.historyWeeks * 7 * DAY;
   const history = (await loadHistory(store, [q.queue], historyFrom, from, q.intervalMin)).get(q.queue) ?? [];
-  if (history.every((p) => p.calls === 0)) throw new PlanningQueryError(`no calls to queue ${q.queue} in the ${q.historyWeeks} weeks before ${new Date(from).toISOString()}`);
+  if (history.every((p) => p.calls === 0))
+    throw new PlanningQueryError(`no calls to queue ${q.queue} in the ${q.historyWeeks} weeks before ${new Date(from).toISOString()}`);
   const opts = { intervalMin: q.intervalMin, zone, holidays: q.holidays ?? [] };
   const model = fitForecast(history, opts);
   const holdout = q.holdoutWeeks ?? 0;
@@ -85,7 +101,15 @@ export async function forecastFromStore(store: HistorySource, q: ForecastQuery, 
   const targets = q.staffing;
   const intervals = forecastRange(model, from, to).map((p) =>
     // A slot with no handled calls in the history has no AHT: the ACD's own default (180 s) stands in.
-    targets ? { ...p, staffing: requiredAgents({ start: p.start, calls: p.calls, ahtSec: p.ahtSec > 0 ? p.ahtSec : 180 }, { ...targets, intervalSec: q.intervalMin * 60 }) } : p,
+    targets
+      ? {
+          ...p,
+          staffing: requiredAgents(
+            { start: p.start, calls: p.calls, ahtSec: p.ahtSec > 0 ? p.ahtSec : 180 },
+            { ...targets, intervalSec: q.intervalMin * 60 },
+          ),
+        }
+      : p,
   );
   return {
     queue: q.queue,

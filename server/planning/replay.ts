@@ -71,8 +71,7 @@ export function dayFromEvents(events: readonly CcEvent[], from: number, to: numb
   const calls: ReplayCall[] = visits.map((q) => {
     const wait = (q.outcomeTs ?? q.enterTs) - q.enterTs;
     const asOf = q.talkEndTs ?? q.connectTs ?? q.enterTs;
-    const patienceMs =
-      q.outcome === 'abandoned' ? wait : meanPatienceMs === null ? Infinity : wait + exponential(rand, meanPatienceMs); // censored: memoryless
+    const patienceMs = q.outcome === 'abandoned' ? wait : meanPatienceMs === null ? Infinity : wait + exponential(rand, meanPatienceMs); // censored: memoryless
     const caller = facts.contacts.get(q.contactId)?.caller;
     return {
       id: `${q.contactId}#${q.visit}`,
@@ -88,7 +87,11 @@ export function dayFromEvents(events: readonly CcEvent[], from: number, to: numb
   const meanTalk = new Map<string, { talk: number; acw: number }>();
   for (const qn of new Set(calls.map((c) => c.queue))) {
     const answered = calls.filter((c) => c.queue === qn && c.talkMs > 0);
-    if (answered.length > 0) meanTalk.set(qn, { talk: answered.reduce((s, c) => s + c.talkMs, 0) / answered.length, acw: answered.reduce((s, c) => s + c.acwMs, 0) / answered.length });
+    if (answered.length > 0)
+      meanTalk.set(qn, {
+        talk: answered.reduce((s, c) => s + c.talkMs, 0) / answered.length,
+        acw: answered.reduce((s, c) => s + c.acwMs, 0) / answered.length,
+      });
   }
   for (const c of calls) {
     if (c.talkMs > 0) continue;
@@ -100,7 +103,13 @@ export function dayFromEvents(events: readonly CcEvent[], from: number, to: numb
   }
   const spans: ReplaySpan[] = facts.agentStates
     .filter((s) => s.end > from && s.start < to + 6 * 3_600_000)
-    .map((s) => ({ agentId: s.agentId, state: s.state === 'ready' ? 'ready' : 'not-ready', ...(s.reason ? { reason: s.reason } : {}), start: s.start, end: s.end }));
+    .map((s) => ({
+      agentId: s.agentId,
+      state: s.state === 'ready' ? 'ready' : 'not-ready',
+      ...(s.reason ? { reason: s.reason } : {}),
+      start: s.start,
+      end: s.end,
+    }));
   return { calls: calls.sort((a, b) => a.arrivedAt - b.arrivedAt), spans, meanPatienceMs };
 }
 
@@ -122,7 +131,14 @@ export interface ReplayResult {
   endedAt: number;
 }
 
-const EXIT: Record<AcdExitReason, ExitReason> = { full: 'full', timeout: 'timeout', closed: 'system', 'no-agents': 'no-agents', 'callback-failed': 'callback', cancelled: 'system' };
+const EXIT: Record<AcdExitReason, ExitReason> = {
+  full: 'full',
+  timeout: 'timeout',
+  closed: 'system',
+  'no-agents': 'no-agents',
+  'callback-failed': 'callback',
+  cancelled: 'system',
+};
 
 /** Runs the day through a fresh ACD. `onEvent` sees every ACD event (drills watch alerts there). */
 export function replay(day: ReplayDay, cfg: ReplayConfig, onEvent?: (e: AcdEvent, acd: Acd) => void): ReplayResult {
@@ -130,7 +146,8 @@ export function replay(day: ReplayDay, cfg: ReplayConfig, onEvent?: (e: AcdEvent
   const clock = new FakeClock(Number.isFinite(first) ? first - 1000 : Date.UTC(2026, 0, 5));
   const reasons = new Set(day.spans.filter((s) => s.state === 'not-ready').map((s) => s.reason ?? 'break'));
   const auxCodes = [...(cfg.auxCodes ?? [])];
-  for (const r of reasons) if (!auxCodes.some((a) => a.code === r) && r !== 'missed' && r !== 'rejected') auxCodes.push({ code: r, label: r });
+  for (const r of reasons)
+    if (!auxCodes.some((a) => a.code === r) && r !== 'missed' && r !== 'rejected') auxCodes.push({ code: r, label: r });
   if (!auxCodes.some((a) => a.code === 'break')) auxCodes.push({ code: 'break', label: 'break' });
   const known = new Set(cfg.agents.map((a) => a.id));
   const acd = new Acd({ clock, queues: cfg.queues, agents: cfg.agents, auxCodes, options: cfg.options ?? {} });
@@ -193,11 +210,18 @@ export function replay(day: ReplayDay, cfg: ReplayConfig, onEvent?: (e: AcdEvent
         emit(e.callId, e.at, { type: 'queue.rona', queue: e.queue, agentId: e.agentId });
         break;
       case 'agentState': {
-        const state = e.to === 'logged-out' ? 'logged-out' : e.to === 'not-ready' ? 'not-ready' : e.to === 'available' ? 'ready' : undefined;
+        const state =
+          e.to === 'logged-out' ? 'logged-out' : e.to === 'not-ready' ? 'not-ready' : e.to === 'available' ? 'ready' : undefined;
         if (state && (e.from === 'logged-out' || e.to === 'logged-out' || e.to === 'not-ready' || e.from === 'not-ready')) {
-          emit(agentStreamId(e.agentId, 'replay'), e.at, { type: 'agent.state', agentId: e.agentId, state, ...(e.reason && state !== 'ready' ? { reason: e.reason } : {}) });
+          emit(agentStreamId(e.agentId, 'replay'), e.at, {
+            type: 'agent.state',
+            agentId: e.agentId,
+            state,
+            ...(e.reason && state !== 'ready' ? { reason: e.reason } : {}),
+          });
         }
-        if (e.to === 'not-ready' && (e.reason === 'missed' || e.reason === 'rejected')) clock.setTimeout(() => acd.agentReady(e.agentId), 5000);
+        if (e.to === 'not-ready' && (e.reason === 'missed' || e.reason === 'rejected'))
+          clock.setTimeout(() => acd.agentReady(e.agentId), 5000);
         break;
       }
       case 'serviceLevel':

@@ -132,7 +132,8 @@ export function patterns(input: ScheduleInput): Pattern[] {
   const out: Pattern[] = [];
   for (const t of input.templates) {
     if (t.lengthMin % iv !== 0) throw new RangeError(`template ${t.name}: length must be a multiple of ${iv} minutes`);
-    for (const b of t.breaks ?? []) if (b.lengthMin % iv !== 0) throw new RangeError(`template ${t.name}: break length must be a multiple of ${iv} minutes`);
+    for (const b of t.breaks ?? [])
+      if (b.lengthMin % iv !== 0) throw new RangeError(`template ${t.name}: break length must be a multiple of ${iv} minutes`);
     const step = t.startStepMin ?? iv;
     for (let day = 0; day < input.required.length; day++) {
       if (t.days && !t.days.includes(day)) continue;
@@ -241,7 +242,12 @@ function chunk(names: string[]): string[] {
  * stays covered, longest first. Optionally the exact MIP gets `exactSec` to beat that; on a loaded
  * 2-core machine HiGHS needs far longer than the LP to close a week, so the rounding is the default.
  */
-function chooseShifts(input: ScheduleInput, pats: readonly Pattern[], solver: MipSolver, o: ScheduleOptions): { counts: number[]; status: string } {
+function chooseShifts(
+  input: ScheduleInput,
+  pats: readonly Pattern[],
+  solver: MipSolver,
+  o: ScheduleOptions,
+): { counts: number[]; status: string } {
   if (pats.length === 0) return { counts: [], status: 'no patterns' };
   const lp = scheduleLp(input, pats);
   const relaxed = solver.solve(lp, { relax: true });
@@ -274,14 +280,16 @@ function coverOf(input: ScheduleInput, pats: readonly Pattern[], counts: readonl
 function cost(input: ScheduleInput, pats: readonly Pattern[], counts: readonly number[]): number {
   const cover = coverOf(input, pats, counts);
   let c = counts.reduce((s, n) => s + 0.001 * n, 0);
-  input.required.forEach((row, d) => row.forEach((need, k) => (c += cover[d]![k]! >= need ? cover[d]![k]! - need : UNDER_PENALTY * (need - cover[d]![k]!))));
+  input.required.forEach((row, d) =>
+    row.forEach((need, k) => (c += cover[d]![k]! >= need ? cover[d]![k]! - need : UNDER_PENALTY * (need - cover[d]![k]!))),
+  );
   return c;
 }
 
 function dropSurplus(input: ScheduleInput, pats: readonly Pattern[], counts: number[]): void {
   const cover = coverOf(input, pats, counts);
   const order = pats.map((_, i) => i).sort((a, b) => pats[b]!.covers.length - pats[a]!.covers.length);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const i of order) {
       const p = pats[i]!;
@@ -297,7 +305,8 @@ function dropSurplus(input: ScheduleInput, pats: readonly Pattern[], counts: num
 export function buildSchedule(input: ScheduleInput, solver: MipSolver, o: ScheduleOptions = {}): Schedule {
   const iv = input.intervalMin;
   const slotsPerDay = (24 * 60) / iv;
-  for (const row of input.required) if (row.length !== slotsPerDay) throw new RangeError(`required: each day needs ${slotsPerDay} slots of ${iv} minutes`);
+  for (const row of input.required)
+    if (row.length !== slotsPerDay) throw new RangeError(`required: each day needs ${slotsPerDay} slots of ${iv} minutes`);
   const pats = patterns(input);
   const { counts, status } = chooseShifts(input, pats, solver, o);
 
@@ -347,7 +356,13 @@ export function buildSchedule(input: ScheduleInput, solver: MipSolver, o: Schedu
     for (const b of s.breaks) for (let k = b.startMin / iv; k < b.endMin / iv; k++) off.add(k);
     for (let k = s.startMin / iv; k < s.endMin / iv; k++) if (!off.has(k)) scheduled[s.day]![k]!++;
   }
-  return { shifts, scheduled, figures: coverageFigures(input.required, scheduled), unassigned, solver: { status, objective: cost(input, pats, counts), patterns: pats.length } };
+  return {
+    shifts,
+    scheduled,
+    figures: coverageFigures(input.required, scheduled),
+    unassigned,
+    solver: { status, objective: cost(input, pats, counts), patterns: pats.length },
+  };
 }
 
 function flexibility(a: ScheduleAgent): number {
@@ -409,14 +424,30 @@ const hhmm = (min: number) => `${String(Math.floor(min / 60)).padStart(2, '0')}:
 /** The schedule as CSV, one row per shift (dates are the caller's: `dayLabel` maps day indices). */
 export function scheduleToCsv(s: Schedule, dayLabel: (day: number) => string = String): string {
   const rows = ['agent,day,template,start,end,breaks'];
-  for (const x of [...s.shifts].sort((a, b) => (a.agentId ?? '~').localeCompare(b.agentId ?? '~') || a.day - b.day || a.startMin - b.startMin)) {
-    rows.push([x.agentId ?? '(unassigned)', dayLabel(x.day), x.template, hhmm(x.startMin), hhmm(x.endMin), x.breaks.map((b) => `${hhmm(b.startMin)}-${hhmm(b.endMin)}`).join(' ')].join(','));
+  for (const x of [...s.shifts].sort(
+    (a, b) => (a.agentId ?? '~').localeCompare(b.agentId ?? '~') || a.day - b.day || a.startMin - b.startMin,
+  )) {
+    rows.push(
+      [
+        x.agentId ?? '(unassigned)',
+        dayLabel(x.day),
+        x.template,
+        hhmm(x.startMin),
+        hhmm(x.endMin),
+        x.breaks.map((b) => `${hhmm(b.startMin)}-${hhmm(b.endMin)}`).join(' '),
+      ].join(','),
+    );
   }
   return rows.join('\n') + '\n';
 }
 
 /** Coverage per interval as CSV: required, scheduled, surplus (negative = short). */
-export function coverageToCsv(required: readonly number[][], scheduled: readonly number[][], intervalMin: number, dayLabel: (day: number) => string = String): string {
+export function coverageToCsv(
+  required: readonly number[][],
+  scheduled: readonly number[][],
+  intervalMin: number,
+  dayLabel: (day: number) => string = String,
+): string {
   const rows = ['day,interval,required,scheduled,surplus'];
   required.forEach((row, d) =>
     row.forEach((need, k) => {
@@ -431,7 +462,12 @@ export function coverageToCsv(required: readonly number[][], scheduled: readonly
  * The chart page: required vs scheduled per interval for each day, as one self-contained SVG (bars =
  * scheduled, line = required; red where short). Opened in a browser or embedded in a page as is.
  */
-export function coverageSvg(required: readonly number[][], scheduled: readonly number[][], intervalMin: number, dayLabel: (day: number) => string = String): string {
+export function coverageSvg(
+  required: readonly number[][],
+  scheduled: readonly number[][],
+  intervalMin: number,
+  dayLabel: (day: number) => string = String,
+): string {
   const slots = (24 * 60) / intervalMin;
   // Only the hours anyone is required or scheduled, so the bars are readable.
   let first = slots;
@@ -452,19 +488,27 @@ export function coverageSvg(required: readonly number[][], scheduled: readonly n
   const pad = 40;
   const width = pad + cols * w + 10;
   const rowH = h + 30;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${required.length * rowH + 10}" font-family="sans-serif" font-size="11">`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${required.length * rowH + 10}" font-family="sans-serif" font-size="11">`,
+  ];
   required.forEach((row, d) => {
     const y0 = d * rowH + 20;
-    parts.push(`<text x="4" y="${y0 - 6}">${dayLabel(d)}</text>`, `<line x1="${pad}" y1="${y0 + h}" x2="${width - 10}" y2="${y0 + h}" stroke="#999"/>`);
+    parts.push(
+      `<text x="4" y="${y0 - 6}">${dayLabel(d)}</text>`,
+      `<line x1="${pad}" y1="${y0 + h}" x2="${width - 10}" y2="${y0 + h}" stroke="#999"/>`,
+    );
     const line: string[] = [];
     for (let k = first; k <= last; k++) {
       const x = pad + (k - first) * w;
       const have = scheduled[d]?.[k] ?? 0;
       const need = row[k] ?? 0;
       const bh = (have / max) * h;
-      parts.push(`<rect x="${x}" y="${(y0 + h - bh).toFixed(1)}" width="${w - 1}" height="${bh.toFixed(1)}" fill="${have < need ? '#d9534f' : '#5b9bd5'}"><title>${dayLabel(d)} ${String(Math.floor((k * intervalMin) / 60)).padStart(2, '0')}:${String((k * intervalMin) % 60).padStart(2, '0')} required ${need}, scheduled ${have}</title></rect>`);
+      parts.push(
+        `<rect x="${x}" y="${(y0 + h - bh).toFixed(1)}" width="${w - 1}" height="${bh.toFixed(1)}" fill="${have < need ? '#d9534f' : '#5b9bd5'}"><title>${dayLabel(d)} ${String(Math.floor((k * intervalMin) / 60)).padStart(2, '0')}:${String((k * intervalMin) % 60).padStart(2, '0')} required ${need}, scheduled ${have}</title></rect>`,
+      );
       line.push(`${x + w / 2},${(y0 + h - (need / max) * h).toFixed(1)}`);
-      if ((k * intervalMin) % 120 === 0) parts.push(`<text x="${x}" y="${y0 + h + 12}">${String((k * intervalMin) / 60).padStart(2, '0')}</text>`);
+      if ((k * intervalMin) % 120 === 0)
+        parts.push(`<text x="${x}" y="${y0 + h + 12}">${String((k * intervalMin) / 60).padStart(2, '0')}</text>`);
     }
     parts.push(`<polyline points="${line.join(' ')}" fill="none" stroke="#222" stroke-width="1.5"/>`);
   });

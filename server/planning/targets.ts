@@ -54,7 +54,16 @@ export type Period = 'day' | 'week' | 'month' | 'quarter';
 
 export type AttainmentInputRow = Pick<
   KpiRow,
-  'dimension' | 'key' | 'intervalStart' | 'serviceLevels' | 'answerRate' | 'connectRate' | 'fcrRepeatRate' | 'abandonRate' | 'ahtSec' | 'occupancy'
+  | 'dimension'
+  | 'key'
+  | 'intervalStart'
+  | 'serviceLevels'
+  | 'answerRate'
+  | 'connectRate'
+  | 'fcrRepeatRate'
+  | 'abandonRate'
+  | 'ahtSec'
+  | 'occupancy'
 >;
 
 /** Whether one interval met one target: true / false, or null when the figure is undefined there. */
@@ -137,7 +146,21 @@ export function attainment(rows: readonly AttainmentInputRow[], input: TargetsCo
       if (ok === null) continue;
       const id = `${row.dimension}\u0000${row.key}\u0000${p}\u0000${name}`;
       let a = acc.get(id);
-      if (!a) acc.set(id, (a = { dimension: row.dimension, key: row.key, period: p, target: name, intervals: 0, met: 0, share: null, goal: t.intervalShare, goalMet: null }));
+      if (!a)
+        acc.set(
+          id,
+          (a = {
+            dimension: row.dimension,
+            key: row.key,
+            period: p,
+            target: name,
+            intervals: 0,
+            met: 0,
+            share: null,
+            goal: t.intervalShare,
+            goalMet: null,
+          }),
+        );
       a.intervals++;
       if (ok) a.met++;
     }
@@ -146,11 +169,16 @@ export function attainment(rows: readonly AttainmentInputRow[], input: TargetsCo
     const share = a.intervals > 0 ? Math.round((a.met / a.intervals) * 10_000) / 10_000 : null;
     return { ...a, share, goalMet: share === null ? null : a.met / a.intervals >= a.goal - 1e-12 };
   });
-  return out.sort((a, b) => a.key.localeCompare(b.key) || a.period.localeCompare(b.period) || NAMES.indexOf(a.target) - NAMES.indexOf(b.target));
+  return out.sort(
+    (a, b) => a.key.localeCompare(b.key) || a.period.localeCompare(b.period) || NAMES.indexOf(a.target) - NAMES.indexOf(b.target),
+  );
 }
 
 /** Share of agents holding at least two skills, against the configured target (seed: 80 %). */
-export function multiSkillShare(agents: readonly { skills: Readonly<Record<string, unknown>> | readonly unknown[] }[], target = 0.8): { agents: number; multiSkilled: number; share: number | null; target: number; met: boolean | null } {
+export function multiSkillShare(
+  agents: readonly { skills: Readonly<Record<string, unknown>> | readonly unknown[] }[],
+  target = 0.8,
+): { agents: number; multiSkilled: number; share: number | null; target: number; met: boolean | null } {
   const count = (s: Readonly<Record<string, unknown>> | readonly unknown[]) => (Array.isArray(s) ? s.length : Object.keys(s).length);
   const multi = agents.filter((a) => count(a.skills) >= 2).length;
   const share = agents.length > 0 ? multi / agents.length : null;
@@ -159,6 +187,7 @@ export function multiSkillShare(agents: readonly { skills: Readonly<Record<strin
 
 export function attainmentToCsv(rows: readonly Attainment[]): string {
   const out = ['dimension,key,period,target,intervals,met,share,goal,goal_met'];
-  for (const r of rows) out.push([r.dimension, r.key, r.period, r.target, r.intervals, r.met, r.share ?? '', r.goal, r.goalMet ?? ''].join(','));
+  for (const r of rows)
+    out.push([r.dimension, r.key, r.period, r.target, r.intervals, r.met, r.share ?? '', r.goal, r.goalMet ?? ''].join(','));
   return out.join('\n') + '\n';
 }

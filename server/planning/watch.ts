@@ -109,7 +109,10 @@ export class AttendanceWatch {
       if (shift && !inBreak) {
         this.notReadyTimer.set(
           agentId,
-          this.clock.setTimeout(() => this.onAlert({ agentId, kind: 'long-not-ready', at: this.clock.now() }), this.rules.longNotReadyMin * 60_000),
+          this.clock.setTimeout(
+            () => this.onAlert({ agentId, kind: 'long-not-ready', at: this.clock.now() }),
+            this.rules.longNotReadyMin * 60_000,
+          ),
         );
       }
     }

@@ -47,10 +47,19 @@ export class Authenticator {
       res.send(403, { reason: 'Forbidden - no credentials configured' });
       return undefined;
     }
-    const header = req.getAll(proxy ? 'proxy-authorization' : 'authorization').find((h) => h.includes(`realm="${this.digest.realm}"`)) ?? req.get(proxy ? 'proxy-authorization' : 'authorization');
+    const header =
+      req.getAll(proxy ? 'proxy-authorization' : 'authorization').find((h) => h.includes(`realm="${this.digest.realm}"`)) ??
+      req.get(proxy ? 'proxy-authorization' : 'authorization');
     const r = await this.digest.verify(header, req.method, this.credentials);
     if (r.ok) return r.username;
-    if (r.reason === 'unknown-user' || r.reason === 'mismatch' || r.reason === 'missing' || r.reason === 'stale' || r.reason === 'realm' || r.reason === 'malformed') {
+    if (
+      r.reason === 'unknown-user' ||
+      r.reason === 'mismatch' ||
+      r.reason === 'missing' ||
+      r.reason === 'stale' ||
+      r.reason === 'realm' ||
+      r.reason === 'malformed'
+    ) {
       if (r.reason === 'malformed') {
         res.send(400, { reason: 'Bad Request - malformed credentials' });
         return undefined;
@@ -58,7 +67,9 @@ export class Authenticator {
       const stale = r.reason === 'stale';
       const ua = req.get('user-agent') ?? '';
       const algs = this.md5OnlyUserAgents.some((re) => re.test(ua)) ? (['MD5'] as const) : undefined;
-      res.send(proxy ? 407 : 401, { headers: { [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate']: this.digest.challenges(stale, algs) } });
+      res.send(proxy ? 407 : 401, {
+        headers: { [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate']: this.digest.challenges(stale, algs) },
+      });
     }
     return undefined;
   }

@@ -326,7 +326,14 @@ export class Dialog extends RequestEmitter<DialogEvents> {
   }
 
   /** @internal Start sending a 2xx until ACK (§13.3.1.4), with the give-up timer at 64*T1. */
-  track2xx(cseq: number, res: SipResponse, dest: Destination, reliable: boolean, onAck: (a: SipRequest) => void, onTimeout: () => void): void {
+  track2xx(
+    cseq: number,
+    res: SipResponse,
+    dest: Destination,
+    reliable: boolean,
+    onAck: (a: SipRequest) => void,
+    onTimeout: () => void,
+  ): void {
     const { clock, timers } = this.host;
     const data = res.serialize();
     const p: Pending2xx = {

@@ -75,7 +75,9 @@ function normaliseAlgorithm(a: string | undefined): DigestAlgorithm | undefined 
 }
 
 function h(alg: DigestAlgorithm, s: string): string {
-  return createHash(alg.startsWith('SHA-256') ? 'sha256' : 'md5').update(s, 'utf8').digest('hex');
+  return createHash(alg.startsWith('SHA-256') ? 'sha256' : 'md5')
+    .update(s, 'utf8')
+    .digest('hex');
 }
 
 export interface DigestInput {
@@ -103,13 +105,7 @@ export function digestResponse(d: DigestInput): string {
 const q = (s: string): string => `"${s.replace(/(["\\])/g, '\\$1')}"`;
 
 /** Client side: the Authorization / Proxy-Authorization value answering `challenge`. */
-export function authorize(
-  challenge: Challenge,
-  creds: Credentials,
-  method: string,
-  uri: string,
-  nc = 1,
-): string {
+export function authorize(challenge: Challenge, creds: Credentials, method: string, uri: string, nc = 1): string {
   const qop = challenge.qop?.includes('auth') ? 'auth' : undefined;
   const cnonce = randomBytes(8).toString('hex');
   const ncs = nc.toString(16).padStart(8, '0');
@@ -130,8 +126,7 @@ export function authorize(
 }
 
 export type VerifyResult =
-  | { ok: true; username: string }
-  | { ok: false; reason: 'missing' | 'malformed' | 'realm' | 'stale' | 'unknown-user' | 'mismatch' };
+  { ok: true; username: string } | { ok: false; reason: 'missing' | 'malformed' | 'realm' | 'stale' | 'unknown-user' | 'mismatch' };
 
 /** Server side: issues challenges and checks credentials. */
 export class DigestServer {

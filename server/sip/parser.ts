@@ -24,9 +24,7 @@ export const DEFAULT_LIMITS: ParseLimits = {
   maxHeaders: 256,
 };
 
-export type ParseResult =
-  | { ok: true; message: SipMessage }
-  | { ok: false; error: string; status: number; partial?: SipRequest };
+export type ParseResult = { ok: true; message: SipMessage } | { ok: false; error: string; status: number; partial?: SipRequest };
 
 const TOKEN_RE = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');

@@ -28,7 +28,14 @@ export interface ResponseDialog {
   localSdp: string | undefined;
   remoteSdp: string | undefined;
   armSessionTimer(timer?: { seconds: number; weRefresh: boolean }): void;
-  track2xx(cseq: number, res: SipResponse, dest: Destination, reliable: boolean, onAck: (a: SipRequest) => void, onTimeout: () => void): void;
+  track2xx(
+    cseq: number,
+    res: SipResponse,
+    dest: Destination,
+    reliable: boolean,
+    onAck: (a: SipRequest) => void,
+    onTimeout: () => void,
+  ): void;
   end(reason: string): Promise<void>;
 }
 
@@ -84,7 +91,8 @@ export class SipServerResponse extends Emitter<ServerResponseEvents> {
     if (req.method === 'INVITE' && status >= 200 && status < 300 && !this.dialog) {
       throw new Error('answer a new INVITE with SipStack.createUAS(req, res, { localSdp })');
     }
-    const refresh = this.dialog && status >= 200 && status < 300 && (req.method === 'INVITE' || req.method === 'UPDATE') ? negotiateUas(req) : undefined;
+    const refresh =
+      this.dialog && status >= 200 && status < 300 && (req.method === 'INVITE' || req.method === 'UPDATE') ? negotiateUas(req) : undefined;
     const res = this.build(status, refresh?.kind === 'timer' ? { ...opts, headers: { ...refresh.headers, ...opts.headers } } : opts);
     if (status >= 200) this.finalStatus = status;
     this.st.respond(res);
@@ -97,7 +105,15 @@ export class SipServerResponse extends Emitter<ServerResponseEvents> {
       const dest = responseDestination(req);
       if (opts.body !== undefined) d.localSdp = typeof opts.body === 'string' ? opts.body : opts.body.toString('utf8');
       if (req.body.length && req.contentType === 'application/sdp') d.remoteSdp = req.bodyText;
-      if (dest) d.track2xx(req.cseq.seq, res, dest, this.st.reliable, () => {}, () => void d.end('ack-timeout'));
+      if (dest)
+        d.track2xx(
+          req.cseq.seq,
+          res,
+          dest,
+          this.st.reliable,
+          () => {},
+          () => void d.end('ack-timeout'),
+        );
     }
     return res;
   }

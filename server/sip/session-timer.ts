@@ -28,10 +28,7 @@ function supportsTimer(msg: SipMessage): boolean {
   return [...msg.getAll('supported'), ...msg.getAll('require')].some((o) => o.trim().toLowerCase() === 'timer');
 }
 
-export type UasNegotiation =
-  | { kind: 'none' }
-  | { kind: 'too-small' }
-  | { kind: 'timer'; seconds: number; headers: Record<string, string> };
+export type UasNegotiation = { kind: 'none' } | { kind: 'too-small' } | { kind: 'timer'; seconds: number; headers: Record<string, string> };
 
 /**
  * What the UAS answers to an INVITE or refresh (§9): 422 if the interval is below our Min-SE,

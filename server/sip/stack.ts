@@ -208,7 +208,7 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
   }
 
   async listen(opts: ListenOptions): Promise<void> {
-    const arr = <T,>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    const arr = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
     for (const o of arr(opts.udp)) await listenUdp(this.transport, o);
     for (const o of arr(opts.tcp)) await listenTcp(this.transport, o);
     if (opts.tls) await listenTls(this.transport, opts.tls);
@@ -304,7 +304,6 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
     }, 32_000);
   }
 
-
   // ---------------------------------------------------------------- registrar helpers
 
   /** Bindings for an AOR (`sip:agent1@host`) or a bare user name (`agent1`, any domain). */
@@ -334,7 +333,10 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
    * expiry, `stop()` un-registers. Failures are retried after 30 s and reported via onState.
    */
   register(opts: RegistrationOptions): OutboundRegistration {
-    return register({ clock: this.clock, log: this.log, contactFor: (t) => this.contactFor(t), request: (target, o) => this.request(target, o) }, opts);
+    return register(
+      { clock: this.clock, log: this.log, contactFor: (t) => this.contactFor(t), request: (target, o) => this.request(target, o) },
+      opts,
+    );
   }
 
   // ---------------------------------------------------------------- receiving
@@ -344,7 +346,10 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
     const kind = msg instanceof SipRequest ? msg.method : kindOf(false, (msg as SipResponse).status);
     sipMetrics.received.inc({ kind, transport: src.transport });
     if (this.log.isLevelEnabled('debug')) {
-      this.log.debug({ callId: msg.callId, dir: 'in', transport: src.transport, remote: `${src.address}:${src.port}`, line: msg.startLine() }, 'sip in');
+      this.log.debug(
+        { callId: msg.callId, dir: 'in', transport: src.transport, remote: `${src.address}:${src.port}`, line: msg.startLine() },
+        'sip in',
+      );
       this.log.trace({ callId: msg.callId, msg: msg.toString() }, 'sip in (full)');
     }
     try {

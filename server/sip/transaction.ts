@@ -464,4 +464,3 @@ export class TransactionLayer {
     for (const t of [...this.servers.values()]) t.terminate();
   }
 }
-

@@ -6,7 +6,17 @@
  */
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
-import { SipRequest, SipError, makeResponse, ALLOW, SUPPORTED, type RequestOptions, type SipMessage, type SipResponse, type Transport } from './message.ts';
+import {
+  SipRequest,
+  SipError,
+  makeResponse,
+  ALLOW,
+  SUPPORTED,
+  type RequestOptions,
+  type SipMessage,
+  type SipResponse,
+  type Transport,
+} from './message.ts';
 import { uriDestination, TransportError, type Destination, type TransportLayer } from './transport.ts';
 import type { TransactionLayer } from './transaction.ts';
 import { Dialog, type DialogHost } from './dialog.ts';

@@ -6,7 +6,18 @@
  * default answer. createUAS answers an INVITE with 2xx and builds the dialog.
  */
 import type { Logger } from '../../lib/log.ts';
-import { SipRequest, SipError, makeResponse, REASONS, ALLOW, SUPPORTED, type RequestOptions, type SipMessage, type SipResponse, type Source } from './message.ts';
+import {
+  SipRequest,
+  SipError,
+  makeResponse,
+  REASONS,
+  ALLOW,
+  SUPPORTED,
+  type RequestOptions,
+  type SipMessage,
+  type SipResponse,
+  type Source,
+} from './message.ts';
 import type { ParseResult } from './parser.ts';
 import { responseDestination, type Destination } from './transport.ts';
 import type { ServerTransaction, TransactionUser } from './transaction.ts';
@@ -36,7 +47,22 @@ export interface UasHost {
   deliver(event: string, req: SipRequest, res: SipServerResponse): boolean;
 }
 
-const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'INFO', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
+const KNOWN_METHODS = new Set([
+  'INVITE',
+  'ACK',
+  'CANCEL',
+  'BYE',
+  'OPTIONS',
+  'REGISTER',
+  'INFO',
+  'REFER',
+  'NOTIFY',
+  'SUBSCRIBE',
+  'MESSAGE',
+  'UPDATE',
+  'PRACK',
+  'PUBLISH',
+]);
 
 export class UserAgentServer implements TransactionUser {
   private readonly responses = new WeakMap<ServerTransaction, SipServerResponse>();

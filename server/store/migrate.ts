@@ -19,7 +19,12 @@ export async function migrate(databaseUrl: string): Promise<string[]> {
     singleTransaction: true,
     checkOrder: true,
     log: (msg: string) => mlog.debug(msg),
-    logger: { debug: (m: string) => mlog.debug(m), info: (m: string) => mlog.debug(m), warn: (m: string) => mlog.warn(m), error: (m: string) => mlog.error(m) },
+    logger: {
+      debug: (m: string) => mlog.debug(m),
+      info: (m: string) => mlog.debug(m),
+      warn: (m: string) => mlog.warn(m),
+      error: (m: string) => mlog.error(m),
+    },
   });
   if (applied.length > 0) mlog.info({ applied: applied.map((m) => m.name) }, 'migrations applied');
   return applied.map((m) => m.name);

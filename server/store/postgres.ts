@@ -97,7 +97,10 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   };
   await start();
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-  await createDatabaseIfMissing(`postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, database);
+  await createDatabaseIfMissing(
+    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    database,
+  );
   plog.info({ port, dataDir }, 'embedded Postgres running');
   let running = true;
   return {
@@ -125,7 +128,9 @@ function prepareDataDir(dataDir: string, asRoot: boolean): boolean {
   if (existsSync(dataDir)) {
     if (!statSync(dataDir).isDirectory()) throw new Error(`Postgres data directory ${dataDir} is a file`);
     if (readdirSync(dataDir).length > 0) {
-      throw new Error(`Postgres data directory ${dataDir} is not empty and holds no cluster (no PG_VERSION); move it away or point dataDir elsewhere`);
+      throw new Error(
+        `Postgres data directory ${dataDir} is not empty and holds no cluster (no PG_VERSION); move it away or point dataDir elsewhere`,
+      );
     }
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -152,7 +157,9 @@ function ensurePostgresUser(): void {
   if (postgresIds()) return;
   plog.info('creating system user postgres to run the embedded server');
   try {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'pipe' });
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], {
+      stdio: 'pipe',
+    });
   } catch (err) {
     throw new Error(`cannot create the system user "postgres" that must run the embedded Postgres: ${(err as Error).message}`);
   }

@@ -170,8 +170,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       },
       listRecordings: (q) => listRecordings(p, q),
       getRecording: (id) => getRecording(p, id),
-      purgeRecordings: (days) =>
-        purgeRecordings(p, { retentionDays: days ?? opts.retentionDays ?? 0, recordingsDir, now: clock.now() }),
+      purgeRecordings: (days) => purgeRecordings(p, { retentionDays: days ?? opts.retentionDays ?? 0, recordingsDir, now: clock.now() }),
       close: async () => {
         stopRetention?.();
         if (writer) {

@@ -75,7 +75,16 @@ export class EventWriter {
   private retryMs: number;
   private retryUntil = 0;
   private waiters: (() => void)[] = [];
-  private readonly s: WriterStats = { emitted: 0, invalid: 0, inserted: 0, duplicates: 0, corrupt: 0, pendingBytes: 0, buffered: 0, dbUp: true };
+  private readonly s: WriterStats = {
+    emitted: 0,
+    invalid: 0,
+    inserted: 0,
+    duplicates: 0,
+    corrupt: 0,
+    pendingBytes: 0,
+    buffered: 0,
+    dbUp: true,
+  };
 
   constructor(private readonly opts: WriterOptions) {
     this.clock = opts.clock ?? new SystemClock();

@@ -29,9 +29,9 @@ export function silence(ms: number, rate = 8000): Int16Array {
 }
 
 const DTMF_FREQS: Record<string, [number, number]> = {};
-'123A|456B|789C|*0#D'.split('|').forEach((row, r) =>
-  [...row].forEach((k, c) => (DTMF_FREQS[k] = [[697, 770, 852, 941][r]!, [1209, 1336, 1477, 1633][c]!])),
-);
+'123A|456B|789C|*0#D'
+  .split('|')
+  .forEach((row, r) => [...row].forEach((k, c) => (DTMF_FREQS[k] = [[697, 770, 852, 941][r]!, [1209, 1336, 1477, 1633][c]!])));
 
 /** A DTMF key as a dual tone at 8 kHz (each tone `amp`, default ≈ −10 dBm0). */
 export function dtmfTone(key: string, ms: number, amp = 4000): Int16Array {

@@ -18,10 +18,21 @@ export interface DeskPhone {
   output(): string;
 }
 
-export async function startDeskPhone(o: { dir: string; user: string; password: string; registrar: string; listenPort: number; rtpPorts: [number, number]; toneHz: number }): Promise<DeskPhone> {
+export async function startDeskPhone(o: {
+  dir: string;
+  user: string;
+  password: string;
+  registrar: string;
+  listenPort: number;
+  rtpPorts: [number, number];
+  toneHz: number;
+}): Promise<DeskPhone> {
   mkdirSync(join(o.dir, 'rec'), { recursive: true });
   writeFileSync(join(o.dir, 'tone.wav'), encodeWav(8000, 1, tone(o.toneHz, 120_000, { amp: 6000 })));
-  writeFileSync(join(o.dir, 'accounts'), `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=60;answermode=auto\n`);
+  writeFileSync(
+    join(o.dir, 'accounts'),
+    `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=60;answermode=auto\n`,
+  );
   writeFileSync(
     join(o.dir, 'config'),
     [

@@ -15,9 +15,13 @@ export interface Capture {
 
 export async function captureUdp(port: number): Promise<Capture> {
   const file = join(mkdtempSync(join(tmpdir(), 'cc-cap-')), 'cap.pcap');
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-w', file, 'udp', 'and', 'dst', 'port', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'tcpdump',
+    ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-w', file, 'udp', 'and', 'dst', 'port', String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);

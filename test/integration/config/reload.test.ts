@@ -47,7 +47,8 @@ function call(flows: ConfigWatcher['flows'], at: number) {
 }
 
 /** The IVR runs its prompts asynchronously: wait until the call sits at the menu. */
-const atMenu = (c: ReturnType<typeof call>) => waitUntil(() => c.s.state === 'waiting', { timeoutMs: 2000, what: 'the call to wait at the main menu' });
+const atMenu = (c: ReturnType<typeof call>) =>
+  waitUntil(() => c.s.state === 'waiting', { timeoutMs: 2000, what: 'the call to wait at the main menu' });
 
 describe('config hot reload', () => {
   it('keeps calls on their version, rejects a broken edit, then swaps in a valid one', async () => {
@@ -96,7 +97,10 @@ describe('config hot reload', () => {
       expect(first.s.version).toBe(v1);
       expect(first.actions.at(-1)).toMatchObject({ type: 'queue', queue: 'sales' });
       first.s.queueExit('timeout');
-      await waitUntil(() => first.s.position.node === 'offer-callback', { timeoutMs: 2000, what: 'the first call to reach offer-callback' });
+      await waitUntil(() => first.s.position.node === 'offer-callback', {
+        timeoutMs: 2000,
+        what: 'the first call to reach offer-callback',
+      });
       expect(first.s.position).toEqual({ flow: 'main', node: 'offer-callback' });
 
       // New calls follow v2.
@@ -124,6 +128,9 @@ describe('config hot reload', () => {
     writeFileSync(f, readFileSync(f, 'utf8').replace('Europe/London', 'Europe/Lundon'));
     const err = await ConfigWatcher.start(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigLoadError);
-    expect((err as ConfigLoadError).errors[0]).toMatchObject({ file: 'hours.yaml', message: expect.stringMatching(/unknown time zone "Europe\/Lundon"/) });
+    expect((err as ConfigLoadError).errors[0]).toMatchObject({
+      file: 'hours.yaml',
+      message: expect.stringMatching(/unknown time zone "Europe\/Lundon"/),
+    });
   });
 });

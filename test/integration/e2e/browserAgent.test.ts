@@ -48,10 +48,20 @@ describe('trunk → IVR → queue → browser agent', () => {
 
     const cap = await captureUdp(16100);
     const started = Date.now();
-    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', toneHz: 1000, holdMs: 16_000, sipPort: 15170, mediaPort: 16100, caller: '15550001' });
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      toneHz: 1000,
+      holdMs: 16_000,
+      sipPort: 15170,
+      mediaPort: 16100,
+      caller: '15550001',
+    });
 
     await waitForCallState(page, 'ringing', 20_000);
-    const pop = await page.evaluate(() => (window as unknown as { cc: { call: { queue: string; caller: string; ivrPath: string[] } } }).cc.call);
+    const pop = await page.evaluate(
+      () => (window as unknown as { cc: { call: { queue: string; caller: string; ivrPath: string[] } } }).cc.call,
+    );
     expect(pop.queue).toBe('sales');
     expect(pop.caller).toBe('15550001');
     expect(pop.ivrPath).toEqual(['hours', 'welcome', 'menu', 'sales']); // open, welcome, key 1
@@ -97,7 +107,17 @@ describe('trunk → IVR → queue → browser agent', () => {
       expect(e, `event ${t}`).toBeDefined();
       return e!.ts;
     };
-    const order = ['contact.arrived', 'ivr.end', 'queue.enter', 'queue.offer', 'queue.connect', 'recording.started', 'call.end', 'wrapup.start', 'wrapup.end'].map(at);
+    const order = [
+      'contact.arrived',
+      'ivr.end',
+      'queue.enter',
+      'queue.offer',
+      'queue.connect',
+      'recording.started',
+      'call.end',
+      'wrapup.start',
+      'wrapup.end',
+    ].map(at);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     const end = events.find((e) => e.type === 'call.end');
     expect(end).toMatchObject({ endedBy: 'caller' });
@@ -109,7 +129,8 @@ describe('trunk → IVR → queue → browser agent', () => {
     expect((contact.arrived_at as Date).getTime()).toBeLessThan((contact.ended_at as Date).getTime());
     const legs = (await pool.query('SELECT party_kind, party, queue FROM legs WHERE contact_id = $1 ORDER BY seq', [cdr.contactId])).rows;
     expect(legs).toEqual(expect.arrayContaining([expect.objectContaining({ party_kind: 'agent', party: '1001', queue: 'sales' })]));
-    const qlog = (await pool.query('SELECT event, agent_id FROM queue_events WHERE contact_id = $1 ORDER BY at, seq', [cdr.contactId])).rows;
+    const qlog = (await pool.query('SELECT event, agent_id FROM queue_events WHERE contact_id = $1 ORDER BY at, seq', [cdr.contactId]))
+      .rows;
     expect(qlog.map((r: { event: string }) => r.event)).toEqual(['ENTER', 'OFFER', 'CONNECT']);
 
     // The recording: caller (1000 Hz) left, agent (440 Hz) right.
@@ -132,9 +153,15 @@ describe('trunk → IVR → queue → browser agent', () => {
     expect((await fetch(`${tc.httpUrl}api/v1/live`, { headers: basic('1001', 'alice1001') })).status).toBe(403);
     const live = (await (await fetch(`${tc.httpUrl}api/v1/live`, { headers: basic('9001', 'sam9001') })).json()) as { calls: unknown[] };
     expect(live.calls).toEqual([]);
-    const audio = await fetch(`${tc.httpUrl}api/v1/recordings/${(rec as { recordingId: string }).recordingId}/audio`, { headers: basic('9001', 'sam9001') });
+    const audio = await fetch(`${tc.httpUrl}api/v1/recordings/${(rec as { recordingId: string }).recordingId}/audio`, {
+      headers: basic('9001', 'sam9001'),
+    });
     expect(audio.status).toBe(200);
-    expect(Buffer.from(await audio.arrayBuffer()).subarray(0, 4).toString()).toBe('RIFF');
+    expect(
+      Buffer.from(await audio.arrayBuffer())
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('RIFF');
     await page.close();
   });
 });

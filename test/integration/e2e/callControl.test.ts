@@ -34,7 +34,14 @@ describe('call control', () => {
   it('a caller who hangs up while queued is an abandon, with its wait, in the per-call detail', async () => {
     // No agent is logged in: the caller waits in "sales" until sipp hangs up, 6 s after the answer.
     const started = Date.now();
-    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', holdMs: 6000, sipPort: 15470, mediaPort: 16400, caller: '15550101' });
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      holdMs: 6000,
+      sipPort: 15470,
+      mediaPort: 16400,
+      caller: '15550101',
+    });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     await waitFor(() => tc.centre.calls.size === 0, 5000, 'the call to end');

@@ -45,7 +45,15 @@ describe('trunk → IVR → queue → desk phone agent', () => {
     expect(tc.centre.acd.agentView('1004')?.state).toBe('available');
     const started = Date.now();
     const cap = await captureUdp(16300);
-    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', toneHz: 1000, holdMs: 10_000, sipPort: 15370, mediaPort: 16300, caller: '15550004' });
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      toneHz: 1000,
+      holdMs: 10_000,
+      sipPort: 15370,
+      mediaPort: 16300,
+      caller: '15550004',
+    });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
 
@@ -70,7 +78,9 @@ describe('trunk → IVR → queue → desk phone agent', () => {
     await tc.centre.store.flush();
     const cdr = (await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 })).find((c) => c.caller === '15550004');
     expect(cdr).toMatchObject({ queue: 'sales', agentId: '1004', handled: true, caller: '15550004', recordings: 1 });
-    const rec = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).find((e) => e.type === 'recording.started' && e.contactId === cdr!.contactId);
+    const rec = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).find(
+      (e) => e.type === 'recording.started' && e.contactId === cdr!.contactId,
+    );
     const stereo = readStereoWav(readFileSync((rec as { path: string }).path));
     expect(dominantFrequency(mid(stereo.left), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(1000, -1);
     expect(dominantFrequency(mid(stereo.right), stereo.rate, 300, 3000, 10).freq).toBeCloseTo(600, -1);
@@ -79,7 +89,14 @@ describe('trunk → IVR → queue → desk phone agent', () => {
   it('stopping the centre ends a call in progress with a BYE and keeps its record', async () => {
     // The phone registered in beforeAll makes 1004 available; a call before this one must be over.
     await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', { timeoutMs: 10_000, what: 'agent 1004 to be available' });
-    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', holdMs: 30_000, sipPort: 15371, mediaPort: 16310, caller: '15550005' });
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      holdMs: 30_000,
+      sipPort: 15371,
+      mediaPort: 16310,
+      caller: '15550005',
+    });
     await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'on-call', { timeoutMs: 20_000, what: 'the desk phone to answer' });
     const [contactId] = [...tc.centre.calls.keys()];
     await tc.centre.stop();
@@ -89,7 +106,9 @@ describe('trunk → IVR → queue → desk phone agent', () => {
     // Reopen the stopped centre's database: the call ended with cause "shutdown".
     const store = await openStore({ embedded: { dataDir: join(tc.dataDir, 'postgres'), port: 15733 }, readOnly: true });
     try {
-      const end = (await store.events(Date.now() - 120_000, Date.now() + 60_000)).find((e) => e.contactId === contactId && e.type === 'call.end');
+      const end = (await store.events(Date.now() - 120_000, Date.now() + 60_000)).find(
+        (e) => e.contactId === contactId && e.type === 'call.end',
+      );
       expect(end).toMatchObject({ endedBy: 'system', cause: 'shutdown' });
     } finally {
       await store.close();

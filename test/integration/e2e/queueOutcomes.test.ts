@@ -25,7 +25,10 @@ let browser: Browser;
 // do not depend on each other's order or leftovers.
 beforeAll(async () => {
   // Waiting callers hear their place in the queue every 3 s (30 s in the demo).
-  tc = await startTestCentre({ sip: 15260, http: 18280, pg: 15633, rtc: 43000 }, { edits: { 'queues.yaml': [['announce: { period: 30 }', 'announce: { period: 3 }']] } });
+  tc = await startTestCentre(
+    { sip: 15260, http: 18280, pg: 15633, rtc: 43000 },
+    { edits: { 'queues.yaml': [['announce: { period: 30 }', 'announce: { period: 3 }']] } },
+  );
   browser = await launchBrowser(writeToneWav(tc.dataDir, 440));
 });
 afterAll(async () => {
@@ -50,7 +53,14 @@ describe('queue outcomes', () => {
     await taker.click('#ready');
     await waitForAgentState(taker, 'available');
 
-    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', holdMs: 26_000, sipPort: 15270, mediaPort: 16200, caller: '15550002' });
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      holdMs: 26_000,
+      sipPort: 15270,
+      mediaPort: 16200,
+      caller: '15550002',
+    });
     await waitForCallState(silent, 'ringing', 20_000);
     expect(await taker.evaluate(() => (window as unknown as { cc: { callState: string } }).cc.callState)).toBe('idle');
     // sales rings for 15 s; then the call must come to 1001.
@@ -89,21 +99,48 @@ describe('queue outcomes', () => {
     await waitForAgentState(away, 'not-ready');
 
     const cap = await captureUdp(16210);
-    const call = placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '2', holdMs: 12_000, sipPort: 15271, mediaPort: 16210, caller: '15550003' });
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '2',
+      holdMs: 12_000,
+      sipPort: 15271,
+      mediaPort: 16210,
+      caller: '15550003',
+    });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     // The announcement the centre spoke is in the TTS cache under the name its text hashes to (the
     // one caller is number 1; an expected wait, if known, is a few minutes): the caller's audio
     // must contain that one, not just any prompt the IVR also plays.
     const tts = new EspeakTts({ cacheDir: tc.centre.config.server.ttsCacheDir });
-    const texts = ['You are number 1 in the queue.', ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((m) => `You are number 1 in the queue. Your expected wait is about ${m} minute${m === 1 ? '' : 's'}.`)];
+    const texts = [
+      'You are number 1 in the queue.',
+      ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(
+        (m) => `You are number 1 in the queue. Your expected wait is about ${m} minute${m === 1 ? '' : 's'}.`,
+      ),
+    ];
     const spoken = texts.map((t) => tts.cachePath(t, 'en')).filter((f) => existsSync(f));
     expect(spoken, 'no "You are number 1 in the queue" announcement was rendered').toHaveLength(1);
-    const heard = decodeG711('PCMU', Buffer.concat(rtpFromPcap(await cap.stop(), 16210).filter((p) => p.payloadType === 0).map((p) => p.payload)));
+    const heard = decodeG711(
+      'PCMU',
+      Buffer.concat(
+        rtpFromPcap(await cap.stop(), 16210)
+          .filter((p) => p.payloadType === 0)
+          .map((p) => p.payload),
+      ),
+    );
     const ref = wavToMono8k(readFileSync(spoken[0]!));
     expect(envelopeFind(heard, ref)).toBeGreaterThan(0.8);
     // Sanity: the music on hold alone does not look like the announcement.
-    const moh = wavToMono8k(readFileSync(join(tc.centre.config.dir, 'prompts', readdirSync(join(tc.centre.config.dir, 'prompts')).find((f) => /hold|moh|music/i.test(f))!)));
+    const moh = wavToMono8k(
+      readFileSync(
+        join(
+          tc.centre.config.dir,
+          'prompts',
+          readdirSync(join(tc.centre.config.dir, 'prompts')).find((f) => /hold|moh|music/i.test(f))!,
+        ),
+      ),
+    );
     expect(envelopeFind(moh, ref)).toBeLessThan(0.6);
     expect(await away.evaluate(() => (window as unknown as { cc: { callState: string } }).cc.callState)).toBe('idle');
     // The caller's BYE ends the call in the centre; only then is its record complete.
@@ -122,7 +159,11 @@ describe('queue outcomes', () => {
 
   it('wrong agent API calls get clear errors and change nothing', async () => {
     const post = async (path: string, body: string, token?: string) => {
-      const r = await fetch(`${tc.httpUrl}api/v1/agent/${path}`, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      const r = await fetch(`${tc.httpUrl}api/v1/agent/${path}`, {
+        method: 'POST',
+        body,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
       return { status: r.status, body: (await r.json()) as { error?: string; token?: string } };
     };
     expect(await post('login', '{not json')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/JSON/) } });
@@ -131,7 +172,10 @@ describe('queue outcomes', () => {
     expect(await post('state', '{"state":"ready"}')).toMatchObject({ status: 401 });
     const { body } = await post('login', '{"agent":"1004","password":"dave1004"}');
     expect(await post('state', '{"state":"sleeping"}', body.token)).toMatchObject({ status: 400 });
-    expect(await post('state', '{"state":"not-ready","reason":"nap"}', body.token)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/unknown not-ready reason/) } });
+    expect(await post('state', '{"state":"not-ready","reason":"nap"}', body.token)).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/unknown not-ready reason/) },
+    });
     expect(await post('wrapup/end', '{}', body.token)).toMatchObject({ status: 409 });
     expect(await post('nowhere', '{}', body.token)).toMatchObject({ status: 404 });
     expect(tc.centre.acd.agentView('1004')?.state).toBe('not-ready');
@@ -159,7 +203,10 @@ describe('queue outcomes', () => {
     // Were the broken edit taken, Alice's password would change and agent 1006 would exist; one
     // skill level out of range (max 10) must make the centre refuse all of it.
     const fay = '  - { id: "1006", name: Fay Broken, password: fay1006, skills: { sales: 4 } }\n';
-    writeFileSync(file, good.replace('skills: { sales: 8 }', 'skills: { sales: 11 }').replace('password: alice1001', 'password: changed') + fay);
+    writeFileSync(
+      file,
+      good.replace('skills: { sales: 8 }', 'skills: { sales: 11 }').replace('password: alice1001', 'password: changed') + fay,
+    );
     await waitFor(async () => (await invalidNow()) === 1 && (await reloads('invalid')) > invalidBefore, {
       timeoutMs: 15_000,
       what: 'the centre to reject the broken agents.yaml (cc_config_invalid 1)',

@@ -12,7 +12,9 @@ let tc: TestCentre;
 beforeAll(async () => {
   tc = await startTestCentre(
     { sip: 15460, http: 18480, pg: 15833, rtc: 44400 },
-    { edits: { 'centre.yaml': [['    from: [127.0.0.1]\n', '    from: [127.0.0.1]\n    username: carrier\n    password: s3cret-trunk\n']] } },
+    {
+      edits: { 'centre.yaml': [['    from: [127.0.0.1]\n', '    from: [127.0.0.1]\n    username: carrier\n    password: s3cret-trunk\n']] },
+    },
   );
 });
 afterAll(async () => {
@@ -20,18 +22,31 @@ afterAll(async () => {
 });
 
 const arrivedFrom = async (caller: string) =>
-  (await tc.centre.store.events(Date.now() - 120_000, Date.now() + 60_000)).filter((e) => e.type === 'contact.arrived' && (e as { caller: string }).caller === caller);
+  (await tc.centre.store.events(Date.now() - 120_000, Date.now() + 60_000)).filter(
+    (e) => e.type === 'contact.arrived' && (e as { caller: string }).caller === caller,
+  );
 
 describe('trunk digest authentication', () => {
-  it('refuses a call without credentials or with wrong ones, and takes one with the trunk\'s own', async () => {
+  it("refuses a call without credentials or with wrong ones, and takes one with the trunk's own", async () => {
     // What the centre answered each INVITE, read off the wire (tcpdump on sipp's SIP port): the
     // status codes of responses to the INVITE with CSeq `cseq`.
     const call = async (sipPort: number, caller: string, auth?: { username: string; password: string }) => {
       const cap = await captureUdp(sipPort);
-      const r = await placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, holdMs: 3000, sipPort, mediaPort: 16400 + (sipPort - 15470) * 10, caller, ...(auth ? { auth } : {}) }).done;
+      const r = await placeDemoCall({
+        target: `127.0.0.1:${tc.sipPort}`,
+        holdMs: 3000,
+        sipPort,
+        mediaPort: 16400 + (sipPort - 15470) * 10,
+        caller,
+        ...(auth ? { auth } : {}),
+      }).done;
       const sip = readPcapUdp(await cap.stop()).map((d) => d.payload.toString('latin1'));
       const answers = (cseq: number) => [
-        ...new Set(sip.filter((m) => m.startsWith('SIP/2.0 ') && new RegExp(`^CSeq: ${cseq} INVITE\r$`, 'mi').test(m)).map((m) => Number(m.slice(8, 11)))),
+        ...new Set(
+          sip
+            .filter((m) => m.startsWith('SIP/2.0 ') && new RegExp(`^CSeq: ${cseq} INVITE\r$`, 'mi').test(m))
+            .map((m) => Number(m.slice(8, 11))),
+        ),
       ];
       return { ...r, answers };
     };

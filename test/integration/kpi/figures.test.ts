@@ -63,7 +63,16 @@ const agentState = () => tc.centre.acd.agentView('1004')?.state;
 
 /** "YYYY-MM-DD HH:MM:SS" on the centre's wall clock. */
 const local = (t: number) =>
-  new Intl.DateTimeFormat('sv-SE', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(t);
+  new Intl.DateTimeFormat('sv-SE', {
+    timeZone: ZONE,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).format(t);
 
 let from: number;
 let to: number;
@@ -114,13 +123,19 @@ describe('real calls, reported by REST and by the CLI', () => {
         ['tsx', 'server/cli.ts', 'report', '--config', tc.centre.config.dir, ...args],
         // The centre's own overrides (its data dir, so its Postgres); LOG_LEVEL info so that the
         // store's "store open" line exists and must go to stderr.
-        { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', CC_DATA_DIR: tc.dataDir, CC_PG_PORT: String(PG) }, maxBuffer: 32 << 20, timeout: 90_000 },
-        (err, out, errText) => (err ? fail(new Error(`report ${args.join(' ')}: ${err.message}\n${errText}`)) : done({ out, err: errText })),
+        {
+          cwd: ROOT,
+          env: { ...process.env, LOG_LEVEL: 'info', CC_DATA_DIR: tc.dataDir, CC_PG_PORT: String(PG) },
+          maxBuffer: 32 << 20,
+          timeout: 90_000,
+        },
+        (err, out, errText) =>
+          err ? fail(new Error(`report ${args.join(' ')}: ${err.message}\n${errText}`)) : done({ out, err: errText }),
       );
     });
   const range = () => ({ from: local(from), to: local(to) });
 
-  it('the local times are read in the centre\'s zone by both: the report spans exactly [from, to)', async () => {
+  it("the local times are read in the centre's zone by both: the report spans exactly [from, to)", async () => {
     const r = JSON.parse(await rest('reports/queues', { ...range(), interval: 'range' })) as KpiReport;
     expect([r.from, r.to]).toEqual([new Date(from).toISOString(), new Date(to).toISOString()]);
     const c = await cli(['--from', range().from, '--to', range().to, '--interval', 'range', '--format', 'json']);
@@ -170,7 +185,9 @@ describe('real calls, reported by REST and by the CLI', () => {
 
       // Interval edges on the centre's clock: local hours, i.e. hh:30 UTC in Kolkata.
       expect(restJson.rows.length).toBeGreaterThan(1);
-      expect(restJson.rows.filter((r) => r.intervalStart !== restJson.from).every((r) => r.intervalStart.endsWith(':30:00.000Z'))).toBe(true);
+      expect(restJson.rows.filter((r) => r.intervalStart !== restJson.from).every((r) => r.intervalStart.endsWith(':30:00.000Z'))).toBe(
+        true,
+      );
 
       const thresholds = restJson.definitions.serviceLevelThresholdsSec;
       const restRows = parseCsv(restCsv);
@@ -201,14 +218,16 @@ describe('real calls, reported by REST and by the CLI', () => {
   it('per-call detail: REST and CLI, JSON and CSV, call by call', async () => {
     const restJson = JSON.parse(await rest('reports/calls', range())) as { calls: CallDetail[] };
     const restCsv = await rest('reports/calls', { ...range(), format: 'csv' });
-    const cliJson = JSON.parse((await cli(['--calls', '--from', range().from, '--to', range().to, '--format', 'json'])).out) as { calls: CallDetail[] };
+    const cliJson = JSON.parse((await cli(['--calls', '--from', range().from, '--to', range().to, '--format', 'json'])).out) as {
+      calls: CallDetail[];
+    };
     const cliCsv = (await cli(['--calls', '--from', range().from, '--to', range().to, '--format', 'csv'])).out;
     expect(restJson.calls.map((c) => c.caller)).toEqual([callers.answered, callers.abandoned, callers.support]);
     expect(cliJson).toEqual(restJson);
     expect(cliCsv).toBe(restCsv);
   }, 120_000);
 
-  it('the store keeps a recording\'s size from recording.stopped, and the listing returns it', async () => {
+  it("the store keeps a recording's size from recording.stopped, and the listing returns it", async () => {
     const t = from - 10 * 86_400_000; // far outside every report above
     const path = join(tc.centre.config.server.recordings.dir, 'size-check.wav');
     const events = [
@@ -219,11 +238,13 @@ describe('real calls, reported by REST and by the CLI', () => {
     ];
     for (const e of events) expect(tc.centre.store.emit(e)).toBe(true);
     await tc.centre.store.flush();
-    const list = JSON.parse(await rest('recordings', { contact: 'size-check' })) as { recordings: { recordingId: string; bytes: number | null }[] };
+    const list = JSON.parse(await rest('recordings', { contact: 'size-check' })) as {
+      recordings: { recordingId: string; bytes: number | null }[];
+    };
     expect(list.recordings).toMatchObject([{ recordingId: 'size-check', bytes: 80_044 }]);
   }, 60_000);
 
-  it('a config reload\'s KPI settings reach REST at once (store.configure), and a bad one changes nothing', async () => {
+  it("a config reload's KPI settings reach REST at once (store.configure), and a bad one changes nothing", async () => {
     const q = { from: 'today', to: 'tomorrow', interval: 'range' };
     const before = JSON.parse(await rest('reports/queues', q)) as KpiReport;
     const keep = tc.centre.store.settings;
@@ -244,12 +265,14 @@ describe('real calls, reported by REST and by the CLI', () => {
   it('recordings of real calls list their size in bytes (recording.stopped carries bytes)', async () => {
     const calls = (JSON.parse(await rest('reports/calls', range())) as { calls: CallDetail[] }).calls;
     const answered = calls.find((d) => d.caller === callers.answered)!;
-    const list = JSON.parse(await rest('recordings', { contact: answered.contactId })) as { recordings: { path: string; bytes: number | null }[] };
+    const list = JSON.parse(await rest('recordings', { contact: answered.contactId })) as {
+      recordings: { path: string; bytes: number | null }[];
+    };
     expect(list.recordings).toHaveLength(1);
     expect(list.recordings[0]!.bytes).toBe(statSync(list.recordings[0]!.path).size);
   }, 60_000);
 
-  it('an abandon is logged before the call\'s end: the report meets no anomalies', async () => {
+  it("an abandon is logged before the call's end: the report meets no anomalies", async () => {
     const q = JSON.parse(await rest('reports/queues', { ...range(), interval: 'range' })) as KpiReport;
     expect(q.anomalies).toEqual({ count: 0, examples: [] });
   }, 60_000);

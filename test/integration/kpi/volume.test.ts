@@ -77,7 +77,7 @@ function tally(events: CcEvent[]): Record<'queue' | 'agent' | 'centre', Tally> {
       if (agent) add('agent', agent, at, f, n);
     };
     both('offered', 1);
-    for (const r of evs.filter((e) => e.type === 'queue.rona')) add('agent', (r).agentId, at, 'rona', 1);
+    for (const r of evs.filter((e) => e.type === 'queue.rona')) add('agent', r.agentId, at, 'rona', 1);
     for (const _ of evs.filter((e) => e.type === 'queue.rona')) both('rona', 1);
     if (get('queue.abandon')) both('abandoned', 1);
     const connect = get('queue.connect');
@@ -136,7 +136,12 @@ describe('a day of traffic through two database outages', () => {
     expectTally(await report('queue'), t.queue, ['offered', 'answered', 'abandoned', 'rona', 'talkSec'], 'queue');
     // No call of the synthetic day names a skill group, so each queue is its own.
     expectTally(await report('skillGroup'), t.queue, ['offered', 'answered', 'abandoned', 'rona', 'talkSec'], 'skillGroup');
-    expectTally(await report('centre'), t.centre, ['offered', 'answered', 'abandoned', 'talkSec', 'contactsOffered', 'contactsCompletedInIvr'], 'centre');
+    expectTally(
+      await report('centre'),
+      t.centre,
+      ['offered', 'answered', 'abandoned', 'talkSec', 'contactsOffered', 'contactsCompletedInIvr'],
+      'centre',
+    );
     expectTally(await report('agent'), t.agent, ['answered', 'rona'], 'agent');
     // Logged-in time per agent over the whole day: the tally keeps it per agent only.
     const agents = await report('agent', 'range');

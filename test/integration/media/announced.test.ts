@@ -7,7 +7,15 @@ import { MediaPlane } from '../../../media/index.ts';
 
 describe('announced address', () => {
   it('is what the trunk answer, the desk-phone offer and the browser offer carry', async () => {
-    const plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', announcedAddress: '198.51.100.10', rtpMinPort: 39800, rtpMaxPort: 39899, rtcMinPort: 39900, rtcMaxPort: 39999 });
+    const plane = await MediaPlane.start({
+      workers: 1,
+      listenIp: '127.0.0.1',
+      announcedAddress: '198.51.100.10',
+      rtpMinPort: 39800,
+      rtpMaxPort: 39899,
+      rtcMinPort: 39900,
+      rtcMaxPort: 39999,
+    });
     try {
       const call = await plane.createCall('nat-1');
       const trunk = await call.createTrunkLeg();

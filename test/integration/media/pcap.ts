@@ -7,7 +7,7 @@ export function readPcapRtp(path: string): RtpPacket[] {
   const link = b.readUInt32LE(20);
   const l2 = link === 1 ? 14 : link === 113 ? 16 : 0;
   const out: RtpPacket[] = [];
-  for (let off = 24; off + 16 <= b.length; ) {
+  for (let off = 24; off + 16 <= b.length;) {
     const incl = b.readUInt32LE(off + 8);
     const pkt = b.subarray(off + 16, off + 16 + incl);
     off += 16 + incl;

@@ -19,7 +19,16 @@ const dir = mkdtempSync(join(tmpdir(), 'media-it-'));
 let plane: MediaPlane;
 
 beforeAll(async () => {
-  plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 31000, rtpMaxPort: 31999, rtcMinPort: 32000, rtcMaxPort: 32999, recordingsDir: dir, inbandDtmf: 'always' });
+  plane = await MediaPlane.start({
+    workers: 1,
+    listenIp: '127.0.0.1',
+    rtpMinPort: 31000,
+    rtpMaxPort: 31999,
+    rtcMinPort: 32000,
+    rtcMaxPort: 32999,
+    recordingsDir: dir,
+    inbandDtmf: 'always',
+  });
 });
 afterAll(async () => {
   await plane?.stop();
@@ -53,14 +62,22 @@ interface BridgedCall extends TrunkCall {
  * A call with a caller on a trunk leg (it offers `callerLaws`), each peer told where to send.
  * `listen` runs before any leg exists, so no event is missed.
  */
-async function trunkCall(id: string, o: { callerLaws?: G711Law[]; te?: number; payloadTypes?: Partial<Record<G711Law, number>>; listen?: (call: MediaCall) => void } = {}): Promise<TrunkCall> {
+async function trunkCall(
+  id: string,
+  o: { callerLaws?: G711Law[]; te?: number; payloadTypes?: Partial<Record<G711Law, number>>; listen?: (call: MediaCall) => void } = {},
+): Promise<TrunkCall> {
   const caller = await RtpPeer.open();
   cleanups.push(() => caller.close());
   const call = await plane.createCall(id);
   cleanups.push(() => call.close());
   o.listen?.(call);
   const trunk = await call.createTrunkLeg();
-  const answer = await trunk.answer(caller.sdp(o.callerLaws ?? ['PCMU'], { ...(o.te !== undefined ? { te: o.te } : {}), ...(o.payloadTypes ? { payloadTypes: o.payloadTypes } : {}) }));
+  const answer = await trunk.answer(
+    caller.sdp(o.callerLaws ?? ['PCMU'], {
+      ...(o.te !== undefined ? { te: o.te } : {}),
+      ...(o.payloadTypes ? { payloadTypes: o.payloadTypes } : {}),
+    }),
+  );
   caller.sendTo('127.0.0.1', portOf(answer));
   return { call, caller, trunk, answer };
 }
@@ -75,7 +92,12 @@ async function bridgedCall(
   cleanups.push(() => phone.close());
   const agent = await t.call.createRtpLeg();
   const offer = agent.offer();
-  await agent.setAnswer(phone.sdp([o.phoneLaw ?? 'PCMU'], { ...(o.phoneTe !== undefined ? { te: o.phoneTe } : {}), ...(o.phoneRtcpMux ? { rtcpMux: true } : {}) }));
+  await agent.setAnswer(
+    phone.sdp([o.phoneLaw ?? 'PCMU'], {
+      ...(o.phoneTe !== undefined ? { te: o.phoneTe } : {}),
+      ...(o.phoneRtcpMux ? { rtcpMux: true } : {}),
+    }),
+  );
   await t.call.bridge(t.trunk, agent);
   phone.sendTo('127.0.0.1', portOf(offer));
   return { ...t, phone, agent, offer };
@@ -102,7 +124,10 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     expect(offer).toMatch(/m=audio \d+ RTP\/AVP 8 101\r\n/); // only the call's law
     const rec = await call.record(join(dir, 'bridge.wav'));
 
-    await Promise.all([caller.stream('PCMA', tone(440, 1500, { amp: 8000 }), { once: true }), phone.stream('PCMA', tone(1000, 1500, { amp: 8000 }), { once: true })]);
+    await Promise.all([
+      caller.stream('PCMA', tone(440, 1500, { amp: 8000 }), { once: true }),
+      phone.stream('PCMA', tone(1000, 1500, { amp: 8000 }), { once: true }),
+    ]);
     await until('a second of audio each way', () => phone.audio('PCMA').length > 8000 && caller.audio('PCMA').length > 8000);
     // In-band first: the key as audio.
     await caller.stream('PCMA', concat(dtmfTone('7', 100), silence(100)), { once: true });
@@ -140,20 +165,27 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     expect(rms(l)).toBeGreaterThan(3000);
   });
 
-  it('maps a caller\'s dynamic payload type for its law to the static one mediasoup knows', async () => {
-    const { call, caller, phone, answer } = await bridgedCall('it-dynamic-pt', { callerLaws: ['PCMU'], payloadTypes: { PCMU: 112 }, te: 101 });
+  it("maps a caller's dynamic payload type for its law to the static one mediasoup knows", async () => {
+    const { call, caller, phone, answer } = await bridgedCall('it-dynamic-pt', {
+      callerLaws: ['PCMU'],
+      payloadTypes: { PCMU: 112 },
+      te: 101,
+    });
     expect(answer).toMatch(/m=audio \d+ RTP\/AVP 112 101\r\n/);
     expect(answer).toContain('a=rtpmap:112 PCMU/8000');
     expect(call.law).toBe('PCMU');
     await caller.stream('PCMU', tone(440, 600, { amp: 8000 }), { once: true, payloadType: 112 });
-    await until('the caller\'s audio at the agent', () => phone.received.length >= 25);
+    await until("the caller's audio at the agent", () => phone.received.length >= 25);
     expect([...new Set(phone.received.map((p) => p.payloadType))]).toEqual([0]);
     expect(dominantFrequency(phone.audio('PCMU')).freq).toBe(440);
   });
 
   it('carries plain-to-plain audio relay to relay (the worker idle), and again after unbridge and re-bridge', async () => {
     const { call, caller, phone, trunk, agent } = await bridgedCall('it-direct', { te: 101, phoneTe: 101 });
-    await Promise.all([caller.stream('PCMU', tone(440, 600, { amp: 8000 }), { once: true }), phone.stream('PCMU', tone(1000, 600, { amp: 8000 }), { once: true })]);
+    await Promise.all([
+      caller.stream('PCMU', tone(440, 600, { amp: 8000 }), { once: true }),
+      phone.stream('PCMU', tone(1000, 600, { amp: 8000 }), { once: true }),
+    ]);
     await until('audio each way', () => ofType(phone, 0).length >= 25 && ofType(caller, 0).length >= 25);
     expect(dominantFrequency(phone.audio('PCMU')).freq).toBe(440);
     expect(dominantFrequency(caller.audio('PCMU')).freq).toBe(1000);
@@ -167,7 +199,7 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     await caller.stream('PCMU', tone(440, 300, { amp: 8000 }), { once: true });
     // Unbridged, nobody hears the caller relay to relay: its packets go to mediasoup (which has
     // no Consumer for them). Once mediasoup has them, the phone would have had them too.
-    await until('the caller\'s packets at mediasoup', async () => (await trunk.transport.getStats())[0]!.rtpBytesReceived >= 12 * 172);
+    await until("the caller's packets at mediasoup", async () => (await trunk.transport.getStats())[0]!.rtpBytesReceived >= 12 * 172);
     expect(phone.received.length).toBe(n); // unbridged: the phone hears nothing
     await call.bridge(trunk, agent);
     const before = phone.received.length;
@@ -180,7 +212,7 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     expect(seqs.slice(1).every((q, i) => ((q - seqs[i]!) & 0xffff) === 1)).toBe(true);
   });
 
-  it('rejects a leg that cannot speak the call\'s law with CodecMismatch (488)', async () => {
+  it("rejects a leg that cannot speak the call's law with CodecMismatch (488)", async () => {
     const call = await plane.createCall('it-488');
     cleanups.push(() => call.close());
     const trunk = await call.createTrunkLeg();
@@ -188,11 +220,15 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     expect(call.law).toBe('PCMU');
     const agent = await call.createRtpLeg();
     agent.offer();
-    const err = await agent.setAnswer('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4002 RTP/AVP 8\r\n').catch((e: unknown) => e);
+    const err = await agent
+      .setAnswer('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4002 RTP/AVP 8\r\n')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CodecMismatch);
     expect((err as CodecMismatch).sipStatus).toBe(488);
     const t2 = await call.createTrunkLeg();
-    await expect(t2.answer('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n')).rejects.toThrow(CodecMismatch);
+    await expect(
+      t2.answer('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n'),
+    ).rejects.toThrow(CodecMismatch);
     await expect(t2.answer('garbage')).rejects.toThrow(/SDP/);
   });
 
@@ -220,7 +256,7 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     const { caller, phone, trunk, answer } = await bridgedCall('it-hold', { te: 101 });
     void caller.stream('PCMU', tone(440, 1000));
     void phone.stream('PCMU', tone(1000, 1000));
-    await until('the agent\'s audio at the caller', () => caller.received.length >= 10);
+    await until("the agent's audio at the caller", () => caller.received.length >= 10);
     const held = await trunk.update(caller.sdp(['PCMU'], { te: 101 }).replace('a=sendrecv', 'a=sendonly'));
     expect(held).toContain('a=recvonly');
     expect(portOf(held)).toBe(portOf(answer)); // same port across the re-INVITE
@@ -242,7 +278,7 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     await until('some of the prompt', () => ofType(caller, 0).length >= 5);
     expect(trunk.sendDtmf('#', 100)).toBe(true);
     expect(trunk.sendDtmf('x')).toBe(false);
-    await until('the key\'s three end packets', () => ofType(caller, 97).filter(isEnd).length >= 3);
+    await until("the key's three end packets", () => ofType(caller, 97).filter(isEnd).length >= 3);
     pb.stop();
     const ev = ofType(caller, 97);
     expect(ev.length).toBe(7); // 4 progress packets 20 ms apart, then the end packet 3 times
@@ -262,7 +298,7 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     expect(lead).toBeLessThanOrEqual(800); // within 100 ms of the last audio packet
   });
 
-  it('an agent desk phone key is not the caller\'s: reported as agentDtmf and passed on to the caller', async () => {
+  it("an agent desk phone key is not the caller's: reported as agentDtmf and passed on to the caller", async () => {
     const callerKeys: string[] = [];
     const agentKeys: string[] = [];
     const { call, caller, phone, agent } = await bridgedCall('it-agent-dtmf', {
@@ -276,8 +312,8 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     void caller.stream('PCMU', silence(100));
     void phone.stream('PCMU', silence(100));
     await phone.sendEvent('9', 101);
-    await until('the agent\'s key', () => agentKeys.length > 0);
-    await until('the key\'s end packets at the caller', () => ofType(caller, 101).filter(isEnd).length >= 3);
+    await until("the agent's key", () => agentKeys.length > 0);
+    await until("the key's end packets at the caller", () => ofType(caller, 101).filter(isEnd).length >= 3);
     expect(agentKeys).toEqual(['9']);
     expect(callerKeys).toEqual([]);
     const ev = ofType(caller, 101);
@@ -301,7 +337,7 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     await until('the key', () => digits.length > 0);
     call.close();
     // A relay's counts are added when its leg has closed on the RTP thread.
-    await until('the closed legs\' relay counts', async () => (await read(rtpIn)) >= inBefore + 20);
+    await until("the closed legs' relay counts", async () => (await read(rtpIn)) >= inBefore + 20);
     expect((await read(rfc4733)) - keysBefore).toBe(1);
     expect(await metrics.metrics()).toMatch(/media_calls_active 0\n/);
   });

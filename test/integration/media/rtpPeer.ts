@@ -40,7 +40,10 @@ export class RtpPeer {
    * A plain SIP-style offer/answer body for this peer. `payloadTypes` gives a law a payload type
    * other than its static one (dynamic, with its rtpmap).
    */
-  sdp(laws: G711Law[], opts: { te?: number; rtcpMux?: boolean; port?: number; payloadTypes?: Partial<Record<G711Law, number>> } = {}): string {
+  sdp(
+    laws: G711Law[],
+    opts: { te?: number; rtcpMux?: boolean; port?: number; payloadTypes?: Partial<Record<G711Law, number>> } = {},
+  ): string {
     const ptOf = (l: G711Law) => opts.payloadTypes?.[l] ?? G711_PAYLOAD_TYPE[l];
     const pts = [...laws.map(ptOf), ...(opts.te !== undefined ? [opts.te] : [])];
     return [
@@ -82,7 +85,16 @@ export class RtpPeer {
       while (n < due) {
         if (opts.once && n >= frames) return this.stop();
         if (off + 160 > bytes.length) off = 0;
-        this.sendRaw(buildRtp({ payloadType: pt, marker: n === 0, sequenceNumber: this.seq++, timestamp: this.ts, ssrc: this.ssrc, payload: bytes.subarray(off, off + 160) }));
+        this.sendRaw(
+          buildRtp({
+            payloadType: pt,
+            marker: n === 0,
+            sequenceNumber: this.seq++,
+            timestamp: this.ts,
+            ssrc: this.ssrc,
+            payload: bytes.subarray(off, off + 160),
+          }),
+        );
         this.ts += 160;
         off += 160;
         n++;
@@ -107,7 +119,16 @@ export class RtpPeer {
     const ts = this.ts;
     for (let i = 1; i <= 6; i++) {
       const end = i > 3;
-      this.sendRaw(buildRtp({ payloadType: pt, marker: i === 1, sequenceNumber: this.seq++, timestamp: ts, ssrc: this.ssrc, payload: buildTelephoneEvent({ event: ev, end, volume: 10, duration: Math.min(i, 3) * 160 }) }));
+      this.sendRaw(
+        buildRtp({
+          payloadType: pt,
+          marker: i === 1,
+          sequenceNumber: this.seq++,
+          timestamp: ts,
+          ssrc: this.ssrc,
+          payload: buildTelephoneEvent({ event: ev, end, volume: 10, duration: Math.min(i, 3) * 160 }),
+        }),
+      );
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -23,7 +23,8 @@ async function sock(): Promise<{ s: dgram.Socket; port: number; got: Buffer[] }>
   open.push(s);
   return { s, port: s.address().port, got };
 }
-const rtp = (ssrc: number, seq: number) => buildRtp({ payloadType: 0, marker: false, sequenceNumber: seq, timestamp: seq * 160, ssrc, payload: Buffer.alloc(160, 0xff) });
+const rtp = (ssrc: number, seq: number) =>
+  buildRtp({ payloadType: 0, marker: false, sequenceNumber: seq, timestamp: seq * 160, ssrc, payload: Buffer.alloc(160, 0xff) });
 const rtcp = () => Buffer.from([0x81, 201, 0, 1, 0, 0, 0, 9]);
 
 describe('RtpRelay', () => {
@@ -101,6 +102,8 @@ describe('RtpRelay', () => {
     const b = await RtpRelay.open({ clock, ip: '127.0.0.1', range: { min: 39200, max: 39203 }, comedia: true, ssrc: 2, hooks });
     open.push(b);
     expect(new Set([a.port, b.port]).size).toBe(2);
-    await expect(RtpRelay.open({ clock, ip: '127.0.0.1', range: { min: 39200, max: 39203 }, comedia: true, ssrc: 3, hooks })).rejects.toThrow(/no free RTP port/);
+    await expect(
+      RtpRelay.open({ clock, ip: '127.0.0.1', range: { min: 39200, max: 39203 }, comedia: true, ssrc: 3, hooks }),
+    ).rejects.toThrow(/no free RTP port/);
   });
 });

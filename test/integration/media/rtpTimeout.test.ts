@@ -15,7 +15,15 @@ const TIMEOUT_MS = 800;
 const SWEEP_MS = 200;
 
 beforeAll(async () => {
-  plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 39400, rtpMaxPort: 39599, rtcMinPort: 39600, rtcMaxPort: 39799, rtpTimeoutMs: TIMEOUT_MS });
+  plane = await MediaPlane.start({
+    workers: 1,
+    listenIp: '127.0.0.1',
+    rtpMinPort: 39400,
+    rtpMaxPort: 39599,
+    rtcMinPort: 39600,
+    rtcMaxPort: 39799,
+    rtpTimeoutMs: TIMEOUT_MS,
+  });
 });
 afterAll(async () => {
   await plane?.stop();
@@ -43,7 +51,7 @@ describe('RTP inactivity', () => {
       await tb.update(b.sdp(['PCMU']).replace('a=sendrecv', 'a=inactive'));
       b.stop(); // b holds us: silence is expected
       const bSilentSince = Date.now();
-      await until('the silent caller\'s timeout', () => lost.length > 0, TIMEOUT_MS + 10 * SWEEP_MS);
+      await until("the silent caller's timeout", () => lost.length > 0, TIMEOUT_MS + 10 * SWEEP_MS);
       // b went silent just after a: had it been timed out too, it would have been by now.
       await sleep(Math.max(0, bSilentSince + TIMEOUT_MS + 2 * SWEEP_MS - Date.now()));
       expect(lost).toEqual([`rt-gone:${MEDIA_RTP_TIMEOUT}`]);

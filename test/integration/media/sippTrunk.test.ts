@@ -24,7 +24,14 @@ const dir = mkdtempSync(join(tmpdir(), 'media-sipp-'));
 let plane: MediaPlane;
 
 beforeAll(async () => {
-  plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 35100, rtpMaxPort: 35999, rtcMinPort: 36000, rtcMaxPort: 36999 });
+  plane = await MediaPlane.start({
+    workers: 1,
+    listenIp: '127.0.0.1',
+    rtpMinPort: 35100,
+    rtpMaxPort: 35999,
+    rtcMinPort: 36000,
+    rtcMaxPort: 36999,
+  });
 });
 afterAll(async () => {
   await plane?.stop();
@@ -73,9 +80,21 @@ describe('sipp uac_pcap into a trunk leg', () => {
     });
     const r = await runSipp([
       `127.0.0.1:${SIP_PORT}`,
-      '-sf', join(here, 'fixtures', 'uac_pcap_dtmf.xml'),
-      '-m', '1', '-i', '127.0.0.1', '-p', '35070', '-mp', '35080',
-      '-timeout', '50s', '-timeout_error', '-nostdin', '-nd',
+      '-sf',
+      join(here, 'fixtures', 'uac_pcap_dtmf.xml'),
+      '-m',
+      '1',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      '35070',
+      '-mp',
+      '35080',
+      '-timeout',
+      '50s',
+      '-timeout_error',
+      '-nostdin',
+      '-nd',
     ]);
     expect(r.code, r.out.slice(-2000)).toBe(0);
     await ended;
@@ -84,20 +103,34 @@ describe('sipp uac_pcap into a trunk leg', () => {
 
     expect(digits).toEqual(['1:rfc4733', '5:rfc4733', '#:rfc4733']);
 
-    const ref = decodeG711('PCMA', Buffer.concat(readPcapRtp(`${PCAPS}/g711a.pcap`).filter((p) => p.payloadType === 8).map((p) => p.payload)));
+    const ref = decodeG711(
+      'PCMA',
+      Buffer.concat(
+        readPcapRtp(`${PCAPS}/g711a.pcap`)
+          .filter((p) => p.payloadType === 8)
+          .map((p) => p.payload),
+      ),
+    );
     const w = readStereoWav(readFileSync(summary.path));
     expect(summary.durationMs).toBeGreaterThan(7000);
     expect(rms(w.left)).toBeGreaterThan(200);
     expect(rms(w.right)).toBe(0); // nobody talked to the caller
     const m = envelopeMatch(w.left, ref);
-    if (process.env.MEDIA_TEST_VERBOSE) console.log("envelope match", m, envelopeMatch(w.left, ref.slice().reverse()));
+    if (process.env.MEDIA_TEST_VERBOSE) console.log('envelope match', m, envelopeMatch(w.left, ref.slice().reverse()));
     expect(m.corr).toBeGreaterThan(0.9);
     // and it is not just any loud signal: the reversed speech does not match as well
     expect(envelopeMatch(w.left, ref.slice().reverse()).corr).toBeLessThan(m.corr - 0.2);
   });
 
-  it('talk-off: the in-band detector finds no key in the pcap\'s speech', () => {
-    const speech = decodeG711('PCMA', Buffer.concat(readPcapRtp(`${PCAPS}/g711a.pcap`).filter((p) => p.payloadType === 8).map((p) => p.payload)));
+  it("talk-off: the in-band detector finds no key in the pcap's speech", () => {
+    const speech = decodeG711(
+      'PCMA',
+      Buffer.concat(
+        readPcapRtp(`${PCAPS}/g711a.pcap`)
+          .filter((p) => p.payloadType === 8)
+          .map((p) => p.payload),
+      ),
+    );
     expect(speech.length).toBeGreaterThan(8000 * 6);
     const found: string[] = [];
     const det = new DtmfDetector((d) => found.push(d.digit));

@@ -25,7 +25,14 @@ let browser: Browser;
 beforeAll(async () => {
   const mic = join(dir, 'mic-440.wav');
   writeFileSync(mic, encodeWav(48000, 1, tone(440, 5000, { rate: 48000, amp: 12000 })));
-  plane = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 33000, rtpMaxPort: 33999, rtcMinPort: 34000, rtcMaxPort: 34999 });
+  plane = await MediaPlane.start({
+    workers: 1,
+    listenIp: '127.0.0.1',
+    rtpMinPort: 33000,
+    rtpMaxPort: 33999,
+    rtcMinPort: 34000,
+    rtcMaxPort: 34999,
+  });
   browser = await launchBrowser(mic);
 });
 afterAll(async () => {
@@ -48,7 +55,9 @@ declare global {
 function installPeer(): void {
   const open = async (maxSeconds: number) => {
     const pc = (window.pc = new RTCPeerConnection({ iceServers: [] }));
-    const ms = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    const ms = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
     window.heard = [];
     pc.ontrack = (e) => {
       const stream = e.streams[0] ?? new MediaStream([e.track]);
@@ -118,7 +127,8 @@ describe('browser agent over WebRTC', () => {
         const state = await page.evaluate(
           () =>
             new Promise<string>((r) => {
-              const ck = () => (window.pc.connectionState === 'connected' || window.pc.connectionState === 'failed') && r(window.pc.connectionState);
+              const ck = () =>
+                (window.pc.connectionState === 'connected' || window.pc.connectionState === 'failed') && r(window.pc.connectionState);
               window.pc.onconnectionstatechange = ck;
               ck();
               setTimeout(() => r(window.pc.connectionState), 10000);
@@ -131,7 +141,8 @@ describe('browser agent over WebRTC', () => {
         // Two seconds each way since the recording began (the analysis below skips its edges).
         await until(
           'two seconds of audio each way',
-          async () => caller.audio(law).length - fromBrowserBefore >= 16000 && (await page.evaluate(() => window.heard.length)) >= 2 * 48000,
+          async () =>
+            caller.audio(law).length - fromBrowserBefore >= 16000 && (await page.evaluate(() => window.heard.length)) >= 2 * 48000,
           10_000,
         );
         const summary = await rec.stop();
@@ -186,7 +197,11 @@ describe('browser agent over WebRTC', () => {
         await window.pc.setRemoteDescription({ type: 'answer', sdp });
       }, ours);
       // 1.5 s each way, so the last second analysed below is steady audio.
-      await until('audio each way', async () => caller.audio('PCMA').length >= 12000 && (await page.evaluate(() => window.heard.length)) >= 72000, 10_000);
+      await until(
+        'audio each way',
+        async () => caller.audio('PCMA').length >= 12000 && (await page.evaluate(() => window.heard.length)) >= 72000,
+        10_000,
+      );
       const heard = await page.evaluate(() => window.heard);
       caller.stop();
       const h = Int16Array.from(heard.slice(-48000), (x) => Math.round(x * 32767));
@@ -238,7 +253,15 @@ describe('browser agent over WebRTC', () => {
 
   it('reports legFailed when the browser disappears without a word (ICE consent lost)', async () => {
     // Its own ports, apart from the file's plane (33000-34999) and every other media test's.
-    const quick = await MediaPlane.start({ workers: 1, listenIp: '127.0.0.1', rtpMinPort: 39220, rtpMaxPort: 39299, rtcMinPort: 39300, rtcMaxPort: 39399, iceConsentTimeoutSec: 10 });
+    const quick = await MediaPlane.start({
+      workers: 1,
+      listenIp: '127.0.0.1',
+      rtpMinPort: 39220,
+      rtpMaxPort: 39299,
+      rtcMinPort: 39300,
+      rtcMaxPort: 39399,
+      iceConsentTimeoutSec: 10,
+    });
     const caller = await RtpPeer.open();
     const call = await quick.createCall('it-webrtc-gone');
     const failed: string[] = [];

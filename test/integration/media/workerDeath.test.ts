@@ -9,7 +9,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let plane: MediaPlane;
 
 beforeAll(async () => {
-  plane = await MediaPlane.start({ workers: 2, rtpThreads: 2, listenIp: '127.0.0.1', rtpMinPort: 37000, rtpMaxPort: 37999, rtcMinPort: 38000, rtcMaxPort: 38999 });
+  plane = await MediaPlane.start({
+    workers: 2,
+    rtpThreads: 2,
+    listenIp: '127.0.0.1',
+    rtpMinPort: 37000,
+    rtpMaxPort: 37999,
+    rtcMinPort: 38000,
+    rtcMaxPort: 38999,
+  });
 });
 afterAll(async () => {
   await plane?.stop();

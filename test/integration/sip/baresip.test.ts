@@ -19,7 +19,8 @@ const BARESIP_PORT = 25141;
 /** Our side of each call: the stack's SDP offers/answers this RTP port, where a test listens. */
 const RTP_IN = 40010;
 const RTP_OUT = 40012;
-const sdp = (rtpPort: number): string => `v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${rtpPort} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n`;
+const sdp = (rtpPort: number): string =>
+  `v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${rtpPort} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n`;
 
 /** What arrived is baresip's 440 Hz tone: the strongest frequency, far above the rest of the band. */
 function expectTone440(rtp: RtpEndpoint, output: string): void {
@@ -114,7 +115,11 @@ describe('baresip', () => {
     try {
       inbound.length = 0;
       const b = startBaresip([`/dial sip:queue@127.0.0.1:${PORT}`], 8);
-      await waitFor(async () => (await sip.lookup('agent1')).length > 0, { timeoutMs: 5000, what: 'baresip to register', detail: b.output });
+      await waitFor(async () => (await sip.lookup('agent1')).length > 0, {
+        timeoutMs: 5000,
+        what: 'baresip to register',
+        detail: b.output,
+      });
       const d = await waitFor(() => inbound[0], { timeoutMs: 5000, what: "baresip's INVITE", detail: b.output });
       expect(d.remoteSdp).toContain('m=audio');
       const reason = await new Promise<string>((r) => {
@@ -137,7 +142,11 @@ describe('baresip', () => {
     const rtp = await openRtpEndpoint(RTP_OUT);
     const b = startBaresip([], 10);
     try {
-      await waitFor(async () => (await sip.lookup('agent1')).length > 0, { timeoutMs: 5000, what: 'baresip to register', detail: b.output });
+      await waitFor(async () => (await sip.lookup('agent1')).length > 0, {
+        timeoutMs: 5000,
+        what: 'baresip to register',
+        detail: b.output,
+      });
       const [binding] = await sip.lookup('agent1');
       const d = await sip.createUAC(binding!.contact, { destination: sip.bindingDestination(binding!), localSdp: sdp(RTP_OUT) });
       expect(d.state).toBe('confirmed');
@@ -146,7 +155,11 @@ describe('baresip', () => {
       await waitFor(() => rtp.packets() >= 50, { timeoutMs: 5000, what: '1 s of RTP from baresip', detail: b.output });
       expectTone440(rtp, b.output());
       await d.destroy();
-      await waitFor(() => /closed|terminated|Call closed|BYE/i.test(b.output()), { timeoutMs: 3000, what: 'baresip to see our BYE', detail: b.output });
+      await waitFor(() => /closed|terminated|Call closed|BYE/i.test(b.output()), {
+        timeoutMs: 3000,
+        what: 'baresip to see our BYE',
+        detail: b.output,
+      });
     } finally {
       b.proc.kill('SIGTERM');
       await b.exited;

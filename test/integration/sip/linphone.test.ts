@@ -35,7 +35,8 @@ const authHeaders: string[] = [];
 
 const cmd = (c: string): void => void lin.stdin!.write(`${c}\n`);
 /** Wait for linphonec to print `text` (its answer to a command) after `from` characters of output. */
-const printed = (text: string, from = 0) => waitFor(() => out.indexOf(text, from) >= 0, { timeoutMs: 10_000, what: `linphonec to print "${text}"`, detail: () => out.slice(-2000) });
+const printed = (text: string, from = 0) =>
+  waitFor(() => out.indexOf(text, from) >= 0, { timeoutMs: 10_000, what: `linphonec to print "${text}"`, detail: () => out.slice(-2000) });
 
 // Shared state: one linphonec for the file, in file mode playing the tone. The call test does not
 // need the registration test's binding: linphonec calls the stack's address directly.
@@ -82,7 +83,11 @@ afterAll(async () => {
 describe('linphonec', () => {
   it('registers with SHA-256 digest', async () => {
     cmd(`register sip:agent2@127.0.0.1:${PORT} sip:127.0.0.1:${PORT} secret2`);
-    await waitFor(async () => (await sip.lookup('agent2')).length > 0, { timeoutMs: 8000, what: 'linphonec to register', detail: () => out.slice(-2000) });
+    await waitFor(async () => (await sip.lookup('agent2')).length > 0, {
+      timeoutMs: 8000,
+      what: 'linphonec to register',
+      detail: () => out.slice(-2000),
+    });
     expect(authHeaders.at(-1)).toMatch(/algorithm=SHA-256/i);
   });
 

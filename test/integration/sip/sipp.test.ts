@@ -54,10 +54,13 @@ async function bound(port: number, proto: 'udp' | 'tcp', ms = 10_000): Promise<v
   for (;;) {
     const lines = readFileSync(`/proc/net/${proto}`, 'utf8').split('\n').slice(1);
     // Columns: sl local_address rem_address st ...; TCP LISTEN is state 0A.
-    if (lines.some((l) => {
-      const c = l.trim().split(/\s+/);
-      return c[1] === local && (proto === 'udp' || c[3] === '0A');
-    })) return;
+    if (
+      lines.some((l) => {
+        const c = l.trim().split(/\s+/);
+        return c[1] === local && (proto === 'udp' || c[3] === '0A');
+      })
+    )
+      return;
     if (Date.now() - t0 > ms) throw new Error(`sipp is not ${proto === 'udp' ? 'bound' : 'listening'} on 127.0.0.1:${port}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -100,7 +103,17 @@ describe('sipp uac -> stack (UAS)', () => {
 
   it('completes 30 calls over UDP with 20 % packet loss (retransmissions on both sides)', async () => {
     mode = 'answer';
-    const r = await runSipp({ scenario: 'uac', remote: `127.0.0.1:${PORT}`, localPort: 25063, calls: 30, rate: 10, limit: 30, lost: 20, transport: 'u1', timeoutSec: 100 });
+    const r = await runSipp({
+      scenario: 'uac',
+      remote: `127.0.0.1:${PORT}`,
+      localPort: 25063,
+      calls: 30,
+      rate: 10,
+      limit: 30,
+      lost: 20,
+      transport: 'u1',
+      timeoutSec: 100,
+    });
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.successful).toBe(30);
     expect(r.failed).toBe(0);
@@ -110,7 +123,15 @@ describe('sipp uac -> stack (UAS)', () => {
   it('CANCEL while ringing: 200 to CANCEL, 487 to INVITE, the app sees the cancel', async () => {
     mode = 'ring';
     cancels.length = 0;
-    const r = await runSipp({ scenario: scenario('uac-cancel.xml'), remote: `127.0.0.1:${PORT}`, localPort: 25064, calls: 5, rate: 5, transport: 'u1', service: 'queue' });
+    const r = await runSipp({
+      scenario: scenario('uac-cancel.xml'),
+      remote: `127.0.0.1:${PORT}`,
+      localPort: 25064,
+      calls: 5,
+      rate: 5,
+      transport: 'u1',
+      service: 'queue',
+    });
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.successful).toBe(5);
     expect(r.failed).toBe(0);
@@ -162,7 +183,7 @@ describe('stack (UAC) -> sipp uas', () => {
       }),
     );
     const failed = results.filter((r) => r.status === 'rejected');
-    expect(failed.map((f) => String((f).reason))).toEqual([]);
+    expect(failed.map((f) => String(f.reason))).toEqual([]);
     const r = await uas.done;
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.successful).toBe(30);

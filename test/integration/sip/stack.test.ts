@@ -16,7 +16,8 @@ import { SipStack, SipError, SipRequest, SipResponse, makeResponse, parseMessage
 
 const A = 25100;
 const B = 25110;
-const SDP = (o: string): string => `v=0\r\no=${o} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n`;
+const SDP = (o: string): string =>
+  `v=0\r\no=${o} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n`;
 const users: Record<string, string> = { agent1: 'secret1', trunk1: 'trunkpw' };
 
 let a: SipStack;
@@ -216,7 +217,9 @@ describe('calls between two stacks', () => {
     const d = await b.createUAC(`sip:secure@127.0.0.1:${A}`, { localSdp: SDP('b'), auth: { username: 'trunk1', password: 'trunkpw' } });
     expect(d.remoteSdp).toContain('o=a');
     await d.destroy();
-    await expect(b.createUAC(`sip:secure@127.0.0.1:${A}`, { localSdp: SDP('b'), auth: { username: 'trunk1', password: 'wrong' } })).rejects.toMatchObject({ status: 407 });
+    await expect(
+      b.createUAC(`sip:secure@127.0.0.1:${A}`, { localSdp: SDP('b'), auth: { username: 'trunk1', password: 'wrong' } }),
+    ).rejects.toMatchObject({ status: 407 });
     await expect(b.createUAC(`sip:busy@127.0.0.1:${A}`, { localSdp: SDP('b') })).rejects.toMatchObject({ status: 486 });
   });
 
@@ -230,7 +233,10 @@ describe('calls between two stacks', () => {
   it('hold/resume re-INVITE both ways, INFO, REFER + NOTIFY, BYE (UDP and TCP)', async () => {
     for (const transport of ['udp', 'tcp']) {
       const provisional: number[] = [];
-      const d = await b.createUAC(`sip:agent@127.0.0.1:${A};transport=${transport}`, { localSdp: SDP('b'), onProvisional: (r) => provisional.push(r.status) });
+      const d = await b.createUAC(`sip:agent@127.0.0.1:${A};transport=${transport}`, {
+        localSdp: SDP('b'),
+        onProvisional: (r) => provisional.push(r.status),
+      });
       expect(provisional).toContain(180);
       // a's dialog resolves on the ACK, just after b's resolved on the 200.
       for (let i = 0; i < 50 && !aDialogs.some((x) => x.callId === d.callId); i++) await new Promise((r) => setTimeout(r, 10));
@@ -314,7 +320,27 @@ describe('calls between two stacks', () => {
 
 function selfSigned(): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'siptls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'k.pem'),
+      '-out',
+      join(dir, 'c.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const pair = { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) };
   rmSync(dir, { recursive: true, force: true });
   return pair;

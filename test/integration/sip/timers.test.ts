@@ -82,7 +82,12 @@ describe('2xx retransmission (§13.3.1.4)', () => {
     send(invite('t1'));
     await expectCount(is200, 1);
     const toTag = got.find(is200)!.toTag!;
-    for (const [advance, expected] of [[499, 1], [1, 2], [1000, 3], [2000, 4]] as const) {
+    for (const [advance, expected] of [
+      [499, 1],
+      [1, 2],
+      [1000, 3],
+      [2000, 4],
+    ] as const) {
       clock.advance(advance);
       await expectCount(is200, expected);
     }
@@ -145,7 +150,11 @@ Content-Length: 0
     let done = false;
     const p = d.destroy().then(() => (done = true));
     await expectCount(isBye, 1);
-    for (const [advance, expected] of [[500, 2], [1000, 3], [2000, 4]] as const) {
+    for (const [advance, expected] of [
+      [500, 2],
+      [1000, 3],
+      [2000, 4],
+    ] as const) {
       clock.advance(advance);
       await expectCount(isBye, expected);
     }

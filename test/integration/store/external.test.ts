@@ -28,7 +28,9 @@ let external: PostgresServer;
 function debianServer(dir: string): PostgresServer {
   const asRoot = userInfo().uid === 0;
   const run = (bin: string, args: string[]) =>
-    execFileSync(asRoot ? 'runuser' : `${DEBIAN_BIN}/${bin}`, asRoot ? ['-u', 'postgres', '--', `${DEBIAN_BIN}/${bin}`, ...args] : args, { stdio: 'pipe' });
+    execFileSync(asRoot ? 'runuser' : `${DEBIAN_BIN}/${bin}`, asRoot ? ['-u', 'postgres', '--', `${DEBIAN_BIN}/${bin}`, ...args] : args, {
+      stdio: 'pipe',
+    });
   const data = join(dir, 'data');
   mkdirSync(data, { mode: 0o700 });
   if (asRoot) {
@@ -38,7 +40,18 @@ function debianServer(dir: string): PostgresServer {
   }
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
   const start = () =>
-    run('pg_ctl', ['-D', data, '-l', join(data, 'server.log'), '-w', '-t', '60', '-o', `-p ${PORT} -c listen_addresses=127.0.0.1 -k ${data}`, 'start']);
+    run('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      join(data, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${PORT} -c listen_addresses=127.0.0.1 -k ${data}`,
+      'start',
+    ]);
   const stop = () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
   start();
   let up = true;
@@ -59,7 +72,8 @@ function debianServer(dir: string): PostgresServer {
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cc-ext-it-'));
   chmodSync(root, 0o755);
-  if (!existsSync(`${DEBIAN_BIN}/pg_ctl`)) throw new Error(`Debian's PostgreSQL 15 is not installed (${DEBIAN_BIN}/pg_ctl): apt-get install postgresql`);
+  if (!existsSync(`${DEBIAN_BIN}/pg_ctl`))
+    throw new Error(`Debian's PostgreSQL 15 is not installed (${DEBIAN_BIN}/pg_ctl): apt-get install postgresql`);
   external = debianServer(root);
   const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${PORT}/postgres` });
   await admin.connect();

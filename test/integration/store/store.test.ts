@@ -93,7 +93,12 @@ beforeAll(async () => {
   for (const e of day.slice(third, 2 * third)) written.emitted.push(store.emit(e));
   await waitFor(() => !store.stats()!.dbUp, { timeoutMs: 10_000, what: 'the writer to notice the outage' });
   const down = await get(`/api/v1/reports/queues?from=${from}&to=${to}`);
-  written.duringOutage = { dbUp: store.stats()!.dbUp, spooled: store.stats()!.pendingBytes > 0, status: down.status, body: await down.json() };
+  written.duringOutage = {
+    dbUp: store.stats()!.dbUp,
+    spooled: store.stats()!.pendingBytes > 0,
+    status: down.status,
+    body: await down.json(),
+  };
   await store.postgres.restart();
   for (const e of day.slice(2 * third)) written.emitted.push(store.emit(e));
   for (const e of day.slice(0, 10)) store.emit(e); // producer re-sends after its own hiccup
@@ -118,14 +123,20 @@ describe('store on embedded Postgres', () => {
     // While Postgres was down: the writer saw it, spooled, and the API said so.
     expect(written.duringOutage).toEqual({ dbUp: false, spooled: true, status: 503, body: { error: 'database unavailable; try again' } });
     expect(store.stats()!.dbUp).toBe(true);
-    const stored = await store.pool.query<{ k: string }>(`SELECT contact_id || '#' || seq AS k FROM cc_events WHERE contact_id NOT IN ('OLD', 'NEW', 'C12')`);
+    const stored = await store.pool.query<{ k: string }>(
+      `SELECT contact_id || '#' || seq AS k FROM cc_events WHERE contact_id NOT IN ('OLD', 'NEW', 'C12')`,
+    );
     expect(new Set(stored.rows.map((r) => r.k))).toEqual(new Set(day.map((e) => `${e.contactId}#${e.seq}`)));
     expect(stored.rowCount).toBe(day.length); // the re-sent first ten are not doubled
   });
 
   it('projects the log into the CDR, queue_log, agent, hold, disposition, survey and IVR tables', async () => {
     const q = async (sql: string): Promise<unknown[]> => (await store.pool.query(sql)).rows as unknown[];
-    expect(await q(`SELECT contact_id, previous_contact_id, next_contact_id FROM contacts WHERE contact_id IN ('C6', 'C6b', 'C7', 'C7b') ORDER BY 1`)).toEqual([
+    expect(
+      await q(
+        `SELECT contact_id, previous_contact_id, next_contact_id FROM contacts WHERE contact_id IN ('C6', 'C6b', 'C7', 'C7b') ORDER BY 1`,
+      ),
+    ).toEqual([
       { contact_id: 'C6', previous_contact_id: null, next_contact_id: 'C6b' },
       { contact_id: 'C6b', previous_contact_id: 'C6', next_contact_id: null },
       { contact_id: 'C7', previous_contact_id: null, next_contact_id: 'C7b' },
@@ -149,7 +160,9 @@ describe('store on embedded Postgres', () => {
       { agent_id: 'alice', state: 'logged-out', reason: null },
     ]);
     expect(await q(`SELECT extract(epoch FROM ended_at - started_at)::int AS s FROM holds`)).toEqual([{ s: 30 }]);
-    expect(await q(`SELECT disposition, note, extended FROM dispositions WHERE contact_id = 'C1'`)).toEqual([{ disposition: 'sale', note: 'upgraded plan', extended: false }]);
+    expect(await q(`SELECT disposition, note, extended FROM dispositions WHERE contact_id = 'C1'`)).toEqual([
+      { disposition: 'sale', note: 'upgraded plan', extended: false },
+    ]);
     expect(await q(`SELECT question, value FROM survey_answers ORDER BY contact_id, seq`)).toHaveLength(3);
     expect(await q(`SELECT node FROM ivr_paths WHERE contact_id = 'C1' ORDER BY seq`)).toEqual([{ node: 'welcome' }, { node: 'menu' }]);
     expect(await q(`SELECT party_kind, party FROM legs WHERE contact_id = 'C6' ORDER BY seq`)).toEqual([
@@ -211,7 +224,9 @@ describe('store on embedded Postgres', () => {
       return out;
     };
     expect(await run('--from', from, '--to', to, '--interval', '30m', '--format', 'csv')).toBe(csvText);
-    const cliJson = JSON.parse(await run('--from', from, '--to', to, '--interval', '30m', '--queue', 'sales', '--format', 'json')) as KpiReport;
+    const cliJson = JSON.parse(
+      await run('--from', from, '--to', to, '--interval', '30m', '--queue', 'sales', '--format', 'json'),
+    ) as KpiReport;
     expect(cliJson.rows).toMatchObject(QUEUES_30M.filter((r) => r.key === 'sales'));
     const table = await run('--from', '2026-01-05 09:00', '--to', '2026-01-05 10:00', '--interval', 'range', '--queue', 'sales');
     expect(table).toContain('SL mode abandons-ignored');
@@ -230,7 +245,11 @@ describe('store on embedded Postgres', () => {
   });
 
   it('drills down to one customer call across its transfer chain', async () => {
-    type Detail = { contacts: { contactId: string; nextContactIds: string[] }[]; calls: Record<string, unknown>[]; recordings: { recordingId: string }[] };
+    type Detail = {
+      contacts: { contactId: string; nextContactIds: string[] }[];
+      calls: Record<string, unknown>[];
+      recordings: { recordingId: string }[];
+    };
     const c6 = (await (await get('/api/v1/reports/contacts/C6b')).json()) as Detail;
     expect(c6.contacts.map((c) => [c.contactId, c.nextContactIds])).toEqual([
       ['C6', ['C6b']],
@@ -266,7 +285,9 @@ describe('store on embedded Postgres', () => {
     writeFileSync(join(rec, 'NEW.wav'), 'RIFF-new-audio');
     expect((await get('/api/v1/recordings?contact=NEW', 'agent')).status).toBe(403);
     expect((await get('/api/v1/recordings?contact=NEW', 'admin')).status).toBe(403);
-    const list = (await (await get('/api/v1/recordings?contact=NEW', 'qa')).json()) as { recordings: { recordingId: string; audio: string }[] };
+    const list = (await (await get('/api/v1/recordings?contact=NEW', 'qa')).json()) as {
+      recordings: { recordingId: string; audio: string }[];
+    };
     expect(list.recordings.map((r) => r.recordingId)).toEqual(['rec-NEW']);
     const audio = await get(list.recordings[0]!.audio, 'qa');
     expect(audio.status).toBe(200);

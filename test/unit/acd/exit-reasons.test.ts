@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ivrQueueExit, loggedExitReason, type ExitReason, type IvrQueueExit, type LoggedExitReason } from '../../../server/acd/exit-reasons.ts';
+import {
+  ivrQueueExit,
+  loggedExitReason,
+  type ExitReason,
+  type IvrQueueExit,
+  type LoggedExitReason,
+} from '../../../server/acd/exit-reasons.ts';
 import { QueueNodeSchema } from '../../../server/ivr/schema.ts';
 import { ExitReasonSchema } from '../../../server/kpi/events.ts';
 

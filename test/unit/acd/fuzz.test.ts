@@ -22,14 +22,37 @@ describe('fuzz', () => {
   for (const seed of [1, 2, 3]) {
     it(`random commands keep the engine sound (seed ${seed})`, () => {
       const rand = mulberry32(seed);
-      const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
       const agentIds = Array.from({ length: 12 }, (_, i) => `a${i}`);
       const h = harness({
         queues: {
-          sales: { skills: [{ skill: 'sales', minLevel: 4 }], wrapUp: 5, maxLength: 15, escalation: [{ after: 20, relaxMinLevel: 1 }, { after: 40, overflowTo: 'general' }], abandonResume: 60, offerTimeout: 5 },
+          sales: {
+            skills: [{ skill: 'sales', minLevel: 4 }],
+            wrapUp: 5,
+            maxLength: 15,
+            escalation: [
+              { after: 20, relaxMinLevel: 1 },
+              { after: 40, overflowTo: 'general' },
+            ],
+            abandonResume: 60,
+            offerTimeout: 5,
+          },
           ring: { skills: [{ skill: 'vip' }], strategy: 'ring-all', wrapUp: 0, maxWait: 30, offerTimeout: 4 },
-          general: { skills: [{ skill: 'general' }], strategy: 'round-robin', leaveWhenEmpty: 'logged-in', announce: { period: 7 }, callback: { maxAttempts: 2, retryDelay: 10 } },
-          rare: { skills: [{ skill: 'sales', minLevel: 9 }, { skill: 'general', minLevel: 9 }], strategy: 'highest-skill', joinWhenEmpty: 'staffed' },
+          general: {
+            skills: [{ skill: 'general' }],
+            strategy: 'round-robin',
+            leaveWhenEmpty: 'logged-in',
+            announce: { period: 7 },
+            callback: { maxAttempts: 2, retryDelay: 10 },
+          },
+          rare: {
+            skills: [
+              { skill: 'sales', minLevel: 9 },
+              { skill: 'general', minLevel: 9 },
+            ],
+            strategy: 'highest-skill',
+            joinWhenEmpty: 'staffed',
+          },
         },
         agents: agentIds.map((id, i) =>
           agent(id, {

@@ -24,7 +24,11 @@ describe('ring-no-answer and reject', () => {
   });
 
   it('logs an agent out after N consecutive misses; an answer resets the count', () => {
-    const h = harness({ queues: { q: { skills: [{ skill: 's' }], offerTimeout: 5, wrapUp: 0 } }, agents: [agent('a', { s: 1 })], options: { maxMisses: 2 } });
+    const h = harness({
+      queues: { q: { skills: [{ skill: 's' }], offerTimeout: 5, wrapUp: 0 } },
+      agents: [agent('a', { s: 1 })],
+      options: { maxMisses: 2 },
+    });
     h.acd.enqueue({ callId: 'c1', queue: 'q' });
     h.sec(5);
     h.acd.agentReady('a');
@@ -62,7 +66,11 @@ describe('ring-no-answer and reject', () => {
   });
 
   it('the RONA timer of an old offer does not cut a new offer short', () => {
-    const h = harness({ queues: { q: { skills: [{ skill: 's' }], offerTimeout: 10 } }, agents: [agent('a', { s: 1 }), agent('b', { s: 1 })], options: { rejectDelay: 0 } });
+    const h = harness({
+      queues: { q: { skills: [{ skill: 's' }], offerTimeout: 10 } },
+      agents: [agent('a', { s: 1 }), agent('b', { s: 1 })],
+      options: { rejectDelay: 0 },
+    });
     h.acd.enqueue({ callId: 'c1', queue: 'q' });
     h.sec(8);
     h.acd.rejected('c1', 'a');
@@ -281,8 +289,16 @@ describe('bad input never throws', () => {
     expect(h.acd.agentNotReady('a', 'nap')).toMatchObject({ ok: false, error: expect.stringMatching(/unknown aux code/) });
     expect(h.acd.enqueue({ callId: 'c1', queue: 'nope' })).toEqual({ ok: false, reason: 'invalid', error: 'unknown queue nope' });
     expect(h.acd.enqueue({ callId: '', queue: 'q' })).toEqual({ ok: false, reason: 'invalid', error: 'callId required' });
-    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', priority: 1.5 })).toEqual({ ok: false, reason: 'invalid', error: 'priority must be an integer 0..100' });
-    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', skills: [] })).toEqual({ ok: false, reason: 'invalid', error: 'skills, when given, must be a non-empty list' });
+    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', priority: 1.5 })).toEqual({
+      ok: false,
+      reason: 'invalid',
+      error: 'priority must be an integer 0..100',
+    });
+    expect(h.acd.enqueue({ callId: 'c1', queue: 'q', skills: [] })).toEqual({
+      ok: false,
+      reason: 'invalid',
+      error: 'skills, when given, must be a non-empty list',
+    });
     // @ts-expect-error: untyped input from the wire
     expect(h.acd.enqueue(undefined)).toEqual({ ok: false, reason: 'invalid', error: 'callId required' });
     // @ts-expect-error: untyped input from the wire

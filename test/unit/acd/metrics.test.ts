@@ -28,7 +28,13 @@ describe('ACD metrics', () => {
     const registry = new Registry();
     const h = harness({
       queues: {
-        q: { skills: [{ skill: 's' }], maxLength: 2, wrapUp: 60, offerTimeout: 60, serviceLevel: { threshold: 20, target: 0.8, window: 3600 } },
+        q: {
+          skills: [{ skill: 's' }],
+          maxLength: 2,
+          wrapUp: 60,
+          offerTimeout: 60,
+          serviceLevel: { threshold: 20, target: 0.8, window: 3600 },
+        },
         other: { skills: [{ skill: 't' }] },
       },
       agents: [agent('a', { s: 1 }), agent('b', { s: 1 }), agent('n', { s: 1 }), agent('t', { t: 1 })],

@@ -56,7 +56,14 @@ describe('caller selection', () => {
 
   it('does not offer a call to an agent below the minimum level or without the skill', () => {
     const h = harness({
-      queues: { q: { skills: [{ skill: 'es', minLevel: 5 }, { skill: 'billing', minLevel: 2 }] } },
+      queues: {
+        q: {
+          skills: [
+            { skill: 'es', minLevel: 5 },
+            { skill: 'billing', minLevel: 2 },
+          ],
+        },
+      },
       agents: [agent('low', { es: 4, billing: 9 }), agent('noBilling', { es: 9 }), agent('ok', { es: 5, billing: 2 })],
     });
     h.acd.enqueue({ callId: 'c1', queue: 'q' });
@@ -73,7 +80,11 @@ describe('caller selection', () => {
 
 describe('agent selection strategies', () => {
   it('longest idle by default', () => {
-    const h = harness({ queues: { q: { skills: [{ skill: 's' }], wrapUp: 0 } }, agents: [agent('a', { s: 1 }), agent('b', { s: 1 }), agent('c', { s: 1 })], login: false });
+    const h = harness({
+      queues: { q: { skills: [{ skill: 's' }], wrapUp: 0 } },
+      agents: [agent('a', { s: 1 }), agent('b', { s: 1 }), agent('c', { s: 1 })],
+      login: false,
+    });
     h.acd.agentLogin('b');
     h.sec(1);
     h.acd.agentLogin('c');
@@ -106,7 +117,10 @@ describe('agent selection strategies', () => {
   });
 
   it('least occupied today', () => {
-    const h = harness({ queues: { q: { skills: [{ skill: 's' }], strategy: 'least-occupied', wrapUp: 0 } }, agents: [agent('a', { s: 1 }), agent('b', { s: 1 })] });
+    const h = harness({
+      queues: { q: { skills: [{ skill: 's' }], strategy: 'least-occupied', wrapUp: 0 } },
+      agents: [agent('a', { s: 1 }), agent('b', { s: 1 })],
+    });
     // a takes a long call, b a short one; both idle afterwards, a idle longer.
     h.acd.enqueue({ callId: 'c1', queue: 'q' });
     expect(h.last('offer')?.agentId).toBe('a');
@@ -144,11 +158,21 @@ describe('agent selection strategies', () => {
       agents: [agent('a', { s: 1 }), agent('b', { s: 1 }), agent('c', { s: 1 }), agent('x', { t: 1 })],
     });
     h.acd.enqueue({ callId: 'c1', queue: 'q' });
-    expect(h.of('offer').map((o) => o.agentId).sort()).toEqual(['a', 'b', 'c']);
+    expect(
+      h
+        .of('offer')
+        .map((o) => o.agentId)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
     expect(h.of('offer').every((o) => o.ringAll)).toBe(true);
     expect(h.acd.answered('c1', 'b').ok).toBe(true);
     expect(h.acd.answered('c1', 'a')).toEqual({ ok: false, error: 'call c1 is not ringing agent a' });
-    expect(h.of('offerCancelled').map((o) => [o.agentId, o.reason]).sort()).toEqual([
+    expect(
+      h
+        .of('offerCancelled')
+        .map((o) => [o.agentId, o.reason])
+        .sort(),
+    ).toEqual([
       ['a', 'answered-elsewhere'],
       ['c', 'answered-elsewhere'],
     ]);
@@ -158,12 +182,20 @@ describe('agent selection strategies', () => {
   });
 
   it('ring-all rings again after the timeout without marking anyone missed', () => {
-    const h = harness({ queues: { q: { skills: [{ skill: 's' }], strategy: 'ring-all', offerTimeout: 10 } }, agents: [agent('a', { s: 1 }), agent('b', { s: 1 })] });
+    const h = harness({
+      queues: { q: { skills: [{ skill: 's' }], strategy: 'ring-all', offerTimeout: 10 } },
+      agents: [agent('a', { s: 1 }), agent('b', { s: 1 })],
+    });
     h.acd.enqueue({ callId: 'c1', queue: 'q' });
     h.clear();
     h.sec(10);
     // One unpenalised ring-no-answer per agent (every() alone would pass with none).
-    expect(h.of('rona').map((r) => [r.agentId, r.penalised]).sort()).toEqual([
+    expect(
+      h
+        .of('rona')
+        .map((r) => [r.agentId, r.penalised])
+        .sort(),
+    ).toEqual([
       ['a', false],
       ['b', false],
     ]);

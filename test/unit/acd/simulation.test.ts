@@ -120,7 +120,8 @@ describe('invariants under mixed traffic', () => {
           const started = inWrap.get(e.agentId);
           inWrap.delete(e.agentId);
           const want = (queues[e.queue as keyof typeof queues]?.wrapUp ?? -1) * 1000;
-          if (e.by === 'timer' && (started === undefined || e.at - started !== want)) note(`wrap-up of ${e.agentId} lasted ${e.at - (started ?? 0)} not ${want}`);
+          if (e.by === 'timer' && (started === undefined || e.at - started !== want))
+            note(`wrap-up of ${e.agentId} lasted ${e.at - (started ?? 0)} not ${want}`);
           break;
         }
         case 'escalate': {
@@ -164,10 +165,14 @@ describe('invariants under mixed traffic', () => {
     expect(problems.slice(0, 5)).toEqual([]);
     expect(r.acd.snapshot().calls).toEqual([]);
     // The traffic really exercised the paths under test.
-    const outcomes = [...r.calls.values()].reduce<Record<string, number>>((m, c) => ({ ...m, [c.outcome ?? 'none']: (m[c.outcome ?? 'none'] ?? 0) + 1 }), {});
+    const outcomes = [...r.calls.values()].reduce<Record<string, number>>(
+      (m, c) => ({ ...m, [c.outcome ?? 'none']: (m[c.outcome ?? 'none'] ?? 0) + 1 }),
+      {},
+    );
     expect(outcomes.answered).toBeGreaterThan(2000);
     expect(outcomes.abandoned).toBeGreaterThan(50);
-    for (const kind of ['rona', 'escalate', 'overflow', 'wrapupEnd', 'offerCancelled']) expect(seen.get(kind) ?? 0, kind).toBeGreaterThan(20);
+    for (const kind of ['rona', 'escalate', 'overflow', 'wrapupEnd', 'offerCancelled'])
+      expect(seen.get(kind) ?? 0, kind).toBeGreaterThan(20);
     expect(outcomes.none).toBeUndefined();
     expect(r.events).toBeGreaterThan(30_000);
   });

@@ -36,9 +36,16 @@ function invite(ruri: string, source: string, from = '"Ann" <sip:15551230000@car
 
 function harness(opts: { active?: number; digestUser?: string | undefined } = {}) {
   const sent: { status: number; reason?: string }[] = [];
-  const res = { send: (status: number, o: { reason?: string } = {}) => void sent.push({ status, ...(o.reason ? { reason: o.reason } : {}) }) } as unknown as SipServerResponse;
+  const res = {
+    send: (status: number, o: { reason?: string } = {}) => void sent.push({ status, ...(o.reason ? { reason: o.reason } : {}) }),
+  } as unknown as SipServerResponse;
   const sip = { authenticate: async () => opts.digestUser } as unknown as SipStack;
-  const ctx: AdmissionContext = { trunks: new TrunkTable(trunks), config: { trunks } as CentreConfig, sip, activeCalls: () => opts.active ?? 0 };
+  const ctx: AdmissionContext = {
+    trunks: new TrunkTable(trunks),
+    config: { trunks } as CentreConfig,
+    sip,
+    activeCalls: () => opts.active ?? 0,
+  };
   const warned: string[] = [];
   const log = { warn: (_o: object, m: string) => void warned.push(m) };
   return { sent, res, ctx, log, warned };
@@ -76,7 +83,10 @@ describe('admission', () => {
     await admit(wrong.ctx, invite('sip:5@cc.example', '198.51.100.7'), wrong.res, wrong.log);
     expect(wrong.sent).toEqual([{ status: 403, reason: "Forbidden - not this trunk's credentials" }]);
     const right = harness({ digestUser: 'acme' });
-    expect(await admit(right.ctx, invite('sip:5@cc.example', '198.51.100.7'), right.res, right.log)).toMatchObject({ trunk: 'secure', flow: 'vip' });
+    expect(await admit(right.ctx, invite('sip:5@cc.example', '198.51.100.7'), right.res, right.log)).toMatchObject({
+      trunk: 'secure',
+      flow: 'vip',
+    });
   });
 
   it('the call limit is checked last: at maxCalls the INVITE gets 503', async () => {

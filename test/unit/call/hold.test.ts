@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { holdRequested } from '../../../server/call/hold.ts';
 
 const offer = (media: string, session = ''): string =>
-  ['v=0', 'o=- 1 2 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', session, 'm=audio 4000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', media]
+  [
+    'v=0',
+    'o=- 1 2 IN IP4 192.0.2.1',
+    's=-',
+    'c=IN IP4 192.0.2.1',
+    't=0 0',
+    session,
+    'm=audio 4000 RTP/AVP 0',
+    'a=rtpmap:0 PCMU/8000',
+    media,
+  ]
     .filter(Boolean)
     .join('\r\n') + '\r\n';
 

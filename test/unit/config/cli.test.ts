@@ -22,7 +22,9 @@ describe('callcentre CLI', () => {
   it('validate: exit 0 on the demo centre', () => {
     const r = cli('validate');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^config: valid \(version [0-9a-f]{12}\) — 5 agents, 3 queues, 1 calendars, \d+ prompts, 2 IVR flows \(main, survey\)/);
+    expect(r.out).toMatch(
+      /^config: valid \(version [0-9a-f]{12}\) — 5 agents, 3 queues, 1 calendars, \d+ prompts, 2 IVR flows \(main, survey\)/,
+    );
   });
 
   it('validate: exit 1 with file:line:column, path and message', () => {
@@ -38,7 +40,18 @@ describe('callcentre CLI', () => {
     expect(r.err).toMatch(/1 error in /);
     const j = cli('validate', '--config', dir, '--json');
     expect(j.code).toBe(1);
-    expect(JSON.parse(j.out)).toEqual({ ok: false, errors: [{ file: 'ivr/main.yaml', line, column: 12, path: ['nodes', 'support', 'queue'], message: expect.stringMatching(/^unknown queue "suport"/) }] });
+    expect(JSON.parse(j.out)).toEqual({
+      ok: false,
+      errors: [
+        {
+          file: 'ivr/main.yaml',
+          line,
+          column: 12,
+          path: ['nodes', 'support', 'queue'],
+          message: expect.stringMatching(/^unknown queue "suport"/),
+        },
+      ],
+    });
   });
 
   it('ivr simulate: prints the path, prompts and queue; --at picks the holiday branch', () => {
@@ -53,8 +66,14 @@ describe('callcentre CLI', () => {
   });
 
   it('ivr simulate: bad arguments get a clear error and exit 1', () => {
-    expect(cli('ivr', 'simulate', 'nope')).toMatchObject({ code: 1, err: expect.stringMatching(/unknown flow "nope"; flows are main, survey/) });
-    expect(cli('ivr', 'simulate', 'main', '--at', 'tomorrow-ish')).toMatchObject({ code: 1, err: expect.stringMatching(/--at "tomorrow-ish"/) });
+    expect(cli('ivr', 'simulate', 'nope')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/unknown flow "nope"; flows are main, survey/),
+    });
+    expect(cli('ivr', 'simulate', 'main', '--at', 'tomorrow-ish')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/--at "tomorrow-ish"/),
+    });
   });
 
   it('ivr graph: writes an SVG', () => {

@@ -52,9 +52,14 @@ function posOf(dir: string, needle: string): { line: number; column: number } {
 }
 
 describe('centre.yaml kpi:', () => {
-  it('the demo centre: its kpi: section, its zone and its queues\' objectives, as REST and the CLI use them', () => {
+  it("the demo centre: its kpi: section, its zone and its queues' objectives, as REST and the CLI use them", () => {
     const c = load(DEMO);
-    expect(c.kpi).toEqual({ serviceLevelMode: 'abandons-ignored', serviceLevelThresholdsSec: [20, 30], shortAbandonSec: 5, fcrWindowSec: 604_800 });
+    expect(c.kpi).toEqual({
+      serviceLevelMode: 'abandons-ignored',
+      serviceLevelThresholdsSec: [20, 30],
+      shortAbandonSec: 5,
+      fcrWindowSec: 604_800,
+    });
     expect(kpiSettingsOf(c)).toEqual({
       serviceLevelMode: 'abandons-ignored',
       serviceLevelThresholdsSec: [20, 30],
@@ -62,24 +67,54 @@ describe('centre.yaml kpi:', () => {
       fcrWindowSec: 604_800,
       timeZone: 'Europe/London',
       // queues.yaml: sales says { threshold: 20, target: 0.8 }; support and operator take the default.
-      queueObjectives: { sales: { thresholdSec: 20, target: 0.8 }, support: { thresholdSec: 20, target: 0.8 }, operator: { thresholdSec: 20, target: 0.8 } },
+      queueObjectives: {
+        sales: { thresholdSec: 20, target: 0.8 },
+        support: { thresholdSec: 20, target: 0.8 },
+        operator: { thresholdSec: 20, target: 0.8 },
+      },
     });
   });
 
   it('is optional: without it the defaults apply; a partial one fills in the rest', () => {
-    expect(load(centreWithKpi(undefined)).kpi).toEqual({ serviceLevelMode: 'abandons-ignored', serviceLevelThresholdsSec: [20, 30], shortAbandonSec: 5, fcrWindowSec: 604_800 });
-    expect(load(centreWithKpi('  serviceLevelMode: abandons-met')).kpi).toEqual({ serviceLevelMode: 'abandons-met', serviceLevelThresholdsSec: [20, 30], shortAbandonSec: 5, fcrWindowSec: 604_800 });
+    expect(load(centreWithKpi(undefined)).kpi).toEqual({
+      serviceLevelMode: 'abandons-ignored',
+      serviceLevelThresholdsSec: [20, 30],
+      shortAbandonSec: 5,
+      fcrWindowSec: 604_800,
+    });
+    expect(load(centreWithKpi('  serviceLevelMode: abandons-met')).kpi).toEqual({
+      serviceLevelMode: 'abandons-met',
+      serviceLevelThresholdsSec: [20, 30],
+      shortAbandonSec: 5,
+      fcrWindowSec: 604_800,
+    });
   });
 
   it('bad values are errors with file, line, column and path, like the rest of the config', () => {
-    const dir = centreWithKpi(['  serviceLevelMode: lenient', '  serviceLevelThresholdsSec: [20, 20]', '  shortAbandonSec: -1', '  fcrWindowSec: 30', '  fcrWindow: 86400'].join('\n'));
+    const dir = centreWithKpi(
+      [
+        '  serviceLevelMode: lenient',
+        '  serviceLevelThresholdsSec: [20, 20]',
+        '  shortAbandonSec: -1',
+        '  fcrWindowSec: 30',
+        '  fcrWindow: 86400',
+      ].join('\n'),
+    );
     const errors = errorsOf(dir);
     const at = (p: string) => errors.find((e) => e.path.join('.') === p);
-    expect(at('kpi.serviceLevelMode')).toMatchObject({ file: 'centre.yaml', ...posOf(dir, 'lenient'), message: expect.stringMatching(/abandons-met.*abandons-missed.*abandons-ignored/) });
+    expect(at('kpi.serviceLevelMode')).toMatchObject({
+      file: 'centre.yaml',
+      ...posOf(dir, 'lenient'),
+      message: expect.stringMatching(/abandons-met.*abandons-missed.*abandons-ignored/),
+    });
     expect(at('kpi.serviceLevelThresholdsSec')).toMatchObject({ ...posOf(dir, '[20, 20]'), message: 'thresholds must all differ' });
     expect(at('kpi.shortAbandonSec')).toMatchObject({ ...posOf(dir, '-1'), message: expect.stringMatching(/>=\s*0/) });
     const window = posOf(dir, 'fcrWindowSec: 30');
-    expect(at('kpi.fcrWindowSec')).toMatchObject({ line: window.line, column: window.column + 'fcrWindowSec: '.length, message: expect.stringMatching(/>=\s*60/) });
+    expect(at('kpi.fcrWindowSec')).toMatchObject({
+      line: window.line,
+      column: window.column + 'fcrWindowSec: '.length,
+      message: expect.stringMatching(/>=\s*60/),
+    });
     expect(at('kpi.fcrWindow')).toMatchObject({ ...posOf(dir, 'fcrWindow:'), message: 'unknown setting "fcrWindow"' });
     expect(errors).toHaveLength(5);
   });
@@ -103,7 +138,11 @@ describe('centre.yaml kpi:', () => {
   };
   const sl20 = (kpi: string) => {
     const settings = kpiSettingsOf(load(centreWithKpi(kpi)));
-    const r = computeReport(hourOfSales(), { from: T0, to: T0 + 3_600_000, interval: 'range', dimension: 'queue', keys: ['sales'] }, settings);
+    const r = computeReport(
+      hourOfSales(),
+      { from: T0, to: T0 + 3_600_000, interval: 'range', dimension: 'queue', keys: ['sales'] },
+      settings,
+    );
     const row = r.rows[0]!;
     return { sl: row.serviceLevels!.find((x) => x.thresholdSec === 20), objective: row.serviceLevelObjective };
   };

@@ -72,7 +72,13 @@ describe('the demo centre', () => {
   });
 
   it('takes server settings from the environment, and rejects bad values by name', () => {
-    const r = loadConfig(DEMO, { CC_SIP_PORT: '5080', CC_HTTP_PORT: '9090', DATABASE_URL: 'postgres://u:p@127.0.0.1:5433/cc', CC_ANNOUNCED_ADDRESS: '203.0.113.7', CC_DATA_DIR: '/var/cc' });
+    const r = loadConfig(DEMO, {
+      CC_SIP_PORT: '5080',
+      CC_HTTP_PORT: '9090',
+      DATABASE_URL: 'postgres://u:p@127.0.0.1:5433/cc',
+      CC_ANNOUNCED_ADDRESS: '203.0.113.7',
+      CC_DATA_DIR: '/var/cc',
+    });
     if (!r.ok) throw new Error('expected ok');
     expect(r.config.server.sip).toMatchObject({ udpPort: 5080, tcpPort: 5080 });
     expect(r.config.server.http.port).toBe(9090);
@@ -121,7 +127,10 @@ describe('errors an admin can act on', () => {
     const dir = centre({
       'ivr/main.yaml': [
         ['onFail: operator ', 'onFail: loop '],
-        ['  goodbye:\n', '  loop:\n    type: menu\n    prompt: main-menu\n    choices: { "1": loop, "2": again }\n  again: { type: goto, target: loop }\n  goodbye:\n'],
+        [
+          '  goodbye:\n',
+          '  loop:\n    type: menu\n    prompt: main-menu\n    choices: { "1": loop, "2": again }\n  again: { type: goto, target: loop }\n  goodbye:\n',
+        ],
       ],
     });
     const e = only(errorsOf(dir), /has no way out/);
@@ -134,8 +143,16 @@ describe('errors an admin can act on', () => {
       'ivr/main.yaml': [['prompt: welcome\n', 'prompt: { file: prompts/nope.wav }\n']],
     });
     const errors = errorsOf(dir);
-    expect(only(errors, /good-bye\.wav/)).toMatchObject({ file: 'prompts.yaml', path: ['prompts', 'goodbye', 'file'], ...posOf(dir, 'prompts.yaml', 'prompts/good-bye.wav') });
-    expect(only(errors, /nope\.wav/)).toMatchObject({ file: 'ivr/main.yaml', path: ['nodes', 'welcome', 'prompt', 'file'], message: expect.stringMatching(/^missing prompt file/) });
+    expect(only(errors, /good-bye\.wav/)).toMatchObject({
+      file: 'prompts.yaml',
+      path: ['prompts', 'goodbye', 'file'],
+      ...posOf(dir, 'prompts.yaml', 'prompts/good-bye.wav'),
+    });
+    expect(only(errors, /nope\.wav/)).toMatchObject({
+      file: 'ivr/main.yaml',
+      path: ['nodes', 'welcome', 'prompt', 'file'],
+      message: expect.stringMatching(/^missing prompt file/),
+    });
   });
 
   it('unknown prompt name', () => {
@@ -155,11 +172,17 @@ describe('errors an admin can act on', () => {
       centre({
         'ivr/main.yaml': [
           ['    next: menu\n', '    next: acct\n'],
-          ['  menu:\n', `  acct:\n    type: collect\n    prompt: main-menu\n    into: account\n    pattern: "${pattern}"\n    next: menu\n  menu:\n`],
+          [
+            '  menu:\n',
+            `  acct:\n    type: collect\n    prompt: main-menu\n    into: account\n    pattern: "${pattern}"\n    next: menu\n  menu:\n`,
+          ],
         ],
       });
     const e1 = only(errorsOf(collect('[0-9')), /bad digit pattern/);
-    expect(e1).toMatchObject({ path: ['nodes', 'acct', 'pattern'], message: expect.stringMatching(/bad digit pattern \/\[0-9\/: .*class/i) });
+    expect(e1).toMatchObject({
+      path: ['nodes', 'acct', 'pattern'],
+      message: expect.stringMatching(/bad digit pattern \/\[0-9\/: .*class/i),
+    });
     expect(only(errorsOf(collect('abc')), /bad digit pattern/).message).toMatch(/only key 0-9, \* and #/);
     const dir = centre({ 'ivr/main.yaml': [['"0": operator', '"00": operator']] });
     const e3 = only(errorsOf(dir), /DTMF/);
@@ -167,16 +190,34 @@ describe('errors an admin can act on', () => {
   });
 
   it('overlapping holiday rules', () => {
-    const dir = centre({ 'hours.yaml': [['{ name: New Year, from: 2026-12-31, to: 2027-01-01 }', '{ name: New Year, from: 2026-12-31, to: 2027-01-01 }\n      - { name: Hogmanay, date: 12-31 }']] });
+    const dir = centre({
+      'hours.yaml': [
+        [
+          '{ name: New Year, from: 2026-12-31, to: 2027-01-01 }',
+          '{ name: New Year, from: 2026-12-31, to: 2027-01-01 }\n      - { name: Hogmanay, date: 12-31 }',
+        ],
+      ],
+    });
     const e = only(errorsOf(dir), /overlaps/);
-    expect(e).toMatchObject({ file: 'hours.yaml', path: ['calendars', 'business', 'holidays', 4], ...posOf(dir, 'hours.yaml', '{ name: Hogmanay') });
+    expect(e).toMatchObject({
+      file: 'hours.yaml',
+      path: ['calendars', 'business', 'holidays', 4],
+      ...posOf(dir, 'hours.yaml', '{ name: Hogmanay'),
+    });
     expect(e.message).toBe('holiday "Hogmanay" overlaps holiday "New Year" (rule 4) on every 12-31');
   });
 
   it('unknown time zone, in a calendar and for the server', () => {
-    const dir = centre({ 'hours.yaml': [['Europe/London', 'Europe/Lundon']], 'centre.yaml': [['timezone: Europe/London', 'timezone: Mars/Olympus']] });
+    const dir = centre({
+      'hours.yaml': [['Europe/London', 'Europe/Lundon']],
+      'centre.yaml': [['timezone: Europe/London', 'timezone: Mars/Olympus']],
+    });
     const errors = errorsOf(dir);
-    expect(only(errors, /Europe\/Lundon/)).toMatchObject({ file: 'hours.yaml', path: ['calendars', 'business', 'timezone'], ...posOf(dir, 'hours.yaml', 'Europe/Lundon') });
+    expect(only(errors, /Europe\/Lundon/)).toMatchObject({
+      file: 'hours.yaml',
+      path: ['calendars', 'business', 'timezone'],
+      ...posOf(dir, 'hours.yaml', 'Europe/Lundon'),
+    });
     expect(only(errors, /Mars\/Olympus/)).toMatchObject({ file: 'centre.yaml', path: ['server', 'timezone'] });
   });
 
@@ -188,13 +229,19 @@ describe('errors an admin can act on', () => {
     });
     const errors = errorsOf(dir);
     expect(only(errors, /unknown calendar "busyness"/).path).toEqual(['nodes', 'hours', 'calendar']);
-    expect(only(errors, /unknown skill "suport"/)).toMatchObject({ file: 'queues.yaml', path: ['queues', 'support', 'skills', 0, 'skill'] });
+    expect(only(errors, /unknown skill "suport"/)).toMatchObject({
+      file: 'queues.yaml',
+      path: ['queues', 'support', 'skills', 0, 'skill'],
+    });
     expect(only(errors, /unknown IVR flow "mian"/)).toMatchObject({ file: 'centre.yaml', path: ['trunks', 'local', 'routes', 0, 'flow'] });
   });
 
   it('bad trunk address, bad transfer number, unknown skill in a queue override, port clash', () => {
     const dir = centre({
-      'centre.yaml': [['from: [127.0.0.1]', 'from: [127.0.0.1, 10.0.0/8]'], ['port: 8080', 'port: 5060']],
+      'centre.yaml': [
+        ['from: [127.0.0.1]', 'from: [127.0.0.1, 10.0.0/8]'],
+        ['port: 8080', 'port: 5060'],
+      ],
       'ivr/main.yaml': [
         ['    onFail: operator ', '    onFail: ext '],
         ['  goodbye:\n', '  ext: { type: transfer, number: "+44 20 {{x}}" }\n  goodbye:\n'],
@@ -214,7 +261,10 @@ describe('errors an admin can act on', () => {
       'ivr/main.yaml': [['prompt: welcome\n', 'prompt: { text: "Hello {{callerId}}, {{name}}" }\n']],
     });
     const errors = errorsOf(dir);
-    expect(only(errors, /"\{\{custmer\}\}"/)).toMatchObject({ path: ['nodes', 'goodbye', 'prompt'], message: expect.stringMatching(/in prompt "goodbye"/) });
+    expect(only(errors, /"\{\{custmer\}\}"/)).toMatchObject({
+      path: ['nodes', 'goodbye', 'prompt'],
+      message: expect.stringMatching(/in prompt "goodbye"/),
+    });
     expect(only(errors, /"\{\{name\}\}"/)).toMatchObject({ path: ['nodes', 'welcome', 'prompt', 'text'] });
   });
 
@@ -227,15 +277,25 @@ describe('errors an admin can act on', () => {
       ],
     });
     const errors = errorsOf(dir);
-    expect(only(errors, /unknown setting "retires"/)).toMatchObject({ path: ['nodes', 'menu', 'retires'], ...posOf(dir, 'ivr/main.yaml', 'retires') });
+    expect(only(errors, /unknown setting "retires"/)).toMatchObject({
+      path: ['nodes', 'menu', 'retires'],
+      ...posOf(dir, 'ivr/main.yaml', 'retires'),
+    });
     expect(only(errors, /expected number/)).toMatchObject({ path: ['nodes', 'menu', 'timeout'], ...posOf(dir, 'ivr/main.yaml', 'five') });
-    expect(only(errors, /unknown type/)).toMatchObject({ path: ['nodes', 'offer-callback', 'type'], message: expect.stringMatching(/"menu".*"hangup"/) });
+    expect(only(errors, /unknown type/)).toMatchObject({
+      path: ['nodes', 'offer-callback', 'type'],
+      message: expect.stringMatching(/"menu".*"hangup"/),
+    });
   });
 
   it('RTP threads: a count of at least one, positioned when wrong', () => {
     const dir = centre({ 'centre.yaml': [['    rtpMaxPort: 29999\n', '    rtpMaxPort: 29999\n    rtpThreads: 0\n']] });
     const errors = errorsOf(dir);
-    expect(only(errors, />=\s*1|too small/i)).toMatchObject({ file: 'centre.yaml', path: ['server', 'media', 'rtpThreads'], line: posOf(dir, 'centre.yaml', 'rtpThreads').line });
+    expect(only(errors, />=\s*1|too small/i)).toMatchObject({
+      file: 'centre.yaml',
+      path: ['server', 'media', 'rtpThreads'],
+      line: posOf(dir, 'centre.yaml', 'rtpThreads').line,
+    });
   });
 
   it('a typo in a nested queue setting is an error, not a default silently used', () => {
@@ -246,20 +306,33 @@ describe('errors an admin can act on', () => {
       ],
     });
     const errors = errorsOf(dir);
-    expect(only(errors, /unknown setting "treshold"/)).toMatchObject({ file: 'queues.yaml', path: ['queues', 'sales', 'serviceLevel', 'treshold'], ...posOf(dir, 'queues.yaml', 'treshold') });
-    expect(only(errors, /unknown setting "minLvl"/)).toMatchObject({ path: ['queues', 'sales', 'escalation', 0, 'addSkills', 0, 'minLvl'] });
+    expect(only(errors, /unknown setting "treshold"/)).toMatchObject({
+      file: 'queues.yaml',
+      path: ['queues', 'sales', 'serviceLevel', 'treshold'],
+      ...posOf(dir, 'queues.yaml', 'treshold'),
+    });
+    expect(only(errors, /unknown setting "minLvl"/)).toMatchObject({
+      path: ['queues', 'sales', 'escalation', 0, 'addSkills', 0, 'minLvl'],
+    });
   });
 
   it('a trunk with a digest username but no password is an error', () => {
     const dir = centre({ 'centre.yaml': [['    from: [127.0.0.1]\n', '    from: [127.0.0.1]\n    username: carrier\n']] });
-    expect(only(errorsOf(dir), /needs both username and password/)).toMatchObject({ file: 'centre.yaml', path: ['trunks', 'local', 'password'] });
+    expect(only(errorsOf(dir), /needs both username and password/)).toMatchObject({
+      file: 'centre.yaml',
+      path: ['trunks', 'local', 'password'],
+    });
   });
 
   it('YAML syntax errors with their position, and duplicate keys', () => {
     const y = only(errorsOf(centre({ 'queues.yaml': 'queues:\n  sales: [\n' })), /^YAML: /);
     expect(y).toMatchObject({ file: 'queues.yaml', line: 3, column: 1 });
     const agents = centre({ 'agents.yaml': [['  - id: "1002"', '  - id: "1001"']] });
-    expect(only(errorsOf(agents), /duplicate agent id "1001"/)).toMatchObject({ file: 'agents.yaml', path: ['agents', 1, 'id'], ...posOf(agents, 'agents.yaml', '"1001"\n    name: Bob') });
+    expect(only(errorsOf(agents), /duplicate agent id "1001"/)).toMatchObject({
+      file: 'agents.yaml',
+      path: ['agents', 1, 'id'],
+      ...posOf(agents, 'agents.yaml', '"1001"\n    name: Bob'),
+    });
 
     const dup = centre({ 'ivr/main.yaml': [['  goodbye:\n', '  closed:\n    type: hangup\n  goodbye:\n']] });
     expect(errorsOf(dup).some((e) => e.file === 'ivr/main.yaml' && /unique|duplicate/i.test(e.message))).toBe(true);
@@ -277,8 +350,15 @@ describe('errors an admin can act on', () => {
   });
 
   it('a file of the wrong shape, or an alias bomb, is an error', () => {
-    expect(only(errorsOf(centre({ 'agents.yaml': '- just\n- a list\n' })), /expected object/)).toMatchObject({ file: 'agents.yaml', line: 1, column: 1 });
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefghij'[i]}`).join(', ')}]`)].join('\n');
+    expect(only(errorsOf(centre({ 'agents.yaml': '- just\n- a list\n' })), /expected object/)).toMatchObject({
+      file: 'agents.yaml',
+      line: 1,
+      column: 1,
+    });
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefghij'[i]}`).join(', ')}]`),
+    ].join('\n');
     expect(only(errorsOf(centre({ 'hours.yaml': `${bomb}\ncalendars: {}\n` })), /YAML: /)).toMatchObject({ file: 'hours.yaml' });
   });
 

@@ -19,13 +19,18 @@ describe('JSON Schema for editors', () => {
       const files = file === 'ivr/*.yaml' ? readdirSync(path.join(CONFIG, 'ivr')).map((f) => `ivr/${f}`) : [file];
       for (const f of files) {
         const rel = path.relative(path.dirname(path.join(CONFIG, f)), path.join(CONFIG, 'schema', name));
-        expect(readFileSync(path.join(CONFIG, f), 'utf8').split('\n')[0], f).toBe(`# yaml-language-server: $schema=${rel.startsWith('.') ? rel : `./${rel}`}`);
+        expect(readFileSync(path.join(CONFIG, f), 'utf8').split('\n')[0], f).toBe(
+          `# yaml-language-server: $schema=${rel.startsWith('.') ? rel : `./${rel}`}`,
+        );
       }
     }
   });
 
   it('describes node types and rejects unknown keys, so editors flag typos', () => {
-    const flow = JSON.parse(jsonSchemas()['ivr-flow.json']!) as { properties: { nodes: { additionalProperties: { oneOf?: unknown[]; anyOf?: unknown[] } } }; additionalProperties: boolean };
+    const flow = JSON.parse(jsonSchemas()['ivr-flow.json']!) as {
+      properties: { nodes: { additionalProperties: { oneOf?: unknown[]; anyOf?: unknown[] } } };
+      additionalProperties: boolean;
+    };
     const variants = flow.properties.nodes.additionalProperties.oneOf ?? flow.properties.nodes.additionalProperties.anyOf ?? [];
     expect(variants).toHaveLength(13);
     expect(flow.additionalProperties).toBe(false);

@@ -3,7 +3,13 @@ import { parseAddressRule, TrunkTable } from '../../../server/config/trunks.ts';
 
 describe('trunk routing', () => {
   const table = new TrunkTable({
-    carrier: { from: ['192.0.2.0/24', '2001:db8::/32'], routes: [{ match: '\\+?44800.*', flow: 'freephone' }, { match: '.*', flow: 'main' }] },
+    carrier: {
+      from: ['192.0.2.0/24', '2001:db8::/32'],
+      routes: [
+        { match: '\\+?44800.*', flow: 'freephone' },
+        { match: '.*', flow: 'main' },
+      ],
+    },
     local: { from: ['127.0.0.1'], routes: [{ match: '1\\d{3}', flow: 'internal' }] },
   });
   it('finds the trunk by source address or block, IPv4-mapped IPv6 included', () => {
@@ -22,6 +28,7 @@ describe('trunk routing', () => {
   });
   it('parses address rules strictly', () => {
     expect(parseAddressRule('10.0.0.0/8')).toEqual({ address: '10.0.0.0', prefix: 8, family: 'ipv4' });
-    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'localhost', '10.0.0.1/8/1', '::1/129']) expect(parseAddressRule(bad), bad).toBeUndefined();
+    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'localhost', '10.0.0.1/8/1', '::1/129'])
+      expect(parseAddressRule(bad), bad).toBeUndefined();
   });
 });

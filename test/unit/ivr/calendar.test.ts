@@ -1,13 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { calendarState, checkCalendar, CalendarSchema, instantOf, isValidTimeZone, parseWhen, wallTime } from '../../../server/ivr/calendar.ts';
+import {
+  calendarState,
+  checkCalendar,
+  CalendarSchema,
+  instantOf,
+  isValidTimeZone,
+  parseWhen,
+  wallTime,
+} from '../../../server/ivr/calendar.ts';
 
 describe('wall time and instants in a zone', () => {
   it('converts local times to instants on both sides of DST', () => {
-    expect(new Date(instantOf({ year: 2026, month: 1, day: 15, hour: 9, minute: 0 }, 'Europe/London')).toISOString()).toBe('2026-01-15T09:00:00.000Z');
-    expect(new Date(instantOf({ year: 2026, month: 7, day: 15, hour: 9, minute: 0 }, 'Europe/London')).toISOString()).toBe('2026-07-15T08:00:00.000Z');
-    expect(new Date(instantOf({ year: 2026, month: 7, day: 15, hour: 9, minute: 30 }, 'America/New_York')).toISOString()).toBe('2026-07-15T13:30:00.000Z');
+    expect(new Date(instantOf({ year: 2026, month: 1, day: 15, hour: 9, minute: 0 }, 'Europe/London')).toISOString()).toBe(
+      '2026-01-15T09:00:00.000Z',
+    );
+    expect(new Date(instantOf({ year: 2026, month: 7, day: 15, hour: 9, minute: 0 }, 'Europe/London')).toISOString()).toBe(
+      '2026-07-15T08:00:00.000Z',
+    );
+    expect(new Date(instantOf({ year: 2026, month: 7, day: 15, hour: 9, minute: 30 }, 'America/New_York')).toISOString()).toBe(
+      '2026-07-15T13:30:00.000Z',
+    );
     // 01:30 on 29 March 2026 does not exist in London: the instant after the gap.
-    expect(new Date(instantOf({ year: 2026, month: 3, day: 29, hour: 1, minute: 30 }, 'Europe/London')).toISOString()).toBe('2026-03-29T01:30:00.000Z');
+    expect(new Date(instantOf({ year: 2026, month: 3, day: 29, hour: 1, minute: 30 }, 'Europe/London')).toISOString()).toBe(
+      '2026-03-29T01:30:00.000Z',
+    );
   });
 
   it('parses CLI times in the centre zone, or with an explicit offset', () => {
@@ -32,7 +48,10 @@ describe('calendar state', () => {
   const cal = CalendarSchema.parse({
     timezone: 'America/New_York',
     weekly: { 'fri-mon': ['09:00-12:00', '13:00-17:00'], wed: ['00:00-24:00'] },
-    holidays: [{ name: 'Independence Day', date: '07-04' }, { name: 'Shutdown', from: '2026-08-10', to: '2026-08-12' }],
+    holidays: [
+      { name: 'Independence Day', date: '07-04' },
+      { name: 'Shutdown', from: '2026-08-10', to: '2026-08-12' },
+    ],
   });
   const at = (iso: string): string => calendarState(cal, Date.parse(iso));
   it('handles day ranges that wrap the week, split shifts and whole days', () => {

@@ -19,7 +19,9 @@ const at = (local: string): number => parseWhen(local, 'Europe/London')!;
 describe('the demo "main" flow', () => {
   it('routes 1 / 2 / 0 to sales / support / operator in opening hours', () => {
     const flows = demo();
-    const reached = ['1', '2', '0'].map((d) => simulateCall(flows, 'main', { at: at('2026-12-21T10:00'), callerId: '+15551234', inputs: [d] }).queue?.name);
+    const reached = ['1', '2', '0'].map(
+      (d) => simulateCall(flows, 'main', { at: at('2026-12-21T10:00'), callerId: '+15551234', inputs: [d] }).queue?.name,
+    );
     expect(reached).toEqual(['sales', 'support', 'operator']);
   });
 
@@ -47,8 +49,16 @@ describe('the demo "main" flow', () => {
   it('offers a callback when the queue times out, and runs the survey after the agent hangs up', () => {
     const flows = demo();
     const cb = simulateCall(flows, 'main', { at: at('2026-12-21T10:00'), callerId: '+15551234', inputs: ['1', '1'], queue: 'timeout' });
-    expect(cb).toMatchObject({ outcome: 'callback', summary: 'hours=open > welcome > menu[1]=1 > sales=timeout > offer-callback[1]=accepted' });
-    const survey = simulateCall(flows, 'main', { at: at('2026-12-21T10:00'), callerId: '+15551234', inputs: ['2', '5'], queue: 'answered' });
+    expect(cb).toMatchObject({
+      outcome: 'callback',
+      summary: 'hours=open > welcome > menu[1]=1 > sales=timeout > offer-callback[1]=accepted',
+    });
+    const survey = simulateCall(flows, 'main', {
+      at: at('2026-12-21T10:00'),
+      callerId: '+15551234',
+      inputs: ['2', '5'],
+      queue: 'answered',
+    });
     expect(survey.vars.csat).toBe('5');
     expect(survey.outcome).toBe('queued');
   });

@@ -18,7 +18,23 @@ export const LONDON = CalendarSchema.parse({
 /** Flows from YAML text per flow; prompts are TTS texts named after themselves. */
 export function flowSet(flowsYaml: Record<string, string>, version = 'v1'): FlowSet {
   const flows = Object.fromEntries(Object.entries(flowsYaml).map(([n, y]) => [n, FlowSchema.parse(parse(y))]));
-  const names = ['hello', 'menu', 'invalid', 'noinput', 'bye', 'pin', 'rate', 'thanks', 'lang', 'cb', 'cbok', 'closed', 'hol', 'moh', 'balance'];
+  const names = [
+    'hello',
+    'menu',
+    'invalid',
+    'noinput',
+    'bye',
+    'pin',
+    'rate',
+    'thanks',
+    'lang',
+    'cb',
+    'cbok',
+    'closed',
+    'hol',
+    'moh',
+    'balance',
+  ];
   const prompts = Object.fromEntries(names.map((n) => [n, { text: `${n} {{name}}`, file: `/p/${n}.wav` }]));
   prompts.balance = { text: 'Your balance is {{balance}}', file: undefined as unknown as string };
   const queue = { skills: [{ skill: 's', minLevel: 1 }] } as unknown as Queue;

@@ -38,7 +38,9 @@ afterAll(() => {
 describe('HTTP lookup provider', () => {
   const lookup = httpLookup();
   it('returns the JSON reply', async () => {
-    await expect(lookup({ url: `${base}/customer?from=%2B15551234`, method: 'GET', timeoutMs: 1000 })).resolves.toEqual({ customer: { name: 'Ada', tier: 'gold' } });
+    await expect(lookup({ url: `${base}/customer?from=%2B15551234`, method: 'GET', timeoutMs: 1000 })).resolves.toEqual({
+      customer: { name: 'Ada', tier: 'gold' },
+    });
   });
   it('rejects with a short reason on status, timeout, non-JSON and bad URLs', async () => {
     await expect(lookup({ url: `${base}/nope`, method: 'GET', timeoutMs: 1000 })).rejects.toThrow('HTTP 404');

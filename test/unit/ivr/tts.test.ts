@@ -47,7 +47,10 @@ describe('espeak-ng TTS provider', () => {
   // scripts/test.sh installs it (Debian espeak-ng), so its absence is a failure.
   it('renders 8 kHz mono WAV once and serves repeats from the cache', async () => {
     const tts = new EspeakTts({ cacheDir: tmp });
-    const [a, b] = await Promise.all([tts.render('Your call is important to us.', 'en'), tts.render('Your call is important to us.', 'en')]);
+    const [a, b] = await Promise.all([
+      tts.render('Your call is important to us.', 'en'),
+      tts.render('Your call is important to us.', 'en'),
+    ]);
     expect(a).toBe(b);
     const wav = parseWav(readFileSync(a));
     expect(wav.sampleRate).toBe(8000);

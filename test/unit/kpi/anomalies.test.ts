@@ -20,7 +20,8 @@ const ev = (id: string, sec: number, f: Record<string, unknown>): CcEvent => {
   seqs.set(id, seq);
   return { contactId: id, seq, ts: T0 + sec * 1000, ...f } as CcEvent;
 };
-const arrived = (id: string, sec: number) => ev(id, sec, { type: 'contact.arrived', initiation: 'inbound', caller: `+44${id}`, dialled: '100' });
+const arrived = (id: string, sec: number) =>
+  ev(id, sec, { type: 'contact.arrived', initiation: 'inbound', caller: `+44${id}`, dialled: '100' });
 
 const log: CcEvent[] = [
   // A: the old order. Enters sales at +2 s, hangs up at +32 s: call.end first, queue.abandon after.
@@ -118,12 +119,15 @@ describe('events out of order at call end', () => {
       ['support', '4'],
     ]);
     expect(reportToTable(r).split('\n')[0]).toMatch(/; 4 events out of order, read through fallbacks/);
-    const clean = computeReport(log.filter((e) => e.contactId === 'C'), { ...hour, interval: 'range', dimension: 'queue' });
+    const clean = computeReport(
+      log.filter((e) => e.contactId === 'C'),
+      { ...hour, interval: 'range', dimension: 'queue' },
+    );
     expect(parseCsv(reportToCsv(clean))[0]!.report_anomalies).toBe('0');
     expect(reportToTable(clean).split('\n')[0]).not.toMatch(/out of order/);
   });
 
-  it('the contact drill-down lists its own chain\'s anomalies', () => {
+  it("the contact drill-down lists its own chain's anomalies", () => {
     expect(contactChain(log, 'A', T0 + HOUR)!.anomalies).toEqual([
       'A#3 call.end: the call ended while still queued in sales (no queue.abandon or queue.exit before it); closed as abandoned',
       'A#4 queue.abandon: not waiting in a queue; set aside',
@@ -131,4 +135,3 @@ describe('events out of order at call end', () => {
     expect(contactChain(log, 'C', T0 + HOUR)!.anomalies).toEqual([]);
   });
 });
-

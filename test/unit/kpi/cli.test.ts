@@ -17,7 +17,14 @@ import { createReportsApi } from '../../../server/http/reports.ts';
 import { registerReportCommands, type ReportCommandDeps } from '../../../server/kpi/commands.ts';
 import type { CcEvent } from '../../../server/kpi/events.ts';
 import { parseCsv } from '../../../server/kpi/format.ts';
-import { callDetails, computeReport, DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiReport, type KpiSettings } from '../../../server/kpi/report.ts';
+import {
+  callDetails,
+  computeReport,
+  DEFAULT_KPI_SETTINGS,
+  KpiSettingsSchema,
+  type KpiReport,
+  type KpiSettings,
+} from '../../../server/kpi/report.ts';
 
 const DEMO = path.resolve(import.meta.dirname, '../../../config');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cc-report-cli-'));
@@ -104,31 +111,100 @@ const rest = async (q: string) => (await fetch(`${base}/api/v1/reports/${q}`)).t
 
 describe('callcentre report --config', () => {
   it('reads local times in the centre\'s zone like REST: "2026-07-01 09:00" in London is 08:00Z', async () => {
-    const { out } = await cli('--config', configDir, '--from', '2026-07-01 09:00', '--to', '2026-07-01 10:00', '--interval', '60m', '--format', 'json');
+    const { out } = await cli(
+      '--config',
+      configDir,
+      '--from',
+      '2026-07-01 09:00',
+      '--to',
+      '2026-07-01 10:00',
+      '--interval',
+      '60m',
+      '--format',
+      'json',
+    );
     const r = JSON.parse(out) as KpiReport;
     expect([r.from, r.to]).toEqual(['2026-07-01T08:00:00.000Z', '2026-07-01T09:00:00.000Z']);
     // Calls 1 and 2 (09:10 and 09:40 London); not call 3 (10:05 London, 09:05Z).
-    expect(r.rows.map((x) => [x.key, x.intervalStart, x.offered, x.answered, x.abandoned, x.asaSec])).toEqual([['sales', '2026-07-01T08:00:00.000Z', 2, 1, 1, 12]]);
+    expect(r.rows.map((x) => [x.key, x.intervalStart, x.offered, x.answered, x.abandoned, x.asaSec])).toEqual([
+      ['sales', '2026-07-01T08:00:00.000Z', 2, 1, 1, 12],
+    ]);
     expect(JSON.parse(await rest('queues?from=2026-07-01%2009:00&to=2026-07-01%2010:00&interval=60m'))).toEqual(r);
   });
 
-  it('computes with the centre\'s definitions and objectives: the kpi: mode, and sales\' 80 % in 20 s', async () => {
-    const { out } = await cli('--config', configDir, '--from', '2026-07-01 09:00', '--to', '2026-07-01 10:00', '--interval', 'range', '--format', 'json');
+  it("computes with the centre's definitions and objectives: the kpi: mode, and sales' 80 % in 20 s", async () => {
+    const { out } = await cli(
+      '--config',
+      configDir,
+      '--from',
+      '2026-07-01 09:00',
+      '--to',
+      '2026-07-01 10:00',
+      '--interval',
+      'range',
+      '--format',
+      'json',
+    );
     const r = JSON.parse(out) as KpiReport;
     expect(r.definitions).toMatchObject({ serviceLevelMode: 'abandons-met', timeZone: 'Europe/London', shortAbandonSec: 5 });
     // abandons-met at 20 s: (answered in 12 s + abandoned in 15 s) / (1 answered + 1 abandoned) = 1.
-    expect(r.rows[0]!.serviceLevelObjective).toEqual({ thresholdSec: 20, mode: 'abandons-met', met: 2, base: 2, value: 1, target: 0.8, targetMet: true });
-    const csv = await cli('--config', configDir, '--from', '2026-07-01 09:00', '--to', '2026-07-01 10:00', '--interval', 'range', '--format', 'csv');
+    expect(r.rows[0]!.serviceLevelObjective).toEqual({
+      thresholdSec: 20,
+      mode: 'abandons-met',
+      met: 2,
+      base: 2,
+      value: 1,
+      target: 0.8,
+      targetMet: true,
+    });
+    const csv = await cli(
+      '--config',
+      configDir,
+      '--from',
+      '2026-07-01 09:00',
+      '--to',
+      '2026-07-01 10:00',
+      '--interval',
+      'range',
+      '--format',
+      'csv',
+    );
     const row = parseCsv(csv.out)[0]!;
-    expect([row.sl_objective_threshold_s, row.sl_objective_target, row.sl_objective, row.sl_objective_met, row.sl_mode]).toEqual(['20', '0.8', '1', 'true', 'abandons-met']);
+    expect([row.sl_objective_threshold_s, row.sl_objective_target, row.sl_objective, row.sl_objective_met, row.sl_mode]).toEqual([
+      '20',
+      '0.8',
+      '1',
+      'true',
+      'abandons-met',
+    ]);
     expect(csv.out).toBe(await rest('queues?from=2026-07-01%2009:00&to=2026-07-01%2010:00&interval=range&format=csv'));
     // A request's own mode still wins, on both.
-    const missed = await cli('--config', configDir, '--from', '2026-07-01 09:00', '--to', '2026-07-01 10:00', '--interval', 'range', '--format', 'json', '--sl-mode', 'abandons-missed');
-    expect(JSON.parse(missed.out)).toEqual(JSON.parse(await rest('queues?from=2026-07-01%2009:00&to=2026-07-01%2010:00&interval=range&slMode=abandons-missed')));
-    expect((JSON.parse(missed.out) as KpiReport).rows[0]!.serviceLevelObjective).toMatchObject({ met: 1, base: 2, value: 0.5, targetMet: false });
+    const missed = await cli(
+      '--config',
+      configDir,
+      '--from',
+      '2026-07-01 09:00',
+      '--to',
+      '2026-07-01 10:00',
+      '--interval',
+      'range',
+      '--format',
+      'json',
+      '--sl-mode',
+      'abandons-missed',
+    );
+    expect(JSON.parse(missed.out)).toEqual(
+      JSON.parse(await rest('queues?from=2026-07-01%2009:00&to=2026-07-01%2010:00&interval=range&slMode=abandons-missed')),
+    );
+    expect((JSON.parse(missed.out) as KpiReport).rows[0]!.serviceLevelObjective).toMatchObject({
+      met: 1,
+      base: 2,
+      value: 0.5,
+      targetMet: false,
+    });
   });
 
-  it('today and tomorrow are the centre\'s local midnights', async () => {
+  it("today and tomorrow are the centre's local midnights", async () => {
     // 23:30Z on 1 July is 00:30 on 2 July in London: today starts at 2 July 00:00 BST = 1 July 23:00Z.
     vi.useFakeTimers({ toFake: ['Date'], now: Z('23:30') });
     const { out } = await cli('--config', configDir, '--from', 'today', '--to', 'tomorrow', '--interval', 'range', '--format', 'json');
@@ -138,7 +214,17 @@ describe('callcentre report --config', () => {
   });
 
   it('per-call detail: the same document as GET /api/v1/reports/calls', async () => {
-    const { out } = await cli('--config', configDir, '--calls', '--from', '2026-07-01 09:00', '--to', '2026-07-01 10:00', '--format', 'json');
+    const { out } = await cli(
+      '--config',
+      configDir,
+      '--calls',
+      '--from',
+      '2026-07-01 09:00',
+      '--to',
+      '2026-07-01 10:00',
+      '--format',
+      'json',
+    );
     expect(JSON.parse(out)).toEqual(JSON.parse(await rest('calls?from=2026-07-01%2009:00&to=2026-07-01%2010:00')));
     expect((JSON.parse(out) as { calls: { contactId: string }[] }).calls.map((c) => c.contactId)).toEqual(['1', '2']);
     const csv = await cli('--config', configDir, '--calls', '--from', '2026-07-01 09:00', '--to', '2026-07-01 10:00', '--format', 'csv');
@@ -151,14 +237,32 @@ describe('callcentre report --config', () => {
     expect(opened[0]).toMatchObject({ pgDataDir: path.resolve('data/postgres'), pgPort: 5433 });
     expect(opened[0]!.databaseUrl).toBe(process.env.DATABASE_URL);
     expect(opened[0]!.kpi).toEqual(KpiSettingsSchema.parse({ ...DEFAULT_KPI_SETTINGS, ...kpiSettingsOf(config) }));
-    await cli('--config', configDir, '--from', 'today', '--to', 'tomorrow', '--format', 'json', '--pg-port', '15999', '--pg-data-dir', '/srv/pg', '--database-url', 'postgres://x@db/cc');
+    await cli(
+      '--config',
+      configDir,
+      '--from',
+      'today',
+      '--to',
+      'tomorrow',
+      '--format',
+      'json',
+      '--pg-port',
+      '15999',
+      '--pg-data-dir',
+      '/srv/pg',
+      '--database-url',
+      'postgres://x@db/cc',
+    );
     expect(opened[1]).toMatchObject({ databaseUrl: 'postgres://x@db/cc', pgDataDir: '/srv/pg', pgPort: 15999 });
   });
 
   it('an invalid config: its errors, exit code 1, no database opened', async () => {
     const bad = path.join(tmp, 'bad');
     cpSync(configDir, bad, { recursive: true });
-    writeFileSync(path.join(bad, 'centre.yaml'), readFileSync(path.join(bad, 'centre.yaml'), 'utf8').replace('shortAbandonSec: 5', 'shortAbandonSec: five'));
+    writeFileSync(
+      path.join(bad, 'centre.yaml'),
+      readFileSync(path.join(bad, 'centre.yaml'), 'utf8').replace('shortAbandonSec: 5', 'shortAbandonSec: five'),
+    );
     opened.length = 0;
     let err = '';
     const program = new Command('callcentre').exitOverride().configureOutput({ writeErr: (s) => (err += s) });

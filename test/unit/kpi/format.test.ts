@@ -90,7 +90,9 @@ describe('event validation', () => {
     const b = s.stamp({ type: 'queue.abandon', ts: T0 + 1, queue: 'sales' });
     expect([a.seq, b.seq, a.contactId, s.nextSeq]).toEqual([1, 2, 'call-1', 3]);
     expect(parseEvent(b).ok).toBe(true);
-    expect(new EventSequencer(agentStreamId('alice'), 7).stamp({ type: 'agent.state', ts: T0, agentId: 'alice', state: 'ready' }).seq).toBe(7);
+    expect(new EventSequencer(agentStreamId('alice'), 7).stamp({ type: 'agent.state', ts: T0, agentId: 'alice', state: 'ready' }).seq).toBe(
+      7,
+    );
   });
   it('rejects bad input with a readable reason instead of throwing', () => {
     // Each reason names what is wrong and where, not just "invalid".

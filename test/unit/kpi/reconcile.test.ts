@@ -10,7 +10,20 @@ import { syntheticDay } from './syntheticDay.ts';
 const day0 = Date.UTC(2026, 0, 5);
 const range = { from: day0, to: day0 + 86_400_000 };
 const events = syntheticDay({ calls: 3_000, agents: 40, day: day0 });
-const ADDITIVE = ['offered', 'answered', 'abandoned', 'shortAbandoned', 'exited', 'handled', 'transferred', 'rona', 'rejected', 'csatAnswers', 'fcrEligible', 'fcrResolved'] as const;
+const ADDITIVE = [
+  'offered',
+  'answered',
+  'abandoned',
+  'shortAbandoned',
+  'exited',
+  'handled',
+  'transferred',
+  'rona',
+  'rejected',
+  'csatAnswers',
+  'fcrEligible',
+  'fcrResolved',
+] as const;
 const SECONDS = ['talkSec', 'holdSec', 'acwSec'] as const;
 
 function sum(rows: KpiRow[], k: keyof KpiRow): number {
@@ -54,6 +67,9 @@ describe('reconciliation on a synthetic day', () => {
     expect(d.filter((x) => x.outcome === 'answered')).toHaveLength(centreDay.answered);
     expect(d.filter((x) => x.shortAbandon)).toHaveLength(centreDay.shortAbandoned!);
     expect(d.filter((x) => x.serviceLevelMet[1]!.met === true)).toHaveLength(centreDay.serviceLevels![1]!.met);
-    close(d.reduce((s, x) => s + (x.handled ? x.talkSec : 0), 0), centreDay.talkSec);
+    close(
+      d.reduce((s, x) => s + (x.handled ? x.talkSec : 0), 0),
+      centreDay.talkSec,
+    );
   });
 });

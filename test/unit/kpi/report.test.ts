@@ -61,7 +61,17 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     expect(sales.csatAverage).toBe(4);
     expect(sales.csatTop2Box).toBe(0.5);
     const support = row(queues, 'support');
-    expect(support).toMatchObject({ offered: 1, answered: 1, handled: 1, asaSec: 10, talkSec: 120, acwSec: 10, ahtSec: 130, fcrEligible: 1, fcrResolved: 1 });
+    expect(support).toMatchObject({
+      offered: 1,
+      answered: 1,
+      handled: 1,
+      asaSec: 10,
+      talkSec: 120,
+      acwSec: 10,
+      ahtSec: 130,
+      fcrEligible: 1,
+      fcrResolved: 1,
+    });
   });
 
   const slTruth: Record<ServiceLevelMode, Record<number, [number, number, number]>> = {
@@ -85,12 +95,24 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
   }
 
   it('reports each queue against its own SL objective', () => {
-    const r = computeReport(events, { ...range, interval: 'range', dimension: 'queue' }, {
-      ...settings(),
-      queueObjectives: { sales: { thresholdSec: 25, target: 0.5 }, support: { thresholdSec: 5, target: 0.8 } },
-    });
+    const r = computeReport(
+      events,
+      { ...range, interval: 'range', dimension: 'queue' },
+      {
+        ...settings(),
+        queueObjectives: { sales: { thresholdSec: 25, target: 0.5 }, support: { thresholdSec: 5, target: 0.8 } },
+      },
+    );
     // sales at 25 s, abandons ignored: AW = C1 C6 C7b; C3 and C4 abandon inside 25 s and drop out.
-    expect(row(r, 'sales').serviceLevelObjective).toEqual({ thresholdSec: 25, mode: 'abandons-ignored', met: 3, base: 5, value: 0.6, target: 0.5, targetMet: true });
+    expect(row(r, 'sales').serviceLevelObjective).toEqual({
+      thresholdSec: 25,
+      mode: 'abandons-ignored',
+      met: 3,
+      base: 5,
+      value: 0.6,
+      target: 0.5,
+      targetMet: true,
+    });
     expect(row(r, 'support').serviceLevelObjective).toMatchObject({ met: 0, base: 1, value: 0, targetMet: false });
     expect(row(r, 'sales').serviceLevels!.map((x) => x.thresholdSec)).toEqual([20, 30]);
     expect(sales.serviceLevelObjective).toBeNull();
@@ -134,7 +156,20 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
       csatAnswers: 2,
     });
     const bob = row(agents, 'bob');
-    expect(bob).toMatchObject({ answered: 1, transferred: 1, transferRate: 1, rona: 1, rejected: 1, talkSec: 120, acwSec: 30, ahtSec: 150, loggedInSec: 3600, occupancy: 0.0333, utilization: 0.0417, fcrEligible: 0 });
+    expect(bob).toMatchObject({
+      answered: 1,
+      transferred: 1,
+      transferRate: 1,
+      rona: 1,
+      rejected: 1,
+      talkSec: 120,
+      acwSec: 30,
+      ahtSec: 150,
+      loggedInSec: 3600,
+      occupancy: 0.0333,
+      utilization: 0.0417,
+      fcrEligible: 0,
+    });
   });
 
   it('groups by skill group (default: the queue name)', () => {
@@ -165,7 +200,8 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
   });
 
   it('gives the hand-computed 30-minute rows per queue, agent and centre (the truth the store tests use)', () => {
-    const at30 = (dimension: 'queue' | 'agent' | 'centre') => computeReport(events, { ...range, interval: '30m', dimension }, settings()).rows;
+    const at30 = (dimension: 'queue' | 'agent' | 'centre') =>
+      computeReport(events, { ...range, interval: '30m', dimension }, settings()).rows;
     expect(at30('queue')).toMatchObject(QUEUES_30M);
     expect(at30('agent')).toMatchObject(AGENTS_30M);
     expect(at30('centre')).toMatchObject(CENTRE_30M);
@@ -176,7 +212,11 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
       { type: 'contact.arrived', contactId: 'C12', seq: 1, ts: T0 + 36 * HOUR, initiation: 'inbound', caller: '+600', dialled: '8000' },
       { type: 'call.end', contactId: 'C12', seq: 2, ts: T0 + 36 * HOUR + 60_000, endedBy: 'caller' },
     ] as never[];
-    const r = computeReport([...events, ...c12], { ...range, interval: 'range', dimension: 'queue' }, { ...settings(), fcrWindowSec: 2 * 86_400 });
+    const r = computeReport(
+      [...events, ...c12],
+      { ...range, interval: 'range', dimension: 'queue' },
+      { ...settings(), fcrWindowSec: 2 * 86_400 },
+    );
     expect(r.rows).toMatchObject(QUEUES_RANGE_FCR_2D);
   });
 
@@ -194,15 +234,33 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
     expect(d.filter((x) => x.serviceLevelMet[0]!.met === true)).toHaveLength(sl(sales, 20)!.met);
     expect(d.filter((x) => x.serviceLevelMet[0]!.met !== null)).toHaveLength(sl(sales, 20)!.base);
     const c1 = d.find((x) => x.contactId === 'C1')!;
-    expect(c1).toMatchObject({ waitSec: 15, talkSec: 135, holdSec: 30, acwSec: 30, disposition: 'sale', fcrResolved: false, csat: [5], ivrPath: ['welcome', 'menu'], recordings: 1 });
+    expect(c1).toMatchObject({
+      waitSec: 15,
+      talkSec: 135,
+      holdSec: 30,
+      acwSec: 30,
+      disposition: 'sale',
+      fcrResolved: false,
+      csat: [5],
+      ivrPath: ['welcome', 'menu'],
+      recordings: 1,
+    });
     const c6 = d.find((x) => x.contactId === 'C6')!;
     expect(c6).toMatchObject({ transferred: true, transferTarget: 'queue:support', finalHandler: false, rejected: 1 });
   });
 
   it('buckets by day in the centre time zone', () => {
-    const r = computeReport(events, { from: T0 - 9 * HOUR, to: T0 + 39 * HOUR, interval: 'day', dimension: 'centre' }, { ...settings(), tzOffsetMinutes: 480 });
+    const r = computeReport(
+      events,
+      { from: T0 - 9 * HOUR, to: T0 + 39 * HOUR, interval: 'day', dimension: 'centre' },
+      { ...settings(), tzOffsetMinutes: 480 },
+    );
     // UTC+8: local days start at 16:00 UTC. 09:00 UTC Jan 5 is in the local day starting Jan 4 16:00Z.
-    expect(r.rows.map((x) => x.intervalStart)).toEqual(['2026-01-05T00:00:00.000Z', '2026-01-05T16:00:00.000Z', '2026-01-06T16:00:00.000Z']);
+    expect(r.rows.map((x) => x.intervalStart)).toEqual([
+      '2026-01-05T00:00:00.000Z',
+      '2026-01-05T16:00:00.000Z',
+      '2026-01-06T16:00:00.000Z',
+    ]);
     expect(r.rows[0]!.contactsOffered).toBe(10);
     expect(r.rows[1]!.contactsOffered).toBe(1); // C9 on Jan 6 09:08 UTC
   });
@@ -221,12 +279,35 @@ describe('KPI engine on the scripted hour (hand-computed truth in scriptedDay.ts
       ['2026-01-05T09:45:00.000Z', 1500, 1500, 0], // alice 600 until 09:55; bob 900
     ]);
     for (const x of r.rows) {
-      expect(x).toMatchObject({ offered: 0, answered: 0, abandoned: 0, exited: 0, waiting: 0, handled: 0, talkSec: 0, holdSec: 0, acwSec: 0, transferred: 0, rona: 0, rejected: 0 });
-      expect(x).toMatchObject({ contactsOffered: 0, contactsAnsweredByAgent: 0, contactsCompletedInIvr: 0, csatAnswers: 0, fcrEligible: 0, occupancy: 0, utilization: 0 });
+      expect(x).toMatchObject({
+        offered: 0,
+        answered: 0,
+        abandoned: 0,
+        exited: 0,
+        waiting: 0,
+        handled: 0,
+        talkSec: 0,
+        holdSec: 0,
+        acwSec: 0,
+        transferred: 0,
+        rona: 0,
+        rejected: 0,
+      });
+      expect(x).toMatchObject({
+        contactsOffered: 0,
+        contactsAnsweredByAgent: 0,
+        contactsCompletedInIvr: 0,
+        csatAnswers: 0,
+        fcrEligible: 0,
+        occupancy: 0,
+        utilization: 0,
+      });
       expect(x).toMatchObject({ answerRate: null, abandonRate: null, asaSec: null, ahtSec: null, connectRate: null, longestWaitSec: null });
     }
     // A request that is wrong (not the log) is refused, naming what is allowed.
-    expect(() => computeReport(events, { ...range, interval: 'bogus' as never, dimension: 'queue' })).toThrow(/Invalid option: expected one of .*15m.*30m.*60m.*day.*range/);
+    expect(() => computeReport(events, { ...range, interval: 'bogus' as never, dimension: 'queue' })).toThrow(
+      /Invalid option: expected one of .*15m.*30m.*60m.*day.*range/,
+    );
   });
 });
 
@@ -251,7 +332,9 @@ describe('a transfer that stays on one contact id', () => {
       e(185, { type: 'wrapup.end', agentId: 'b' }),
     ];
     const d = callDetails(log, { from: T0, to: T0 + HOUR });
-    expect(d.map((x) => [x.queue, x.agentId, x.waitSec, x.talkSec, x.holdSec, x.acwSec, x.transferred, x.disposition, x.finalHandler])).toEqual([
+    expect(
+      d.map((x) => [x.queue, x.agentId, x.waitSec, x.talkSec, x.holdSec, x.acwSec, x.transferred, x.disposition, x.finalHandler]),
+    ).toEqual([
       ['sales', 'a', 10, 60, 0, 20, true, 'transferred', false],
       ['support', 'b', 5, 80, 20, 10, false, null, true],
     ]);
@@ -262,7 +345,11 @@ describe('agent sessions', () => {
   it('ends a session left open by a crashed producer where the next session begins', () => {
     const st = (stream: string, seq: number, min: number, state: string) =>
       ({ type: 'agent.state', contactId: stream, seq, ts: T0 + min * 60_000, agentId: 'alice', state }) as never;
-    const log = [st('agent:alice#boot1', 1, 0, 'ready'), st('agent:alice#boot2', 1, 30, 'ready'), st('agent:alice#boot2', 2, 45, 'logged-out')];
+    const log = [
+      st('agent:alice#boot1', 1, 0, 'ready'),
+      st('agent:alice#boot2', 1, 30, 'ready'),
+      st('agent:alice#boot2', 2, 45, 'logged-out'),
+    ];
     const r = computeReport(log, { ...range, interval: 'range', dimension: 'agent' }, settings());
     expect(r.rows.map((x) => [x.key, x.loggedInSec])).toEqual([['alice', 2700]]);
   });

@@ -63,9 +63,15 @@ export function scriptedDay(): CcEvent[] {
     .e('wrapup.end', 220, { agentId: 'alice', disposition: 'sale', note: 'upgraded plan' });
 
   // C2 +200: short abandon after 3 s.
-  arrive('C2', 120, '+200').e('queue.enter', 120, { queue: 'sales' }).e('queue.abandon', 123, { queue: 'sales' }).e('call.end', 123, { endedBy: 'caller' });
+  arrive('C2', 120, '+200')
+    .e('queue.enter', 120, { queue: 'sales' })
+    .e('queue.abandon', 123, { queue: 'sales' })
+    .e('call.end', 123, { endedBy: 'caller' });
   // C3 +300: abandon after 12 s (inside 20 and 30).
-  arrive('C3', 300, '+300').e('queue.enter', 300, { queue: 'sales' }).e('queue.abandon', 312, { queue: 'sales' }).e('call.end', 312, { endedBy: 'caller' });
+  arrive('C3', 300, '+300')
+    .e('queue.enter', 300, { queue: 'sales' })
+    .e('queue.abandon', 312, { queue: 'sales' })
+    .e('call.end', 312, { endedBy: 'caller' });
   // C4 +400: abandon after 25 s (after 20, inside 30). No queue.abandon: call.end by caller implies it.
   arrive('C4', 360, '+400').e('queue.enter', 360, { queue: 'sales' }).e('call.end', 385, { endedBy: 'caller' });
 
@@ -114,7 +120,10 @@ export function scriptedDay(): CcEvent[] {
     .e('call.end', 2465, { endedBy: 'agent' });
 
   // C8 +100 at 09:45: repeat of C1 inside the window; completed in the IVR (self-service).
-  arrive('C8', 2700, '+100').e('ivr.step', 2702, { node: 'balance' }).e('ivr.end', 2730, { completedInIvr: true }).e('call.end', 2731, { endedBy: 'caller' });
+  arrive('C8', 2700, '+100')
+    .e('ivr.step', 2702, { node: 'balance' })
+    .e('ivr.end', 2730, { completedInIvr: true })
+    .e('call.end', 2731, { endedBy: 'caller' });
   // C10: hangs up in the IVR without completing.
   arrive('C10', 1200, '+1000').e('ivr.step', 1201, { node: 'welcome' }).e('call.end', 1210, { endedBy: 'caller' });
   // C11 anonymous: still waiting at 10:00 (entered 09:50).

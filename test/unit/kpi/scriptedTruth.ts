@@ -30,35 +30,133 @@ const H30 = '2026-01-05T09:30:00.000Z';
 /** dimension queue, interval 30m, rows in the report's order (interval, then key). */
 export const QUEUES_30M: Truth[] = [
   {
-    intervalStart: H0, key: 'sales', offered: 7, answered: 3, abandoned: 3, shortAbandoned: 1, exited: 1, waiting: 0, handled: 3,
-    talkSec: 375, holdSec: 30, acwSec: 180, asaSec: 25, longestWaitSec: 60, rona: 1, rejected: 1, transferred: 1,
+    intervalStart: H0,
+    key: 'sales',
+    offered: 7,
+    answered: 3,
+    abandoned: 3,
+    shortAbandoned: 1,
+    exited: 1,
+    waiting: 0,
+    handled: 3,
+    talkSec: 375,
+    holdSec: 30,
+    acwSec: 180,
+    asaSec: 25,
+    longestWaitSec: 60,
+    rona: 1,
+    rejected: 1,
+    transferred: 1,
     ahtSec: 195, // (375 + 30 + 180) / 3
   },
-  { intervalStart: H0, key: 'support', offered: 1, answered: 1, abandoned: 0, handled: 1, talkSec: 120, holdSec: 0, acwSec: 10, asaSec: 10, ahtSec: 130 },
-  { intervalStart: H30, key: 'sales', offered: 2, answered: 1, abandoned: 0, exited: 0, waiting: 1, handled: 1, talkSec: 60, acwSec: 0, asaSec: 5, longestWaitSec: 600, ahtSec: 60 },
+  {
+    intervalStart: H0,
+    key: 'support',
+    offered: 1,
+    answered: 1,
+    abandoned: 0,
+    handled: 1,
+    talkSec: 120,
+    holdSec: 0,
+    acwSec: 10,
+    asaSec: 10,
+    ahtSec: 130,
+  },
+  {
+    intervalStart: H30,
+    key: 'sales',
+    offered: 2,
+    answered: 1,
+    abandoned: 0,
+    exited: 0,
+    waiting: 1,
+    handled: 1,
+    talkSec: 60,
+    acwSec: 0,
+    asaSec: 5,
+    longestWaitSec: 600,
+    ahtSec: 60,
+  },
   { intervalStart: H30, key: 'support', offered: 0, answered: 0, handled: 0, talkSec: 0, asaSec: null, ahtSec: null },
 ];
 
 /** dimension agent, interval 30m. */
 export const AGENTS_30M: Truth[] = [
   {
-    intervalStart: H0, key: 'alice', answered: 3, handled: 3, talkSec: 375, holdSec: 30, acwSec: 160, asaSec: 21.667, // 65 / 3
-    loggedInSec: 1800, notReadySec: 600, readySec: 1200, rona: 0, rejected: 0,
+    intervalStart: H0,
+    key: 'alice',
+    answered: 3,
+    handled: 3,
+    talkSec: 375,
+    holdSec: 30,
+    acwSec: 160,
+    asaSec: 21.667, // 65 / 3
+    loggedInSec: 1800,
+    notReadySec: 600,
+    readySec: 1200,
+    rona: 0,
+    rejected: 0,
   },
-  { intervalStart: H0, key: 'bob', answered: 1, handled: 1, talkSec: 120, acwSec: 30, asaSec: 20, transferred: 1, rona: 1, rejected: 1, loggedInSec: 1800, notReadySec: 0 },
-  { intervalStart: H30, key: 'alice', answered: 1, handled: 1, talkSec: 60, acwSec: 0, asaSec: 5, loggedInSec: 1500, notReadySec: 300, occupancy: 0.04 }, // 60 / 1500
+  {
+    intervalStart: H0,
+    key: 'bob',
+    answered: 1,
+    handled: 1,
+    talkSec: 120,
+    acwSec: 30,
+    asaSec: 20,
+    transferred: 1,
+    rona: 1,
+    rejected: 1,
+    loggedInSec: 1800,
+    notReadySec: 0,
+  },
+  {
+    intervalStart: H30,
+    key: 'alice',
+    answered: 1,
+    handled: 1,
+    talkSec: 60,
+    acwSec: 0,
+    asaSec: 5,
+    loggedInSec: 1500,
+    notReadySec: 300,
+    occupancy: 0.04,
+  }, // 60 / 1500
   { intervalStart: H30, key: 'bob', answered: 0, talkSec: 0, loggedInSec: 1800, occupancy: 0 },
 ];
 
 /** dimension centre, interval 30m. */
 export const CENTRE_30M: Truth[] = [
   {
-    intervalStart: H0, key: '*', offered: 8, answered: 4, abandoned: 3, talkSec: 495, acwSec: 190, asaSec: 21.25, // (15 + 40 + 20 + 10) / 4
-    contactsOffered: 8, contactsAnsweredByAgent: 4, contactsCompletedInIvr: 0, connectRate: 0.5, loggedInSec: 3600, occupancy: 0.1375,
+    intervalStart: H0,
+    key: '*',
+    offered: 8,
+    answered: 4,
+    abandoned: 3,
+    talkSec: 495,
+    acwSec: 190,
+    asaSec: 21.25, // (15 + 40 + 20 + 10) / 4
+    contactsOffered: 8,
+    contactsAnsweredByAgent: 4,
+    contactsCompletedInIvr: 0,
+    connectRate: 0.5,
+    loggedInSec: 3600,
+    occupancy: 0.1375,
   },
   {
-    intervalStart: H30, key: '*', offered: 2, answered: 1, waiting: 1, talkSec: 60, contactsOffered: 2, contactsAnsweredByAgent: 0,
-    contactsCompletedInIvr: 1, connectRate: 0.5, loggedInSec: 3300, occupancy: 0.0182, // 60 / 3300
+    intervalStart: H30,
+    key: '*',
+    offered: 2,
+    answered: 1,
+    waiting: 1,
+    talkSec: 60,
+    contactsOffered: 2,
+    contactsAnsweredByAgent: 0,
+    contactsCompletedInIvr: 1,
+    connectRate: 0.5,
+    loggedInSec: 3300,
+    occupancy: 0.0182, // 60 / 3300
   },
 ];
 

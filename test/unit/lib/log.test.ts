@@ -12,7 +12,12 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 function run(script: string, args: string[] = []): { out: string; err: string; code: number | null } {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
   delete env.VITEST; // under vitest the logger is silent
-  const r = spawnSync(process.execPath, ['--import', 'tsx', ...(script ? ['--input-type=module', '-e', script] : []), ...args], { cwd: ROOT, encoding: 'utf8', env, timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...(script ? ['--input-type=module', '-e', script] : []), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env,
+    timeout: 30_000,
+  });
   return { out: r.stdout, err: r.stderr, code: r.status };
 }
 

@@ -22,7 +22,9 @@ function specifiers(src: string): string[] {
 
 describe('media/ boundaries', () => {
   it('finds the media sources', () => {
-    expect(files.map((f) => relative(mediaDir, f))).toEqual(expect.arrayContaining(['index.ts', join('mediasoup', 'call.ts'), join('rtp', 'rtpThreadEntry.ts')]));
+    expect(files.map((f) => relative(mediaDir, f))).toEqual(
+      expect.arrayContaining(['index.ts', join('mediasoup', 'call.ts'), join('rtp', 'rtpThreadEntry.ts')]),
+    );
   });
 
   it('imports nothing from server/', () => {

@@ -9,7 +9,10 @@ function detect(audio: Int16Array, chunk = 160): DtmfDetection[] {
   for (let i = 0; i < audio.length; i += chunk) d.process(audio.subarray(i, i + chunk));
   return got;
 }
-const digits = (audio: Int16Array, chunk?: number) => detect(audio, chunk).map((d) => d.digit).join('');
+const digits = (audio: Int16Array, chunk?: number) =>
+  detect(audio, chunk)
+    .map((d) => d.digit)
+    .join('');
 
 function keys(seq: string, onMs = 60, offMs = 60, amp = 4000): Int16Array {
   return concat(...[...seq].flatMap((k) => [dtmfTone(k, onMs, amp), silence(offMs)]));

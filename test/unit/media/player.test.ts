@@ -12,7 +12,12 @@ import { dominantFrequency, tone } from '../../support/audio.ts';
 function run(samples: Int16Array, opts: { loop?: boolean; law?: 'PCMU' | 'PCMA' } = {}) {
   const clock = new FakeClock();
   const sent: { at: number; p: RtpPacket }[] = [];
-  const player = new Player(samples, { clock, law: opts.law ?? 'PCMU', loop: opts.loop, send: (b) => sent.push({ at: clock.now(), p: parseRtp(b)! }) });
+  const player = new Player(samples, {
+    clock,
+    law: opts.law ?? 'PCMU',
+    loop: opts.loop,
+    send: (b) => sent.push({ at: clock.now(), p: parseRtp(b)! }),
+  });
   return { clock, sent, player, t0: clock.now() };
 }
 

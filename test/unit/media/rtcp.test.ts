@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCompoundRtcp, ReceptionStats } from '../../../media/rtp/rtcp.ts';
 
 describe('RTCP written by the relay', () => {
-  it('counts loss and sequence wrap of the party\'s stream', () => {
+  it("counts loss and sequence wrap of the party's stream", () => {
     const r = new ReceptionStats();
     for (let s = 65530; s < 65536; s++) r.packet(42, s);
     for (let s = 0; s < 10; s++) if (s !== 3 && s !== 4) r.packet(42, s); // 2 lost after the wrap
@@ -15,7 +15,7 @@ describe('RTCP written by the relay', () => {
     expect(r.reportBlock(0)![4]).toBe(0); // nothing lost since
   });
 
-  it('echoes the party\'s last SR (LSR) with the delay since (DLSR)', () => {
+  it("echoes the party's last SR (LSR) with the delay since (DLSR)", () => {
     const r = new ReceptionStats();
     r.packet(7, 1);
     const sr = Buffer.alloc(28);
@@ -30,7 +30,13 @@ describe('RTCP written by the relay', () => {
   it('builds a valid compound SR + SDES (lengths in 32-bit words, CNAME)', () => {
     const r = new ReceptionStats();
     r.packet(9, 100);
-    const pkt = buildCompoundRtcp({ ssrc: 0xabc, cname: 'callcentre@x', nowMs: Date.UTC(2026, 0, 1), sender: { ssrc: 0xabc, rtpTimestamp: 1234, packets: 50, octets: 8000 }, block: r.reportBlock(0)! });
+    const pkt = buildCompoundRtcp({
+      ssrc: 0xabc,
+      cname: 'callcentre@x',
+      nowMs: Date.UTC(2026, 0, 1),
+      sender: { ssrc: 0xabc, rtpTimestamp: 1234, packets: 50, octets: 8000 },
+      block: r.reportBlock(0)!,
+    });
     expect(pkt[0]).toBe(0x81);
     expect(pkt[1]).toBe(200);
     const srLen = (pkt.readUInt16BE(2) + 1) * 4;

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildRtp, parseRtp, sequenceDiff, timestampDiff } from '../../../media/rtp/rtp.ts';
-import { buildTelephoneEvent, digitToEvent, eventToDigit, parseTelephoneEvent, TelephoneEventReceiver } from '../../../media/rtp/rfc4733.ts';
+import {
+  buildTelephoneEvent,
+  digitToEvent,
+  eventToDigit,
+  parseTelephoneEvent,
+  TelephoneEventReceiver,
+} from '../../../media/rtp/rfc4733.ts';
 
 describe('RTP', () => {
   it('round-trips the fixed header and payload', () => {
@@ -13,11 +19,35 @@ describe('RTP', () => {
 
   it('skips CSRCs and a header extension, strips padding', () => {
     const b = Buffer.from([
-      0xb1, 0x00, 0, 1, 0, 0, 0, 160, 0, 0, 0, 9, // V=2 P=1 X=1 CC=1
-      0, 0, 0, 7, // CSRC
-      0xbe, 0xde, 0, 1, 0x10, 0xaa, 0, 0, // one-byte extension, 1 word
-      0x11, 0x22, // payload
-      0, 0, 3, // padding (3 bytes incl. count)
+      0xb1,
+      0x00,
+      0,
+      1,
+      0,
+      0,
+      0,
+      160,
+      0,
+      0,
+      0,
+      9, // V=2 P=1 X=1 CC=1
+      0,
+      0,
+      0,
+      7, // CSRC
+      0xbe,
+      0xde,
+      0,
+      1,
+      0x10,
+      0xaa,
+      0,
+      0, // one-byte extension, 1 word
+      0x11,
+      0x22, // payload
+      0,
+      0,
+      3, // padding (3 bytes incl. count)
     ]);
     const p = parseRtp(b)!;
     expect([...p.payload]).toEqual([0x11, 0x22]);
@@ -59,7 +89,14 @@ describe('RFC 4733 telephone-event', () => {
     const send = (ts: number, event: number, end: boolean, duration: number) =>
       rx.receive(1234, ts, buildTelephoneEvent({ event, end, volume: 10, duration }));
     // '5' at ts 1000: start, continuation, three ends
-    for (const [end, dur] of [[false, 160], [false, 320], [true, 480], [true, 480], [true, 480]] as const) send(1000, 5, end, dur);
+    for (const [end, dur] of [
+      [false, 160],
+      [false, 320],
+      [true, 480],
+      [true, 480],
+      [true, 480],
+    ] as const)
+      send(1000, 5, end, dur);
     // '5' again (new press, new timestamp) whose start packets were lost: only ends arrive
     send(3000, 5, true, 800);
     send(3000, 5, true, 800);

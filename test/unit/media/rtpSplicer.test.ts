@@ -29,7 +29,7 @@ describe('RtpSplicer', () => {
     expect(out.map((p) => p!.marker)).toEqual([true, false, false, false, false, true, false, false, false, false, true, false, false]);
   });
 
-  it('keeps a source\'s own timestamp spacing (gaps from loss upstream stay gaps)', () => {
+  it("keeps a source's own timestamp spacing (gaps from loss upstream stay gaps)", () => {
     let t = 0;
     const sp = new RtpSplicer(1, () => t);
     const a = pkt(9, 1, 1000);

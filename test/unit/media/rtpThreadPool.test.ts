@@ -14,7 +14,7 @@ afterEach(async () => {
 
 /** Poll `cond` every 20 ms for up to `ms`; the test's own expect then says what was missing. */
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe('RtpThreadPool', () => {

@@ -30,7 +30,10 @@ const carrierOffer = [
 describe('plain RTP SDP', () => {
   it('reads a carrier offer: laws in order (static PTs without rtpmap), telephone-event, RTCP port', () => {
     const d = parseRtpDescription(carrierOffer);
-    expect(d.laws).toEqual([{ law: 'PCMA', payloadType: 8 }, { law: 'PCMU', payloadType: 0 }]);
+    expect(d.laws).toEqual([
+      { law: 'PCMA', payloadType: 8 },
+      { law: 'PCMU', payloadType: 0 },
+    ]);
     expect(d.telephoneEvent).toBe(96);
     expect(d).toMatchObject({ address: '198.51.100.7', port: 16384, rtcpPort: 16391, rtcpMux: false, direction: 'sendrecv', ptime: 20 });
     expect(chooseLaw(d)).toEqual({ law: 'PCMA', payloadType: 8 });
@@ -82,7 +85,14 @@ describe('plain RTP SDP', () => {
     expect(sdp).toContain('a=rtcp:20001');
     expect(sdp).toContain('a=fmtp:96 0-16');
     const back = parseRtpDescription(sdp);
-    expect(back).toMatchObject({ address: '203.0.113.9', port: 20000, rtcpPort: 20001, rtcpMux: false, telephoneEvent: 96, direction: 'recvonly' });
+    expect(back).toMatchObject({
+      address: '203.0.113.9',
+      port: 20000,
+      rtcpPort: 20001,
+      rtcpMux: false,
+      telephoneEvent: 96,
+      direction: 'recvonly',
+    });
     expect(back.laws).toEqual([{ law: 'PCMA', payloadType: 8 }]);
   });
 });
@@ -92,9 +102,22 @@ describe('WebRTC SDP', () => {
     iceParameters: { usernameFragment: 'uf', password: 'pw' },
     iceCandidates: [
       { foundation: 'udpcand', priority: 1076302079, address: '203.0.113.9', protocol: 'udp', port: 40001, type: 'host' },
-      { foundation: 'tcpcand', priority: 1076276479, address: '203.0.113.9', protocol: 'tcp', port: 40002, type: 'host', tcpType: 'passive' },
+      {
+        foundation: 'tcpcand',
+        priority: 1076276479,
+        address: '203.0.113.9',
+        protocol: 'tcp',
+        port: 40002,
+        type: 'host',
+        tcpType: 'passive',
+      },
     ],
-    dtlsParameters: { fingerprints: [{ algorithm: 'sha-512', value: 'AA' }, { algorithm: 'sha-256', value: 'AB:CD' }] },
+    dtlsParameters: {
+      fingerprints: [
+        { algorithm: 'sha-512', value: 'AA' },
+        { algorithm: 'sha-256', value: 'AB:CD' },
+      ],
+    },
   };
 
   it('offers ICE-lite, actpass, rtcp-mux, BUNDLE, mid extension, law + telephone-event, ssrc when sending', () => {
@@ -147,7 +170,15 @@ describe('WebRTC SDP', () => {
       '',
     ].join('\r\n');
     const d = parseWebRtcDescription(chrome);
-    expect(d).toMatchObject({ mid: '0', setup: 'active', ssrc: 987654, cname: 'abc', midExtensionId: 1, telephoneEvent: 101, direction: 'sendrecv' });
+    expect(d).toMatchObject({
+      mid: '0',
+      setup: 'active',
+      ssrc: 987654,
+      cname: 'abc',
+      midExtensionId: 1,
+      telephoneEvent: 101,
+      direction: 'sendrecv',
+    });
     expect(d.fingerprint).toEqual({ algorithm: 'sha-256', value: '11:22:33' });
     expect(d.laws).toEqual([{ law: 'PCMU', payloadType: 0 }]);
     expect(() => chooseLaw(d, 'PCMA')).toThrow(CodecMismatch);

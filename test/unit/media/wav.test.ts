@@ -48,20 +48,31 @@ describe('WAV', () => {
     const hf = tone(6000, 300, { rate: 44100, amp: 10000 }); // would alias to 2000 Hz
     const out = resample(hf, 44100, 8000);
     expect(rms(out.subarray(200, out.length - 200))).toBeLessThan(200);
-    expect(goertzelPower(out, 2000)).toBeLessThan(goertzelPower(resample(tone(2000, 300, { rate: 44100, amp: 10000 }), 44100, 8000), 2000) / 1000);
+    expect(goertzelPower(out, 2000)).toBeLessThan(
+      goertzelPower(resample(tone(2000, 300, { rate: 44100, amp: 10000 }), 44100, 8000), 2000) / 1000,
+    );
   });
 
   it('reads 8-bit unsigned, 24-bit, 32-bit, float, μ-law/A-law and WAVE_FORMAT_EXTENSIBLE', () => {
     const t = tone(1000, 100, { rate: 16000, amp: 12000 });
     const n = t.length;
-    const d8 = Buffer.alloc(n), d24 = Buffer.alloc(n * 3), d32 = Buffer.alloc(n * 4), df = Buffer.alloc(n * 4);
+    const d8 = Buffer.alloc(n),
+      d24 = Buffer.alloc(n * 3),
+      d32 = Buffer.alloc(n * 4),
+      df = Buffer.alloc(n * 4);
     for (let i = 0; i < n; i++) {
       d8[i] = (t[i]! >> 8) + 128;
       d24.writeIntLE(t[i]! << 8, i * 3, 3);
       d32.writeInt32LE(t[i]! << 16, i * 4);
       df.writeFloatLE(t[i]! / 32767, i * 4);
     }
-    for (const w of [rawWav(1, 1, 16000, 8, d8), rawWav(1, 1, 16000, 24, d24), rawWav(1, 1, 16000, 32, d32), rawWav(3, 1, 16000, 32, df), rawWav(1, 1, 16000, 24, d24, true)]) {
+    for (const w of [
+      rawWav(1, 1, 16000, 8, d8),
+      rawWav(1, 1, 16000, 24, d24),
+      rawWav(1, 1, 16000, 32, d32),
+      rawWav(3, 1, 16000, 32, df),
+      rawWav(1, 1, 16000, 24, d24, true),
+    ]) {
       const p = parseWav(w);
       expect(p.sampleRate).toBe(16000);
       expect(p.channels[0]!.length).toBe(n);

@@ -74,8 +74,18 @@ describe('planning REST', () => {
 
   it('POST staffing per interval; a bad body is a 400', async () => {
     const post = (body: unknown) =>
-      fetch(`${base}/api/v1/planning/staffing`, { method: 'POST', headers: { 'x-role': 'admin', 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const r = await post({ targets: { serviceLevel: { target: 0.8, thresholdSec: 20 } }, intervals: [{ calls: 100, ahtSec: 180 }, { calls: 200, ahtSec: 180 }] });
+      fetch(`${base}/api/v1/planning/staffing`, {
+        method: 'POST',
+        headers: { 'x-role': 'admin', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const r = await post({
+      targets: { serviceLevel: { target: 0.8, thresholdSec: 20 } },
+      intervals: [
+        { calls: 100, ahtSec: 180 },
+        { calls: 200, ahtSec: 180 },
+      ],
+    });
     expect(r.status).toBe(200);
     expect(((await r.json()) as { intervals: { agents: number }[] }).intervals.map((i) => i.agents)).toEqual([14, 24]);
     expect((await post({ targets: {}, intervals: [{ calls: -1, ahtSec: 180 }] })).status).toBe(400);
@@ -113,8 +123,15 @@ describe('planning REST: schedule and attainment', () => {
 
   it('POST schedule returns shifts (json) and the chart (svg)', async () => {
     const required = [Array.from({ length: 48 }, (_, k) => (k >= 18 && k < 26 ? 1 : 0))];
-    const body = JSON.stringify({ intervalMin: 30, required, templates: [{ name: 'part4', lengthMin: 240, earliestStartMin: 480, latestStartMin: 960 }], agents: [{ id: 'ann' }] });
-    const json = (await (await fetch(`${base}/api/v1/planning/schedule`, { method: 'POST', body })).json()) as { shifts: { agentId: string; startMin: number }[] };
+    const body = JSON.stringify({
+      intervalMin: 30,
+      required,
+      templates: [{ name: 'part4', lengthMin: 240, earliestStartMin: 480, latestStartMin: 960 }],
+      agents: [{ id: 'ann' }],
+    });
+    const json = (await (await fetch(`${base}/api/v1/planning/schedule`, { method: 'POST', body })).json()) as {
+      shifts: { agentId: string; startMin: number }[];
+    };
     expect(json.shifts).toEqual([expect.objectContaining({ agentId: 'ann', startMin: 540 })]);
     const svg = await fetch(`${base}/api/v1/planning/schedule?format=svg`, { method: 'POST', body });
     expect(svg.headers.get('content-type')).toBe('image/svg+xml');
@@ -127,7 +144,9 @@ describe('planning REST: schedule and attainment', () => {
       multiSkill: { share: number; met: boolean };
     };
     expect(r.multiSkill).toMatchObject({ agents: 2, multiSkilled: 1, share: 0.5, target: 0.8, met: false });
-    expect(r.attainment).toEqual([expect.objectContaining({ key: 'sales', period: '2026-01', target: 'serviceLevel', met: 1, intervals: 2 })]);
+    expect(r.attainment).toEqual([
+      expect.objectContaining({ key: 'sales', period: '2026-01', target: 'serviceLevel', met: 1, intervals: 2 }),
+    ]);
     expect((await fetch(`${base}/api/v1/planning/attainment?from=2026-01-05&to=2026-01-06&period=year`)).status).toBe(400);
   });
 });

@@ -17,7 +17,9 @@ describe('Erlang A against the real ACD', () => {
       const r = simulate({
         seed,
         queues: { q: QueueSchema.parse({ skills: [{ skill: 's' }], wrapUp: 0 }) },
-        agents: Array.from({ length: 11 }, (_, i) => AgentSchema.parse({ id: `a${i}`, name: `A${i}`, password: 'secret', skills: { s: 5 } })),
+        agents: Array.from({ length: 11 }, (_, i) =>
+          AgentSchema.parse({ id: `a${i}`, name: `A${i}`, password: 'secret', skills: { s: 5 } }),
+        ),
         arrivals: [{ queue: 'q', perHour: 200 }],
         calls: 15_000,
         talkSeconds: 180,
@@ -32,7 +34,9 @@ describe('Erlang A against the real ACD', () => {
         } else if (c.connectedAt !== undefined && waited <= 20_000) answeredIn++;
       }
     }
-    console.log(`Erlang A vs ACD: abandons ${((abandoned / calls) * 100).toFixed(2)} % (predicted ${(predicted.pAbandon * 100).toFixed(2)} %), SL ${((answeredIn / (calls - abandonedIn)) * 100).toFixed(2)} % (predicted ${(predicted.serviceLevel * 100).toFixed(2)} %)`);
+    console.log(
+      `Erlang A vs ACD: abandons ${((abandoned / calls) * 100).toFixed(2)} % (predicted ${(predicted.pAbandon * 100).toFixed(2)} %), SL ${((answeredIn / (calls - abandonedIn)) * 100).toFixed(2)} % (predicted ${(predicted.serviceLevel * 100).toFixed(2)} %)`,
+    );
     expect(Math.abs(abandoned / calls - predicted.pAbandon)).toBeLessThan(0.02);
     expect(Math.abs(answeredIn / (calls - abandonedIn) - predicted.serviceLevel)).toBeLessThan(0.02);
   });

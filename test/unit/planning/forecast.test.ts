@@ -85,7 +85,8 @@ describe('forecast: weekday × interval seasonality with trend', () => {
     expect(m.trend.slopePerDay).toBeCloseTo(SLOPE, 6);
     expect(m.holidayFactor).toBeCloseTo(HOLIDAY_FACTOR, 9);
     // Two weeks ahead, exact to rounding, holiday included (learnt factor).
-    for (let t = MONDAY + 7 * 7 * DAY; t < MONDAY + 8 * 7 * DAY; t += 30 * MIN) expect(forecastAt(m, t)).toBeCloseTo(trueRate(t, HOLIDAYS), 6);
+    for (let t = MONDAY + 7 * 7 * DAY; t < MONDAY + 8 * 7 * DAY; t += 30 * MIN)
+      expect(forecastAt(m, t)).toBeCloseTo(trueRate(t, HOLIDAYS), 6);
     expect(m.ahtSec[0]![21]).toBeCloseTo(190, 9); // slot 21 % 4 = 1 -> 190 s
   });
 
@@ -94,7 +95,10 @@ describe('forecast: weekday × interval seasonality with trend', () => {
     const r = backtest(h, { intervalMin: 30, holidays: holidayList }, 2);
     const held = h.filter((p) => p.start >= r.splitAt);
     // The floor: no forecast beats the true rate on average; its WAPE is pure Poisson noise.
-    const floor = accuracy(held, held.map((p) => ({ calls: trueRate(p.start, HOLIDAYS) })));
+    const floor = accuracy(
+      held,
+      held.map((p) => ({ calls: trueRate(p.start, HOLIDAYS) })),
+    );
     expect(r.intervals).toBe(2 * 7 * 48);
     expect(floor.wape!).toBeGreaterThan(0.08);
     expect(floor.wape!).toBeLessThan(0.12);
@@ -105,7 +109,9 @@ describe('forecast: weekday × interval seasonality with trend', () => {
     r.model.weekday.forEach((w, i) => expect(Math.abs(w - trueNorm[i]!)).toBeLessThan(0.02 * Math.max(1, trueNorm[i]!)));
     expect(Math.abs(r.model.holidayFactor - HOLIDAY_FACTOR)).toBeLessThan(0.03);
     // Stated in the report: print the figures.
-    console.log(`forecast backtest (2 held-out weeks, 30 min): WAPE ${(r.wape! * 100).toFixed(2)} % (noise floor ${(floor.wape! * 100).toFixed(2)} %), MAPE ${(r.mape! * 100).toFixed(2)} % (floor ${(floor.mape! * 100).toFixed(2)} %), bias ${(r.bias! * 100).toFixed(2)} %`);
+    console.log(
+      `forecast backtest (2 held-out weeks, 30 min): WAPE ${(r.wape! * 100).toFixed(2)} % (noise floor ${(floor.wape! * 100).toFixed(2)} %), MAPE ${(r.mape! * 100).toFixed(2)} % (floor ${(floor.mape! * 100).toFixed(2)} %), bias ${(r.bias! * 100).toFixed(2)} %`,
+    );
   });
 
   it('intraday re-forecast follows a day running 25 % hot', () => {
@@ -113,13 +119,19 @@ describe('forecast: weekday × interval seasonality with trend', () => {
     const m = fitForecast(h, { intervalMin: 30 });
     const day = MONDAY + 6 * 7 * DAY; // a Monday
     const rand = mulberry32(9);
-    const today = Array.from({ length: 48 }, (_, s) => ({ start: day + s * 30 * MIN, calls: poisson(rand, trueRate(day + s * 30 * MIN, new Set()) * 1.25) }));
+    const today = Array.from({ length: 48 }, (_, s) => ({
+      start: day + s * 30 * MIN,
+      calls: poisson(rand, trueRate(day + s * 30 * MIN, new Set()) * 1.25),
+    }));
     const now = day + 12 * 3600_000; // noon: 08:00-12:00 seen
     const rest = reforecast(m, today.slice(0, 24), now, day + DAY);
     expect(rest.ratio!).toBeGreaterThan(1.18);
     expect(rest.ratio!).toBeLessThan(1.32);
     const actualRest = today.slice(24);
-    const plain = accuracy(actualRest, actualRest.map((p) => ({ calls: forecastAt(m, p.start) })));
+    const plain = accuracy(
+      actualRest,
+      actualRest.map((p) => ({ calls: forecastAt(m, p.start) })),
+    );
     const re = accuracy(actualRest, rest);
     expect(re.wape!).toBeLessThan(plain.wape! * 0.75);
     // Before anything is seen the re-forecast is the forecast.

@@ -57,7 +57,15 @@ function fakeStore(): HistorySource & { close: () => Promise<void>; queries: num
 describe('forecast from the event log', () => {
   it('offered and AHT per interval come from the KPI report; a flat history forecasts itself', async () => {
     const store = fakeStore();
-    const a = await forecastFromStore(store, { queue: 'sales', from: '2026-01-26', to: '2026-01-27', historyWeeks: 3, intervalMin: 30, holdoutWeeks: 1, staffing: { serviceLevel: { target: 0.8, thresholdSec: 20 } } });
+    const a = await forecastFromStore(store, {
+      queue: 'sales',
+      from: '2026-01-26',
+      to: '2026-01-27',
+      historyWeeks: 3,
+      intervalMin: 30,
+      holdoutWeeks: 1,
+      staffing: { serviceLevel: { target: 0.8, thresholdSec: 20 } },
+    });
     expect(store.queries).toBe(3); // a week per query
     expect(a.daysFitted).toBe(21);
     const monday = a.intervals.filter((p) => p.calls > 0);
@@ -73,12 +81,40 @@ describe('forecast from the event log', () => {
     let text = '';
     const program = new Command('callcentre').exitOverride();
     registerPlanningCommands(program, { out: (s) => (text += s), openStore: async () => fakeStore() });
-    await program.parseAsync(['node', 'callcentre', 'forecast', '--queue', 'sales', '--from', '2026-01-26', '--to', '2026-01-27', '--history-weeks', '3', '--format', 'csv', '--sl', '80/20']);
+    await program.parseAsync([
+      'node',
+      'callcentre',
+      'forecast',
+      '--queue',
+      'sales',
+      '--from',
+      '2026-01-26',
+      '--to',
+      '2026-01-27',
+      '--history-weeks',
+      '3',
+      '--format',
+      'csv',
+      '--sl',
+      '80/20',
+    ]);
     const lines = text.trim().split('\n');
     expect(lines[0]).toBe('interval_start,calls,aht_sec,agents,scheduled,service_level,asa_sec,occupancy');
     expect(lines).toContain('2026-01-26T11:30:00.000Z,6.00,180.0,2,2,0.8815,17.80,0.3000');
     await expect(
-      program.parseAsync(['node', 'callcentre', 'forecast', '--queue', 'nobody', '--from', '2026-01-26', '--to', '2026-01-27', '--history-weeks', '3']),
+      program.parseAsync([
+        'node',
+        'callcentre',
+        'forecast',
+        '--queue',
+        'nobody',
+        '--from',
+        '2026-01-26',
+        '--to',
+        '2026-01-27',
+        '--history-weeks',
+        '3',
+      ]),
     ).rejects.toMatchObject({ exitCode: 2 });
   });
 });

@@ -9,8 +9,17 @@ const T9 = Date.UTC(2026, 0, 5, 9);
 const HOUR = 3_600_000;
 
 const cfg = (agents: number): ReplayConfig => ({
-  queues: { sales: QueueSchema.parse({ skills: [{ skill: 'sales' }], wrapUp: 30, wrapUpExtendMax: 600, serviceLevel: { threshold: 20, target: 0.8, window: 1800 } }) },
-  agents: Array.from({ length: agents }, (_, i) => AgentSchema.parse({ id: `a${i}`, name: `Agent ${i}`, password: 'secret', skills: { sales: 5 } })),
+  queues: {
+    sales: QueueSchema.parse({
+      skills: [{ skill: 'sales' }],
+      wrapUp: 30,
+      wrapUpExtendMax: 600,
+      serviceLevel: { threshold: 20, target: 0.8, window: 1800 },
+    }),
+  },
+  agents: Array.from({ length: agents }, (_, i) =>
+    AgentSchema.parse({ id: `a${i}`, name: `Agent ${i}`, password: 'secret', skills: { sales: 5 } }),
+  ),
 });
 
 /**
@@ -25,7 +34,15 @@ function theDay(seed = 11): ReplayDay {
     const perHour = t >= T9 + HOUR && t < T9 + 2 * HOUR ? 210 : 150;
     t += exponential(rand, HOUR / perHour);
     if (t >= T9 + 4 * HOUR) break;
-    calls.push({ id: `c${i}`, queue: 'sales', arrivedAt: Math.round(t), talkMs: exponential(rand, 150_000), acwMs: exponential(rand, 30_000), patienceMs: exponential(rand, 90_000), callerId: `+1555${i}` });
+    calls.push({
+      id: `c${i}`,
+      queue: 'sales',
+      arrivedAt: Math.round(t),
+      talkMs: exponential(rand, 150_000),
+      acwMs: exponential(rand, 30_000),
+      patienceMs: exponential(rand, 90_000),
+      callerId: `+1555${i}`,
+    });
   }
   const spans = Array.from({ length: 8 }, (_, i) => {
     const brk = T9 + HOUR + i * 15 * 60_000; // staggered breaks from 10:00
@@ -39,7 +56,8 @@ function theDay(seed = 11): ReplayDay {
 }
 
 const range = { from: T9, to: T9 + 4 * HOUR };
-const sl20 = (r: { serviceLevels: { thresholdSec: number; value: number | null }[] | null }) => r.serviceLevels?.find((s) => s.thresholdSec === 20)?.value ?? null;
+const sl20 = (r: { serviceLevels: { thresholdSec: number; value: number | null }[] | null }) =>
+  r.serviceLevels?.find((s) => s.thresholdSec === 20)?.value ?? null;
 
 describe('what-if replay through the real ACD', () => {
   it('replaying a recorded day reproduces its service level and abandons', () => {
@@ -90,7 +108,9 @@ describe('what-if replay through the real ACD', () => {
     expect(x15.serviceLevelBreaches.length).toBeGreaterThan(0);
     const firstBreach = new Date(x15.serviceLevelBreaches[0]!.at).toISOString().slice(11, 16);
     const firstSurge = new Date(Math.min(...surges.map((s) => s.at))).toISOString().slice(11, 16);
-    console.log(`drill × 1.5: SL ${(base.totals.serviceLevel! * 100).toFixed(1)} % -> ${(x15.totals.serviceLevel! * 100).toFixed(1)} %, abandons ${base.totals.abandoned} -> ${x15.totals.abandoned}; first surge alert ${firstSurge}, first SL breach ${firstBreach}`);
+    console.log(
+      `drill × 1.5: SL ${(base.totals.serviceLevel! * 100).toFixed(1)} % -> ${(x15.totals.serviceLevel! * 100).toFixed(1)} %, abandons ${base.totals.abandoned} -> ${x15.totals.abandoned}; first surge alert ${firstSurge}, first SL breach ${firstBreach}`,
+    );
     for (const i of x15.intervals) expect(i.offered).toBeGreaterThan(0);
   });
 
@@ -106,7 +126,19 @@ describe('what-if replay through the real ACD', () => {
       acd: cfg(8),
       openStore: async () => ({ settings: DEFAULT_KPI_SETTINGS, events: async () => ran.events, close: async () => {} }),
     });
-    await program.parseAsync(['node', 'callcentre', 'drill', '--from', '2026-01-05T09:00:00Z', '--to', '2026-01-05T13:00:00Z', '--factor', '1.5', '--burst', '11:00,10m,60']);
+    await program.parseAsync([
+      'node',
+      'callcentre',
+      'drill',
+      '--from',
+      '2026-01-05T09:00:00Z',
+      '--to',
+      '2026-01-05T13:00:00Z',
+      '--factor',
+      '1.5',
+      '--burst',
+      '11:00,10m,60',
+    ]);
     expect(text).toContain('== as it was: 661 calls; SL 63.4%');
     expect(text).toMatch(/== × 1\.5: \d+ calls; SL 26\.8%/);
     expect(text).toMatch(/== burst 11:00,10m,60: 721 calls/);
@@ -116,7 +148,10 @@ describe('what-if replay through the real ACD', () => {
   it('volume alert timeline by hand', () => {
     // Normal 10 calls per 30 min; 8 calls in the first 10 minutes: prorated normal 3.33 at 10 min is under 5: too early to judge,
     // then at minute 15 (normal 5) the 8th call is +60 %: elevated and surge at once.
-    const calls = [...Array.from({ length: 7 }, (_, i) => ({ queue: 'q', arrivedAt: T9 + i * 60_000 })), { queue: 'q', arrivedAt: T9 + 14 * 60_000 + 30_000 }];
+    const calls = [
+      ...Array.from({ length: 7 }, (_, i) => ({ queue: 'q', arrivedAt: T9 + i * 60_000 })),
+      { queue: 'q', arrivedAt: T9 + 14 * 60_000 + 30_000 },
+    ];
     const a = volumeAlertTimeline(calls, () => 10, 30 * 60_000);
     expect(a.map((x) => `${x.level}@${(x.at - T9) / 1000}`)).toEqual(['elevated@870', 'surge@870']);
   });

@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildSchedule, coverageFigures, coverageToCsv, patterns, scheduleToCsv, type ScheduleAgent, type ScheduleInput } from '../../../server/planning/schedule.ts';
+import {
+  buildSchedule,
+  coverageFigures,
+  coverageToCsv,
+  patterns,
+  scheduleToCsv,
+  type ScheduleAgent,
+  type ScheduleInput,
+} from '../../../server/planning/schedule.ts';
 import { highsSolver } from '../../../server/planning/highs.ts';
 import type { MipSolver } from '../../../server/planning/schedule.ts';
 import { requiredAgents } from '../../../server/planning/staffing.ts';
@@ -20,14 +28,25 @@ function syntheticRequirement(): number[][] {
       const [open, close] = d === 5 ? [9, 13] : d === 6 ? [0, 0] : [8, 20];
       if (h < open || h >= close) return 0;
       const calls = scale * (60 + 140 * Math.exp(-((h + 0.25 - 10.5) ** 2) / 2) + 90 * Math.exp(-((h + 0.25 - 15) ** 2) / 3));
-      return requiredAgents({ calls: Math.round(calls), ahtSec: 240 }, { intervalSec: 1800, serviceLevel: { target: 0.8, thresholdSec: 20 } }).agents;
+      return requiredAgents(
+        { calls: Math.round(calls), ahtSec: 240 },
+        { intervalSec: 1800, serviceLevel: { target: 0.8, thresholdSec: 20 } },
+      ).agents;
     }),
   );
 }
 
 const templates: ScheduleInput['templates'] = [
   // Full time: 8.5 hours paid with a 30-minute lunch 3–5 hours in, Mon–Sat.
-  { name: 'full', lengthMin: 510, earliestStartMin: 7 * 60, latestStartMin: 12 * 60, startStepMin: 60, breaks: [{ lengthMin: 30, earliestAfterMin: 180, latestAfterMin: 300 }], days: [0, 1, 2, 3, 4, 5] },
+  {
+    name: 'full',
+    lengthMin: 510,
+    earliestStartMin: 7 * 60,
+    latestStartMin: 12 * 60,
+    startStepMin: 60,
+    breaks: [{ lengthMin: 30, earliestAfterMin: 180, latestAfterMin: 300 }],
+    days: [0, 1, 2, 3, 4, 5],
+  },
   // Part time: 4 hours, no break, any start 08:00–16:00.
   { name: 'part4', lengthMin: 240, earliestStartMin: 8 * 60, latestStartMin: 16 * 60, startStepMin: 60 },
   // Short peak cover: 2 hours.
@@ -39,7 +58,9 @@ function agents(n: number): ScheduleAgent[] {
     id: `a${String(i + 1).padStart(3, '0')}`,
     maxShiftsPerWeek: 5,
     // Every fifth agent can only work mornings; the rest any time.
-    ...(i % 5 === 0 ? { availability: Object.fromEntries([0, 1, 2, 3, 4, 5].map((d) => [d, [[7 * 60, 14 * 60] as [number, number]]])) } : {}),
+    ...(i % 5 === 0
+      ? { availability: Object.fromEntries([0, 1, 2, 3, 4, 5].map((d) => [d, [[7 * 60, 14 * 60] as [number, number]]])) }
+      : {}),
   }));
 }
 
@@ -75,7 +96,10 @@ describe('shift schedule', () => {
     for (const [id, list] of byAgent) {
       expect(list.length).toBeLessThanOrEqual(5);
       const sorted = list.sort((a, b) => a.day * 1440 + a.startMin - (b.day * 1440 + b.startMin));
-      for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.day * 1440 + sorted[i]!.startMin - (sorted[i - 1]!.day * 1440 + sorted[i - 1]!.endMin)).toBeGreaterThanOrEqual(11 * 60);
+      for (let i = 1; i < sorted.length; i++)
+        expect(sorted[i]!.day * 1440 + sorted[i]!.startMin - (sorted[i - 1]!.day * 1440 + sorted[i - 1]!.endMin)).toBeGreaterThanOrEqual(
+          11 * 60,
+        );
       if ((Number(id.slice(1)) - 1) % 5 === 0) for (const x of list) expect(x.endMin).toBeLessThanOrEqual(14 * 60);
     }
     const f = s.figures;
@@ -93,7 +117,10 @@ describe('shift schedule', () => {
 
   it('too few agents: the shortfall is reported, not hidden', async () => {
     const required = [Array.from({ length: SLOTS }, (_, k) => (k >= 18 && k < 26 ? 3 : 0))]; // 09:00–13:00, 3 agents
-    const s = buildSchedule({ intervalMin: IV, required, templates: [templates[1]!], agents: agents(2).map((a) => ({ id: a.id })) }, solver);
+    const s = buildSchedule(
+      { intervalMin: IV, required, templates: [templates[1]!], agents: agents(2).map((a) => ({ id: a.id })) },
+      solver,
+    );
     expect(s.figures.shortIntervals).toBe(8);
     expect(s.figures.shortAgentIntervals).toBe(8);
     expect(s.figures.meetsSeedLimits).toBe(false);

@@ -15,7 +15,10 @@ describe('staffing per interval', () => {
     // ASA 122.8 s at 11, 40.4 at 12, 17.1 at 13: an ASA of 20 s takes 13.
     expect(requiredAgents(classic, { asaSec: 20 })).toMatchObject({ agents: 13, binding: 'asa' });
     // 10 Erlangs at most 70 % busy: 10 / 0.7 = 14.3 -> 15.
-    expect(requiredAgents(classic, { maxOccupancy: 0.7, serviceLevel: { target: 0.8, thresholdSec: 20 } })).toMatchObject({ agents: 15, binding: 'occupancy' });
+    expect(requiredAgents(classic, { maxOccupancy: 0.7, serviceLevel: { target: 0.8, thresholdSec: 20 } })).toMatchObject({
+      agents: 15,
+      binding: 'occupancy',
+    });
     // 15-minute interval: the same calls are twice the traffic.
     expect(requiredAgents(classic, { intervalSec: 900, serviceLevel: { target: 0.8, thresholdSec: 20 } }).trafficErlangs).toBe(20);
   });

@@ -45,7 +45,11 @@ describe('live planning alerts', () => {
     clock.advanceTo(T9 + 4.5 * 3_600_000);
     w.agentState('ann', 'logged-out'); // 3.5 hours early
     w.agentState('bob', 'logged-out'); // bob's shift ended at 13:00: not early
-    expect(got.map((a) => `${a.agentId} ${a.kind} ${hm(a.at)}`)).toEqual(['ann late-login 09:05', 'ann long-not-ready 13:15', 'ann early-logout 13:30']);
+    expect(got.map((a) => `${a.agentId} ${a.kind} ${hm(a.at)}`)).toEqual([
+      'ann late-login 09:05',
+      'ann long-not-ready 13:15',
+      'ann early-logout 13:30',
+    ]);
     w.dispose();
   });
 });

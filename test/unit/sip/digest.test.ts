@@ -49,7 +49,10 @@ describe('digest (RFC 2617 / 7616 / 8760)', () => {
     expect(sha!.algorithm).toBe('SHA-256');
     expect(md5!.algorithm).toBe('MD5');
     // Both challenges share one nonce, so the second answer must use the next nonce-count.
-    for (const [c, nc] of [[sha!, 1], [md5!, 2]] as const) {
+    for (const [c, nc] of [
+      [sha!, 1],
+      [md5!, 2],
+    ] as const) {
       const h = authorize(c, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc.example', nc);
       expect(await srv.verify(h, 'REGISTER', lookup)).toEqual({ ok: true, username: 'alice' });
       const bad = authorize(c, { username: 'alice', password: 'nope' }, 'REGISTER', 'sip:cc.example');
@@ -70,7 +73,12 @@ describe('digest (RFC 2617 / 7616 / 8760)', () => {
     const h = authorize(c, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc');
     clock.advance(301_000);
     expect(await srv.verify(h, 'REGISTER', lookup)).toMatchObject({ ok: false, reason: 'stale' });
-    const forged = authorize({ ...c, nonce: 'deadbeef.AAAAAAAAAAAAAAAAAAAAAA' }, { username: 'alice', password: 'secret' }, 'REGISTER', 'sip:cc');
+    const forged = authorize(
+      { ...c, nonce: 'deadbeef.AAAAAAAAAAAAAAAAAAAAAA' },
+      { username: 'alice', password: 'secret' },
+      'REGISTER',
+      'sip:cc',
+    );
     expect(await srv.verify(forged, 'REGISTER', lookup)).toMatchObject({ ok: false, reason: 'mismatch' });
   });
 

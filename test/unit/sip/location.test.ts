@@ -7,7 +7,16 @@ const ws: Source = { transport: 'ws', address: '127.0.0.1', port: 50000, flowId:
 const udp: Source = { transport: 'udp', address: '127.0.0.1', port: 5062, flowId: 'udp#1', localAddress: '127.0.0.1', localPort: 5060 };
 
 function binding(clock: FakeClock, over: Partial<Binding>): Binding {
-  return { aor: 'sip:agent1@cc', contact: 'sip:a@x.invalid;transport=ws', expiresAt: clock.now() + 60_000, callId: 'c', cseq: 1, source: ws, registeredAt: clock.now(), ...over };
+  return {
+    aor: 'sip:agent1@cc',
+    contact: 'sip:a@x.invalid;transport=ws',
+    expiresAt: clock.now() + 60_000,
+    callId: 'c',
+    cseq: 1,
+    source: ws,
+    registeredAt: clock.now(),
+    ...over,
+  };
 }
 
 describe('MemoryLocationStore', () => {

@@ -94,7 +94,8 @@ m:"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam =
   });
 
   it('intmeth: unknown method with unusual token characters', () => {
-    const m = parseOk(`!interesting-Method0123456789_*+\`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0
+    const m =
+      parseOk(`!interesting-Method0123456789_*+\`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0
 Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%66*_+\`'~
 To: "BEL:\\\u0007 NUL:\\\u0000 DEL:\\\u007f" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>
 From: token1~\` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!.-%="работающий";tag=_token~1'+\`*%!-.
@@ -255,7 +256,9 @@ describe('parser: invalid messages are rejected without throwing', () => {
   });
   it('lwsstart / extra spaces in the request line', () => {
     expect(parseBad(basic.replace('INVITE sip:', 'INVITE  sip:')).error).toBe('bad request line');
-    expect(parseBad(basic.replace('INVITE sip:bob@biloxi.example.com SIP/2.0', 'INVITE sip:bob@biloxi.example.com SIP/2.0 ')).error).toBe('bad request line');
+    expect(parseBad(basic.replace('INVITE sip:bob@biloxi.example.com SIP/2.0', 'INVITE sip:bob@biloxi.example.com SIP/2.0 ')).error).toBe(
+      'bad request line',
+    );
   });
   it('clerr: Content-Length larger than the body', () => {
     const r = parseBad(basic.replace('Content-Length: 5', 'Content-Length: 9999'));
@@ -309,7 +312,7 @@ describe('parser: invalid messages are rejected without throwing', () => {
   it('mutated messages never throw (bounded fuzz)', () => {
     const base = crlf(basic);
     let seed = 12345;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     let okCount = 0;
     for (let i = 0; i < 3000; i++) {
       const b = Buffer.from(base);

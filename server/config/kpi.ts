@@ -4,7 +4,7 @@
  * from queues.yaml. The server (for REST) and the report CLI both call this, so a figure cannot
  * differ between them because one of them forgot a setting.
  */
-import type { KpiSettings } from '../kpi/report.ts';
+import type { KpiSettings } from '../kpi/settings.ts';
 import type { CentreConfig } from './load.ts';
 
 export function kpiSettingsOf(config: Pick<CentreConfig, 'server' | 'queues' | 'kpi'>): Partial<KpiSettings> {

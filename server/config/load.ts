@@ -27,7 +27,7 @@ import {
 import { checkCalendar, isValidTimeZone, type Calendar } from '../ivr/calendar.ts';
 import { checkFlows } from '../ivr/check.ts';
 import type { Flow } from '../ivr/schema.ts';
-import type { KpiConfig } from '../kpi/report.ts';
+import type { KpiConfig } from '../kpi/settings.ts';
 import { DEFAULT_PLANNING, type PlanningConfig } from '../planning/config.ts';
 import type { TargetsConfig } from '../planning/targets.ts';
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { AgentSchema, AuxCodeSchema, QueueSchema } from '../acd/config.ts';
 import { CalendarSchema } from '../ivr/calendar.ts';
 import { FlowSchema } from '../ivr/schema.ts';
-import { KpiConfigSchema } from '../kpi/report.ts';
+import { KpiConfigSchema } from '../kpi/settings.ts';
 import { PlanningConfigSchema, TargetsConfigSchema } from '../planning/config.ts';
 
 const Port = z.number().int().min(1).max(65535);

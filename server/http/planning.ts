@@ -20,7 +20,7 @@ import { forecastFromStore, PlanningQueryError, type HistorySource } from '../pl
 import { requiredAgents, staffingTable, StaffingTargetsSchema } from '../planning/staffing.ts';
 import { log } from '../../lib/log.ts';
 import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
-import { zoneOf } from '../kpi/report.ts';
+import { zoneOf } from '../kpi/settings.ts';
 import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from '../planning/schedule.ts';
 import {
   attainment,

@@ -17,7 +17,7 @@ import { kpiSettingsOf } from '../config/kpi.ts';
 import type { Store } from '../store/store.ts';
 import { detailsToCsv, reportToCsv, reportToTable } from './format.ts';
 import { parseReportParams, ReportQueryError } from './query.ts';
-import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from './report.ts';
+import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from './settings.ts';
 
 export interface ReportCommandDeps {
   /** How to reach the store; default opens a read-only store per the flags. */

@@ -3,7 +3,8 @@
  * the same question always reaches the engine as the same request.
  */
 import { buckets, parseInterval, parseTime } from './intervals.ts';
-import { DimensionSchema, KpiSettingsSchema, zoneOf, type Dimension, type KpiSettings, type ReportRequest } from './report.ts';
+import { DimensionSchema, type Dimension, type ReportRequest } from './report.ts';
+import { KpiSettingsSchema, zoneOf, type KpiSettings } from './settings.ts';
 import { ServiceLevelModeSchema } from './serviceLevel.ts';
 
 export interface ReportParams {

@@ -11,11 +11,11 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Store } from '../store/store.ts';
-import type { KpiSettings } from '../kpi/report.ts';
+import type { KpiSettings } from '../kpi/settings.ts';
 import { forecastFromStore, PlanningQueryError, type ForecastQuery, type HistorySource } from './history.ts';
 import type { Holiday } from './forecast.ts';
 import { attainment, attainmentToCsv, TargetsConfigSchema, type Period } from './targets.ts';
-import { zoneOf } from '../kpi/report.ts';
+import { zoneOf } from '../kpi/settings.ts';
 import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
 import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from './schedule.ts';
 import {
@@ -210,7 +210,7 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
         targets = TargetsConfigSchema.parse(JSON.parse((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.targets)));
         parsed = parseReportParams(
           { from: f.from, to: f.to, interval: f.interval, dimension: 'queue' },
-          { ...(await import('../kpi/report.ts')).DEFAULT_KPI_SETTINGS, ...deps.settings },
+          { ...(await import('../kpi/settings.ts')).DEFAULT_KPI_SETTINGS, ...deps.settings },
           deps.now?.(),
         );
       } catch (err) {

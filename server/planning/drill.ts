@@ -9,7 +9,8 @@
  * patience; arrival jittered inside the interval), so a drill keeps the day's shape and mix. Pure.
  */
 import { exponential, mulberry32 } from '../acd/simulation.ts';
-import { computeReport, type KpiRow, type KpiSettingsInput } from '../kpi/report.ts';
+import { computeReport, type KpiRow } from '../kpi/report.ts';
+import { type KpiSettingsInput } from '../kpi/settings.ts';
 import { volumeAlert, type VolumeAlert, type VolumeAlertLevels, DEFAULT_VOLUME_ALERTS } from './forecast.ts';
 import { replay, type ReplayCall, type ReplayConfig, type ReplayDay } from './replay.ts';
 

@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import { withConfigOption, loadForCommand } from '../config/commands.ts';
 import { parseTime } from '../kpi/intervals.ts';
-import type { KpiSettings } from '../kpi/report.ts';
+import type { KpiSettings } from '../kpi/settings.ts';
 import type { CcEvent } from '../kpi/events.ts';
 import { drill, type DrillResult, type DrillScenario } from './drill.ts';
 import { dayFromEvents } from './replay.ts';

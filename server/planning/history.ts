@@ -3,8 +3,9 @@
  * queue and interval: the same definitions every report uses), and the forecast-then-staff question
  * the CLI and REST API both ask. The store is injected; no SQL here.
  */
-import type { KpiReport, KpiSettings, ReportRequest } from '../kpi/report.ts';
-import { zoneOf } from '../kpi/report.ts';
+import type { KpiReport, ReportRequest } from '../kpi/report.ts';
+import type { KpiSettings } from '../kpi/settings.ts';
+import { zoneOf } from '../kpi/settings.ts';
 import { parseTime } from '../kpi/intervals.ts';
 import {
   backtest,

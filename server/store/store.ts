@@ -12,14 +12,12 @@ import {
   callDetails,
   computeReport,
   contactChain,
-  DEFAULT_KPI_SETTINGS,
-  KpiSettingsSchema,
   type CallDetail,
   type ContactSummary,
   type KpiReport,
-  type KpiSettings,
   type ReportRequest,
 } from '../kpi/report.ts';
+import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from '../kpi/settings.ts';
 import { log } from '../../lib/log.ts';
 import { loadChainEvents, loadEvents, PgEventSink } from './eventLog.ts';
 import { migrate } from './migrate.ts';

@@ -17,14 +17,8 @@ import { createReportsApi } from '../../../server/http/reports.ts';
 import { registerReportCommands, type ReportCommandDeps } from '../../../server/kpi/commands.ts';
 import type { CcEvent } from '../../../server/kpi/events.ts';
 import { parseCsv } from '../../../server/kpi/format.ts';
-import {
-  callDetails,
-  computeReport,
-  DEFAULT_KPI_SETTINGS,
-  KpiSettingsSchema,
-  type KpiReport,
-  type KpiSettings,
-} from '../../../server/kpi/report.ts';
+import { callDetails, computeReport, type KpiReport } from '../../../server/kpi/report.ts';
+import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from '../../../server/kpi/settings.ts';
 
 const DEMO = path.resolve(import.meta.dirname, '../../../config');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cc-report-cli-'));

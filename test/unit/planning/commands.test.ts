@@ -97,7 +97,8 @@ describe('planning REST: schedule and attainment', () => {
   let server: Server;
   let base: string;
   beforeAll(async () => {
-    const { computeReport, DEFAULT_KPI_SETTINGS } = await import('../../../server/kpi/report.ts');
+    const { computeReport } = await import('../../../server/kpi/report.ts');
+    const { DEFAULT_KPI_SETTINGS } = await import('../../../server/kpi/settings.ts');
     const T0 = Date.UTC(2026, 0, 5, 9);
     const ev = [0, 1].flatMap((i) => {
       const id = `c${i}`;

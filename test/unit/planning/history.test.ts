@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import type { CcEvent } from '../../../server/kpi/events.ts';
-import { computeReport, DEFAULT_KPI_SETTINGS, type KpiSettings, type ReportRequest } from '../../../server/kpi/report.ts';
+import { computeReport, type ReportRequest } from '../../../server/kpi/report.ts';
+import { DEFAULT_KPI_SETTINGS, type KpiSettings } from '../../../server/kpi/settings.ts';
 import { forecastFromStore, type HistorySource } from '../../../server/planning/history.ts';
 import { registerPlanningCommands } from '../../../server/planning/commands.ts';
 

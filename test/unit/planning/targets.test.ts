@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CcEvent } from '../../../server/kpi/events.ts';
-import { computeReport, DEFAULT_KPI_SETTINGS } from '../../../server/kpi/report.ts';
+import { computeReport } from '../../../server/kpi/report.ts';
+import { DEFAULT_KPI_SETTINGS } from '../../../server/kpi/settings.ts';
 import { attainment, attainmentToCsv, multiSkillShare, periodKey, type AttainmentInputRow } from '../../../server/planning/targets.ts';
 
 const sl = (value: number | null) => [{ thresholdSec: 20, mode: 'abandons-ignored' as const, met: 0, base: 0, value }];

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
+import { waitFor } from '../../support/waitFor.ts';
 
 let tc: TestCentre;
 let phone: DeskPhone | undefined;
@@ -21,14 +22,6 @@ afterAll(async () => {
   await phone?.stop();
   await tc?.stop();
 });
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('call control', () => {
   it('a caller who hangs up while queued is an abandon, with its wait, in the per-call detail', async () => {
@@ -44,7 +37,7 @@ describe('call control', () => {
     });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
-    await waitFor(() => tc.centre.calls.size === 0, 5000, 'the call to end');
+    await waitFor(() => tc.centre.calls.size === 0, { timeoutMs: 5000, what: 'the call to end' });
     await tc.centre.store.flush();
     const [detail, ...more] = await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 });
     expect(more).toEqual([]);
@@ -64,7 +57,10 @@ describe('call control', () => {
       rtpPorts: [30400, 30500],
       toneHz: 600,
     });
-    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', 5000, 'the desk phone to log the agent in');
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', {
+      timeoutMs: 5000,
+      what: 'the desk phone to log the agent in',
+    });
     const started = Date.now();
     // Answer at ~2.5 s (welcome prompt, key 1, desk phone answers at once); hold 5 s to 8 s; BYE at 12 s.
     const call = placeDemoCall({
@@ -78,7 +74,7 @@ describe('call control', () => {
     });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
-    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'wrap-up', 5000, 'wrap-up');
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'wrap-up', { timeoutMs: 5000, what: 'wrap-up' });
     tc.centre.acd.endWrapUp('1004');
     await tc.centre.store.flush();
     const events = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);

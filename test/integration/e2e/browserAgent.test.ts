@@ -60,11 +60,14 @@ describe('trunk → IVR → queue → browser agent', () => {
 
     await waitForCallState(page, 'ringing', 20_000);
     const pop = await page.evaluate(
-      () => (window as unknown as { cc: { call: { queue: string; caller: string; ivrPath: string[] } } }).cc.call,
+      () => (window as unknown as { cc: { call: { queue: string; caller: string; ivrPath: string[]; waitedSeconds: number } } }).cc.call,
     );
     expect(pop.queue).toBe('sales');
     expect(pop.caller).toBe('15550001');
     expect(pop.ivrPath).toEqual(['hours', 'welcome', 'menu', 'sales']); // open, welcome, key 1
+    // Waited is time in queue, as the reports count it: the agent was ready, so about 0 s; the IVR
+    // before it (the key is pressed 1.5 s after the answer) is not waiting for an agent.
+    expect(pop.waitedSeconds).toBeLessThanOrEqual(1);
     await page.click('#answer');
     await waitForCallState(page, 'connected');
     await waitForAgentState(page, 'on-call');

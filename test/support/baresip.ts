@@ -16,6 +16,8 @@ export interface DeskPhone {
   heardWav(): string | undefined;
   stop(): Promise<void>;
   output(): string;
+  /** Type a command on baresip's console (stdio module), e.g. `/hold`, `/resume`. */
+  command(line: string): void;
 }
 
 export async function startDeskPhone(o: {
@@ -71,6 +73,7 @@ export async function startDeskPhone(o: {
   return {
     dir: o.dir,
     output: () => out,
+    command: (line: string) => void child.stdin?.write(`${line}\n`),
     heardWav() {
       const f = readdirSync(join(o.dir, 'rec')).find((x) => x.endsWith('-dec.wav'));
       return f ? join(o.dir, 'rec', f) : undefined;

@@ -93,4 +93,44 @@ describe('call control', () => {
     expect(detail!.talkSec).toBeGreaterThan(5);
     expect(detail!.talkSec).toBeLessThan(8);
   });
+
+  it("an agent's desk phone holding (re-INVITE from the agent's side) is hold too", async () => {
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', { timeoutMs: 10_000, what: 'agent 1004 available' });
+    const started = Date.now();
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      holdMs: 12_000,
+      sipPort: 15472,
+      mediaPort: 16420,
+      caller: '15550103',
+    });
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'on-call', { timeoutMs: 15_000, what: 'the desk phone to answer' });
+    await new Promise((r) => setTimeout(r, 1000)); // a second of talk before the hold
+    phone!.command('/hold');
+    await waitFor(async () => (await holdEvents(started)).length === 1, {
+      timeoutMs: 5000,
+      what: 'hold.start',
+      detail: () => phone!.output().slice(-1500),
+    });
+    await new Promise((r) => setTimeout(r, 2000)); // on hold for about 2 s
+    phone!.command('/resume');
+    await waitFor(async () => (await holdEvents(started)).length === 2, {
+      timeoutMs: 5000,
+      what: 'hold.end',
+      detail: () => phone!.output().slice(-1500),
+    });
+    const r = await call.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    const [start, end] = await holdEvents(started);
+    expect([start!.type, end!.type]).toEqual(['hold.start', 'hold.end']);
+    expect(end!.ts - start!.ts).toBeGreaterThan(1500);
+    expect(end!.ts - start!.ts).toBeLessThan(4000);
+  });
 });
+
+async function holdEvents(since: number): Promise<{ type: string; ts: number }[]> {
+  await tc.centre.store.flush();
+  const events = await tc.centre.store.events(since - 1000, Date.now() + 60_000);
+  return events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end');
+}

@@ -63,6 +63,8 @@ export function planClosure(
   events: readonly CcEvent[],
   at: number,
   recordings?: ReadonlyMap<string, RecordingEvidence>,
+  /** 'shutdown' when the node stopped cleanly (its calls were finished; sessions, wrap-ups may be open). */
+  cause: 'crash' | 'shutdown' = 'crash',
 ): CcEventInput[] {
   const list = dedupe(events);
   if (list.length === 0) return [];
@@ -78,7 +80,7 @@ export function planClosure(
     let state: CcEvent | undefined;
     for (const e of list) if (e.type === 'agent.state') state = e;
     if (state?.type === 'agent.state' && state.state !== 'logged-out')
-      add({ type: 'agent.state', agentId: state.agentId, state: 'logged-out', reason: 'crash' });
+      add({ type: 'agent.state', agentId: state.agentId, state: 'logged-out', reason: cause });
     return out;
   }
 
@@ -144,7 +146,7 @@ export function planClosure(
     const bytes = recordings?.get(id)?.bytes;
     add({ type: 'recording.stopped', recordingId: id, ...(bytes !== undefined ? { bytes } : {}) });
   }
-  if (!ended) add({ type: 'call.end', endedBy: 'system', cause: 'crash' });
+  if (!ended) add({ type: 'call.end', endedBy: 'system', cause });
   for (const agentId of wrapups.keys()) add({ type: 'wrapup.end', agentId, extended: false });
   return out;
 }
@@ -169,12 +171,13 @@ export function planRecovery(
   heartbeat: number,
   streams: ReadonlyMap<string, readonly CcEvent[]>,
   recordings?: ReadonlyMap<string, RecordingEvidence>,
+  cause: 'crash' | 'shutdown' = 'crash',
 ): RecoveryPlan {
   const at = provenUntil(heartbeat, streams, recordings);
   const closures: StreamClosure[] = [];
   const pendingCallbacks: RecoveryPlan['pendingCallbacks'] = [];
   for (const [streamId, evs] of [...streams].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const events = planClosure(streamId, evs, at, recordings);
+    const events = planClosure(streamId, evs, at, recordings, cause);
     if (events.length > 0) closures.push({ streamId, events });
     if (!streamId.startsWith(AGENT_STREAM_PREFIX)) {
       const req = evs.find((e) => e.type === 'callback.requested');
@@ -201,6 +204,8 @@ export interface DeadNode {
   startedAt: number;
   /** Last heartbeat, or the clean stop. */
   lastSeen: number;
+  /** It stopped cleanly (its calls were finished; agent sessions and wrap-ups may be open). */
+  stopped: boolean;
 }
 
 export interface RecoveryOptions {
@@ -227,18 +232,19 @@ export interface RecoveryReport {
 
 /** Claim each dead, unrecovered node (once, whichever node gets there first) and close its streams. */
 export async function recoverDeadNodes(pool: pg.Pool, o: RecoveryOptions): Promise<RecoveryReport[]> {
-  const claimed = await pool.query<{ node_id: string; started_ms: string; seen_ms: string }>(
+  const claimed = await pool.query<{ node_id: string; started_ms: string; seen_ms: string; stopped: boolean }>(
     `UPDATE cc_nodes SET recovered_at = to_timestamp($1 / 1000.0)
      WHERE recovered_at IS NULL AND node_id <> $2
        AND (stopped_at IS NOT NULL OR name = $3 OR heartbeat_at < to_timestamp(($1 - $4::bigint) / 1000.0))
      RETURNING node_id,
        (extract(epoch FROM started_at) * 1000)::bigint::text AS started_ms,
-       (extract(epoch FROM coalesce(stopped_at, heartbeat_at)) * 1000)::bigint::text AS seen_ms`,
+       (extract(epoch FROM coalesce(stopped_at, heartbeat_at)) * 1000)::bigint::text AS seen_ms,
+       stopped_at IS NOT NULL AS stopped`,
     [o.now, o.nodeId, o.name, o.staleMs],
   );
   const out: RecoveryReport[] = [];
   for (const row of claimed.rows) {
-    const node: DeadNode = { nodeId: row.node_id, startedAt: Number(row.started_ms), lastSeen: Number(row.seen_ms) };
+    const node: DeadNode = { nodeId: row.node_id, startedAt: Number(row.started_ms), lastSeen: Number(row.seen_ms), stopped: row.stopped };
     out.push(await recoverNode(pool, node, o));
   }
   return out;
@@ -281,7 +287,7 @@ async function recoverNode(pool: pg.Pool, node: DeadNode, o: RecoveryOptions): P
       }
     }
   }
-  const plan = planRecovery(node.lastSeen, streams, recordings);
+  const plan = planRecovery(node.lastSeen, streams, recordings, node.stopped ? 'shutdown' : 'crash');
   let n = 0;
   for (const c of plan.closures) for (const e of c.events) if (o.emit(e)) n++;
   const report: RecoveryReport = {
@@ -294,12 +300,13 @@ async function recoverNode(pool: pg.Pool, node: DeadNode, o: RecoveryOptions): P
   rlog.warn(
     {
       node: node.nodeId,
+      cause: node.stopped ? 'shutdown' : 'crash',
       provenUntil: new Date(plan.at).toISOString(),
       streams: plan.closures.length,
       events: n,
       pendingCallbacks: plan.pendingCallbacks.length,
     },
-    'closed what a dead node left open (cause crash)',
+    'closed what a dead node left open',
   );
   if (plan.pendingCallbacks.length > 0) {
     rlog.warn(

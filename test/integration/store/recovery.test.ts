@@ -76,10 +76,10 @@ describe('recovery with several nodes', () => {
     // Recovered once: a second pass finds nothing.
     expect(await a.recover()).toEqual([]);
 
-    // B stops (a clean stop leaves its call open here, as its process would have finished it):
+    // B stops cleanly (its process would have finished the call; here it is left open), cause 'shutdown':
     // A's watch finds B gone and closes what it left.
     await b.close();
-    await waitFor(async () => (await ended('c-live'))?.end_cause === 'crash', {
+    await waitFor(async () => (await ended('c-live'))?.end_cause === 'shutdown', {
       timeoutMs: 10_000,
       what: 'A to recover the stopped node B',
     });

@@ -27,7 +27,6 @@ export interface EventSink {
 
 export class CallDetailLog {
   private readonly streams = new Map<string, EventSequencer>();
-
   /** Work that will still write to a contact (see keepOpen). */
   private readonly busy = new Map<string, Promise<unknown>>();
 

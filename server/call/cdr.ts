@@ -27,7 +27,6 @@ export interface EventSink {
 
 export class CallDetailLog {
   private readonly streams = new Map<string, EventSequencer>();
-  private readonly boot = randomBytes(4).toString('hex');
   /** Work that will still write to a contact (see keepOpen). */
   private readonly busy = new Map<string, Promise<unknown>>();
 
@@ -36,13 +35,16 @@ export class CallDetailLog {
     private readonly clock: Clock,
     /** Skill group a queue's calls are reported under (its first required skill). */
     private readonly skillGroupOf: (queue: string) => string | undefined = () => undefined,
+    /** This process's node id (store.node): it names the agent streams and owns the contacts. */
+    private readonly boot: string = randomBytes(4).toString('hex'),
   ) {}
 
   /** Append an event to a contact's stream. */
   contact(contactId: string, e: Unstamped): void {
     let s = this.streams.get(contactId);
     if (!s) this.streams.set(contactId, (s = new EventSequencer(contactId)));
-    this.write(s.stamp(e));
+    // The owner, so that crash recovery closes only the contacts of a node that died.
+    this.write(s.stamp(e.type === 'contact.arrived' ? { ...e, node: this.boot } : e));
   }
 
   /**

@@ -27,6 +27,7 @@ import { EspeakTts } from '../ivr/tts.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import { SipStack, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { PgLocationStore } from '../store/locations.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { CentreAgentDesk } from './agentDesk.ts';
@@ -110,17 +111,21 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       clock,
     });
     stoppers.push(() => media.stop());
+    // What a crash left open is closed now, the recordings repaired above (server/store/recovery.ts).
+    await store.recover().catch((e: unknown) => log.error({ err: String(e) }, 'crash recovery failed; open calls stay open'));
 
     const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: [...config.auxCodes] });
     stoppers.push(async () => acd.dispose());
     // The acd_* gauges on /metrics (queue lengths, longest wait, agents by state, service level).
     instrumentAcd(acd);
-    const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill);
+    const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill, store.node?.id);
     const calls = new Map<string, Call>();
     // The stack asks the desk for passwords (only once listening); the desk asks the stack
     // whether an agent still has a registration.
+    const location = store.node ? new PgLocationStore(store.pool, clock, store.node.name) : undefined;
     const sip: SipStack = new SipStack({
       clock,
+      ...(location ? { location } : {}),
       log: rootLog.child({ mod: 'sip' }),
       realm: srv.sipRealm,
       // Agents register with their id; carriers authenticate with their trunk's username.
@@ -139,6 +144,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     sip.on('unregistered', (b) => void desk.unregistered(b));
 
     dispatchAcdEvents(acd, calls, cdr, desk);
+    // Desk phones registered before a restart are logged in again (browsers re-register).
+    for (const b of (await location?.restore()) ?? []) desk.registered(b);
 
     // The agent desktop is bundled at start when missing or stale, so a fresh clone just runs.
     const staticDir = await buildSoftphone();

@@ -39,6 +39,8 @@ export const ContactArrived = z.object({
   trunk: z.string().max(200).optional(),
   /** Set for transfers and callbacks: the contact this one continues. */
   previousContactId: Id.optional(),
+  /** The node (server process) that owns the contact's stream; crash recovery closes a dead node's. */
+  node: Id.optional(),
 });
 
 export const IvrStep = z.object({

@@ -16,6 +16,7 @@ export { SipRequest, SipResponse, SipMessage, SipError, makeResponse } from './m
 export type { RequestOptions, Source, Transport } from './message.ts';
 export { parseMessage } from './parser.ts';
 export type { Credentials } from './digest.ts';
+export { MemoryLocationStore } from './location.ts';
 export type { Binding, LocationStore } from './location.ts';
 export type { Destination } from './transport.ts';
 export type { Timers } from './transaction.ts';

@@ -4,6 +4,7 @@
  * its spool, and answers reports by loading events and running the pure KPI engine, so every
  * figure comes from one computation whichever output shows it.
  */
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
@@ -25,6 +26,8 @@ import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from
 import { getRecording, listRecordings, purgeRecordings, startRetention, type PurgeResult, type RecordingRow } from './recordings.ts';
 import { Spool } from './spool.ts';
 import { EventWriter, type WriterOptions, type WriterStats } from './writer.ts';
+import { Node, type NodeOptions } from './node.ts';
+import type { RecoveryReport } from './recovery.ts';
 
 const slog = log.child({ mod: 'store' });
 
@@ -45,6 +48,8 @@ export interface StoreOptions {
   writer?: Partial<Pick<WriterOptions, 'batchSize' | 'flushDelayMs' | 'retryMinMs' | 'retryMaxMs'>>;
   /** Reporting only (CLI): no spool, no writer, no retention timer. */
   readOnly?: boolean;
+  /** This process as a node (heartbeat, crash recovery); name defaults to host and spool dir. */
+  node?: Partial<NodeOptions>;
 }
 
 export interface CallQuery {
@@ -89,6 +94,14 @@ export interface Store {
   listRecordings(q: { contactId?: string; from?: number; to?: number; limit?: number }): Promise<RecordingRow[]>;
   getRecording(recordingId: string): Promise<RecordingRow | undefined>;
   purgeRecordings(retentionDays?: number): Promise<PurgeResult>;
+  /** This process in cc_nodes (undefined when read-only): its id stamps its streams. */
+  readonly node: { readonly id: string; readonly name: string } | undefined;
+  /**
+   * Close what dead nodes (my previous boot, stopped or stale nodes) left open, at the last time
+   * the log proves (recovery.ts). Run once the media plane has repaired the recordings; waits for
+   * the previous run's spool to reach Postgres first, so appended events get the next seq.
+   */
+  recover(): Promise<RecoveryReport[]>;
   close(): Promise<void>;
 }
 
@@ -112,10 +125,14 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     pool.on('error', (err) => slog.warn({ err: err.message }, 'idle Postgres connection lost'));
     const recordingsDir = resolve(opts.recordingsDir ?? './data/recordings');
     let writer: EventWriter | undefined;
+    let node: Node | undefined;
     let stopRetention: (() => void) | undefined;
     if (!opts.readOnly) {
-      spool = await Spool.open(resolve(opts.spoolDir ?? './data/spool'));
-      writer = new EventWriter({ spool, sink: new PgEventSink(pool), clock, ...opts.writer });
+      const spoolDir = resolve(opts.spoolDir ?? './data/spool');
+      spool = await Spool.open(spoolDir);
+      const w = (writer = new EventWriter({ spool, sink: new PgEventSink(pool), clock, ...opts.writer }));
+      // Two live processes cannot share a spool directory, so host + spool names this node.
+      node = await Node.register(pool, clock, (e) => w.emit(e), { name: `${hostname()}:${spoolDir}`, ...opts.node });
       if (opts.retentionDays && opts.retentionDays > 0) {
         stopRetention = startRetention(pool, { retentionDays: opts.retentionDays, recordingsDir, clock });
       }
@@ -169,8 +186,17 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       listRecordings: (q) => listRecordings(p, q),
       getRecording: (id) => getRecording(p, id),
       purgeRecordings: (days) => purgeRecordings(p, { retentionDays: days ?? opts.retentionDays ?? 0, recordingsDir, now: clock.now() }),
+      node: node ? { id: node.id, name: node.name } : undefined,
+      recover: async () => {
+        if (!node || !writer) return [];
+        // The previous run's spool first: its events must be in cc_events before we read the
+        // streams, or our closing events would take their seq numbers.
+        await writer.flush(30_000);
+        return node.recover(recordingsDir);
+      },
       close: async () => {
         stopRetention?.();
+        await node?.stop();
         if (writer) {
           // Give the database a moment to take what is spooled; the rest waits in the spool.
           await writer.flush(2_000).catch(() => {});

@@ -66,6 +66,12 @@ export interface RateOptions {
   maxKeys?: number;
 }
 
+/**
+ * A limiting episode starts with a key's first refusal and ends when a message finds its bucket
+ * full again, i.e. once the key has stayed under the rate for burst/rate seconds. A source
+ * flooding at any rate above the limit is one episode however long it lasts, so it is logged
+ * once, not once per token that lets a message through.
+ */
 export type RateVerdict =
   /** Passed; `after` is how many were refused in the episode this pass ends (0 when none). */
   | { ok: true; after: number }
@@ -75,7 +81,7 @@ export type RateVerdict =
 interface Bucket {
   tokens: number;
   at: number;
-  /** Refused since the last pass: > 0 means the key is inside a limiting episode. */
+  /** Refused in the current episode: > 0 means the key is inside one. */
   refused: number;
 }
 
@@ -116,10 +122,13 @@ export class RateLimiter {
       b.tokens = Math.min(burst, b.tokens + ((now - b.at) * ratePerSec) / 1000);
       b.at = now;
     }
+    let after = 0;
+    if (b.refused > 0 && b.tokens >= burst) {
+      after = b.refused;
+      b.refused = 0;
+    }
     if (b.tokens >= cost) {
       b.tokens -= cost;
-      const after = b.refused;
-      b.refused = 0;
       return { ok: true, after };
     }
     b.refused++;

@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { FakeClock } from '../../../lib/clock.ts';
 import { metrics } from '../../../lib/metrics.ts';
+import type { Logger } from '../../../lib/log.ts';
 import { SipGuard } from '../../../server/sip/limits.ts';
 
-function capture(): { log: ReturnType<typeof pino>; lines: Record<string, unknown>[] } {
+function capture(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info', base: undefined }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
   return { log, lines };

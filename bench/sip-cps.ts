@@ -65,7 +65,8 @@ async function ladder(target: string, sippPort: number): Promise<{ max: number; 
 }
 
 async function benchOurs(): Promise<{ max: number; steps: Step[] }> {
-  const sip = new SipStack({ log: log.child({ mod: 'sip' }).child({}, { level: 'warn' }) });
+  // The limits are off: the ladder drives thousands of calls a second from one address on purpose.
+  const sip = new SipStack({ log: log.child({ mod: 'sip' }).child({}, { level: 'warn' }), guard: false });
   await sip.listen({ udp: { host: '127.0.0.1', port: PORT } });
   sip.on('invite', (req, res) => {
     sip.createUAS(req, res, { localSdp: SDP }).catch(() => undefined);

@@ -19,13 +19,14 @@ import { kpiSettingsOf } from '../config/kpi.ts';
 import { TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
+import { HttpAuthGuard } from '../http/limits.ts';
 import { createPlanningApi } from '../http/planning.ts';
 import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
 import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts';
 import { httpLookup } from '../ivr/httpLookup.ts';
 import { EspeakTts } from '../ivr/tts.ts';
 import { log as rootLog } from '../../lib/log.ts';
-import { SipStack, type SipRequest, type SipServerResponse } from '../sip/index.ts';
+import { SipStack, type SipLimitOptions, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { PgLocationStore } from '../store/locations.ts';
 import { MediaPlane } from '../../media/index.ts';
@@ -128,6 +129,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       ...(location ? { location } : {}),
       log: rootLog.child({ mod: 'sip' }),
       realm: srv.sipRealm,
+      guard: sipLimitsOf(config),
       // Agents register with their id; carriers authenticate with their trunk's username.
       credentials: (user): string | undefined =>
         desk.password(user) ?? Object.values(watcher.current.trunks).find((t) => t.username === user)?.password,
@@ -149,18 +151,21 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     // The agent desktop is bundled at start when missing or stale, so a fresh clone just runs.
     const staticDir = await buildSoftphone();
-    const agentApi = createAgentApi(desk, { wsPath: '/sip' });
-    const reportsApi = createReportsApi({ store, authorize: (req) => authorize(req, watcher.current) });
+    // Guessing limits on agent login and Basic (http/limits.ts): failures counted, 429 when locked.
+    const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
+    const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
+    const agentApi = createAgentApi(desk, { wsPath: '/sip', guard: httpGuard });
+    const reportsApi = createReportsApi({ store, authorize: basic });
     const planningApi = createPlanningApi({
       store,
-      authorize: (req) => authorize(req, watcher.current),
+      authorize: basic,
       targets: () => watcher.current.targets,
       agents: () => watcher.current.agents,
     });
     // Live view of queues, agents and calls: callers' numbers, so report roles only.
     const liveApi: Handler = async (req, res) => {
       if (req.url !== '/api/v1/live') return false;
-      const who = authorize(req, watcher.current);
+      const who = basic(req);
       if (!who) throw new HttpError(401, 'authentication required');
       if (!REPORT_ROLES.has(who.role)) throw new HttpError(403, `role ${who.role} may not read the live view`);
       sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
@@ -170,7 +175,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
-      handlers: [agentApi, reportsApi, planningApi, liveApi],
+      handlers: [httpGuard.gate, agentApi, reportsApi, planningApi, liveApi],
     });
     stoppers.push(
       () =>
@@ -192,6 +197,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     watcher.on('reload', (next) => {
       trunks = new TrunkTable(next.trunks);
+      sip.guard?.configure(sipLimitsOf(next));
+      httpGuard.configure(next.server.http.limits);
       desk.reconfigure(next.agents, next.auxCodes);
       store.configure(kpiSettingsOf(next));
       // Queues and agents change in place: waiting callers keep their places; a removed queue's
@@ -261,6 +268,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     await stop();
     throw e;
   }
+}
+
+/** server.sip.limits with every trunk's `from` added to the allow-list: carriers are never limited. */
+function sipLimitsOf(config: CentreConfig): SipLimitOptions {
+  const l = config.server.sip.limits;
+  return { ...l, allow: [...l.allow, ...Object.values(config.trunks).flatMap((t) => t.from)] };
 }
 
 /**

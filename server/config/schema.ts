@@ -10,9 +10,48 @@ import { CalendarSchema } from '../ivr/calendar.ts';
 import { FlowSchema } from '../ivr/schema.ts';
 import { KpiConfigSchema } from '../kpi/settings.ts';
 import { PlanningConfigSchema, TargetsConfigSchema } from '../planning/config.ts';
+import { parseCidr } from '../../lib/ratelimit.ts';
 
 const Port = z.number().int().min(1).max(65535);
 const NAME = /^[A-Za-z0-9_.-]+$/;
+
+const Cidr = z.string().refine((r) => parseCidr(r) !== undefined, {
+  message: 'expected an IP address or CIDR block such as 192.0.2.0/24',
+});
+
+/** Guessing limits shared by SIP digest and HTTP logins (lib/ratelimit.ts AuthLockout). */
+const LockoutSchema = z
+  .strictObject({
+    failures: z.number().int().min(1).default(5).describe('Failed attempts for one user from one address that lock that pair.'),
+    sourceFailures: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe('Failed attempts from one address, whatever the users, that lock the address.'),
+    windowSec: z.number().int().min(1).default(300).describe('Failures older than this are forgotten.'),
+    lockSec: z.number().int().min(1).default(60).describe('First lockout; each further one of the same pair or address doubles.'),
+    maxSec: z.number().int().min(1).default(3600).describe('Longest lockout.'),
+  })
+  .refine((l) => l.lockSec <= l.maxSec, { message: 'lockSec must not exceed maxSec', path: ['maxSec'] });
+
+export const SipLimitsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('false turns every SIP limit off.'),
+  allow: z
+    .array(Cidr)
+    .default([])
+    .describe("Addresses/CIDR blocks never limited (an office NAT); the trunks' from addresses are added automatically."),
+  rate: z.number().int().min(1).default(200).describe('Messages per second per source address, all transports together.'),
+  burst: z.number().int().min(1).default(1000).describe('Messages a source may send at once after a quiet spell.'),
+  connectionsPerSource: z.number().int().min(1).default(100).describe('Open TCP/TLS/WS connections per source address.'),
+  lockout: LockoutSchema.default(LockoutSchema.parse({})).describe('Lockout after failed digests (REGISTER, trunk INVITE).'),
+});
+
+export const HttpLimitsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('false turns the HTTP login lockout off.'),
+  allow: z.array(Cidr).default([]).describe('Addresses/CIDR blocks never locked out.'),
+  lockout: LockoutSchema.default(LockoutSchema.parse({})).describe('Lockout after failed agent logins and HTTP Basic.'),
+});
 
 export const SipSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
@@ -25,11 +64,15 @@ export const SipSchema = z.strictObject({
       keyFile: z.string().min(1),
     })
     .optional(),
+  limits: SipLimitsSchema.default(SipLimitsSchema.parse({})).describe(
+    'Flood and guessing limits: per-source rate (UDP dropped, TCP/TLS/WS 503), connections per source, digest lockout.',
+  ),
 });
 
 export const HttpSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: Port.default(8080),
+  limits: HttpLimitsSchema.default(HttpLimitsSchema.parse({})).describe('Lockout after failed agent logins and HTTP Basic (429).'),
 });
 
 export const MediaSchema = z
@@ -84,8 +127,8 @@ export const ServerSchema = z.strictObject({
   sipRealm: z.string().default('callcentre.local').describe('SIP digest realm for agent registrations.'),
   timezone: z.string().default('UTC').describe('Zone used to read times given without an offset (CLI --at, reports).'),
   dataDir: z.string().default('./data').describe('Root for runtime data; relative paths resolve against the working directory.'),
-  sip: SipSchema.default({ host: '127.0.0.1', udpPort: 5060, tcpPort: 5060 }),
-  http: HttpSchema.default({ host: '0.0.0.0', port: 8080 }),
+  sip: SipSchema.default(SipSchema.parse({})),
+  http: HttpSchema.default(HttpSchema.parse({})),
   media: MediaSchema.default(MediaSchema.parse({})),
   database: DatabaseSchema.default({ embedded: true }),
   recordings: z.strictObject({ dir: z.string().optional() }).default({}),

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
+import type { LoginGuard } from './limits.ts';
 
 export interface AgentStateView {
   state: string;
@@ -36,7 +37,7 @@ const StateBody = z.discriminatedUnion('state', [
   z.object({ state: z.literal('not-ready'), reason: z.string().min(1).max(64) }),
 ]);
 
-export function createAgentApi(desk: AgentDesk, opts: { wsPath: string }): Handler {
+export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; guard?: LoginGuard }): Handler {
   /** token -> agent id. Tokens die with the process; agents log in again after a restart. */
   const sessions = new Map<string, string>();
 
@@ -89,7 +90,11 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string }): Handl
     switch (what) {
       case 'login': {
         const { agent, password } = parse(LoginBody, body);
+        // Guessing limits (limits.ts): a locked source or (agent, source) gets 429 before the check.
+        opts.guard?.check(req, res, agent);
         const who = desk.authenticate(agent, password);
+        if (!who) opts.guard?.failed(req, agent);
+        else opts.guard?.succeeded(req, agent);
         if (!who) throw new HttpError(401, 'wrong agent or password');
         const token = randomBytes(18).toString('base64url');
         sessions.set(token, who.id);

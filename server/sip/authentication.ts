@@ -4,8 +4,15 @@
  * challenged request once with credentials.
  */
 import { SipRequest, type SipResponse } from './message.ts';
-import { authorize, parseChallenge, type Credentials, type DigestServer } from './digest.ts';
+import { authorize, digestUsername, parseChallenge, type Credentials, type DigestServer } from './digest.ts';
 import type { SipServerResponse } from './server-response.ts';
+
+/** The guessing limits the authenticator consults and feeds (SipGuard in limits.ts). */
+export interface AuthGuard {
+  authLocked(address: string, user: string | undefined): { scope: 'user' | 'source'; retryAfterSec: number } | undefined;
+  authFailed(address: string, user: string): void;
+  authSucceeded(address: string, user: string): void;
+}
 
 /** Password lookup for digest (agents, trunks). */
 export type CredentialLookup = (user: string, realm: string) => string | undefined | Promise<string | undefined>;
@@ -35,6 +42,8 @@ export class Authenticator {
     private readonly credentials: CredentialLookup | undefined,
     /** User-Agents that get a single MD5 challenge (see SipStackOptions.md5OnlyUserAgents). */
     private readonly md5OnlyUserAgents: RegExp[],
+    /** Guessing limits; the stack's guard, or none. */
+    private readonly guard?: AuthGuard,
   ) {}
 
   /**
@@ -50,11 +59,34 @@ export class Authenticator {
     const header =
       req.getAll(proxy ? 'proxy-authorization' : 'authorization').find((h) => h.includes(`realm="${this.digest.realm}"`)) ??
       req.get(proxy ? 'proxy-authorization' : 'authorization');
+    const guard = this.guard;
+    const source = req.source?.address;
+    const claimed = header !== undefined ? digestUsername(header) : undefined;
+    if (guard && source !== undefined) {
+      // Refused before any password is looked up or hashed: a locked guesser learns nothing and
+      // costs nothing. A request without credentials is checked against its source only.
+      const locked = guard.authLocked(source, claimed);
+      if (locked) {
+        res.send(403, {
+          reason: 'Forbidden - too many failed attempts',
+          headers: { 'Retry-After': String(locked.retryAfterSec) },
+        });
+        return undefined;
+      }
+    }
     const r = await this.digest.verify(header, req.method, this.credentials);
-    if (r.ok) return r.username;
+    if (r.ok) {
+      if (guard && source !== undefined) guard.authSucceeded(source, r.username);
+      return r.username;
+    }
+    // A wrong response or an unknown user is a guess; a missing, stale or foreign nonce is not.
+    if (guard && source !== undefined && claimed !== undefined && (r.reason === 'mismatch' || r.reason === 'unknown-user')) {
+      guard.authFailed(source, claimed);
+    }
     if (
       r.reason === 'unknown-user' ||
       r.reason === 'mismatch' ||
+      r.reason === 'bad-nonce' ||
       r.reason === 'missing' ||
       r.reason === 'stale' ||
       r.reason === 'realm' ||

@@ -125,8 +125,19 @@ export function authorize(challenge: Challenge, creds: Credentials, method: stri
   return s;
 }
 
+/**
+ * 'bad-nonce' is a nonce we did not sign (a previous process's, a forgery): no password was
+ * tested, so it is not a failed guess. Phones that cache the nonce send one after every restart.
+ */
 export type VerifyResult =
-  { ok: true; username: string } | { ok: false; reason: 'missing' | 'malformed' | 'realm' | 'stale' | 'unknown-user' | 'mismatch' };
+  | { ok: true; username: string }
+  | { ok: false; reason: 'missing' | 'malformed' | 'realm' | 'stale' | 'unknown-user' | 'mismatch' | 'bad-nonce' };
+
+/** The username of a Digest Authorization value, read before verifying (lockouts are per user). */
+export function digestUsername(header: string): string | undefined {
+  const p = parseAuthParams(header);
+  return p && p.scheme.toLowerCase() === 'digest' ? p.params.get('username') : undefined;
+}
 
 /** Server side: issues challenges and checks credentials. */
 export class DigestServer {
@@ -209,7 +220,7 @@ export class DigestServer {
     }
     if (realm !== this.realm) return { ok: false, reason: 'realm' };
     const ns = this.nonceState(nonce);
-    if (ns === 'bad') return { ok: false, reason: 'mismatch' };
+    if (ns === 'bad') return { ok: false, reason: 'bad-nonce' };
     const password = await lookup(username, realm);
     if (password === undefined) return { ok: false, reason: 'unknown-user' };
     const qop = g('qop');

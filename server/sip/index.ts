@@ -20,5 +20,7 @@ export { MemoryLocationStore } from './location.ts';
 export type { Binding, LocationStore } from './location.ts';
 export type { Destination } from './transport.ts';
 export type { Timers } from './transaction.ts';
+export { SipGuard, DEFAULT_SIP_LIMITS } from './limits.ts';
+export type { SipLimitOptions } from './limits.ts';
 export { parseUri, parseNameAddr } from './uri.ts';
 export type { SipUri, NameAddr } from './uri.ts';

@@ -61,6 +61,30 @@ export const sipMetrics = {
     help: 'Contacts currently bound in the location service',
     registers: [metrics],
   }),
+  rateLimited: new Counter({
+    name: 'sip_rate_limited_total',
+    help: 'Messages refused because their source exceeded server.sip.limits.rate (dropped on UDP, 503 on reliable transports)',
+    labelNames: ['transport'] as const,
+    registers: [metrics],
+  }),
+  authLockouts: new Counter({
+    name: 'sip_auth_lockouts_total',
+    help: 'Lockouts begun after repeated failed digests, by scope (user = one user from one source, source = any user)',
+    labelNames: ['scope'] as const,
+    registers: [metrics],
+  }),
+  authRefused: new Counter({
+    name: 'sip_auth_refused_total',
+    help: 'Requests refused with 403 because their source or (user, source) was locked out',
+    labelNames: ['scope'] as const,
+    registers: [metrics],
+  }),
+  connectionsRefused: new Counter({
+    name: 'sip_connections_refused_total',
+    help: 'Inbound TCP/TLS/WS connections closed at once: too many from one source, or its rate exceeded',
+    labelNames: ['transport', 'why'] as const,
+    registers: [metrics],
+  }),
 };
 
 export function kindOf(isRequest: boolean, methodOrStatus: string | number): string {

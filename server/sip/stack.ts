@@ -37,6 +37,7 @@ import { listenTcp, listenTls, type TcpOptions, type TlsOptions } from './tcp.ts
 import { listenWs, type WsOptions } from './websocket.ts';
 import { parseUri, aorOf } from './uri.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
+import { SipGuard, type SipLimitOptions } from './limits.ts';
 
 export interface SipStackOptions {
   clock?: Clock;
@@ -57,6 +58,12 @@ export interface SipStackOptions {
   registrar?: boolean | RegistrarOptions;
   timers?: Partial<Timers>;
   limits?: Partial<ParseLimits>;
+  /**
+   * Flood and guessing limits (limits.ts): per-source message rate, connections per source,
+   * lockout after failed digests. On by default with DEFAULT_SIP_LIMITS; false turns them off
+   * (a benchmark driving the stack from one address).
+   */
+  guard?: Partial<SipLimitOptions> | false;
   userAgent?: string;
   /** User part of our Contact URIs. */
   contactUser?: string;
@@ -107,6 +114,8 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
   readonly realm: string;
   readonly userAgent: string;
   readonly contactUser: string;
+  /** The flood and guessing limits; `guard.configure()` changes them while running. */
+  readonly guard: SipGuard | undefined;
   private readonly dialogs = new Map<string, Dialog>();
   private readonly auth: Authenticator;
   private readonly uac: UserAgentClient;
@@ -129,8 +138,12 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
       this.log,
       this.timers,
     );
+    if (opts.guard !== false) {
+      this.guard = new SipGuard(this.clock, this.log, opts.guard ?? {});
+      this.transport.guard = this.guard;
+    }
     this.digest = new DigestServer(this.realm, this.clock, opts.digestAlgorithms);
-    this.auth = new Authenticator(this.digest, opts.credentials, opts.md5OnlyUserAgents ?? [/^baresip v[01]\./i]);
+    this.auth = new Authenticator(this.digest, opts.credentials, opts.md5OnlyUserAgents ?? [/^baresip v[01]\./i], this.guard);
     this.location = opts.location ?? new MemoryLocationStore(this.clock);
     if (opts.registrar !== false) {
       this.registrar = new Registrar(

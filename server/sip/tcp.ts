@@ -13,6 +13,13 @@ import { advertisedHost } from './netaddr.ts';
 
 let seq = 0;
 
+/**
+ * Bytes queued for a peer that does not read before its connection is closed: Node buffers
+ * writes without bound, so a peer that floods requests and never reads the answers would
+ * otherwise grow our memory with the 503s it is sent.
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+
 export interface TcpOptions {
   host?: string;
   port?: number;
@@ -43,7 +50,13 @@ function wrap(layer: TransportLayer, socket: net.Socket, transport: Transport, i
     remoteAddress,
     remotePort,
     send(data) {
-      if (!closed) socket.write(data);
+      if (closed) return;
+      if (socket.writableLength > MAX_UNSENT_BYTES) {
+        layer.log.warn({ flow: flow.id, remote: `${remoteAddress}:${remotePort}` }, 'closing stream: peer does not read');
+        flow.close();
+        return;
+      }
+      socket.write(data);
     },
     close() {
       if (!closed) {
@@ -75,6 +88,20 @@ function wrap(layer: TransportLayer, socket: net.Socket, transport: Transport, i
   return flow;
 }
 
+/**
+ * The guard's say on a new inbound connection (limits.ts): true to serve it; false after closing
+ * it, before any byte is read (for TLS, before the handshake is paid for).
+ */
+function admit(layer: TransportLayer, socket: net.Socket, transport: Transport): boolean {
+  const release = layer.acceptConnection((socket.remoteAddress ?? '').replace(/^::ffff:/, ''), transport);
+  if (!release) {
+    socket.destroy();
+    return false;
+  }
+  socket.once('close', release);
+  return true;
+}
+
 async function listenOn(server: net.Server, host: string, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,7 +117,9 @@ async function listenOn(server: net.Server, host: string, port: number): Promise
 
 export async function listenTcp(layer: TransportLayer, opts: TcpOptions): Promise<Listener> {
   const idle = opts.idleTimeoutMs ?? 15 * 60_000;
-  const server = net.createServer((s) => wrap(layer, s, 'tcp', idle));
+  const server = net.createServer((s) => {
+    if (admit(layer, s, 'tcp')) wrap(layer, s, 'tcp', idle);
+  });
   await listenOn(server, opts.host ?? '0.0.0.0', opts.port ?? 5060);
   const addr = server.address() as net.AddressInfo;
   layer.connectors.set('tcp', {
@@ -115,6 +144,8 @@ export async function listenTls(layer: TransportLayer, opts: TlsOptions): Promis
   const ctx = { key: opts.key, cert: opts.cert, ...(opts.ca ? { ca: opts.ca } : {}) };
   const server = tls.createServer(ctx, (s) => wrap(layer, s, 'tls', idle));
   server.on('tlsClientError', (err) => layer.log.debug({ err: err.message }, 'tls handshake failed'));
+  // 'connection' carries the raw TCP socket, before the handshake: refused ones cost no crypto.
+  server.on('connection', (raw: net.Socket) => void admit(layer, raw, 'tls'));
   await listenOn(server, opts.host ?? '0.0.0.0', opts.port ?? 5061);
   const addr = server.address() as net.AddressInfo;
   layer.connectors.set('tls', {

@@ -11,10 +11,11 @@ import { isIP } from 'node:net';
 import { lookup, resolveSrv } from 'node:dns/promises';
 import { Emitter } from '../../lib/events.ts';
 import type { Logger } from '../../lib/log.ts';
-import { SipRequest, type SipMessage, type Source, type Transport } from './message.ts';
+import { SipRequest, makeResponse, type SipMessage, type Source, type Transport } from './message.ts';
 import { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
-import { parseVia } from './via.ts';
+import { newTag, parseVia } from './via.ts';
 import type { SipUri } from './uri.ts';
+import type { SipGuard } from './limits.ts';
 
 export interface Destination {
   transport: Transport;
@@ -78,6 +79,8 @@ export class TransportLayer extends Emitter<TransportEvents> {
   readonly listening: Listener[] = [];
   readonly connectors = new Map<Transport, Connector>();
   private udpDefault?: Flow;
+  /** Flood limits (limits.ts); none means nothing is limited. */
+  guard: SipGuard | undefined;
 
   constructor(
     readonly log: Logger,
@@ -113,8 +116,22 @@ export class TransportLayer extends Emitter<TransportEvents> {
     return this.listening.find((l) => l.transport === transport)?.advertised;
   }
 
+  /**
+   * An inbound connection (TCP, TLS, WS) from `address`: a release function for when it closes,
+   * or undefined when the guard refuses it and the transport must close it now.
+   */
+  acceptConnection(address: string, transport: Transport): (() => void) | undefined {
+    return this.guard ? this.guard.openConnection(address, transport) : () => undefined;
+  }
+
   /** Called by transports for each complete datagram / framed message / WS frame. */
   receive(data: Buffer, flow: Flow, address: string, port: number, framed: boolean): void {
+    // The rate is checked before parsing: refusing a flood must cost less than serving it.
+    const verdict = this.guard?.admitMessage(address, flow.transport);
+    if (verdict && !verdict.ok) {
+      if (flow.reliable) this.refuse(data, flow, address, port, framed, verdict.retryAfterSec);
+      return;
+    }
     const source: Source = {
       transport: flow.transport,
       address,
@@ -140,6 +157,24 @@ export class TransportLayer extends Emitter<TransportEvents> {
     msg.source = source;
     if (msg instanceof SipRequest) stampVia(msg, source);
     this.emit('message', msg);
+  }
+
+  /**
+   * A rate-limited message on a reliable transport: a request (not ACK, which has no response)
+   * gets a stateless 503 with Retry-After down its own connection, where the handshake has
+   * proven the source. Nothing else is done with it; responses and malformed bytes are dropped.
+   */
+  private refuse(data: Buffer, flow: Flow, address: string, port: number, framed: boolean, retryAfterSec: number): void {
+    let r: ParseResult;
+    try {
+      r = parseMessage(data, this.limits, framed);
+    } catch {
+      return;
+    }
+    if (!r.ok || !(r.message instanceof SipRequest) || r.message.method === 'ACK' || !r.message.topVia) return;
+    const res = makeResponse(r.message, 503, 'Service Unavailable - rate limit', newTag());
+    res.set('retry-after', String(retryAfterSec));
+    flow.send(res.serialize(), address, port);
   }
 
   openFlowSync(dest: Destination): Flow | undefined {

@@ -74,6 +74,13 @@ export async function listenWs(layer: TransportLayer, opts: WsOptions): Promise<
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\nSec-WebSocket-Protocol must include sip\r\n');
       return;
     }
+    // The connection limit is applied before the upgrade, so a refused peer costs one HTTP answer.
+    const release = layer.acceptConnection((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), transport);
+    if (!release) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
   };
   server.on('upgrade', onUpgrade);

@@ -159,6 +159,23 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The user name in an HTTP Basic Authorization header, whether or not the password is right: what
+ * a failed attempt is audited under.
+ */
+export function basicUser(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (!h || !/^Basic\s/i.test(h)) return undefined;
+  const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  return (i >= 0 ? decoded.slice(0, i) : decoded) || undefined;
+}
+
+/** The client's address as the socket sees it (no proxy headers: they are the client's to forge). */
+export function clientIp(req: IncomingMessage): string | undefined {
+  return req.socket.remoteAddress;
+}
+
 /** decodeURIComponent for a path segment: a malformed %-escape is the client's 400, not a URIError. */
 export function decodeSegment(s: string): string {
   try {

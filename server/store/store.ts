@@ -19,6 +19,7 @@ import {
 } from '../kpi/report.ts';
 import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from '../kpi/settings.ts';
 import { log } from '../../lib/log.ts';
+import { AuditTrail, listAudit, PgAuditSink, type Audit, type AuditQuery, type AuditRow } from './audit.ts';
 import { loadChainEvents, loadEvents, PgEventSink } from './eventLog.ts';
 import { migrate } from './migrate.ts';
 import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';
@@ -73,6 +74,8 @@ export interface Store {
    */
   configure(kpi: Partial<KpiSettings>): void;
   readonly recordingsDir: string;
+  /** Days recording audio is kept (hourly purge); 0: forever. */
+  readonly retentionDays: number;
   readonly postgres: PostgresServer;
   readonly pool: pg.Pool;
   /** Hand one event to storage. Synchronous; false if invalid (logged) or read-only. */
@@ -88,7 +91,16 @@ export interface Store {
   contact(contactId: string): Promise<ContactDetail | undefined>;
   listRecordings(q: { contactId?: string; from?: number; to?: number; limit?: number }): Promise<RecordingRow[]>;
   getRecording(recordingId: string): Promise<RecordingRow | undefined>;
+  /** Purge now with retentionDays (default the store's); 0 or less purges nothing. */
   purgeRecordings(retentionDays?: number): Promise<PurgeResult>;
+  /**
+   * Record who did what in the append-only audit_log (see audit.ts for the actions). Synchronous,
+   * never throws; written in the background, in order, retried while Postgres is away.
+   */
+  readonly audit: Audit;
+  /** Resolves when every audit entry so far is stored (or after timeoutMs). */
+  flushAudit(timeoutMs?: number): Promise<void>;
+  listAudit(q: AuditQuery): Promise<AuditRow[]>;
   close(): Promise<void>;
 }
 
@@ -113,11 +125,13 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     const recordingsDir = resolve(opts.recordingsDir ?? './data/recordings');
     let writer: EventWriter | undefined;
     let stopRetention: (() => void) | undefined;
+    const retentionDays = opts.retentionDays ?? 0;
+    const auditTrail = new AuditTrail({ sink: new PgAuditSink(pool), clock });
     if (!opts.readOnly) {
       spool = await Spool.open(resolve(opts.spoolDir ?? './data/spool'));
       writer = new EventWriter({ spool, sink: new PgEventSink(pool), clock, ...opts.writer });
-      if (opts.retentionDays && opts.retentionDays > 0) {
-        stopRetention = startRetention(pool, { retentionDays: opts.retentionDays, recordingsDir, clock });
+      if (retentionDays > 0) {
+        stopRetention = startRetention(pool, { retentionDays, recordingsDir, clock });
       }
     }
     const p = pool;
@@ -135,6 +149,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
         settings = KpiSettingsSchema.parse({ ...DEFAULT_KPI_SETTINGS, ...kpi });
       },
       recordingsDir,
+      retentionDays,
       postgres,
       pool: p,
       emit: (e) => (writer ? writer.emit(e) : false),
@@ -168,9 +183,15 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       },
       listRecordings: (q) => listRecordings(p, q),
       getRecording: (id) => getRecording(p, id),
-      purgeRecordings: (days) => purgeRecordings(p, { retentionDays: days ?? opts.retentionDays ?? 0, recordingsDir, now: clock.now() }),
+      purgeRecordings: async (days = retentionDays) =>
+        // 0 means keep forever, never "everything older than now".
+        days > 0 ? purgeRecordings(p, { retentionDays: days, recordingsDir, now: clock.now() }) : { purged: 0, missing: 0, refused: 0 },
+      audit: auditTrail.record,
+      flushAudit: (t) => auditTrail.flush(t),
+      listAudit: (q) => listAudit(p, q),
       close: async () => {
         stopRetention?.();
+        await auditTrail.close();
         if (writer) {
           // Give the database a moment to take what is spooled; the rest waits in the spool.
           await writer.flush(2_000).catch(() => {});

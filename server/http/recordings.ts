@@ -16,14 +16,14 @@ import { parseTime } from '../kpi/intervals.ts';
 import type { Audit } from '../store/audit.ts';
 import { isInside, type RecordingRow } from '../store/recordings.ts';
 import type { Store } from '../store/store.ts';
-import type { Principal } from './reports.ts';
 import { decodeSegment, HttpError, sendJson } from './server.ts';
 
 /** What the recordings API reads (the reports API hands it its own deps and the caller). */
 export interface RecordingsApiDeps {
   store: Pick<Store, 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'>;
   audit?: Audit | undefined;
-  who?: Principal | undefined;
+  /** Who asks (reports.ts's Principal; spelled out here so the two files do not import each other). */
+  who?: { id?: string | undefined; role: string } | undefined;
 }
 
 /** A recording as the API shows it: the row without its server path, plus the audio link. */

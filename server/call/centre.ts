@@ -19,6 +19,7 @@ import { kpiSettingsOf } from '../config/kpi.ts';
 import { TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
+import { createAuditApi } from '../http/audit.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
 import { createPlanningApi } from '../http/planning.ts';
 import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
@@ -91,6 +92,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         : { embedded: { dataDir: srv.database.dataDir, ...(srv.database.port ? { port: srv.database.port } : {}) } }),
       spoolDir: join(srv.dataDir, 'spool'),
       recordingsDir: srv.recordings.dir,
+      retentionDays: srv.recordings.retentionDays,
       clock,
       kpi: kpiSettingsOf(config),
     });
@@ -155,7 +157,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
     const agentApi = createAgentApi(desk, { wsPath: '/sip', guard: httpGuard });
-    const reportsApi = createReportsApi({ store, authorize: basic });
+    const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
+    const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
     const planningApi = createPlanningApi({
       store,
       authorize: basic,
@@ -175,7 +178,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
-      handlers: [httpGuard.gate, agentApi, reportsApi, planningApi, liveApi],
+      handlers: [httpGuard.gate, agentApi, reportsApi, planningApi, liveApi, auditApi],
     });
     stoppers.push(
       () =>
@@ -206,10 +209,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       const r = acd.configure({ queues: { ...next.queues }, agents: [...next.agents], auxCodes: [...next.auxCodes] });
       if (!r.ok) log.error({ error: r.error }, 'the ACD refused the reloaded queues/agents; it keeps the previous ones');
       log.info({ version: next.version }, 'config reloaded; new calls use it');
+      store.audit({ actor: 'system', action: 'config.reload', target: next.version });
     });
-    watcher.on('invalid', (errors) =>
-      log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force'),
-    );
+    watcher.on('invalid', (errors) => {
+      log.error({ errors: errors.map((e) => e.message) }, 'config edit rejected; the previous version stays in force');
+      store.audit({ actor: 'system', action: 'config.rejected', detail: { errors: errors.slice(0, 5).map((e) => e.message) } });
+    });
 
     const admission: AdmissionContext = {
       get trunks() {
@@ -280,11 +285,11 @@ function sipLimitsOf(config: CentreConfig): SipLimitOptions {
  * Reports and recordings: HTTP Basic with an agent id and password; the agent's role in
  * agents.yaml decides what they may read (supervisor, qa, admin).
  */
-function authorize(req: IncomingMessage, config: CentreConfig): { role: string } | undefined {
+function authorize(req: IncomingMessage, config: CentreConfig): { id: string; role: string } | undefined {
   const h = req.headers.authorization;
   if (!h?.startsWith('Basic ')) return undefined;
   const [id, ...rest] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
   const agent = config.agents.find((a) => a.id === id);
   if (!agent || agent.password !== rest.join(':')) return undefined;
-  return { role: agent.role };
+  return { id: agent.id, role: agent.role };
 }

@@ -26,7 +26,11 @@ export const ENV_OVERRIDES: Record<string, Override> = {
   CC_RTP_MIN_PORT: { path: ['server', 'media', 'rtpMinPort'], kind: 'port', doc: 'lowest plain-RTP port (carriers, desk phones)' },
   CC_RTP_MAX_PORT: { path: ['server', 'media', 'rtpMaxPort'], kind: 'port', doc: 'highest plain-RTP port' },
   CC_DATA_DIR: { path: ['server', 'dataDir'], kind: 'string', doc: 'runtime data root (postgres, recordings, TTS cache)' },
-  CC_RECORDINGS_DIR: { path: ['server', 'recordings', 'dir'], kind: 'string', doc: 'recordings directory' },
+  CC_RECORDINGS_DIR: {
+    path: ['server', 'recordings', 'dir'],
+    kind: 'string',
+    doc: 'recordings directory (a relative one is under the data root)',
+  },
   CC_PG_DATA_DIR: { path: ['server', 'database', 'dataDir'], kind: 'string', doc: 'embedded Postgres data directory' },
   CC_PG_PORT: { path: ['server', 'database', 'port'], kind: 'port', doc: 'embedded Postgres port (default 5433)' },
   DATABASE_URL: { path: ['server', 'database', 'url'], kind: 'string', doc: 'external Postgres URL (embedded one not started)' },

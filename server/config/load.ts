@@ -37,7 +37,7 @@ type AuxCode = z.infer<typeof AuxCodeSchema>;
 export interface ResolvedServer extends ServerSettings {
   dataDir: string;
   database: ServerSettings['database'] & { dataDir: string };
-  recordings: { dir: string };
+  recordings: { dir: string; retentionDays: number };
   /** Directory for synthesized prompts (TTS cache). */
   ttsCacheDir: string;
 }
@@ -389,7 +389,10 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     ...s,
     dataDir,
     database: { ...s.database, dataDir: path.resolve(cwd, s.database.dataDir ?? path.join(dataDir, 'postgres')) },
-    recordings: { dir: path.resolve(cwd, s.recordings.dir ?? path.join(dataDir, 'recordings')) },
+    // Recordings are runtime data like the rest: a relative dir is read under dataDir, so two
+    // centres with their own CC_DATA_DIR never share a folder (retention in one would delete the
+    // other's audio). An absolute dir is taken as it is.
+    recordings: { dir: path.resolve(dataDir, s.recordings.dir ?? 'recordings'), retentionDays: s.recordings.retentionDays },
     ttsCacheDir: path.join(dataDir, 'tts'),
   };
   const absPrompt = (f: string | undefined): string | undefined => (f === undefined ? undefined : path.resolve(absDir, f));

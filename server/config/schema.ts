@@ -123,6 +123,21 @@ export const DatabaseSchema = z.strictObject({
   url: z.string().optional().describe('postgres://user:pass@host:port/db \u2014 when set, the embedded server is not started.'),
 });
 
+export const RecordingsSchema = z.strictObject({
+  dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Recordings directory; default DATA_DIR/recordings. A relative path is under dataDir, so CC_DATA_DIR moves it.'),
+  retentionDays: z
+    .number()
+    .int()
+    .min(0)
+    .max(36_500)
+    .default(0)
+    .describe('Delete recording audio older than this many days (checked hourly; the CDR and the row stay). 0 keeps it forever.'),
+});
+
 export const ServerSchema = z.strictObject({
   sipRealm: z.string().default('callcentre.local').describe('SIP digest realm for agent registrations.'),
   timezone: z.string().default('UTC').describe('Zone used to read times given without an offset (CLI --at, reports).'),
@@ -131,7 +146,7 @@ export const ServerSchema = z.strictObject({
   http: HttpSchema.default(HttpSchema.parse({})),
   media: MediaSchema.default(MediaSchema.parse({})),
   database: DatabaseSchema.default({ embedded: true }),
-  recordings: z.strictObject({ dir: z.string().optional() }).default({}),
+  recordings: RecordingsSchema.default({ retentionDays: 0 }),
 });
 
 export const TrunkRouteSchema = z.strictObject({

@@ -31,7 +31,7 @@ import {
   type TargetsConfigInput,
 } from '../planning/targets.ts';
 import type { Principal } from './reports.ts';
-import { HttpError, readJson, sendJson, type Handler } from './server.ts';
+import { HttpError, readJson, sendError, sendJson, type Handler } from './server.ts';
 
 export interface PlanningApiDeps {
   /** The store for history (forecast, attainment); without it those URLs answer 503. */
@@ -137,7 +137,7 @@ export function createPlanningApi(deps: PlanningApiDeps): Handler {
           `GET ${PREFIX}/erlang, POST ${PREFIX}/staffing, GET ${PREFIX}/forecast, POST ${PREFIX}/schedule, GET ${PREFIX}/attainment`,
         );
     } catch (err) {
-      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      if (err instanceof HttpError) sendError(res, err);
       else if (err instanceof RangeError || err instanceof PlanningQueryError) sendJson(res, 400, { error: err.message });
       else {
         plog.error({ err: (err as Error).message, path }, 'planning request failed');

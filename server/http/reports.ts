@@ -9,25 +9,32 @@
  *   GET /api/v1/recordings/{recordingId}/audio                               (supervisor, qa)
  *
  * Reports are for supervisor, qa and admin; recordings for supervisor and qa only. Who the caller
- * is comes from the injected authorize(), so this module knows nothing about sessions.
+ * is comes from the injected authorize(), so this module knows nothing about sessions. Each access
+ * is audited (report.read, recording.list, recording.download), and so are Basic credentials that
+ * matched no one (auth.failed).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { detailsToCsv, reportToCsv } from '../kpi/format.ts';
 import { parseReportParams, ReportQueryError, type ReportParams } from '../kpi/query.ts';
 import { log } from '../../lib/log.ts';
+import type { Audit } from '../store/audit.ts';
 import type { Store } from '../store/store.ts';
-import { serveRecordings } from './recordings.ts';
-import { HttpError, sendJson } from './server.ts';
+import { recordingView, serveRecordings } from './recordings.ts';
+import { basicUser, clientIp, decodeSegment, HttpError, sendError, sendJson } from './server.ts';
 
 const hlog = log.child({ mod: 'reports-api' });
 
 export interface Principal {
   role: string;
+  /** Who (the agent id the credentials belong to), for the audit trail. */
+  id?: string | undefined;
 }
 
 export interface ReportsApiDeps {
   store: Pick<Store, 'report' | 'calls' | 'contact' | 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'>;
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
+  /** The audit trail (store.audit); absent: nothing is audited. */
+  audit?: Audit | undefined;
 }
 
 export const REPORT_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa', 'admin']);
@@ -44,13 +51,26 @@ export function createReportsApi(deps: ReportsApiDeps): (req: IncomingMessage, r
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET');
       const who = await deps.authorize(req);
-      if (!who) throw new HttpError(401, 'authentication required');
+      if (!who) {
+        const claimed = basicUser(req);
+        if (claimed !== undefined) deps.audit?.({ actor: claimed, action: 'auth.failed', target: path, ip: clientIp(req) });
+        throw new HttpError(401, 'authentication required');
+      }
       const allowed = isReports ? REPORT_ROLES : RECORDING_ROLES;
       if (!allowed.has(who.role)) throw new HttpError(403, `role ${who.role} may not read ${isReports ? 'reports' : 'recordings'}`);
-      if (isReports) await serveReport(deps, path, url.searchParams, res);
-      else await serveRecordings(deps, path, url.searchParams, res);
+      const audit: Audit = (e) => deps.audit?.({ ...e, ip: clientIp(req) });
+      if (isReports) {
+        await serveReport(deps, path, url.searchParams, res);
+        audit({
+          actor: who.id ?? 'unknown',
+          role: who.role,
+          action: 'report.read',
+          target: path,
+          detail: Object.fromEntries(url.searchParams),
+        });
+      } else await serveRecordings({ ...deps, audit, who }, path, url.searchParams, res);
     } catch (err) {
-      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      if (err instanceof HttpError) sendError(res, err);
       else if (err instanceof ReportQueryError) sendJson(res, 400, { error: err.message });
       else {
         hlog.error({ err: (err as Error).message, path }, 'report request failed');
@@ -86,13 +106,14 @@ function format(q: URLSearchParams): 'json' | 'csv' {
 async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
   const contactPath = /^\/api\/v1\/reports\/contacts\/([^/]+)$/.exec(path);
   if (contactPath) {
-    const id = decodeURIComponent(contactPath[1]!);
+    const id = decodeSegment(contactPath[1]!);
     const detail = await deps.store.contact(id);
     if (!detail) throw new HttpError(404, `no contact ${id}`);
-    sendJson(res, 200, detail);
+    // Recordings as the recordings API lists them: no server paths.
+    sendJson(res, 200, { ...detail, recordings: detail.recordings.map(recordingView) });
     return;
   }
-  const name = decodeURIComponent(path.slice('/api/v1/reports/'.length));
+  const name = decodeSegment(path.slice('/api/v1/reports/'.length));
   if (name === '' || name.includes('/')) throw new HttpError(404, 'GET /api/v1/reports/{centre|queues|skills|agents|calls|contacts/ID}');
   const fmt = format(q);
   if (name === 'calls') {

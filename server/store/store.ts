@@ -20,6 +20,7 @@ import {
 } from '../kpi/report.ts';
 import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from '../kpi/settings.ts';
 import { log } from '../../lib/log.ts';
+import { AuditTrail, listAudit, PgAuditSink, type Audit, type AuditQuery, type AuditRow } from './audit.ts';
 import { loadChainEvents, loadEvents, PgEventSink } from './eventLog.ts';
 import { migrate } from './migrate.ts';
 import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';
@@ -78,6 +79,8 @@ export interface Store {
    */
   configure(kpi: Partial<KpiSettings>): void;
   readonly recordingsDir: string;
+  /** Days recording audio is kept (hourly purge); 0: forever. */
+  readonly retentionDays: number;
   readonly postgres: PostgresServer;
   readonly pool: pg.Pool;
   /** Hand one event to storage. Synchronous; false if invalid (logged) or read-only. */
@@ -93,6 +96,7 @@ export interface Store {
   contact(contactId: string): Promise<ContactDetail | undefined>;
   listRecordings(q: { contactId?: string; from?: number; to?: number; limit?: number }): Promise<RecordingRow[]>;
   getRecording(recordingId: string): Promise<RecordingRow | undefined>;
+  /** Purge now with retentionDays (default the store's); 0 or less purges nothing. */
   purgeRecordings(retentionDays?: number): Promise<PurgeResult>;
   /** This process in cc_nodes (undefined when read-only): its id stamps its streams. */
   readonly node: { readonly id: string; readonly name: string } | undefined;
@@ -102,6 +106,14 @@ export interface Store {
    * the previous run's spool to reach Postgres first, so appended events get the next seq.
    */
   recover(): Promise<RecoveryReport[]>;
+  /**
+   * Record who did what in the append-only audit_log (see audit.ts for the actions). Synchronous,
+   * never throws; written in the background, in order, retried while Postgres is away.
+   */
+  readonly audit: Audit;
+  /** Resolves when every audit entry so far is stored (or after timeoutMs). */
+  flushAudit(timeoutMs?: number): Promise<void>;
+  listAudit(q: AuditQuery): Promise<AuditRow[]>;
   close(): Promise<void>;
 }
 
@@ -127,14 +139,16 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     let writer: EventWriter | undefined;
     let node: Node | undefined;
     let stopRetention: (() => void) | undefined;
+    const retentionDays = opts.retentionDays ?? 0;
+    const auditTrail = new AuditTrail({ sink: new PgAuditSink(pool), clock });
     if (!opts.readOnly) {
       const spoolDir = resolve(opts.spoolDir ?? './data/spool');
       spool = await Spool.open(spoolDir);
       const w = (writer = new EventWriter({ spool, sink: new PgEventSink(pool), clock, ...opts.writer }));
       // Two live processes cannot share a spool directory, so host + spool names this node.
       node = await Node.register(pool, clock, (e) => w.emit(e), { name: `${hostname()}:${spoolDir}`, ...opts.node });
-      if (opts.retentionDays && opts.retentionDays > 0) {
-        stopRetention = startRetention(pool, { retentionDays: opts.retentionDays, recordingsDir, clock });
+      if (retentionDays > 0) {
+        stopRetention = startRetention(pool, { retentionDays, recordingsDir, clock });
       }
     }
     const p = pool;
@@ -152,6 +166,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
         settings = KpiSettingsSchema.parse({ ...DEFAULT_KPI_SETTINGS, ...kpi });
       },
       recordingsDir,
+      retentionDays,
       postgres,
       pool: p,
       emit: (e) => (writer ? writer.emit(e) : false),
@@ -185,7 +200,9 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       },
       listRecordings: (q) => listRecordings(p, q),
       getRecording: (id) => getRecording(p, id),
-      purgeRecordings: (days) => purgeRecordings(p, { retentionDays: days ?? opts.retentionDays ?? 0, recordingsDir, now: clock.now() }),
+      purgeRecordings: async (days = retentionDays) =>
+        // 0 means keep forever, never "everything older than now".
+        days > 0 ? purgeRecordings(p, { retentionDays: days, recordingsDir, now: clock.now() }) : { purged: 0, missing: 0, refused: 0 },
       node: node ? { id: node.id, name: node.name } : undefined,
       recover: async () => {
         if (!node || !writer) return [];
@@ -194,8 +211,12 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
         await writer.flush(30_000);
         return node.recover(recordingsDir);
       },
+      audit: auditTrail.record,
+      flushAudit: (t) => auditTrail.flush(t),
+      listAudit: (q) => listAudit(p, q),
       close: async () => {
         stopRetention?.();
+        await auditTrail.close();
         await node?.stop();
         if (writer) {
           // Give the database a moment to take what is spooled; the rest waits in the spool.

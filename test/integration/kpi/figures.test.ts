@@ -266,10 +266,12 @@ describe('real calls, reported by REST and by the CLI', () => {
     const calls = (JSON.parse(await rest('reports/calls', range())) as { calls: CallDetail[] }).calls;
     const answered = calls.find((d) => d.caller === callers.answered)!;
     const list = JSON.parse(await rest('recordings', { contact: answered.contactId })) as {
-      recordings: { path: string; bytes: number | null }[];
+      recordings: { recordingId: string; bytes: number | null }[];
     };
     expect(list.recordings).toHaveLength(1);
-    expect(list.recordings[0]!.bytes).toBe(statSync(list.recordings[0]!.path).size);
+    // The listing shows no server path; the store's row knows where the file is.
+    const row = await tc.centre.store.getRecording(list.recordings[0]!.recordingId);
+    expect(list.recordings[0]!.bytes).toBe(statSync(row!.path).size);
   }, 60_000);
 
   it("an abandon is logged before the call's end: the report meets no anomalies", async () => {

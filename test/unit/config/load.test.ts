@@ -85,7 +85,8 @@ describe('the demo centre', () => {
     expect(r.config.server.database).toMatchObject({ embedded: false, url: 'postgres://u:p@127.0.0.1:5433/cc' });
     expect(r.config.server.media.announcedAddress).toBe('203.0.113.7');
     expect(r.config.server.dataDir).toBe('/var/cc');
-    expect(r.config.server.recordings.dir).toBe(path.resolve('data/recordings')); // set in the file
+    // Recordings follow the data directory, so two centres from one checkout never share a folder.
+    expect(r.config.server.recordings).toEqual({ dir: '/var/cc/recordings', retentionDays: 0 });
 
     const e = only(errorsOf(DEMO, { CC_HTTP_PORT: 'eighty' }), /CC_HTTP_PORT/);
     expect(e).toMatchObject({ file: 'env', path: ['CC_HTTP_PORT'] });
@@ -296,6 +297,35 @@ describe('errors an admin can act on', () => {
       path: ['server', 'media', 'rtpThreads'],
       line: posOf(dir, 'centre.yaml', 'rtpThreads').line,
     });
+  });
+
+  it('recordings: a relative dir is under dataDir, an absolute one as is; retentionDays is checked and positioned', () => {
+    const load = (dir: string, env: Record<string, string> = {}) => {
+      const r = loadConfig(dir, env, '/srv/cc');
+      if (!r.ok) throw new Error(r.errors.map((e) => formatError(e)).join('\n'));
+      return r.config.server.recordings;
+    };
+    const keep = '    retentionDays: 0 ';
+    expect(load(centre({ 'centre.yaml': [[keep, '    dir: rec\n    retentionDays: 90 ']] }))).toEqual({
+      dir: '/srv/cc/data/rec',
+      retentionDays: 90,
+    });
+    expect(load(centre({ 'centre.yaml': [[keep, '    dir: /mnt/audio\n    retentionDays: 0 ']] }), { CC_DATA_DIR: '/var/cc' })).toEqual({
+      dir: '/mnt/audio',
+      retentionDays: 0,
+    });
+    expect(load(DEMO, { CC_DATA_DIR: '/var/cc2', CC_RECORDINGS_DIR: 'audio' }).dir).toBe('/var/cc2/audio');
+    for (const bad of ['-1', '1.5', '"30"', '40000']) {
+      const dir = centre({ 'centre.yaml': [[keep, `    retentionDays: ${bad} `]] });
+      const e = only(errorsOf(dir), /./);
+      const at = posOf(dir, 'centre.yaml', `retentionDays: ${bad}`);
+      expect(e, bad).toMatchObject({
+        file: 'centre.yaml',
+        path: ['server', 'recordings', 'retentionDays'],
+        line: at.line,
+        column: at.column + 'retentionDays: '.length,
+      });
+    }
   });
 
   it('a typo in a nested queue setting is an error, not a default silently used', () => {

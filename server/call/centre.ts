@@ -25,7 +25,9 @@ import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts'
 import { httpLookup } from '../ivr/httpLookup.ts';
 import { EspeakTts } from '../ivr/tts.ts';
 import { log as rootLog } from '../../lib/log.ts';
-import { SipStack, type SipRequest, type SipServerResponse } from '../sip/index.ts';
+import { checkAgentPasswordSync } from '../secrets/passwords.ts';
+import { AgentSessions } from '../secrets/sessions.ts';
+import { SipStack, type SipRequest, type SipSecret, type SipServerResponse } from '../sip/index.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
@@ -117,15 +119,20 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     instrumentAcd(acd);
     const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill);
     const calls = new Map<string, Call>();
+    // Desktop logins: tokens and the short-lived SIP passwords browsers register with.
+    const sessions = new AgentSessions(clock);
     // The stack asks the desk for passwords (only once listening); the desk asks the stack
     // whether an agent still has a registration.
     const sip: SipStack = new SipStack({
       clock,
       log: rootLog.child({ mod: 'sip' }),
       realm: srv.sipRealm,
-      // Agents register with their id; carriers authenticate with their trunk's username.
-      credentials: (user): string | undefined =>
-        desk.password(user) ?? Object.values(watcher.current.trunks).find((t) => t.username === user)?.password,
+      // Agents register with their id (desk phones: agents.yaml's password or HA1; browsers: their
+      // login session's SIP password); carriers authenticate with their trunk's username.
+      credentials: (user): SipSecret | SipSecret[] | undefined => {
+        const own = [desk.sipSecret(user), ...sessions.sipPasswords(user)].filter((s) => s !== undefined);
+        return own.length > 0 ? own : Object.values(watcher.current.trunks).find((t) => t.username === user)?.password;
+      },
     });
     const desk: CentreAgentDesk = new CentreAgentDesk(
       acd,
@@ -142,7 +149,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     // The agent desktop is bundled at start when missing or stale, so a fresh clone just runs.
     const staticDir = await buildSoftphone();
-    const agentApi = createAgentApi(desk, { wsPath: '/sip' });
+    const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions });
     const reportsApi = createReportsApi({ store, authorize: (req) => authorize(req, watcher.current) });
     const planningApi = createPlanningApi({
       store,
@@ -265,6 +272,6 @@ function authorize(req: IncomingMessage, config: CentreConfig): { role: string }
   if (!h?.startsWith('Basic ')) return undefined;
   const [id, ...rest] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
   const agent = config.agents.find((a) => a.id === id);
-  if (!agent || agent.password !== rest.join(':')) return undefined;
+  if (!agent || !checkAgentPasswordSync(agent, rest.join(':'))) return undefined;
   return { role: agent.role };
 }

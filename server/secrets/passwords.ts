@@ -47,7 +47,12 @@ function parseHash(s: string): ParsedHash | undefined {
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
   // Bounds keep a hand-edited hash from asking for gigabytes (128·N·r bytes).
   if (!Number.isInteger(Math.log2(N)) || N < 1024 || N > 1_048_576 || r < 1 || r > 32 || p < 1 || p > 16) return undefined;
-  return { N, r, p, salt: Buffer.from(parts[4]!, 'base64url'), hash: Buffer.from(parts[5]!, 'base64url') };
+  const salt = Buffer.from(parts[4]!, 'base64url');
+  const hash = Buffer.from(parts[5]!, 'base64url');
+  // scrypt's output for a shorter length is a prefix of the longer one, so a truncated hash would
+  // still verify with fewer bits to guess: only the full length counts.
+  if (salt.length < 16 || hash.length !== KEY_LEN) return undefined;
+  return { N, r, p, salt, hash };
 }
 
 function options(h: { N: number; r: number; p: number }): ScryptOptions {
@@ -93,7 +98,7 @@ export function verifyPasswordSync(stored: string, password: string): boolean {
   if (!h) return false;
   const id = memoId(stored, password);
   if (verified.has(id)) return true;
-  const ok = equal(scryptSync(password.normalize('NFC'), h.salt, h.hash.length, options(h)), h.hash);
+  const ok = equal(scryptSync(password.normalize('NFC'), h.salt, KEY_LEN, options(h)), h.hash);
   if (ok) remember(id);
   return ok;
 }
@@ -105,7 +110,7 @@ export async function verifyPassword(stored: string, password: string): Promise<
   const id = memoId(stored, password);
   if (verified.has(id)) return true;
   const got = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(password.normalize('NFC'), h.salt, h.hash.length, options(h), (e, k) => (e ? reject(e) : resolve(k))),
+    scrypt(password.normalize('NFC'), h.salt, KEY_LEN, options(h), (e, k) => (e ? reject(e) : resolve(k))),
   );
   const ok = equal(got, h.hash);
   if (ok) remember(id);

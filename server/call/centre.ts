@@ -47,6 +47,8 @@ export interface CentreOptions {
   clock?: Clock;
   /** mediasoup workers; default one per core. */
   mediaWorkers?: number;
+  /** Lifetime of an agent desktop login (token and browser SIP password); default 12 h. */
+  sessionTtlMs?: number;
 }
 
 export interface Centre {
@@ -120,7 +122,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill);
     const calls = new Map<string, Call>();
     // Desktop logins: tokens and the short-lived SIP passwords browsers register with.
-    const sessions = new AgentSessions(clock);
+    const sessions = new AgentSessions(clock, opts.sessionTtlMs !== undefined ? { ttlMs: opts.sessionTtlMs } : {});
     // The stack asks the desk for passwords (only once listening); the desk asks the stack
     // whether an agent still has a registration.
     const sip: SipStack = new SipStack({

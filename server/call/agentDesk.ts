@@ -13,7 +13,7 @@ import type { AcdEvent } from '../acd/events.ts';
 import { HttpError } from '../http/server.ts';
 import type { AgentDesk, AgentStateView } from '../http/agentApi.ts';
 import type { Binding, SipSecret } from '../sip/index.ts';
-import { checkAgentPassword, hashPassword, sipSecretOf, verifyPassword } from '../secrets/passwords.ts';
+import { checkAgentPassword, hashPassword, secretWarnings, sipSecretOf, verifyPassword } from '../secrets/passwords.ts';
 
 const log = rootLog.child({ mod: 'agents' });
 
@@ -41,14 +41,7 @@ export class CentreAgentDesk implements AgentDesk {
    * made for another realm (server.sipRealm changed) cannot register a desk phone.
    */
   private warnAboutSecrets(): void {
-    for (const a of this.agents.values()) {
-      if (a.password !== undefined) log.warn({ agent: a.id }, `clear password for agent ${a.id}: run \`callcentre passwd ${a.id}\``);
-      else if (a.sipHa1 && a.sipHa1.realm !== this.domain)
-        log.warn(
-          { agent: a.id, realm: a.sipHa1.realm, sipRealm: this.domain },
-          `agent ${a.id}'s sipHa1 is for realm ${a.sipHa1.realm}, not ${this.domain}: desk phones cannot register; run \`callcentre passwd ${a.id}\``,
-        );
-    }
+    for (const w of secretWarnings([...this.agents.values()], this.domain)) log.warn({ agent: w.agent }, w.message);
   }
 
   /** A reloaded config: new passwords, agents and aux codes apply from the next request. */

@@ -165,3 +165,20 @@ export function secretsFor(user: string, realm: string, password: string): { pas
     sipHa1: { realm, md5: ha1('MD5', user, realm, password), sha256: ha1('SHA-256', user, realm, password) },
   };
 }
+
+/**
+ * What the centre warns about at load: clear passwords (they still work, for compatibility and the
+ * demo), and HA1s made for another realm than server.sipRealm (desk phones cannot register).
+ */
+export function secretWarnings(agents: readonly (AgentSecrets & { id: string })[], realm: string): { agent: string; message: string }[] {
+  const out: { agent: string; message: string }[] = [];
+  for (const a of agents) {
+    if (a.password !== undefined) out.push({ agent: a.id, message: `clear password for agent ${a.id}: run \`callcentre passwd ${a.id}\`` });
+    else if (a.sipHa1 && a.sipHa1.realm !== realm)
+      out.push({
+        agent: a.id,
+        message: `agent ${a.id}'s sipHa1 is for realm ${a.sipHa1.realm}, not ${realm}: desk phones cannot register; run \`callcentre passwd ${a.id}\``,
+      });
+  }
+  return out;
+}

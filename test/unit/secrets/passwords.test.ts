@@ -8,6 +8,7 @@ import {
   hashPassword,
   isPasswordHash,
   secretsFor,
+  secretWarnings,
   sipSecretOf,
   verifyPassword,
   verifyPasswordSync,
@@ -105,5 +106,28 @@ describe('agents.yaml entries', () => {
     expect(AgentSchema.safeParse({ ...base, passwordHash: 'alice1001' }).success).toBe(false);
     expect(AgentSchema.safeParse({ ...base, passwordHash: s.passwordHash, sipHa1: { realm: 'cc' } }).success).toBe(false);
     expect(AgentSchema.safeParse({ ...base, passwordHash: s.passwordHash, sipHa1: { realm: 'cc', md5: 'xyz' } }).success).toBe(false);
+  });
+});
+
+describe('warnings at load', () => {
+  it('flag clear passwords and HA1s made for another realm', () => {
+    const s = secretsFor('1002', 'old.realm', 'x-password');
+    const t = secretsFor('1003', 'cc', 'y-password');
+    expect(
+      secretWarnings(
+        [
+          { id: '1001', password: 'alice1001' },
+          { id: '1002', ...s },
+          { id: '1003', ...t },
+        ],
+        'cc',
+      ),
+    ).toEqual([
+      { agent: '1001', message: 'clear password for agent 1001: run `callcentre passwd 1001`' },
+      {
+        agent: '1002',
+        message: "agent 1002's sipHa1 is for realm old.realm, not cc: desk phones cannot register; run `callcentre passwd 1002`",
+      },
+    ]);
   });
 });

@@ -9,9 +9,10 @@
  * in `Authorization: Bearer`, never in the URL (URLs end up in proxy and access logs, browser
  * history and Referer). The event stream is read with EventSource, which cannot set headers, so
  * login also sets an HttpOnly SameSite=Strict cookie scoped to the stream's path; it is accepted
- * there only (a GET that changes nothing), so the cookie opens no CSRF door on the POSTs. The
- * cookie over a fetch() stream with a header: EventSource keeps its reconnects and the page's
- * script never holds a credential for the stream.
+ * there only (a GET that changes nothing), so the cookie opens no CSRF door on the POSTs. Why a
+ * cookie rather than a fetch() stream with the header: EventSource keeps its own reconnects and
+ * event parsing, and no script can read an HttpOnly cookie. Tokens expire (AgentSessions' TTL)
+ * and logout revokes all of the agent's sessions and clears the cookie.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';

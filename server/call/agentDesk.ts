@@ -13,12 +13,9 @@ import type { AcdEvent } from '../acd/events.ts';
 import { HttpError } from '../http/server.ts';
 import type { AgentDesk, AgentStateView } from '../http/agentApi.ts';
 import type { Binding, SipSecret } from '../sip/index.ts';
-import { checkAgentPassword, hashPassword, secretWarnings, sipSecretOf, verifyPassword } from '../secrets/passwords.ts';
+import { checkAgentPassword, secretWarnings, sipSecretOf } from '../secrets/passwords.ts';
 
 const log = rootLog.child({ mod: 'agents' });
-
-/** Checked when the agent id is unknown, so a wrong id costs the same scrypt as a wrong password. */
-let decoyHash: string | undefined;
 
 export class CentreAgentDesk implements AgentDesk {
   private readonly changes = new Emitter<{ state: [agentId: string, view: AgentStateView] }>();
@@ -57,12 +54,9 @@ export class CentreAgentDesk implements AgentDesk {
   }
 
   async authenticate(agentId: string, password: string): Promise<{ id: string; name: string } | undefined> {
+    // An unknown id costs the same scrypt as a wrong password (no agent-id oracle by timing).
     const a = this.agents.get(agentId);
-    if (!a) {
-      await verifyPassword((decoyHash ??= hashPassword('decoy')), password);
-      return undefined;
-    }
-    return (await checkAgentPassword(a, password)) ? { id: a.id, name: a.name } : undefined;
+    return (await checkAgentPassword(a, password)) && a ? { id: a.id, name: a.name } : undefined;
   }
 
   /**

@@ -274,6 +274,7 @@ function authorize(req: IncomingMessage, config: CentreConfig): { role: string }
   if (!h?.startsWith('Basic ')) return undefined;
   const [id, ...rest] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
   const agent = config.agents.find((a) => a.id === id);
-  if (!agent || !checkAgentPasswordSync(agent, rest.join(':'))) return undefined;
+  // Unknown ids are checked against a decoy hash too: the reply time does not tell which ids exist.
+  if (!checkAgentPasswordSync(agent, rest.join(':')) || !agent) return undefined;
   return { role: agent.role };
 }

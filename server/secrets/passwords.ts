@@ -124,13 +124,19 @@ export function clearEquals(stored: string, given: string): boolean {
   return timingSafeEqual(d(stored), d(given));
 }
 
-/** Web login / HTTP Basic: the agent's hash or (legacy) clear password. */
-export async function checkAgentPassword(a: AgentSecrets, given: string): Promise<boolean> {
+/** Checked when the agent id is unknown, so a wrong id costs the same scrypt as a wrong password. */
+let decoy: string | undefined;
+const decoyHash = (): string => (decoy ??= hashPassword(randomBytes(16).toString('hex')));
+
+/** Web login / HTTP Basic: the agent's hash or (legacy) clear password; no agent, no match. */
+export async function checkAgentPassword(a: AgentSecrets | undefined, given: string): Promise<boolean> {
+  if (!a) return verifyPassword(decoyHash(), given).then(() => false);
   if (a.passwordHash !== undefined) return verifyPassword(a.passwordHash, given);
   return a.password !== undefined && clearEquals(a.password, given);
 }
 
-export function checkAgentPasswordSync(a: AgentSecrets, given: string): boolean {
+export function checkAgentPasswordSync(a: AgentSecrets | undefined, given: string): boolean {
+  if (!a) return verifyPasswordSync(decoyHash(), given) && false;
   if (a.passwordHash !== undefined) return verifyPasswordSync(a.passwordHash, given);
   return a.password !== undefined && clearEquals(a.password, given);
 }

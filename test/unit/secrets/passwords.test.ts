@@ -68,6 +68,8 @@ describe('scrypt password hashes', () => {
     expect(await checkAgentPassword({ password: 'clear-pw' }, 'clear-pw')).toBe(true);
     expect(checkAgentPasswordSync({ password: 'clear-pw' }, 'x')).toBe(false);
     expect(await checkAgentPassword({}, '')).toBe(false);
+    expect(await checkAgentPassword(undefined, 'anything')).toBe(false);
+    expect(checkAgentPasswordSync(undefined, 'anything')).toBe(false);
   });
 });
 

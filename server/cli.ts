@@ -10,6 +10,7 @@ import { registerReportCommands } from './kpi/commands.ts';
 import { registerCallCommands } from './call/commands.ts';
 import { registerPlanningCommands } from './planning/commands.ts';
 import { registerDrillCommand } from './planning/drillCommand.ts';
+import { registerPasswdCommand } from './secrets/commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('callcentre')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerCallCommands(program);
   registerPlanningCommands(program);
   registerDrillCommand(program);
+  registerPasswdCommand(program);
   return program;
 }
 

@@ -15,7 +15,9 @@ const configDir = resolve(argi > 0 ? (process.argv[argi + 1] ?? 'config') : (pro
 try {
   const centre = await startCentre({ configDir });
   const { config, urls } = centre;
-  const logins = config.agents.map((a) => `  ${a.id}  ${a.password.padEnd(12)} ${a.name}  [${Object.keys(a.skills).join(', ')}]`);
+  const logins = config.agents.map(
+    (a) => `  ${a.id}  ${(a.password ?? '(hashed)').padEnd(12)} ${a.name}  [${Object.keys(a.skills).join(', ')}]`,
+  );
   process.stdout.write(
     [
       '',

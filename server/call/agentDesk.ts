@@ -6,12 +6,16 @@
  * the ACD never offers calls to a device that is not there.
  */
 import { Emitter } from '../../lib/events.ts';
+import { log as rootLog } from '../../lib/log.ts';
 import type { Acd } from '../acd/acd.ts';
 import type { Agent } from '../acd/config.ts';
 import type { AcdEvent } from '../acd/events.ts';
 import { HttpError } from '../http/server.ts';
 import type { AgentDesk, AgentStateView } from '../http/agentApi.ts';
-import type { Binding } from '../sip/index.ts';
+import type { Binding, SipSecret } from '../sip/index.ts';
+import { checkAgentPassword, secretWarnings, sipSecretOf } from '../secrets/passwords.ts';
+
+const log = rootLog.child({ mod: 'agents' });
 
 export class CentreAgentDesk implements AgentDesk {
   private readonly changes = new Emitter<{ state: [agentId: string, view: AgentStateView] }>();
@@ -26,12 +30,22 @@ export class CentreAgentDesk implements AgentDesk {
     private readonly registrations: (user: string) => Promise<number>,
   ) {
     this.agents = new Map(agents.map((a) => [a.id, a]));
+    this.warnAboutSecrets();
+  }
+
+  /**
+   * Clear passwords still work but are flagged at every load; a hashed entry whose SIP HA1 was
+   * made for another realm (server.sipRealm changed) cannot register a desk phone.
+   */
+  private warnAboutSecrets(): void {
+    for (const w of secretWarnings([...this.agents.values()], this.domain)) log.warn({ agent: w.agent }, w.message);
   }
 
   /** A reloaded config: new passwords, agents and aux codes apply from the next request. */
   reconfigure(agents: readonly Agent[], aux: readonly { code: string; label: string }[]): void {
     this.agents = new Map(agents.map((a) => [a.id, a]));
     this.aux = aux;
+    this.warnAboutSecrets();
   }
 
   /** Feed every ACD event; state changes go to the desktops' event streams. */
@@ -39,14 +53,20 @@ export class CentreAgentDesk implements AgentDesk {
     if (e.type === 'agentState') this.changes.emit('state', e.agentId, this.state(e.agentId));
   }
 
-  authenticate(agentId: string, password: string): { id: string; name: string } | undefined {
+  async authenticate(agentId: string, password: string): Promise<{ id: string; name: string } | undefined> {
+    // An unknown id costs the same scrypt as a wrong password (no agent-id oracle by timing).
     const a = this.agents.get(agentId);
-    return a && a.password === password ? { id: a.id, name: a.name } : undefined;
+    return (await checkAgentPassword(a, password)) && a ? { id: a.id, name: a.name } : undefined;
   }
 
-  /** SIP digest credentials: agents register with their id and desktop password. */
-  password(user: string): string | undefined {
-    return this.agents.get(user)?.password;
+  /**
+   * SIP digest secrets from agents.yaml: desk phones register with the agent id and password,
+   * checked against the clear password or the stored HA1 for the centre's realm. (Browsers use
+   * their session's SIP password, see server/secrets/sessions.ts.)
+   */
+  sipSecret(user: string): SipSecret | undefined {
+    const a = this.agents.get(user);
+    return a ? sipSecretOf(a, this.domain) : undefined;
   }
 
   auxCodes(): { code: string; label: string }[] {

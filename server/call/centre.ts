@@ -27,7 +27,9 @@ import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts'
 import { httpLookup } from '../ivr/httpLookup.ts';
 import { EspeakTts } from '../ivr/tts.ts';
 import { log as rootLog } from '../../lib/log.ts';
-import { SipStack, type SipLimitOptions, type SipRequest, type SipServerResponse } from '../sip/index.ts';
+import { checkAgentPasswordSync } from '../secrets/passwords.ts';
+import { AgentSessions } from '../secrets/sessions.ts';
+import { SipStack, type SipLimitOptions, type SipRequest, type SipSecret, type SipServerResponse } from '../sip/index.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { PgLocationStore } from '../store/locations.ts';
 import { MediaPlane } from '../../media/index.ts';
@@ -48,6 +50,8 @@ export interface CentreOptions {
   clock?: Clock;
   /** mediasoup workers; default one per core. */
   mediaWorkers?: number;
+  /** Lifetime of an agent desktop login (token and browser SIP password); default 12 h. */
+  sessionTtlMs?: number;
 }
 
 export interface Centre {
@@ -123,6 +127,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     instrumentAcd(acd);
     const cdr = new CallDetailLog(store, clock, (q) => watcher.current.queues[q]?.skills[0]?.skill, store.node?.id);
     const calls = new Map<string, Call>();
+    // Desktop logins: tokens and the short-lived SIP passwords browsers register with.
+    const sessions = new AgentSessions(clock, opts.sessionTtlMs !== undefined ? { ttlMs: opts.sessionTtlMs } : {});
     // The stack asks the desk for passwords (only once listening); the desk asks the stack
     // whether an agent still has a registration.
     const location = store.node ? new PgLocationStore(store.pool, clock, store.node.name) : undefined;
@@ -132,9 +138,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       log: rootLog.child({ mod: 'sip' }),
       realm: srv.sipRealm,
       guard: sipLimitsOf(config),
-      // Agents register with their id; carriers authenticate with their trunk's username.
-      credentials: (user): string | undefined =>
-        desk.password(user) ?? Object.values(watcher.current.trunks).find((t) => t.username === user)?.password,
+      // Agents register with their id (desk phones: agents.yaml's password or HA1; browsers: their
+      // login session's SIP password); carriers authenticate with their trunk's username.
+      credentials: (user): SipSecret | SipSecret[] | undefined => {
+        const own = [desk.sipSecret(user), ...sessions.sipPasswords(user)].filter((s) => s !== undefined);
+        return own.length > 0 ? own : Object.values(watcher.current.trunks).find((t) => t.username === user)?.password;
+      },
     });
     const desk: CentreAgentDesk = new CentreAgentDesk(
       acd,
@@ -156,7 +165,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // Guessing limits on agent login and Basic (http/limits.ts): failures counted, 429 when locked.
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
-    const agentApi = createAgentApi(desk, { wsPath: '/sip', guard: httpGuard });
+    const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions, guard: httpGuard });
     const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
     const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
     const planningApi = createPlanningApi({
@@ -290,6 +299,7 @@ function authorize(req: IncomingMessage, config: CentreConfig): { id: string; ro
   if (!h?.startsWith('Basic ')) return undefined;
   const [id, ...rest] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
   const agent = config.agents.find((a) => a.id === id);
-  if (!agent || agent.password !== rest.join(':')) return undefined;
+  // Unknown ids are checked against a decoy hash too: the reply time does not tell which ids exist.
+  if (!checkAgentPasswordSync(agent, rest.join(':')) || !agent) return undefined;
   return { id: agent.id, role: agent.role };
 }

@@ -3,10 +3,22 @@
  * then hands the page its SIP credentials), Ready / Not ready with an aux code, end wrap-up,
  * logout, and a push stream of the agent's state. The state itself lives in the ACD; this file
  * only translates HTTP to the AgentDesk interface that call control implements.
+ *
+ * Secrets: the login reply carries a session token and a short-lived SIP password minted for this
+ * session (server/secrets/sessions.ts), never the agent's own password. Requests carry the token
+ * in `Authorization: Bearer`, never in the URL (URLs end up in proxy and access logs, browser
+ * history and Referer). The event stream is read with EventSource, which cannot set headers, so
+ * login also sets an HttpOnly SameSite=Strict cookie scoped to the stream's path; it is accepted
+ * there only (a GET that changes nothing), so the cookie opens no CSRF door on the POSTs. Why a
+ * cookie rather than a fetch() stream with the header: EventSource keeps its own reconnects and
+ * event parsing, and no script can read an HttpOnly cookie. Tokens expire (AgentSessions' TTL)
+ * and logout revokes all of the agent's sessions and clears the cookie.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { z } from 'zod';
+import { SystemClock } from '../../lib/clock.ts';
+import { AgentSessions, type AgentSession } from '../secrets/sessions.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 import type { LoginGuard } from './limits.ts';
 
@@ -16,8 +28,8 @@ export interface AgentStateView {
 }
 
 export interface AgentDesk {
-  /** The agent's display name if the password is right, else undefined. */
-  authenticate(agentId: string, password: string): { id: string; name: string } | undefined;
+  /** The agent's display name if the password is right, else undefined (scrypt: asynchronous). */
+  authenticate(agentId: string, password: string): Promise<{ id: string; name: string } | undefined>;
   auxCodes(): { code: string; label: string }[];
   /** Domain part of the agents' SIP URIs. */
   sipDomain(): string;
@@ -37,17 +49,37 @@ const StateBody = z.discriminatedUnion('state', [
   z.object({ state: z.literal('not-ready'), reason: z.string().min(1).max(64) }),
 ]);
 
-export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; guard?: LoginGuard }): Handler {
-  /** token -> agent id. Tokens die with the process; agents log in again after a restart. */
-  const sessions = new Map<string, string>();
+/** The event stream's cookie: HttpOnly, SameSite=Strict, sent to the stream's path only. */
+export const EVENTS_COOKIE = 'cc_agent_events';
+const EVENTS_PATH = '/api/v1/agent/events';
 
-  function agentOf(req: IncomingMessage, url: URL): string {
-    const auth = req.headers.authorization;
-    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (url.searchParams.get('token') ?? '');
-    const id = sessions.get(token);
-    if (!id) throw new HttpError(401, 'not logged in');
-    return id;
+function cookieOf(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
+  return undefined;
+}
+
+/** Secure only over TLS (directly or behind a proxy saying so): browsers drop Secure cookies on plain http. */
+function eventsCookie(req: IncomingMessage, value: string, maxAgeSec: number): string {
+  const tls = (req.socket as Partial<TLSSocket>).encrypted === true || req.headers['x-forwarded-proto'] === 'https';
+  return `${EVENTS_COOKIE}=${value}; Path=${EVENTS_PATH}; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${tls ? '; Secure' : ''}`;
+}
+
+export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; sessions?: AgentSessions; guard?: LoginGuard }): Handler {
+  /** Tokens and browsers' SIP passwords; centre.ts shares it with the SIP stack's credentials. */
+  const sessions = opts.sessions ?? new AgentSessions(new SystemClock());
+
+  /** The caller's session: Bearer header; the cookie only where allowed (the event stream). */
+  function sessionOf(req: IncomingMessage, cookie = false): AgentSession {
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : cookie ? cookieOf(req, EVENTS_COOKIE) : undefined;
+    const s = sessions.get(token);
+    if (!s) throw new HttpError(401, 'not logged in');
+    return s;
+  }
+  const agentOf = (req: IncomingMessage): string => sessionOf(req).agentId;
 
   function parse<T>(schema: z.ZodType<T>, body: unknown): T {
     const r = schema.safeParse(body);
@@ -55,7 +87,8 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; guard?: 
     return r.data;
   }
 
-  function events(res: ServerResponse, agentId: string, req: IncomingMessage): void {
+  function events(res: ServerResponse, session: AgentSession, req: IncomingMessage): void {
+    const agentId = session.agentId;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const send = (view: AgentStateView): void => {
       res.write(`event: state\ndata: ${JSON.stringify(view)}\n\n`);
@@ -65,7 +98,11 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; guard?: 
       if (id === agentId) send(view);
     });
     // A comment line every 15 s keeps proxies from closing an idle stream.
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    // The stream ends with its session (logout, expiry); EventSource's reconnect then gets 401.
+    const ping = setInterval(() => {
+      if (sessions.get(session.token)) res.write(': ping\n\n');
+      else res.end();
+    }, 15_000);
     req.on('close', () => {
       off();
       clearInterval(ping);
@@ -77,11 +114,11 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; guard?: 
     if (!url.pathname.startsWith('/api/v1/agent/')) return false;
     const what = url.pathname.slice('/api/v1/agent/'.length);
     if (req.method === 'GET' && what === 'events') {
-      events(res, agentOf(req, url), req);
+      events(res, sessionOf(req, true), req);
       return true;
     }
     if (req.method === 'GET' && what === 'me') {
-      const id = agentOf(req, url);
+      const id = agentOf(req);
       sendJson(res, 200, { agent: id, ...desk.state(id) });
       return true;
     }
@@ -92,23 +129,25 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; guard?: 
         const { agent, password } = parse(LoginBody, body);
         // Guessing limits (limits.ts): a locked source or (agent, source) gets 429 before the check.
         opts.guard?.check(req, res, agent);
-        const who = desk.authenticate(agent, password);
+        const who = await desk.authenticate(agent, password);
         if (!who) opts.guard?.failed(req, agent);
         else opts.guard?.succeeded(req, agent);
         if (!who) throw new HttpError(401, 'wrong agent or password');
-        const token = randomBytes(18).toString('base64url');
-        sessions.set(token, who.id);
         desk.login(who.id);
+        const s = sessions.open(who.id);
+        res.setHeader('set-cookie', eventsCookie(req, s.token, Math.floor(sessions.ttlMs / 1000)));
         sendJson(res, 200, {
-          token,
+          token: s.token,
+          expiresAt: new Date(s.expiresAt).toISOString(),
           agent: who,
-          sip: { uri: `sip:${who.id}@${desk.sipDomain()}`, username: who.id, password, wsPath: opts.wsPath },
+          // The session's own SIP password, valid until logout or expiresAt: not the agent's.
+          sip: { uri: `sip:${who.id}@${desk.sipDomain()}`, username: who.id, password: s.sipPassword, wsPath: opts.wsPath },
           auxCodes: desk.auxCodes(),
         });
         return true;
       }
       case 'state': {
-        const id = agentOf(req, url);
+        const id = agentOf(req);
         const s = parse(StateBody, body);
         if (s.state === 'ready') desk.ready(id);
         else desk.notReady(id, s.reason);
@@ -116,15 +155,16 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; guard?: 
         return true;
       }
       case 'wrapup/end': {
-        const id = agentOf(req, url);
+        const id = agentOf(req);
         desk.endWrapUp(id);
         sendJson(res, 200, desk.state(id));
         return true;
       }
       case 'logout': {
-        const id = agentOf(req, url);
+        const id = agentOf(req);
         desk.logout(id);
-        for (const [t, a] of sessions) if (a === id) sessions.delete(t);
+        sessions.closeAgent(id);
+        res.setHeader('set-cookie', eventsCookie(req, '', 0));
         sendJson(res, 200, { ok: true });
         return true;
       }

@@ -4,7 +4,7 @@
  * challenged request once with credentials.
  */
 import { SipRequest, type SipResponse } from './message.ts';
-import { authorize, digestUsername, parseChallenge, type Credentials, type DigestServer } from './digest.ts';
+import { authorize, digestUsername, parseChallenge, type Credentials, type DigestServer, type SecretLookup } from './digest.ts';
 import type { SipServerResponse } from './server-response.ts';
 
 /** The guessing limits the authenticator consults and feeds (SipGuard in limits.ts). */
@@ -14,8 +14,11 @@ export interface AuthGuard {
   authSucceeded(address: string, user: string): void;
 }
 
-/** Password lookup for digest (agents, trunks). */
-export type CredentialLookup = (user: string, realm: string) => string | undefined | Promise<string | undefined>;
+/**
+ * Secret lookup for digest (agents, trunks): a clear password, stored HA1s (`{ ha1: { MD5,
+ * 'SHA-256' } }`), or several of these, any of which is accepted.
+ */
+export type CredentialLookup = SecretLookup;
 
 /**
  * §22.2/§22.3: the retry of `req` answering the 401/407 `res` — a copy with CSeq+1, no Via, and an

@@ -94,7 +94,16 @@ export interface DigestInput {
 }
 
 export function digestResponse(d: DigestInput): string {
-  let ha1 = h(d.algorithm, `${d.username}:${d.realm}:${d.password}`);
+  return digestResponseFromHa1({ ...d, ha1: h(d.algorithm, `${d.username}:${d.realm}:${d.password}`) });
+}
+
+/**
+ * The response from a stored H(A1) = H(username:realm:password) instead of the password: what a
+ * server keeping only HA1 (RFC 2617 §3.2.2.2, RFC 7616 §3.4.2) computes. The -sess variants
+ * derive their session HA1 from it.
+ */
+export function digestResponseFromHa1(d: Omit<DigestInput, 'password'> & { ha1: string }): string {
+  let ha1 = d.ha1.toLowerCase();
   if (d.algorithm.endsWith('-sess')) ha1 = h(d.algorithm, `${ha1}:${d.nonce}:${d.cnonce ?? ''}`);
   const ha2 = h(d.algorithm, `${d.method}:${d.uri}`);
   return d.qop
@@ -123,6 +132,28 @@ export function authorize(challenge: Challenge, creds: Credentials, method: stri
   if (challenge.opaque !== undefined) s += `, opaque=${q(challenge.opaque)}`;
   if (qop) s += `, qop=${qop}, nc=${ncs}, cnonce=${q(cnonce)}`;
   return s;
+}
+
+/**
+ * What the server checks a digest against: the clear password, or the stored H(A1) per algorithm
+ * (hex; computed for this server's realm). An HA1 lacking the algorithm the client used fails as
+ * a mismatch, so the client is challenged again.
+ */
+export type SipSecret = string | { ha1: { MD5?: string; 'SHA-256'?: string } };
+
+/**
+ * A user's secrets: one, or several that are all accepted (an agent's desk-phone password and the
+ * short-lived SIP passwords of the agent's browser sessions).
+ */
+export type SecretLookup = (
+  user: string,
+  realm: string,
+) => SipSecret | readonly SipSecret[] | undefined | Promise<SipSecret | readonly SipSecret[] | undefined>;
+
+function expectedResponse(secret: SipSecret, d: Omit<DigestInput, 'password'>): string | undefined {
+  if (typeof secret === 'string') return digestResponse({ ...d, password: secret });
+  const ha1 = secret.ha1[d.algorithm.startsWith('SHA-256') ? 'SHA-256' : 'MD5'];
+  return ha1 === undefined ? undefined : digestResponseFromHa1({ ...d, ha1 });
 }
 
 /**
@@ -200,11 +231,7 @@ export class DigestServer {
     return [...algs].map(one);
   }
 
-  async verify(
-    header: string | undefined,
-    method: string,
-    lookup: (user: string, realm: string) => string | undefined | Promise<string | undefined>,
-  ): Promise<VerifyResult> {
+  async verify(header: string | undefined, method: string, lookup: SecretLookup): Promise<VerifyResult> {
     if (header === undefined) return { ok: false, reason: 'missing' };
     const p = parseAuthParams(header);
     if (!p || p.scheme.toLowerCase() !== 'digest') return { ok: false, reason: 'malformed' };
@@ -221,22 +248,28 @@ export class DigestServer {
     if (realm !== this.realm) return { ok: false, reason: 'realm' };
     const ns = this.nonceState(nonce);
     if (ns === 'bad') return { ok: false, reason: 'bad-nonce' };
-    const password = await lookup(username, realm);
-    if (password === undefined) return { ok: false, reason: 'unknown-user' };
+    const found = await lookup(username, realm);
+    const secrets: readonly SipSecret[] =
+      found === undefined ? [] : typeof found === 'string' || !Array.isArray(found) ? [found as SipSecret] : found;
+    if (secrets.length === 0) return { ok: false, reason: 'unknown-user' };
     const qop = g('qop');
-    const expected = digestResponse({
+    const input = {
       algorithm: alg,
       username,
       realm,
-      password,
       method,
       uri,
       nonce,
       ...(qop ? { qop, nc: g('nc') ?? '', cnonce: g('cnonce') ?? '' } : {}),
-    });
-    if (expected.length !== response.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(response.toLowerCase()))) {
-      return { ok: false, reason: 'mismatch' };
+    };
+    const given = Buffer.from(response.toLowerCase());
+    // Every secret is tried (no early exit), so the time taken does not tell which one matched.
+    let matched = false;
+    for (const secret of secrets) {
+      const expected = expectedResponse(secret, input);
+      if (expected !== undefined && expected.length === given.length && timingSafeEqual(Buffer.from(expected), given)) matched = true;
     }
+    if (!matched) return { ok: false, reason: 'mismatch' };
     if (ns === 'stale') return { ok: false, reason: 'stale' };
     if (qop) {
       // Replay protection (RFC 7616 §3.4): each nonce's nc must grow. A replayed or reordered

@@ -15,7 +15,7 @@ export type { DialogEvents, DialogState } from './dialog.ts';
 export { SipRequest, SipResponse, SipMessage, SipError, makeResponse } from './message.ts';
 export type { RequestOptions, Source, Transport } from './message.ts';
 export { parseMessage } from './parser.ts';
-export type { Credentials } from './digest.ts';
+export type { Credentials, SipSecret } from './digest.ts';
 export { MemoryLocationStore } from './location.ts';
 export type { Binding, LocationStore } from './location.ts';
 export type { Destination } from './transport.ts';

@@ -51,7 +51,10 @@ export interface SipStackOptions {
    * 401 as soon as any challenge is not MD5 or two share a realm.
    */
   md5OnlyUserAgents?: RegExp[];
-  /** Password lookup for digest (agents, trunks). */
+  /**
+   * Secret lookup for digest (agents, trunks): a clear password, `{ ha1: { MD5?, 'SHA-256'? } }`
+   * (hex HA1 for this realm), or a list of these, any of which is accepted.
+   */
   credentials?: CredentialLookup;
   location?: LocationStore;
   /** false disables the built-in registrar (REGISTER then goes to a 'register' listener or 405). */

@@ -1,15 +1,19 @@
 /**
  * The agent desktop. Login goes to the server's REST API, which checks the agent's password and
  * hands back SIP credentials; sip.js then registers over WebSocket (RFC 7118) on the same origin.
- * Agent state changes go over REST; the server pushes state and call details over Server-Sent
- * Events. The screen pop (caller, queue, time waited, IVR path) arrives in the INVITE's X-CC-*
- * headers, so it is in the page the moment the phone rings.
+ * The SIP password in the login reply is minted for this session (it dies with logout), not the
+ * agent's own. Agent state changes go over REST with the token in an Authorization header; the
+ * server pushes state over Server-Sent Events, which the login's HttpOnly cookie (scoped to the
+ * stream) authenticates, so no token ever sits in a URL. The screen pop (caller, queue, time
+ * waited, IVR path) arrives in the INVITE's X-CC-* headers, so it is in the page the moment the
+ * phone rings.
  */
 import { Invitation, Registerer, RegistererState, SessionState, UserAgent, type Session } from 'sip.js';
 import type { SessionDescriptionHandler } from 'sip.js/lib/platform/web/index.js';
 
 interface LoginReply {
   token: string;
+  expiresAt: string;
   agent: { id: string; name: string };
   sip: { uri: string; username: string; password: string; wsPath: string };
   auxCodes: { code: string; label: string }[];
@@ -205,7 +209,8 @@ async function login(agent: string, password: string): Promise<void> {
   $('who').textContent = `${reply.agent.name} (${reply.agent.id})`;
   $('login').hidden = true;
   $('desk').hidden = false;
-  events = new EventSource(`/api/v1/agent/events?token=${encodeURIComponent(token)}`);
+  // Same origin: the cookie set by the login reply goes with it (EventSource cannot send headers).
+  events = new EventSource('/api/v1/agent/events');
   events.addEventListener('state', (ev) => {
     const d = JSON.parse((ev as MessageEvent<string>).data) as { state: string; reason?: string };
     cc.state = d.state;

@@ -19,9 +19,9 @@ export interface TestCentre {
  * The demo config, copied; with alwaysOpen its business calendar is open around the clock and
  * has no holidays, so a test's call reaches the menu whatever the time of day.
  */
-function testConfig(dataDir: string, alwaysOpen: boolean, edits: Record<string, [string, string][]>): string {
+function testConfig(dataDir: string, alwaysOpen: boolean, edits: Record<string, [string, string][]>, from = 'config'): string {
   const dir = join(dataDir, 'config');
-  cpSync(resolve('config'), dir, { recursive: true });
+  cpSync(resolve(from), dir, { recursive: true });
   for (const [file, pairs] of Object.entries(edits)) {
     let text = readFileSync(join(dir, file), 'utf8');
     for (const [from, to] of pairs) {
@@ -44,14 +44,22 @@ function testConfig(dataDir: string, alwaysOpen: boolean, edits: Record<string, 
 export async function startTestCentre(
   ports: { sip: number; http: number; pg: number; rtc: number },
   /** edits: per config file, [search, replace] pairs applied to every occurrence. */
-  opts: { env?: Record<string, string>; alwaysOpen?: boolean; edits?: Record<string, [string, string][]> } = {},
+  /** configFrom: the config directory to copy (default the demo's config/). */
+  opts: {
+    env?: Record<string, string>;
+    alwaysOpen?: boolean;
+    edits?: Record<string, [string, string][]>;
+    configFrom?: string;
+    sessionTtlMs?: number;
+  } = {},
 ): Promise<TestCentre> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cc-e2e-'));
   // Run as root, embedded Postgres runs as user postgres, which must reach its data dir inside.
   chmodSync(dataDir, 0o755);
   const centre = await startCentre({
-    configDir: testConfig(dataDir, opts.alwaysOpen ?? true, opts.edits ?? {}),
+    configDir: testConfig(dataDir, opts.alwaysOpen ?? true, opts.edits ?? {}, opts.configFrom),
     mediaWorkers: 1,
+    ...(opts.sessionTtlMs !== undefined ? { sessionTtlMs: opts.sessionTtlMs } : {}),
     env: {
       CC_SIP_PORT: String(ports.sip),
       CC_HTTP_PORT: String(ports.http),

@@ -20,7 +20,7 @@ const passwords: Record<string, { password: string; role: string }> = {
 };
 
 const desk: AgentDesk = {
-  authenticate: (id, pw) => (passwords[id]?.password === pw ? { id, name: id } : undefined),
+  authenticate: async (id, pw) => Promise.resolve(passwords[id]?.password === pw ? { id, name: id } : undefined),
   auxCodes: () => [],
   sipDomain: () => 'cc.test',
   login: () => undefined,

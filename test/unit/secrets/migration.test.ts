@@ -63,7 +63,7 @@ describe('agents.yaml migration', () => {
     ] as const) {
       expect(
         await checkAgentPassword(
-          file.agents.find((a) => a.id === id)!,
+          file.agents.find((a) => a.id === id),
           pw,
         ),
       ).toBe(true);

@@ -165,7 +165,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // Guessing limits on agent login and Basic (http/limits.ts): failures counted, 429 when locked.
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
-    const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions, guard: httpGuard });
+    const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions, guard: httpGuard, audit: store.audit });
     const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
     const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
     const planningApi = createPlanningApi({

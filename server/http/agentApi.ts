@@ -19,7 +19,8 @@ import type { TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import { SystemClock } from '../../lib/clock.ts';
 import { AgentSessions, type AgentSession } from '../secrets/sessions.ts';
-import { HttpError, readJson, sendJson, type Handler } from './server.ts';
+import type { Audit } from '../store/audit.ts';
+import { clientIp, HttpError, readJson, sendJson, type Handler } from './server.ts';
 import type { LoginGuard } from './limits.ts';
 
 export interface AgentStateView {
@@ -67,7 +68,10 @@ function eventsCookie(req: IncomingMessage, value: string, maxAgeSec: number): s
   return `${EVENTS_COOKIE}=${value}; Path=${EVENTS_PATH}; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${tls ? '; Secure' : ''}`;
 }
 
-export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; sessions?: AgentSessions; guard?: LoginGuard }): Handler {
+export function createAgentApi(
+  desk: AgentDesk,
+  opts: { wsPath: string; sessions?: AgentSessions; guard?: LoginGuard; /** Who logged in and out (audit_log). */ audit?: Audit },
+): Handler {
   /** Tokens and browsers' SIP passwords; centre.ts shares it with the SIP stack's credentials. */
   const sessions = opts.sessions ?? new AgentSessions(new SystemClock());
 
@@ -132,6 +136,7 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; sessions
         const who = await desk.authenticate(agent, password);
         if (!who) opts.guard?.failed(req, agent);
         else opts.guard?.succeeded(req, agent);
+        opts.audit?.({ actor: agent.slice(0, 64), action: who ? 'agent.login' : 'agent.login.failed', ip: clientIp(req) });
         if (!who) throw new HttpError(401, 'wrong agent or password');
         desk.login(who.id);
         const s = sessions.open(who.id);
@@ -164,6 +169,7 @@ export function createAgentApi(desk: AgentDesk, opts: { wsPath: string; sessions
         const id = agentOf(req);
         desk.logout(id);
         sessions.closeAgent(id);
+        opts.audit?.({ actor: id, action: 'agent.logout', ip: clientIp(req) });
         res.setHeader('set-cookie', eventsCookie(req, '', 0));
         sendJson(res, 200, { ok: true });
         return true;

@@ -207,6 +207,38 @@ describe('recordings without server paths, and the audit trail', () => {
     ]);
   });
 
+  it('audits agent logins (and failed ones) and logouts, with the address', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const login = (password: string): Promise<Response> =>
+      fetch(`${base}/api/v1/agent/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ agent: '1003', password }),
+      });
+    expect((await login('wrong-one')).status).toBe(401);
+    const ok = await login('carol1003');
+    expect(ok.status).toBe(200);
+    const { token } = (await ok.json()) as { token: string };
+    const out = await fetch(`${base}/api/v1/agent/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(out.status).toBe(200);
+    const rows = await waitFor(
+      async () => {
+        const r = await auditRows({ from: since, actor: '1003' });
+        return r.length === 3 ? r : undefined;
+      },
+      { timeoutMs: 5000, what: 'three audit rows for 1003' },
+    );
+    expect(rows.map((r) => [r.action, r.ip])).toEqual([
+      ['agent.login.failed', '127.0.0.1'],
+      ['agent.login', '127.0.0.1'],
+      ['agent.logout', '127.0.0.1'],
+    ]);
+  });
+
   it('audits a config reload and a rejected edit', async () => {
     const since = new Date(Date.now() - 1000).toISOString();
     const file = join(tc.centre.config.dir, 'queues.yaml');

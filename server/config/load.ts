@@ -11,7 +11,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type { z } from 'zod';
 import type { Agent, AuxCodeSchema, Queue } from '../acd/config.ts';
 import { applyEnv } from './env.ts';
-import { parseAddressRule } from './trunks.ts';
+import { parseCidr } from '../../lib/ratelimit.ts';
 import type { ConfigError } from './errors.ts';
 import {
   AgentsFileSchema,
@@ -331,7 +331,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
   if (centre) {
     for (const [tn, t] of Object.entries(centre.trunks)) {
       t.from.forEach((rule, i) => {
-        if (!parseAddressRule(rule))
+        if (!parseCidr(rule))
           errors.push(
             err(
               P('centre.yaml'),

@@ -4,22 +4,11 @@
  */
 import { BlockList, isIP } from 'node:net';
 import type { Trunk } from './schema.ts';
+import { parseCidr, plainAddress } from '../../lib/ratelimit.ts';
 
 export interface CallRoute {
   trunk: string;
   flow: string;
-}
-
-/** Parses "10.0.0.1", "10.0.0.0/8" or "2001:db8::/32"; undefined when malformed. */
-export function parseAddressRule(rule: string): { address: string; prefix?: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const [addr, bits, extra] = rule.split('/');
-  if (addr === undefined || extra !== undefined) return undefined;
-  const v = isIP(addr);
-  if (v === 0) return undefined;
-  const family = v === 4 ? 'ipv4' : 'ipv6';
-  if (bits === undefined) return { address: addr, family };
-  if (!/^\d{1,3}$/.test(bits) || Number(bits) > (v === 4 ? 32 : 128)) return undefined;
-  return { address: addr, prefix: Number(bits), family };
 }
 
 export class TrunkTable {
@@ -29,7 +18,7 @@ export class TrunkTable {
     for (const [name, t] of Object.entries(trunks)) {
       const allow = new BlockList();
       for (const rule of t.from) {
-        const r = parseAddressRule(rule);
+        const r = parseCidr(rule);
         if (!r) continue; // the loader has rejected malformed rules already
         if (r.prefix === undefined) allow.addAddress(r.address, r.family);
         else allow.addSubnet(r.address, r.prefix, r.family);
@@ -40,7 +29,7 @@ export class TrunkTable {
 
   /** The trunk whose `from` covers `source` (an IPv4-mapped IPv6 address counts as IPv4). */
   trunkFor(source: string): string | undefined {
-    const addr = source.startsWith('::ffff:') && isIP(source.slice(7)) === 4 ? source.slice(7) : source;
+    const addr = plainAddress(source);
     const family = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
     if (isIP(addr) === 0) return undefined;
     return this.entries.find((e) => e.allow.check(addr, family))?.name;

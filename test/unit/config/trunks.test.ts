@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddressRule, TrunkTable } from '../../../server/config/trunks.ts';
+import { parseCidr } from '../../../lib/ratelimit.ts';
+import { TrunkTable } from '../../../server/config/trunks.ts';
 
 describe('trunk routing', () => {
   const table = new TrunkTable({
@@ -27,8 +28,7 @@ describe('trunk routing', () => {
     expect(table.route('203.0.113.9', '1001')).toBeUndefined();
   });
   it('parses address rules strictly', () => {
-    expect(parseAddressRule('10.0.0.0/8')).toEqual({ address: '10.0.0.0', prefix: 8, family: 'ipv4' });
-    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'localhost', '10.0.0.1/8/1', '::1/129'])
-      expect(parseAddressRule(bad), bad).toBeUndefined();
+    expect(parseCidr('10.0.0.0/8')).toEqual({ address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'localhost', '10.0.0.1/8/1', '::1/129']) expect(parseCidr(bad), bad).toBeUndefined();
   });
 });

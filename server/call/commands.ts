@@ -26,7 +26,7 @@ export function registerCallCommands(program: Command): void {
       .description("place a demo call (sipp) into the running centre: IVR keys, then a tone as the caller's voice")
       .option('--digits <keys>', 'keys to press in the IVR, e.g. 1 (sales) or 2 (support)', '1')
       .option('--to <host:port>', 'SIP address of the centre (default: from the config)')
-      .option('--dialled <number>', 'dialled number', '100')
+      .option('--dialled <number>', 'dialled number (the demo: 200 answers at any hour, 100 keeps office hours)', '200')
       .option('--caller <number>', 'caller number shown to the agent', '15551234567')
       .option('--hold <seconds>', 'hang up after this many seconds', '60')
       .option('--tone <hz>', "frequency of the caller's tone", '1000'),

@@ -23,7 +23,7 @@ describe('callcentre CLI', () => {
     const r = cli('validate');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(
-      /^config: valid \(version [0-9a-f]{12}\) — 5 agents, 3 queues, 1 calendars, \d+ prompts, 2 IVR flows \(main, survey\)/,
+      /^config: valid \(version [0-9a-f]{12}\) — 5 agents, 3 queues, 1 calendars, \d+ prompts, 3 IVR flows \(demo, main, survey\)/,
     );
   });
 
@@ -68,7 +68,7 @@ describe('callcentre CLI', () => {
   it('ivr simulate: bad arguments get a clear error and exit 1', () => {
     expect(cli('ivr', 'simulate', 'nope')).toMatchObject({
       code: 1,
-      err: expect.stringMatching(/unknown flow "nope"; flows are main, survey/),
+      err: expect.stringMatching(/unknown flow "nope"; flows are demo, main, survey/),
     });
     expect(cli('ivr', 'simulate', 'main', '--at', 'tomorrow-ish')).toMatchObject({
       code: 1,

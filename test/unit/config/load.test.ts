@@ -56,11 +56,14 @@ describe('the demo centre', () => {
     const r = loadConfig(DEMO, {}, '/srv/cc');
     if (!r.ok) throw new Error(r.errors.map((e) => formatError(e)).join('\n'));
     const c = r.config;
-    expect(Object.keys(c.flows).sort()).toEqual(['main', 'survey']);
+    expect(Object.keys(c.flows).sort()).toEqual(['demo', 'main', 'survey']);
     expect(c.agents.map((a) => a.id)).toEqual(['1001', '1002', '1003', '1004', '9001']);
     expect(c.agents.find((a) => a.id === '9001')?.role).toBe('supervisor');
     expect(Object.keys(c.queues).sort()).toEqual(['operator', 'sales', 'support']);
-    expect(c.trunks.local?.routes[0]).toEqual({ match: '.*', flow: 'main' });
+    expect(c.trunks.local?.routes).toEqual([
+      { match: '^200$', flow: 'demo' },
+      { match: '.*', flow: 'main' },
+    ]);
     expect(c.server.sip.udpPort).toBe(5060);
     expect(c.server.http.port).toBe(8080);
     expect(c.server.database).toMatchObject({ embedded: true, dataDir: '/srv/cc/data/postgres' });
@@ -234,7 +237,7 @@ describe('errors an admin can act on', () => {
       file: 'queues.yaml',
       path: ['queues', 'support', 'skills', 0, 'skill'],
     });
-    expect(only(errors, /unknown IVR flow "mian"/)).toMatchObject({ file: 'centre.yaml', path: ['trunks', 'local', 'routes', 0, 'flow'] });
+    expect(only(errors, /unknown IVR flow "mian"/)).toMatchObject({ file: 'centre.yaml', path: ['trunks', 'local', 'routes', 1, 'flow'] });
   });
 
   it('bad trunk address, bad transfer number, unknown skill in a queue override, port clash', () => {

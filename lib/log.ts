@@ -1,4 +1,6 @@
+import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /** A destination pino writes to; flush/flushSync when the stream has them (sonic-boom does). */
 type Sink = DestinationStream & { flush?: (cb?: (err?: Error) => void) => void; flushSync?: () => void };
@@ -6,9 +8,26 @@ type Sink = DestinationStream & { flush?: (cb?: (err?: Error) => void) => void; 
 /** File descriptor the log goes to: 1 (stdout) for the server, 2 (stderr) once configureLog says so. */
 let fd: 1 | 2 = 1;
 let sink: Sink | undefined;
-// The same stream pino would make by default (sonic-boom on stdout, flushed at exit). Stderr is
-// written synchronously: a command's few log lines then interleave with its errors as they happen.
-const current = (): Sink => (sink ??= pino.destination({ dest: fd, minLength: 0, sync: fd === 2 }));
+/**
+ * On a terminal a person reads the log: one coloured line per record (pino-pretty, in-process and
+ * synchronous, so nothing is lost at exit). Anywhere else (a file, a pipe, journald, a log shipper)
+ * it stays JSON lines. LOG_FORMAT=json or LOG_FORMAT=pretty overrides the guess.
+ */
+const prettyOn = (d: 1 | 2): boolean => (process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : isatty(d));
+// Otherwise the same stream pino would make by default (sonic-boom on stdout, flushed at exit).
+// Stderr is written synchronously: a command's few log lines then interleave with its errors.
+const current = (): Sink =>
+  (sink ??= prettyOn(fd)
+    ? pretty({
+        destination: fd,
+        sync: true,
+        colorize: isatty(fd),
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,mod',
+        messageFormat: '{if mod}{mod}: {end}{msg}',
+      })
+    : pino.destination({ dest: fd, minLength: 0, sync: fd === 2 }));
 
 /**
  * The root logger and every child write through this one forwarding stream, so configureLog can
@@ -26,7 +45,7 @@ const forward: Sink = {
 };
 
 /**
- * The one logger. JSON lines on stdout (pino), level from LOG_LEVEL. Modules take a child with
+ * The one logger. JSON lines on stdout (pino; one readable line each on a terminal), level from LOG_LEVEL. Modules take a child with
  * their name (`log.child({ mod: 'sip' })`) and put the Call-ID on every call-related line.
  */
 export const log: Logger = pino(

@@ -33,7 +33,14 @@ fi
 
 log() { echo "[mediasoup-worker] $*" >&2; }
 START=$(date +%s)
-log "no cached worker for mediasoup $VERSION: building it from the npm package's C++ source (~5 min on 2 cores)"
+log "no cached worker for mediasoup $VERSION: building it from the npm package's C++ source (~5 min on 2 cores, once)"
+# The compiler's and package manager's lines go to a log file, not the terminal: a newcomer reads
+# pages of them as a failure. We print the steps and the compile's progress; on failure, the log's tail.
+mkdir -p "$CACHE_ROOT"
+BUILD_LOG="$CACHE_ROOT/mediasoup-worker-$VERSION.build.log"
+: > "$BUILD_LOG"
+failed() { log "build failed; the last lines of $BUILD_LOG:"; tail -n 30 "$BUILD_LOG" >&2; exit 1; }
+trap failed ERR
 
 # Build dependencies, from Debian.
 need=(g++ pkg-config python3 meson ninja-build flatbuffers-compiler libssl-dev libuv1-dev
@@ -41,17 +48,20 @@ need=(g++ pkg-config python3 meson ninja-build flatbuffers-compiler libssl-dev l
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
+  log "step 1/4: installing Debian build packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq >&2
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  $SUDO apt-get update -qq >>"$BUILD_LOG" 2>&1
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$BUILD_LOG" 2>&1
+else
+  log "step 1/4: Debian build packages present"
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mediasoup-worker.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-TGZ=$(npm pack "mediasoup@$VERSION" --silent 2>/dev/null | tail -1)
+log "step 2/4: unpacking mediasoup $VERSION's source from the npm registry"
+TGZ=$(npm pack "mediasoup@$VERSION" --silent 2>>"$BUILD_LOG" | tail -1)
 tar xzf "$TGZ"
 cd package/worker
 
@@ -129,11 +139,31 @@ if s.count(old) != 1:
 open(p, 'w').write(s.replace(old, new))
 PY
 
-meson setup out --buildtype release -Db_ndebug=true -Dms_disable_liburing=true --wrap-mode=nodownload >&2
+log "step 3/4: configuring (meson)"
+meson setup out --buildtype release -Db_ndebug=true -Dms_disable_liburing=true --wrap-mode=nodownload >>"$BUILD_LOG" 2>&1
 # The generated flatbuffers headers are not declared dependencies of the C++ objects; generate first.
-meson compile -C out flatbuffers-generator >&2
-ninja -C out -j"${JOBS:-$(nproc)}" mediasoup-worker >&2
+meson compile -C out flatbuffers-generator >>"$BUILD_LOG" 2>&1
+log "step 4/4: compiling (the long step; full output in $BUILD_LOG)"
+# ninja prefixes each line with NINJA_STATUS; we read "[done/total]" from it and print the progress
+# every 10 % with an estimate of the time left (elapsed × remaining / done).
+COMPILE_START=$(date +%s)
+NINJA_STATUS="[%f/%t] " ninja -C out -j"${JOBS:-$(nproc)}" mediasoup-worker 2>&1 | tee -a "$BUILD_LOG" | {
+  next=10
+  while IFS= read -r line; do
+    [[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]] || continue
+    done_=${BASH_REMATCH[1]}; total=${BASH_REMATCH[2]}
+    pct=$(( done_ * 100 / total ))
+    if [ "$pct" -ge "$next" ]; then
+      elapsed=$(( $(date +%s) - COMPILE_START ))
+      left=$(( elapsed * (total - done_) / (done_ > 0 ? done_ : 1) ))
+      log "  compiled $done_/$total ($pct %), about $(( (left + 59) / 60 )) min left"
+      next=$(( (pct / 10 + 1) * 10 ))
+    fi
+  done
+}
+[ "${PIPESTATUS[0]}" = 0 ] || failed
 mkdir -p "$OUT_DIR"
 install -m 0755 out/mediasoup-worker "$BIN.tmp" && mv "$BIN.tmp" "$BIN"
+trap - ERR
 log "built $BIN in $(( $(date +%s) - START ))s"
 echo "$BIN"

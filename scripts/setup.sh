@@ -25,8 +25,19 @@ worker_ok() {
   [ -x node_modules/mediasoup/worker/out/Release/mediasoup-worker ] || [ -x "${MEDIASOUP_WORKER_BIN:-/nonexistent}" ]
 }
 npm_install() { npm ci --no-audit --no-fund --loglevel=error >&2; }
+# Can mediasoup's postinstall fetch its prebuilt worker (from GitHub)? Asked first, in at most 8 s,
+# because where it cannot, npm prints some 60 lines of errors and pip retries before giving up,
+# which a newcomer reads as a failed install.
+prebuilt_reachable() {
+  node -e 'fetch("https://github.com/versatica/mediasoup/releases", { method: "HEAD", signal: AbortSignal.timeout(8000) })
+    .then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))' 2>/dev/null
+}
 
 if ! installed_ok; then
+  if [ -z "${MEDIASOUP_WORKER_BIN:-}" ] && ! worker_ok && ! prebuilt_reachable; then
+    say "mediasoup's prebuilt workers (GitHub) are not reachable from here: building the worker from source first"
+    MEDIASOUP_WORKER_BIN=$(bash scripts/mediasoup-worker.sh); export MEDIASOUP_WORKER_BIN
+  fi
   say "installing npm dependencies"
   if ! npm_install; then
     if [ -n "${MEDIASOUP_WORKER_BIN:-}" ]; then echo "[setup] npm ci failed" >&2; exit 1; fi

@@ -22,8 +22,14 @@ try {
     [
       '',
       `${config.name} is running.`,
-      `  Agent desktop:  ${urls.http}`,
-      `  SIP (UDP/TCP):  ${urls.sip}   WebSocket: ${urls.http.replace(/^http/, 'ws')}sip`,
+      `  Agent desktop:  ${urls.http}${urls.https ? `   from other machines: ${urls.https} (WSS ${urls.https.replace(/^https/, 'wss')}sip)` : ''}`,
+      ...(centre.certificate
+        ? [
+            `  TLS certificate (${centre.certificate.source === 'self-signed' ? 'self-signed: compare this with the browser warning before accepting it' : centre.certificate.certFile}):`,
+            `    SHA-256 ${centre.certificate.fingerprint}`,
+          ]
+        : []),
+      `  SIP (UDP/TCP):  ${urls.sip}   WebSocket: ${urls.http.replace(/^http/, 'ws')}sip${urls.sips ? `   TLS: ${urls.sips}` : ''}`,
       `  Reports:        ${urls.http}api/v1/reports   Metrics: ${urls.http}metrics`,
       '',
       'Agent logins (agent  password  name  [skills]):',

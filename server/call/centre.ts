@@ -29,6 +29,7 @@ import { EspeakTts } from '../ivr/tts.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import { checkAgentPasswordSync } from '../secrets/passwords.ts';
 import { AgentSessions } from '../secrets/sessions.ts';
+import { centreCertificate, type CentreCertificate } from '../secrets/certificate.ts';
 import { SipStack, type SipLimitOptions, type SipRequest, type SipSecret, type SipServerResponse } from '../sip/index.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { PgLocationStore } from '../store/locations.ts';
@@ -64,7 +65,11 @@ export interface Centre {
   readonly desk: CentreAgentDesk;
   /** Calls in progress, by contact id. */
   readonly calls: ReadonlyMap<string, Call>;
-  readonly urls: { http: string; sip: string };
+  readonly urls: { http: string; sip: string; https?: string; sips?: string };
+  /** The HTTPS/WSS server when server.http.tls is set. */
+  readonly https?: Server;
+  /** The TLS certificate in use (HTTPS, SIP TLS), with its fingerprint. */
+  readonly certificate?: CentreCertificate;
   stop(): Promise<void>;
 }
 
@@ -197,10 +202,45 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         }),
     );
 
+    // HTTPS/WSS for agents on other machines (the microphone needs a secure context) and SIP over
+    // TLS: one certificate, the admin's or a self-signed one the centre keeps in dataDir/tls.
+    let https: Server | undefined;
+    let certificate: CentreCertificate | undefined;
+    if (srv.http.tls || srv.sip.tls) {
+      const files = srv.http.tls?.certFile ? srv.http.tls : srv.sip.tls?.certFile ? srv.sip.tls : {};
+      certificate = await centreCertificate({
+        ...files,
+        dir: join(srv.dataDir, 'tls'),
+        names: [srv.http.host, srv.sip.host, srv.media.announcedAddress ?? ''],
+      });
+      log.info({ fingerprint: certificate.fingerprint, source: certificate.source, file: certificate.certFile }, 'TLS certificate');
+    }
+    if (srv.http.tls && certificate) {
+      https = await startHttp({
+        host: srv.http.host,
+        port: srv.http.tls.port,
+        staticDir,
+        handlers: [httpGuard.gate, agentApi, reportsApi, planningApi, liveApi, auditApi],
+        tls: { cert: certificate.cert, key: certificate.key },
+      });
+      const secure = https;
+      stoppers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            secure.closeAllConnections();
+            secure.close(() => resolve());
+          }),
+      );
+    }
+    const sipTlsCert = srv.sip.tls?.certFile ? await centreCertificate({ ...srv.sip.tls, dir: '', names: [] }) : certificate;
     await sip.listen({
       udp: { host: srv.sip.host, port: srv.sip.udpPort },
       tcp: { host: srv.sip.host, port: srv.sip.tcpPort },
       ws: { server: http, path: '/sip' },
+      ...(https ? { wss: { server: https, path: '/sip' } } : {}),
+      ...(srv.sip.tls && sipTlsCert
+        ? { tls: { host: srv.sip.host, port: srv.sip.tls.port, cert: sipTlsCert.cert, key: sipTlsCert.key } }
+        : {}),
     });
 
     let trunks = new TrunkTable(config.trunks);
@@ -275,9 +315,27 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     });
 
     const host = srv.http.host === '0.0.0.0' ? '127.0.0.1' : srv.http.host;
-    const urls = { http: `http://${host}:${srv.http.port}/`, sip: `sip:${srv.sip.host}:${srv.sip.udpPort}` };
+    const urls = {
+      http: `http://${host}:${srv.http.port}/`,
+      sip: `sip:${srv.sip.host}:${srv.sip.udpPort}`,
+      ...(srv.http.tls ? { https: `https://${host}:${srv.http.tls.port}/` } : {}),
+      ...(srv.sip.tls ? { sips: `sips:${srv.sip.host}:${srv.sip.tls.port}` } : {}),
+    };
     log.info({ ...urls, config: config.dir, version: config.version }, 'centre started');
-    return { config, sip, media, acd, store, http, desk, calls, urls, stop };
+    return {
+      config,
+      sip,
+      media,
+      acd,
+      store,
+      http,
+      desk,
+      calls,
+      urls,
+      stop,
+      ...(https ? { https } : {}),
+      ...(certificate ? { certificate } : {}),
+    };
   } catch (e) {
     await stop();
     throw e;

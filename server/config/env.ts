@@ -19,6 +19,8 @@ export const ENV_OVERRIDES: Record<string, Override> = {
   CC_SIP_REALM: { path: ['server', 'sipRealm'], kind: 'string', doc: 'SIP digest realm' },
   CC_HTTP_HOST: { path: ['server', 'http', 'host'], kind: 'string', doc: 'HTTP/WebSocket listen address' },
   CC_HTTP_PORT: { path: ['server', 'http', 'port'], kind: 'port', doc: 'HTTP/WebSocket port' },
+  CC_HTTPS_PORT: { path: ['server', 'http', 'tls', 'port'], kind: 'port', doc: 'HTTPS/WSS port (turns HTTPS on)' },
+  CC_SIP_TLS_PORT: { path: ['server', 'sip', 'tls', 'port'], kind: 'port', doc: 'SIP over TLS port (turns SIP TLS on)' },
   CC_MEDIA_LISTEN_IP: { path: ['server', 'media', 'listenIp'], kind: 'string', doc: 'RTP/ICE listen address' },
   CC_ANNOUNCED_ADDRESS: { path: ['server', 'media', 'announcedAddress'], kind: 'string', doc: 'address announced in SDP/ICE (NAT)' },
   CC_RTC_MIN_PORT: { path: ['server', 'media', 'rtcMinPort'], kind: 'port', doc: 'lowest RTP/ICE port' },

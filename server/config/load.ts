@@ -360,6 +360,10 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     if (http.port === sip.tcpPort || http.port === sip.tls?.port) {
       errors.push(err(P('centre.yaml'), ['server', 'http', 'port'], `HTTP port ${http.port} is also a SIP TCP/TLS port`));
     }
+    const https = http.tls?.port;
+    if (https !== undefined && (https === http.port || https === sip.tcpPort || https === sip.tls?.port)) {
+      errors.push(err(P('centre.yaml'), ['server', 'http', 'tls', 'port'], `HTTPS port ${https} is also the HTTP or a SIP TCP/TLS port`));
+    }
   }
   if (allFlows && queuesFile && hoursFile && promptsFile && promptNames && skills) {
     for (const pr of checkFlows({
@@ -385,8 +389,17 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
 
   const s = centre.server;
   const dataDir = path.resolve(cwd, s.dataDir);
+  // Certificate files are named like prompt files: relative to the config directory.
+  const withFiles = <T extends { certFile?: string | undefined; keyFile?: string | undefined }>(t: T | undefined): T | undefined =>
+    t && {
+      ...t,
+      ...(t.certFile ? { certFile: path.resolve(absDir, t.certFile) } : {}),
+      ...(t.keyFile ? { keyFile: path.resolve(absDir, t.keyFile) } : {}),
+    };
   const server: ResolvedServer = {
     ...s,
+    http: { ...s.http, tls: withFiles(s.http.tls) },
+    sip: { ...s.sip, tls: withFiles(s.sip.tls) },
     dataDir,
     database: { ...s.database, dataDir: path.resolve(cwd, s.database.dataDir ?? path.join(dataDir, 'postgres')) },
     // Recordings are runtime data like the rest: a relative dir is read under dataDir, so two

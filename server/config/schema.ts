@@ -60,18 +60,36 @@ export const SipSchema = z.strictObject({
   tls: z
     .strictObject({
       port: Port.default(5061),
-      certFile: z.string().min(1),
-      keyFile: z.string().min(1),
+      certFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("PEM certificate; without certFile/keyFile the centre's own (server.http.tls) is used."),
+      keyFile: z.string().min(1).optional(),
     })
-    .optional(),
+    .refine((t) => Boolean(t.certFile) === Boolean(t.keyFile), 'certFile and keyFile go together')
+    .optional()
+    .describe('SIP over TLS (desk phones and carriers on sips:/transport=tls).'),
   limits: SipLimitsSchema.default(SipLimitsSchema.parse({})).describe(
     'Flood and guessing limits: per-source rate (UDP dropped, TCP/TLS/WS 503), connections per source, digest lockout.',
   ),
 });
 
+export const HttpsSchema = z
+  .strictObject({
+    port: Port.default(8443),
+    certFile: z.string().min(1).optional().describe('PEM certificate (chain); relative to the config directory.'),
+    keyFile: z.string().min(1).optional().describe('PEM private key of certFile.'),
+  })
+  .refine((t) => Boolean(t.certFile) === Boolean(t.keyFile), 'certFile and keyFile go together')
+  .describe(
+    'HTTPS and WSS, which browsers need for the microphone anywhere but on loopback. Without certFile/keyFile the centre makes a self-signed certificate in dataDir/tls on first start and prints its fingerprint.',
+  );
+
 export const HttpSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: Port.default(8080),
+  tls: HttpsSchema.optional(),
   limits: HttpLimitsSchema.default(HttpLimitsSchema.parse({})).describe('Lockout after failed agent logins and HTTP Basic (429).'),
 });
 

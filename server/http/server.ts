@@ -9,6 +9,7 @@
  * the security headers, pages a Content-Security-Policy fitted to the softphone.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { metrics } from '../../lib/metrics.ts';
@@ -225,6 +226,8 @@ export interface HttpOptions {
   port: number;
   staticDir: string;
   handlers: Handler[];
+  /** Serve HTTPS with this certificate (PEM) instead of plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export async function startHttp(opts: HttpOptions): Promise<Server> {
@@ -239,7 +242,8 @@ export async function startHttp(opts: HttpOptions): Promise<Server> {
       else res.destroy();
     });
   };
-  const server = createServer(handle);
+  // An https.Server is an http.Server to everyone after this line (same events and methods).
+  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle) : createServer(handle);
   // Expect: 100-continue with a body no API takes: refuse before the client sends it, which is
   // the one case where a 413 can be answered at once and the connection closed without a reset.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

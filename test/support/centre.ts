@@ -63,6 +63,8 @@ export async function startTestCentre(
     env: {
       CC_SIP_PORT: String(ports.sip),
       CC_HTTP_PORT: String(ports.http),
+      // The demo serves HTTPS too (8443); each test centre on its own port next to its HTTP one.
+      CC_HTTPS_PORT: String(ports.http + 1),
       CC_HTTP_HOST: '127.0.0.1',
       CC_PG_PORT: String(ports.pg),
       CC_DATA_DIR: dataDir,

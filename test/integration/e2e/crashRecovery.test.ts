@@ -63,6 +63,7 @@ function startCentreProcess(): ChildProcess {
       LOG_LEVEL: 'info',
       CC_SIP_PORT: String(SIP),
       CC_HTTP_PORT: String(HTTP),
+      CC_HTTPS_PORT: String(HTTP + 1),
       CC_HTTP_HOST: '127.0.0.1',
       CC_PG_PORT: String(PG),
       CC_DATA_DIR: dataDir,

@@ -22,7 +22,10 @@ try {
     [
       '',
       `${config.name} is running.`,
-      `  Agent desktop:  ${urls.http}${urls.https ? `   from other machines: ${urls.https} (WSS ${urls.https.replace(/^https/, 'wss')}sip)` : ''}`,
+      `  Agent desktop:  ${urls.http}${urls.https ? `   HTTPS: ${urls.https} (WSS ${urls.https.replace(/^https/, 'wss')}sip)` : ''}`,
+      ...(urls.https && /^https:\/\/(127\.|\[::1\]|localhost)/.test(urls.https)
+        ? ['                  (listening on loopback only: set server.http.host to 0.0.0.0 for agents on other machines)']
+        : []),
       ...(centre.certificate
         ? [
             `  TLS certificate (${centre.certificate.source === 'self-signed' ? 'self-signed: compare this with the browser warning before accepting it' : centre.certificate.certFile}):`,

@@ -23,7 +23,7 @@ try {
       '',
       `${config.name} is running.`,
       `  Agent desktop:  ${urls.http}${urls.https ? `   HTTPS: ${urls.https} (WSS ${urls.https.replace(/^https/, 'wss')}sip)` : ''}`,
-      ...(urls.https && /^https:\/\/(127\.|\[::1\]|localhost)/.test(urls.https)
+      ...(urls.https && /^(127\.|::1$|localhost$)/.test(config.server.http.host)
         ? ['                  (listening on loopback only: set server.http.host to 0.0.0.0 for agents on other machines)']
         : []),
       ...(centre.certificate

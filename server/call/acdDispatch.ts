@@ -18,7 +18,7 @@ export function dispatchAcdEvents(acd: Acd, calls: ReadonlyMap<string, Call>, cd
     const call = 'callId' in e && e.callId ? calls.get(e.callId) : undefined;
     switch (e.type) {
       case 'offer':
-        if (call) void offer(call, e.agentId);
+        if (call) void offer(call, e.agentId, e.expiresAt);
         else acd.abandon(e.callId); // the ACD holds a call we no longer have
         return;
       case 'rona':

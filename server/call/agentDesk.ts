@@ -4,7 +4,17 @@
  * so registering their phone logs them in ready. When an agent's last registration goes (the
  * phone un-registers or expires, the browser tab closes its WebSocket) the agent is logged out, so
  * the ACD never offers calls to a device that is not there.
+ *
+ * A browser's WebSocket also drops on a network blip, a laptop waking, a proxy recycling its
+ * sockets — and the desktop reconnects and registers again within seconds (softphone/src/phone.ts).
+ * Logging the agent out there would leave them "stuck in the wrong state", the complaint peers'
+ * users file most. So a browser agent who was Ready is set Not ready ('disconnected': no offers go
+ * to a phone that is not there, and supervisors see why) and, if the desktop registers again
+ * within the grace period (30 s by default), made Ready again; only after the grace is the agent
+ * logged out. An agent who was Not ready keeps their reason; one on a call or in wrap-up is left
+ * as the call's end leaves them.
  */
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { Emitter } from '../../lib/events.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import type { Acd } from '../acd/acd.ts';
@@ -17,8 +27,13 @@ import { checkAgentPassword, secretWarnings, sipSecretOf } from '../secrets/pass
 
 const log = rootLog.child({ mod: 'agents' });
 
+/** The not-ready reason of an agent whose desktop is reconnecting (a system aux code). */
+export const SYSTEM_AUX_DISCONNECTED = 'disconnected';
+
 export class CentreAgentDesk implements AgentDesk {
   private readonly changes = new Emitter<{ state: [agentId: string, view: AgentStateView] }>();
+  /** Browser agents whose desktop is reconnecting: the grace timer, and whether they were Ready. */
+  private readonly away = new Map<string, { timer: TimerHandle; wasReady: boolean }>();
   private agents: ReadonlyMap<string, Agent>;
 
   constructor(
@@ -28,6 +43,7 @@ export class CentreAgentDesk implements AgentDesk {
     private readonly domain: string,
     /** How many registrations the user still has (all transports). */
     private readonly registrations: (user: string) => Promise<number>,
+    private readonly reconnect: { clock: Clock; graceMs: number } | undefined = undefined,
   ) {
     this.agents = new Map(agents.map((a) => [a.id, a]));
     this.warnAboutSecrets();
@@ -109,7 +125,8 @@ export class CentreAgentDesk implements AgentDesk {
   /** A desk phone (UDP/TCP/TLS) of an agent registered: log that agent in, ready. */
   registered(b: Binding): void {
     const user = userOfAor(b.aor);
-    if (!user || !this.agents.has(user) || isBrowser(b)) return;
+    if (!user || !this.agents.has(user)) return;
+    if (isBrowser(b)) return this.back(user);
     if (this.acd.agentView(user)?.state === 'logged-out') this.acd.agentLogin(user, { ready: true });
   }
 
@@ -118,7 +135,31 @@ export class CentreAgentDesk implements AgentDesk {
     if (!user || !this.agents.has(user)) return;
     // A reloaded page or a re-registering phone has another binding already.
     if ((await this.registrations(user)) > 0) return;
-    if (this.acd.agentView(user)?.state !== 'logged-out') this.acd.agentLogout(user, isBrowser(b) ? 'disconnected' : 'unregistered');
+    const state = this.acd.agentView(user)?.state;
+    if (state === undefined || state === 'logged-out') return;
+    if (!isBrowser(b) || !this.reconnect) return void this.acd.agentLogout(user, isBrowser(b) ? 'disconnected' : 'unregistered');
+    if (this.away.has(user)) return;
+    const wasReady = state === 'available';
+    if (wasReady) this.acd.agentNotReady(user, SYSTEM_AUX_DISCONNECTED);
+    const timer = this.reconnect.clock.setTimeout(() => {
+      this.away.delete(user);
+      void this.registrations(user).then((n) => {
+        if (n === 0 && this.acd.agentView(user)?.state !== 'logged-out') this.acd.agentLogout(user, 'disconnected');
+      });
+    }, this.reconnect.graceMs);
+    this.away.set(user, { timer, wasReady });
+    log.info({ agent: user, graceMs: this.reconnect.graceMs }, 'desktop disconnected: waiting for it to reconnect');
+  }
+
+  /** A browser agent's desktop registered again within the grace: as they were. */
+  private back(user: string): void {
+    const a = this.away.get(user);
+    if (!a) return;
+    this.reconnect?.clock.clearTimeout(a.timer);
+    this.away.delete(user);
+    const v = this.acd.agentView(user);
+    if (a.wasReady && v?.state === 'not-ready' && v.reason === SYSTEM_AUX_DISCONNECTED) this.acd.agentReady(user);
+    log.info({ agent: user }, 'desktop reconnected');
   }
 
   private check(r: { ok: true } | { ok: false; error: string }): void {

@@ -35,7 +35,7 @@ import { openStore, type Store } from '../store/store.ts';
 import { PgLocationStore } from '../store/locations.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
-import { CentreAgentDesk } from './agentDesk.ts';
+import { CentreAgentDesk, SYSTEM_AUX_DISCONNECTED } from './agentDesk.ts';
 import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
 import { admit, type AdmissionContext } from './admission.ts';
@@ -51,6 +51,8 @@ export interface CentreOptions {
   clock?: Clock;
   /** mediasoup workers; default one per core. */
   mediaWorkers?: number;
+  /** How long a browser agent whose desktop lost its connection stays logged in; default 30 s. */
+  reconnectGraceMs?: number;
   /** Lifetime of an agent desktop login (token and browser SIP password); default 12 h. */
   sessionTtlMs?: number;
 }
@@ -126,7 +128,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // What a crash left open is closed now, the recordings repaired above (server/store/recovery.ts).
     await store.recover().catch((e: unknown) => log.error({ err: String(e) }, 'crash recovery failed; open calls stay open'));
 
-    const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: [...config.auxCodes] });
+    const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: withSystemAux(config.auxCodes) });
     stoppers.push(async () => acd.dispose());
     // The acd_* gauges on /metrics (queue lengths, longest wait, agents by state, service level).
     instrumentAcd(acd);
@@ -156,6 +158,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       config.auxCodes,
       srv.sipRealm,
       async (user) => (await sip.lookup(user)).length,
+      { clock, graceMs: opts.reconnectGraceMs ?? 30_000 },
     );
     stoppers.push(() => sip.close());
     sip.on('registered', (b) => desk.registered(b));
@@ -255,7 +258,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       store.configure(kpiSettingsOf(next));
       // Queues and agents change in place: waiting callers keep their places; a removed queue's
       // callers leave by its "closed" branch.
-      const r = acd.configure({ queues: { ...next.queues }, agents: [...next.agents], auxCodes: [...next.auxCodes] });
+      const r = acd.configure({ queues: { ...next.queues }, agents: [...next.agents], auxCodes: withSystemAux(next.auxCodes) });
       if (!r.ok) log.error({ error: r.error }, 'the ACD refused the reloaded queues/agents; it keeps the previous ones');
       log.info({ version: next.version }, 'config reloaded; new calls use it');
       store.audit({ actor: 'system', action: 'config.reload', target: next.version });
@@ -340,6 +343,15 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     await stop();
     throw e;
   }
+}
+
+/**
+ * The config's not-ready reasons plus the ones the centre sets itself: 'disconnected' while a
+ * browser agent's desktop reconnects (agentDesk.ts). Agents cannot pick these from the desktop.
+ */
+function withSystemAux(codes: CentreConfig['auxCodes']): CentreConfig['auxCodes'][number][] {
+  const system = [{ code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' }];
+  return [...codes, ...system.filter((x) => !codes.some((c) => c.code === x.code))];
 }
 
 /** server.sip.limits with every trunk's `from` added to the allow-list: carriers are never limited. */

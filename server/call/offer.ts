@@ -9,7 +9,7 @@ import { connect } from './connect.ts';
 import { CallLeg } from './leg.ts';
 
 /** The ACD offers the call to an agent: ring their registered softphone or desk phone. */
-export async function offer(call: Call, agentId: string): Promise<void> {
+export async function offer(call: Call, agentId: string, expiresAt?: number): Promise<void> {
   const { ctx } = call;
   const trunkLeg = call.customerMedia;
   if (call.phase !== 'queued' || !call.media || !trunkLeg) return;
@@ -39,6 +39,8 @@ export async function offer(call: Call, agentId: string): Promise<void> {
         // Time in queue, as the reports count it (IVR time is not waiting for an agent).
         'X-CC-Waited': String(Math.round((ctx.clock.now() - (call.queuedAt ?? call.arrivedAt)) / 1000)),
         'X-CC-Ivr-Path': encodeURIComponent(path.join(',')),
+        // Seconds this offer rings before ring-no-answer, for the desktop's countdown.
+        ...(expiresAt !== undefined ? { 'X-CC-Ring-Timeout': String(Math.max(0, Math.round((expiresAt - ctx.clock.now()) / 1000))) } : {}),
       },
       signal: leg.ringing.signal,
     });

@@ -8,8 +8,10 @@
  * waited, IVR path) arrives in the INVITE's X-CC-* headers, so it is in the page the moment the
  * phone rings.
  */
-import { Invitation, Registerer, RegistererState, SessionState, UserAgent, type Session } from 'sip.js';
+import { Invitation, SessionState, type Session } from 'sip.js';
 import type { SessionDescriptionHandler } from 'sip.js/lib/platform/web/index.js';
+import { askForNotifications, startAlerting, stopAlerting, unlockAudio } from './alerting.ts';
+import { Phone, type PhoneStatus } from './phone.ts';
 
 interface LoginReply {
   token: string;
@@ -25,6 +27,10 @@ interface CallInfo {
   waitedSeconds: number;
   ivrPath: string[];
   callId: string;
+  /** When ringing stops unanswered (ring-no-answer), epoch ms; 0 when the server did not say. */
+  ringsUntil: number;
+  /** When the conversation started, epoch ms (0 while ringing). */
+  connectedAt: number;
 }
 
 /** What the page knows, exposed on window.cc so people (and tests) can inspect it. */
@@ -32,6 +38,11 @@ const cc = {
   state: 'logged-out' as string,
   reason: '' as string,
   registered: false,
+  /** The phone's connection: connecting, online (registered), reconnecting, offline. */
+  phone: 'offline' as PhoneStatus,
+  /** When the next reconnection try happens (epoch ms) while reconnecting. */
+  nextTryAt: 0,
+  reconnects: 0,
   call: undefined as CallInfo | undefined,
   callState: 'idle' as 'idle' | 'ringing' | 'connected',
   remoteStream: undefined as MediaStream | undefined,
@@ -46,8 +57,7 @@ const $ = <T extends HTMLElement>(id: string): T => {
 };
 
 let token = '';
-let ua: UserAgent | undefined;
-let registerer: Registerer | undefined;
+let phone: Phone | undefined;
 let session: Session | undefined;
 let events: EventSource | undefined;
 
@@ -91,18 +101,49 @@ function render(): void {
   st.dataset.state = cc.state;
   $('reason').textContent = cc.reason ? `(${cc.reason})` : '';
   $('endwrap').hidden = cc.state !== 'wrap-up';
-  $('conn').textContent = cc.registered ? 'online' : 'offline';
-  $('conn').classList.toggle('online', cc.registered);
+  const conn = $('conn');
+  conn.dataset.status = cc.phone;
+  conn.textContent =
+    cc.phone === 'reconnecting'
+      ? `reconnecting${cc.nextTryAt > Date.now() ? ` in ${Math.ceil((cc.nextTryAt - Date.now()) / 1000)} s` : '…'}`
+      : PHONE_LABEL[cc.phone];
+  conn.title = PHONE_HELP[cc.phone];
   const c = cc.call;
   $('call').hidden = !c;
   if (c) {
     $('call-title').textContent = cc.callState === 'ringing' ? 'Incoming call' : 'On call';
+    const t = $('call-timer');
+    if (cc.callState === 'ringing') {
+      const left = c.ringsUntil ? Math.max(0, Math.ceil((c.ringsUntil - Date.now()) / 1000)) : undefined;
+      t.textContent = left === undefined ? 'ringing' : `rings ${left} s more`;
+    } else t.textContent = clock(Date.now() - c.connectedAt);
     $('caller').textContent = c.caller;
     $('queue').textContent = c.queue;
     $('waited').textContent = `${c.waitedSeconds} s`;
     $('ivrpath').textContent = c.ivrPath.join(' → ') || '—';
     $('answer').hidden = cc.callState !== 'ringing';
   }
+}
+
+const PHONE_LABEL: Record<PhoneStatus, string> = {
+  connecting: 'connecting…',
+  online: 'online',
+  reconnecting: 'reconnecting',
+  offline: 'offline',
+};
+const PHONE_HELP: Record<PhoneStatus, string> = {
+  connecting: 'Registering the phone with the centre',
+  online: 'The phone is registered: calls can reach you',
+  reconnecting: 'The connection to the centre dropped: calls cannot reach you until it is back',
+  offline: 'Not connected',
+};
+
+/** m:ss, or h:mm:ss past an hour. */
+function clock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const mm = String(Math.floor(s / 60) % 60).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
 }
 
 function header(inv: Invitation, name: string): string {
@@ -129,11 +170,16 @@ function onInvite(inv: Invitation): void {
     waitedSeconds: Number(header(inv, 'X-CC-Waited') || 0),
     ivrPath: path,
     callId: header(inv, 'X-CC-Call-Id') || inv.request.callId,
+    ringsUntil: Number(header(inv, 'X-CC-Ring-Timeout')) > 0 ? Date.now() + Number(header(inv, 'X-CC-Ring-Timeout')) * 1000 : 0,
+    connectedAt: 0,
   };
   cc.callState = 'ringing';
+  startAlerting(cc.call.caller, cc.call.queue || 'call');
   inv.stateChange.addListener((s) => {
+    if (s !== SessionState.Initial) stopAlerting();
     if (s === SessionState.Established) {
       cc.callState = 'connected';
+      if (cc.call) cc.call.connectedAt = Date.now();
       const sdh = inv.sessionDescriptionHandler as SessionDescriptionHandler | undefined;
       if (sdh) {
         cc.remoteStream = sdh.remoteMediaStream;
@@ -174,29 +220,22 @@ async function login(agent: string, password: string): Promise<void> {
   const reply = await api<LoginReply>('/api/v1/agent/login', { agent, password });
   token = reply.token;
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const uri = UserAgent.makeURI(reply.sip.uri);
-  if (!uri) throw new Error(`bad SIP URI from server: ${reply.sip.uri}`);
-  ua = new UserAgent({
-    uri,
+  phone = new Phone({
+    uri: reply.sip.uri,
     displayName: reply.agent.name,
-    authorizationUsername: reply.sip.username,
-    authorizationPassword: reply.sip.password,
-    transportOptions: { server: `${scheme}://${location.host}${reply.sip.wsPath}` },
-    logLevel: 'warn',
-    // No STUN: the server is ICE-lite with public candidates; a default STUN server only delays.
-    sessionDescriptionHandlerFactoryOptions: {
-      peerConnectionConfiguration: { iceServers: [] },
-      iceGatheringTimeout: 1000,
+    username: reply.sip.username,
+    password: reply.sip.password,
+    server: `${scheme}://${location.host}${reply.sip.wsPath}`,
+    onInvite,
+    onStatus: (status, d) => {
+      if (status === 'reconnecting' && cc.phone !== 'reconnecting') cc.reconnects++;
+      cc.phone = status;
+      cc.registered = status === 'online';
+      cc.nextTryAt = d.nextTryAt ?? 0;
+      render();
     },
-    delegate: { onInvite },
   });
-  await ua.start();
-  registerer = new Registerer(ua, { expires: 300 });
-  registerer.stateChange.addListener((s) => {
-    cc.registered = s === RegistererState.Registered;
-    render();
-  });
-  await registerer.register();
+  await phone.start();
   const aux = $<HTMLSelectElement>('aux');
   aux.replaceChildren(
     ...reply.auxCodes.map((a) => {
@@ -223,8 +262,8 @@ async function login(agent: string, password: string): Promise<void> {
 async function logout(): Promise<void> {
   await api('/api/v1/agent/logout', {}).catch(() => undefined);
   events?.close();
-  await registerer?.unregister().catch(() => undefined);
-  await ua?.stop().catch(() => undefined);
+  await phone?.stop();
+  phone = undefined;
   token = '';
   cc.state = 'logged-out';
   cc.registered = false;
@@ -238,6 +277,9 @@ $('login').addEventListener('submit', (ev) => {
   $('login-error').textContent = '';
   const agent = $<HTMLInputElement>('agent').value.trim();
   const password = $<HTMLInputElement>('password').value;
+  // This click is the gesture browsers want before they let a page ring or notify.
+  unlockAudio();
+  askForNotifications();
   login(agent, password).catch((e: unknown) => showError('login-error', e));
 });
 const act = (id: string, fn: () => Promise<unknown>): void =>
@@ -251,7 +293,24 @@ act('endwrap', () => api('/api/v1/agent/wrapup/end', {}));
 act('logout', logout);
 act('answer', answer);
 act('hangup', hangup);
-window.addEventListener('beforeunload', () => {
-  void registerer?.unregister().catch(() => undefined);
+window.addEventListener('beforeunload', () => phone?.unregisterNow());
+
+/**
+ * Keyboard: Alt+A answer, Alt+X hang up (or reject), Alt+R ready, Alt+N not ready, Alt+W end
+ * wrap-up — the same on every layout the browser maps Alt to, announced through aria-keyshortcuts.
+ */
+const SHORTCUTS: Record<string, string> = { a: 'answer', x: 'hangup', r: 'ready', n: 'notready', w: 'endwrap' };
+document.addEventListener('keydown', (ev) => {
+  if (!ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  const id = SHORTCUTS[ev.key.toLowerCase()];
+  if (!id) return;
+  const b = document.getElementById(id) as HTMLButtonElement | null;
+  if (!b || b.hidden || b.disabled || b.closest('[hidden]')) return;
+  ev.preventDefault();
+  b.click();
 });
+// Timers on screen (call time, ring countdown, reconnect countdown) tick once a second.
+setInterval(() => {
+  if (cc.call || cc.phone === 'reconnecting') render();
+}, 1000);
 render();

@@ -14,7 +14,7 @@ import { readPcapUdp } from '../../../media/audio/pcap.ts';
 import { parseRtp } from '../../../media/rtp/rtp.ts';
 import type { Call } from '../../../server/call/call.ts';
 import { conference } from '../../../server/call/conference.ts';
-import { consult, consultOf, leaveConference } from '../../../server/call/consult.ts';
+import { cancelConsult, completeTransfer, consult, consultOf, leaveConference } from '../../../server/call/consult.ts';
 import { monitor, setMonitorMode, stopMonitor } from '../../../server/call/monitor.ts';
 import { placeDemoCall, type DemoCall } from '../../../server/call/demoCaller.ts';
 import { goertzelPower } from '../../support/audio.ts';
@@ -113,6 +113,7 @@ const show = (r: unknown) => JSON.stringify(r, (_k, v: unknown) => (typeof v ===
 
 /** A sipp caller into sales (key 1), answered by agent A's desk phone. */
 async function answeredCall(caller: string, sipPort: number, mediaPort: number): Promise<Call> {
+  if (tc.centre.acd.agentView('1001')?.state === 'wrap-up') tc.centre.acd.endWrapUp('1001');
   await waitFor(() => tc.centre.acd.agentView('1001')?.state === 'available', { timeoutMs: 15_000, what: 'agent 1001 available' });
   calls.push(placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', toneHz: CALLER, holdMs: 40_000, sipPort, mediaPort, caller }));
   await waitFor(() => tc.centre.acd.agentView('1001')?.state === 'on-call', { timeoutMs: 20_000, what: 'agent A to answer' });
@@ -191,6 +192,43 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     expect(off(r.caller![SUP]) && off(r.a![SUP]), show(r)).toBe(true);
     expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
     expect(call.media?.currentMix).toBeUndefined(); // back to a plain bridge
-    calls.at(-1)!.stop();
+    call.finish('system', 'test-over');
+  });
+
+  it('consult, cancel: back to the caller; consult again and complete the transfer; refusals leave the call as it was', async () => {
+    const started = Date.now();
+    const call = await answeredCall('15550303', 35042, 35052);
+    const ranges = { caller: [35052, 35052] as const, a: RANGES.a, b: RANGES.b };
+    await expect(consult(call, { kind: 'agent', agentId: '4242' })).rejects.toMatchObject({ status: 404 });
+    await expect(consult(call, { kind: 'agent', agentId: '1001' })).rejects.toMatchObject({ status: 409 });
+    await expect(consult(call, { kind: 'external', number: '+15550000' })).rejects.toMatchObject({ status: 501 });
+    await expect(conference(call)).rejects.toMatchObject({ status: 409 });
+    await expect(completeTransfer(call)).rejects.toMatchObject({ status: 409 });
+    let r = await phase(ranges);
+    expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
+
+    await consult(call, { kind: 'agent', agentId: '1003' });
+    await expect(consult(call, { kind: 'agent', agentId: '1003' })).rejects.toMatchObject({ status: 409 });
+    await cancelConsult(call);
+    expect(consultOf(call)).toBeUndefined();
+    r = await phase(ranges);
+    expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
+    expect(off(r.caller![B]) && off(r.a![B]), show(r)).toBe(true);
+
+    await consult(call, { kind: 'agent', agentId: '1003' });
+    await completeTransfer(call);
+    r = await phase(ranges);
+    expect(on(r.caller![B]) && on(r.b![CALLER]), show(r)).toBe(true);
+    expect(off(r.caller![A]) && off(r.b![A]), show(r)).toBe(true);
+    call.finish('system', 'test-over');
+    await tc.centre.store.flush();
+    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === call.contactId);
+    expect(events.filter((e) => e.type === 'queue.transfer')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end').map((e) => e.type)).toEqual([
+      'hold.start',
+      'hold.end',
+      'hold.start',
+      'hold.end',
+    ]);
   });
 });

@@ -9,6 +9,7 @@
 export { MediaPlane, MEDIA_RTP_TIMEOUT, MEDIA_WORKER_DIED, repairRecordings, type MediaPlaneOptions } from './mediasoup/mediaPlane.ts';
 export { MediaCall, type DtmfInfo, type Playback, type PlayOptions, type Recording } from './mediasoup/call.ts';
 export { PlainRtpLeg } from './mediasoup/plainRtpLeg.ts';
+export { conferenceHears, MediaMix, monitorHears, type LegHearMatrix, type MonitorMode, type RtpMixStats } from './mediasoup/mix.ts';
 export { WebRtcLeg } from './mediasoup/webRtcLeg.ts';
 export type { MediaLeg } from './mediasoup/leg.ts';
 export { CodecMismatch, SdpError } from './mediasoup/sdp.ts';

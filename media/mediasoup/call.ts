@@ -9,6 +9,7 @@ import { Emitter } from '../../lib/events.ts';
 import { DtmfDeduplicator, type DtmfSource } from './dtmf.ts';
 import type { G711Law } from '../audio/g711.ts';
 import { MediaLeg, type LegContext, type MediaNetwork, type Playback } from './leg.ts';
+import { MediaMix, type LegHearMatrix } from './mix.ts';
 import type { PromptCache } from '../audio/player.ts';
 import { PlainRtpLeg } from './plainRtpLeg.ts';
 import type { RecordingSummary } from '../audio/recorder.ts';
@@ -82,6 +83,7 @@ export class MediaCall
   private readonly playbacks = new Map<MediaLeg, { player: Playback; bargeIn: boolean }>();
   private recorder: Recording | undefined;
   private direct: Promise<DirectTransport> | undefined;
+  private mixing: MediaMix | undefined;
 
   constructor(
     readonly callId: string,
@@ -131,16 +133,18 @@ export class MediaCall
       const i = this.legs.indexOf(leg);
       if (i >= 0) this.legs.splice(i, 1);
       if (this.bridged?.includes(leg)) this.bridged = undefined;
+      void this.mixing?.remove(leg).catch(() => undefined);
       this.playbacks.get(leg)?.player.stop();
       this.route();
     };
     return leg;
   }
 
-  /** Connect two legs both ways. Both must have negotiated (same law by construction). */
+  /** Connect two legs both ways (ending a mix, if any). Both must have negotiated (same law by construction). */
   async bridge(a: MediaLeg, b: MediaLeg): Promise<void> {
     this.assertOpen();
     if (!a.producer || !b.producer) throw new Error('bridge: both legs must have negotiated media first');
+    await this.endMix();
     this.bridged = [a, b];
     await Promise.all([a.hear(b.producer), b.hear(a.producer)]);
   }
@@ -149,6 +153,48 @@ export class MediaCall
     const pair = this.bridged;
     this.bridged = undefined;
     if (pair) await Promise.all(pair.map((l) => l.hear(undefined)));
+  }
+
+  /**
+   * Mix legs with a hear matrix (conference, supervisor listen / whisper / barge; see mix.ts):
+   * the bridge, if any, gives way to the mix; a mix already running takes the new matrix. Change
+   * it live with the returned mix's hear() and remove(); bridge() or endMix() ends it.
+   */
+  async mix(matrix: LegHearMatrix): Promise<MediaMix> {
+    this.assertOpen();
+    if (!this.law) throw new Error('mix: the call has no negotiated law yet');
+    let mix = this.mixing;
+    if (!mix) {
+      mix = new MediaMix(this.callId, this.rtpThread, this.law);
+      const made = mix;
+      made.onEnd = () => {
+        if (this.mixing === made) this.mixing = undefined;
+      };
+      this.mixing = mix;
+    }
+    try {
+      await mix.set(matrix);
+    } catch (e) {
+      if (mix.legs.length === 0) void this.endMix();
+      throw e;
+    }
+    // The legs' relays stop forwarding to each other once in the mix; the mediasoup feeds go too.
+    await this.unbridge();
+    return mix;
+  }
+
+  /** The mix running now, if any. */
+  get currentMix(): MediaMix | undefined {
+    return this.mixing;
+  }
+
+  /** End the mix, if any: its legs hear nothing until bridged again. */
+  async endMix(): Promise<void> {
+    const mix = this.mixing;
+    this.mixing = undefined;
+    if (!mix) return;
+    const stats = await mix.end().catch(() => undefined);
+    if (stats) log.debug({ call: this.callId, ...stats }, 'mix ended');
   }
 
   /** Play a WAV file to a leg (any rate/channels; converted to 8 kHz G.711). */
@@ -250,6 +296,7 @@ export class MediaCall
     this.closed = true;
     for (const pb of this.playbacks.values()) pb.player.stop();
     this.playbacks.clear();
+    void this.endMix();
     if (this.recorder) void this.recorder.stop().catch((e: unknown) => log.error({ call: this.callId, err: String(e) }, 'recording close'));
     for (const l of [...this.legs]) l.close();
     this.router.close();

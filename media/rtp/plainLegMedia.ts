@@ -48,6 +48,8 @@ export class PlainLegMedia {
   private readonly players = new Set<Player>();
   private timedOut = false;
   private readonly dtmfTimers = new Set<TimerHandle>();
+  /** While the leg is in a mix (rtpMix.ts): where the party's audio goes instead of the relay. */
+  private mixInput: ((raw: Buffer, from: number, count: number) => void) | undefined;
 
   constructor(
     readonly relay: RtpRelay,
@@ -80,6 +82,12 @@ export class PlainLegMedia {
     if (pt !== n.payloadType) return false; // CN, unknown
     this.recorder?.pushG711(CALLER, n.law, raw);
     if (n.inbandDtmf) this.detectInband(n.law, raw);
+    if (this.mixInput) {
+      // In a mix: the party's audio is mixed here, not relayed (nobody hears it as it is).
+      const start = rtpPayloadStart(raw);
+      if (start >= 0) this.mixInput(raw, start, rtpPayloadEnd(raw) - start);
+      return false;
+    }
     // mediasoup knows the law by its static payload type; a remote using a dynamic one is mapped.
     const staticPt = G711_PAYLOAD_TYPE[n.law];
     if (n.payloadType !== staticPt) raw[1] = (raw[1]! & 0x80) | staticPt;
@@ -101,7 +109,7 @@ export class PlainLegMedia {
   /** Relay hook: a packet towards the party (from mediasoup or a bridged plain leg). */
   toParty(raw: Buffer): boolean {
     const n = this.n;
-    if (this.players.size > 0 || !n || !n.wantsAudio) return false;
+    if (this.players.size > 0 || this.mixInput || !n || !n.wantsAudio) return false;
     this.recorder?.pushG711(AGENT, n.law, raw);
     return true;
   }
@@ -117,6 +125,25 @@ export class PlainLegMedia {
     this.players.add(player);
     registered(player);
     return player.done.finally(() => this.players.delete(player));
+  }
+
+  /** Join a mix: the party's audio goes to `input`, and it hears only what sendMixed sends. */
+  joinMix(input: (raw: Buffer, from: number, count: number) => void): void {
+    this.mixInput = input;
+  }
+
+  leaveMix(): void {
+    this.mixInput = undefined;
+  }
+
+  /** A packet of the mix towards the party; false if not sent (a prompt plays, or the party holds us). */
+  sendMixed(packet: Buffer): boolean {
+    if (this.closed || this.players.size > 0 || !this.mixInput) return false;
+    const n = this.n;
+    if (!n || !n.wantsAudio) return false;
+    this.recorder?.pushG711(AGENT, n.law, packet);
+    this.relay.sendToRemote(packet);
+    return true;
   }
 
   private sendFromNode(packet: Buffer): void {

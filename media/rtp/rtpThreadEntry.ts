@@ -16,6 +16,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SystemClock } from '../../lib/clock.ts';
 import type { Player } from '../audio/player.ts';
 import { PlainLegMedia } from './plainLegMedia.ts';
+import { RtpMix } from './rtpMix.ts';
 import { RtpRelay } from './rtpRelay.ts';
 import {
   RTP_THREAD_ROLE,
@@ -31,6 +32,7 @@ const SWEEP_MS = 200;
 class RtpThreadHost {
   private readonly legs = new Map<string, PlainLegMedia>();
   private readonly players = new Map<number, Player>();
+  private readonly mixes = new Map<string, RtpMix>();
   private readonly clock = new SystemClock();
   private readonly sweep: NodeJS.Timeout;
 
@@ -105,9 +107,22 @@ class RtpThreadHost {
         return null;
       case 'stopRecording':
         return this.leg(r.leg).stopRecording();
+      case 'mix': {
+        let mix = this.mixes.get(r.mix);
+        if (mix && mix.law !== r.law) throw new Error(`mix ${r.mix} is ${mix.law}, not ${r.law}`);
+        if (!mix) this.mixes.set(r.mix, (mix = new RtpMix(r.law, this.clock)));
+        mix.set(r.hears, (id) => this.legs.get(id));
+        return null;
+      }
+      case 'mixEnd': {
+        const mix = this.mixes.get(r.mix);
+        this.mixes.delete(r.mix);
+        return mix?.end() ?? { ticks: 0, underruns: 0, overflowSamples: 0, sent: 0, busyUs: 0 };
+      }
       case 'close': {
         const leg = this.legs.get(r.leg);
         this.legs.delete(r.leg);
+        for (const m of this.mixes.values()) m.leave(r.leg);
         return leg?.close() ?? { rtpIn: 0, rtpOut: 0, rtcpIn: 0, rtcpOut: 0, rejected: 0 };
       }
     }
@@ -115,6 +130,8 @@ class RtpThreadHost {
 
   close(): void {
     clearInterval(this.sweep);
+    for (const m of this.mixes.values()) m.end();
+    this.mixes.clear();
     for (const l of this.legs.values()) l.close();
     this.legs.clear();
   }

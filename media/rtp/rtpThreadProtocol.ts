@@ -8,6 +8,7 @@ import type { G711Law } from '../audio/g711.ts';
 import type { PlayEnd } from '../audio/player.ts';
 import type { RecordingSummary } from '../audio/recorder.ts';
 import type { Negotiated } from './plainLegMedia.ts';
+import type { RtpMixStats } from './rtpMix.ts';
 import type { PortRange, RtpRelayStats } from './rtpRelay.ts';
 
 /** workerData marking a worker as an RTP thread (the entry module may be loaded elsewhere too). */
@@ -27,7 +28,10 @@ export type RtpThreadRequest =
   | { op: 'pauseRecording'; leg: string }
   | { op: 'resumeRecording'; leg: string }
   | { op: 'stopRecording'; leg: string }
-  | { op: 'close'; leg: string };
+  | { op: 'close'; leg: string }
+  /** Create or change a mix: the legs in it and whom each hears (a leg left out leaves it). */
+  | { op: 'mix'; mix: string; law: G711Law; hears: Record<string, string[]> }
+  | { op: 'mixEnd'; mix: string };
 
 /** What each request resolves to. */
 export interface RtpThreadReplies {
@@ -45,6 +49,8 @@ export interface RtpThreadReplies {
   resumeRecording: null;
   stopRecording: RecordingSummary;
   close: RtpRelayStats;
+  mix: null;
+  mixEnd: RtpMixStats;
 }
 
 export type RtpThreadEvent =

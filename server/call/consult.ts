@@ -1,0 +1,210 @@
+/**
+ * Consult and attended transfer. The agent puts the caller on hold (the queue's music on hold) and
+ * rings a second agent's registered phone (or an external number, through the outbound dialler the
+ * centre injects as `dialOut`) on a 'consult' leg; the two agents talk. Then:
+ *  - complete: the caller is joined with the consulted party and the first agent leaves (their talk
+ *    ends, the ACD starts their wrap-up); written as queue.transfer, as a blind transfer is;
+ *  - cancel: the consult leg is hung up and the agent is back with the caller;
+ *  - conference (conference.ts): all three hear each other through the mixer; the agent leaving it
+ *    is the same as completing the transfer.
+ * The consulted party hanging up returns the call to the agent and the caller (or, after a
+ * transfer, ends the call).
+ */
+import { SipError, type Dialog, type SipRequest, type SipServerResponse } from '../sip/index.ts';
+import type { Call, CallContext } from './call.ts';
+import { CallOpError, endConsultHold, settleMedia, talkOf, type ConsultState } from './conference.ts';
+import { reinvite } from './hold.ts';
+import { CallLeg } from './leg.ts';
+
+/**
+ * Dial an external number on `leg` (h-out's outbound dialler, server/call/dial.ts): make its media,
+ * send the INVITE through an outbound trunk, and resolve once answered with leg.answered(dialog)
+ * done and the media's answer set; reject (SipError, or any error) if it is not answered.
+ */
+export type DialOut = (call: Call, leg: CallLeg, number: string) => Promise<void>;
+
+/** CallContext with the optional dialler (the lead wires it in centre.ts). */
+type WithDialOut = CallContext & { dialOut?: DialOut };
+
+export type ConsultTarget = { kind: 'agent'; agentId: string } | { kind: 'external'; number: string };
+
+/**
+ * Ring an agent's (or supervisor's) registered phone on `leg` as offer.ts rings one for a queued
+ * call: the newest binding, a browser over WebRTC or a desk phone over plain RTP, the call's law.
+ * Resolves once answered (leg up, media negotiated); throws SipError if not.
+ */
+export async function ringRegistered(call: Call, leg: CallLeg, userId: string, headers: Record<string, string>): Promise<void> {
+  const { ctx } = call;
+  if (!call.media) throw new SipError(500, 'call has no media');
+  const bindings = await ctx.sip.lookup(userId);
+  const b = bindings.sort((x, y) => y.registeredAt - x.registeredAt)[0];
+  if (!b) throw new SipError(480, 'Temporarily Unavailable - not registered');
+  const webrtc = b.source.transport === 'ws' || b.source.transport === 'wss';
+  const media = webrtc ? await call.media.createWebRtcLeg() : await call.media.createRtpLeg();
+  leg.attachMedia(media);
+  if (leg.ringing.signal.aborted) throw new SipError(487, 'Request Terminated');
+  const law = call.customerMedia?.law ?? call.media.law;
+  let dialog: Dialog | undefined;
+  try {
+    dialog = await ctx.sip.createUAC(b.contact, {
+      destination: ctx.sip.bindingDestination(b),
+      localSdp: media.offer(law ? { law } : {}),
+      from: `"${call.caller.replace(/"/g, '')}" <sip:${encodeURIComponent(call.caller)}@${ctx.sipDomain}>`,
+      to: `<sip:${userId}@${ctx.sipDomain}>`,
+      headers: { 'X-CC-Call-Id': call.contactId, 'X-CC-Caller': encodeURIComponent(call.caller), ...headers },
+      signal: leg.ringing.signal,
+    });
+    if (leg.state !== 'ringing' || call.ended) throw new SipError(487, 'Request Terminated');
+    await media.setAnswer(dialog.remoteSdp ?? '');
+    leg.answered(dialog);
+  } catch (e) {
+    if (dialog) void dialog.destroy().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The consult in progress on a call, if any. */
+export function consultOf(call: Call): ConsultState | undefined {
+  return talkOf(call).consult;
+}
+
+/**
+ * The agent consults `target`: the caller is put on hold (music on hold, hold.start) and the
+ * target rung. Resolves when the target answers (agent and target then talk); rejects with a
+ * CallOpError if the call is not in a state to consult, or the target is unknown or does not
+ * answer, in which case the agent is back with the caller.
+ */
+export async function consult(call: Call, target: ConsultTarget): Promise<CallLeg> {
+  const { ctx } = call;
+  const agent = call.agent;
+  const talk = talkOf(call);
+  if (call.phase !== 'connected' || !agent || !call.media || !call.customerMedia)
+    throw new CallOpError(409, 'no agent is talking with the caller');
+  if (talk.consult) throw new CallOpError(409, `a consult is already ${talk.consult.phase}`);
+  const dialOut = (ctx as WithDialOut).dialOut;
+  if (target.kind === 'agent') {
+    if (target.agentId === agent.party) throw new CallOpError(409, 'an agent cannot consult themselves');
+    if (!ctx.acd.agentView(target.agentId)) throw new CallOpError(404, `no agent ${target.agentId}`);
+  } else if (!dialOut) {
+    throw new CallOpError(501, 'no outbound dialler: external consults need an outbound trunk');
+  }
+  const party = target.kind === 'agent' ? target.agentId : target.number;
+  const leg = new CallLeg('consult', party);
+  const c: ConsultState = { leg, target: party, targetKind: target.kind, phase: 'ringing' };
+  talk.consult = c;
+  call.legs.add(leg);
+  await holdCaller(call, c);
+  try {
+    if (target.kind === 'agent')
+      await ringRegistered(call, leg, target.agentId, { 'X-CC-Consult': agent.party, 'X-CC-Queue': call.queue ?? '' });
+    else await dialOut!(call, leg, target.number);
+    if (call.ended || leg.state !== 'up' || talk.consult !== c) throw new SipError(487, 'Request Terminated');
+  } catch (e) {
+    if (talk.consult === c) talk.consult = undefined;
+    call.dropLeg(leg);
+    if (!call.ended) {
+      endConsultHold(call, c);
+      await settleMedia(call).catch((err: unknown) => call.log.error({ err: String(err) }, 'back to the caller failed'));
+    }
+    const status = e instanceof SipError ? e.status : 500;
+    call.log.info({ target: party, status, err: e instanceof SipError ? undefined : String(e) }, 'consult failed');
+    throw new CallOpError(
+      status === 487 ? 409 : status >= 400 && status < 700 ? status : 502,
+      `consult ${party}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  c.phase = 'consulting';
+  leg.dialog?.on('destroy', () => {
+    leg.dialogEnded();
+    void consultedHungUp(call, c);
+  });
+  leg.dialog?.on('modify', (req: SipRequest, res: SipServerResponse) => void reinvite(call, leg, req, res));
+  await settleMedia(call);
+  call.log.info({ agent: agent.party, consulted: party }, 'consulting');
+  return leg;
+}
+
+/** The caller hears the queue's music on hold while the agent consults; hold.start is written. */
+async function holdCaller(call: Call, c: ConsultState): Promise<void> {
+  const { ctx } = call;
+  await settleMedia(call); // phase 'ringing': the caller leaves the bridge
+  c.heldSince = ctx.clock.now();
+  ctx.cdr.contact(call.contactId, { type: 'hold.start', ts: c.heldSince, agentId: call.agent!.party });
+  const moh = call.queue ? ctx.flows().musicOnHold[call.queue] : undefined;
+  const trunk = call.customerMedia;
+  if (!moh || !trunk || !call.media) return;
+  try {
+    c.music = await call.media.play(trunk, await call.promptFile(moh), { loop: true });
+    // Stopped meanwhile (the consult failed at once): do not leave it playing.
+    if (c.heldSince === undefined) c.music.stop();
+  } catch (e) {
+    call.log.warn({ err: String(e) }, 'music on hold for the consult failed');
+  }
+}
+
+/** Back to the caller: the consult leg is hung up (or stops ringing). */
+export async function cancelConsult(call: Call): Promise<void> {
+  const c = talkOf(call).consult;
+  if (!c || (c.phase !== 'ringing' && c.phase !== 'consulting')) throw new CallOpError(409, 'no consult to cancel');
+  if (c.phase === 'ringing') {
+    // consult() sees the ringing end and takes the agent back to the caller.
+    call.dropLeg(c.leg);
+    return;
+  }
+  talkOf(call).consult = undefined;
+  call.dropLeg(c.leg);
+  endConsultHold(call, c);
+  await settleMedia(call);
+  call.log.info({ consulted: c.target }, 'consult cancelled');
+}
+
+/**
+ * Attended transfer: the caller is joined with the consulted party and the agent leaves (from a
+ * consult, or from a conference: the agent dropping out leaves the other two talking). The agent's
+ * talk ends here (queue.transfer, then the ACD's wrap-up); the recording goes on.
+ */
+export async function completeTransfer(call: Call): Promise<void> {
+  const { ctx } = call;
+  const c = talkOf(call).consult;
+  const agent = call.agent;
+  if (!c || (c.phase !== 'consulting' && c.phase !== 'conference') || !agent)
+    throw new CallOpError(409, 'no answered consult to transfer to');
+  c.phase = 'transferred';
+  endConsultHold(call, c);
+  // The agent leaves first: out of the call's legs, so their BYE (connect.ts) ends nothing else.
+  call.legs.delete(agent);
+  agent.hangUp();
+  await settleMedia(call);
+  ctx.cdr.contact(call.contactId, {
+    type: 'queue.transfer',
+    ts: ctx.clock.now(),
+    queue: call.queue ?? 'none',
+    agentId: agent.party,
+    targetKind: c.targetKind,
+    target: c.target,
+  });
+  const r = ctx.acd.callEnded(call.contactId);
+  if (!r.ok) call.log.warn({ error: r.error }, 'acd callEnded refused');
+  call.log.info({ from: agent.party, to: c.target }, 'attended transfer completed');
+}
+
+/** The agent drops out of a three-way conference: the caller and the consulted party go on. */
+export const leaveConference = completeTransfer;
+
+/** The consulted party hung up. */
+async function consultedHungUp(call: Call, c: ConsultState): Promise<void> {
+  const talk = talkOf(call);
+  if (talk.consult !== c || call.ended) return;
+  call.legs.delete(c.leg);
+  c.leg.hangUp();
+  if (c.phase === 'transferred') {
+    // The one talking with the caller has gone: the call is over.
+    talk.consult = undefined;
+    call.finish('agent', 'agent-bye');
+    return;
+  }
+  talk.consult = undefined;
+  endConsultHold(call, c);
+  await settleMedia(call).catch((e: unknown) => call.log.error({ err: String(e) }, 'back to the caller failed'));
+  call.log.info({ consulted: c.target }, 'consulted party hung up');
+}

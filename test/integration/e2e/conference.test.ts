@@ -1,0 +1,234 @@
+/**
+ * Consult, three-way conference, attended transfer and supervisor listen / whisper / barge through
+ * real peers: sipp as the carrier's caller (a 697 Hz tone), baresip desk phones as agent A (1001,
+ * 1209 Hz), the consulted agent B (1003, 1336 Hz) and the supervisor (9001, 1477 Hz). What each
+ * one hears is captured off loopback with tcpdump, phase by phase, and judged by Goertzel.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeG711 } from '../../../media/audio/g711.ts';
+import { readPcapUdp } from '../../../media/audio/pcap.ts';
+import { parseRtp } from '../../../media/rtp/rtp.ts';
+import type { Call } from '../../../server/call/call.ts';
+import { conference } from '../../../server/call/conference.ts';
+import { cancelConsult, completeTransfer, consult, consultOf, leaveConference } from '../../../server/call/consult.ts';
+import { monitor, setMonitorMode, stopMonitor } from '../../../server/call/monitor.ts';
+import { placeDemoCall, type DemoCall } from '../../../server/call/demoCaller.ts';
+import { goertzelPower } from '../../support/audio.ts';
+import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
+import { startTestCentre, type TestCentre } from '../../support/centre.ts';
+import { waitFor } from '../../support/waitFor.ts';
+
+const CALLER = 697;
+const A = 1209;
+const B = 1336;
+const SUP = 1477;
+const FREQS = [CALLER, A, B, SUP];
+const RANGES = { a: [35100, 35119], b: [35120, 35139], sup: [35140, 35159] } as const;
+
+let tc: TestCentre;
+const phones: DeskPhone[] = [];
+const calls: DemoCall[] = [];
+
+beforeAll(async () => {
+  tc = await startTestCentre(
+    { sip: 35010, http: 35020, pg: 35030, rtc: 35600 },
+    { env: { CC_RTP_MIN_PORT: '35800', CC_RTP_MAX_PORT: '35999' } },
+  );
+  const phone = (user: string, password: string, port: number, rtp: readonly [number, number], hz: number) =>
+    startDeskPhone({
+      dir: join(tc.dataDir, `baresip-${user}`),
+      user,
+      password,
+      registrar: `127.0.0.1:${tc.sipPort}`,
+      listenPort: port,
+      rtpPorts: [rtp[0], rtp[1]],
+      toneHz: hz,
+    });
+  phones.push(await phone('1001', 'alice1001', 35091, RANGES.a, A));
+  phones.push(await phone('1003', 'carol1003', 35094, RANGES.b, B));
+  phones.push(await phone('9001', 'sam9001', 35097, RANGES.sup, SUP));
+});
+afterAll(async () => {
+  for (const c of calls) c.stop();
+  for (const p of phones) await p.stop();
+  await tc?.stop();
+});
+
+/** tcpdump on loopback for UDP to any of the given port ranges, as in test/support/tcpdump.ts. */
+async function capture(ranges: (readonly [number, number])[]): Promise<{ stop(): Promise<Buffer> }> {
+  const file = join(mkdtempSync(join(tmpdir(), 'cc-cap-')), 'cap.pcap');
+  const filter = ['udp', 'and', '(', ...ranges.flatMap(([lo, hi], i) => [...(i ? ['or'] : []), 'dst', 'portrange', `${lo}-${hi}`]), ')'];
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-w', file, ...filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (err.includes('listening on')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return { stop: () => new Promise<Buffer>((r) => (child.once('exit', () => r(readFileSync(file))), child.kill('SIGINT'))) };
+}
+
+/** Per party (by its RTP port range), the amplitude of each tone it heard: median over 80 ms blocks. */
+function judge(pcap: Buffer, ranges: Record<string, readonly [number, number]>): Record<string, Record<number, number>> {
+  const grams = readPcapUdp(pcap);
+  const out: Record<string, Record<number, number>> = {};
+  for (const [who, [lo, hi]] of Object.entries(ranges)) {
+    const pkts = grams.filter((d) => d.dstPort >= lo && d.dstPort <= hi).flatMap((d) => parseRtp(d.payload) ?? []);
+    const x = decodeG711('PCMU', Buffer.concat(pkts.filter((p) => p.payloadType === 0).map((p) => p.payload)));
+    const blk = 640;
+    out[who] = Object.fromEntries(
+      FREQS.map((f) => {
+        const amps: number[] = [];
+        for (let i = 0; i + blk <= x.length; i += blk) amps.push((2 * Math.sqrt(goertzelPower(x.subarray(i, i + blk), f))) / blk);
+        amps.sort((p, q) => p - q);
+        return [f, amps.length >= 10 ? amps[amps.length >> 1]! : -1];
+      }),
+    );
+  }
+  return out;
+}
+
+/** Listen to every party for `ms` (after 300 ms for a change to land). */
+async function phase(ranges: Record<string, readonly [number, number]>, ms = 1500): Promise<Record<string, Record<number, number>>> {
+  await new Promise((r) => setTimeout(r, 300));
+  const cap = await capture(Object.values(ranges));
+  await new Promise((r) => setTimeout(r, ms));
+  return judge(await cap.stop(), ranges);
+}
+
+const on = (a: number | undefined) => (a ?? 0) > 1500;
+const off = (a: number | undefined) => a !== undefined && a >= 0 && a < 200;
+const show = (r: unknown) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v));
+
+/** A sipp caller into sales (key 1), answered by agent A's desk phone. */
+async function answeredCall(caller: string, sipPort: number, mediaPort: number): Promise<Call> {
+  if (tc.centre.acd.agentView('1001')?.state === 'wrap-up') tc.centre.acd.endWrapUp('1001');
+  await waitFor(() => tc.centre.acd.agentView('1001')?.state === 'available', { timeoutMs: 15_000, what: 'agent 1001 available' });
+  calls.push(placeDemoCall({ target: `127.0.0.1:${tc.sipPort}`, digits: '1', toneHz: CALLER, holdMs: 40_000, sipPort, mediaPort, caller }));
+  await waitFor(() => tc.centre.acd.agentView('1001')?.state === 'on-call', { timeoutMs: 20_000, what: 'agent A to answer' });
+  const call = [...tc.centre.calls.values()].find((c) => c.caller === caller);
+  expect(call?.phase).toBe('connected');
+  return call!;
+}
+
+describe('consult, conference, transfer, monitor through real peers', () => {
+  it('consult → three-way conference (each hears the other two) → A leaves, caller and B go on; queue.transfer logged', async () => {
+    const started = Date.now();
+    const call = await answeredCall('15550301', 35040, 35050);
+    const ranges = { caller: [35050, 35050] as const, a: RANGES.a, b: RANGES.b };
+
+    await consult(call, { kind: 'agent', agentId: '1003' });
+    expect(consultOf(call)?.phase).toBe('consulting');
+    let r = await phase(ranges);
+    // A and B talk; the caller is on hold and hears neither.
+    expect(on(r.a![B]) && on(r.b![A]), show(r)).toBe(true);
+    expect(off(r.caller![A]) && off(r.caller![B]), show(r)).toBe(true);
+    expect(off(r.b![CALLER]), show(r)).toBe(true);
+
+    await conference(call);
+    r = await phase(ranges);
+    expect(on(r.caller![A]) && on(r.caller![B]), show(r)).toBe(true);
+    expect(on(r.a![CALLER]) && on(r.a![B]), show(r)).toBe(true);
+    expect(on(r.b![CALLER]) && on(r.b![A]), show(r)).toBe(true);
+    expect(off(r.caller![CALLER]) && off(r.a![A]) && off(r.b![B]), show(r)).toBe(true);
+
+    await leaveConference(call);
+    r = await phase({ caller: ranges.caller, b: ranges.b });
+    expect(on(r.caller![B]) && on(r.b![CALLER]), show(r)).toBe(true);
+    expect(off(r.caller![A]) && off(r.b![A]), show(r)).toBe(true);
+    await waitFor(() => tc.centre.acd.agentView('1001')?.state === 'wrap-up', { timeoutMs: 5000, what: 'A in wrap-up' });
+
+    // B hangs up: the one talking with the caller has gone, so the call ends (BYE to the caller).
+    phones[1]!.command('/hangup');
+    await waitFor(() => !tc.centre.calls.has(call.contactId), { timeoutMs: 10_000, what: 'the call to end' });
+    const sipp = await calls.at(-1)!.done;
+    expect(sipp.code, sipp.stderr.slice(-800)).not.toBe(0);
+    expect(sipp.stderr).toMatch(/unexpected BYE/); // hung up on by the centre, not timed out
+    tc.centre.acd.endWrapUp('1001');
+    await tc.centre.store.flush();
+    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === call.contactId);
+    expect(events.find((e) => e.type === 'queue.transfer')).toMatchObject({
+      agentId: '1001',
+      targetKind: 'agent',
+      target: '1003',
+      queue: 'sales',
+    });
+    expect(events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end').map((e) => e.type)).toEqual(['hold.start', 'hold.end']);
+  });
+
+  it('monitor: the supervisor hears both; whisper reaches the agent and never the caller; barge reaches everyone', async () => {
+    const call = await answeredCall('15550302', 35041, 35051);
+    const ranges = { caller: [35051, 35051] as const, a: RANGES.a, sup: RANGES.sup };
+
+    await monitor(call, '9001', 'listen');
+    let r = await phase(ranges);
+    expect(on(r.sup![CALLER]) && on(r.sup![A]), show(r)).toBe(true);
+    expect(off(r.caller![SUP]) && off(r.a![SUP]), show(r)).toBe(true);
+    expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
+
+    await setMonitorMode(call, 'whisper');
+    r = await phase(ranges);
+    expect(on(r.a![SUP]), show(r)).toBe(true);
+    expect(off(r.caller![SUP]), show(r)).toBe(true);
+    expect(on(r.caller![A]) && on(r.sup![CALLER]), show(r)).toBe(true);
+
+    await setMonitorMode(call, 'barge');
+    r = await phase(ranges);
+    expect(on(r.caller![SUP]) && on(r.a![SUP]) && on(r.caller![A]) && on(r.sup![A]), show(r)).toBe(true);
+
+    await stopMonitor(call);
+    r = await phase({ caller: ranges.caller, a: ranges.a });
+    expect(off(r.caller![SUP]) && off(r.a![SUP]), show(r)).toBe(true);
+    expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
+    expect(call.media?.currentMix).toBeUndefined(); // back to a plain bridge
+    call.finish('system', 'test-over');
+  });
+
+  it('consult, cancel: back to the caller; consult again and complete the transfer; refusals leave the call as it was', async () => {
+    const started = Date.now();
+    const call = await answeredCall('15550303', 35042, 35052);
+    const ranges = { caller: [35052, 35052] as const, a: RANGES.a, b: RANGES.b };
+    await expect(consult(call, { kind: 'agent', agentId: '4242' })).rejects.toMatchObject({ status: 404 });
+    await expect(consult(call, { kind: 'agent', agentId: '1001' })).rejects.toMatchObject({ status: 409 });
+    await expect(consult(call, { kind: 'external', number: '+15550000' })).rejects.toMatchObject({ status: 501 });
+    await expect(conference(call)).rejects.toMatchObject({ status: 409 });
+    await expect(completeTransfer(call)).rejects.toMatchObject({ status: 409 });
+    let r = await phase(ranges);
+    expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
+
+    await consult(call, { kind: 'agent', agentId: '1003' });
+    await expect(consult(call, { kind: 'agent', agentId: '1003' })).rejects.toMatchObject({ status: 409 });
+    await cancelConsult(call);
+    expect(consultOf(call)).toBeUndefined();
+    r = await phase(ranges);
+    expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
+    expect(off(r.caller![B]) && off(r.a![B]), show(r)).toBe(true);
+
+    await consult(call, { kind: 'agent', agentId: '1003' });
+    await completeTransfer(call);
+    r = await phase(ranges);
+    expect(on(r.caller![B]) && on(r.b![CALLER]), show(r)).toBe(true);
+    expect(off(r.caller![A]) && off(r.b![A]), show(r)).toBe(true);
+    call.finish('system', 'test-over');
+    await tc.centre.store.flush();
+    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === call.contactId);
+    expect(events.filter((e) => e.type === 'queue.transfer')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end').map((e) => e.type)).toEqual([
+      'hold.start',
+      'hold.end',
+      'hold.start',
+      'hold.end',
+    ]);
+  });
+});

@@ -8,6 +8,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SipRequest, SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
+import { talkOf } from './conference.ts';
+import { leaveConference } from './consult.ts';
 import { reinvite } from './hold.ts';
 import type { CallLeg } from './leg.ts';
 
@@ -18,6 +20,8 @@ export async function connect(call: Call, leg: CallLeg): Promise<void> {
   call.cancelOffers();
   leg.dialog?.on('destroy', () => {
     leg.dialogEnded();
+    // An agent who hangs up their phone in a three-way conference leaves the other two talking.
+    if (talkOf(call).consult?.phase === 'conference') return void leaveConference(call).catch(() => agentHungUp(call));
     agentHungUp(call);
   });
   leg.dialog?.on('modify', (req: SipRequest, res: SipServerResponse) => void reinvite(call, leg, req, res));

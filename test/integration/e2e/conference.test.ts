@@ -14,7 +14,7 @@ import { readPcapUdp } from '../../../media/audio/pcap.ts';
 import { parseRtp } from '../../../media/rtp/rtp.ts';
 import type { Call } from '../../../server/call/call.ts';
 import { conference } from '../../../server/call/conference.ts';
-import { cancelConsult, completeTransfer, consult, consultOf, leaveConference } from '../../../server/call/consult.ts';
+import { cancelConsult, completeTransfer, consult, consultOf } from '../../../server/call/consult.ts';
 import { monitor, setMonitorMode, stopMonitor } from '../../../server/call/monitor.ts';
 import { placeDemoCall, type DemoCall } from '../../../server/call/demoCaller.ts';
 import { goertzelPower } from '../../support/audio.ts';
@@ -123,7 +123,7 @@ async function answeredCall(caller: string, sipPort: number, mediaPort: number):
 }
 
 describe('consult, conference, transfer, monitor through real peers', () => {
-  it('consult → three-way conference (each hears the other two) → A leaves, caller and B go on; queue.transfer logged', async () => {
+  it('consult → three-way conference (each hears the other two) → A hangs up, caller and B go on; queue.transfer logged', async () => {
     const started = Date.now();
     const call = await answeredCall('15550301', 35040, 35050);
     const ranges = { caller: [35050, 35050] as const, a: RANGES.a, b: RANGES.b };
@@ -143,7 +143,9 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     expect(on(r.b![CALLER]) && on(r.b![A]), show(r)).toBe(true);
     expect(off(r.caller![CALLER]) && off(r.a![A]) && off(r.b![B]), show(r)).toBe(true);
 
-    await leaveConference(call);
+    // A leaves by hanging up the desk phone (BYE), as an agent would: the other two go on.
+    phones[0]!.command('/hangup');
+    await waitFor(() => consultOf(call)?.phase === 'transferred', { timeoutMs: 5000, what: 'A out of the conference' });
     r = await phase({ caller: ranges.caller, b: ranges.b });
     expect(on(r.caller![B]) && on(r.b![CALLER]), show(r)).toBe(true);
     expect(off(r.caller![A]) && off(r.b![A]), show(r)).toBe(true);

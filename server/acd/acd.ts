@@ -282,7 +282,18 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       });
       if (call.callback) {
         q.callbacksWaiting++;
-        s.publish({ type: 'callbackRequested', at: now, callId: call.callId, queue: q.name, number: call.callback.number });
+        // A callback restored after a restart was requested (and logged) before it.
+        if (!req.callback?.restored) {
+          s.publish({
+            type: 'callbackRequested',
+            at: now,
+            callId: call.callId,
+            queue: q.name,
+            number: call.callback.number,
+            enteredAt: call.arrivedAt,
+            fromWaiting: false,
+          });
+        }
       } else {
         armMaxWait(s, call);
         armAnnounce(s, call);
@@ -384,7 +395,15 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       s.agenda.cancel(call.maxWait);
       s.agenda.cancel(call.announce);
       call.maxWait = call.announce = undefined;
-      s.publish({ type: 'callbackRequested', at: s.clock.now(), callId: call.callId, queue: call.queue.name, number: req.number });
+      s.publish({
+        type: 'callbackRequested',
+        at: s.clock.now(),
+        callId: call.callId,
+        queue: call.queue.name,
+        number: req.number,
+        enteredAt: call.arrivedAt,
+        fromWaiting: true,
+      });
       return OK;
     });
   }
@@ -407,7 +426,7 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
    * 'no-answer', 'failed': the agent is released; the callback retries after the queue's back-off
    * in its original place, or gives up after callback.maxAttempts.
    */
-  callbackOutcome(callbackId: string, outcome: CallbackOutcome): AcdResult {
+  callbackOutcome(callbackId: string, outcome: CallbackOutcome, detail: { newContactId?: string } = {}): AcdResult {
     return this.tx((s) => {
       if (!['answered', 'busy', 'no-answer', 'failed'].includes(outcome)) return fail(`unknown outcome ${String(outcome)}`);
       const call = s.calls.get(callbackId);
@@ -415,7 +434,7 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       const a = call.offeredTo[0];
       if (call.state !== 'offered' || !a || a.call !== call)
         return fail(`callback ${callbackId} has no agent reserved (reservation expired?)`);
-      dialOutcome(s, call, a, outcome);
+      dialOutcome(s, call, a, outcome, detail.newContactId);
       return OK;
     });
   }

@@ -25,7 +25,7 @@ export function backoffSeconds(cfg: Queue['callback'], attempt: number): number 
 }
 
 /** Call control's report on the dial for callback `call`, reserved for agent `a`. */
-export function dialOutcome(s: AcdState, call: CallRt, a: AgentRt, outcome: CallbackOutcome): void {
+export function dialOutcome(s: AcdState, call: CallRt, a: AgentRt, outcome: CallbackOutcome, newContactId?: string): void {
   const cb = call.callback!;
   const attempt = ++cb.attempts;
   if (outcome === 'answered') {
@@ -38,6 +38,7 @@ export function dialOutcome(s: AcdState, call: CallRt, a: AgentRt, outcome: Call
       queue: call.queue.name,
       attempt,
       outcome,
+      ...(newContactId ? { newContactId } : {}),
     });
     connect(s, call, a);
     return;
@@ -46,7 +47,7 @@ export function dialOutcome(s: AcdState, call: CallRt, a: AgentRt, outcome: Call
   call.offerDeadline = undefined;
   call.offeredTo = [];
   a.call = undefined;
-  retryOrGiveUp(s, call, a.id, attempt, outcome);
+  retryOrGiveUp(s, call, a.id, attempt, outcome, newContactId);
   afterWork(s, a);
 }
 
@@ -74,10 +75,26 @@ export function reservationExpired(s: AcdState, call: CallRt): void {
   for (const a of agents) afterWork(s, a);
 }
 
-function retryOrGiveUp(s: AcdState, call: CallRt, agentId: string, attempt: number, outcome: CallbackOutcome | 'expired'): void {
+function retryOrGiveUp(
+  s: AcdState,
+  call: CallRt,
+  agentId: string,
+  attempt: number,
+  outcome: CallbackOutcome | 'expired',
+  newContactId?: string,
+): void {
   const q = call.queue;
   const now = s.clock.now();
-  const base = { at: now, callbackId: call.callId, callId: call.callId, agentId, queue: q.name, attempt, outcome } as const;
+  const base = {
+    at: now,
+    callbackId: call.callId,
+    callId: call.callId,
+    agentId,
+    queue: q.name,
+    attempt,
+    outcome,
+    ...(newContactId ? { newContactId } : {}),
+  } as const;
   if (attempt >= q.cfg.callback.maxAttempts) {
     s.publish({ type: 'callbackDialled', ...base });
     s.publish({

@@ -83,6 +83,8 @@ export interface CallbackDialledEvent extends Base {
   outcome: CallbackOutcome | 'expired';
   /** When the next attempt will be routed; absent after 'answered' and when the callback gave up. */
   retryAt?: number;
+  /** The outbound contact call control made for this attempt, when it said (callbackOutcome detail). */
+  newContactId?: string;
 }
 
 /** The callback used up its attempts (followed by exit 'callback-failed'). */
@@ -245,6 +247,10 @@ export interface CallbackRequestedEvent extends Base {
   callId: string;
   queue: string;
   number: string;
+  /** Original queue entry (ms): the callback's place. */
+  enteredAt: number;
+  /** A waiting caller turned into a callback (their queue visit ends here), not a callback enqueued on its own. */
+  fromWaiting: boolean;
 }
 
 /** The queue's live service level crossed its target (a surge rule's trigger). */

@@ -27,7 +27,7 @@ export interface EnqueueRequest {
    * Enqueue a callback (virtual contact) instead of a live caller. attempts: dial attempts already
    * made (restored from the store); notBefore: the next attempt's back-off ends then (ms).
    */
-  callback?: { number: string; attempts?: number; notBefore?: number };
+  callback?: { number: string; attempts?: number; notBefore?: number; restored?: boolean };
 }
 
 export interface AcdInit {

@@ -14,15 +14,16 @@
 import { Emitter } from '../../lib/events.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import { Agenda } from './agenda.ts';
-import { afterCall, afterReject, afterWork, applySkills, becomeAvailable, finishWrapUp, forceLogout, setState } from './agent-states.ts';
+import { afterCall, afterReject, applySkills, becomeAvailable, finishWrapUp, forceLogout, setState } from './agent-states.ts';
 import { AvailableAgents } from './available-agents.ts';
 import { AcdOptionsSchema, type Agent, type AcdOptions, type AuxCode, type Queue } from './config.ts';
-import type { AcdEvent } from './events.ts';
+import type { AcdEvent, CallbackOutcome, ResumePlace } from './events.ts';
 import type { ExitReason } from './exit-reasons.ts';
 import { emptyRuleHolds, ewt } from './figures.ts';
-import { abandonCall, checkLeaveWhenEmpty, dropCall, exitCall, takeResumedPlace } from './leaving.ts';
+import { dialOutcome, reservationExpired } from './callbacks.ts';
+import { abandonCall, checkLeaveWhenEmpty, dropCall, exitCall, keepPlace, takeResumedPlace } from './leaving.ts';
 import { place } from './placement.ts';
-import { makeAgent, makeCall, makeQueue, recount, requalify, sameSkills, type AcdState } from './records.ts';
+import { makeAgent, makeCall, makeQueue, recount, requalify, resumeKey, sameSkills, type AcdState } from './records.ts';
 import { connect, reconfigureQueue, requeue, routeAgent, routeCall, withdrawOffer } from './routing.ts';
 import { armAnnounce, armEscalation, armMaxWait, armRetry, dueSteps } from './timers.ts';
 import type { AcdInit, AcdResult, AcdSnapshot, AgentView, CallView, EnqueueRequest, EnqueueResult, QueueStats } from './types.ts';
@@ -67,6 +68,7 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
         routeCall: (call) => routeCall(s, call),
         requeue: (call) => requeue(s, call),
         withdrawOffer: (a, reason) => withdrawOffer(s, a, reason),
+        callbackExpired: (call) => reservationExpired(s, call),
         exitCall: (call, reason) => exitCall(s, call, reason),
         checkLeaveWhenEmpty: (a) => checkLeaveWhenEmpty(s, a),
       },
@@ -231,19 +233,23 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       if (req.callback !== undefined && (typeof req.callback.number !== 'string' || req.callback.number === '')) {
         return bad('callback needs a number');
       }
+      const cbAttempts = req.callback?.attempts ?? 0;
+      if (!Number.isInteger(cbAttempts) || cbAttempts < 0) return bad('callback attempts must be a whole number');
       const now = s.clock.now();
       const refuse = (reason: ExitReason, error: string): EnqueueResult => {
         s.publish({ type: 'exit', at: now, callId: req.callId, queue: q.name, reason, waitedMs: 0 });
         return { ok: false, reason, error };
       };
       if (!q.open) return refuse('closed', `queue ${q.name} is closed`);
-      if (q.cfg.maxLength !== undefined && q.calls.size >= q.cfg.maxLength) return refuse('full', `queue ${q.name} is full`);
-      if (!emptyRuleHolds(q, q.cfg.joinWhenEmpty)) return refuse('no-agents', `no agents for queue ${q.name}`);
+      // A callback holds no line and waits for an agent however long: length and staffing rules are for live callers.
+      if (!req.callback && q.cfg.maxLength !== undefined && q.calls.size >= q.cfg.maxLength)
+        return refuse('full', `queue ${q.name} is full`);
+      if (!req.callback && !emptyRuleHolds(q, q.cfg.joinWhenEmpty)) return refuse('no-agents', `no agents for queue ${q.name}`);
 
       const arrivedAt = typeof req.arrivedAt === 'number' && Number.isFinite(req.arrivedAt) ? Math.min(req.arrivedAt, now) : now;
       const seq = ++s.seq;
       // A caller who hung up a moment ago and calls again takes back their old place.
-      const resumed = takeResumedPlace(s, q, req.callerId, now);
+      const resumed = req.callback ? undefined : takeResumedPlace(s, q, req.callerId, now);
       const call = makeCall(
         q,
         req,
@@ -253,8 +259,13 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       s.calls.set(call.callId, call);
       q.calls.add(call);
       call.step = dueSteps(q, call, now);
-      place(s, call);
-      const position = q.order.position(call);
+      if (call.callback) call.callback.attempts = cbAttempts;
+      // A callback restored between attempts waits out its back-off first (then takes its place).
+      const notBefore = req.callback?.notBefore;
+      const waitingRetry = call.callback !== undefined && typeof notBefore === 'number' && notBefore > now;
+      if (waitingRetry) armRetry(s, call, notBefore);
+      else place(s, call);
+      const position = waitingRetry ? 0 : q.order.position(call);
       const ewtSeconds = ewt(q, position);
       s.publish({
         type: 'enqueue',
@@ -266,11 +277,23 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
         position,
         ewtSeconds,
         resumed: resumed !== undefined,
+        ...(resumed ? { resumeKey: resumeKey(req.callerId) } : {}),
         callback: call.callback !== undefined,
       });
       if (call.callback) {
         q.callbacksWaiting++;
-        s.publish({ type: 'callbackRequested', at: now, callId: call.callId, queue: q.name, number: call.callback.number });
+        // A callback restored after a restart was requested (and logged) before it.
+        if (!req.callback?.restored) {
+          s.publish({
+            type: 'callbackRequested',
+            at: now,
+            callId: call.callId,
+            queue: q.name,
+            number: call.callback.number,
+            enteredAt: call.arrivedAt,
+            fromWaiting: false,
+          });
+        }
       } else {
         armMaxWait(s, call);
         armAnnounce(s, call);
@@ -372,7 +395,15 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       s.agenda.cancel(call.maxWait);
       s.agenda.cancel(call.announce);
       call.maxWait = call.announce = undefined;
-      s.publish({ type: 'callbackRequested', at: s.clock.now(), callId: call.callId, queue: call.queue.name, number: req.number });
+      s.publish({
+        type: 'callbackRequested',
+        at: s.clock.now(),
+        callId: call.callId,
+        queue: call.queue.name,
+        number: req.number,
+        enteredAt: call.arrivedAt,
+        fromWaiting: true,
+      });
       return OK;
     });
   }
@@ -381,26 +412,44 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
   callbackFailed(callId: string, agentId: string): AcdResult {
     return this.tx((s) => {
       const call = s.calls.get(callId);
-      const a = s.agents.get(agentId);
       if (!call || !call.callback) return fail(`unknown callback ${callId}`);
+      const a = s.agents.get(agentId);
       if (!a || a.call !== call || call.state !== 'offered') return fail(`callback ${callId} is not reserved for agent ${agentId}`);
-      s.agenda.cancel(call.offerDeadline);
-      call.offerDeadline = undefined;
-      call.offeredTo = [];
-      a.call = undefined;
-      const attempt = ++call.callback.attempts;
-      const q = call.queue;
+      dialOutcome(s, call, a, 'failed');
+      return OK;
+    });
+  }
+
+  /**
+   * Call control's report on the dial a 'callbackDial' event asked for. 'answered' (agent and
+   * customer both on the line): the callback connects (callEnded when the talk is over). 'busy',
+   * 'no-answer', 'failed': the agent is released; the callback retries after the queue's back-off
+   * in its original place, or gives up after callback.maxAttempts.
+   */
+  callbackOutcome(callbackId: string, outcome: CallbackOutcome, detail: { newContactId?: string } = {}): AcdResult {
+    return this.tx((s) => {
+      if (!['answered', 'busy', 'no-answer', 'failed'].includes(outcome)) return fail(`unknown outcome ${String(outcome)}`);
+      const call = s.calls.get(callbackId);
+      if (!call || !call.callback) return fail(`unknown callback ${callbackId}`);
+      const a = call.offeredTo[0];
+      if (call.state !== 'offered' || !a || a.call !== call)
+        return fail(`callback ${callbackId} has no agent reserved (reservation expired?)`);
+      dialOutcome(s, call, a, outcome, detail.newContactId);
+      return OK;
+    });
+  }
+
+  /**
+   * Places abandoned callers may still take back (from the store after a restart); those whose
+   * window has passed are ignored.
+   */
+  restoreResumePlaces(places: readonly ResumePlace[]): AcdResult {
+    return this.tx((s) => {
       const now = s.clock.now();
-      if (attempt >= q.cfg.callback.maxAttempts) {
-        s.publish({ type: 'callbackFailed', at: now, callId, agentId, queue: q.name, attempt });
-        afterWork(s, a);
-        exitCall(s, call, 'callback-failed');
-        return OK;
+      for (const p of places) {
+        if (!s.queues.has(p.queue) || p.until < now || !resumeKey(p.key)) continue;
+        keepPlace(s, { ...p, key: resumeKey(p.key)! }, ++s.seq);
       }
-      const retryAt = now + q.cfg.callback.retryDelay * 1000;
-      s.publish({ type: 'callbackFailed', at: now, callId, agentId, queue: q.name, attempt, retryAt });
-      armRetry(s, call, retryAt);
-      afterWork(s, a);
       return OK;
     });
   }

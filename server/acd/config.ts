@@ -113,12 +113,22 @@ export const QueueSchema = z.strictObject({
   abandonResume: z.number().int().min(0).max(86_400).default(0),
   callback: z
     .strictObject({
-      /** Dial attempts before the callback gives up (exit "callback-failed"). */
+      /** Dial attempts before the callback gives up (exit "callback-failed", event callbackGivenUp). */
       maxAttempts: z.number().int().min(1).max(10).default(3),
-      /** Seconds before a failed callback is tried again (it keeps its place). */
-      retryDelay: z.number().int().min(0).max(86_400).default(300),
+      /**
+       * Seconds before a callback whose dial did not reach the customer (busy, no answer, failed,
+       * reservation expired) is tried again, keeping its place. A list is a schedule: the n-th
+       * entry follows the n-th failed attempt, the last one repeats (e.g. [60, 300, 900]).
+       */
+      retryDelay: z.union([z.number().int().min(0).max(86_400), z.array(z.number().int().min(0).max(86_400)).min(1).max(10)]).default(300),
+      /**
+       * Seconds an agent stays reserved for a callback that call control has not reported on
+       * (answered, busy, no-answer, failed). Then the agent is released (event
+       * callbackReservationExpired) and the attempt counts as failed.
+       */
+      reservationTimeout: z.number().int().min(5).max(600).default(60),
     })
-    .default({ maxAttempts: 3, retryDelay: 300 }),
+    .default({ maxAttempts: 3, retryDelay: 300, reservationTimeout: 60 }),
 });
 
 export const AuxCodeSchema = z.strictObject({ code: z.string().min(1), label: z.string().min(1) });

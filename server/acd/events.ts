@@ -26,6 +26,8 @@ export interface EnqueueEvent extends Base {
   /** null when nobody staffs the queue. */
   ewtSeconds: number | null;
   resumed: boolean;
+  /** When resumed: the abandon-resume key (caller digits) whose kept place this call took. */
+  resumeKey?: string;
   callback: boolean;
 }
 
@@ -42,17 +44,67 @@ export interface OfferEvent extends Base {
   expiresAt: number;
 }
 
-/** A callback contact reached an agent: the agent is reserved; call control dials the customer. */
+/**
+ * A callback contact reached an agent: the agent is reserved; call control dials (agent first,
+ * then the customer) and reports back with Acd.callbackOutcome(callbackId, …) before expiresAt,
+ * or the reservation is released (callbackReservationExpired).
+ */
 export interface CallbackDialEvent extends Base {
   type: 'callbackDial';
+  /** The callback's id in the ACD: the contact id of the call that asked for it. */
+  callbackId: string;
+  /** Same as callbackId (every ACD event names its call callId). */
   callId: string;
+  /** The contact that asked for the callback (the new outbound contact's previousContactId). */
+  contactId: string;
   agentId: string;
   queue: string;
   number: string;
+  /** Original queue entry (ms): what kept the callback's place. */
+  enteredAt: number;
   /** 1 for the first attempt. */
   attempt: number;
   waitedMs: number;
+  /** When the agent's reservation runs out unless call control reported an outcome. */
   expiresAt: number;
+}
+
+export type CallbackOutcome = 'answered' | 'busy' | 'no-answer' | 'failed';
+
+/** The outcome of one dial attempt; after a failed one, retryAt (or the callback gave up). */
+export interface CallbackDialledEvent extends Base {
+  type: 'callbackDialled';
+  callbackId: string;
+  callId: string;
+  agentId: string;
+  queue: string;
+  attempt: number;
+  /** 'expired': the agent's reservation ran out without an outcome from call control. */
+  outcome: CallbackOutcome | 'expired';
+  /** When the next attempt will be routed; absent after 'answered' and when the callback gave up. */
+  retryAt?: number;
+  /** The outbound contact call control made for this attempt, when it said (callbackOutcome detail). */
+  newContactId?: string;
+}
+
+/** The callback used up its attempts (followed by exit 'callback-failed'). */
+export interface CallbackGivenUpEvent extends Base {
+  type: 'callbackGivenUp';
+  callbackId: string;
+  callId: string;
+  queue: string;
+  attempts: number;
+  lastOutcome: CallbackOutcome | 'expired';
+}
+
+/** An agent reserved for a callback was released because call control never reported on the dial. */
+export interface CallbackReservationExpiredEvent extends Base {
+  type: 'callbackReservationExpired';
+  callbackId: string;
+  callId: string;
+  agentId: string;
+  queue: string;
+  attempt: number;
 }
 
 /** An offer withdrawn without the agent's doing: another agent answered (ring-all), the caller left, … */
@@ -108,6 +160,21 @@ export interface AbandonEvent extends Base {
   waitedMs: number;
   /** Whether it was ringing an agent when the caller left. */
   whileOffered: boolean;
+  /** The place kept for abandon-resume (queue's abandonResume), for the store to make durable. */
+  kept?: ResumePlace;
+}
+
+/** A place an abandoned caller may take back by calling again from the same number before `until`. */
+export interface ResumePlace {
+  queue: string;
+  /** The caller's digits (records.ts resumeKey). */
+  key: string;
+  arrivedAt: number;
+  priority: number;
+  /** When the caller left. */
+  at: number;
+  /** Last moment the place may be taken. */
+  until: number;
 }
 
 export interface ExitEvent extends Base {
@@ -180,16 +247,10 @@ export interface CallbackRequestedEvent extends Base {
   callId: string;
   queue: string;
   number: string;
-}
-
-export interface CallbackFailedEvent extends Base {
-  type: 'callbackFailed';
-  callId: string;
-  agentId: string;
-  queue: string;
-  attempt: number;
-  /** When the next attempt will be routed; absent when the callback gave up. */
-  retryAt?: number;
+  /** Original queue entry (ms): the callback's place. */
+  enteredAt: number;
+  /** A waiting caller turned into a callback (their queue visit ends here), not a callback enqueued on its own. */
+  fromWaiting: boolean;
 }
 
 /** The queue's live service level crossed its target (a surge rule's trigger). */
@@ -219,7 +280,9 @@ export type AcdEvent =
   | EscalateEvent
   | PositionEvent
   | CallbackRequestedEvent
-  | CallbackFailedEvent
+  | CallbackDialledEvent
+  | CallbackGivenUpEvent
+  | CallbackReservationExpiredEvent
   | ServiceLevelEvent;
 
 export type AcdEventType = AcdEvent['type'];

@@ -4,6 +4,7 @@
  * call are released.
  */
 import { afterWork, emitCancelled } from './agent-states.ts';
+import type { ResumePlace } from './events.ts';
 import type { ExitReason } from './exit-reasons.ts';
 import { emptyRuleHolds, recordSl } from './figures.ts';
 import { unplace } from './placement.ts';
@@ -22,22 +23,39 @@ export function abandonCall(s: AcdState, call: CallRt): void {
   const whileOffered = call.state === 'offered';
   const ringing = call.offeredTo;
   dropCall(s, call);
-  s.publish({ type: 'abandon', at: now, callId: call.callId, queue: q.name, waitedMs, whileOffered });
+  const resumeId = resumeKey(call.callerId);
+  const kept: ResumePlace | undefined =
+    q.cfg.abandonResume > 0 && resumeId
+      ? {
+          queue: q.name,
+          key: resumeId,
+          arrivedAt: call.arrivedAt,
+          priority: call.priority,
+          at: now,
+          until: now + q.cfg.abandonResume * 1000,
+        }
+      : undefined;
+  s.publish({ type: 'abandon', at: now, callId: call.callId, queue: q.name, waitedMs, whileOffered, ...(kept ? { kept } : {}) });
   recordSl(s, q, waitedMs > q.cfg.serviceLevel.threshold * 1000 ? 'abandoned' : 'short-abandon');
   for (const a of ringing) {
     a.call = undefined;
     emitCancelled(s, a, call, 'abandon');
     afterWork(s, a);
   }
-  const resumeId = resumeKey(call.callerId);
-  if (q.cfg.abandonResume > 0 && resumeId) {
-    const key = `${q.name}\n${resumeId}`;
-    const entry = { arrivedAt: call.arrivedAt, seq: call.seq, priority: call.priority, at: now };
-    s.resume.set(key, entry);
-    s.agenda.at(now + q.cfg.abandonResume * 1000 + 1, () => {
-      if (s.resume.get(key) === entry) s.resume.delete(key);
-    });
-  }
+  if (kept) keepPlace(s, kept, call.seq);
+}
+
+/**
+ * Keep an abandoned caller's place until kept.until (also used to restore places kept before a
+ * restart, from the store). A later place for the same queue and number replaces it.
+ */
+export function keepPlace(s: AcdState, kept: ResumePlace, seq: number): void {
+  const key = `${kept.queue}\n${kept.key}`;
+  const entry = { arrivedAt: kept.arrivedAt, seq, priority: kept.priority, at: kept.at, until: kept.until };
+  s.resume.set(key, entry);
+  s.agenda.at(kept.until + 1, () => {
+    if (s.resume.get(key) === entry) s.resume.delete(key);
+  });
 }
 
 /**
@@ -55,7 +73,7 @@ export function takeResumedPlace(
   const key = `${q.name}\n${resumeId}`;
   const r = s.resume.get(key);
   s.resume.delete(key);
-  if (r && now - r.at <= q.cfg.abandonResume * 1000) return { arrivedAt: r.arrivedAt, seq: r.seq, priority: r.priority };
+  if (r && now <= r.until) return { arrivedAt: r.arrivedAt, seq: r.seq, priority: r.priority };
   return undefined;
 }
 

@@ -62,6 +62,16 @@ function createMetrics(registry: Registry, holder: { current: Acd | undefined })
     },
   });
   new Gauge({
+    name: 'acd_queue_callbacks_pending',
+    help: 'Callbacks per queue not yet answered or given up (waiting, reserved or between attempts)',
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const q of view()) this.set({ queue: q.queue }, q.callbacks);
+    },
+  });
+  new Gauge({
     name: 'acd_queue_longest_wait_seconds',
     help: 'Wait of the longest-waiting caller per queue',
     labelNames: ['queue'],

@@ -129,6 +129,8 @@ export interface AcdEngine {
   routeCall(call: CallRt): void;
   /** routing.ts: a call goes back to its place (a failed callback's retry is due). */
   requeue(call: CallRt): void;
+  /** callbacks.ts: an agent's reservation for a callback ran out without an outcome. */
+  callbackExpired(call: CallRt): void;
   /** routing.ts: a ringing agent is leaving; the call rings on elsewhere. */
   withdrawOffer(a: AgentRt, reason: OfferCancelledEvent['reason']): void;
   /** leaving.ts: the call leaves the engine without an agent (max wait reached). */
@@ -150,7 +152,7 @@ export interface AcdState {
   readonly nonEmpty: Set<Bucket>;
   auxCodes: Map<string, AuxCode>;
   /** Abandoned callers' places, by queue and caller number, for abandon-resume. */
-  readonly resume: Map<string, { arrivedAt: number; seq: number; priority: number; at: number }>;
+  readonly resume: Map<string, { arrivedAt: number; seq: number; priority: number; at: number; until: number }>;
   seq: number;
   nextOrd: number;
   /** Every bucket in creation order; agents check each new one once against their skills. */

@@ -77,8 +77,9 @@ function offer(s: AcdState, call: CallRt, agents: AgentRt[]): void {
   unplace(s, call);
   call.state = 'offered';
   call.offeredTo = agents;
-  const expiresAt = now + q.cfg.offerTimeout * 1000;
-  call.offerDeadline = s.agenda.at(expiresAt, () => offerExpired(s, call));
+  // A callback's agent is reserved while call control dials, not rung: its own timeout, no RONA.
+  const expiresAt = now + (call.callback ? q.cfg.callback.reservationTimeout : q.cfg.offerTimeout) * 1000;
+  call.offerDeadline = s.agenda.at(expiresAt, () => (call.callback ? s.engine.callbackExpired(call) : offerExpired(s, call)));
   q.rrLast = agents[0]!.ord;
   const waitedMs = now - call.arrivedAt;
   for (const a of agents) {
@@ -88,10 +89,13 @@ function offer(s: AcdState, call: CallRt, agents: AgentRt[]): void {
       s.publish({
         type: 'callbackDial',
         at: now,
+        callbackId: call.callId,
         callId: call.callId,
+        contactId: call.callId,
         agentId: a.id,
         queue: q.name,
         number: call.callback.number,
+        enteredAt: call.arrivedAt,
         attempt: call.callback.attempts + 1,
         waitedMs,
         expiresAt,

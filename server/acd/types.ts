@@ -23,8 +23,11 @@ export interface EnqueueRequest {
   callerId?: string;
   /** Original arrival in the centre (ms); defaults to now. Orders the call and times escalation. */
   arrivedAt?: number;
-  /** Enqueue a callback (virtual contact) instead of a live caller. */
-  callback?: { number: string };
+  /**
+   * Enqueue a callback (virtual contact) instead of a live caller. attempts: dial attempts already
+   * made (restored from the store); notBefore: the next attempt's back-off ends then (ms).
+   */
+  callback?: { number: string; attempts?: number; notBefore?: number; restored?: boolean };
 }
 
 export interface AcdInit {

@@ -29,6 +29,9 @@ export class CallDetailLog {
   private readonly streams = new Map<string, EventSequencer>();
   /** Work that will still write to a contact (see keepOpen). */
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** Callbacks in the ACD, by the contact that asked; true once that contact's call is over (close when the callback is). */
+  private readonly callbacks = new Map<string, boolean>();
+  private readonly callbacksDone = new Set<string>();
 
   constructor(
     private readonly sink: EventSink,
@@ -63,6 +66,11 @@ export class CallDetailLog {
 
   /** The contact will get no more events (its call and the agent's wrap-up are over). */
   closeContact(contactId: string): void {
+    // A pending callback still writes callback.dialled / given-up to the contact that asked for it.
+    if (this.callbacks.has(contactId)) {
+      this.callbacks.set(contactId, true);
+      return;
+    }
     const busy = this.busy.get(contactId);
     if (busy) void busy.then(() => this.closeContact(contactId));
     else this.streams.delete(contactId);
@@ -79,10 +87,68 @@ export class CallDetailLog {
     if (!this.sink.emit(e)) log.error({ event: e }, 'event rejected by the store');
   }
 
+  /**
+   * A pending callback restored after a restart: its contact's stream continues at nextSeq (the
+   * store's last seq + 1), and stays open until the callback is done.
+   */
+  reopenCallback(contactId: string, nextSeq: number): void {
+    this.streams.set(contactId, new EventSequencer(contactId, nextSeq));
+    this.callbacks.set(contactId, true);
+  }
+
+  /**
+   * A callback's events (issue #12): the contact that asked gets callback.requested (and, when it
+   * was waiting, the end of its queue visit: queue.exit 'callback'), callback.dialled per attempt
+   * and callback.given-up. The agent's reservation, talk and wrap-up belong to the new outbound
+   * contact call control makes (previousContactId = this one), not to this stream.
+   * Returns true when the event was a callback's and is handled.
+   */
+  private callbackEvent(e: AcdEvent): boolean {
+    const ts = e.at;
+    if (e.type === 'callbackRequested') {
+      this.callbacks.set(e.callId, this.callbacks.get(e.callId) ?? false);
+      this.contact(e.callId, { type: 'callback.requested', ts, queue: e.queue, number: e.number });
+      if (e.fromWaiting) this.contact(e.callId, { type: 'queue.exit', ts, queue: e.queue, reason: 'callback' });
+      return true;
+    }
+    const id = 'callId' in e ? e.callId : undefined;
+    if (id !== undefined && this.callbacksDone.has(id)) return true; // its wrap-up, after the talk
+    if (id === undefined || !this.callbacks.has(id)) return e.type === 'enqueue' && e.callback;
+    switch (e.type) {
+      case 'callbackDialled':
+        this.contact(id, {
+          type: 'callback.dialled',
+          ts,
+          attempt: e.attempt,
+          outcome: e.outcome,
+          ...(e.agentId ? { agentId: e.agentId } : {}),
+          ...(e.newContactId ? { newContactId: e.newContactId } : {}),
+        });
+        return true;
+      case 'callbackGivenUp':
+        this.contact(id, { type: 'callback.given-up', ts, queue: e.queue, attempts: e.attempts });
+        return true;
+      case 'exit':
+      case 'callEnd': {
+        // The callback is done (given up, withdrawn, or talked): its asking contact may close.
+        const closed = this.callbacks.get(id);
+        this.callbacks.delete(id);
+        if (closed) this.closeContact(id);
+        // The agent's wrap-up still follows a talked callback; it is skipped here too (bounded memory).
+        this.callbacksDone.add(id);
+        if (this.callbacksDone.size > 10_000) this.callbacksDone.delete(this.callbacksDone.values().next().value!);
+        return true;
+      }
+      default:
+        return true;
+    }
+  }
+
   /** Map one ACD transition onto the event log (the ACD's call id is the contact id). */
   acd(e: AcdEvent): void {
     const ts = e.at;
     const c = (contactId: string, ev: Unstamped): void => this.contact(contactId, ev);
+    if (this.callbackEvent(e)) return;
     switch (e.type) {
       case 'enqueue': {
         const skillGroup = this.skillGroupOf(e.queue);
@@ -120,9 +186,6 @@ export class CallDetailLog {
         return;
       case 'wrapupEnd':
         c(e.callId, { type: 'wrapup.end', ts, agentId: e.agentId, extended: e.extended });
-        return;
-      case 'callbackRequested':
-        c(e.callId, { type: 'callback.requested', ts, queue: e.queue, number: e.number });
         return;
       case 'agentState': {
         const to = e.to === 'logged-out' ? 'logged-out' : e.to === 'not-ready' ? 'not-ready' : e.to === 'available' ? 'ready' : undefined;

@@ -33,6 +33,7 @@ import { centreCertificate, type CentreCertificate } from '../secrets/certificat
 import { SipStack, type SipLimitOptions, type SipRequest, type SipSecret, type SipServerResponse } from '../sip/index.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { PgLocationStore } from '../store/locations.ts';
+import { PgCallbackStore, restoreCallbacks } from '../store/callbacks.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { CentreAgentDesk, SYSTEM_AUX_DISCONNECTED } from './agentDesk.ts';
@@ -126,7 +127,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     });
     stoppers.push(() => media.stop());
     // What a crash left open is closed now, the recordings repaired above (server/store/recovery.ts).
-    await store.recover().catch((e: unknown) => log.error({ err: String(e) }, 'crash recovery failed; open calls stay open'));
+    const recovered = await store.recover().catch((e: unknown) => {
+      log.error({ err: String(e) }, 'crash recovery failed; open calls stay open');
+      return [];
+    });
 
     const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: withSystemAux(config.auxCodes) });
     stoppers.push(async () => acd.dispose());
@@ -165,6 +169,15 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     sip.on('unregistered', (b) => void desk.unregistered(b));
 
     dispatchAcdEvents(acd, calls, cdr, desk);
+    // Callbacks and abandon-resume places are durable (issue #12, store/callbacks.ts): written as
+    // the ACD moves them; the pending ones are re-queued now with their original entry time.
+    const callbackStore = new PgCallbackStore(store.pool);
+    acd.on('event', (e) => callbackStore.onAcdEvent(e));
+    stoppers.push(() => callbackStore.flush());
+    await callbackStore.adopt(recovered).catch((e: unknown) => log.error({ err: String(e) }, 'adopting logged callbacks failed'));
+    await restoreCallbacks(acd, callbackStore, clock.now(), cdr).catch((e: unknown) =>
+      log.error({ err: String(e) }, 'restoring callbacks failed; they stay pending in cc_callbacks'),
+    );
     // Desk phones registered before a restart are logged in again (browsers re-register).
     for (const b of (await location?.restore()) ?? []) desk.registered(b);
 

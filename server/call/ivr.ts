@@ -7,7 +7,7 @@ import type { ResolvedPrompt } from '../ivr/flow.ts';
 import { IvrSession, type IvrAction } from '../ivr/session.ts';
 import type { Playback } from '../../media/index.ts';
 import type { Call, IvrStage } from './call.ts';
-import { enqueue } from './queue.ts';
+import { bookCallback, enqueue } from './queue.ts';
 
 export function startIvr(call: Call): void {
   call.phase = 'ivr';
@@ -52,16 +52,14 @@ class CallIvr implements IvrStage {
         return;
       case 'queue':
         this.logPath(false, a.queue);
-        enqueue(call, a.queue, a.priority, a.skills, a.musicOnHold);
+        enqueue(call, a.queue, a.priority, a.skills, a.musicOnHold, a.callbackKey);
         return;
       case 'survey':
         call.ctx.cdr.contact(call.contactId, { type: 'survey.answer', ts: call.ctx.clock.now(), question: 'csat', value: a.score });
         return;
-      case 'callback': {
-        const r = call.ctx.acd.requestCallback({ callId: call.contactId, number: a.number });
-        if (!r.ok) call.log.warn({ error: r.error }, 'callback refused');
+      case 'callback':
+        bookCallback(call, a.queue, a.number);
         return;
-      }
       case 'transfer':
         // Transfer out needs an outbound trunk; none is configured yet. End clearly.
         call.log.warn({ number: a.number }, 'transfer to an external number is not supported yet');

@@ -15,6 +15,8 @@ export function enqueue(
   priority: number,
   skills: SkillRequirement[] | undefined,
   moh: ResolvedPrompt | undefined,
+  /** The flow's callbackKey for this queue: announced with the position. */
+  callbackKey?: string,
 ): void {
   call.queue = queue;
   call.queuedAt ??= call.ctx.clock.now();
@@ -34,9 +36,41 @@ export function enqueue(
     call.ivr?.session.queueExit(ivrQueueExit(r.reason));
     return;
   }
-  const waiting = new Waiting(call, moh);
+  const waiting = new Waiting(call, moh, callbackKey);
   call.waiting = waiting;
   void waiting.startMusic();
+}
+
+/**
+ * The caller accepted a callback (issue #12). Still waiting in `queue` (the queue's callbackKey):
+ * the ACD turns the waiting call into a callback in place. Otherwise (the callback node after a
+ * queue exit, or another queue, or the call was ringing an agent): the call leaves the ACD if it
+ * is still there, and a callback is enqueued in the node's `queue` with the call's original
+ * arrival, so it keeps the place the caller had. Either way the caller's leg is now the IVR's
+ * again (confirmation prompt, then hang-up) and a hang-up is no abandon.
+ */
+export function bookCallback(call: Call, queue: string, number: string): void {
+  const { acd } = call.ctx;
+  if (call.phase === 'queued') {
+    call.stopWaiting();
+    call.phase = 'ivr';
+  }
+  const inAcd = acd.callView(call.contactId);
+  if (inAcd && inAcd.queue === queue && inAcd.state === 'waiting' && !inAcd.callback) {
+    const r = acd.requestCallback({ callId: call.contactId, number });
+    if (r.ok) {
+      call.log.info({ queue, number }, 'callback booked in place');
+      return;
+    }
+    call.log.warn({ error: r.error }, 'callback in place refused; enqueueing one');
+  }
+  if (inAcd) {
+    call.cancelOffers();
+    acd.cancel(call.contactId);
+  }
+  const r = acd.enqueue({ callId: call.contactId, queue, callerId: call.caller, arrivedAt: call.arrivedAt, callback: { number } });
+  if (r.ok) call.log.info({ queue, number, position: r.position }, 'callback booked');
+  else call.log.warn({ queue, error: r.error }, 'callback refused');
 }
 
 /** The ACD left the call's queue without an agent (timeout, full, closed…). */
@@ -68,6 +102,7 @@ class Waiting implements Stoppable {
     private readonly call: Call,
     /** The queue's music on hold; without it the caller hears silence between announcements. */
     private readonly music: ResolvedPrompt | undefined,
+    private readonly callbackKey: string | undefined,
   ) {}
 
   private get live(): boolean {
@@ -97,7 +132,8 @@ class Waiting implements Stoppable {
     const minutes = ewtSeconds === null ? undefined : Math.max(1, Math.round(ewtSeconds / 60));
     const text =
       `You are number ${position} in the queue.` +
-      (minutes === undefined ? '' : ` Your expected wait is about ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+      (minutes === undefined ? '' : ` Your expected wait is about ${minutes} minute${minutes === 1 ? '' : 's'}.`) +
+      (this.callbackKey === undefined ? '' : ` To be called back without losing your place, press ${this.callbackKey}.`);
     try {
       const file = await call.ctx.tts.render(text, 'en');
       if (!this.live) return;

@@ -78,6 +78,7 @@ export function branches(node: IvrNode): [string[], string][] {
       add(['timeout'], node.timeout);
       add(['closed'], node.closed);
       add(['afterCall'], node.afterCall);
+      add(['callbackAccepted'], node.callbackAccepted);
       break;
     case 'callback':
       add(['accepted'], node.accepted);
@@ -112,7 +113,7 @@ function isExit(node: IvrNode): boolean {
 function promptRefs(node: IvrNode): [string[], PromptRef][] {
   const out: [string[], PromptRef][] = [];
   const rec = node as Record<string, unknown>;
-  for (const key of ['prompt', 'invalidPrompt', 'timeoutPrompt', 'confirmPrompt', 'thanksPrompt']) {
+  for (const key of ['prompt', 'invalidPrompt', 'timeoutPrompt', 'confirmPrompt', 'thanksPrompt', 'callbackConfirmPrompt']) {
     const v = rec[key];
     if (v === undefined) continue;
     if (Array.isArray(v)) v.forEach((p, i) => out.push([[key, String(i)], p as PromptRef]));
@@ -325,6 +326,7 @@ function checkVariables(ctx: CheckContext): FlowProblem[] {
         if (node.body !== undefined) uses.push([['body'], node.body]);
       }
       if (node.type === 'transfer' || node.type === 'callback') uses.push([['number'], node.number]);
+      if (node.type === 'queue' && node.callbackKey !== undefined) uses.push([['callbackNumber'], node.callbackNumber]);
       for (const [k, text, via] of uses) {
         for (const m of text.matchAll(VAR_RE)) {
           const v = m[1]!;

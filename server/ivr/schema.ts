@@ -143,6 +143,12 @@ export const QueueNodeSchema = z
     timeout: TargetSchema.optional(),
     closed: TargetSchema.optional(),
     afterCall: TargetSchema.optional().describe('Where the caller goes when the agent hangs up first (e.g. a survey); default hang up.'),
+    callbackKey: DigitSchema.optional().describe(
+      "While waiting, this key books a callback that keeps the caller's place in the queue (announced with the position).",
+    ),
+    callbackNumber: z.string().default('{{callerId}}').describe('Number to call back when callbackKey is pressed (template).'),
+    callbackConfirmPrompt: PromptRefSchema.optional().describe('Played once the callback is booked with callbackKey.'),
+    callbackAccepted: TargetSchema.optional().describe('Where the caller goes after booking with callbackKey; default hang up.'),
   })
   .describe('Hand the call to an ACD queue.');
 

@@ -30,11 +30,14 @@ export type IvrAction =
       priority: number;
       skills?: SkillRequirement[];
       musicOnHold?: ResolvedPrompt;
+      /** The key that books a callback while waiting (announced with the position). */
+      callbackKey?: string;
       /** Variables for the agent's screen pop (lookup results, collected digits). */
       vars: Record<string, string>;
     }
   | { type: 'transfer'; number: string }
-  | { type: 'callback'; queue: string; number: string }
+  /** Book a callback in `queue`; whileQueued: the caller pressed the queue's callbackKey (keep the place). */
+  | { type: 'callback'; queue: string; number: string; whileQueued?: boolean }
   | { type: 'survey'; score: number; variable: string }
   | { type: 'hangup'; reason: string };
 
@@ -242,7 +245,26 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
       }
     } else if (this.phase === 'waiting' && this.input) {
       this.input.onDigit(d);
+    } else if (this.phase === 'queued') {
+      const node = this.node();
+      if (node.type === 'queue' && node.callbackKey === d) this.callbackWhileQueued(node, d);
     }
+  }
+
+  /** The waiting caller pressed the queue's callbackKey: book a callback that keeps the place, confirm, leave. */
+  private callbackWhileQueued(node: NodeOf<'queue'>, key: string): void {
+    const number = renderTemplate(node.callbackNumber, this.vars);
+    this.addInput(key);
+    this.setOutcome('callback');
+    this.outcome = 'callback';
+    this.phase = 'idle';
+    this.act({ type: 'callback', queue: node.queue, number, whileQueued: true });
+    this.play([node.callbackConfirmPrompt], false, () => {
+      if (node.callbackAccepted) {
+        this.autoSteps = 0;
+        this.go(node.callbackAccepted);
+      } else this.finish('callback', 'callback-accepted', true);
+    });
   }
 
   private node(): IvrNode {
@@ -368,6 +390,7 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
           priority: node.priority,
           ...(node.skills ? { skills: node.skills } : {}),
           ...(moh ? { musicOnHold: moh } : {}),
+          ...(node.callbackKey !== undefined ? { callbackKey: node.callbackKey } : {}),
           vars: { ...this.vars, ivrPath: this.summary() },
         });
         break;

@@ -206,7 +206,20 @@ export const CallbackDialled = z.object({
   ...Base,
   type: z.literal('callback.dialled'),
   /** The new (outbound) contact that carries the callback; its previousContactId is this one. */
-  newContactId: Id,
+  newContactId: Id.optional(),
+  /** 1 for the first dial attempt. */
+  attempt: z.number().int().min(1).optional(),
+  /** 'expired': the agent's reservation ran out before call control reported on the dial. */
+  outcome: z.enum(['answered', 'busy', 'no-answer', 'failed', 'expired']).optional(),
+  agentId: Id.optional(),
+});
+
+/** The callback used up its dial attempts: nobody will call the customer back. */
+export const CallbackGivenUp = z.object({
+  ...Base,
+  type: z.literal('callback.given-up'),
+  queue: Id,
+  attempts: z.number().int().min(0),
 });
 
 export const CcEventSchema = z.discriminatedUnion('type', [
@@ -232,6 +245,7 @@ export const CcEventSchema = z.discriminatedUnion('type', [
   SurveyAnswer,
   CallbackRequested,
   CallbackDialled,
+  CallbackGivenUp,
 ]);
 
 /** One event as stored and as fed to the KPI engine (defaults applied). */

@@ -58,6 +58,10 @@ export interface ContactFact {
   endTs?: number;
   endedBy?: 'caller' | 'agent' | 'system';
   callbackRequested: boolean;
+  /** Dial attempts of the callback this contact asked for (callback.dialled), when any. */
+  callbackAttempts?: number;
+  /** The callback used up its attempts (callback.given-up). */
+  callbackGivenUp?: boolean;
   queueCalls: QueueCall[];
   surveys: { question: 'csat' | 'fcr'; value: number; scale: number; ts: number }[];
   recordings: { recordingId: string; path: string; startTs: number; stopTs?: number }[];
@@ -364,6 +368,11 @@ function contactStream(contactId: string, list: CcEvent[], asOf: number, facts: 
         c.callbackRequested = true;
         break;
       case 'callback.dialled':
+        // One dial attempt of the callback this contact asked for (the talk itself is the new contact's).
+        c.callbackAttempts = (c.callbackAttempts ?? 0) + 1;
+        break;
+      case 'callback.given-up':
+        c.callbackGivenUp = true;
         break;
       case 'agent.state':
         anomaly(e, 'agent state in a contact stream');

@@ -49,8 +49,12 @@ export interface RecoveryPlan {
   /** The time every closing event carries. */
   at: number;
   closures: StreamClosure[];
-  /** Callback requests not yet dialled (the ACD's callback list is in memory; see README). */
-  pendingCallbacks: { contactId: string; queue: string; number: string; requestedAt: number }[];
+  /**
+   * Callbacks asked for and neither answered nor given up, as the event log tells them. The
+   * durable list is cc_callbacks (store/callbacks.ts), which the centre re-queues at start; these
+   * are adopted into it when missing (PgCallbackStore.adopt).
+   */
+  pendingCallbacks: { contactId: string; queue: string; number: string; requestedAt: number; enteredAt: number; attempts: number }[];
 }
 
 /**
@@ -181,8 +185,15 @@ export function planRecovery(
     if (events.length > 0) closures.push({ streamId, events });
     if (!streamId.startsWith(AGENT_STREAM_PREFIX)) {
       const req = evs.find((e) => e.type === 'callback.requested');
-      if (req?.type === 'callback.requested' && !evs.some((e) => e.type === 'callback.dialled')) {
-        pendingCallbacks.push({ contactId: streamId, queue: req.queue, number: req.number, requestedAt: req.ts });
+      // Done once answered (an older log's callback.dialled has no outcome: it was the answered one) or given up.
+      const done = evs.some(
+        (e) => e.type === 'callback.given-up' || (e.type === 'callback.dialled' && (e.outcome === undefined || e.outcome === 'answered')),
+      );
+      if (req?.type === 'callback.requested' && !done) {
+        const attempts = dedupe(evs).filter((e) => e.type === 'callback.dialled').length;
+        // The ACD orders callers by their arrival in the centre (the callback's place).
+        const enteredAt = evs.find((e) => e.type === 'contact.arrived')?.ts ?? req.ts;
+        pendingCallbacks.push({ contactId: streamId, queue: req.queue, number: req.number, requestedAt: req.ts, enteredAt, attempts });
       }
     }
   }
@@ -311,7 +322,7 @@ async function recoverNode(pool: pg.Pool, node: DeadNode, o: RecoveryOptions): P
   if (plan.pendingCallbacks.length > 0) {
     rlog.warn(
       { callbacks: plan.pendingCallbacks },
-      'callback requests of a dead node were not dialled; they are not re-queued (see README)',
+      'callback requests of a dead node still pending in the event log; adopted into cc_callbacks when missing and re-queued at start',
     );
   }
   return report;

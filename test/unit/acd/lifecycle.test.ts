@@ -183,7 +183,7 @@ describe('callbacks and abandon-resume', () => {
     h.acd.enqueue({ callId: 'cb', queue: 'q', callback: { number: '+1555' } });
     expect(h.last('callbackDial')?.attempt).toBe(1);
     h.acd.callbackFailed('cb', 'a');
-    expect(h.last('callbackFailed')).toMatchObject({ attempt: 1, retryAt: h.clock.now() + 60_000 });
+    expect(h.last('callbackDialled')).toMatchObject({ attempt: 1, outcome: 'failed', retryAt: h.clock.now() + 60_000 });
     expect(h.acd.agentView('a')?.state).toBe('available');
     h.sec(60);
     expect(h.last('callbackDial')?.attempt).toBe(2);

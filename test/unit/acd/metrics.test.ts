@@ -59,9 +59,15 @@ describe('ACD metrics', () => {
     h.acd.enqueue({ callId: 'c4', queue: 'q' });
     expect(h.acd.enqueue({ callId: 'c5', queue: 'q' })).toMatchObject({ ok: false, reason: 'full' });
     h.sec(15);
+    // c4 keeps its place as a callback (issue #12): still waiting, and one callback pending.
+    expect(h.acd.requestCallback({ callId: 'c4', number: '+1555' }).ok).toBe(true);
 
     const m = await scrape(registry);
     expect(series(m, 'acd_queue_waiting')).toEqual({ 'acd_queue_waiting{queue="q"}': 2, 'acd_queue_waiting{queue="other"}': 0 });
+    expect(series(m, 'acd_queue_callbacks_pending')).toEqual({
+      'acd_queue_callbacks_pending{queue="q"}': 1,
+      'acd_queue_callbacks_pending{queue="other"}': 0,
+    });
     expect(series(m, 'acd_queue_longest_wait_seconds')).toEqual({
       'acd_queue_longest_wait_seconds{queue="q"}': 15,
       'acd_queue_longest_wait_seconds{queue="other"}': 0,

@@ -154,7 +154,9 @@ describe('planRecovery: a dead node’s open streams', () => {
   });
 
   it('reports the callback that was requested and never dialled', () => {
-    expect(plan.pendingCallbacks).toEqual([{ contactId: 'c6', queue: 'sales', number: '+4420', requestedAt: s(25) }]);
+    expect(plan.pendingCallbacks).toEqual([
+      { contactId: 'c6', queue: 'sales', number: '+4420', requestedAt: s(25), enteredAt: s(20), attempts: 0 },
+    ]);
   });
 
   it('is idempotent: the repaired streams have nothing left to close', () => {

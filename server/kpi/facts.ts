@@ -59,7 +59,7 @@ export interface ContactFact {
   endedBy?: 'caller' | 'agent' | 'system';
   callbackRequested: boolean;
   queueCalls: QueueCall[];
-  surveys: { question: 'csat' | 'fcr'; value: number; scale: number; ts: number }[];
+  surveys: { question: 'csat' | 'fcr' | 'nps' | 'custom'; value: number; scale: number; ts: number }[];
   recordings: { recordingId: string; path: string; startTs: number; stopTs?: number }[];
 }
 

@@ -128,6 +128,10 @@ export const AfterCallConfigSchema = z.strictObject({
   workOrders: WorkOrdersConfigSchema.default(WorkOrdersConfigSchema.parse({})),
   complaints: z.strictObject({ escalation: z.array(ComplaintRuleSchema).default([]) }).default({ escalation: [] }),
   webhooks: z.array(WebhookSchema).default([]),
+  /** Back-off between attempts of a webhook delivery: baseSec, doubled each failure, at most maxSec. */
+  webhookRetry: z
+    .strictObject({ baseSec: z.number().min(0.1).max(3600).default(1), maxSec: z.number().min(0.1).max(86_400).default(300) })
+    .default({ baseSec: 1, maxSec: 300 }),
 });
 export type AfterCallConfig = z.output<typeof AfterCallConfigSchema>;
 

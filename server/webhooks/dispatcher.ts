@@ -29,7 +29,7 @@ export interface DispatcherOptions {
   hooks: () => readonly Webhook[];
   /** Longest sleep between looks at the outbox (events inserted by other processes). */
   pollMs?: number;
-  backoff?: { baseMs: number; maxMs: number };
+  backoff?: () => { baseMs: number; maxMs: number };
   fetch?: typeof fetch;
 }
 
@@ -109,7 +109,7 @@ export class WebhookDispatcher {
       error = (e as Error).message || String(e);
     }
     const failures = d.attempts + 1;
-    const b = this.opts.backoff ?? { baseMs: 1000, maxMs: 300_000 };
+    const b = this.opts.backoff?.() ?? { baseMs: 1000, maxMs: 300_000 };
     const nextAt = failures >= hook.maxAttempts ? undefined : clock.now() + backoffMs(failures, b.baseMs, b.maxMs);
     if (nextAt === undefined) log.warn({ hook: hook.name, event: d.eventId, error }, 'webhook gave up after its last attempt');
     await store.attemptFailed(d.id, clock.now(), error, status, nextAt);

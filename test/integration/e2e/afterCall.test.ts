@@ -63,8 +63,9 @@ beforeAll(async () => {
         'aftercall.yaml': [
           [
             'webhooks: []',
-            `webhooks:\n  - { name: crm, url: "http://127.0.0.1:${RECEIVER_PORT}/hook", secret: ${SECRET}, events: [contact.offered, contact.answered, contact.ended, contact.wrapup, recording.saved, workorder.created, workorder.escalated] }\nwebhookRetry: { baseSec: 0.5, maxSec: 2 }`,
+            `webhooks:\n  - { name: crm, url: "http://127.0.0.1:${RECEIVER_PORT}/hook", secret: ${SECRET}, events: [contact.offered, contact.answered, contact.ended, contact.wrapup, recording.saved, workorder.created, workorder.escalated] }`,
           ],
+          ['webhookRetry: { baseSec: 1, maxSec: 300 }', 'webhookRetry: { baseSec: 0.5, maxSec: 2 }'],
           [
             '    - { priority: urgent, resolveSec: 3600 }',
             '    - { category: billing, priority: high, resolveSec: 3, escalations: [{ afterSec: 3, notify: ["group:team-leads"], reassign: { kind: group, id: billing-desk }, raisePriority: true }] }\n    - { priority: urgent, resolveSec: 3600 }',
@@ -157,9 +158,17 @@ describe('after the call: screen pop, work orders, webhooks', () => {
     expect(cards[0]).toMatchObject({ id: 'refunds' });
     expect(cards[0]!.why).toContain('disposition:refund');
     expect((second.pop.body.customer as unknown as { numbers: string[] }).numbers).toEqual([CALLER]);
-    await api(`/api/v1/contacts/${second.contactId}/wrapup`, {
+    // The second call is a complaint: the rule (aftercall.yaml) opens a complaint work order for the complaints desk, priority high.
+    const complaint = await api(`/api/v1/contacts/${second.contactId}/wrapup`, {
       method: 'POST',
-      body: JSON.stringify({ disposition: 'info', endWrapUp: true }),
+      body: JSON.stringify({ disposition: 'refund-late', note: 'Still no refund', complaint: true, endWrapUp: true }),
+    });
+    expect(complaint.status).toBe(201);
+    expect(complaint.body.workOrder).toMatchObject({
+      category: 'complaint',
+      complaint: true,
+      priority: 'high',
+      owner: { kind: 'group', id: 'complaints-desk' },
     });
 
     // A click on the card counts: 1 click over 1 showing.
@@ -205,14 +214,19 @@ describe('after the call: screen pop, work orders, webhooks', () => {
     });
     expect(closed.body).toMatchObject({ state: 'resolved' });
     const rep = await api('/api/v1/reports/workorders?from=today&to=tomorrow', { auth: basic('9001', 'sam9001') });
+    // Two orders: the billing one closed after its 3 s SLA (missed), the complaint open within its 4 h; one complaint in two answered contacts.
     expect(rep.body).toMatchObject({
-      created: 1,
+      created: 2,
       closed: 1,
-      open: 0,
+      open: 1,
       slaDecided: 1,
       slaMet: 0,
       slaMetRate: 0,
-      topCategories: [{ category: 'billing', count: 1 }],
+      topCategories: [
+        { category: 'billing', count: 1 },
+        { category: 'complaint', count: 1 },
+      ],
+      complaints: { workOrders: 1, closed: 0, avgTimeToResolveSec: null, contacts: 1, contactsHandled: 2, complaintRate: 0.5 },
     });
 
     // The receiver comes up now: everything owed arrives, signed, once per event and hook.

@@ -35,6 +35,7 @@ import { PgLocationStore } from '../store/locations.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { AfterCall } from '../customers/afterCall.ts';
+import { afterCallHandlers } from '../http/customers.ts';
 import { CentreAgentDesk } from './agentDesk.ts';
 import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
@@ -211,7 +212,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
-      handlers: [httpGuard.gate, agentApi, ...afterCall.handlers, reportsApi, planningApi, liveApi, auditApi],
+      handlers: [httpGuard.gate, agentApi, ...afterCallHandlers(afterCall), reportsApi, planningApi, liveApi, auditApi],
     });
     stoppers.push(
       () =>

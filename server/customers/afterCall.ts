@@ -9,9 +9,6 @@ import type { IncomingMessage } from 'node:http';
 import type pg from 'pg';
 import type { Clock } from '../../lib/clock.ts';
 import { log as rootLog } from '../../lib/log.ts';
-import { createCustomersApi, type Who } from '../http/customers.ts';
-import type { Handler } from '../http/server.ts';
-import { createWorkOrdersApi } from '../http/workorders.ts';
 import { HttpError } from '../http/server.ts';
 import { loadCards, matchCards, type KnowledgeCard } from '../knowledge/cards.ts';
 import type { CcEvent } from '../kpi/events.ts';
@@ -29,6 +26,14 @@ import { AfterCallConfigSchema, fillUrlTemplate, loadAfterCallConfig, type After
 import { normaliseNumber } from './number.ts';
 
 const log = rootLog.child({ mod: 'aftercall' });
+
+/** Who is asking: an agent signed in on the desktop (Bearer), or HTTP Basic credentials. */
+export interface Who {
+  id: string;
+  role: string;
+  /** Signed in through the agent desktop (Bearer). */
+  agent: boolean;
+}
 
 /** A call in progress as the screen pop needs it. */
 export interface LiveCall {
@@ -78,7 +83,6 @@ export class AfterCall {
   readonly dispatcher: WebhookDispatcher;
   readonly clock: Clock;
   readonly audit: Audit | undefined;
-  readonly handlers: Handler[];
 
   constructor(private readonly deps: AfterCallDeps) {
     this.clock = deps.clock;
@@ -105,13 +109,14 @@ export class AfterCall {
       },
       deps.escalationPollMs,
     );
-    const who = (req: IncomingMessage): Who | undefined => {
-      const b = deps.bearer(req);
-      if (b) return b;
-      const x = deps.basic(req);
-      return x ? { ...x, agent: false } : undefined;
-    };
-    this.handlers = [createCustomersApi(this, who), createWorkOrdersApi(this, who)];
+  }
+
+  /** The agent (Bearer) or Basic user asking. */
+  who(req: IncomingMessage): Who | undefined {
+    const b = this.deps.bearer(req);
+    if (b) return b;
+    const x = this.deps.basic(req);
+    return x ? { ...x, agent: false } : undefined;
   }
 
   start(): this {

@@ -17,43 +17,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { AfterCall } from '../customers/afterCall.ts';
+import type { AfterCall, Who } from '../customers/afterCall.ts';
 import { normaliseNumber } from '../customers/number.ts';
 import { parseTime } from '../kpi/intervals.ts';
 import { decodeSegment, HttpError, readJson, sendJson, type Handler } from './server.ts';
+import { createWorkOrdersApi, NewWorkOrderBody, parseBody, requireWho, SUPERVISOR_ROLES } from './workorders.ts';
 
-export interface Who {
-  id: string;
-  role: string;
-  /** Signed in through the agent desktop (Bearer). */
-  agent: boolean;
-}
-
-export const SUPERVISOR_ROLES: ReadonlySet<string> = new Set(['supervisor', 'admin']);
 const REPORT_ROLES: ReadonlySet<string> = new Set(['supervisor', 'qa', 'admin']);
-
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return r.data;
-}
-
-export function requireWho(who: Who | undefined): Who {
-  if (!who) throw new HttpError(401, 'authentication required');
-  return who;
-}
-
-const OwnerBody = z.strictObject({ kind: z.enum(['agent', 'queue', 'group']), id: z.string().min(1).max(64) });
-export const NewWorkOrderBody = z.strictObject({
-  category: z.string().min(1).max(64),
-  priority: z.string().min(1).max(64).optional(),
-  subject: z.string().min(1).max(300),
-  description: z.string().max(10_000).optional(),
-  owner: OwnerBody.optional(),
-  complaint: z.boolean().optional(),
-  customerId: z.string().min(1).max(100).optional(),
-  contactId: z.string().min(1).max(200).optional(),
-});
 
 const WrapupBody = z.strictObject({
   disposition: z.string().min(1).max(200).optional(),
@@ -84,6 +54,12 @@ function rangeOf(url: URL, now: number): { from: number; to: number } {
   } catch (e) {
     throw new HttpError(400, (e as Error).message);
   }
+}
+
+/** The after-call handlers the centre mounts (customers, screen pop, wrap-up, knowledge, reports; work orders). */
+export function afterCallHandlers(ac: AfterCall): Handler[] {
+  const who = (req: IncomingMessage): Who | undefined => ac.who(req);
+  return [createCustomersApi(ac, who), createWorkOrdersApi(ac, who)];
 }
 
 export function createCustomersApi(ac: AfterCall, who: (req: IncomingMessage) => Who | undefined): Handler {

@@ -12,9 +12,33 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import type { AfterCall } from '../customers/afterCall.ts';
-import { NewWorkOrderBody, parseBody, requireWho, SUPERVISOR_ROLES, type Who } from './customers.ts';
+import type { AfterCall, Who } from '../customers/afterCall.ts';
 import { decodeSegment, HttpError, readJson, sendJson, type Handler } from './server.ts';
+
+export const SUPERVISOR_ROLES: ReadonlySet<string> = new Set(['supervisor', 'admin']);
+
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+export function requireWho(who: Who | undefined): Who {
+  if (!who) throw new HttpError(401, 'authentication required');
+  return who;
+}
+
+const OwnerBody = z.strictObject({ kind: z.enum(['agent', 'queue', 'group']), id: z.string().min(1).max(64) });
+export const NewWorkOrderBody = z.strictObject({
+  category: z.string().min(1).max(64),
+  priority: z.string().min(1).max(64).optional(),
+  subject: z.string().min(1).max(300),
+  description: z.string().max(10_000).optional(),
+  owner: OwnerBody.optional(),
+  complaint: z.boolean().optional(),
+  customerId: z.string().min(1).max(100).optional(),
+  contactId: z.string().min(1).max(200).optional(),
+});
 
 const ChangeBody = z
   .strictObject({

@@ -242,7 +242,10 @@ describe('after the call: screen pop, work orders, webhooks', () => {
     );
     expect(received.every((r) => r.ok)).toBe(true);
     expect(new Set(received.map((r) => r.delivery)).size).toBe(received.length);
-    expect(received.find((r) => r.type === 'workorder.created')?.data).toMatchObject({ workOrder: { id: wo.id } });
+    // Both work orders (the billing one and the complaint's) were announced.
+    const created = received.filter((r) => r.type === 'workorder.created').map((r) => (r.data.workOrder as { id: string }).id);
+    expect(created).toContain(wo.id);
+    expect(created).toHaveLength(2);
     const outbox = await tc.centre.store.pool.query<{ attempts: number }>(
       "SELECT attempts FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE e.contact_id = $1 AND e.type = 'contact.offered'",
       [first.contactId],

@@ -41,7 +41,10 @@ describe('knowledge cards', () => {
   it('refuses a card without front matter, without a title or without any match', () => {
     expect(parseCard('x', 'no front matter')).toMatchObject({ ok: false });
     expect(parseCard('x', '---\nmatch: { words: [a1] }\n---\n')).toMatchObject({ ok: false, error: expect.stringMatching(/title/) });
-    expect(parseCard('x', '---\ntitle: T\nmatch: {}\n---\n')).toMatchObject({ ok: false, error: expect.stringMatching(/at least one match/) });
+    expect(parseCard('x', '---\ntitle: T\nmatch: {}\n---\n')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/at least one match/),
+    });
   });
   it("the demo's cards and aftercall.yaml validate", () => {
     const k = loadCards('config');

@@ -36,6 +36,8 @@ import { PgLocationStore } from '../store/locations.ts';
 import { PgCallbackStore, restoreCallbacks } from '../store/callbacks.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
+import { AfterCall } from '../customers/afterCall.ts';
+import { afterCallHandlers } from '../http/customers.ts';
 import { CentreAgentDesk, SYSTEM_AUX_DISCONNECTED } from './agentDesk.ts';
 import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
@@ -195,6 +197,29 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       targets: () => watcher.current.targets,
       agents: () => watcher.current.agents,
     });
+    // After the call (issue 19): customer file and screen pop, wrap-up records, work orders with
+    // their SLA timer, knowledge cards, survey/work-order reports, webhooks (server/customers/afterCall.ts).
+    const afterCall = new AfterCall({
+      configDir: config.dir,
+      pool: store.pool,
+      clock,
+      events: (from, to) => store.events(from, to),
+      call: (id) => {
+        const c = calls.get(id);
+        return c && { ...c.view(), vars: { ...(c.ivr?.session.vars ?? {}) } };
+      },
+      agentCall: (agentId) => acd.agentView(agentId)?.callId,
+      bearer: (req) => {
+        const h = req.headers.authorization;
+        const s = h?.startsWith('Bearer ') ? sessions.get(h.slice(7)) : undefined;
+        return s && { id: s.agentId, role: watcher.current.agents.find((a) => a.id === s.agentId)?.role ?? 'agent', agent: true };
+      },
+      basic,
+      endWrapUp: (agentId) => desk.endWrapUp(agentId),
+      audit: store.audit,
+    }).start();
+    stoppers.push(() => afterCall.stop());
+    watcher.on('reload', () => afterCall.reload());
     // Live view of queues, agents and calls: callers' numbers, so report roles only.
     const liveApi: Handler = async (req, res) => {
       if (req.url !== '/api/v1/live') return false;
@@ -208,7 +233,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
-      handlers: [httpGuard.gate, agentApi, reportsApi, planningApi, liveApi, auditApi],
+      handlers: [httpGuard.gate, agentApi, ...afterCallHandlers(afterCall), reportsApi, planningApi, liveApi, auditApi],
     });
     stoppers.push(
       () =>

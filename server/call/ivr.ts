@@ -55,7 +55,14 @@ class CallIvr implements IvrStage {
         enqueue(call, a.queue, a.priority, a.skills, a.musicOnHold, a.callbackKey);
         return;
       case 'survey':
-        call.ctx.cdr.contact(call.contactId, { type: 'survey.answer', ts: call.ctx.clock.now(), question: 'csat', value: a.score });
+        call.ctx.cdr.contact(call.contactId, {
+          type: 'survey.answer',
+          ts: call.ctx.clock.now(),
+          question: a.question,
+          value: a.score,
+          scale: a.scale,
+          ...(a.name ? { name: a.name } : {}),
+        });
         return;
       case 'callback':
         bookCallback(call, a.queue, a.number);

@@ -186,14 +186,33 @@ export const SurveyNodeSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
       .default('csat')
       .describe('Variable that receives the score.'),
-    scale: z.number().int().min(2).max(9).default(5).describe('Highest score key (1..N).'),
+    question: z
+      .enum(['csat', 'fcr', 'nps', 'custom'])
+      .default('csat')
+      .describe('What is asked: csat (1..scale), fcr (resolved? yes/no keys), nps (0..10), custom (1..scale, named by "name").'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/)
+      .optional()
+      .describe('Name of a custom question (required for question: custom); reported per name.'),
+    scale: z.number().int().min(2).max(9).default(5).describe('Highest score key (1..N) for csat and custom.'),
+    yesKey: DigitSchema.default('1').describe('fcr: the key for "yes, resolved".'),
+    noKey: DigitSchema.default('2').describe('fcr: the key for "no, not resolved".'),
+    npsEntry: z
+      .enum(['two-key', 'single-key'])
+      .default('two-key')
+      .describe('nps: two-key reads 1 then 0 as 10 (1 then # or a pause is 1); single-key takes 0-9 and tenKey for 10.'),
+    tenKey: DigitSchema.default('*').describe('nps single-key: the key that means 10.'),
+    interDigit: Seconds.default(2).describe('nps two-key: how long to wait for the 0 after a 1.'),
     timeout: Seconds.default(5),
     retries: z.number().int().min(0).max(5).default(1),
     invalidPrompt: PromptRefSchema.optional(),
     thanksPrompt: PromptRefSchema.optional(),
     next: TargetSchema.optional().describe('Default: hang up.'),
   })
-  .describe('Post-call satisfaction score (1..scale).');
+  .refine((n) => n.question !== 'custom' || n.name !== undefined, { message: 'a custom survey question needs a "name"', path: ['name'] })
+  .refine((n) => n.question !== 'fcr' || n.yesKey !== n.noKey, { message: 'yesKey and noKey must differ', path: ['noKey'] })
+  .describe('Post-call survey question: CSAT (1..scale), FCR (yes/no), NPS (0..10) or a named custom score.');
 
 export const LanguageNodeSchema = z
   .strictObject({

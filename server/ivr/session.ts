@@ -38,7 +38,7 @@ export type IvrAction =
   | { type: 'transfer'; number: string }
   /** Book a callback in `queue`; whileQueued: the caller pressed the queue's callbackKey (keep the place). */
   | { type: 'callback'; queue: string; number: string; whileQueued?: boolean }
-  | { type: 'survey'; score: number; variable: string }
+  | { type: 'survey'; score: number; variable: string; question: 'csat' | 'fcr' | 'nps' | 'custom'; scale: number; name?: string }
   | { type: 'hangup'; reason: string };
 
 /**
@@ -543,20 +543,49 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
         this.go(node.next);
       } else this.finish('completed', 'survey-completed', true);
     };
+    const scale = node.question === 'nps' ? 10 : node.question === 'fcr' ? 1 : node.scale;
+    const answer = (score: number): void => {
+      this.vars[node.into] = String(score);
+      this.setOutcome(`score:${score}`);
+      this.act({ type: 'survey', score, variable: node.into, question: node.question, scale, ...(node.name ? { name: node.name } : {}) });
+      this.input = undefined;
+      this.play([node.thanksPrompt], false, leave);
+    };
+    /** The score a single key gives, 'wait' (NPS two-key: a 1 may be the start of 10), or undefined (invalid). */
+    const scoreOf = (d: string): number | 'wait' | undefined => {
+      switch (node.question) {
+        case 'fcr':
+          return d === node.yesKey ? 1 : d === node.noKey ? 0 : undefined;
+        case 'nps':
+          if (node.npsEntry === 'single-key') return d === node.tenKey ? 10 : /^[0-9]$/.test(d) ? Number(d) : undefined;
+          return d === '1' ? 'wait' : /^[0-9]$/.test(d) ? Number(d) : undefined;
+        default:
+          return /^[1-9]$/.test(d) && Number(d) <= node.scale ? Number(d) : undefined;
+      }
+    };
     const state: InputState = {
       attempts: 0,
       digits: '',
       onDigit: (d) => {
         this.clearTimer();
         this.addInput(d);
-        const score = Number(d);
-        if (/^[1-9]$/.test(d) && score <= node.scale) {
-          this.vars[node.into] = d;
-          this.setOutcome(`score:${d}`);
-          this.act({ type: 'survey', score, variable: node.into });
-          this.input = undefined;
-          this.play([node.thanksPrompt], false, leave);
-        } else retry(node.invalidPrompt);
+        if (state.digits === '1') {
+          // NPS two-key: a 1 was pressed; 0 now makes 10, # (or the pause running out) makes it 1.
+          state.digits = '';
+          if (d === '0') answer(10);
+          else if (d === '#') answer(1);
+          else retry(node.invalidPrompt);
+          return;
+        }
+        const score = scoreOf(d);
+        if (score === 'wait') {
+          state.digits = '1';
+          this.startTimer(node.interDigit, () => {
+            state.digits = '';
+            answer(1);
+          });
+        } else if (score !== undefined) answer(score);
+        else retry(node.invalidPrompt);
       },
       onTimeout: () => retry(undefined),
     };

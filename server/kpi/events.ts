@@ -188,11 +188,16 @@ export const RecordingStopped = z.object({
 export const SurveyAnswer = z.object({
   ...Base,
   type: z.literal('survey.answer'),
-  /** 'csat' is a 1..scale score; 'fcr' is 1 (resolved) or 0 (not resolved). */
-  question: z.enum(['csat', 'fcr']),
+  /**
+   * 'csat' is a 1..scale score; 'fcr' is 1 (resolved) or 0 (not resolved); 'nps' is 0..10 (scale
+   * 10); 'custom' is a 1..scale score to a question the flow names (`name`).
+   */
+  question: z.enum(['csat', 'fcr', 'nps', 'custom']),
+  /** The custom question's name (the survey node's `name`). */
+  name: z.string().max(64).optional(),
   value: z.number().int().min(0).max(10),
-  /** Top of the CSAT scale (default 5). */
-  scale: z.number().int().min(2).max(10).default(5),
+  /** Top of the scale (default 5; 10 for NPS). */
+  scale: z.number().int().min(1).max(10).default(5),
 });
 
 export const CallbackRequested = z.object({

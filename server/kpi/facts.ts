@@ -63,7 +63,7 @@ export interface ContactFact {
   /** The callback used up its attempts (callback.given-up). */
   callbackGivenUp?: boolean;
   queueCalls: QueueCall[];
-  surveys: { question: 'csat' | 'fcr'; value: number; scale: number; ts: number }[];
+  surveys: { question: 'csat' | 'fcr' | 'nps' | 'custom'; value: number; scale: number; ts: number }[];
   recordings: { recordingId: string; path: string; startTs: number; stopTs?: number }[];
 }
 

@@ -427,7 +427,7 @@ function callViews(facts: Facts, asOf: number, settings: KpiSettings): CallView[
       for (const c of chainOf(facts, root.contactId)) {
         for (const s of c.surveys) {
           if (s.question === 'csat') view.csat.push({ value: s.value, scale: s.scale });
-          else view.fcrSurvey.push(s.value);
+          else if (s.question === 'fcr') view.fcrSurvey.push(s.value);
         }
       }
     }

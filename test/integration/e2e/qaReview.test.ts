@@ -8,7 +8,7 @@
  * sees the score through the agent API (Bearer session) and acknowledges the coaching item; the
  * score is in the QA reports API; every step is in the audit log.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -148,7 +148,7 @@ describe('QA review of a real call', () => {
       timeout: 10_000,
     });
     expect(await page.textContent('#qa-score-result')).toBe('Scored 85: pass (review)');
-    mkdirSync('docs', { recursive: true });
+    await page.evaluate(() => document.querySelector('#qa-call')!.scrollIntoView());
     await page.screenshot({ path: join(tc.dataDir, 'qa-workspace.png'), fullPage: false });
     if (process.env.QA_SCREENSHOT) await page.screenshot({ path: process.env.QA_SCREENSHOT, fullPage: false });
     expect(statSync(join(tc.dataDir, 'qa-workspace.png')).size).toBeGreaterThan(10_000);
@@ -178,6 +178,7 @@ describe('QA review of a real call', () => {
     expect(((await ack.json()) as { coaching: { acknowledgedAt: string | null } }).coaching.acknowledgedAt).not.toBeNull();
     // Without a session: 401; someone else's item: 404.
     expect((await api('/api/v1/agent/qa')).status).toBe(401);
+    expect((await api('/api/v1/agent/qa/coaching/999999/ack', { method: 'POST', headers: bearer })).status).toBe(404);
 
     // The score is in the QA reports (per agent and per queue).
     const rep = (await (await api('/api/v1/qa/reports/agents?from=today&to=tomorrow', { headers: QA })).json()) as {
@@ -188,11 +189,59 @@ describe('QA review of a real call', () => {
     const csv = await (await api('/api/v1/qa/reports/queues?from=today&to=tomorrow&format=csv', { headers: QA })).text();
     expect(csv.split('\r\n')[1]).toMatch(/,sales,1,85,1,1,0,/);
 
+    // Calibration: the supervisor scores the same call (full marks: 100); it counts as a second
+    // opinion, not a second review, and the spread (100 − 85) is shown.
+    const SUP = basic('9001', 'sam9001');
+    const nums = Object.fromEntries(Object.entries(full).map(([k, v]) => [k, v === 'na' ? 'na' : Number(v)]));
+    const json = { 'content-type': 'application/json' };
+    const second = await api(`/api/v1/qa/calls/${contactId}/evaluations`, {
+      method: 'POST',
+      headers: { ...SUP, ...json },
+      body: JSON.stringify({
+        answers: { ...Object.fromEntries(Object.entries(full).map(([k, v]) => [k, v === 'na' ? 'na' : Number(v)])), more: 1 },
+      }),
+    });
+    expect(second.status).toBe(201);
+    const cal = (await second.json()) as {
+      evaluation: { kind: string; score: number };
+      calibration: { spread: number; disagreements: { item: string }[] };
+    };
+    expect(cal.evaluation).toMatchObject({ kind: 'calibration', score: 100 });
+    expect(cal.calibration.spread).toBe(15);
+    expect(cal.calibration.disagreements.map((d) => d.item)).toEqual(['more']);
+    // Bad answers are a 400 naming the item; N/A where the form forbids it too.
+    const bad = await api(`/api/v1/qa/calls/${contactId}/evaluations`, {
+      method: 'POST',
+      headers: { ...SUP, ...json },
+      body: JSON.stringify({ answers: { ...nums, greeting: 'na' } }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/greeting: N\/A is not allowed/);
+    // The reviewer corrects their score (accurate 5 → 4: handling (2 + 2.4 + 1 + 1) / 7, total
+    // 20 + 45.71 + 15 = 80.71); only its reviewer may.
+    const evId = (await pool.query<{ id: string }>("SELECT id FROM qa_evaluations WHERE kind = 'review'")).rows[0]!.id;
+    const answers = { ...nums, accurate: 4 };
+    expect(
+      (await api(`/api/v1/qa/evaluations/${evId}`, { method: 'PUT', headers: { ...SUP, ...json }, body: JSON.stringify({ answers }) }))
+        .status,
+    ).toBe(403);
+    const fixed = await api(`/api/v1/qa/evaluations/${evId}`, {
+      method: 'PUT',
+      headers: { ...QA, ...json },
+      body: JSON.stringify({ answers }),
+    });
+    expect(((await fixed.json()) as { evaluation: { score: number } }).evaluation.score).toBe(80.71);
+    const rep2 = (await (await api('/api/v1/qa/reports/centre?from=today&to=tomorrow', { headers: QA })).json()) as {
+      rows: { evaluations: number; averageScore: number; calibration: { calls: number; meanSpread: number } }[];
+    };
+    expect(rep2.rows[0]).toMatchObject({ evaluations: 1, averageScore: 80.71, calibration: { calls: 1, meanSpread: 19.29 } });
+
     // Audited: the flag, the score, the comment, the acknowledgement.
     await tc.centre.store.flushAudit();
     const audit = await tc.centre.store.listAudit({ action: 'qa' });
     const actions = audit.map((x) => x.action);
-    for (const want of ['qa.flag', 'qa.score', 'qa.comment', 'qa.coaching.ack']) expect(actions).toContain(want);
+    for (const want of ['qa.flag', 'qa.score', 'qa.comment', 'qa.coaching.ack', 'qa.rescore']) expect(actions).toContain(want);
     expect(audit.find((x) => x.action === 'qa.score')).toMatchObject({ actor: '9002', target: contactId });
+    expect(audit.find((x) => x.action === 'qa.rescore')?.detail).toMatchObject({ before: { score: 85 }, after: { score: 80.71 } });
   }, 120_000);
 });

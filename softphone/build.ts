@@ -26,8 +26,13 @@ export async function buildSoftphone(opts: { force?: boolean } = {}): Promise<st
     newestMtime(join(root, 'src')),
     statSync(join(root, 'index.html')).mtimeMs,
     statSync(join(root, 'style.css')).mtimeMs,
+    // The QA workspace (qa.html, src/qa.ts): a second page and bundle.
+    statSync(join(root, 'qa.html')).mtimeMs,
+    statSync(join(root, 'qa.css')).mtimeMs,
   );
-  if (!opts.force && existsSync(out) && statSync(out).mtimeMs >= srcTime) return softphoneDist;
+  const qaOut = join(softphoneDist, 'qa.js');
+  const fresh = (f: string): boolean => existsSync(f) && statSync(f).mtimeMs >= srcTime;
+  if (!opts.force && fresh(out) && fresh(qaOut)) return softphoneDist;
   mkdirSync(softphoneDist, { recursive: true });
   await build({
     entryPoints: [join(root, 'src', 'main.ts')],
@@ -38,6 +43,17 @@ export async function buildSoftphone(opts: { force?: boolean } = {}): Promise<st
     sourcemap: true,
     logLevel: 'warning',
   });
+  await build({
+    entryPoints: [join(root, 'src', 'qa.ts')],
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    outfile: qaOut,
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  copyFileSync(join(root, 'qa.html'), join(softphoneDist, 'qa.html'));
+  copyFileSync(join(root, 'qa.css'), join(softphoneDist, 'qa.css'));
   copyFileSync(join(root, 'index.html'), join(softphoneDist, 'index.html'));
   copyFileSync(join(root, 'style.css'), join(softphoneDist, 'style.css'));
   return softphoneDist;

@@ -22,6 +22,9 @@ import { createAgentApi } from '../http/agentApi.ts';
 import { createAuditApi } from '../http/audit.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
 import { createPlanningApi } from '../http/planning.ts';
+import { createQaApi } from '../http/qa.ts';
+import { QaWorker } from '../qa/worker.ts';
+import { QaStore } from '../store/qa.ts';
 import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
 import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts';
 import { httpLookup } from '../ivr/httpLookup.ts';
@@ -220,6 +223,28 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     }).start();
     stoppers.push(() => afterCall.stop());
     watcher.on('reload', () => afterCall.reload());
+    // Quality assurance (issue 18): reviewers' API and the agents' own view (GET/POST
+    // /api/v1/agent/qa…, mounted before the agent API), and the analytics worker that analyses
+    // each finished recording after the call, off the call path, flagging calls for review.
+    const qaStore = new QaStore(store.pool);
+    const qaApi = createQaApi({
+      qa: qaStore,
+      store,
+      config: () => watcher.current.qa,
+      authorize: basic,
+      sessions,
+      clock,
+      audit: store.audit,
+    });
+    const qaWorker = new QaWorker({
+      qa: qaStore,
+      recordingsDir: srv.recordings.dir,
+      config: () => watcher.current.qa,
+      clock,
+      audit: store.audit,
+    });
+    qaWorker.start();
+    stoppers.push(() => qaWorker.stop());
     // Live view of queues, agents and calls: callers' numbers, so report roles only.
     const liveApi: Handler = async (req, res) => {
       if (req.url !== '/api/v1/live') return false;
@@ -229,11 +254,13 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
       return true;
     };
+    // The same handlers, in this order, on HTTP and HTTPS (qaApi before agentApi: it serves /api/v1/agent/qa…).
+    const handlers = [httpGuard.gate, qaApi, agentApi, ...afterCallHandlers(afterCall), reportsApi, planningApi, liveApi, auditApi];
     const http = await startHttp({
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
-      handlers: [httpGuard.gate, agentApi, ...afterCallHandlers(afterCall), reportsApi, planningApi, liveApi, auditApi],
+      handlers,
     });
     stoppers.push(
       () =>
@@ -261,7 +288,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         host: srv.http.host,
         port: srv.http.tls.port,
         staticDir,
-        handlers: [httpGuard.gate, agentApi, reportsApi, planningApi, liveApi, auditApi],
+        handlers,
         tls: { cert: certificate.cert, key: certificate.key },
       });
       const secure = https;

@@ -30,6 +30,7 @@ import type { Flow } from '../ivr/schema.ts';
 import type { KpiConfig } from '../kpi/settings.ts';
 import { DEFAULT_PLANNING, type PlanningConfig } from '../planning/config.ts';
 import type { TargetsConfig } from '../planning/targets.ts';
+import { checkQaConfig, QaFileSchema, resolveQaConfig, type QaConfig } from '../qa/config.ts';
 
 type AuxCode = z.infer<typeof AuxCodeSchema>;
 
@@ -65,6 +66,8 @@ export interface CentreConfig {
   readonly planning: PlanningConfig;
   /** centre.yaml `targets:` (queue targets, centre targets, multi-skill share); undefined when absent. */
   readonly targets: TargetsConfig | undefined;
+  /** qa.yaml: scoring forms, audio analytics, flag rules, review sample (server/qa/config.ts). */
+  readonly qa: QaConfig;
 }
 
 export type LoadResult = { ok: true; config: CentreConfig } | { ok: false; errors: ConfigError[] };
@@ -79,6 +82,7 @@ const REQUIRED = ['centre.yaml', 'agents.yaml', 'queues.yaml'];
 const OPTIONAL_EMPTY: Record<string, unknown> = {
   'hours.yaml': { calendars: {} },
   'prompts.yaml': { prompts: {} },
+  'qa.yaml': { forms: {}, defaultForm: 'none' },
 };
 
 /** Finds the YAML node for a document path; falls back to the deepest node that exists. */
@@ -243,6 +247,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
   const queuesFile = check('queues.yaml', QueuesFileSchema);
   const hoursFile = check('hours.yaml', HoursFileSchema);
   const promptsFile = check('prompts.yaml', PromptsFileSchema);
+  const qaFile = check('qa.yaml', QaFileSchema);
   const flows: Record<string, Flow> = {};
   for (const f of flowFiles) {
     const name = path.basename(f).replace(/\.ya?ml$/, '');
@@ -383,7 +388,13 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
       errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));
     }
   }
-  if (errors.length || !centre || !agentsFile || !queuesFile || !hoursFile || !promptsFile || !allFlows) {
+  if (qaFile && queuesFile) {
+    for (const pr of checkQaConfig(qaFile, new Set(Object.keys(queuesFile.queues)))) {
+      const p = parsed.get('qa.yaml');
+      errors.push(p ? err(p, pr.path, pr.message, pr.atKey) : { file: 'qa.yaml', line: 0, column: 0, path: pr.path, message: pr.message });
+    }
+  }
+  if (errors.length || !centre || !agentsFile || !queuesFile || !hoursFile || !promptsFile || !allFlows || !qaFile) {
     return { ok: false, errors: errors.length ? errors : [{ file: dir, line: 0, column: 0, path: [], message: 'config incomplete' }] };
   }
 
@@ -433,6 +444,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     flows,
     planning: centre.planning ?? DEFAULT_PLANNING,
     targets: centre.targets,
+    qa: resolveQaConfig(qaFile),
   });
   return { ok: true, config };
 }

@@ -45,7 +45,18 @@ export type AuditAction =
   /** A config version was swapped in (actor: system; target: the version). */
   | 'config.reload'
   /** A config edit was refused (actor: system; detail: the first errors). */
-  | 'config.rejected';
+  | 'config.rejected'
+  /** QA (server/http/qa.ts): a call scored (target: contact id; detail: evaluation id, form, score, answers). */
+  | 'qa.score'
+  /** A score changed (detail: before and after). */
+  | 'qa.rescore'
+  | 'qa.comment'
+  /** QA calls, a call's timeline or audio analytics, calibration, sample or QA report read. */
+  | 'qa.read'
+  /** An agent acknowledged a coaching item (actor: the agent; target: the item). */
+  | 'qa.coaching.ack'
+  /** The analytics worker flagged a call into the review queue (actor: system; detail: flags). */
+  | 'qa.flag';
 
 export interface AuditEntry {
   /** Who: an agent or supervisor id, or 'system'. */

@@ -23,7 +23,7 @@ describe('callcentre CLI', () => {
     const r = cli('validate');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(
-      /^config: valid \(version [0-9a-f]{12}\) — 5 agents, 3 queues, 1 calendars, \d+ prompts, 3 IVR flows \(demo, main, survey\)/,
+      /^config: valid \(version [0-9a-f]{12}\) — 6 agents, 3 queues, 1 calendars, \d+ prompts, 3 IVR flows \(demo, main, survey\)/,
     );
   });
 

@@ -57,7 +57,7 @@ describe('the demo centre', () => {
     if (!r.ok) throw new Error(r.errors.map((e) => formatError(e)).join('\n'));
     const c = r.config;
     expect(Object.keys(c.flows).sort()).toEqual(['demo', 'main', 'survey']);
-    expect(c.agents.map((a) => a.id)).toEqual(['1001', '1002', '1003', '1004', '9001']);
+    expect(c.agents.map((a) => a.id)).toEqual(['1001', '1002', '1003', '1004', '9001', '9002']);
     expect(c.agents.find((a) => a.id === '9001')?.role).toBe('supervisor');
     expect(Object.keys(c.queues).sort()).toEqual(['operator', 'sales', 'support']);
     expect(c.trunks.local?.routes).toEqual([

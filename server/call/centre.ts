@@ -21,6 +21,7 @@ import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
 import { createAuditApi } from '../http/audit.ts';
 import { createCallControlApi } from '../http/callControlApi.ts';
+import { createOpenApiHandler } from '../http/openapi.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
 import { createPlanningApi } from '../http/planning.ts';
 import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
@@ -201,7 +202,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
-      handlers: [httpGuard.gate, callControlApi, agentApi, reportsApi, planningApi, liveApi, auditApi],
+      handlers: [httpGuard.gate, createOpenApiHandler(), callControlApi, agentApi, reportsApi, planningApi, liveApi, auditApi],
     });
     stoppers.push(
       () =>

@@ -94,8 +94,8 @@ function check(
 }
 
 /**
- * Blind-transfer the call; resolves once the caller is queued again (or, external, the dial has
- * started). Returns the new contact's id. Throws CallControlError with the call unchanged.
+ * Blind-transfer the call: returns, with the new contact's id, once the caller is queued again
+ * (or, external, the dial has started). Throws CallControlError with the call unchanged.
  */
 export function blindTransfer(
   call: Call,

@@ -23,6 +23,7 @@ import type { SipServerResponse, SipStack } from '../sip/index.ts';
 import type { MediaCall, MediaPlane, PlainRtpLeg } from '../../media/index.ts';
 import type { CallDetailLog } from './cdr.ts';
 import { CallLeg } from './leg.ts';
+import type { TransferDeps } from './transfer.ts';
 
 const log = rootLog.child({ mod: 'call' });
 
@@ -42,7 +43,19 @@ export interface CallContext {
   sipDomain: string;
   /** The call is over (the ACD may still hold its wrap-up). */
   onEnd: (call: Call) => void;
+  /** The call went on as a new contact (a transfer, transfer.ts): it is known by its new id now. */
+  renumbered?: (call: Call, previousContactId: string) => void;
+  /** Queues and agents a transfer may target (transfer.ts); absent: REFER is declined. */
+  transfers?: TransferDeps;
+  /** Dial an external number through an outbound trunk (call/dial.ts); absent: no outbound trunk. */
+  dialOut?: DialOut;
 }
+
+/**
+ * Dial `number` for this call: a new leg (role 'outbound') on the call's media, up when the far end
+ * answered; rejects (SipError) when it did not. The call bridges it (transfer.ts).
+ */
+export type DialOut = (call: Call, number: string, opts: { signal?: AbortSignal }) => Promise<CallLeg>;
 
 export type Phase = 'setup' | 'ivr' | 'queued' | 'connected' | 'after-call' | 'ended';
 export type EndedBy = 'caller' | 'agent' | 'system';
@@ -78,13 +91,13 @@ export interface Arrival {
 }
 
 export class Call extends Emitter<CallEvents> {
-  readonly contactId: string;
+  #contactId: string;
   readonly caller: string;
   readonly dialled: string;
   readonly trunk: string;
   readonly flow: string;
   readonly arrivedAt: number;
-  readonly log: Logger;
+  log: Logger;
   /** The leg to the customer (the carrier's side). */
   readonly customer: CallLeg;
   /** Every leg still up or ringing, the customer's first. */
@@ -114,7 +127,7 @@ export class Call extends Emitter<CallEvents> {
     arrival: Arrival,
   ) {
     super();
-    this.contactId = arrival.contactId;
+    this.#contactId = arrival.contactId;
     this.caller = arrival.caller;
     this.dialled = arrival.dialled;
     this.trunk = arrival.trunk;
@@ -124,6 +137,28 @@ export class Call extends Emitter<CallEvents> {
     this.log = log.child({ contact: arrival.contactId, callId: arrival.res.req.callId });
     this.customer = new CallLeg('customer', arrival.caller);
     this.legs.add(this.customer);
+  }
+
+  /** The contact the call is now: a transfer makes it a new one (continueAs). */
+  get contactId(): string {
+    return this.#contactId;
+  }
+
+  /**
+   * The call goes on as a new contact (server/call/transfer.ts): the previous contact keeps its
+   * events and its agent's wrap-up; from now on events go to `contactId`, and call.end, the agent
+   * and the wait start afresh. Returns the previous contact id.
+   */
+  continueAs(contactId: string): string {
+    const previous = this.#contactId;
+    this.#contactId = contactId;
+    this.#endLogged = false;
+    this.agentId = undefined;
+    this.agentLeftFirst = false;
+    this.queuedAt = undefined;
+    this.log = this.log.child({ contact: contactId });
+    this.ctx.renumbered?.(this, previous);
+    return previous;
   }
 
   get phase(): Phase {

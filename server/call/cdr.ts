@@ -20,6 +20,13 @@ type Omit2<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event without its stream id and sequence number, which the log fills in. */
 export type Unstamped = Omit2<CcEventInput, 'contactId' | 'seq'>;
 
+/** The agent's wrap-up: a disposition code of the queue, a note, the customer's need resolved. */
+export interface WrapupOutcome {
+  disposition?: string;
+  note?: string;
+  resolved?: boolean;
+}
+
 export interface EventSink {
   /** Never blocks and never throws: the store spools to disk first. */
   emit(event: unknown): boolean;
@@ -27,6 +34,8 @@ export interface EventSink {
 
 export class CallDetailLog {
   private readonly streams = new Map<string, EventSequencer>();
+  /** Wrap-up outcomes given by agents, written with the contact's wrap-up.end (setWrapupOutcome). */
+  private readonly wrapups = new Map<string, WrapupOutcome>();
   /** Work that will still write to a contact (see keepOpen). */
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Callbacks in the ACD, by the contact that asked; true once that contact's call is over (close when the callback is). */
@@ -62,6 +71,11 @@ export class CallDetailLog {
       if (this.busy.get(contactId) === all) this.busy.delete(contactId);
     });
     this.busy.set(contactId, all);
+  }
+
+  /** What the agent recorded for a contact; written with its wrap-up.end (the ACD's wrapupEnd). */
+  setWrapupOutcome(contactId: string, outcome: WrapupOutcome): void {
+    this.wrapups.set(contactId, outcome);
   }
 
   /** The contact will get no more events (its call and the agent's wrap-up are over). */
@@ -184,9 +198,13 @@ export class CallDetailLog {
       case 'wrapupStart':
         c(e.callId, { type: 'wrapup.start', ts, agentId: e.agentId, queue: e.queue });
         return;
-      case 'wrapupEnd':
-        c(e.callId, { type: 'wrapup.end', ts, agentId: e.agentId, extended: e.extended });
+      case 'wrapupEnd': {
+        // The agent's disposition, note and resolved mark (server/call/wrapup.ts), if given.
+        const outcome = this.wrapups.get(e.callId);
+        this.wrapups.delete(e.callId);
+        c(e.callId, { type: 'wrapup.end', ts, agentId: e.agentId, extended: e.extended, ...outcome });
         return;
+      }
       case 'agentState': {
         const to = e.to === 'logged-out' ? 'logged-out' : e.to === 'not-ready' ? 'not-ready' : e.to === 'available' ? 'ready' : undefined;
         // offered / on-call / wrap-up are visible in the contact streams; the agent stream keeps

@@ -20,6 +20,8 @@ import { TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
 import { createAuditApi } from '../http/audit.ts';
+import { createCallControlApi } from '../http/callControlApi.ts';
+import { createOpenApiHandler } from '../http/openapi.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
 import { createPlanningApi } from '../http/planning.ts';
 import { createQaApi } from '../http/qa.ts';
@@ -47,6 +49,8 @@ import { dispatchAcdEvents } from './acdDispatch.ts';
 import { admit, type AdmissionContext } from './admission.ts';
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
+import { withAgentSkills } from './transfer.ts';
+import { dispositionsOf } from './wrapup.ts';
 
 const log = rootLog.child({ mod: 'centre' });
 
@@ -137,7 +141,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       return [];
     });
 
-    const acd = new Acd({ clock, queues: { ...config.queues }, agents: [...config.agents], auxCodes: withSystemAux(config.auxCodes) });
+    // Each agent has a skill of its own, so a call can be transferred to one agent (transfer.ts).
+    const acd = new Acd({ clock, queues: { ...config.queues }, agents: withAgentSkills(config.agents), auxCodes: withSystemAux(config.auxCodes) });
     stoppers.push(async () => acd.dispose());
     // The acd_* gauges on /metrics (queue lengths, longest wait, agents by state, service level).
     instrumentAcd(acd);
@@ -192,6 +197,16 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
     const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions, guard: httpGuard, audit: store.audit });
+    // Hold, mute, DTMF, transfer and wrap-up with a disposition (server/http/callControlApi.ts).
+    const callControlApi = createCallControlApi({
+      sessions,
+      acd,
+      cdr,
+      calls: () => calls.values(),
+      queues: () => watcher.current.queues,
+      agents: () => watcher.current.agents,
+      dispositions: (q) => dispositionsOf(watcher.current.queues[q]),
+    });
     const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
     const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
     const planningApi = createPlanningApi({
@@ -255,7 +270,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       return true;
     };
     // The same handlers, in this order, on HTTP and HTTPS (qaApi before agentApi: it serves /api/v1/agent/qa…).
-    const handlers = [httpGuard.gate, qaApi, agentApi, ...afterCallHandlers(afterCall), reportsApi, planningApi, liveApi, auditApi];
+    const handlers = [httpGuard.gate, createOpenApiHandler(), qaApi, callControlApi, agentApi, ...afterCallHandlers(afterCall), reportsApi, planningApi, liveApi, auditApi];
     const http = await startHttp({
       host: srv.http.host,
       port: srv.http.port,
@@ -323,7 +338,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       store.configure(kpiSettingsOf(next));
       // Queues and agents change in place: waiting callers keep their places; a removed queue's
       // callers leave by its "closed" branch.
-      const r = acd.configure({ queues: { ...next.queues }, agents: [...next.agents], auxCodes: withSystemAux(next.auxCodes) });
+      const r = acd.configure({ queues: { ...next.queues }, agents: withAgentSkills(next.agents), auxCodes: withSystemAux(next.auxCodes) });
       if (!r.ok) log.error({ error: r.error }, 'the ACD refused the reloaded queues/agents; it keeps the previous ones');
       log.info({ version: next.version }, 'config reloaded; new calls use it');
       store.audit({ actor: 'system', action: 'config.reload', target: next.version });
@@ -355,6 +370,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       recordingsDir: srv.recordings.dir,
       sipDomain: srv.sipRealm,
       onEnd: (c) => calls.delete(c.contactId),
+      transfers: { queues: () => watcher.current.queues, agents: () => watcher.current.agents },
+      // A transferred call goes on as a new contact: ACD events now name it by its new id.
+      renumbered: (c, previous) => {
+        calls.delete(previous);
+        calls.set(c.contactId, c);
+      },
     };
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
@@ -372,7 +393,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       });
     });
 
-    media.on('callLost', (callId, reason) => calls.get(callId)?.finish('system', reason));
+    // The media call keeps the id the call arrived with; a transferred call has a new contact id.
+    media.on('callLost', (callId, reason) =>
+      (calls.get(callId) ?? [...calls.values()].find((c) => c.media?.callId === callId))?.finish('system', reason),
+    );
     // Stopping runs the stoppers last-first: calls in progress end first (BYE sent, call.end
     // written), while SIP, media and the store are still up.
     stoppers.push(async () => {

@@ -10,7 +10,9 @@ import type { SipRequest, SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
 import { talkOf } from './conference.ts';
 import { leaveConference } from './consult.ts';
-import { reinvite } from './hold.ts';
+import { dropAgentHold, reinvite } from './hold.ts';
+import { clearMute } from './mute.ts';
+import { referred } from './transfer.ts';
 import type { CallLeg } from './leg.ts';
 
 export async function connect(call: Call, leg: CallLeg): Promise<void> {
@@ -25,6 +27,8 @@ export async function connect(call: Call, leg: CallLeg): Promise<void> {
     agentHungUp(call);
   });
   leg.dialog?.on('modify', (req: SipRequest, res: SipServerResponse) => void reinvite(call, leg, req, res));
+  // A desk phone's blind transfer (RFC 3515 REFER) sends the caller on (transfer.ts).
+  leg.dialog?.on('refer', (req: SipRequest, res: SipServerResponse) => referred(call, leg, req, res));
   call.ivr?.session.connected(leg.party);
   // The agent may have hung up while we were reading their answer.
   if (leg.dialog?.state === 'terminated') return agentHungUp(call);
@@ -41,6 +45,9 @@ export async function connect(call: Call, leg: CallLeg): Promise<void> {
 export function agentHungUp(call: Call, cause = 'agent-bye'): void {
   const leg = call.agent;
   if (call.phase !== 'connected' || !leg) return;
+  // An agent's hold from the API ends with them (hold.end); the next agent starts unmuted.
+  dropAgentHold(call);
+  clearMute(call);
   // Out of the call's legs, signalling over; its media closes with the call's.
   call.legs.delete(leg);
   leg.hangUp();

@@ -5,12 +5,16 @@
  * call is on hold, written as hold.start / hold.end with the agent on the call, so the reports
  * count hold time as hold, not talk. A hold still open when the talk ends is closed by the
  * report engine at the talk's end.
+ *
+ * The agent can also hold from the agent API (holdCall): the caller then hears the queue's music
+ * on hold and the agent hears nothing, with the same hold.start / hold.end.
  */
 import { parse as parseSdp } from 'sdp-transform';
 import type { SipRequest, SipServerResponse } from '../sip/index.ts';
-import { PlainRtpLeg } from '../../media/index.ts';
+import { PlainRtpLeg, type Playback } from '../../media/index.ts';
 import type { Call } from './call.ts';
 import type { CallLeg } from './leg.ts';
+import { CallControlError } from './controlError.ts';
 
 /** Answer a re-INVITE from one of the call's legs, and note hold or resume. */
 export async function reinvite(call: Call, leg: CallLeg, req: SipRequest, res: SipServerResponse): Promise<void> {
@@ -56,4 +60,69 @@ export function setHold(call: Call, leg: CallLeg, held: boolean): void {
   if (before === after || call.phase !== 'connected' || !agentId) return;
   call.ctx.cdr.contact(call.contactId, { type: after ? 'hold.start' : 'hold.end', ts: call.ctx.clock.now(), agentId });
   call.log.info({ leg: leg.role, agentId }, after ? 'call on hold' : 'call resumed');
+}
+
+/** Agents' holds from the API (holdCall): the music playing to the caller meanwhile. */
+const agentHolds = new WeakMap<Call, { leg: CallLeg; music: Playback | undefined }>();
+
+/** Is the call on hold by its agent from the API? */
+export function heldByAgent(call: Call): boolean {
+  return agentHolds.has(call);
+}
+
+/**
+ * The agent puts the caller on hold (the agent API): the caller hears the queue's music on hold
+ * (or silence when the queue has none), the agent hears nothing, and hold.start is written;
+ * resume (held = false) gives each party the other's voice back and writes hold.end. Throws a
+ * CallControlError (nothing changed) when the call is not connected to an agent, or is already
+ * in the state asked for.
+ */
+export async function holdCall(call: Call, held: boolean): Promise<void> {
+  const agent = call.agent;
+  const customer = call.customerMedia;
+  if (call.phase !== 'connected' || !agent || !customer || !call.media || !agent.media) {
+    throw new CallControlError(409, `the call is not connected to an agent (it is ${call.phase})`);
+  }
+  const current = agentHolds.get(call);
+  if (held === (current !== undefined)) throw new CallControlError(409, held ? 'the call is already on hold' : 'the call is not on hold');
+  if (held) {
+    const state = { leg: agent, music: undefined as Playback | undefined };
+    agentHolds.set(call, state);
+    setHold(call, agent, true);
+    // The agent hears nothing; the caller's feed (the agent) is held back while the music plays.
+    await agent.media.hear(undefined);
+    const moh = call.queue ? call.ctx.flows().musicOnHold[call.queue] : undefined;
+    if (moh) {
+      try {
+        const file = await call.promptFile(moh);
+        if (agentHolds.get(call) === state && !call.ended) state.music = await call.media.play(customer, file, { loop: true });
+        // Resumed while the music was starting: stop it at once.
+        if (agentHolds.get(call) !== state) state.music?.stop();
+      } catch (e) {
+        call.log.warn({ err: String(e) }, 'music on hold failed; the caller hears silence');
+      }
+    }
+    return;
+  }
+  agentHolds.delete(call);
+  endAgentHold(current!);
+  if (agent.media && customer.producer) await agent.media.hear(customer.producer);
+  setHold(call, current!.leg, false);
+}
+
+/**
+ * The held agent leaves the call (a transfer, a hang-up): the music stops; hold.end is written
+ * while the agent is still the call's agent.
+ */
+export function dropAgentHold(call: Call): void {
+  const current = agentHolds.get(call);
+  if (!current) return;
+  agentHolds.delete(call);
+  endAgentHold(current);
+  setHold(call, current.leg, false);
+}
+
+function endAgentHold(h: { music: Playback | undefined }): void {
+  // The caller's leg takes up its feed again (the agent, unless muted) when the music stops.
+  h.music?.stop();
 }

@@ -211,9 +211,35 @@ export const AgentsFileSchema = z.strictObject({
   agents: z.array(AgentSchema.strict()),
 });
 
+/** A queue's wrap-up disposition codes (server/call/wrapup.ts): what agents may record after a call. */
+export const DispositionSchema = z.strictObject({
+  code: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'disposition code: letters, digits, _ . - (up to 64)')
+    .describe('Stored in the event log and counted in the reports.'),
+  label: z.string().min(1).max(200).describe('Shown to the agent.'),
+});
+
 /** queues.yaml */
 export const QueuesFileSchema = z.strictObject({
-  queues: z.record(z.string().regex(NAME), QueueSchema.strict()),
+  queues: z.record(
+    z.string().regex(NAME),
+    QueueSchema.extend({
+      dispositions: z
+        .array(DispositionSchema)
+        .max(100)
+        .default([])
+        .superRefine((list, ctx) => {
+          const seen = new Set<string>();
+          list.forEach((d, i) => {
+            if (seen.has(d.code))
+              ctx.addIssue({ code: 'custom', path: [i, 'code'], message: `disposition code "${d.code}" is listed twice` });
+            seen.add(d.code);
+          });
+        })
+        .describe('Wrap-up disposition codes; when any are listed, the agent must choose one at the end of wrap-up.'),
+    }).strict(),
+  ),
 });
 
 /** hours.yaml */

@@ -44,11 +44,50 @@ export interface AgentDesk {
   onState(listener: (agentId: string, view: AgentStateView) => void): () => void;
 }
 
-const LoginBody = z.object({ agent: z.string().min(1).max(64), password: z.string().min(1).max(256) });
-const StateBody = z.discriminatedUnion('state', [
+export const LoginBody = z.object({ agent: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+export const StateBody = z.discriminatedUnion('state', [
   z.object({ state: z.literal('ready') }),
   z.object({ state: z.literal('not-ready'), reason: z.string().min(1).max(64) }),
 ]);
+
+/**
+ * The agent API's own routes (call control adds its own, callControlApi.ts): the handler answers
+ * these and no others, and the OpenAPI document (openapi.ts) is generated from this table.
+ */
+export const AGENT_ROUTES: readonly {
+  method: 'GET' | 'POST';
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  example?: unknown;
+  auth: 'none' | 'bearer' | 'cookie';
+}[] = [
+  {
+    method: 'POST',
+    path: '/api/v1/agent/login',
+    summary: 'Log in: a session token, the session SIP credentials, the aux codes',
+    body: LoginBody,
+    example: { agent: '1001', password: 'alice1001' },
+    auth: 'none',
+  },
+  { method: 'GET', path: '/api/v1/agent/me', summary: "The agent's state", auth: 'bearer' },
+  {
+    method: 'GET',
+    path: '/api/v1/agent/events',
+    summary: "Server-Sent Events of the agent's state (cookie or bearer)",
+    auth: 'cookie',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/state',
+    summary: 'Ready, or not ready with an aux code',
+    body: StateBody,
+    example: { state: 'not-ready', reason: 'break' },
+    auth: 'bearer',
+  },
+  { method: 'POST', path: '/api/v1/agent/wrapup/end', summary: 'End wrap-up (no disposition)', auth: 'bearer' },
+  { method: 'POST', path: '/api/v1/agent/logout', summary: 'Log out and revoke every session of the agent', auth: 'bearer' },
+];
 
 /** The event stream's cookie: HttpOnly, SameSite=Strict, sent to the stream's path only. */
 export const EVENTS_COOKIE = 'cc_agent_events';
@@ -117,6 +156,10 @@ export function createAgentApi(
     const url = new URL(req.url ?? '/', 'http://x');
     if (!url.pathname.startsWith('/api/v1/agent/')) return false;
     const what = url.pathname.slice('/api/v1/agent/'.length);
+    // Only the routes in the table (and so in the OpenAPI document) are answered.
+    const routes = AGENT_ROUTES.filter((r) => r.path === url.pathname);
+    if (routes.length === 0) throw new HttpError(404, 'not found');
+    if (!routes.some((r) => r.method === req.method)) throw new HttpError(405, 'method not allowed');
     if (req.method === 'GET' && what === 'events') {
       events(res, sessionOf(req, true), req);
       return true;

@@ -49,7 +49,7 @@ const PREFIX = '/api/v1/planning';
 const plog = log.child({ mod: 'planning-api' });
 
 /** A bounded request: a week of 15-minute intervals is 672; 5000 leaves room and caps the work. */
-const StaffingBodySchema = z.object({
+export const StaffingBodySchema = z.object({
   targets: StaffingTargetsSchema,
   intervals: z
     .array(z.object({ start: z.number().optional(), calls: z.number().nonnegative(), ahtSec: z.number().positive() }))

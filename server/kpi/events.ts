@@ -157,6 +157,8 @@ export const WrapupEnd = z.object({
   extended: z.boolean().default(false),
   disposition: z.string().max(200).optional(),
   note: z.string().max(10_000).optional(),
+  /** The agent marked the customer's need resolved (agent-side FCR; server/kpi/dispositions.ts). */
+  resolved: z.boolean().optional(),
 });
 
 export const AgentStateSchema = z.enum(['logged-out', 'ready', 'not-ready']);

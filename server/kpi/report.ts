@@ -61,6 +61,7 @@ import {
   type Facts,
   type QueueCall,
 } from './facts.ts';
+import { dispositionsIn, type DispositionReport } from './dispositions.ts';
 import { bucketIndex, buckets, IntervalSchema, overlap, type Bucket, type Interval } from './intervals.ts';
 import { callVerdict, round4, serviceLevel, type ServiceLevelFigure, type ServiceLevelMode } from './serviceLevel.ts';
 import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, zoneOf, type KpiSettings, type KpiSettingsInput } from './settings.ts';
@@ -146,6 +147,8 @@ export interface KpiReport {
    * in [from, to); agent-stream events when they fall in [from, to). Not limited by keys.
    */
   anomalies: { count: number; examples: string[] };
+  /** Wrap-up dispositions and the agent-side FCR rate over the whole range (dispositions.ts). */
+  dispositions: DispositionReport;
 }
 
 /** One queue call as the drill-down shows it; its figures are exactly what the report summed. */
@@ -304,6 +307,10 @@ export function computeReport(events: readonly CcEvent[], req: ReportRequest, in
     definitions: { ...settings, attribution: 'queue-enter', timeInState: 'clipped-to-interval' },
     rows,
     anomalies: anomaliesIn(facts, req.from, req.to),
+    dispositions: dispositionsIn(events, req.from, req.to, {
+      ...(req.dimension === 'queue' ? { queues: req.keys } : {}),
+      ...(req.dimension === 'agent' ? { agents: req.keys } : {}),
+    }),
   };
 }
 

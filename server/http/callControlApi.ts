@@ -1,0 +1,213 @@
+/**
+ * Call control in the agent REST API: what an agent does to the call they are on (hold, resume,
+ * mute, DTMF, blind transfer) and the end of their wrap-up with a disposition. Each operation is
+ * its own file in server/call/; this file finds the agent's call, validates the body with zod and
+ * answers. A refused operation (wrong state, unknown target) is a 4xx JSON error and leaves the
+ * call as it was.
+ *
+ * The routes are a table (CALL_CONTROL_ROUTES): the handler dispatches from it and the OpenAPI
+ * document (openapi.ts) is generated from it, so the two cannot drift apart.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Acd } from '../acd/acd.ts';
+import type { Call } from '../call/call.ts';
+import type { CallDetailLog } from '../call/cdr.ts';
+import { CallControlError } from '../call/controlError.ts';
+import { DTMF_DIGITS, sendDigits } from '../call/dtmf.ts';
+import { heldByAgent, holdCall } from '../call/hold.ts';
+import { isMuted, muteCall } from '../call/mute.ts';
+import { blindTransfer, type TransferDeps, type TransferTarget } from '../call/transfer.ts';
+import { endWrapUpWith, type Disposition } from '../call/wrapup.ts';
+import type { AgentSessions } from '../secrets/sessions.ts';
+import { HttpError, readJson, sendJson, type Handler } from './server.ts';
+
+export interface CallControlDeps extends TransferDeps {
+  sessions: AgentSessions;
+  acd: Pick<Acd, 'agentView' | 'endWrapUp'>;
+  cdr: Pick<CallDetailLog, 'setWrapupOutcome'>;
+  /** Calls in progress (the centre's map). */
+  calls(): Iterable<Call>;
+  dispositions(queue: string): readonly Disposition[];
+}
+
+export const Empty = z.strictObject({});
+export const MuteBody = z.strictObject({ mute: z.boolean().describe('true: the caller stops hearing the agent; false: hears them again') });
+export const DtmfBody = z.strictObject({
+  digits: z.string().regex(DTMF_DIGITS, '1 to 32 of 0-9 * # A-D').describe('Keys sent to the caller as RFC 4733 events, in order'),
+});
+export const TransferBody = z.union([
+  z.strictObject({ queue: z.string().min(1).max(200).describe('Queue the caller waits in again') }),
+  z.strictObject({ agent: z.string().min(1).max(64).describe('Agent (available now) the caller is offered to') }),
+  z.strictObject({ number: z.string().min(2).max(33).describe('External number, dialled through an outbound trunk') }),
+]);
+export const WrapupBody = z.strictObject({
+  disposition: z.string().min(1).max(64).optional().describe("One of the queue's disposition codes (required when the queue lists any)"),
+  note: z.string().max(10_000).optional(),
+  resolved: z.boolean().optional().describe("The customer's need was resolved on this contact (agent-side FCR)"),
+});
+
+export interface CallControlRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  example?: unknown;
+  /** Statuses besides 200 the route answers with, and why. */
+  errors: Record<number, string>;
+  handle(ctx: { agentId: string; body: unknown; deps: CallControlDeps }): Promise<unknown>;
+}
+
+const NOT_ON_CALL = { 401: 'not logged in', 409: 'the agent is not connected to a call, or the call is not in a state for this' };
+
+/** The agent's connected call, or a 409. */
+function callOf(deps: CallControlDeps, agentId: string): Call {
+  for (const c of deps.calls()) if (c.agent?.party === agentId) return c;
+  throw new CallControlError(409, `agent ${agentId} is not connected to a call`);
+}
+
+function view(call: Call): Record<string, unknown> {
+  return { ...call.view(), held: heldByAgent(call), muted: isMuted(call) };
+}
+
+export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/agent/call',
+    summary: "The agent's current call (contact, caller, queue, hold and mute) and the queue's disposition codes",
+    errors: NOT_ON_CALL,
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      return { call: view(call), dispositions: call.queue ? deps.dispositions(call.queue) : [] };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/hold',
+    summary: "Put the caller on hold: they hear the queue's music on hold, the agent hears nothing (hold.start)",
+    body: Empty,
+    example: {},
+    errors: NOT_ON_CALL,
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      await holdCall(call, true);
+      return view(call);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/resume',
+    summary: 'Take the caller off hold (hold.end)',
+    body: Empty,
+    example: {},
+    errors: NOT_ON_CALL,
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      await holdCall(call, false);
+      return view(call);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/mute',
+    summary: 'Mute or unmute the agent: the caller stops (or starts again) hearing the agent; the agent still hears the caller',
+    body: MuteBody,
+    example: { mute: true },
+    errors: NOT_ON_CALL,
+    handle: async ({ agentId, body, deps }) => {
+      const call = callOf(deps, agentId);
+      await muteCall(call, MuteBody.parse(body).mute);
+      return view(call);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/dtmf',
+    summary: 'Send keys to the caller as RFC 4733 telephone-events (answers when all were sent)',
+    body: DtmfBody,
+    example: { digits: '123#' },
+    errors: { ...NOT_ON_CALL, 400: 'digits are not 1 to 32 of 0-9 * # A-D' },
+    handle: async ({ agentId, body, deps }) => {
+      const call = callOf(deps, agentId);
+      const { digits } = DtmfBody.parse(body);
+      await sendDigits(call, digits);
+      return { sent: digits };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/transfer',
+    summary:
+      'Blind transfer to a queue, an available agent or an external number: the agent leaves into wrap-up, the caller goes on as a new contact linked to this one',
+    body: TransferBody,
+    example: { queue: 'support' },
+    errors: {
+      ...NOT_ON_CALL,
+      403: 'the agent is not on this call',
+      404: 'unknown queue or agent',
+      409: 'not connected; queue closed, full or unstaffed; agent not available; no outbound trunk',
+    },
+    handle: async ({ agentId, body, deps }) => {
+      const call = callOf(deps, agentId);
+      const b = TransferBody.parse(body);
+      const target: TransferTarget =
+        'queue' in b
+          ? { kind: 'queue', queue: b.queue }
+          : 'agent' in b
+            ? { kind: 'agent', agentId: b.agent }
+            : { kind: 'external', number: b.number };
+      const previous = call.contactId;
+      const contactId = blindTransfer(call, agentId, target, deps);
+      return { previousContactId: previous, contactId };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/wrapup',
+    summary: "End wrap-up with a disposition code of the call's queue, a note and a resolved mark (written as wrapup.end)",
+    body: WrapupBody,
+    example: { disposition: 'sale', note: 'Ordered two licences', resolved: true },
+    errors: {
+      401: 'not logged in',
+      409: 'the agent is not in wrap-up',
+      422: "the disposition is not one of the queue's codes, or is missing",
+    },
+    handle: async ({ agentId, body, deps }) => {
+      const b = WrapupBody.parse(body);
+      const outcome = {
+        ...(b.disposition !== undefined ? { disposition: b.disposition } : {}),
+        ...(b.note !== undefined ? { note: b.note } : {}),
+        ...(b.resolved !== undefined ? { resolved: b.resolved } : {}),
+      };
+      const done = endWrapUpWith({ ...deps, dispositions: (q) => deps.dispositions(q) }, agentId, outcome);
+      return { ...done, ...deps.acd.agentView(agentId) };
+    },
+  },
+];
+
+/** The call-control routes, for the agent API's handlers (mounted before createAgentApi's). */
+export function createCallControlApi(deps: CallControlDeps): Handler {
+  const byKey = new Map(CALL_CONTROL_ROUTES.map((r) => [`${r.method} ${r.path}`, r]));
+  const paths = new Set(CALL_CONTROL_ROUTES.map((r) => r.path));
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (!paths.has(path)) return false;
+    const route = byKey.get(`${req.method} ${path}`);
+    if (!route) throw new HttpError(405, 'method not allowed');
+    const auth = req.headers.authorization;
+    const session = deps.sessions.get(auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
+    if (!session) throw new HttpError(401, 'not logged in');
+    const body = route.method === 'POST' ? await readJson(req) : undefined;
+    if (route.body) {
+      const r = route.body.safeParse(body);
+      if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    }
+    try {
+      sendJson(res, 200, await route.handle({ agentId: session.agentId, body, deps }));
+    } catch (e) {
+      if (e instanceof CallControlError) throw new HttpError(e.status, e.message);
+      throw e;
+    }
+    return true;
+  };
+}

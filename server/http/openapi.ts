@@ -1,0 +1,282 @@
+/**
+ * The REST API as an OpenAPI 3.1 document, served at GET /api/v1/openapi.json, so clients and tests
+ * share one contract. Request bodies are the zod schemas the handlers validate with, turned into
+ * JSON Schema by zod (z.toJSONSchema); the agent and call-control routes come from the tables their
+ * handlers dispatch from (AGENT_ROUTES, CALL_CONTROL_ROUTES), so a route cannot be answered without
+ * being documented. The reports, recordings, planning, audit and live routes are listed in
+ * OTHER_ROUTES below with their query parameters (those handlers parse queries by hand, so the
+ * parameters here describe them; test/unit/http/openapi.test.ts checks every /api/v1 path in the
+ * handlers' source is in the document).
+ */
+import { z } from 'zod';
+import { AGENT_ROUTES } from './agentApi.ts';
+import { CALL_CONTROL_ROUTES } from './callControlApi.ts';
+import { StaffingBodySchema } from './planning.ts';
+import { sendJson, type Handler } from './server.ts';
+
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+type Auth = 'none' | 'bearer' | 'cookie' | 'basic';
+
+/** One documented operation. */
+export interface ApiRoute {
+  method: 'GET' | 'POST';
+  /** OpenAPI path template: /api/v1/reports/contacts/{contactId}. */
+  path: string;
+  summary: string;
+  tag: string;
+  auth: Auth;
+  body?: z.ZodType;
+  example?: unknown;
+  /** Query parameters: each a string (or list) schema, with its description. */
+  query?: Record<string, z.ZodType>;
+  /** Path parameters besides those named in the template (all strings). */
+  errors?: Record<number, string>;
+  /** Reply media types other than JSON. */
+  produces?: string[];
+}
+
+const s = (d: string) => z.string().describe(d);
+const range = {
+  from: s('Start: ISO date/time, a day (2026-01-05), or a word (today, yesterday, -7d)'),
+  to: s('End (exclusive), as from'),
+};
+const format = (d = 'json or csv') => ({ format: s(d) });
+
+/** The routes served by the reports, recordings, planning, audit and live handlers. */
+const OTHER_ROUTES: readonly ApiRoute[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/reports/{report}',
+    summary: 'KPI report (centre, queues, skills or agents) per interval, with dispositions and the agent-side FCR rate',
+    tag: 'reports',
+    auth: 'basic',
+    query: {
+      ...range,
+      interval: s('15m, 30m, 1h, day, week, month, quarter or range'),
+      key: s('Keep only these queues / skills / agents (repeatable)'),
+      slMode: s('abandons-ignored, abandons-met or abandons-missed'),
+      slThresholds: s('Service-level thresholds in seconds, comma-separated'),
+      shortAbandonSec: s('Abandons shorter than this are not counted'),
+      fcrWindowSec: s('Repeat-contact window for FCR'),
+      ...format(),
+    },
+    produces: ['application/json', 'text/csv'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/reports/calls',
+    summary: 'Per-call drill-down',
+    tag: 'reports',
+    auth: 'basic',
+    query: { ...range, queue: s('Queue'), agent: s('Agent id'), contact: s('Contact id'), ...format() },
+    produces: ['application/json', 'text/csv'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/reports/contacts/{contactId}',
+    summary: 'One customer call: its chain (transfers, callbacks), queue calls and recordings',
+    tag: 'reports',
+    auth: 'basic',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/recordings',
+    summary: 'Recordings by contact or time range',
+    tag: 'recordings',
+    auth: 'basic',
+    query: { contact: s('Contact id'), ...range },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/recordings/{recordingId}/audio',
+    summary: 'A recording (stereo WAV: caller left, agent right)',
+    tag: 'recordings',
+    auth: 'basic',
+    produces: ['audio/wav'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/planning/erlang',
+    summary: 'Agents needed for one interval (Erlang C or A) and a table around the answer',
+    tag: 'planning',
+    auth: 'basic',
+    query: {
+      calls: s('Calls per interval'),
+      aht: s('Average handle time, seconds'),
+      interval: s('Interval length, e.g. 30m'),
+      sl: s('Service level target, e.g. 80/20'),
+      asa: s('Average speed of answer target, seconds'),
+      maxOccupancy: s('e.g. 85%'),
+      shrinkage: s('e.g. 30%'),
+      patience: s('Mean patience, seconds (Erlang A)'),
+      maxAbandon: s('e.g. 5%'),
+      model: s('erlang-c or erlang-a'),
+      rows: s('Rows of the table either side'),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/planning/staffing',
+    summary: 'Agents needed per interval',
+    tag: 'planning',
+    auth: 'basic',
+    body: StaffingBodySchema,
+    example: { targets: { serviceLevel: { thresholdSec: 20, target: 0.8 } }, intervals: [{ calls: 100, ahtSec: 180 }] },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/planning/forecast',
+    summary: 'Forecast per interval from history, its accuracy, and optional staffing',
+    tag: 'planning',
+    auth: 'basic',
+    query: {
+      queue: s('Queue'),
+      ...range,
+      historyWeeks: s('Weeks of history'),
+      interval: s('e.g. 30m'),
+      holiday: s('Day=factor'),
+      holdoutWeeks: s('Weeks held out'),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/planning/schedule',
+    summary: 'Shift schedule covering the required agents per interval',
+    tag: 'planning',
+    auth: 'basic',
+    body: z
+      .looseObject({
+        intervalMin: z.number(),
+        required: z.array(z.number()),
+        templates: z.array(z.unknown()),
+        agents: z.array(z.unknown()),
+        minRestHours: z.number().optional(),
+      })
+      .describe('See server/planning/schedule.ts ScheduleInput'),
+    example: {
+      intervalMin: 30,
+      required: [1, 2, 2, 1],
+      templates: [{ name: 'early', start: '08:00', hours: 8 }],
+      agents: [{ id: '1001' }],
+    },
+    query: { format: s('json, csv, coverage or svg') },
+    produces: ['application/json', 'text/csv', 'image/svg+xml'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/planning/attainment',
+    summary: "Attainment of centre.yaml's targets",
+    tag: 'planning',
+    auth: 'basic',
+    query: { ...range, period: s('day, week, month or quarter'), interval: s('e.g. 30m'), ...format() },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/audit',
+    summary: 'The audit trail (admin)',
+    tag: 'audit',
+    auth: 'basic',
+    query: { ...range, actor: s('Who'), action: s('What') },
+  },
+  { method: 'GET', path: '/api/v1/live', summary: 'Live view of queues, agents and calls', tag: 'live', auth: 'basic' },
+  { method: 'GET', path: OPENAPI_PATH, summary: 'This document', tag: 'meta', auth: 'none' },
+];
+
+/** Every documented operation, agent and call control first. */
+export function apiRoutes(): ApiRoute[] {
+  return [
+    ...AGENT_ROUTES.map((r): ApiRoute => ({ ...r, tag: 'agent' })),
+    ...CALL_CONTROL_ROUTES.map((r): ApiRoute => ({
+      method: r.method,
+      path: r.path,
+      summary: r.summary,
+      tag: 'call control',
+      auth: 'bearer',
+      ...(r.body ? { body: r.body } : {}),
+      ...(r.example !== undefined ? { example: r.example } : {}),
+      errors: r.errors,
+    })),
+    ...OTHER_ROUTES,
+  ];
+}
+
+const jsonSchema = (t: z.ZodType): Record<string, unknown> => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(t, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const ErrorBody = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] };
+
+/** The OpenAPI 3.1 document. */
+export function openApiDocument(version = '1'): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of apiRoutes()) {
+    const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    for (const [name, t] of Object.entries(r.query ?? {}))
+      params.push({ name, in: 'query', required: false, schema: jsonSchema(t) } as never);
+    const errors = { 400: 'invalid request', ...(r.auth !== 'none' ? { 401: 'not authenticated' } : {}), ...r.errors };
+    const op: Record<string, unknown> = {
+      summary: r.summary,
+      tags: [r.tag],
+      operationId: `${r.method.toLowerCase()}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      security: r.auth === 'none' ? [] : r.auth === 'cookie' ? [{ agentEvents: [] }, { bearer: [] }] : [{ [r.auth]: [] }],
+      ...(params.length > 0 ? { parameters: params } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(r.body), ...(r.example !== undefined ? { example: r.example } : {}) } },
+            },
+          }
+        : {}),
+      responses: {
+        200: { description: 'OK', content: Object.fromEntries((r.produces ?? ['application/json']).map((t) => [t, {}])) },
+        ...Object.fromEntries(
+          Object.entries(errors).map(([status, why]) => [
+            status,
+            { description: why, content: { 'application/json': { schema: ErrorBody } } },
+          ]),
+        ),
+      },
+    };
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'callcentre REST API',
+      version,
+      description: 'Agent desktop, call control, reports, recordings, planning, audit and live view. Errors are {"error": "..."} JSON.',
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'The token POST /api/v1/agent/login returns' },
+        basic: { type: 'http', scheme: 'basic', description: "An agent id and password; the agent's role decides access" },
+        agentEvents: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'cc_agent_events',
+          description: 'Set by login; accepted on the event stream only',
+        },
+      },
+    },
+    paths,
+  };
+}
+
+/** GET /api/v1/openapi.json: public (it describes, it does not disclose). */
+export function createOpenApiHandler(): Handler {
+  let doc: Record<string, unknown> | undefined;
+  return async (req, res) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== OPENAPI_PATH) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    sendJson(res, 200, (doc ??= openApiDocument()));
+    return true;
+  };
+}

@@ -194,6 +194,20 @@ describe('outbound calls and late offers', () => {
     });
     expect(events.find((e) => e.type === 'outbound.result')).toMatchObject({ outcome: 'busy', status: 486, queue: 'sales' });
     expect(tc.centre.outbound.trunks.active('carrier')).toBe(0);
+
+    // The reports: the click-to-dial answered, the callback busy: outbound answer rate 50 %.
+    const url = new URL(
+      `api/v1/reports/outbound?from=${new Date(started - 600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}&by=initiation`,
+      tc.httpUrl,
+    );
+    const r = await fetch(url, { headers: { authorization: `Basic ${Buffer.from('9001:sam9001').toString('base64')}` } });
+    expect(r.status, await r.clone().text()).toBe(200);
+    const rows = ((await r.json()) as { rows: { key: string; dialled: number; answered: number; busy: number; answerRate: number }[] })
+      .rows;
+    expect(rows).toEqual([
+      expect.objectContaining({ key: 'callback', dialled: 1, answered: 0, busy: 1, answerRate: 0 }),
+      expect.objectContaining({ key: 'outbound', dialled: 1, answered: 1, busy: 0, answerRate: 1 }),
+    ]);
   });
 
   it('a late-offer INVITE is answered with our offer; the ACK carries the answer; tones both ways', async () => {

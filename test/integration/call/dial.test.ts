@@ -24,7 +24,7 @@ import { captureUdp } from '../../support/tcpdump.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SIP = 32060;
-const CARRIER = { answer: 32070, busy: 32071, noAnswer: 32072 };
+const CARRIER = { answer: 32070, busy: 32071, noAnswer: 32072, early: 32073 };
 const CARRIER_MEDIA = 32080;
 const dir = mkdtempSync(join(tmpdir(), 'cc-dial-'));
 let plane: MediaPlane;
@@ -36,12 +36,14 @@ const trunks = new OutboundTrunks(
     trunks: {
       answers: { host: '127.0.0.1', port: CARRIER.answer, username: 'centre', password: 's3cret', callerId: { centre: '+442079460000' } },
       busy: { host: '127.0.0.1', port: CARRIER.busy, callerId: { centre: '+442079460000' } },
+      early: { host: '127.0.0.1', port: CARRIER.early, callerId: { centre: '+442079460000' } },
       silent: { host: '127.0.0.1', port: CARRIER.noAnswer, callerId: { centre: '+442079460000' }, ringTimeoutSec: 5, maxCalls: 1 },
     },
     routes: [
       { prefix: '+4420', trunk: 'answers' },
       { prefix: '+4430', trunk: 'busy' },
       { prefix: '+4440', trunk: 'silent' },
+      { prefix: '+4450', trunk: 'early' },
     ],
   }),
 );
@@ -131,6 +133,40 @@ describe('dial through an outbound trunk (sipp as the carrier)', () => {
       expect(e).toBeInstanceOf(DialFailed);
       expect(e).toMatchObject({ outcome: 'busy', status: 486 });
       expect(trunks.active('busy')).toBe(0);
+      const r = await carrier.done;
+      expect(r.exitCode, r.errors).toBe(0);
+    } finally {
+      media.close();
+      await carrier.stop();
+    }
+  });
+
+  it("early media (183 with SDP) flows before the outcome: we hear the carrier's tone, then busy", async () => {
+    const carrier = startSipp({
+      scenario: join(here, 'scenarios', 'carrier-early-media.xml'),
+      localPort: CARRIER.early,
+      calls: 1,
+      cwd: dir,
+      timeoutSec: 20,
+      args: ['-mp', String(CARRIER_MEDIA + 10)],
+    });
+    const media = await plane.createCall('dial-early');
+    let heard: Promise<string> | undefined;
+    try {
+      const e = await dial(ctx(), media, {
+        number: '050 1234 5678',
+        onEarlyMedia: () => {
+          heard = (async () => {
+            const rec = await media.record(join(dir, 'early.wav'));
+            await new Promise((r) => setTimeout(r, 2500));
+            return (await rec.stop()).path;
+          })();
+        },
+      }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ outcome: 'busy', status: 486 });
+      expect(heard).toBeDefined();
+      const w = readStereoWav(readFileSync(await heard!));
+      expect(dominantFrequency(mid(w.left), w.rate, 300, 3000, 10).freq).toBeCloseTo(800, -1);
       const r = await carrier.done;
       expect(r.exitCode, r.errors).toBe(0);
     } finally {

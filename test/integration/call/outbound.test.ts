@@ -108,6 +108,12 @@ describe('outbound calls and late offers', () => {
     const bad = await dialApi(token, 'call me');
     expect(bad.status).toBe(422);
     expect(((await bad.json()) as { error: string }).error).toMatch(/not a phone number/);
+    // An agent with no phone or desktop registered cannot place a call: 409.
+    const other = await login('1001', 'alice1001');
+    const none = await dialApi(other, '020 7946 0999');
+    expect(none.status).toBe(409);
+    expect(((await none.json()) as { error: string }).error).toMatch(/no registered phone/);
+    await fetch(new URL('api/v1/agent/logout', tc.httpUrl), { method: 'POST', headers: { authorization: `Bearer ${other}` } });
 
     const started = Date.now();
     const carrier = startSipp({

@@ -2,7 +2,9 @@
  * Answering a trunk INVITE: the call's media (one router, the customer's plain-RTP leg from the
  * carrier's offer), the 200 OK with our answer, and the customer's dialog (BYE, INFO keys,
  * re-INVITEs). Then the IVR starts. A call that cannot be answered is refused with the status that
- * says why (488 no offer or no common codec, 503 media down).
+ * says why (488 no common codec, 503 media down). A late-offer INVITE (no SDP, RFC 3261 §13.2.1)
+ * gets our offer in the 200 (PCMU/PCMA + telephone-event) and the carrier's answer comes in the
+ * ACK; an ACK without a usable answer ends the call with a BYE.
  */
 import { SipError, type Dialog, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import { CodecMismatch, SdpError, parseDtmfInfo } from '../../media/index.ts';
@@ -24,13 +26,8 @@ export async function answer(call: Call, req: SipRequest, res: SipServerResponse
   });
   res.once('cancel', () => call.finish('caller', 'cancelled'));
   let sdp: string;
+  const lateOffer = req.contentType !== 'application/sdp' || req.body.length === 0;
   try {
-    if (req.contentType !== 'application/sdp' || req.body.length === 0) {
-      // Delayed offer (INVITE without SDP) would need our offer in the 200 and the answer in
-      // the ACK; carriers we target send an offer, so refuse clearly rather than half-work.
-      call.reject(488, 'Not Acceptable Here - SDP offer required');
-      return;
-    }
     const media = await ctx.media.createCall(call.contactId);
     call.media = media;
     media.on('lost', (reason) => call.finish('system', reason));
@@ -42,7 +39,7 @@ export async function answer(call: Call, req: SipRequest, res: SipServerResponse
     });
     const trunkLeg = await media.createTrunkLeg();
     call.customer.attachMedia(trunkLeg);
-    sdp = await trunkLeg.answer(req.bodyText);
+    sdp = lateOffer ? trunkLeg.offer() : await trunkLeg.answer(req.bodyText);
   } catch (e) {
     if (call.ended) return; // the caller CANCELled while media was being set up
     if (e instanceof CodecMismatch || e instanceof SdpError) call.reject(488, `Not Acceptable Here - ${e.message}`);
@@ -64,6 +61,21 @@ export async function answer(call: Call, req: SipRequest, res: SipServerResponse
     // The caller hung up while the 200 was on its way: finish() ran before the dialog existed.
     void dialog.destroy().catch(() => undefined);
     return;
+  }
+  if (lateOffer) {
+    try {
+      // createUAS resolved on the ACK: its SDP is the answer to our offer.
+      await call.customerMedia!.setAnswer(dialog.remoteSdp ?? '');
+    } catch (e) {
+      call.log.info({ err: String(e) }, 'late offer: the ACK carried no usable answer');
+      call.customer.answered(dialog);
+      call.finish('system', 'late-offer-no-answer');
+      return;
+    }
+    if (call.ended) {
+      void dialog.destroy().catch(() => undefined);
+      return;
+    }
   }
   call.customer.answered(dialog);
   dialog.on('destroy', () => {

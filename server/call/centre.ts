@@ -16,7 +16,7 @@ import { instrumentAcd } from '../acd/metrics.ts';
 import { SystemClock, type Clock } from '../../lib/clock.ts';
 import type { CentreConfig } from '../config/load.ts';
 import { kpiSettingsOf } from '../config/kpi.ts';
-import { TrunkTable } from '../config/trunks.ts';
+import { OutboundTrunks, TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
 import { createAuditApi } from '../http/audit.ts';
@@ -51,6 +51,7 @@ import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
 import { withAgentSkills } from './transfer.ts';
 import { dispositionsOf } from './wrapup.ts';
+import { placeOutboundCall, type OutboundCall, type OutboundCallContext } from './outboundCall.ts';
 
 const log = rootLog.child({ mod: 'centre' });
 
@@ -77,6 +78,10 @@ export interface Centre {
   readonly desk: CentreAgentDesk;
   /** Calls in progress, by contact id. */
   readonly calls: ReadonlyMap<string, Call>;
+  /** Calls the centre placed (click-to-dial, callbacks) in progress, by contact id. */
+  readonly outboundCalls: ReadonlyMap<string, OutboundCall>;
+  /** Context for placing calls through the outbound trunks (outboundCall.ts, callback.ts). */
+  readonly outbound: OutboundCallContext;
   readonly urls: { http: string; sip: string; https?: string; sips?: string };
   /** The HTTPS/WSS server when server.http.tls is set. */
   readonly https?: Server;
@@ -191,12 +196,35 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // Desk phones registered before a restart are logged in again (browsers re-register).
     for (const b of (await location?.restore()) ?? []) desk.registered(b);
 
+    // --- Outbound calls: trunks from centre.yaml `outbound:` (call counts survive a reload). ---
+    const outboundTrunks = new OutboundTrunks(config.outbound);
+    const outboundCalls = new Map<string, OutboundCall>();
+    const outbound: OutboundCallContext = {
+      clock,
+      sip,
+      media,
+      cdr,
+      acd,
+      trunks: outboundTrunks,
+      recordingsDir: srv.recordings.dir,
+      sipDomain: srv.sipRealm,
+      onStart: (c) => outboundCalls.set(c.contactId, c),
+      onEnd: (c) => outboundCalls.delete(c.contactId),
+    };
+    const clickToDial = async (agentId: string, to: string): Promise<object> => {
+      const c = await placeOutboundCall(outbound, { agentId, number: to });
+      return c.view();
+    };
+    stoppers.push(async () => {
+      for (const c of [...outboundCalls.values()]) c.finish('system', 'shutdown', 'failed');
+    });
+
     // The agent desktop is bundled at start when missing or stale, so a fresh clone just runs.
     const staticDir = await buildSoftphone();
     // Guessing limits on agent login and Basic (http/limits.ts): failures counted, 429 when locked.
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
-    const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions, guard: httpGuard, audit: store.audit });
+    const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions, guard: httpGuard, audit: store.audit, calls: { dial: clickToDial } });
     // Hold, mute, DTMF, transfer and wrap-up with a disposition (server/http/callControlApi.ts).
     const callControlApi = createCallControlApi({
       sessions,
@@ -332,6 +360,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     watcher.on('reload', (next) => {
       trunks = new TrunkTable(next.trunks);
+      outboundTrunks.configure(next.outbound);
       sip.guard?.configure(sipLimitsOf(next));
       httpGuard.configure(next.server.http.limits);
       desk.reconfigure(next.agents, next.auxCodes);
@@ -423,6 +452,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       http,
       desk,
       calls,
+      outboundCalls,
+      outbound,
       urls,
       stop,
       ...(https ? { https } : {}),

@@ -22,8 +22,10 @@ import {
   QueuesFileSchema,
   type Prompt,
   type ServerSettings,
+  type OutboundConfig,
   type Trunk,
 } from './schema.ts';
+import { checkOutbound } from './trunks.ts';
 import { checkCalendar, isValidTimeZone, type Calendar } from '../ivr/calendar.ts';
 import { checkFlows } from '../ivr/check.ts';
 import type { Flow } from '../ivr/schema.ts';
@@ -53,6 +55,8 @@ export interface CentreConfig {
   /** centre.yaml `kpi:`: the report definitions (see kpiSettingsOf for everything reports use). */
   readonly kpi: KpiConfig;
   readonly trunks: Readonly<Record<string, Trunk>>;
+  /** centre.yaml `outbound:` (trunks the centre dials out on); undefined when absent. */
+  readonly outbound: OutboundConfig | undefined;
   readonly skills: Readonly<Record<string, { description?: string | undefined }>>;
   readonly auxCodes: readonly AuxCode[];
   readonly agents: readonly Agent[];
@@ -357,6 +361,10 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
         }
       });
     }
+    if (centre.outbound && queuesFile && agentsFile) {
+      const known = { queues: new Set(Object.keys(queuesFile.queues)), agents: new Set(agentsFile.agents.map((a) => a.id)) };
+      for (const pr of checkOutbound(centre.outbound, known)) errors.push(err(P('centre.yaml'), pr.path, pr.message));
+    }
     const tz = centre.server.timezone;
     if (!isValidTimeZone(tz)) {
       errors.push(err(P('centre.yaml'), ['server', 'timezone'], `unknown time zone "${tz}"`));
@@ -434,6 +442,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     server,
     kpi: centre.kpi,
     trunks: centre.trunks,
+    outbound: centre.outbound,
     skills: agentsFile.skills,
     auxCodes: agentsFile.auxCodes,
     agents: agentsFile.agents,

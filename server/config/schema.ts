@@ -185,6 +185,125 @@ export const TrunkSchema = z
     path: ['password'],
   });
 
+// ---------------------------------------------------------------------------------------------
+// Outbound trunks (centre.yaml `outbound:`): where calls the centre places go (an agent's
+// click-to-dial, a callback, a transfer to an external number). server/config/trunks.ts reads it.
+
+const E164 = z.string().regex(/^\+[1-9]\d{1,14}$/, 'expected an E.164 number such as +442079460000');
+
+export const OutboundAddressSchema = z.strictObject({
+  host: z.string().min(1).describe('Carrier host name or IP address.'),
+  port: Port.optional().describe('Default 5060 (5061 for tls).'),
+  transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
+});
+
+export const CallerIdSchema = z.strictObject({
+  policy: z
+    .enum(['centre', 'queue', 'agent'])
+    .default('centre')
+    .describe("Which number the customer sees: the centre's, the queue's (callbacks, queue work) or the agent's own."),
+  centre: E164.describe("The centre's number: used by the centre policy, and when a queue or agent has no number of its own."),
+  queues: z.record(z.string().regex(NAME), E164).default({}).describe('Number per queue (policy queue).'),
+  agents: z.record(z.string().regex(NAME), E164).default({}).describe("Number per agent id (policy agent): an agent's direct line."),
+});
+
+export const NumberingSchema = z.strictObject({
+  countryCode: z
+    .string()
+    .regex(/^[1-9]\d{0,2}$/)
+    .describe("The centre's country calling code (44, 36, 86): a national number becomes +CC…"),
+  nationalPrefix: z
+    .string()
+    .regex(/^\d*$/)
+    .default('0')
+    .describe('Trunk prefix of national numbers (0 in most of Europe, 06 in Hungary, empty for none).'),
+  internationalPrefix: z.string().regex(/^\d+$/).default('00').describe('International call prefix (00, 011): 00CC… becomes +CC….'),
+  rules: z
+    .array(
+      z.strictObject({
+        match: z.string().min(1).describe('Regular expression on the number as dialled (spaces, dashes and dots removed), anchored.'),
+        replace: z.string().describe('Replacement, $1… for groups; the result must be E.164 (+CC…).'),
+      }),
+    )
+    .default([])
+    .describe('Tried first, in order (first match wins): short codes, extensions, local dialling.'),
+});
+
+export const OutboundTrunkSchema = z
+  .strictObject({
+    host: z.string().min(1).optional().describe('The carrier: one host (or use addresses, or domain).'),
+    port: Port.optional(),
+    transport: z.enum(['udp', 'tcp', 'tls']).optional(),
+    addresses: z.array(OutboundAddressSchema).min(1).optional().describe('The carrier: several addresses, tried in order (failover).'),
+    domain: z.string().min(1).optional().describe('The carrier: a SIP domain resolved by DNS SRV (_sip._udp, _sip._tcp, _sips._tcp).'),
+    username: z.string().min(1).optional().describe("Digest credentials for the carrier's 401/407 challenges."),
+    password: z.string().optional(),
+    register: z
+      .strictObject({
+        expiresSec: z.number().int().min(60).max(86_400).default(600),
+        registrar: z.string().min(1).optional().describe('Registrar host when not the carrier address.'),
+      })
+      .optional()
+      .describe('Register with the carrier (for carriers that send calls to a registered contact).'),
+    callerId: CallerIdSchema,
+    format: z
+      .enum(['e164', 'digits', 'national'])
+      .default('e164')
+      .describe('How the number goes in the Request-URI: +CC…, CC… without the plus, or national (prefix + national number).'),
+    maxCalls: z.number().int().min(1).optional().describe('Concurrent outbound calls on this trunk; one more is refused.'),
+    ringTimeoutSec: z.number().int().min(5).max(300).default(45).describe('Give up (CANCEL) a call not answered within this.'),
+  })
+  .refine((t) => [t.host, t.addresses, t.domain].filter((x) => x !== undefined).length === 1, {
+    message: 'an outbound trunk needs exactly one of host, addresses or domain',
+  })
+  .refine((t) => t.host !== undefined || (t.port === undefined && t.transport === undefined), {
+    message: 'port and transport go with host (addresses list their own)',
+    path: ['port'],
+  })
+  .refine((t) => t.password === undefined || t.username !== undefined, { message: 'a password needs a username', path: ['username'] });
+
+export const OutboundRouteSchema = z
+  .strictObject({
+    prefix: z
+      .string()
+      .regex(/^\+?\d*$/)
+      .optional()
+      .describe('E.164 prefix, e.g. "+44" or "+" for all.'),
+    match: z.string().min(1).optional().describe('Or a regular expression on the E.164 number, anchored.'),
+    trunk: z.string().regex(NAME),
+  })
+  .refine((r) => (r.prefix === undefined) !== (r.match === undefined), { message: 'a route needs exactly one of prefix or match' });
+
+export const OutboundSchema = z
+  .strictObject({
+    numbering: NumberingSchema.describe('How a dialled number becomes E.164 before routing.'),
+    trunks: z.record(z.string().regex(NAME), OutboundTrunkSchema),
+    routes: z.array(OutboundRouteSchema).min(1).describe('Which trunk serves which destinations: first match wins; none is an error.'),
+  })
+  .superRefine((o, ctx) => {
+    o.routes.forEach((r, i) => {
+      if (!Object.hasOwn(o.trunks, r.trunk))
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'trunk'], message: `unknown outbound trunk "${r.trunk}"` });
+      if (r.match !== undefined) {
+        try {
+          new RegExp(r.match);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', path: ['routes', i, 'match'], message: `bad number pattern: ${(e as Error).message}` });
+        }
+      }
+    });
+    o.numbering.rules.forEach((r, i) => {
+      try {
+        new RegExp(r.match);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['numbering', 'rules', i, 'match'], message: `bad number pattern: ${(e as Error).message}` });
+      }
+    });
+  });
+
+export type OutboundConfig = z.infer<typeof OutboundSchema>;
+export type OutboundTrunk = z.infer<typeof OutboundTrunkSchema>;
+
 /** centre.yaml */
 export const CentreFileSchema = z.strictObject({
   name: z.string().default('Contact centre'),
@@ -193,6 +312,8 @@ export const CentreFileSchema = z.strictObject({
     "The centre's KPI definitions: defaults for the reports API and the report CLI (a request may override each).",
   ),
   trunks: z.record(z.string().regex(NAME), TrunkSchema),
+  /** Calls the centre places: outbound trunks, numbering, routes (server/config/trunks.ts). */
+  outbound: OutboundSchema.optional(),
   /** Workforce planning: staffing assumptions, volume alerts, adherence, rest reminders (server/planning/config.ts). */
   planning: PlanningConfigSchema.optional(),
   /** Targets per centre and queue and the share of intervals that must meet them (server/planning/targets.ts). */

@@ -107,9 +107,19 @@ function eventsCookie(req: IncomingMessage, value: string, maxAgeSec: number): s
   return `${EVENTS_COOKIE}=${value}; Path=${EVENTS_PATH}; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${tls ? '; Secure' : ''}`;
 }
 
+const DialBody = z.strictObject({ to: z.string().min(1).max(64).describe('The number to dial: national, international or E.164.') });
+
 export function createAgentApi(
   desk: AgentDesk,
-  opts: { wsPath: string; sessions?: AgentSessions; guard?: LoginGuard; /** Who logged in and out (audit_log). */ audit?: Audit },
+  opts: {
+    wsPath: string;
+    sessions?: AgentSessions;
+    guard?: LoginGuard;
+    /** Who logged in and out (audit_log). */
+    audit?: Audit;
+    /** Click-to-dial (server/call/outboundCall.ts); errors with a 4xx/5xx `status` are answered with it. */
+    calls?: { dial(agentId: string, to: string): Promise<object> };
+  },
 ): Handler {
   /** Tokens and browsers' SIP passwords; centre.ts shares it with the SIP stack's credentials. */
   const sessions = opts.sessions ?? new AgentSessions(new SystemClock());
@@ -215,6 +225,20 @@ export function createAgentApi(
         opts.audit?.({ actor: id, action: 'agent.logout', ip: clientIp(req) });
         res.setHeader('set-cookie', eventsCookie(req, '', 0));
         sendJson(res, 200, { ok: true });
+        return true;
+      }
+      // --- Outbound calls: POST /api/v1/agent/calls {to} rings the agent, then dials `to` (202). ---
+      case 'calls': {
+        const id = agentOf(req);
+        const { to } = parse(DialBody, body);
+        if (!opts.calls) throw new HttpError(501, 'outbound calls are not available');
+        try {
+          sendJson(res, 202, await opts.calls.dial(id, to));
+        } catch (e) {
+          const status = (e as { status?: unknown }).status;
+          if (typeof status === 'number' && status >= 400 && status < 600) throw new HttpError(status, (e as Error).message);
+          throw e;
+        }
         return true;
       }
       default:

@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { detailsToCsv, reportToCsv } from '../kpi/format.ts';
 import { parseReportParams, ReportQueryError, type ReportParams } from '../kpi/query.ts';
 import { log } from '../../lib/log.ts';
+import { outboundReport, type OutboundDimension } from '../kpi/outbound.ts';
 import type { Audit } from '../store/audit.ts';
 import type { Store } from '../store/store.ts';
 import { recordingView, serveRecordings } from './recordings.ts';
@@ -31,7 +32,8 @@ export interface Principal {
 }
 
 export interface ReportsApiDeps {
-  store: Pick<Store, 'report' | 'calls' | 'contact' | 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'>;
+  store: Pick<Store, 'report' | 'calls' | 'contact' | 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'> &
+    Partial<Pick<Store, 'events'>>;
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
   /** The audit trail (store.audit); absent: nothing is audited. */
   audit?: Audit | undefined;
@@ -130,6 +132,18 @@ async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParam
     );
     if (fmt === 'csv') sendText(res, 200, detailsToCsv(details), 'text/csv; charset=utf-8', 'calls.csv');
     else sendJson(res, 200, { from: new Date(request.from).toISOString(), to: new Date(request.to).toISOString(), calls: details });
+    return;
+  }
+  // --- Outbound calls (click-to-dial, callbacks): GET /api/v1/reports/outbound?from&to&by=centre|agent|queue|initiation ---
+  if (name === 'outbound') {
+    const { request } = parseReportParams({ ...params(q, 'queue'), keys: [] }, deps.store.settings);
+    const by = q.get('by') ?? 'centre';
+    if (!['centre', 'agent', 'queue', 'initiation'].includes(by)) throw new HttpError(400, 'by must be centre, agent, queue or initiation');
+    // Calls placed in [from, to) that ended after `to` still count their whole talk (6 h bound).
+    const until = Math.min(Date.now(), request.to + 6 * 3_600_000);
+    if (!deps.store.events) throw new HttpError(501, 'the outbound report needs the event log');
+    const events = await deps.store.events(request.from, Math.max(until, request.to));
+    sendJson(res, 200, outboundReport(events, { from: request.from, to: request.to, dimension: by as OutboundDimension, asOf: until }));
     return;
   }
   let parsed;

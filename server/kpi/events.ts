@@ -229,6 +229,23 @@ export const CallbackGivenUp = z.object({
   attempts: z.number().int().min(0),
 });
 
+/**
+ * An outbound contact's dial (agent click-to-dial, callback): what became of ringing the customer
+ * through the outbound trunk. answered starts the talk (call.end ends it); the outbound answer rate
+ * (接通率) is answered / dialled (server/kpi/outbound.ts).
+ */
+export const OutboundResult = z.object({
+  ...Base,
+  type: z.literal('outbound.result'),
+  agentId: Id,
+  number: z.string().max(200),
+  trunk: z.string().max(200),
+  outcome: z.enum(['answered', 'busy', 'no-answer', 'failed']),
+  /** SIP status behind a failure (486, 408 …). */
+  status: z.number().int().optional(),
+  queue: Id.optional(),
+});
+
 export const CcEventSchema = z.discriminatedUnion('type', [
   ContactArrived,
   IvrStep,
@@ -253,6 +270,7 @@ export const CcEventSchema = z.discriminatedUnion('type', [
   CallbackRequested,
   CallbackDialled,
   CallbackGivenUp,
+  OutboundResult,
 ]);
 
 /** One event as stored and as fed to the KPI engine (defaults applied). */

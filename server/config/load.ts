@@ -28,6 +28,7 @@ import { checkCalendar, isValidTimeZone, type Calendar } from '../ivr/calendar.t
 import { checkFlows } from '../ivr/check.ts';
 import type { Flow } from '../ivr/schema.ts';
 import type { KpiConfig } from '../kpi/settings.ts';
+import { checkFloor, DEFAULT_FLOOR, type FloorConfig } from '../alerts/rules.ts';
 import { DEFAULT_PLANNING, type PlanningConfig } from '../planning/config.ts';
 import type { TargetsConfig } from '../planning/targets.ts';
 
@@ -65,6 +66,8 @@ export interface CentreConfig {
   readonly planning: PlanningConfig;
   /** centre.yaml `targets:` (queue targets, centre targets, multi-skill share); undefined when absent. */
   readonly targets: TargetsConfig | undefined;
+  /** centre.yaml `floor:` (alert rules, surge plans) with defaults filled in. */
+  readonly floor: FloorConfig;
 }
 
 export type LoadResult = { ok: true; config: CentreConfig } | { ok: false; errors: ConfigError[] };
@@ -379,6 +382,16 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
       errors.push(err(P(flowFileOf(pr.flow, flowFiles)), pr.path, pr.message, pr.atKey));
     }
   }
+  // Supervisor floor: alert rules and surge plans name queues, agents, groups and flows.
+  if (centre?.floor && agentsFile && queuesFile) {
+    for (const pr of checkFloor(centre.floor, {
+      queues: new Set(Object.keys(queuesFile.queues)),
+      agents: new Set(agentsFile.agents.map((a) => a.id)),
+      flows: new Set(flowNames),
+      skillGroups: new Set(Object.keys(agentsFile.skills)),
+    }))
+      errors.push(err(P('centre.yaml'), ['floor', ...pr.path], pr.message));
+  }
   if (errors.length || !centre || !agentsFile || !queuesFile || !hoursFile || !promptsFile || !allFlows) {
     return { ok: false, errors: errors.length ? errors : [{ file: dir, line: 0, column: 0, path: [], message: 'config incomplete' }] };
   }
@@ -420,6 +433,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     flows,
     planning: centre.planning ?? DEFAULT_PLANNING,
     targets: centre.targets,
+    floor: centre.floor ?? DEFAULT_FLOOR,
   });
   return { ok: true, config };
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
 export const softphoneDist = join(root, 'dist');
+const WALLBOARD_FILES = ['wallboard.html', 'wallboard.css'];
 
 function newestMtime(dir: string): number {
   let t = 0;
@@ -26,6 +27,7 @@ export async function buildSoftphone(opts: { force?: boolean } = {}): Promise<st
     newestMtime(join(root, 'src')),
     statSync(join(root, 'index.html')).mtimeMs,
     statSync(join(root, 'style.css')).mtimeMs,
+    ...WALLBOARD_FILES.map((f) => statSync(join(root, f)).mtimeMs),
   );
   if (!opts.force && existsSync(out) && statSync(out).mtimeMs >= srcTime) return softphoneDist;
   mkdirSync(softphoneDist, { recursive: true });
@@ -38,6 +40,17 @@ export async function buildSoftphone(opts: { force?: boolean } = {}): Promise<st
     sourcemap: true,
     logLevel: 'warning',
   });
+  // The supervisors' wallboard: a second page, its own bundle (no sip.js).
+  await build({
+    entryPoints: [join(root, 'src', 'wallboard.ts')],
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    outfile: join(softphoneDist, 'wallboard.js'),
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  for (const f of WALLBOARD_FILES) copyFileSync(join(root, f), join(softphoneDist, f));
   copyFileSync(join(root, 'index.html'), join(softphoneDist, 'index.html'));
   copyFileSync(join(root, 'style.css'), join(softphoneDist, 'style.css'));
   return softphoneDist;

@@ -45,7 +45,16 @@ export type AuditAction =
   /** A config version was swapped in (actor: system; target: the version). */
   | 'config.reload'
   /** A config edit was refused (actor: system; detail: the first errors). */
-  | 'config.rejected';
+  | 'config.rejected'
+  /** Supervisor floor (server/http/supervisor.ts, wallboard.ts): a supervisor logged an agent out, moved a waiting call or changed its place or priority, set a surge level by hand; surge actions (actor: system or the supervisor); the board opened; an agent asked for help. */
+  | 'agent.logout.forced'
+  | 'call.moved'
+  | 'call.head'
+  | 'call.priority'
+  | 'surge.manual'
+  | 'surge.action'
+  | 'wallboard.read'
+  | 'help.requested';
 
 export interface AuditEntry {
   /** Who: an agent or supervisor id, or 'system'. */

@@ -65,11 +65,14 @@ beforeAll(async () => {
       user,
       password,
       registrar: `127.0.0.1:${tc.sipPort}`,
-      listenPort: 36400 + n,
-      rtpPorts: [36410 + n * 20, 36429 + n * 20],
+      listenPort: 36400 + n * 10,
+      rtpPorts: [36500 + n * 50, 36549 + n * 50],
       toneHz: 500 + n * 100,
     });
-  phones.push(await phone('1001', 'alice1001', 0), await phone('1003', 'carol1003', 1), await phone('1004', 'dave1004', 2));
+  // One at a time, so afterAll stops the ones that started if a later one fails.
+  phones.push(await phone('1001', 'alice1001', 0));
+  phones.push(await phone('1003', 'carol1003', 1));
+  phones.push(await phone('1004', 'dave1004', 2));
   browser = await launchBrowser(writeToneWav(tc.dataDir, 440));
 });
 afterAll(async () => {

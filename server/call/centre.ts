@@ -250,7 +250,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
-      handlers: [httpGuard.gate, agentApi, reportsApi, planningApi, liveApi, auditApi, wallboardApi, supervisorApi],
+      // The floor's handler first: it owns POST /api/v1/agent/help, under the agent API's prefix.
+      handlers: [httpGuard.gate, supervisorApi, agentApi, reportsApi, planningApi, liveApi, auditApi, wallboardApi],
     });
     stoppers.push(
       () =>

@@ -11,7 +11,7 @@
  *                                            onFailure = normal route)
  *
  * Every "today" figure is the reports engine's (store.report → server/kpi/report.ts) for the
- * period [local midnight, next midnight) in the KPI zone, with the KPI settings' service-level
+ * period [local midnight, now) in the KPI zone (the chart runs to the next midnight), with the KPI settings' service-level
  * thresholds plus 30 s (the 30-second answer rate): the board carries `period.reportQuery`, the
  * reports API query string that returns the same rows. Live figures (waiting, longest wait, live
  * service level, agents by state) are the ACD's.
@@ -83,7 +83,9 @@ export async function computeBoard(deps: WallboardDeps): Promise<Board> {
   const to = parseTime('tomorrow', tz, now);
   const thresholds = [...new Set([...settings.serviceLevelThresholdsSec, 30])].sort((a, b) => a - b);
   const o = { serviceLevelThresholdsSec: thresholds };
-  const day = { from, to, interval: 'range' as const };
+  // "Today" is [local midnight, now): a period in the past, so the reports API asked for the same
+  // from/to computes at the same asOf and gives identical figures, time-in-state ones included.
+  const day = { from, to: now, interval: 'range' as const };
   const [queues, centre, agents, intervals, events] = await Promise.all([
     deps.store.report({ ...day, dimension: 'queue' }, o),
     deps.store.report({ ...day, dimension: 'centre' }, o),
@@ -102,13 +104,13 @@ export async function computeBoard(deps: WallboardDeps): Promise<Board> {
   const names = new Map(cfg.agents.map((a) => [a.id, a.name]));
   const query = new URLSearchParams({
     from: new Date(from).toISOString(),
-    to: new Date(to).toISOString(),
+    to: new Date(now).toISOString(),
     slThresholds: thresholds.join(','),
   });
   return {
     at: now,
     name: cfg.name,
-    period: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), reportQuery: query.toString() },
+    period: { from: new Date(from).toISOString(), to: new Date(now).toISOString(), reportQuery: query.toString() },
     definitions: {
       serviceLevelMode: queues.definitions.serviceLevelMode,
       thresholdsSec: thresholds,

@@ -298,6 +298,7 @@ function render(b: Board): void {
   $('name').textContent = `${b.name} — wallboard`;
   $('defs').textContent = `SL mode ${b.definitions.serviceLevelMode}, thresholds ${b.definitions.thresholdsSec.join(' / ')} s`;
   document.body.dataset.at = String(b.at);
+  document.body.dataset.reportQuery = b.period.reportQuery;
   renderAlerts(b);
   renderHelp(b);
   renderQueues(b);

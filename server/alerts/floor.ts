@@ -248,7 +248,7 @@ export class Floor extends Emitter<{ changed: [what: string] }> {
           .filter((a) => a.surge === c.surge)
           .map((a) => levelRank(a.level)),
       ) as SurgeLevel;
-      const why = `alert ${c.rule} ${c.kind} ${c.level ?? 'clear'} (${c.metric} ${round(c.value)}, threshold ${c.threshold})`;
+      const why = `alert ${c.rule} ${c.level === null ? 'cleared' : `${c.kind} to ${c.level}`} (${c.metric} ${round(c.value)}, threshold ${c.threshold})`;
       this.surge.alertLevel(c.surge, level, why);
     }
     this.emit('changed', 'alert');

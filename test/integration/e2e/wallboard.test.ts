@@ -278,6 +278,18 @@ describe('supervisor floor', () => {
     await page.screenshot({ path: join(SHOTS, 'wallboard-help.png') });
     await box.locator('button').click();
     await box.waitFor({ state: 'detached', timeout: 10_000 });
+    // Large-screen mode: the button toggles it (keyboard too: it is a button), bigger type.
+    const before = await page
+      .locator('[data-queue="sales"] [data-field="waiting"]')
+      .evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    await page.focus('#wall');
+    await page.keyboard.press('Enter');
+    expect(await page.getAttribute('#wall', 'aria-pressed')).toBe('true');
+    const after = await page
+      .locator('[data-queue="sales"] [data-field="waiting"]')
+      .evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    expect(after).toBeGreaterThan(before * 1.4);
+    await page.screenshot({ path: join(SHOTS, 'wallboard-wall.png') });
   });
 });
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
 export const softphoneDist = join(root, 'dist');
+const WALLBOARD_FILES = ['wallboard.html', 'wallboard.css'];
 
 function newestMtime(dir: string): number {
   let t = 0;
@@ -29,6 +30,7 @@ export async function buildSoftphone(opts: { force?: boolean } = {}): Promise<st
     // The QA workspace (qa.html, src/qa.ts): a second page and bundle.
     statSync(join(root, 'qa.html')).mtimeMs,
     statSync(join(root, 'qa.css')).mtimeMs,
+    ...WALLBOARD_FILES.map((f) => statSync(join(root, f)).mtimeMs),
   );
   const qaOut = join(softphoneDist, 'qa.js');
   const fresh = (f: string): boolean => existsSync(f) && statSync(f).mtimeMs >= srcTime;
@@ -54,6 +56,17 @@ export async function buildSoftphone(opts: { force?: boolean } = {}): Promise<st
   });
   copyFileSync(join(root, 'qa.html'), join(softphoneDist, 'qa.html'));
   copyFileSync(join(root, 'qa.css'), join(softphoneDist, 'qa.css'));
+  // The supervisors' wallboard: a second page, its own bundle (no sip.js).
+  await build({
+    entryPoints: [join(root, 'src', 'wallboard.ts')],
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    outfile: join(softphoneDist, 'wallboard.js'),
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  for (const f of WALLBOARD_FILES) copyFileSync(join(root, f), join(softphoneDist, f));
   copyFileSync(join(root, 'index.html'), join(softphoneDist, 'index.html'));
   copyFileSync(join(root, 'style.css'), join(softphoneDist, 'style.css'));
   return softphoneDist;

@@ -30,6 +30,7 @@ import { checkCalendar, isValidTimeZone, type Calendar } from '../ivr/calendar.t
 import { checkFlows } from '../ivr/check.ts';
 import type { Flow } from '../ivr/schema.ts';
 import type { KpiConfig } from '../kpi/settings.ts';
+import { checkFloor, DEFAULT_FLOOR, type FloorConfig } from '../alerts/rules.ts';
 import { DEFAULT_PLANNING, type PlanningConfig } from '../planning/config.ts';
 import type { TargetsConfig } from '../planning/targets.ts';
 import { checkQaConfig, QaFileSchema, resolveQaConfig, type QaConfig } from '../qa/config.ts';
@@ -72,6 +73,8 @@ export interface CentreConfig {
   readonly targets: TargetsConfig | undefined;
   /** qa.yaml: scoring forms, audio analytics, flag rules, review sample (server/qa/config.ts). */
   readonly qa: QaConfig;
+  /** centre.yaml `floor:` (alert rules, surge plans) with defaults filled in. */
+  readonly floor: FloorConfig;
 }
 
 export type LoadResult = { ok: true; config: CentreConfig } | { ok: false; errors: ConfigError[] };
@@ -402,6 +405,16 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
       errors.push(p ? err(p, pr.path, pr.message, pr.atKey) : { file: 'qa.yaml', line: 0, column: 0, path: pr.path, message: pr.message });
     }
   }
+  // Supervisor floor: alert rules and surge plans name queues, agents, groups and flows.
+  if (centre?.floor && agentsFile && queuesFile) {
+    for (const pr of checkFloor(centre.floor, {
+      queues: new Set(Object.keys(queuesFile.queues)),
+      agents: new Set(agentsFile.agents.map((a) => a.id)),
+      flows: new Set(flowNames),
+      skillGroups: new Set(Object.keys(agentsFile.skills)),
+    }))
+      errors.push(err(P('centre.yaml'), ['floor', ...pr.path], pr.message));
+  }
   if (errors.length || !centre || !agentsFile || !queuesFile || !hoursFile || !promptsFile || !allFlows || !qaFile) {
     return { ok: false, errors: errors.length ? errors : [{ file: dir, line: 0, column: 0, path: [], message: 'config incomplete' }] };
   }
@@ -454,6 +467,7 @@ export function loadConfig(dir: string, env: Record<string, string | undefined> 
     planning: centre.planning ?? DEFAULT_PLANNING,
     targets: centre.targets,
     qa: resolveQaConfig(qaFile),
+    floor: centre.floor ?? DEFAULT_FLOOR,
   });
   return { ok: true, config };
 }

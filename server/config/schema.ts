@@ -4,6 +4,7 @@
  * schemas come from their own domains and are composed here. Objects are strict so that a typo in
  * a key is an error, not a setting silently ignored.
  */
+import { FloorConfigSchema } from '../alerts/rules.ts';
 import { z } from 'zod';
 import { AgentSchema, AuxCodeSchema, QueueSchema } from '../acd/config.ts';
 import { CalendarSchema } from '../ivr/calendar.ts';
@@ -318,6 +319,8 @@ export const CentreFileSchema = z.strictObject({
   planning: PlanningConfigSchema.optional(),
   /** Targets per centre and queue and the share of intervals that must meet them (server/planning/targets.ts). */
   targets: TargetsConfigSchema.optional(),
+  /** Supervisor floor: alert rules, surge plans, standby agents, groups (server/alerts/rules.ts). */
+  floor: FloorConfigSchema.optional(),
 });
 
 export const SkillSchema = z.strictObject({ description: z.string().optional() });

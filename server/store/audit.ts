@@ -56,7 +56,16 @@ export type AuditAction =
   /** An agent acknowledged a coaching item (actor: the agent; target: the item). */
   | 'qa.coaching.ack'
   /** The analytics worker flagged a call into the review queue (actor: system; detail: flags). */
-  | 'qa.flag';
+  | 'qa.flag'
+  /** Supervisor floor (server/http/supervisor.ts, wallboard.ts): a supervisor logged an agent out, moved a waiting call or changed its place or priority, set a surge level by hand; surge actions (actor: system or the supervisor); the board opened; an agent asked for help. */
+  | 'agent.logout.forced'
+  | 'call.moved'
+  | 'call.head'
+  | 'call.priority'
+  | 'surge.manual'
+  | 'surge.action'
+  | 'wallboard.read'
+  | 'help.requested';
 
 export interface AuditEntry {
   /** Who: an agent or supervisor id, or 'system'. */

@@ -28,12 +28,14 @@ export async function startDeskPhone(o: {
   listenPort: number;
   rtpPorts: [number, number];
   toneHz: number;
+  /** Registration interval asked for, seconds (default 60). */
+  regint?: number;
 }): Promise<DeskPhone> {
   mkdirSync(join(o.dir, 'rec'), { recursive: true });
   writeFileSync(join(o.dir, 'tone.wav'), encodeWav(8000, 1, tone(o.toneHz, 120_000, { amp: 6000 })));
   writeFileSync(
     join(o.dir, 'accounts'),
-    `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=60;answermode=auto\n`,
+    `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=${o.regint ?? 60};answermode=auto\n`,
   );
   writeFileSync(
     join(o.dir, 'config'),

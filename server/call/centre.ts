@@ -57,6 +57,8 @@ import { FloorLog } from '../store/floorLog.ts';
 import { CentreAgentDesk, SYSTEM_AUX_DISCONNECTED } from './agentDesk.ts';
 import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
+import { dialCallback } from './callback.ts';
+import { dial } from './dial.ts';
 import { admit, type AdmissionContext } from './admission.ts';
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
@@ -158,7 +160,12 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     });
 
     // Each agent has a skill of its own, so a call can be transferred to one agent (transfer.ts).
-    const acd = new Acd({ clock, queues: { ...config.queues }, agents: withAgentSkills(config.agents), auxCodes: withSystemAux(config.auxCodes) });
+    const acd = new Acd({
+      clock,
+      queues: { ...config.queues },
+      agents: withAgentSkills(config.agents),
+      auxCodes: withSystemAux(config.auxCodes),
+    });
     stoppers.push(async () => acd.dispose());
     // The acd_* gauges on /metrics (queue lengths, longest wait, agents by state, service level).
     instrumentAcd(acd);
@@ -194,19 +201,25 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     sip.on('registered', (b) => desk.registered(b));
     sip.on('unregistered', (b) => void desk.unregistered(b));
 
-    dispatchAcdEvents(acd, calls, cdr, desk);
-    // Callbacks and abandon-resume places are durable (issue #12, store/callbacks.ts): written as
-    // the ACD moves them; the pending ones are re-queued now with their original entry time.
-    const callbackStore = new PgCallbackStore(store.pool);
-    acd.on('event', (e) => callbackStore.onAcdEvent(e));
-    stoppers.push(() => callbackStore.flush());
-    await callbackStore.adopt(recovered).catch((e: unknown) => log.error({ err: String(e) }, 'adopting logged callbacks failed'));
-    await restoreCallbacks(acd, callbackStore, clock.now(), cdr).catch((e: unknown) =>
-      log.error({ err: String(e) }, 'restoring callbacks failed; they stay pending in cc_callbacks'),
-    );
-    // Desk phones registered before a restart are logged in again (browsers re-register).
-    for (const b of (await location?.restore()) ?? []) desk.registered(b);
-
+    // Callbacks at the head of their queue: agent first, then the customer (callback.ts), with
+    // the outcome back to the ACD for its retries. `outbound` is set further down, before any
+    // callback can reach the head (the ACD's callbacks are restored after it).
+    let outboundForCallbacks: OutboundCallContext | undefined;
+    dispatchAcdEvents(acd, calls, cdr, desk, async (e) => {
+      if (!outboundForCallbacks) return { outcome: 'failed' };
+      let newContactId: string | undefined;
+      const outcome = await dialCallback(outboundForCallbacks, {
+        agentId: e.agentId,
+        number: e.number,
+        queue: e.queue,
+        contactId: e.contactId,
+        callbackId: e.callbackId,
+        attempt: e.attempt,
+        onPlaced: (id) => (newContactId = id),
+        onEnded: () => void acd.callEnded(e.callbackId),
+      });
+      return { outcome, ...(newContactId ? { newContactId } : {}) };
+    });
     // --- Outbound calls: trunks from centre.yaml `outbound:` (call counts survive a reload). ---
     const outboundTrunks = new OutboundTrunks(config.outbound);
     const outboundCalls = new Map<string, OutboundCall>();
@@ -222,6 +235,20 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       onStart: (c) => outboundCalls.set(c.contactId, c),
       onEnd: (c) => outboundCalls.delete(c.contactId),
     };
+    outboundForCallbacks = outbound;
+
+    // Callbacks and abandon-resume places are durable (issue #12, store/callbacks.ts): written as
+    // the ACD moves them; the pending ones are re-queued now with their original entry time.
+    const callbackStore = new PgCallbackStore(store.pool);
+    acd.on('event', (e) => callbackStore.onAcdEvent(e));
+    stoppers.push(() => callbackStore.flush());
+    await callbackStore.adopt(recovered).catch((e: unknown) => log.error({ err: String(e) }, 'adopting logged callbacks failed'));
+    await restoreCallbacks(acd, callbackStore, clock.now(), cdr).catch((e: unknown) =>
+      log.error({ err: String(e) }, 'restoring callbacks failed; they stay pending in cc_callbacks'),
+    );
+    // Desk phones registered before a restart are logged in again (browsers re-register).
+    for (const b of (await location?.restore()) ?? []) desk.registered(b);
+
     const clickToDial = async (agentId: string, to: string): Promise<object> => {
       const c = await placeOutboundCall(outbound, { agentId, number: to });
       return c.view();
@@ -315,6 +342,13 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     stoppers.push(() => floorLog.close());
     const floor = new Floor({ clock, acd, config: () => watcher.current, log: floorLog.record, audit: store.audit });
     floor.sinks.push({ alert: (c) => log.warn({ alert: c }, `alert ${c.kind}: ${c.rule} ${c.level ?? 'clear'}`) });
+    // Raised and cleared alerts also go to the webhooks that asked for alert.raised / alert.cleared.
+    floor.sinks.push({
+      alert: (c) =>
+        void afterCall
+          .notify(c.kind === 'raised' ? 'alert.raised' : 'alert.cleared', { ...c })
+          .catch((e: unknown) => log.warn({ err: String(e) }, 'alert webhook not queued')),
+    });
     stoppers.push(async () => floor.stop());
     instrumentFloor(floor);
     watcher.on('reload', () => floor.configure());
@@ -477,6 +511,15 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sipDomain: srv.sipRealm,
       onEnd: (c) => calls.delete(c.contactId),
       transfers: { queues: () => watcher.current.queues, agents: () => watcher.current.agents },
+      // External numbers (blind transfer, consult) through the outbound trunks (dial.ts).
+      dialOut: (call, number, o) =>
+        dial({ sip, trunks: outboundTrunks, log }, call.media!, {
+          number,
+          queue: call.queue,
+          agentId: call.agentId,
+          contactId: call.contactId,
+          ...(o.signal ? { signal: o.signal } : {}),
+        }),
       // A transferred call goes on as a new contact: ACD events now name it by its new id.
       renumbered: (c, previous) => {
         calls.delete(previous);

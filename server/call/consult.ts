@@ -11,20 +11,10 @@
  * transfer, ends the call).
  */
 import { SipError, type Dialog, type SipRequest, type SipServerResponse } from '../sip/index.ts';
-import type { Call, CallContext } from './call.ts';
+import type { Call } from './call.ts';
 import { CallOpError, endConsultHold, settleMedia, talkOf, type ConsultState } from './conference.ts';
 import { reinvite } from './hold.ts';
 import { CallLeg } from './leg.ts';
-
-/**
- * Dial an external number on `leg` (h-out's outbound dialler, server/call/dial.ts): make its media,
- * send the INVITE through an outbound trunk, and resolve once answered with leg.answered(dialog)
- * done and the media's answer set; reject (SipError, or any error) if it is not answered.
- */
-export type DialOut = (call: Call, leg: CallLeg, number: string) => Promise<void>;
-
-/** CallContext with the optional dialler (the lead wires it in centre.ts). */
-type WithDialOut = CallContext & { dialOut?: DialOut };
 
 export type ConsultTarget = { kind: 'agent'; agentId: string } | { kind: 'external'; number: string };
 
@@ -81,7 +71,7 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
   if (call.phase !== 'connected' || !agent || !call.media || !call.customerMedia)
     throw new CallOpError(409, 'no agent is talking with the caller');
   if (talk.consult) throw new CallOpError(409, `a consult is already ${talk.consult.phase}`);
-  const dialOut = (ctx as WithDialOut).dialOut;
+  const dialOut = ctx.dialOut;
   if (target.kind === 'agent') {
     if (target.agentId === agent.party) throw new CallOpError(409, 'an agent cannot consult themselves');
     if (!ctx.acd.agentView(target.agentId)) throw new CallOpError(404, `no agent ${target.agentId}`);
@@ -97,7 +87,15 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
   try {
     if (target.kind === 'agent')
       await ringRegistered(call, leg, target.agentId, { 'X-CC-Consult': agent.party, 'X-CC-Queue': call.queue ?? '' });
-    else await dialOut!(call, leg, target.number);
+    else {
+      // The centre's dialler (CallContext.dialOut, dial.ts) makes its own 'outbound' leg on the
+      // call's media; the consult leg takes over its media and dialog (hanging it up ends the
+      // dialog, which frees the trunk slot).
+      const out = await dialOut!(call, target.number, { signal: leg.ringing.signal });
+      if (!out.media || !out.dialog) throw new SipError(500, 'outbound leg without media or dialog');
+      leg.attachMedia(out.media);
+      leg.answered(out.dialog);
+    }
     if (call.ended || leg.state !== 'up' || talk.consult !== c) throw new SipError(487, 'Request Terminated');
   } catch (e) {
     if (talk.consult === c) talk.consult = undefined;

@@ -22,7 +22,14 @@ import type { NewWorkOrder, WorkOrder } from '../workorders/engine.ts';
 import { complaintRoute } from '../workorders/engine.ts';
 import { workOrderReport, type WorkOrderReport } from '../workorders/report.ts';
 import { WorkOrderService, type ServiceResult } from '../workorders/service.ts';
-import { AfterCallConfigSchema, fillUrlTemplate, loadAfterCallConfig, type AfterCallConfig, type Owner } from './config.ts';
+import {
+  AfterCallConfigSchema,
+  fillUrlTemplate,
+  loadAfterCallConfig,
+  type AfterCallConfig,
+  type Owner,
+  type WebhookEventType,
+} from './config.ts';
 import { normaliseNumber } from './number.ts';
 
 const log = rootLog.child({ mod: 'aftercall' });
@@ -109,6 +116,12 @@ export class AfterCall {
       },
       deps.escalationPollMs,
     );
+  }
+
+  /** Queue an event for the webhooks that subscribed to it (durable: the outbox is in Postgres). */
+  async notify(type: WebhookEventType, body: Record<string, unknown>): Promise<void> {
+    await this.outbox.enqueue(type, body);
+    this.dispatcher.poke();
   }
 
   /** The agent (Bearer) or Basic user asking. */

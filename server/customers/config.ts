@@ -90,6 +90,9 @@ export const WEBHOOK_EVENTS = [
   'workorder.changed',
   'workorder.escalated',
   'complaint.raised',
+  // Supervisor floor alerts (server/alerts/): for the duty manager's phone or chat.
+  'alert.raised',
+  'alert.cleared',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 

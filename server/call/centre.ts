@@ -201,25 +201,6 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     sip.on('registered', (b) => desk.registered(b));
     sip.on('unregistered', (b) => void desk.unregistered(b));
 
-    // Callbacks at the head of their queue: agent first, then the customer (callback.ts), with
-    // the outcome back to the ACD for its retries. `outbound` is set further down, before any
-    // callback can reach the head (the ACD's callbacks are restored after it).
-    let outboundForCallbacks: OutboundCallContext | undefined;
-    dispatchAcdEvents(acd, calls, cdr, desk, async (e) => {
-      if (!outboundForCallbacks) return { outcome: 'failed' };
-      let newContactId: string | undefined;
-      const outcome = await dialCallback(outboundForCallbacks, {
-        agentId: e.agentId,
-        number: e.number,
-        queue: e.queue,
-        contactId: e.contactId,
-        callbackId: e.callbackId,
-        attempt: e.attempt,
-        onPlaced: (id) => (newContactId = id),
-        onEnded: () => void acd.callEnded(e.callbackId),
-      });
-      return { outcome, ...(newContactId ? { newContactId } : {}) };
-    });
     // --- Outbound calls: trunks from centre.yaml `outbound:` (call counts survive a reload). ---
     const outboundTrunks = new OutboundTrunks(config.outbound);
     const outboundCalls = new Map<string, OutboundCall>();
@@ -235,7 +216,22 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       onStart: (c) => outboundCalls.set(c.contactId, c),
       onEnd: (c) => outboundCalls.delete(c.contactId),
     };
-    outboundForCallbacks = outbound;
+    // Callbacks at the head of their queue: agent first, then the customer (callback.ts), with
+    // the outcome back to the ACD for its retries.
+    dispatchAcdEvents(acd, calls, cdr, desk, async (e) => {
+      let newContactId: string | undefined;
+      const outcome = await dialCallback(outbound, {
+        agentId: e.agentId,
+        number: e.number,
+        queue: e.queue,
+        contactId: e.contactId,
+        callbackId: e.callbackId,
+        attempt: e.attempt,
+        onPlaced: (id) => (newContactId = id),
+        onEnded: () => void acd.callEnded(e.callbackId),
+      });
+      return { outcome, ...(newContactId ? { newContactId } : {}) };
+    });
 
     // Callbacks and abandon-resume places are durable (issue #12, store/callbacks.ts): written as
     // the ACD moves them; the pending ones are re-queued now with their original entry time.

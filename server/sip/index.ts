@@ -23,4 +23,6 @@ export type { Timers } from './transaction.ts';
 export { SipGuard, DEFAULT_SIP_LIMITS } from './limits.ts';
 export type { SipLimitOptions } from './limits.ts';
 export { parseUri, parseNameAddr } from './uri.ts';
+export { resolveTargets, inviteWithFailover, failsOver, orderSrv, systemResolver } from './locate.ts';
+export type { TargetSpec, LocateResolver, SrvRecord, ResolveOptions, FailoverOptions, InviteClient } from './locate.ts';
 export type { SipUri, NameAddr } from './uri.ts';

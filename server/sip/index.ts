@@ -7,7 +7,8 @@
 export { SipStack } from './stack.ts';
 export type { SipStackEvents, SipStackOptions, ListenOptions } from './stack.ts';
 export type { UacOptions, OutOfDialogRequest } from './uac.ts';
-export type { RegistrationOptions, OutboundRegistration } from './registration.ts';
+export { OutboundRegistration } from './registration.ts';
+export type { RegistrationOptions, RegistrationState, RegistrationStatus, RegistrationEvents } from './registration.ts';
 export { SipServerResponse } from './server-response.ts';
 export type { ServerResponseEvents } from './server-response.ts';
 export { Dialog } from './dialog.ts';

@@ -243,7 +243,6 @@ export class UserAgentClient {
       let noAnswer: ReturnType<Clock['setTimeout']> | undefined;
       let noResponse: ReturnType<Clock['setTimeout']> | undefined;
       let heard = false;
-      let tx: ReturnType<TransactionLayer['request']> | undefined;
       // RFC 3262 §4: reliable 18x get a PRACK; its CSeq is above the INVITE's, the dialog's next above that.
       const reliable = new ProvisionalSequence();
       let lastSeq = 0;
@@ -284,7 +283,8 @@ export class UserAgentClient {
         noResponse = this.host.clock.setTimeout(() => {
           noResponse = undefined;
           if (heard || settled) return;
-          tx?.terminate();
+          // The transaction runs on to Timer B: a late 18x is CANCELled, a late 2xx ACKed and released with BYE.
+          cancelWanted = true;
           settle(() => reject(new SipError(408, 'No Response')));
         }, opts.responseTimeoutMs);
       }
@@ -293,7 +293,7 @@ export class UserAgentClient {
         current = r;
         lastSeq = Math.max(lastSeq, r.cseq.seq);
         this.prepare(r, dest);
-        tx = this.host.transactions.request(r, dest, {
+        this.host.transactions.request(r, dest, {
           onResponse: (res) => {
             heard = true;
             if (res.status < 200) {

@@ -45,7 +45,7 @@ async function bound(port: number, ms = 10_000): Promise<void> {
   }
 }
 
-async function peer(port: number, kind: 'answer' | 503 | 486): Promise<SippHandle> {
+async function peer(port: number, kind: 'answer' | 503 | 486 | 'late'): Promise<SippHandle> {
   const h =
     kind === 'answer'
       ? startSipp({ scenario: 'uas', localPort: port, calls: 1, transport: 'u1', timeoutSec: 30 })
@@ -125,6 +125,25 @@ describe('outbound INVITE failover (RFC 3263)', () => {
     expect(err).toBeInstanceOf(SipError);
     expect((err as SipError).status).toBe(486);
     expect(attempts).toEqual([31207]);
+  });
+
+  it('an address that answers after the attempt timeout is CANCELled once the call has moved on (no ghost call)', async () => {
+    const late = await peer(31211, 'late');
+    const good = await peer(31212, 'answer');
+    const attempts: number[] = [];
+    const d = await inviteWithFailover(
+      sip,
+      'sip:+441234567@carrier.test',
+      { localSdp: SDP, timeoutMs: 20_000 },
+      { targets: ['127.0.0.1:31211', '127.0.0.1:31212'], attemptTimeoutMs: 1000, onAttempt: (dest) => attempts.push(dest.port) },
+    );
+    expect(attempts).toEqual([31211, 31212]);
+    // sipp's scenario completes only if our CANCEL came for its late 180 (then 487 and our ACK).
+    const r = await late.done;
+    expect(r.exitCode, r.errors.slice(-2000)).toBe(0);
+    expect(r.successful).toBe(1);
+    await d.destroy();
+    expect((await good.done).successful).toBe(1);
   });
 
   it('every address failing rejects with the last failure', async () => {

@@ -80,7 +80,16 @@ export class UserAgentServer implements TransactionUser {
     if (res.cancelled) return Promise.reject(new SipError(487, 'Request Terminated'));
     if (res.finalSent) return Promise.reject(new Error('a final response was already sent'));
     // RFC 3262 §3: the 2xx waits until the reliable 18x sent so far have their PRACK.
-    if (res.reliable?.pending) return res.reliable.settled().then(() => this.createUAS(req, res, opts));
+    // If none came in 64*T1, the 504 already went out: reject with it.
+    if (res.reliable?.pending) {
+      return res.reliable
+        .settled()
+        .then(() =>
+          res.finalSent && !res.cancelled
+            ? Promise.reject(new SipError(res.finalStatus ?? 500, 'final response sent while waiting for PRACK'))
+            : this.createUAS(req, res, opts),
+        );
+    }
     res.reliable?.stop();
     const st = negotiateUas(req);
     const ok = res.build(200, {

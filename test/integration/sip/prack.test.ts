@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SipStack, type SipServerResponse, type Dialog, type SipRequest } from '../../../server/sip/index.ts';
+import { SipStack, type SipError, type SipServerResponse, type Dialog, type SipRequest } from '../../../server/sip/index.ts';
+import { metrics } from '../../../lib/metrics.ts';
 import { runSipp, startSipp } from '../../support/sipp.ts';
 
 const PORT = 31100;
@@ -103,5 +104,46 @@ describe('RFC 3262 with sipp', () => {
     const r = await uas.done;
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.successful).toBe(1);
+  });
+
+  it('no PRACK: the 180 is retransmitted, and after 64*T1 the INVITE is rejected 504 and createUAS rejects', async () => {
+    // T1 = 50 ms, so 64*T1 = 3.2 s.
+    const quick = new SipStack({ realm: 'test', guard: false, timers: { T1: 50 } });
+    await quick.listen({ udp: { host: '127.0.0.1', port: 31104 } });
+    const outcome: string[] = [];
+    let t0 = 0;
+    quick.on('invite', async (req: SipRequest, res: SipServerResponse) => {
+      t0 = Date.now();
+      res.send(180);
+      await quick.createUAS(req, res, { localSdp: SDP }).then(
+        () => outcome.push('answered'),
+        (err: unknown) => outcome.push(`${(err as SipError).status}@${Date.now() - t0}`),
+      );
+    });
+    const sent1xx = async (): Promise<number> =>
+      (await metrics.getSingleMetric('sip_messages_sent_total')?.get())?.values.find(
+        (v) => v.labels.kind === '1xx' && v.labels.transport === 'udp',
+      )?.value ?? 0;
+    const before = await sent1xx();
+    try {
+      const r = await runSipp({
+        scenario: scenario('uac-100rel-noprack.xml'),
+        remote: '127.0.0.1:31104',
+        localPort: 31105,
+        calls: 1,
+        transport: 'u1',
+        timeoutSec: 30,
+      });
+      expect(r.exitCode, explain(r)).toBe(0);
+      expect(outcome).toHaveLength(1);
+      const [status, at] = outcome[0]!.split('@');
+      expect(status).toBe('504');
+      expect(Number(at)).toBeGreaterThanOrEqual(3200);
+      expect(Number(at)).toBeLessThan(4500);
+      // The 180 at 0, 50, 150, 350, 750, 1550, 3150 ms: 7 sends (the transaction's own re-sends on sipp's INVITE retransmissions may add some).
+      expect((await sent1xx()) - before).toBeGreaterThanOrEqual(7);
+    } finally {
+      await quick.close();
+    }
   });
 });

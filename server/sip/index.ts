@@ -7,7 +7,8 @@
 export { SipStack } from './stack.ts';
 export type { SipStackEvents, SipStackOptions, ListenOptions } from './stack.ts';
 export type { UacOptions, OutOfDialogRequest } from './uac.ts';
-export type { RegistrationOptions, OutboundRegistration } from './registration.ts';
+export { OutboundRegistration } from './registration.ts';
+export type { RegistrationOptions, RegistrationState, RegistrationStatus, RegistrationEvents } from './registration.ts';
 export { SipServerResponse } from './server-response.ts';
 export type { ServerResponseEvents } from './server-response.ts';
 export { Dialog } from './dialog.ts';
@@ -23,4 +24,6 @@ export type { Timers } from './transaction.ts';
 export { SipGuard, DEFAULT_SIP_LIMITS } from './limits.ts';
 export type { SipLimitOptions } from './limits.ts';
 export { parseUri, parseNameAddr } from './uri.ts';
+export { resolveTargets, inviteWithFailover, failsOver, orderSrv, systemResolver } from './locate.ts';
+export type { TargetSpec, LocateResolver, SrvRecord, ResolveOptions, FailoverOptions, InviteClient } from './locate.ts';
 export type { SipUri, NameAddr } from './uri.ts';

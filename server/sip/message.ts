@@ -29,9 +29,9 @@ export interface RequestOptions {
 }
 
 /** The methods we accept (§20.5), sent in Allow on INVITE, 2xx, 405 and OPTIONS answers. */
-export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE, UPDATE, REGISTER';
-/** The extensions we support (§20.37): RFC 3891, 5626, 3327, 4028. */
-export const SUPPORTED = 'replaces, outbound, path, timer';
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE, UPDATE, REGISTER, PRACK';
+/** The extensions we support (§20.37): RFC 3891, 5626, 3327, 4028, 3262. */
+export const SUPPORTED = 'replaces, outbound, path, timer, 100rel';
 
 /** RFC 3261 §7.3.3 compact forms, plus ones from RFC 3515/3892/3265/4028/3841. */
 export const COMPACT: Record<string, string> = {

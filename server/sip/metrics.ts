@@ -61,6 +61,12 @@ export const sipMetrics = {
     help: 'Contacts currently bound in the location service',
     registers: [metrics],
   }),
+  trunkRegistration: new Gauge({
+    name: 'sip_trunk_registration_status',
+    help: 'Outbound registration of each trunk with its carrier: 1 registered, 0 unregistered (not yet or stopped), -1 failed',
+    labelNames: ['trunk'] as const,
+    registers: [metrics],
+  }),
   rateLimited: new Counter({
     name: 'sip_rate_limited_total',
     help: 'Messages refused because their source exceeded server.sip.limits.rate (dropped on UDP, 503 on reliable transports)',

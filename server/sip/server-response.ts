@@ -11,11 +11,17 @@ import type { ServerTransaction } from './transaction.ts';
 import { responseDestination, type Destination } from './transport.ts';
 import { newTag } from './via.ts';
 import { negotiateUas } from './session-timer.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { Timers } from './transaction.ts';
+import { ReliableProvisionals, names100rel } from './prack.ts';
 
 /** What a response needs from the stack: our Server header and our Contact. */
 export interface ResponseHost {
   readonly userAgent: string;
   contactFor(transport: Transport): string;
+  /** Needed for reliable provisional responses (RFC 3262); without them 18x are never sent reliably. */
+  readonly clock?: Clock;
+  readonly timers?: Timers;
 }
 
 /**
@@ -49,6 +55,11 @@ export class SipServerResponse extends Emitter<ServerResponseEvents> {
   cancelled = false;
   /** Our To tag for a dialog-creating request. */
   readonly toTag: string;
+  /**
+   * RFC 3262 for an initial INVITE: set when the caller requires 100rel (or after
+   * sendReliably() when it only supports it); 101-199 then go out reliably and the 2xx waits.
+   */
+  reliable?: ReliableProvisionals;
 
   constructor(
     private readonly host: ResponseHost,
@@ -58,6 +69,35 @@ export class SipServerResponse extends Emitter<ServerResponseEvents> {
   ) {
     super();
     this.toTag = req.toTag ?? newTag();
+    if (req.method === 'INVITE' && !dialog && names100rel(req, 'require')) this.sendReliably();
+  }
+
+  /** Does the caller of this initial INVITE support (or require) 100rel? */
+  get peerSupports100rel(): boolean {
+    return this.req.method === 'INVITE' && !this.dialog && (names100rel(this.req, 'supported') || names100rel(this.req, 'require'));
+  }
+
+  /**
+   * Send this INVITE's 101-199 reliably (RFC 3262): automatic when the caller requires 100rel; the
+   * application may call it when the caller only supports it. False when that is not possible.
+   */
+  sendReliably(): boolean {
+    if (this.reliable) return true;
+    const { clock, timers } = this.host;
+    if (!clock || !timers || !this.peerSupports100rel || this.finalSent) return false;
+    this.reliable = new ReliableProvisionals(
+      {
+        clock,
+        T1: timers.T1,
+        transmit: (res) => this.st.respond(res),
+        onGiveUp: () => {
+          // §3: no PRACK within 64*T1; reject the INVITE with a 5xx.
+          if (!this.finalSent) this.send(504, { reason: 'No PRACK' });
+        },
+      },
+      this.req.cseq.seq,
+    );
+    return true;
   }
 
   get finalSent(): boolean {
@@ -95,6 +135,11 @@ export class SipServerResponse extends Emitter<ServerResponseEvents> {
       this.dialog && status >= 200 && status < 300 && (req.method === 'INVITE' || req.method === 'UPDATE') ? negotiateUas(req) : undefined;
     const res = this.build(status, refresh?.kind === 'timer' ? { ...opts, headers: { ...refresh.headers, ...opts.headers } } : opts);
     if (status >= 200) this.finalStatus = status;
+    if (this.reliable && req.method === 'INVITE' && status > 100 && status < 200) {
+      this.reliable.send(res);
+      return res;
+    }
+    if (status >= 200) this.reliable?.stop();
     this.st.respond(res);
     // A 2xx to a re-INVITE/UPDATE is a session refresh (RFC 4028 §9).
     if (refresh && this.dialog?.sessionTimer) {

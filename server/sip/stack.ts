@@ -345,8 +345,10 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
   }
 
   /**
-   * Register with a carrier (outbound registration): REGISTER now, refresh at 80 % of the granted
-   * expiry, `stop()` un-registers. Failures are retried after 30 s and reported via onState.
+   * Register with a carrier (outbound registration, registration.ts): REGISTER now, refresh at 80 %
+   * of the granted expiry, retry failures with back-off, `stop()` un-registers. The state comes as
+   * typed events ('state', 'registered', 'failed', 'unregistered') and the gauge
+   * sip_trunk_registration_status{trunk}.
    */
   register(opts: RegistrationOptions): OutboundRegistration {
     return register(

@@ -25,6 +25,7 @@ import { withCredentials } from './authentication.ts';
 import { formatTarget, parseUri, type SipUri } from './uri.ts';
 import { newBranch, newCallId, newTag } from './via.ts';
 import { timerFromAnswer } from './session-timer.ts';
+import { ProvisionalSequence } from './prack.ts';
 
 export interface UacOptions extends RequestOptions {
   localSdp?: string;
@@ -41,8 +42,14 @@ export interface UacOptions extends RequestOptions {
   destination?: Destination;
   /** Outbound proxy URI: added as a loose Route. */
   proxy?: string;
-  /** Give up after this long without a 2xx: CANCEL and reject with SipError(408). */
+  /** Give up after this long without a 2xx: CANCEL and reject with SipError(408, 'No Answer'). */
   timeoutMs?: number;
+  /**
+   * Give up after this long without any response at all (not even 100 Trying): stop the INVITE
+   * transaction and reject with SipError(408, 'No Response'). Shorter than Timer B, for failing
+   * over to a carrier's next address (locate.ts).
+   */
+  responseTimeoutMs?: number;
 }
 
 /** An out-of-dialog non-INVITE request (SipStack.request). */
@@ -234,11 +241,17 @@ export class UserAgentClient {
       let cancelSent = false;
       let current: SipRequest;
       let noAnswer: ReturnType<Clock['setTimeout']> | undefined;
+      let noResponse: ReturnType<Clock['setTimeout']> | undefined;
+      let heard = false;
+      // RFC 3262 §4: reliable 18x get a PRACK; its CSeq is above the INVITE's, the dialog's next above that.
+      const reliable = new ProvisionalSequence();
+      let lastSeq = 0;
       const settle = (fn: () => void): void => {
         if (!settled) {
           settled = true;
           opts.signal?.removeEventListener('abort', onAbort);
           if (noAnswer) this.host.clock.clearTimeout(noAnswer);
+          if (noResponse) this.host.clock.clearTimeout(noResponse);
           fn();
         }
       };
@@ -266,16 +279,33 @@ export class UserAgentClient {
           settle(() => reject(new SipError(408, 'No Answer')));
         }, opts.timeoutMs);
       }
+      if (opts.responseTimeoutMs !== undefined) {
+        noResponse = this.host.clock.setTimeout(() => {
+          noResponse = undefined;
+          if (heard || settled) return;
+          // The transaction runs on to Timer B: a late 18x is CANCELled, a late 2xx ACKed and released with BYE.
+          cancelWanted = true;
+          settle(() => reject(new SipError(408, 'No Response')));
+        }, opts.responseTimeoutMs);
+      }
 
       const run = (r: SipRequest): void => {
         current = r;
+        lastSeq = Math.max(lastSeq, r.cseq.seq);
         this.prepare(r, dest);
         this.host.transactions.request(r, dest, {
           onResponse: (res) => {
+            heard = true;
             if (res.status < 200) {
               provisional = true;
-              if (cancelWanted) sendCancel();
-              else if (res.status > 100 && !settled) opts.onProvisional?.(res);
+              if (cancelWanted) {
+                sendCancel();
+                return;
+              }
+              const kind = reliable.classify(res);
+              if (kind === 'ignore') return;
+              if (kind === 'prack') this.sendPrack(r, res, ++lastSeq, dest, opts.auth);
+              if (res.status > 100 && !settled) opts.onProvisional?.(res);
               return;
             }
             if (res.status < 300) {
@@ -284,7 +314,7 @@ export class UserAgentClient {
                 this.ackDialog(existing, r.cseq.seq, dest);
                 return;
               }
-              const d = this.uacDialog(r, res, callId, fromTag, opts);
+              const d = this.uacDialog(r, res, callId, fromTag, opts, lastSeq);
               this.ackDialog(d, r.cseq.seq, dest);
               if (settled) {
                 // A fork's extra 2xx, or a 2xx that crossed our CANCEL: ACK then release (§13.2.2.4).
@@ -330,12 +360,39 @@ export class UserAgentClient {
     });
   }
 
-  private uacDialog(req: SipRequest, res: SipResponse, callId: string, fromTag: string, opts: UacOptions): Dialog {
+  /**
+   * PRACK a reliable 18x in its early dialog (RFC 3262 §4, §7.2): to the 18x's Contact through its
+   * Record-Route, with RAck naming it. A failure is logged: the UAS will give up on the call.
+   */
+  private sendPrack(inv: SipRequest, res: SipResponse, seq: number, inviteDest: Destination, auth?: Credentials): void {
+    const contact = res.get('contact');
+    const routes = [...res.getAll('record-route')].reverse();
+    const prack = new SipRequest('PRACK', contact !== undefined ? formatTarget(contact) : inv.uri);
+    if (routes.length) prack.headers.set('route', routes);
+    prack.set('max-forwards', '70');
+    prack.set('from', inv.get('from') ?? '');
+    prack.set('to', res.get('to') ?? '');
+    prack.set('call-id', inv.callId);
+    prack.set('cseq', `${seq} PRACK`);
+    prack.set('rack', `${res.get('rseq') ?? ''} ${inv.cseq.seq} INVITE`);
+    const hop = parseUri(routes[0] !== undefined ? formatTarget(routes[0]) : prack.uri);
+    const go = async (): Promise<SipResponse> => {
+      const dest = hop ? await uriDestination(hop, res.source?.flowId).catch(() => inviteDest) : inviteDest;
+      return this.transact(prack, dest, auth);
+    };
+    go()
+      .then((r) => {
+        if (r.status >= 300) this.host.log.warn({ callId: inv.callId, status: r.status }, 'PRACK refused');
+      })
+      .catch((err: unknown) => this.host.log.warn({ callId: inv.callId, err: String(err) }, 'PRACK failed'));
+  }
+
+  private uacDialog(req: SipRequest, res: SipResponse, callId: string, fromTag: string, opts: UacOptions, localSeq: number): Dialog {
     const contact = res.get('contact');
     const d = new Dialog(this.host.dialogHost, 'uac', callId, fromTag, res.toTag ?? '', {
       localUri: req.get('from') ?? '',
       remoteUri: res.get('to') ?? '',
-      localSeq: req.cseq.seq,
+      localSeq: Math.max(localSeq, req.cseq.seq),
       remoteTarget: contact !== undefined ? formatTarget(contact) : req.uri,
       routeSet: [...res.getAll('record-route')].reverse(),
       initial: res,

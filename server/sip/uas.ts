@@ -28,6 +28,7 @@ import { formatTarget } from './uri.ts';
 import { newTag } from './via.ts';
 import { sipMetrics } from './metrics.ts';
 import { MIN_SE, negotiateUas } from './session-timer.ts';
+import { parseRAck } from './prack.ts';
 
 /** What the UAS needs from the stack. */
 export interface UasHost {
@@ -66,6 +67,8 @@ const KNOWN_METHODS = new Set([
 
 export class UserAgentServer implements TransactionUser {
   private readonly responses = new WeakMap<ServerTransaction, SipServerResponse>();
+  /** INVITEs answered with reliable 18x, by early dialog id (Dialog.idOfRequest of a PRACK), until their final response. */
+  private readonly early = new Map<string, SipServerResponse>();
 
   constructor(private readonly host: UasHost) {}
 
@@ -76,6 +79,18 @@ export class UserAgentServer implements TransactionUser {
   createUAS(req: SipRequest, res: SipServerResponse, opts: RequestOptions & { localSdp?: string } = {}): Promise<Dialog> {
     if (res.cancelled) return Promise.reject(new SipError(487, 'Request Terminated'));
     if (res.finalSent) return Promise.reject(new Error('a final response was already sent'));
+    // RFC 3262 §3: the 2xx waits until the reliable 18x sent so far have their PRACK.
+    // If none came in 64*T1, the 504 already went out: reject with it.
+    if (res.reliable?.pending) {
+      return res.reliable
+        .settled()
+        .then(() =>
+          res.finalSent && !res.cancelled
+            ? Promise.reject(new SipError(res.finalStatus ?? 500, 'final response sent while waiting for PRACK'))
+            : this.createUAS(req, res, opts),
+        );
+    }
+    res.reliable?.stop();
     const st = negotiateUas(req);
     const ok = res.build(200, {
       ...opts,
@@ -141,6 +156,33 @@ export class UserAgentServer implements TransactionUser {
     if (dest) this.host.sendRaw(res, res.serialize(), dest);
   }
 
+  /** Route PRACKs for this INVITE's early dialog here until its final response (RFC 3262 §3). */
+  private trackEarly(req: SipRequest, res: SipServerResponse): void {
+    // Forget the INVITEs that have their final response and nothing outstanding (bounded by the ringing calls).
+    for (const [id, r] of this.early) if (r.finalSent && !r.reliable?.pending) this.early.delete(id);
+    this.early.set(`${req.callId}|${res.toTag}|${req.fromTag ?? ''}`, res);
+  }
+
+  /** A PRACK in an early dialog: 200 if it acknowledges the outstanding reliable 18x, 481 if it matches none. */
+  private onPrack(req: SipRequest, st: ServerTransaction): boolean {
+    const id = Dialog.idOfRequest(req);
+    const inv = this.early.get(`${req.callId}|${req.toTag ?? ''}|${req.fromTag ?? ''}`);
+    if (!inv) return false;
+    if (inv.finalSent && !inv.reliable?.pending) {
+      this.early.delete(`${req.callId}|${req.toTag ?? ''}|${req.fromTag ?? ''}`);
+      if (!this.host.dialogs.has(id)) {
+        st.respond(makeResponse(req, 481));
+        return true;
+      }
+      return false;
+    }
+    const res = new SipServerResponse(this.host.responseHost, req, st);
+    this.responses.set(st, res);
+    if (inv.reliable?.prack(parseRAck(req.get('rack')))) res.send(200);
+    else res.send(481);
+    return true;
+  }
+
   onCancel(invite: ServerTransaction): void {
     const res = this.responses.get(invite);
     if (!res) {
@@ -169,6 +211,7 @@ export class UserAgentServer implements TransactionUser {
       return;
     }
     const toTag = req.toTag;
+    if (req.method === 'PRACK' && toTag !== undefined && this.onPrack(req, st)) return;
     if (toTag !== undefined) {
       const d = this.host.dialogs.get(Dialog.idOfRequest(req));
       if (!d || d.state === 'terminated') {
@@ -196,7 +239,7 @@ export class UserAgentServer implements TransactionUser {
       res.send(483);
       return;
     }
-    const require = req.getAll('require').filter((o) => !['outbound', 'path', 'replaces', 'timer'].includes(o.toLowerCase()));
+    const require = req.getAll('require').filter((o) => !['outbound', 'path', 'replaces', 'timer', '100rel'].includes(o.toLowerCase()));
     if (require.length && req.method !== 'CANCEL') {
       res.send(420, { headers: { Unsupported: require.join(', ') } });
       return;
@@ -205,6 +248,7 @@ export class UserAgentServer implements TransactionUser {
       res.send(422, { reason: 'Session Interval Too Small', headers: { 'Min-SE': String(MIN_SE) } });
       return;
     }
+    if (res.reliable) this.trackEarly(req, res);
     const event = req.method.toLowerCase();
     try {
       if (req.method === 'REGISTER' && this.host.registrar) {

@@ -18,6 +18,8 @@ import { DTMF_DIGITS, sendDigits } from '../call/dtmf.ts';
 import { heldByAgent, holdCall } from '../call/hold.ts';
 import { isMuted, muteCall } from '../call/mute.ts';
 import { blindTransfer, type TransferDeps, type TransferTarget } from '../call/transfer.ts';
+import { CallOpError, conference } from '../call/conference.ts';
+import { cancelConsult, completeTransfer, consult, consultOf } from '../call/consult.ts';
 import { endWrapUpWith, type Disposition } from '../call/wrapup.ts';
 import type { AgentSessions } from '../secrets/sessions.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
@@ -39,6 +41,10 @@ export const DtmfBody = z.strictObject({
 export const TransferBody = z.union([
   z.strictObject({ queue: z.string().min(1).max(200).describe('Queue the caller waits in again') }),
   z.strictObject({ agent: z.string().min(1).max(64).describe('Agent (available now) the caller is offered to') }),
+  z.strictObject({ number: z.string().min(2).max(33).describe('External number, dialled through an outbound trunk') }),
+]);
+export const ConsultBody = z.union([
+  z.strictObject({ agent: z.string().min(1).max(64).describe('Agent whose registered phone or desktop is rung') }),
   z.strictObject({ number: z.string().min(2).max(33).describe('External number, dialled through an outbound trunk') }),
 ]);
 export const WrapupBody = z.strictObject({
@@ -163,6 +169,66 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
   },
   {
     method: 'POST',
+    path: '/api/v1/agent/call/consult',
+    summary:
+      "Consult: the caller hears the queue's music on hold while the agent rings another agent or a number (answers once they answered)",
+    body: ConsultBody,
+    example: { agent: '1003' },
+    errors: {
+      ...NOT_ON_CALL,
+      404: 'unknown agent',
+      501: 'no outbound trunk for an external consult',
+      480: 'not answered (4xx: the SIP status of the refusal, e.g. 486 busy)',
+    },
+    handle: async ({ agentId, body, deps }) => {
+      const call = callOf(deps, agentId);
+      const b = ConsultBody.parse(body);
+      await consult(call, 'agent' in b ? { kind: 'agent', agentId: b.agent } : { kind: 'external', number: b.number });
+      return { ...view(call), consult: consultOf(call)?.phase };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/consult/cancel',
+    summary: 'End the consult: the consulted party is hung up and the agent is back with the caller',
+    body: Empty,
+    example: {},
+    errors: NOT_ON_CALL,
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      await cancelConsult(call);
+      return view(call);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/consult/complete',
+    summary:
+      'Attended transfer (or leaving a conference): the caller stays with the consulted party, the agent leaves into wrap-up (queue.transfer)',
+    body: Empty,
+    example: {},
+    errors: NOT_ON_CALL,
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      await completeTransfer(call);
+      return { contactId: call.contactId, consult: consultOf(call)?.phase };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/conference',
+    summary: 'Three-way conference: the agent, the caller and the consulted party all hear each other (G.711 mixer)',
+    body: Empty,
+    example: {},
+    errors: NOT_ON_CALL,
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      await conference(call);
+      return { ...view(call), consult: consultOf(call)?.phase };
+    },
+  },
+  {
+    method: 'POST',
     path: '/api/v1/agent/wrapup',
     summary: "End wrap-up with a disposition code of the call's queue, a note and a resolved mark (written as wrapup.end)",
     body: WrapupBody,
@@ -205,7 +271,7 @@ export function createCallControlApi(deps: CallControlDeps): Handler {
     try {
       sendJson(res, 200, await route.handle({ agentId: session.agentId, body, deps }));
     } catch (e) {
-      if (e instanceof CallControlError) throw new HttpError(e.status, e.message);
+      if (e instanceof CallControlError || e instanceof CallOpError) throw new HttpError(e.status, e.message);
       throw e;
     }
     return true;

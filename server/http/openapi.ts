@@ -20,7 +20,7 @@ type Auth = 'none' | 'bearer' | 'cookie' | 'basic';
 
 /** One documented operation. */
 export interface ApiRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** OpenAPI path template: /api/v1/reports/contacts/{contactId}. */
   path: string;
   summary: string;
@@ -181,6 +181,210 @@ const OTHER_ROUTES: readonly ApiRoute[] = [
   },
   { method: 'GET', path: '/api/v1/live', summary: 'Live view of queues, agents and calls', tag: 'live', auth: 'basic' },
   { method: 'GET', path: OPENAPI_PATH, summary: 'This document', tag: 'meta', auth: 'none' },
+  // Customers, work orders, knowledge (server/http/customers.ts, workorders.ts), QA (qa.ts), the
+  // supervisor floor (supervisor.ts, wallboard.ts) and outbound calls: described by path and
+  // purpose; their bodies are validated by each handler's own zod schemas.
+  {
+    method: 'POST',
+    path: '/api/v1/agent/calls',
+    summary: 'Click-to-dial: ring the agent, then dial `to` through an outbound trunk (202 with the new contact)',
+    tag: 'call control',
+    auth: 'bearer',
+  },
+  { method: 'GET', path: '/api/v1/customers', summary: 'Search customers by number, name or external id', tag: 'customers', auth: 'basic' },
+  {
+    method: 'GET',
+    path: '/api/v1/customers/{id}',
+    summary: 'A customer: numbers, contacts (disposition, note), surveys, callbacks, work orders',
+    tag: 'customers',
+    auth: 'basic',
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/customers/{id}',
+    summary: 'Change a customer (name, email, externalId, numbers; supervisor, admin)',
+    tag: 'customers',
+    auth: 'basic',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/screen-pop',
+    summary: "The agent's offered or current call: the caller's previous contacts, open work orders, knowledge cards, CRM link",
+    tag: 'customers',
+    auth: 'bearer',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/contacts/{id}/wrapup',
+    summary: 'What the agent writes after the call: disposition, note, complaint, a work order',
+    tag: 'customers',
+    auth: 'bearer',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/knowledge/cards',
+    summary: 'Knowledge cards with shown / clicks / click-through',
+    tag: 'knowledge',
+    auth: 'basic',
+  },
+  { method: 'POST', path: '/api/v1/knowledge/cards/{id}/click', summary: 'Count a click on a card', tag: 'knowledge', auth: 'bearer' },
+  {
+    method: 'GET',
+    path: '/api/v1/workorders',
+    summary: 'Work orders (state, owner, customer, contact, open)',
+    tag: 'work orders',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/workorders',
+    summary: 'Create a work order (category, priority, subject, owner)',
+    tag: 'work orders',
+    auth: 'basic',
+  },
+  { method: 'GET', path: '/api/v1/workorders/{id}', summary: 'A work order and its history', tag: 'work orders', auth: 'basic' },
+  {
+    method: 'PATCH',
+    path: '/api/v1/workorders/{id}',
+    summary: 'Move a work order along its transitions; owner, priority, comment (version checked)',
+    tag: 'work orders',
+    auth: 'basic',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/workorders/config',
+    summary: 'Categories, priorities, states and transitions',
+    tag: 'work orders',
+    auth: 'basic',
+  },
+  { method: 'GET', path: '/api/v1/qa/forms', summary: 'QA scoring forms and the per-queue choice', tag: 'qa', auth: 'basic' },
+  {
+    method: 'GET',
+    path: '/api/v1/qa/calls',
+    summary: 'Search calls for review (date, queue, agent, disposition, talk time, CSAT, flags)',
+    tag: 'qa',
+    auth: 'basic',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/qa/calls/{contactId}',
+    summary: 'A call for review: event timeline, recordings, analytics, evaluations',
+    tag: 'qa',
+    auth: 'basic',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/qa/calls/{contactId}/waveform',
+    summary: "Both channels' peaks (caller, agent)",
+    tag: 'qa',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/qa/calls/{contactId}/evaluations',
+    summary: 'Score a call on its form (answers, notes, comments)',
+    tag: 'qa',
+    auth: 'basic',
+  },
+  { method: 'PUT', path: '/api/v1/qa/evaluations/{id}', summary: 'Rescore (its reviewer or an admin)', tag: 'qa', auth: 'basic' },
+  { method: 'POST', path: '/api/v1/qa/calls/{contactId}/comments', summary: 'Comment at a moment of the audio', tag: 'qa', auth: 'basic' },
+  {
+    method: 'GET',
+    path: '/api/v1/qa/calls/{contactId}/calibration',
+    summary: "Reviewers' scores of a call, spread and disagreements",
+    tag: 'qa',
+    auth: 'basic',
+  },
+  { method: 'GET', path: '/api/v1/qa/queue', summary: 'The review queue (flags, sample)', tag: 'qa', auth: 'basic' },
+  { method: 'GET', path: '/api/v1/qa/sample', summary: 'Random calls per agent for a week', tag: 'qa', auth: 'basic' },
+  { method: 'POST', path: '/api/v1/qa/sample', summary: '… and put them into the review queue', tag: 'qa', auth: 'basic' },
+  {
+    method: 'GET',
+    path: '/api/v1/qa/reports/{report}',
+    summary: 'QA report by agents, queues or centre (json or csv)',
+    tag: 'qa',
+    auth: 'basic',
+  },
+  { method: 'GET', path: '/api/v1/agent/qa', summary: "The agent's own evaluations and coaching items", tag: 'qa', auth: 'bearer' },
+  { method: 'POST', path: '/api/v1/agent/qa/coaching/{id}/ack', summary: 'Acknowledge a coaching item', tag: 'qa', auth: 'bearer' },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/agents/{id}/state',
+    summary: 'Force an agent Ready or Not ready (audited agent.state.forced)',
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/agents/{id}/logout',
+    summary: 'Log an agent out (audited)',
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/calls/{id}/move',
+    summary: 'Move a waiting call to another queue',
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/calls/{id}/head',
+    summary: 'Put a waiting call at the head of its queue',
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/calls/{id}/priority',
+    summary: "Change a waiting caller's priority (0-100)",
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/surge/{plan}',
+    summary: 'Set a surge plan level by hand (0-3), or null: back to its alerts',
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/help/{agent}/ack',
+    summary: "Deal with an agent's help pop-up",
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/floor/events',
+    summary: "The floor's event log (alerts, surge actions), newest first",
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/help',
+    summary: "Ask for help: raises a pop-up on the supervisors' boards",
+    tag: 'supervisor',
+    auth: 'bearer',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/wallboard',
+    summary: 'The wallboard now: queues, agents, the day by interval, alerts',
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  { method: 'GET', path: '/api/v1/wallboard/events', summary: 'The wallboard as Server-Sent Events', tag: 'supervisor', auth: 'basic' },
+  {
+    method: 'GET',
+    path: '/api/v1/floor/diversions/{flow}',
+    summary: '200 while a surge diverts the IVR flow, 404 otherwise (for an IVR lookup node)',
+    tag: 'supervisor',
+    auth: 'none',
+  },
 ];
 
 /** Every documented operation, agent and call control first. */
@@ -252,7 +456,8 @@ export function openApiDocument(version = '1'): Record<string, unknown> {
     info: {
       title: 'callcentre REST API',
       version,
-      description: 'Agent desktop, call control, reports, recordings, planning, audit and live view. Errors are {"error": "..."} JSON.',
+      description:
+        'Agent desktop, call control, outbound calls, customers, work orders, knowledge, QA, supervisor floor, reports, recordings, planning, audit and live view. Errors are {"error": "..."} JSON.',
     },
     components: {
       securitySchemes: {

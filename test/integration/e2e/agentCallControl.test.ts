@@ -355,10 +355,12 @@ describe('agent call control through the REST API and a desk phone', () => {
     expect(doc.openapi).toBe('3.1.0');
     const statuses: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
+      // Its 404 is an answer (no surge diverts flow "x"): the route itself is tested in wallboard.test.ts.
+      if (path === '/api/v1/floor/diversions/{flow}') continue;
       for (const method of Object.keys(ops)) {
         const res = await fetch(new URL(path.replace(/\{[^}]+\}/g, 'x'), tc.httpUrl), {
           method: method.toUpperCase(),
-          ...(method === 'post' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}),
+          ...(method !== 'get' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}),
         });
         await res.arrayBuffer();
         statuses.push(`${method} ${path} ${res.status}`);

@@ -48,7 +48,7 @@ describe('agents.yaml migration', () => {
       },
     });
     // The others keep their clear passwords.
-    expect(file.agents.filter((a) => a.password !== undefined).map((a) => a.id)).toEqual(['1001', '1002', '1003', '9001']);
+    expect(file.agents.filter((a) => a.password !== undefined).map((a) => a.id)).toEqual(['1001', '1002', '1003', '9001', '9002']);
   });
 
   it('migrates every clear password; each agent keeps its own password; comments stay', async () => {

@@ -23,7 +23,7 @@ import type { SipServerResponse, SipStack } from '../sip/index.ts';
 import type { MediaCall, MediaPlane, PlainRtpLeg } from '../../media/index.ts';
 import type { CallDetailLog } from './cdr.ts';
 import { CallLeg } from './leg.ts';
-import type { TransferDeps } from './transfer.ts';
+import type { Agent, Queue } from '../acd/config.ts';
 
 const log = rootLog.child({ mod: 'call' });
 
@@ -55,6 +55,13 @@ export interface CallContext {
  * Dial `number` for this call: a new leg (role 'outbound') on the call's media, up when the far end
  * answered; rejects (SipError) when it did not. The call bridges it (transfer.ts).
  */
+/** Queues and agents a transfer may target (transfer.ts), from the config in force. */
+export interface TransferDeps {
+  /** Queues and agents in force (the config watcher's current ones). */
+  queues(): Readonly<Record<string, Pick<Queue, 'maxLength' | 'joinWhenEmpty' | 'skills'>>>;
+  agents(): readonly Pick<Agent, 'id'>[];
+}
+
 export type DialOut = (call: Call, number: string, opts: { signal?: AbortSignal }) => Promise<CallLeg>;
 
 export type Phase = 'setup' | 'ivr' | 'queued' | 'connected' | 'after-call' | 'ended';

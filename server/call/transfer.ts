@@ -20,8 +20,8 @@
  * already finished with it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Agent, Queue } from '../acd/config.ts';
-import type { Call } from './call.ts';
+import type { Agent } from '../acd/config.ts';
+import type { Call, TransferDeps } from './call.ts';
 import { CallControlError } from './controlError.ts';
 import { dropAgentHold } from './hold.ts';
 import { clearMute } from './mute.ts';
@@ -31,12 +31,6 @@ import type { SipRequest, SipServerResponse } from '../sip/index.ts';
 import type { CallLeg } from './leg.ts';
 
 export type TransferTarget = { kind: 'queue'; queue: string } | { kind: 'agent'; agentId: string } | { kind: 'external'; number: string };
-
-export interface TransferDeps {
-  /** Queues and agents in force (the config watcher's current ones). */
-  queues(): Readonly<Record<string, Pick<Queue, 'maxLength' | 'joinWhenEmpty' | 'skills'>>>;
-  agents(): readonly Pick<Agent, 'id'>[];
-}
 
 /** The skill only agent `id` has: a call asking for it can be offered to that agent alone. */
 export function agentSkill(id: string): string {

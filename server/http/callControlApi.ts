@@ -11,13 +11,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Acd } from '../acd/acd.ts';
-import type { Call } from '../call/call.ts';
+import type { Call, TransferDeps } from '../call/call.ts';
 import type { CallDetailLog } from '../call/cdr.ts';
 import { CallControlError } from '../call/controlError.ts';
 import { DTMF_DIGITS, sendDigits } from '../call/dtmf.ts';
 import { heldByAgent, holdCall } from '../call/hold.ts';
 import { isMuted, muteCall } from '../call/mute.ts';
-import { blindTransfer, type TransferDeps, type TransferTarget } from '../call/transfer.ts';
+import { blindTransfer, type TransferTarget } from '../call/transfer.ts';
 import { CallOpError, conference } from '../call/conference.ts';
 import { cancelConsult, completeTransfer, consult, consultOf } from '../call/consult.ts';
 import { endWrapUpWith, type Disposition } from '../call/wrapup.ts';

@@ -15,6 +15,7 @@ import { calendarState } from './calendar.ts';
 import type { NodeAddress } from './check.ts';
 import { renderTemplate, type FlowSet, type ResolvedPrompt } from './flow.ts';
 import type { IvrNode, IvrNodeType, NodeOf, PromptRef } from './schema.ts';
+import { surveyKeyScore, surveyScale } from './survey.ts';
 
 /** The queue node's exit branches: the ACD's exit reasons as the IVR sees them (ivrQueueExit). */
 export type QueueExitReason = IvrQueueExit;
@@ -543,25 +544,13 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
         this.go(node.next);
       } else this.finish('completed', 'survey-completed', true);
     };
-    const scale = node.question === 'nps' ? 10 : node.question === 'fcr' ? 1 : node.scale;
+    const scale = surveyScale(node);
     const answer = (score: number): void => {
       this.vars[node.into] = String(score);
       this.setOutcome(`score:${score}`);
       this.act({ type: 'survey', score, variable: node.into, question: node.question, scale, ...(node.name ? { name: node.name } : {}) });
       this.input = undefined;
       this.play([node.thanksPrompt], false, leave);
-    };
-    /** The score a single key gives, 'wait' (NPS two-key: a 1 may be the start of 10), or undefined (invalid). */
-    const scoreOf = (d: string): number | 'wait' | undefined => {
-      switch (node.question) {
-        case 'fcr':
-          return d === node.yesKey ? 1 : d === node.noKey ? 0 : undefined;
-        case 'nps':
-          if (node.npsEntry === 'single-key') return d === node.tenKey ? 10 : /^[0-9]$/.test(d) ? Number(d) : undefined;
-          return d === '1' ? 'wait' : /^[0-9]$/.test(d) ? Number(d) : undefined;
-        default:
-          return /^[1-9]$/.test(d) && Number(d) <= node.scale ? Number(d) : undefined;
-      }
     };
     const state: InputState = {
       attempts: 0,
@@ -577,7 +566,7 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
           else retry(node.invalidPrompt);
           return;
         }
-        const score = scoreOf(d);
+        const score = surveyKeyScore(node, d);
         if (score === 'wait') {
           state.digits = '1';
           this.startTimer(node.interDigit, () => {

@@ -33,7 +33,7 @@ let base: string;
 
 const basic = (id: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${pw}`).toString('base64')}` });
 const SUP = basic('9001', 'sam9001');
-const ADMIN = basic('9002', 'ada9002');
+const ADMIN = basic('9009', 'ada9009');
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cc-edge-'));
@@ -50,7 +50,7 @@ beforeAll(async () => {
           [
             '    role: supervisor      # reads reports and recordings; no skills, so no calls\n',
             '    role: supervisor      # reads reports and recordings; no skills, so no calls\n' +
-              '  - id: "9002"\n    name: Ada Admin\n    password: ada9002\n    role: admin\n',
+              '  - id: "9009"\n    name: Ada Admin\n    password: ada9009\n    role: admin\n',
           ],
         ],
       },
@@ -277,7 +277,7 @@ describe('recordings without server paths, and the audit trail', () => {
     const one = await fetch(`${base}/api/v1/audit?limit=1`, { headers: ADMIN });
     expect(await one.json()).toMatchObject({ entries: [expect.anything()], truncated: true });
     // Reading the trail is itself in the trail.
-    await waitFor(async () => (await auditRows({ action: 'audit.read', actor: '9002' })).length > 0, {
+    await waitFor(async () => (await auditRows({ action: 'audit.read', actor: '9009' })).length > 0, {
       timeoutMs: 5_000,
       what: 'an audit.read row',
     });

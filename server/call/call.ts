@@ -49,6 +49,11 @@ export interface CallContext {
   transfers?: TransferDeps;
   /** Dial an external number through an outbound trunk (call/dial.ts); absent: no outbound trunk. */
   dialOut?: DialOut;
+  /**
+   * Would dialOut take this number? Throws an error with an HTTP `status` (no outbound config 501,
+   * not a number or no trunk serves it 422, trunk full 503) before anything is dialled.
+   */
+  dialCheck?: (number: string) => void;
 }
 
 /**

@@ -507,6 +507,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sipDomain: srv.sipRealm,
       onEnd: (c) => calls.delete(c.contactId),
       transfers: { queues: () => watcher.current.queues, agents: () => watcher.current.agents },
+      dialCheck: (number) => void outboundTrunks.target(number),
       // External numbers (blind transfer, consult) through the outbound trunks (dial.ts).
       dialOut: (call, number, o) =>
         dial({ sip, trunks: outboundTrunks, log }, call.media!, {

@@ -104,7 +104,9 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
       endConsultHold(call, c);
       await settleMedia(call).catch((err: unknown) => call.log.error({ err: String(err) }, 'back to the caller failed'));
     }
-    const status = e instanceof SipError ? e.status : 500;
+    // SIP refusals and the dialler's (DialFailed: SIP status; DialError: an HTTP status) carry a status.
+    const carried = (e as { status?: unknown }).status;
+    const status = e instanceof SipError ? e.status : typeof carried === 'number' ? carried : 500;
     call.log.info({ target: party, status, err: e instanceof SipError ? undefined : String(e) }, 'consult failed');
     throw new CallOpError(
       status === 487 ? 409 : status >= 400 && status < 700 ? status : 502,

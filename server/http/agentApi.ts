@@ -54,6 +54,8 @@ export const StateBody = z.discriminatedUnion('state', [
  * The agent API's own routes (call control adds its own, callControlApi.ts): the handler answers
  * these and no others, and the OpenAPI document (openapi.ts) is generated from this table.
  */
+const DialBody = z.strictObject({ to: z.string().min(1).max(64).describe('The number to dial: national, international or E.164.') });
+
 export const AGENT_ROUTES: readonly {
   method: 'GET' | 'POST';
   path: string;
@@ -87,6 +89,14 @@ export const AGENT_ROUTES: readonly {
   },
   { method: 'POST', path: '/api/v1/agent/wrapup/end', summary: 'End wrap-up (no disposition)', auth: 'bearer' },
   { method: 'POST', path: '/api/v1/agent/logout', summary: 'Log out and revoke every session of the agent', auth: 'bearer' },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/calls',
+    summary: 'Click-to-dial: ring the agent, then dial `to` through an outbound trunk (202 with the new contact)',
+    body: DialBody,
+    example: { to: '020 7946 0999' },
+    auth: 'bearer',
+  },
 ];
 
 /** The event stream's cookie: HttpOnly, SameSite=Strict, sent to the stream's path only. */
@@ -106,8 +116,6 @@ function eventsCookie(req: IncomingMessage, value: string, maxAgeSec: number): s
   const tls = (req.socket as Partial<TLSSocket>).encrypted === true || req.headers['x-forwarded-proto'] === 'https';
   return `${EVENTS_COOKIE}=${value}; Path=${EVENTS_PATH}; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${tls ? '; Secure' : ''}`;
 }
-
-const DialBody = z.strictObject({ to: z.string().min(1).max(64).describe('The number to dial: national, international or E.164.') });
 
 export function createAgentApi(
   desk: AgentDesk,

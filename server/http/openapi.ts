@@ -184,13 +184,6 @@ const OTHER_ROUTES: readonly ApiRoute[] = [
   // Customers, work orders, knowledge (server/http/customers.ts, workorders.ts), QA (qa.ts), the
   // supervisor floor (supervisor.ts, wallboard.ts) and outbound calls: described by path and
   // purpose; their bodies are validated by each handler's own zod schemas.
-  {
-    method: 'POST',
-    path: '/api/v1/agent/calls',
-    summary: 'Click-to-dial: ring the agent, then dial `to` through an outbound trunk (202 with the new contact)',
-    tag: 'call control',
-    auth: 'bearer',
-  },
   { method: 'GET', path: '/api/v1/customers', summary: 'Search customers by number, name or external id', tag: 'customers', auth: 'basic' },
   {
     method: 'GET',

@@ -51,6 +51,8 @@ export async function startTestCentre(
     edits?: Record<string, [string, string][]>;
     configFrom?: string;
     sessionTtlMs?: number;
+    /** How long a browser agent whose desktop dropped stays logged in (agentDesk.ts); default 30 s. */
+    reconnectGraceMs?: number;
   } = {},
 ): Promise<TestCentre> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cc-e2e-'));
@@ -60,6 +62,7 @@ export async function startTestCentre(
     configDir: testConfig(dataDir, opts.alwaysOpen ?? true, opts.edits ?? {}, opts.configFrom),
     mediaWorkers: 1,
     ...(opts.sessionTtlMs !== undefined ? { sessionTtlMs: opts.sessionTtlMs } : {}),
+    ...(opts.reconnectGraceMs !== undefined ? { reconnectGraceMs: opts.reconnectGraceMs } : {}),
     env: {
       CC_SIP_PORT: String(ports.sip),
       CC_HTTP_PORT: String(ports.http),

@@ -33,7 +33,14 @@ const phones: DeskPhone[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  tc = await startTestCentre({ sip: 34060, http: 34080, pg: 34033, rtc: 34400 });
+  // The demo routes every number to a carrier on 127.0.0.1:5080; here no trunk serves the test's
+  // external numbers, so a transfer to one is refused before the agent leaves.
+  tc = await startTestCentre(
+    { sip: 34060, http: 34080, pg: 34033, rtc: 34400 },
+    {
+      edits: { 'centre.yaml': [['    - prefix: "+"              # every number\n', '    - prefix: "+999"           # no test number\n']] },
+    },
+  );
 });
 afterAll(async () => {
   for (const p of phones) await p.stop();
@@ -282,7 +289,9 @@ describe('agent call control through the REST API and a desk phone', () => {
       // Unknown targets are refused and the call stays with 1004.
       expect((await api(token, 'POST', '/api/v1/agent/call/transfer', { queue: 'nowhere' })).status).toBe(404);
       expect((await api(token, 'POST', '/api/v1/agent/call/transfer', { agent: '7777' })).status).toBe(404);
-      expect((await api(token, 'POST', '/api/v1/agent/call/transfer', { number: '+15550000' })).json.error).toMatch(/no outbound trunk/);
+      const external = await api(token, 'POST', '/api/v1/agent/call/transfer', { number: '+15550000' });
+      expect(external.status).toBe(422);
+      expect(external.json.error).toMatch(/no outbound trunk serves \+15550000/);
       expect(tc.centre.acd.agentView('1004')?.state).toBe('on-call');
       const before = Date.now();
       const tr = await api(token, 'POST', '/api/v1/agent/call/transfer', body);

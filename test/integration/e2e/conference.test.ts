@@ -36,7 +36,11 @@ const calls: DemoCall[] = [];
 beforeAll(async () => {
   tc = await startTestCentre(
     { sip: 35010, http: 35020, pg: 35030, rtc: 35600 },
-    { env: { CC_RTP_MIN_PORT: '35800', CC_RTP_MAX_PORT: '35999' } },
+    // No trunk serves the test's external number: an external consult is refused at once.
+    {
+      env: { CC_RTP_MIN_PORT: '35800', CC_RTP_MAX_PORT: '35999' },
+      edits: { 'centre.yaml': [['    - prefix: "+"              # every number\n', '    - prefix: "+999"           # no test number\n']] },
+    },
   );
   const phone = (user: string, password: string, port: number, rtp: readonly [number, number], hz: number) =>
     startDeskPhone({
@@ -203,7 +207,7 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     const ranges = { caller: [35052, 35052] as const, a: RANGES.a, b: RANGES.b };
     await expect(consult(call, { kind: 'agent', agentId: '4242' })).rejects.toMatchObject({ status: 404 });
     await expect(consult(call, { kind: 'agent', agentId: '1001' })).rejects.toMatchObject({ status: 409 });
-    await expect(consult(call, { kind: 'external', number: '+15550000' })).rejects.toMatchObject({ status: 501 });
+    await expect(consult(call, { kind: 'external', number: '+15550000' })).rejects.toMatchObject({ status: 422 });
     await expect(conference(call)).rejects.toMatchObject({ status: 409 });
     await expect(completeTransfer(call)).rejects.toMatchObject({ status: 409 });
     let r = await phase(ranges);

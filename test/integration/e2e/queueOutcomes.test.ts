@@ -27,7 +27,8 @@ beforeAll(async () => {
   // Waiting callers hear their place in the queue every 3 s (30 s in the demo).
   tc = await startTestCentre(
     { sip: 15260, http: 18280, pg: 15633, rtc: 43000 },
-    { edits: { 'queues.yaml': [['announce: { period: 30 }', 'announce: { period: 3 }']] } },
+    // Closed desktops are logged out once the reconnect grace is over (1 s here, 30 s by default).
+    { edits: { 'queues.yaml': [['announce: { period: 30 }', 'announce: { period: 3 }']] }, reconnectGraceMs: 1000 },
   );
   browser = await launchBrowser(writeToneWav(tc.dataDir, 440));
 });

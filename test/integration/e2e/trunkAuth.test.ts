@@ -59,13 +59,12 @@ describe('trunk digest authentication', () => {
 
     // Wrong password: the centre challenges the credentialed INVITE again, every time, and never
     // lets it in. sipp takes each new 407 for a resend of the first (it re-sends its ACK) and gives
-    // up when the INVITE's retransmissions time out — or, when a late 407 crosses its abort, it
-    // logs that 407 against the dead call. Either way sipp gave up on a 407, never got in.
+    // up when the INVITE's retransmissions time out; how it words that in its error log varies with
+    // timing (a late 407 or 481 logged against the dead call), so the wire is what is checked.
     const wrong = await call(15471, '15550102', { username: 'carrier', password: 'guess' });
     expect(wrong.code, wrong.stderr.slice(-1500)).toBe(1);
     expect(wrong.answers(1)).toEqual([407]);
     expect(wrong.answers(2)).toEqual([407]);
-    expect(wrong.stderr).toMatch(/Aborting call on UDP retransmission timeout|Dead call .*received 'SIP\/2\.0 407 /s);
     expect(wrong.stderr).not.toMatch(/SIP\/2\.0 (200|403) /);
 
     // An agent's credentials are not a trunk's: they verify, and are refused.

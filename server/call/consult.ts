@@ -77,6 +77,14 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
     if (!ctx.acd.agentView(target.agentId)) throw new CallOpError(404, `no agent ${target.agentId}`);
   } else if (!dialOut) {
     throw new CallOpError(501, 'no outbound dialler: external consults need an outbound trunk');
+  } else {
+    // A number no trunk serves (or a full trunk) is refused before the caller is put on hold.
+    try {
+      ctx.dialCheck?.(target.number);
+    } catch (e) {
+      const status = (e as { status?: unknown }).status;
+      throw new CallOpError(typeof status === 'number' ? status : 409, e instanceof Error ? e.message : String(e));
+    }
   }
   const party = target.kind === 'agent' ? target.agentId : target.number;
   const leg = new CallLeg('consult', party);

@@ -7,7 +7,8 @@
  * - answered on the first attempt: tones both ways; the original contact's callback.requested and
  *   callback.dialled {attempt 1, answered}; a new contact with initiation 'callback' and
  *   previousContactId = the original; the outbound report counts it;
- * - busy (486) on the first attempt, answered on the second after the queue's retryDelay.
+ * - busy (486) on the first attempt, answered on the second after the queue's retryDelay;
+ * - no answer on every attempt (the trunk's ring timeout): retried, given up, agent and trunk free.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,6 +30,7 @@ const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 's
 const CARRIER = 39110;
 const CARRIER_MEDIA = 39112;
 const RETRY_SEC = 3;
+const RING_SEC = 5;
 let tc: TestCentre;
 let phone: DeskPhone | undefined;
 let sippDir: string;
@@ -51,7 +53,7 @@ beforeAll(async () => {
           ['port: 5080', `port: ${CARRIER}`],
           ["# username: centre       # digest credentials for the carrier's 401/407", 'username: centre'],
           ['# password: secret', 'password: s3cret'],
-          ['ringTimeoutSec: 45', 'ringTimeoutSec: 10'],
+          ['ringTimeoutSec: 45', `ringTimeoutSec: ${RING_SEC}`],
         ],
       },
     },
@@ -121,6 +123,7 @@ async function talkAndCheck(newContactId: string, stopCapture: () => Promise<Buf
   expect(call, 'the callback call in progress').toBeDefined();
   call!.hangUp();
   await call!.ended;
+  await waitFor(() => tc.centre.outbound.trunks.active('carrier') === 0, { timeoutMs: 5000, what: 'the trunk slot freed' });
   const rtp = rtpFromPcap(await stopCapture(), CARRIER_MEDIA).filter((x) => x.payloadType === 0);
   const heardByCustomer = freq(decodeG711('PCMU', Buffer.concat(rtp.slice(-150, -25).map((x) => x.payload))));
   const heardByAgent = freq(mid(await phoneHeard(p, since, 3)));
@@ -251,6 +254,64 @@ describe('callbacks dialled through the outbound trunk', () => {
       await (captured ?? cap.stop());
       await busy.stop();
       await carrier?.stop();
+      await phone?.stop();
+      phone = undefined;
+    }
+  }, 120_000);
+
+  it('no answer on every attempt: retried up to maxAttempts, then given up; the agent and the trunk are free again', async () => {
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state !== 'available', { timeoutMs: 10_000, what: 'agent 1004 away' });
+    const started = Date.now();
+    const { id } = await requestCallback('02079460606', 39122, 39150);
+    const carrier = startSipp({
+      scenario: join(scenarios, 'carrier-no-answer.xml'),
+      localPort: CARRIER,
+      calls: 3,
+      cwd: sippDir,
+      timeoutSec: 60,
+    });
+    try {
+      phone = await startPhone(3);
+      const gaveUp = await waitFor(() => of('callbackGivenUp', id)[0], { timeoutMs: 60_000, what: 'the callback to give up' });
+      expect(gaveUp).toMatchObject({ attempts: 3, lastOutcome: 'no-answer' });
+      const dials = of('callbackDial', id);
+      const dialled = of('callbackDialled', id);
+      expect(dialled.map((d) => [d.attempt, d.outcome])).toEqual([
+        [1, 'no-answer'],
+        [2, 'no-answer'],
+        [3, 'no-answer'],
+      ]);
+      // Each attempt rang the customer for the trunk's ring timeout; the next came retryDelay later.
+      const rang = dialled.map((d, i) => d.at - dials[i]!.at);
+      const gaps = [dials[1]!.at - dialled[0]!.at, dials[2]!.at - dialled[1]!.at];
+      console.log(`callback no-answer: rang ${rang.join(', ')} ms; retried after ${gaps.join(', ')} ms`);
+      for (const r of rang) expect(r).toBeGreaterThanOrEqual(RING_SEC * 1000);
+      for (const g of gaps) expect(g).toBeGreaterThanOrEqual(RETRY_SEC * 1000);
+      const sr = await carrier.done;
+      expect(sr.exitCode, sr.errors + sr.stdout.slice(-1500)).toBe(0);
+      await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', { timeoutMs: 5000, what: 'agent 1004 free' });
+      expect(tc.centre.acd.callView(id)).toBeUndefined();
+      expect(tc.centre.outbound.trunks.active('carrier')).toBe(0);
+      const row = async () =>
+        (await tc.centre.store.pool.query('SELECT attempts, last_outcome, status FROM cc_callbacks WHERE callback_id = $1', [id]))
+          .rows[0] as Record<string, unknown> | undefined;
+      await waitFor(async () => (await row())?.status === 'given-up', { timeoutMs: 5000, what: 'the row given up' });
+      expect(await row()).toEqual({ attempts: 3, last_outcome: 'no-answer', status: 'given-up' });
+      const orig = await eventsOf(id, started);
+      expect(orig.filter((e) => e.type.startsWith('callback.')).map((e) => e.type)).toEqual([
+        'callback.requested',
+        'callback.dialled',
+        'callback.dialled',
+        'callback.dialled',
+        'callback.given-up',
+      ]);
+      for (const d of dialled) {
+        const evs = await eventsOf(d.newContactId!, started);
+        expect(evs.find((e) => e.type === 'contact.arrived')).toMatchObject({ initiation: 'callback', previousContactId: id });
+        expect(evs.find((e) => e.type === 'outbound.result')).toMatchObject({ outcome: 'no-answer' });
+      }
+    } finally {
+      await carrier.stop();
     }
   }, 120_000);
 });

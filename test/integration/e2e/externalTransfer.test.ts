@@ -6,7 +6,8 @@
  * - blind: POST /api/v1/agent/call/transfer {number}: the agent leaves, the carrier answers, the
  *   caller hears 800 Hz and the carrier hears 1000 Hz; queue.transfer {targetKind external};
  * - consult then complete: POST /consult {number}: the caller is on hold while the agent talks to
- *   the carrier (the carrier hears 1400 Hz); /consult/complete: caller and carrier talk.
+ *   the carrier (the carrier hears 1400 Hz); /consult/complete: caller and carrier talk;
+ * - consult then cancel: the carrier gets a BYE, the trunk slot is freed, the caller hears the agent again.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,7 @@ import { captureUdp, type Capture } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
 
 const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 'scenarios');
-// Ports 39300-39399 (this file): SIP 39300, HTTP 39302 (+1 HTTPS), Postgres 39304, carrier 39310/39312.
+// Ports 39300-39399 (this file): SIP 39300, HTTP 39341 (+1 HTTPS), Postgres 39347 (moved off 39302: the Postgres pool's own ephemeral client port took it), carrier 39310/39312.
 const CARRIER = 39310;
 const CARRIER_MEDIA = 39312;
 let tc: TestCentre;
@@ -34,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   tc = await startTestCentre(
-    { sip: 39300, http: 39302, pg: 39304, rtc: 39204 },
+    { sip: 39300, http: 39341, pg: 39347, rtc: 39204 },
     {
       edits: {
         'centre.yaml': [
@@ -231,6 +232,36 @@ describe('transfers to an external number through the outbound trunk', () => {
       });
       expect(all.filter((e) => e.contactId === s.contactId).map((e) => e.type)).toEqual(expect.arrayContaining(['hold.start', 'hold.end']));
       await waitFor(() => tc.centre.outbound.trunks.active('carrier') === 0, { timeoutMs: 5000, what: 'the trunk slot freed' });
+    } finally {
+      await s.capCaller.stop().catch(() => undefined);
+      await s.capCarrier.stop().catch(() => undefined);
+      s.caller.stop();
+      await s.carrier.stop();
+    }
+  }, 90_000);
+  it('external consult, then cancel: the carrier is hung up, the agent is back with the caller, the trunk slot is free', async () => {
+    const token = await login('1004', 'dave1004');
+    const s = await callerWithAgent(2);
+    try {
+      const c = await api(token, '/api/v1/agent/call/consult', { number: '02079460779' });
+      expect(c.status, JSON.stringify(c.json)).toBe(200);
+      expect(tc.centre.outbound.trunks.active('carrier')).toBe(1);
+      await sleep(2000);
+      const cancel = await api(token, '/api/v1/agent/call/consult/cancel');
+      expect(cancel.status, JSON.stringify(cancel.json)).toBe(200);
+      const back = Date.now();
+      // The carrier got our BYE (its scenario ends only on a BYE) and the slot is free at once.
+      const sr = await s.carrier.done;
+      expect(sr.exitCode, sr.errors + sr.stdout.slice(-1500)).toBe(0);
+      await waitFor(() => tc.centre.outbound.trunks.active('carrier') === 0, { timeoutMs: 3000, what: 'the trunk slot freed' });
+      expect(tc.centre.acd.agentView('1004')?.state).toBe('on-call');
+      await sleep(4000);
+      const toCaller = frames(await s.capCaller.stop(), s.callerMedia);
+      const agentAgain = window(toCaller, back + 1000, back + 3500);
+      console.log('consult external cancelled:', JSON.stringify({ agentAgain }));
+      expect(agentAgain.freq).toBeCloseTo(1400, -2);
+      const r = await s.caller.done;
+      expect(r.code, r.stderr.slice(-1500)).toBe(0);
     } finally {
       await s.capCaller.stop().catch(() => undefined);
       await s.capCarrier.stop().catch(() => undefined);

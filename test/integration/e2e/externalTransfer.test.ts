@@ -7,7 +7,8 @@
  *   caller hears 800 Hz and the carrier hears 1000 Hz; queue.transfer {targetKind external};
  * - consult then complete: POST /consult {number}: the caller is on hold while the agent talks to
  *   the carrier (the carrier hears 1400 Hz); /consult/complete: caller and carrier talk;
- * - consult then cancel: the carrier gets a BYE, the trunk slot is freed, the caller hears the agent again.
+ * - consult then cancel: the carrier gets a BYE, the trunk slot is freed, the caller hears the agent again;
+ * - the desk phone's REFER to a number: the same as the blind transfer by API.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -114,7 +115,7 @@ function stopOnce(c: Capture): Capture {
 /** A caller for sales, talking to 1004, a carrier ready, both captured. */
 async function callerWithAgent(i: number) {
   await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', { timeoutMs: 20_000, what: 'agent 1004 available' });
-  const callerMedia = 39330 + i * 10;
+  const callerMedia = 39240 + i * 10; // 39240-39279 (39360 is the phone's SIP port)
   const carrier = startSipp({
     scenario: join(scenarios, 'carrier-answer.xml'),
     localPort: CARRIER,
@@ -262,6 +263,46 @@ describe('transfers to an external number through the outbound trunk', () => {
       expect(agentAgain.freq).toBeCloseTo(1400, -2);
       const r = await s.caller.done;
       expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    } finally {
+      await s.capCaller.stop().catch(() => undefined);
+      await s.capCarrier.stop().catch(() => undefined);
+      s.caller.stop();
+      await s.carrier.stop();
+    }
+  }, 90_000);
+  it("a desk phone's REFER to a number (baresip /transfer) sends the caller out through the trunk: tones both ways", async () => {
+    const started = Date.now();
+    const s = await callerWithAgent(3);
+    try {
+      phone.command(`/transfer sip:02079460781@127.0.0.1:${tc.sipPort}`);
+      const call = () => [...tc.centre.calls.values()].find((c) => c.caller === '02079460313');
+      await waitFor(() => call()?.contactId !== s.contactId && call()?.phase === 'connected', {
+        timeoutMs: 10_000,
+        what: 'the carrier to answer the REFERred call',
+        detail: () => phone.output().slice(-2500),
+      });
+      const answered = Date.now();
+      const next = call()!.contactId;
+      const r = await s.caller.done;
+      expect(r.code, r.stderr.slice(-1500)).toBe(0);
+      const sr = await s.carrier.done;
+      expect(sr.exitCode, sr.errors + sr.stdout.slice(-1500)).toBe(0);
+      const toCaller = frames(await s.capCaller.stop(), s.callerMedia);
+      const toCarrier = frames(await s.capCarrier.stop(), CARRIER_MEDIA);
+      const carrierHeardByCaller = window(toCaller, answered + 1000, answered + 5000);
+      const callerHeardByCarrier = window(toCarrier, answered + 1000, answered + 5000);
+      console.log('REFER external:', JSON.stringify({ carrierHeardByCaller, callerHeardByCarrier }));
+      expect(carrierHeardByCaller.freq).toBeCloseTo(800, -1);
+      expect(callerHeardByCarrier.freq).toBeCloseTo(1000, -1);
+      await tc.centre.store.flush();
+      const all = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+      expect(all.find((e) => e.contactId === s.contactId && e.type === 'queue.transfer')).toMatchObject({
+        agentId: '1004',
+        targetKind: 'external',
+        target: '02079460781',
+        toContactId: next,
+      });
+      await waitFor(() => tc.centre.outbound.trunks.active('carrier') === 0, { timeoutMs: 5000, what: 'the trunk slot freed' });
     } finally {
       await s.capCaller.stop().catch(() => undefined);
       await s.capCarrier.stop().catch(() => undefined);

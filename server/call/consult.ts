@@ -97,9 +97,13 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
       await ringRegistered(call, leg, target.agentId, { 'X-CC-Consult': agent.party, 'X-CC-Queue': call.queue ?? '' });
     else {
       // The centre's dialler (CallContext.dialOut, dial.ts) makes its own 'outbound' leg on the
-      // call's media; the consult leg takes over its media and dialog (hanging it up ends the
-      // dialog, which frees the trunk slot).
+      // call's media; the consult leg takes over its media and dialog.
       const out = await dialOut!(call, target.number, { signal: leg.ringing.signal });
+      // Our own BYE on the consult leg fires no 'destroy' on the dialog (only the carrier's BYE
+      // does), so the outbound leg is hung up with it (hangUp aborts `ringing`): one BYE, and the
+      // trunk slot is freed — after a cancel, a completed transfer or the end of the call.
+      if (leg.ringing.signal.aborted) out.hangUp();
+      else leg.ringing.signal.addEventListener('abort', () => out.hangUp(), { once: true });
       if (!out.media || !out.dialog) throw new SipError(500, 'outbound leg without media or dialog');
       leg.attachMedia(out.media);
       leg.answered(out.dialog);

@@ -388,6 +388,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       timeZone: () => zoneOf(store.settings),
       now: () => clock.now(),
       audit: store.audit,
+      call: (id) => calls.get(id),
     });
     // ---- end of the supervisor floor ----
     // The same handlers, in this order, on HTTP and HTTPS. supervisorApi first: it owns POST

@@ -47,6 +47,7 @@ import { AcdSupervisor } from '../acd/supervisor.ts';
 import { Floor } from '../alerts/floor.ts';
 import { instrumentFloor } from '../alerts/metrics.ts';
 import { createSupervisorApi } from '../http/supervisor.ts';
+import { monitorOf } from './monitor.ts';
 import { createWallboardApi } from '../http/wallboard.ts';
 import { parseTime } from '../kpi/intervals.ts';
 import { zoneOf } from '../kpi/settings.ts';
@@ -369,6 +370,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       floor,
       events: (limit) => floorLog.list({ limit }),
       calls: () => calls.values(),
+      monitorOf: (id) => {
+        const c = calls.get(id);
+        return c && monitorOf(c);
+      },
       config: () => watcher.current,
       authorize: basic,
       audit: store.audit,

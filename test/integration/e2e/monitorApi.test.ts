@@ -15,7 +15,9 @@ import { parseRtp } from '../../../media/rtp/rtp.ts';
 import type { Call } from '../../../server/call/call.ts';
 import { monitorOf } from '../../../server/call/monitor.ts';
 import { placeDemoCall, type DemoCall } from '../../../server/call/demoCaller.ts';
+import type { Browser } from 'playwright-core';
 import { goertzelPower } from '../../support/audio.ts';
+import { launchBrowser, writeToneWav } from '../../support/browser.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
@@ -29,6 +31,7 @@ const RANGES = { a: [40300, 40319], sup: [40340, 40359] } as const;
 let tc: TestCentre;
 const phones: DeskPhone[] = [];
 const calls: DemoCall[] = [];
+let browser: Browser | undefined;
 const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
 const SUPERVISOR = basic('9001', 'sam9001');
 const AGENT = basic('1001', 'alice1001');
@@ -47,11 +50,15 @@ const phone = (user: string, password: string, port: number, rtp: readonly [numb
 beforeAll(async () => {
   tc = await startTestCentre(
     { sip: 40210, http: 40220, pg: 40230, rtc: 40600 },
-    { env: { CC_RTP_MIN_PORT: '40800', CC_RTP_MAX_PORT: '40999' } },
+    {
+      env: { CC_RTP_MIN_PORT: '40800', CC_RTP_MAX_PORT: '40999' },
+      edits: { 'centre.yaml': [['\ntrunks:\n', '\nfloor:\n  boardRefreshSec: 1\n\ntrunks:\n']] },
+    },
   );
   phones.push(await phone('1001', 'alice1001', 40291, RANGES.a, A));
 });
 afterAll(async () => {
+  await browser?.close();
   for (const c of calls) c.stop();
   for (const p of phones) await p.stop();
   await tc?.stop();
@@ -164,9 +171,29 @@ describe('listen / whisper / barge over the supervisor API', () => {
     expect(off(r.caller![SUP]) && off(r.a![SUP]), show(r)).toBe(true);
     expect(on(r.caller![A]) && on(r.a![CALLER]), show(r)).toBe(true);
 
+    // Whisper from the wallboard, by keyboard: the agent's row shows Listen pressed; focus Whisper, Enter.
+    browser = await launchBrowser(writeToneWav(tc.dataDir, 440));
+    const ctx = await browser.newContext({
+      httpCredentials: { username: '9001', password: 'sam9001' },
+      viewport: { width: 1600, height: 1000 },
+    });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => console.error('[wallboard]', e.message));
+    await page.goto(new URL('/wallboard.html', tc.httpUrl).toString());
+    await page.waitForSelector('[data-agent="1001"] [data-mode="listen"][aria-pressed="true"]', { timeout: 15_000 });
+    expect(await page.locator('[data-agent="1001"] .monitor button').allTextContents()).toEqual(['Listen', 'Whisper', 'Barge', 'Stop']);
+    await page.locator('[data-key="1001:whisper"]').focus();
     t0 = Date.now();
-    expect((await post(url, { mode: 'whisper' })).status).toBe(200);
-    console.log(`[monitor] whisper in ${Date.now() - t0} ms`);
+    await page.keyboard.press('Enter');
+    await waitFor(() => monitorOf(call)?.mode === 'whisper', { timeoutMs: 5000, what: 'whisper from the board' });
+    console.log(`[monitor] whisper from the board in ${Date.now() - t0} ms`);
+    await page.waitForSelector('[data-agent="1001"] [data-mode="whisper"][aria-pressed="true"]', { timeout: 5000 });
+    // Focus survives the board's re-render (pushed every second).
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key)).toBe('1001:whisper');
+    await page.locator('#agents').screenshot({ path: '/tmp/cc-wallboard-monitor.png' });
+    console.log(`[monitor] screenshot ${'/tmp/cc-wallboard-monitor.png'}`);
+    await ctx.close();
     r = await phase(ranges);
     console.log('[monitor] whisper', show(r));
     expect(on(r.a![SUP]), show(r)).toBe(true);

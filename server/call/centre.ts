@@ -394,6 +394,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       now: () => clock.now(),
       audit: store.audit,
       call: (id) => calls.get(id),
+      monitorRingMs: () => watcher.current.floor.monitorRingSec * 1000,
     });
     // ---- end of the supervisor floor ----
     // The same handlers, in this order, on HTTP and HTTPS. supervisorApi first: it owns POST

@@ -45,6 +45,8 @@ export interface SupervisorApiDeps {
   audit: Audit;
   /** The call in progress with this contact id (listen / whisper / barge); without it those routes answer 501. */
   call?: (contactId: string) => Call | undefined;
+  /** How long the supervisor's phone may ring before a monitor request gives up (ms; default 30 s). */
+  monitorRingMs?: () => number;
 }
 
 const StateBody = z.strictObject({ state: z.enum(['ready', 'not-ready']), code: z.string().min(1).max(100).optional() });
@@ -161,7 +163,7 @@ export function createSupervisorApi(deps: SupervisorApiDeps): Handler {
       try {
         if (!b) await stopMonitor(call);
         else if (action === 'call.monitor.mode') await setMonitorMode(call, b.mode);
-        else await monitor(call, actor, b.mode);
+        else await monitorRinging(call, actor, b.mode, deps.monitorRingMs?.() ?? 30_000);
       } catch (e) {
         if (!(e instanceof CallOpError)) throw e;
         const status = httpStatusOf(e.status);
@@ -200,4 +202,23 @@ function httpStatusOf(s: number): number {
   if (s >= 400 && s < 500) return 409;
   if (s >= 600) return 409;
   return 502;
+}
+
+/** monitor(), giving up (409) when the supervisor's phone rings for longer than ringMs. */
+async function monitorRinging(call: Call, supervisorId: string, mode: MonitorMode, ringMs: number): Promise<void> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    const m = monitorOf(call);
+    if (m?.supervisorId !== supervisorId || m.leg.state !== 'ringing') return;
+    timedOut = true;
+    void stopMonitor(call).catch(() => undefined); // closes the leg: CANCEL to the phone
+  }, ringMs);
+  try {
+    await monitor(call, supervisorId, mode);
+  } catch (e) {
+    if (timedOut) throw new CallOpError(409, `your phone (${supervisorId}) did not answer within ${Math.round(ringMs / 1000)} s`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }

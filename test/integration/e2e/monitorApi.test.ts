@@ -36,9 +36,17 @@ const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.
 const SUPERVISOR = basic('9001', 'sam9001');
 const AGENT = basic('1001', 'alice1001');
 
-const phone = (user: string, password: string, port: number, rtp: readonly [number, number], hz: number) =>
+const phone = (
+  user: string,
+  password: string,
+  port: number,
+  rtp: readonly [number, number],
+  hz: number,
+  answermode: 'auto' | 'manual' = 'auto',
+) =>
   startDeskPhone({
-    dir: join(tc.dataDir, `baresip-${user}`),
+    answermode,
+    dir: join(tc.dataDir, `baresip-${user}-${answermode}`),
     user,
     password,
     registrar: `127.0.0.1:${tc.sipPort}`,
@@ -52,7 +60,7 @@ beforeAll(async () => {
     { sip: 40210, http: 40220, pg: 40230, rtc: 40600 },
     {
       env: { CC_RTP_MIN_PORT: '40800', CC_RTP_MAX_PORT: '40999' },
-      edits: { 'centre.yaml': [['\ntrunks:\n', '\nfloor:\n  boardRefreshSec: 1\n\ntrunks:\n']] },
+      edits: { 'centre.yaml': [['\ntrunks:\n', '\nfloor:\n  boardRefreshSec: 1\n  monitorRingSec: 3\n\ntrunks:\n']] },
     },
   );
   phones.push(await phone('1001', 'alice1001', 40291, RANGES.a, A));
@@ -159,8 +167,19 @@ describe('listen / whisper / barge over the supervisor API', () => {
     expect(String(unregistered.body.error)).toMatch(/not registered/);
     expect(monitorOf(call)).toBeUndefined();
 
-    phones.push(await phone('9001', 'sam9001', 40297, RANGES.sup, SUP));
+    // A phone that rings and is never answered: the request gives up after floor.monitorRingSec (3 s here).
+    const unanswered = await phone('9001', 'sam9001', 40298, [40360, 40379], SUP, 'manual');
     let t0 = Date.now();
+    const noAnswer = await post(url, { mode: 'listen' });
+    console.log(`[monitor] unanswered phone: ${noAnswer.status} after ${Date.now() - t0} ms`);
+    await unanswered.stop();
+    expect(noAnswer.status, JSON.stringify(noAnswer.body)).toBe(409);
+    expect(String(noAnswer.body.error)).toMatch(/did not answer within 3 s/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
+    expect(monitorOf(call)).toBeUndefined();
+
+    phones.push(await phone('9001', 'sam9001', 40297, RANGES.sup, SUP));
+    t0 = Date.now();
     const listen = await post(url, { mode: 'listen' });
     console.log(`[monitor] listen joined in ${Date.now() - t0} ms`);
     expect(listen.status, JSON.stringify(listen.body)).toBe(200);
@@ -223,6 +242,7 @@ describe('listen / whisper / barge over the supervisor API', () => {
     ]);
     expect(audit).toEqual([
       ['call.monitor.stop', '9001', call.contactId, null, false],
+      ['call.monitor', '9001', call.contactId, 'listen', false],
       ['call.monitor', '9001', call.contactId, 'listen', false],
       ['call.monitor', '9001', call.contactId, 'listen', true],
       ['call.monitor.mode', '9001', call.contactId, 'whisper', true],

@@ -124,6 +124,12 @@ export const FloorConfigSchema = z.strictObject({
   surge: z.record(z.string().regex(NAME), SurgePlanSchema).default({}),
   boardRefreshSec: z.number().min(1).max(300).default(5).describe('How often the wallboard recomputes and pushes its figures.'),
   sampleSec: z.number().min(0.2).max(60).default(1).describe('How often the live figures are sampled for the alert rules.'),
+  monitorRingSec: z
+    .number()
+    .min(1)
+    .max(120)
+    .default(30)
+    .describe("How long a supervisor's phone rings for listen / whisper / barge before the request gives up (409)."),
 });
 export type FloorConfig = z.output<typeof FloorConfigSchema>;
 export const DEFAULT_FLOOR: FloorConfig = FloorConfigSchema.parse({});

@@ -47,6 +47,7 @@ import { AcdSupervisor } from '../acd/supervisor.ts';
 import { Floor } from '../alerts/floor.ts';
 import { instrumentFloor } from '../alerts/metrics.ts';
 import { createSupervisorApi } from '../http/supervisor.ts';
+import { monitorOf } from './monitor.ts';
 import { createWallboardApi } from '../http/wallboard.ts';
 import { parseTime } from '../kpi/intervals.ts';
 import { zoneOf } from '../kpi/settings.ts';
@@ -369,6 +370,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       floor,
       events: (limit) => floorLog.list({ limit }),
       calls: () => calls.values(),
+      monitorOf: (id) => {
+        const c = calls.get(id);
+        return c && monitorOf(c);
+      },
       config: () => watcher.current,
       authorize: basic,
       audit: store.audit,
@@ -388,6 +393,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       timeZone: () => zoneOf(store.settings),
       now: () => clock.now(),
       audit: store.audit,
+      call: (id) => calls.get(id),
+      monitorRingMs: () => watcher.current.floor.monitorRingSec * 1000,
     });
     // ---- end of the supervisor floor ----
     // The same handlers, in this order, on HTTP and HTTPS. supervisorApi first: it owns POST

@@ -337,6 +337,21 @@ const OTHER_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: 'POST',
+    path: '/api/v1/supervisor/calls/{id}/monitor',
+    summary:
+      "Listen to a call, or whisper to the agent, or barge in ({mode}): rings the supervisor's registered phone; on a call already monitored by you, changes the mode (audited call.monitor, call.monitor.mode)",
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/supervisor/calls/{id}/monitor/stop',
+    summary: 'Stop monitoring a call; it goes back to a plain bridge (audited call.monitor.stop)',
+    tag: 'supervisor',
+    auth: 'basic',
+  },
+  {
+    method: 'POST',
     path: '/api/v1/supervisor/surge/{plan}',
     summary: 'Set a surge plan level by hand (0-3), or null: back to its alerts',
     tag: 'supervisor',

@@ -7,6 +7,9 @@
  *   POST /api/v1/supervisor/calls/{id}/move     {"queue":"support"}                     call.moved
  *   POST /api/v1/supervisor/calls/{id}/head                                             call.head
  *   POST /api/v1/supervisor/calls/{id}/priority {"priority":0..100}                     call.priority
+ *   POST /api/v1/supervisor/calls/{id}/monitor {"mode":"listen"|"whisper"|"barge"}   call.monitor (start: the
+ *        supervisor's own registered phone is rung; answers once joined) or call.monitor.mode (already monitoring)
+ *   POST /api/v1/supervisor/calls/{id}/monitor/stop                                  call.monitor.stop
  *   POST /api/v1/supervisor/surge/{plan}        {"level":0..3|null}  (null: back to its alerts)  surge.manual
  *   POST /api/v1/supervisor/help/{agent}/ack    the board's pop-up is dealt with
  *   GET  /api/v1/floor/events?from&to&type&limit the floor's event log, newest first
@@ -17,6 +20,9 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import type { Acd } from '../acd/acd.ts';
+import type { Call } from '../call/call.ts';
+import { CallOpError } from '../call/conference.ts';
+import { MONITOR_MODES, monitor, monitorOf, setMonitorMode, stopMonitor, type MonitorMode } from '../call/monitor.ts';
 import type { AcdSupervisor } from '../acd/supervisor.ts';
 import type { Floor } from '../alerts/floor.ts';
 import { parseTime } from '../kpi/intervals.ts';
@@ -37,12 +43,17 @@ export interface SupervisorApiDeps {
   timeZone: () => string | number;
   now: () => number;
   audit: Audit;
+  /** The call in progress with this contact id (listen / whisper / barge); without it those routes answer 501. */
+  call?: (contactId: string) => Call | undefined;
+  /** How long the supervisor's phone may ring before a monitor request gives up (ms; default 30 s). */
+  monitorRingMs?: () => number;
 }
 
 const StateBody = z.strictObject({ state: z.enum(['ready', 'not-ready']), code: z.string().min(1).max(100).optional() });
 const MoveBody = z.strictObject({ queue: z.string().min(1).max(200) });
 const PriorityBody = z.strictObject({ priority: z.number().int().min(0).max(100) });
 const SurgeBody = z.strictObject({ level: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.null()]) });
+const MonitorBody = z.strictObject({ mode: z.enum(MONITOR_MODES as [MonitorMode, ...MonitorMode[]]).default('listen') });
 const HelpBody = z.strictObject({ note: z.string().max(500).optional() });
 
 async function body<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
@@ -108,7 +119,7 @@ export function createSupervisorApi(deps: SupervisorApiDeps): Handler {
       return true;
     }
     if (req.method !== 'POST') throw new HttpError(405, 'only POST');
-    const m = /^\/api\/v1\/supervisor\/(agents|calls|surge|help)\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
+    const m = /^\/api\/v1\/supervisor\/(agents|calls|surge|help)\/([^/]+)(?:\/([a-z]+(?:\/stop)?))?$/.exec(path);
     if (!m) throw new HttpError(404, 'not found');
     const [, kind, rawId, verb] = m;
     const id = decodeSegment(rawId!);
@@ -137,6 +148,33 @@ export function createSupervisorApi(deps: SupervisorApiDeps): Handler {
       const b = await body(req, PriorityBody);
       return done(deps.commands.setPriority(id, b.priority), 'call.priority', { priority: b.priority });
     }
+    if (kind === 'calls' && (verb === 'monitor' || verb === 'monitor/stop')) {
+      const b = verb === 'monitor' ? await body(req, MonitorBody) : undefined;
+      const call = deps.call?.(id);
+      if (!deps.call) throw new HttpError(501, 'listen / whisper / barge is not available here');
+      if (!call || call.ended) throw new HttpError(404, `no call ${id} in progress`);
+      const current = monitorOf(call);
+      const action: AuditAction = !b ? 'call.monitor.stop' : current?.supervisorId === actor ? 'call.monitor.mode' : 'call.monitor';
+      const detail = {
+        ...(b ? { mode: b.mode } : {}),
+        agent: call.agent?.party,
+        ...(current ? { was: current.mode, by: current.supervisorId } : {}),
+      };
+      try {
+        if (!b) await stopMonitor(call);
+        else if (action === 'call.monitor.mode') await setMonitorMode(call, b.mode);
+        else await monitorRinging(call, actor, b.mode, deps.monitorRingMs?.() ?? 30_000);
+      } catch (e) {
+        if (!(e instanceof CallOpError)) throw e;
+        const status = httpStatusOf(e.status);
+        const error = e.status === 480 ? `your phone (${actor}) is not registered: register a desk phone as ${actor}` : e.message;
+        audit(action, id, { ...detail, ok: false, error });
+        throw new HttpError(status, error);
+      }
+      audit(action, id, { ...detail, ok: true });
+      sendJson(res, 200, { ok: true, ...(b ? { mode: b.mode, supervisor: actor } : {}) });
+      return true;
+    }
     if (kind === 'surge' && verb === undefined) {
       const b = await body(req, SurgeBody);
       const r = deps.floor.manualSurge(id, b.level, actor);
@@ -152,4 +190,35 @@ export function createSupervisorApi(deps: SupervisorApiDeps): Handler {
     }
     throw new HttpError(404, 'not found');
   };
+}
+
+/**
+ * A CallOpError's status as an HTTP status: call-state refusals keep theirs (404, 409, 501); a SIP
+ * status from ringing the supervisor's phone (480 not registered, 486 busy, 487, 603 declined…) is
+ * a conflict with the supervisor's phone, 409; a SIP server failure is a bad gateway, 502.
+ */
+function httpStatusOf(s: number): number {
+  if (s === 400 || s === 403 || s === 404 || s === 409 || s === 501) return s;
+  if (s >= 400 && s < 500) return 409;
+  if (s >= 600) return 409;
+  return 502;
+}
+
+/** monitor(), giving up (409) when the supervisor's phone rings for longer than ringMs. */
+async function monitorRinging(call: Call, supervisorId: string, mode: MonitorMode, ringMs: number): Promise<void> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    const m = monitorOf(call);
+    if (m?.supervisorId !== supervisorId || m.leg.state !== 'ringing') return;
+    timedOut = true;
+    void stopMonitor(call).catch(() => undefined); // closes the leg: CANCEL to the phone
+  }, ringMs);
+  try {
+    await monitor(call, supervisorId, mode);
+  } catch (e) {
+    if (timedOut) throw new CallOpError(409, `your phone (${supervisorId}) did not answer within ${Math.round(ringMs / 1000)} s`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }

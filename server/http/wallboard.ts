@@ -43,6 +43,8 @@ export interface WallboardDeps {
   events: (limit: number) => Promise<FloorEventRow[]>;
   /** Calls in progress (caller numbers for the agents' current calls). */
   calls: () => Iterable<{ view(): { contactId: string; caller: string; agent?: string } }>;
+  /** The supervisor listening to / whispering on / barging into a call, if any (the board's Listen, Whisper, Barge buttons). */
+  monitorOf?: (contactId: string) => { supervisorId: string; mode: string } | undefined;
   config: () => { name: string; agents: readonly { id: string; name: string }[]; floor: { boardRefreshSec: number } };
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
   audit?: Audit | undefined;
@@ -64,6 +66,7 @@ export interface Board {
     callId?: string;
     queue?: string;
     caller?: string;
+    monitor?: { supervisor: string; mode: string };
     today: { handled: number; ahtSec: number | null; occupancy: number | null } | null;
   }[];
   intervals: { start: string; offered: number; answered: number; abandoned: number; serviceLevel: number | null }[];
@@ -100,6 +103,10 @@ export async function computeBoard(deps: WallboardDeps): Promise<Board> {
     const v = c.view();
     callerOf.set(v.contactId, v.caller);
   }
+  const monitorField = (callId: string | undefined) => {
+    const m = callId !== undefined ? deps.monitorOf?.(callId) : undefined;
+    return m ? { monitor: { supervisor: m.supervisorId, mode: m.mode } } : {};
+  };
   const cfg = deps.config();
   const names = new Map(cfg.agents.map((a) => [a.id, a.name]));
   const query = new URLSearchParams({
@@ -131,6 +138,7 @@ export async function computeBoard(deps: WallboardDeps): Promise<Board> {
           ...(a.callId !== undefined ? { callId: a.callId } : {}),
           ...(a.queue !== undefined ? { queue: a.queue } : {}),
           ...(a.callId !== undefined && callerOf.has(a.callId) ? { caller: callerOf.get(a.callId)! } : {}),
+          ...monitorField(a.callId),
           today: r ? { handled: r.handled, ahtSec: r.ahtSec, occupancy: r.occupancy } : null,
         };
       }),

@@ -65,7 +65,11 @@ export type AuditAction =
   | 'surge.manual'
   | 'surge.action'
   | 'wallboard.read'
-  | 'help.requested';
+  | 'help.requested'
+  /** A supervisor started listening to a call (target: contact id; detail: mode, agent, ok), changed listen / whisper / barge (detail: mode, was), or stopped. */
+  | 'call.monitor'
+  | 'call.monitor.mode'
+  | 'call.monitor.stop';
 
 export interface AuditEntry {
   /** Who: an agent or supervisor id, or 'system'. */

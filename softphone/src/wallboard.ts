@@ -55,6 +55,7 @@ interface Board {
     callId?: string;
     queue?: string;
     caller?: string;
+    monitor?: { supervisor: string; mode: string };
     today: { handled: number; ahtSec: number | null; occupancy: number | null } | null;
   }[];
   intervals: { start: string; offered: number; answered: number; abandoned: number; serviceLevel: number | null }[];
@@ -269,6 +270,7 @@ function renderEvents(b: Board): void {
 
 function renderAgents(b: Board): void {
   const body = document.querySelector('#agents tbody')!;
+  const focused = body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.key : undefined;
   body.replaceChildren();
   for (const a of b.agents) {
     const tr = el('tr', { 'data-agent': a.id });
@@ -282,14 +284,50 @@ function renderAgents(b: Board): void {
       el('td', { 'data-field': 'occupancy', 'data-value': String(a.today?.occupancy ?? '') }, pct(a.today?.occupancy)),
     );
     const ctl = el('td', { class: 'ctl' });
-    const ready = el('button', { type: 'button', 'aria-label': `Make ${a.id} ready` }, 'Ready');
+    const ready = el('button', { type: 'button', 'aria-label': `Make ${a.id} ready`, 'data-key': `${a.id}:ready` }, 'Ready');
     ready.addEventListener('click', () => void post(`/api/v1/supervisor/agents/${encodeURIComponent(a.id)}/state`, { state: 'ready' }));
-    const out = el('button', { type: 'button', 'aria-label': `Log ${a.id} out` }, 'Log out');
+    const out = el('button', { type: 'button', 'aria-label': `Log ${a.id} out`, 'data-key': `${a.id}:logout` }, 'Log out');
     out.addEventListener('click', () => void post(`/api/v1/supervisor/agents/${encodeURIComponent(a.id)}/logout`, {}));
     ctl.append(ready, out);
+    if (a.callId && a.state === 'on-call') ctl.append(monitorButtons(a.id, a.callId, a.monitor));
     tr.append(ctl);
     body.append(tr);
   }
+  // The board is re-rendered on every push: keep the keyboard focus on the same control.
+  if (focused) body.querySelector<HTMLElement>(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+}
+
+const MONITOR_VERBS = [
+  ['listen', 'Listen', 'Listen to'],
+  ['whisper', 'Whisper', 'Whisper to the agent on'],
+  ['barge', 'Barge', 'Barge into'],
+] as const;
+
+/** Listen / Whisper / Barge (the pressed one is the mode in force; your desk phone rings to join), and Stop. */
+function monitorButtons(agentId: string, callId: string, m: { supervisor: string; mode: string } | undefined): HTMLElement {
+  const g = el('span', { role: 'group', class: 'monitor', 'aria-label': `Monitor ${agentId}'s call` });
+  const url = `/api/v1/supervisor/calls/${encodeURIComponent(callId)}/monitor`;
+  for (const [mode, text, verb] of MONITOR_VERBS) {
+    const b = el(
+      'button',
+      {
+        type: 'button',
+        'data-key': `${agentId}:${mode}`,
+        'data-mode': mode,
+        'aria-pressed': String(m?.mode === mode),
+        'aria-label': `${verb} ${agentId}'s call${m ? ` (${m.supervisor} is ${m.mode === 'listen' ? 'listening' : m.mode === 'whisper' ? 'whispering' : 'barged in'})` : ''}`,
+      },
+      text,
+    );
+    b.addEventListener('click', () => void post(url, { mode }));
+    g.append(b);
+  }
+  if (m) {
+    const stop = el('button', { type: 'button', 'data-key': `${agentId}:stop`, 'aria-label': `Stop monitoring ${agentId}'s call` }, 'Stop');
+    stop.addEventListener('click', () => void post(`${url}/stop`, {}));
+    g.append(stop);
+  }
+  return g;
 }
 
 function render(b: Board): void {

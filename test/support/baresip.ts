@@ -30,12 +30,14 @@ export async function startDeskPhone(o: {
   toneHz: number;
   /** Registration interval asked for, seconds (default 60). */
   regint?: number;
+  /** 'manual': the phone rings and is never answered (default 'auto'). */
+  answermode?: 'auto' | 'manual';
 }): Promise<DeskPhone> {
   mkdirSync(join(o.dir, 'rec'), { recursive: true });
   writeFileSync(join(o.dir, 'tone.wav'), encodeWav(8000, 1, tone(o.toneHz, 120_000, { amp: 6000 })));
   writeFileSync(
     join(o.dir, 'accounts'),
-    `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=${o.regint ?? 60};answermode=auto\n`,
+    `<sip:${o.user}@${o.registrar};transport=udp>;auth_pass=${o.password};regint=${o.regint ?? 60};answermode=${o.answermode ?? 'auto'}\n`,
   );
   writeFileSync(
     join(o.dir, 'config'),

@@ -10,7 +10,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
 export const softphoneDist = join(root, 'dist');
-const WALLBOARD_FILES = ['wallboard.html', 'wallboard.css'];
+/**
+ * The pages: each its own bundle (only the agent desktop carries sip.js) and the static files
+ * beside it. The agent desktop, the QA workspace, the supervisors' wallboard, the work orders.
+ */
+const PAGES: readonly { entry: string; out: string; files: readonly string[] }[] = [
+  { entry: 'main.ts', out: 'app.js', files: ['index.html', 'style.css'] },
+  { entry: 'qa.ts', out: 'qa.js', files: ['qa.html', 'qa.css'] },
+  { entry: 'wallboard.ts', out: 'wallboard.js', files: ['wallboard.html', 'wallboard.css'] },
+  { entry: 'workorders.ts', out: 'workorders.js', files: ['workorders.html', 'workorders.css'] },
+];
 
 function newestMtime(dir: string): number {
   let t = 0;
@@ -22,53 +31,22 @@ function newestMtime(dir: string): number {
 }
 
 export async function buildSoftphone(opts: { force?: boolean } = {}): Promise<string> {
-  const out = join(softphoneDist, 'app.js');
-  const srcTime = Math.max(
-    newestMtime(join(root, 'src')),
-    statSync(join(root, 'index.html')).mtimeMs,
-    statSync(join(root, 'style.css')).mtimeMs,
-    // The QA workspace (qa.html, src/qa.ts): a second page and bundle.
-    statSync(join(root, 'qa.html')).mtimeMs,
-    statSync(join(root, 'qa.css')).mtimeMs,
-    ...WALLBOARD_FILES.map((f) => statSync(join(root, f)).mtimeMs),
-  );
-  const qaOut = join(softphoneDist, 'qa.js');
+  const srcTime = Math.max(newestMtime(join(root, 'src')), ...PAGES.flatMap((p) => p.files.map((f) => statSync(join(root, f)).mtimeMs)));
   const fresh = (f: string): boolean => existsSync(f) && statSync(f).mtimeMs >= srcTime;
-  if (!opts.force && fresh(out) && fresh(qaOut)) return softphoneDist;
+  if (!opts.force && PAGES.every((p) => fresh(join(softphoneDist, p.out)))) return softphoneDist;
   mkdirSync(softphoneDist, { recursive: true });
-  await build({
-    entryPoints: [join(root, 'src', 'main.ts')],
-    bundle: true,
-    format: 'iife',
-    target: 'es2020',
-    outfile: out,
-    sourcemap: true,
-    logLevel: 'warning',
-  });
-  await build({
-    entryPoints: [join(root, 'src', 'qa.ts')],
-    bundle: true,
-    format: 'iife',
-    target: 'es2020',
-    outfile: qaOut,
-    sourcemap: true,
-    logLevel: 'warning',
-  });
-  copyFileSync(join(root, 'qa.html'), join(softphoneDist, 'qa.html'));
-  copyFileSync(join(root, 'qa.css'), join(softphoneDist, 'qa.css'));
-  // The supervisors' wallboard: a second page, its own bundle (no sip.js).
-  await build({
-    entryPoints: [join(root, 'src', 'wallboard.ts')],
-    bundle: true,
-    format: 'iife',
-    target: 'es2020',
-    outfile: join(softphoneDist, 'wallboard.js'),
-    sourcemap: true,
-    logLevel: 'warning',
-  });
-  for (const f of WALLBOARD_FILES) copyFileSync(join(root, f), join(softphoneDist, f));
-  copyFileSync(join(root, 'index.html'), join(softphoneDist, 'index.html'));
-  copyFileSync(join(root, 'style.css'), join(softphoneDist, 'style.css'));
+  for (const page of PAGES) {
+    await build({
+      entryPoints: [join(root, 'src', page.entry)],
+      bundle: true,
+      format: 'iife',
+      target: 'es2020',
+      outfile: join(softphoneDist, page.out),
+      sourcemap: true,
+      logLevel: 'warning',
+    });
+    for (const f of page.files) copyFileSync(join(root, f), join(softphoneDist, f));
+  }
   return softphoneDist;
 }
 

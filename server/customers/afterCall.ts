@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type pg from 'pg';
 import type { Clock } from '../../lib/clock.ts';
+import { Emitter } from '../../lib/events.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import { HttpError } from '../http/server.ts';
 import { loadCards, matchCards, type KnowledgeCard } from '../knowledge/cards.ts';
@@ -88,6 +89,8 @@ export class AfterCall {
   readonly outbox: PgWebhookStore;
   readonly workOrders: WorkOrderService;
   readonly dispatcher: WebhookDispatcher;
+  /** Work orders created, changed or escalated: pushed to the work-orders page (SSE). */
+  readonly changes = new Emitter<{ workorder: [type: string, body: Record<string, unknown>] }>();
   readonly clock: Clock;
   readonly audit: Audit | undefined;
 
@@ -111,6 +114,7 @@ export class AfterCall {
       deps.clock,
       () => this.config.workOrders,
       async (type, body) => {
+        this.changes.emit('workorder', type, body);
         await this.outbox.enqueue(type, body);
         this.dispatcher.poke();
       },
@@ -129,7 +133,8 @@ export class AfterCall {
     const b = this.deps.bearer(req);
     if (b) return b;
     const x = this.deps.basic(req);
-    return x ? { ...x, agent: false } : undefined;
+    // An agent signing in with their own password (the work-orders page) acts as that agent.
+    return x ? { ...x, agent: x.role === 'agent' } : undefined;
   }
 
   start(): this {

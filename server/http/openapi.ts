@@ -245,6 +245,14 @@ const OTHER_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: 'GET',
+    path: '/api/v1/workorders/events',
+    summary: 'Work orders created, changed and escalated, as Server-Sent Events',
+    tag: 'work orders',
+    auth: 'basic',
+    produces: ['text/event-stream'],
+  },
+  {
+    method: 'GET',
     path: '/api/v1/workorders/config',
     summary: 'Categories, priorities, states and transitions',
     tag: 'work orders',

@@ -44,6 +44,11 @@ export function challengeFor(req: IncomingMessage | undefined): string {
     const presented = /^Bearer\s/i.test(req?.headers.authorization ?? '') || /[?&]token=/.test(req?.url ?? '');
     return `Bearer realm="${HTTP_REALM}"${presented ? ', error="invalid_token"' : ''}`;
   }
+  // Our own pages (QA workspace, work orders) sign in with a form and say so with
+  // X-Requested-With: a Basic challenge would make the browser put its own password dialog over
+  // the page (and hold the request until it is answered), so they get the same challenge under
+  // another scheme name, which browsers do not prompt for.
+  if (req?.headers['x-requested-with']) return `FormBasic realm="${HTTP_REALM}", charset="UTF-8"`;
   return `Basic realm="${HTTP_REALM}", charset="UTF-8"`;
 }
 

@@ -6,6 +6,7 @@
  *   GET   /api/v1/workorders/{id}                          the order and its history
  *   PATCH /api/v1/workorders/{id}                          state (along the configured transitions), owner, priority, comment; version
  *   GET   /api/v1/workorders/config                        categories, priorities, states and transitions (for the page)
+ *   GET   /api/v1/workorders/events                        Server-Sent Events: created, changed, escalated (the page)
  *
  * Agents (Bearer) and supervisors/admin (Basic) may create and change; qa reads. A change against a
  * stale version, or a transition the config does not allow, is a 409.
@@ -84,6 +85,22 @@ export function createWorkOrdersApi(ac: AfterCall, who: (req: IncomingMessage) =
         return true;
       }
       throw new HttpError(405, 'GET or POST');
+    }
+    if (parts.length === 1 && parts[0] === 'events') {
+      // Server-Sent Events: every creation, change and escalation, so the page never polls.
+      if (method !== 'GET') throw new HttpError(405, 'GET');
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(': work orders\n\n');
+      const send = (type: string, body: Record<string, unknown>): void => {
+        res.write(`event: workorder\ndata: ${JSON.stringify({ type, ...body })}\n\n`);
+      };
+      ac.changes.on('workorder', send);
+      const ping = setInterval(() => res.write(': ping\n\n'), 25_000);
+      req.on('close', () => {
+        ac.changes.off('workorder', send);
+        clearInterval(ping);
+      });
+      return true;
     }
     if (parts.length === 1 && parts[0] === 'config') {
       const c = ac.config.workOrders;

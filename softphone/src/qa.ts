@@ -70,7 +70,12 @@ const qa = {
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(path, {
     ...init,
-    headers: { authorization: qa.auth, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+    headers: {
+      authorization: qa.auth,
+      'x-requested-with': 'fetch',
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+      ...(init.headers ?? {}),
+    },
   });
   const body = (await res.json().catch(() => ({}))) as T & { error?: string };
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);

@@ -60,6 +60,7 @@ import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
 import { dialCallback } from './callback.ts';
 import { dial } from './dial.ts';
+import { InternalCalls, SYSTEM_AUX_INTERNAL } from './internalCall.ts';
 import { admit, type AdmissionContext } from './admission.ts';
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
@@ -217,6 +218,18 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       onStart: (c) => outboundCalls.set(c.contactId, c),
       onEnd: (c) => outboundCalls.delete(c.contactId),
     };
+    // Calls placed from agents' desk phones (another agent, an external number): the consult
+    // half of a desk phone's attended transfer (internalCall.ts; REFER with Replaces in transfer.ts).
+    const internalCalls = new InternalCalls({
+      sip,
+      media,
+      acd,
+      sipDomain: srv.sipRealm,
+      agents: () => watcher.current.agents,
+      dialCheck: (number) => void outboundTrunks.target(number),
+      dial: (m, number, o) => dial({ sip, trunks: outboundTrunks, log }, m, { number, agentId: o.agentId, signal: o.signal }),
+    });
+    stoppers.push(async () => internalCalls.close());
     // Callbacks at the head of their queue: agent first, then the customer (callback.ts), with
     // the outcome back to the ACD for its retries.
     dispatchAcdEvents(acd, calls, cdr, desk, async (e) => {
@@ -533,6 +546,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
       void (async () => {
+        if (await internalCalls.invite(req, res)) return;
         const admitted = await admit(admission, req, res, log);
         if (!admitted) return;
         // The flows in force at arrival: a reload mid-call does not change this caller's IVR.
@@ -594,7 +608,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
  * browser agent's desktop reconnects (agentDesk.ts). Agents cannot pick these from the desktop.
  */
 function withSystemAux(codes: CentreConfig['auxCodes']): CentreConfig['auxCodes'][number][] {
-  const system = [{ code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' }];
+  const system = [
+    { code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' },
+    { code: SYSTEM_AUX_INTERNAL, label: 'On an internal call (desk phone)' },
+  ];
   return [...codes, ...system.filter((x) => !codes.some((c) => c.code === x.code))];
 }
 

@@ -34,10 +34,12 @@ export function parseReferTo(req: SipRequest): ReferTarget | undefined {
   if (!uri) return undefined;
   const user = uri.scheme === 'tel' ? uri.opaque?.split(';')[0] : uri.user;
   const target: ReferTarget = { uri, user };
-  const replaces = uri.headers ? headerParam(uri.headers, 'replaces') : undefined;
-  if (replaces !== undefined) {
-    const r = parseReplaces(replaces);
-    if (r) target.replaces = r;
+  if (uri.headers && /(^|&)replaces=/i.test(uri.headers)) {
+    // A Replaces that names no dialog (or does not decode) is a bad request, not a blind transfer.
+    const value = headerParam(uri.headers, 'replaces');
+    const r = value === undefined ? undefined : parseReplaces(value);
+    if (!r) return undefined;
+    target.replaces = r;
   }
   return target;
 }

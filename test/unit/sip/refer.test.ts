@@ -41,4 +41,13 @@ describe('REFER (RFC 3515) Refer-To', () => {
     expect(parseReplaces('id;from-tag=f;to-tag=t;early-only')).toEqual({ callId: 'id', toTag: 't', fromTag: 'f', earlyOnly: true });
     expect(parseReplaces('id;to-tag=t')).toBeUndefined();
   });
+
+  it('refuses a Replaces that names no dialog (no tags, a bad escape) rather than treating it as a blind transfer', () => {
+    expect(parseReferTo(refer('<sip:1005@127.0.0.1?Replaces=abc%3Bto-tag%3Dt1>'))).toBeUndefined();
+    expect(parseReferTo(refer('<sip:1005@127.0.0.1?Replaces=%zz>'))).toBeUndefined();
+    // Other URI headers alone are not a Replaces: a blind transfer as before.
+    const r = parseReferTo(refer('<sip:1005@127.0.0.1?X-Note=hi>'));
+    expect(r?.user).toBe('1005');
+    expect(r?.replaces).toBeUndefined();
+  });
 });

@@ -61,6 +61,7 @@ import { dispatchAcdEvents } from './acdDispatch.ts';
 import { dialCallback } from './callback.ts';
 import { dial } from './dial.ts';
 import { InternalCalls, SYSTEM_AUX_INTERNAL } from './internalCall.ts';
+import { TrunkRegistrations } from './trunkRegistrations.ts';
 import { admit, type AdmissionContext } from './admission.ts';
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
@@ -230,6 +231,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       dial: (m, number, o) => dial({ sip, trunks: outboundTrunks, log }, m, { number, agentId: o.agentId, signal: o.signal }),
     });
     stoppers.push(async () => internalCalls.close());
+    // Outbound trunks that ask for it register with their carrier once SIP listens (below).
+    const trunkRegistrations = new TrunkRegistrations(sip);
     // Callbacks at the head of their queue: agent first, then the customer (callback.ts), with
     // the outcome back to the ACD for its retries.
     dispatchAcdEvents(acd, calls, cdr, desk, async (e) => {
@@ -342,7 +345,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       const who = basic(req);
       if (!who) throw new HttpError(401, 'authentication required');
       if (!REPORT_ROLES.has(who.role)) throw new HttpError(403, `role ${who.role} may not read the live view`);
-      sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
+      sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()), trunks: trunkRegistrations.states() });
       return true;
     };
     // ---- Supervisor floor: alerts, surge plans, wallboard, supervisor controls (issue 16) ----
@@ -480,6 +483,11 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         ? { tls: { host: srv.sip.host, port: srv.sip.tls.port, cert: sipTlsCert.cert, key: sipTlsCert.key } }
         : {}),
     });
+
+    // Trunk registrations (centre.yaml outbound.trunks.<name>.register): refreshed, retried, reloaded.
+    trunkRegistrations.configure(config.outbound);
+    stoppers.push(() => trunkRegistrations.stop());
+    watcher.on('reload', (next) => trunkRegistrations.configure(next.outbound));
 
     let trunks = new TrunkTable(config.trunks);
     const tts = new EspeakTts({ cacheDir: srv.ttsCacheDir });

@@ -23,7 +23,7 @@ import { log as rootLog, type Logger } from '../../lib/log.ts';
 import type { MediaCall, MediaPlane } from '../../media/index.ts';
 import { PlainRtpLeg } from '../../media/index.ts';
 import { parseNameAddr, parseUri, SipError, type Dialog, type SipRequest, type SipServerResponse, type SipStack } from '../sip/index.ts';
-import type { Replaces } from '../sip/refer.ts';
+import { replacesDialog, type Replaces } from '../sip/refer.ts';
 import type { Call } from './call.ts';
 import { adoptConsult, completeTransfer, consultOf } from './consult.ts';
 import { dropAgentHold, setHold } from './hold.ts';
@@ -59,6 +59,8 @@ export class InternalCall {
   /** The far party was handed over to a customer call (attended transfer): do not hang it up. */
   #handedOver = false;
   #media: MediaCall | undefined;
+  /** The dialler's leg to an external number (it holds the trunk slot until hung up). */
+  #outbound: CallLeg | undefined;
 
   constructor(
     private readonly ctx: InternalCallContext,
@@ -74,10 +76,7 @@ export class InternalCall {
   /** Does `r` (a Replaces header or Refer-To parameter) name the agent's dialog of this call? */
   matches(r: Replaces): boolean {
     const d = this.caller.dialog;
-    if (!d || d.callId !== r.callId) return false;
-    // RFC 3891: to-tag is ours (the recipient of the replaced dialog), from-tag the phone's. Some
-    // phones swap them; the Call-ID and both tags still name one dialog only.
-    return (r.toTag === d.localTag && r.fromTag === d.remoteTag) || (r.toTag === d.remoteTag && r.fromTag === d.localTag);
+    return d !== undefined && replacesDialog(d, r);
   }
 
   async run(req: SipRequest, res: SipServerResponse): Promise<void> {
@@ -97,6 +96,7 @@ export class InternalCall {
         if (!out.media || !out.dialog) throw new SipError(500, 'outbound leg without media or dialog');
         // The dialler's leg frees its trunk slot when hung up: the far leg hangs it up with itself.
         this.far.ringing.signal.addEventListener('abort', () => out.hangUp(), { once: true });
+        this.#outbound = out;
         this.far.attachMedia(out.media);
         this.far.answered(out.dialog);
       }
@@ -179,8 +179,9 @@ export class InternalCall {
   async handOver(media: MediaCall): Promise<CallLeg> {
     const dialog = this.far.dialog;
     if (this.ended || !dialog || this.far.state !== 'up') throw new SipError(481, 'consult call not answered');
-    const leg = new CallLeg('consult', this.far.party);
-    const rtp = await media.createRtpLeg();
+    // An external party keeps the dialler's leg, so hanging it up later frees its trunk slot.
+    const leg = this.#outbound ?? new CallLeg('consult', this.far.party);
+    const rtp = this.#outbound ? await media.createTrunkLeg() : await media.createRtpLeg();
     try {
       const answer = await dialog.modify(rtp.offer(media.law ? { law: media.law } : {}));
       await rtp.setAnswer(answer ?? '');
@@ -190,7 +191,7 @@ export class InternalCall {
     }
     this.#handedOver = true;
     leg.attachMedia(rtp);
-    leg.answered(dialog);
+    if (leg.state !== 'up') leg.answered(dialog);
     this.finish('replaced');
     return leg;
   }

@@ -44,6 +44,16 @@ export function parseReferTo(req: SipRequest): ReferTarget | undefined {
   return target;
 }
 
+/**
+ * Does `r` name this dialog of ours (RFC 3891 §3)? to-tag is the tag of the party receiving the
+ * replacing request (ours), from-tag the other's. Some phones swap them; Call-ID and both tags
+ * still name one dialog only, so the swapped form is accepted too.
+ */
+export function replacesDialog(d: { callId: string; localTag: string; remoteTag: string }, r: Replaces): boolean {
+  if (d.callId !== r.callId) return false;
+  return (r.toTag === d.localTag && r.fromTag === d.remoteTag) || (r.toTag === d.remoteTag && r.fromTag === d.localTag);
+}
+
 /** `Replaces: callid;to-tag=a;from-tag=b[;early-only]` (RFC 3891 §6.1). */
 export function parseReplaces(value: string): Replaces | undefined {
   const [callId, ...params] = value.split(';').map((p) => p.trim());

@@ -228,6 +228,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sipDomain: srv.sipRealm,
       agents: () => watcher.current.agents,
       dialCheck: (number) => void outboundTrunks.target(number),
+      // The centre's own numbers (IVR) from a desk phone go to the IVR, not out through a trunk.
+      inbound: (source, dialled) => trunks.trunkFor(source) !== undefined && trunks.route(source, dialled) !== undefined,
       dial: (m, number, o) => dial({ sip, trunks: outboundTrunks, log }, m, { number, agentId: o.agentId, signal: o.signal }),
     });
     stoppers.push(async () => internalCalls.close());

@@ -10,7 +10,8 @@
  *   trunk admission (admission.ts) as before.
  * - To an agent: their newest registration is rung; while the call lasts they are not-ready with
  *   the system reason `internal-call`, so the ACD offers them no customer call meanwhile; they
- *   become available again when it ends (and, after a transfer, when the customer call ends).
+ *   become available again when it ends (and, after a transfer, when the customer call ends). The
+ *   calling agent, when they were available, is not-ready the same way while they call.
  * - To an external number: dial.ts (the outbound trunk the number routes to, its caller-ID policy).
  *
  * An internal call has a media call of its own, a plain bridge between the two legs, no recording
@@ -45,6 +46,8 @@ export interface InternalCallContext {
   dial?: (media: MediaCall, number: string, o: { agentId: string; signal: AbortSignal }) => Promise<CallLeg>;
   /** Throws (with an HTTP-like `status`) when no trunk would take the number. */
   dialCheck?: (number: string) => void;
+  /** Would the trunk admission route this number from this source (the centre's own numbers)? */
+  inbound?: (source: string, dialled: string) => boolean;
 }
 
 export type InternalTarget = { kind: 'agent'; agentId: string } | { kind: 'external'; number: string };
@@ -200,6 +203,7 @@ export class InternalCall {
     if (this.ended) return;
     this.ended = true;
     this.registry.delete(this);
+    this.registry.free(this.agentId);
     this.caller.hangUp();
     if (!this.#handedOver) {
       this.far.hangUp();
@@ -246,14 +250,16 @@ export class InternalCalls {
     const source = req.source?.address;
     const bindings = await this.ctx.sip.lookup(agentId);
     if (!source || !bindings.some((b) => b.source.address === source)) return false;
+    // A number the centre itself answers (an IVR's number) is not dialled out: admission takes it.
+    const dialled = parseUri(req.uri)?.user ?? '';
+    if (!this.ctx.agents().some((a) => a.id === dialled) && this.ctx.inbound?.(source, dialled)) return false;
     const who = await this.ctx.sip.authenticate(req, res, true);
     if (who === undefined) return true; // challenged (407) or refused (403)
     if (who !== agentId) {
       res.send(403, { reason: "Forbidden - not this agent's credentials" });
       return true;
     }
-    const user = parseUri(req.uri)?.user ?? '';
-    const target = this.targetOf(agentId, user, res);
+    const target = this.targetOf(agentId, dialled, res);
     if (!target) return true;
     if (req.body.length === 0) {
       res.send(488, { reason: 'Not Acceptable Here - an offer is needed' });
@@ -261,6 +267,8 @@ export class InternalCalls {
     }
     const call = new InternalCall(this.ctx, this, agentId, target);
     this.#calls.add(call);
+    // The calling agent, if free, is not offered customers meanwhile either.
+    this.busy(agentId);
     call.log.info({ target }, 'internal call from a desk phone');
     await call.run(req, res);
     return true;

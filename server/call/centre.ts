@@ -61,6 +61,8 @@ import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
 import { dialCallback } from './callback.ts';
 import { dial } from './dial.ts';
+import { InternalCalls, SYSTEM_AUX_INTERNAL } from './internalCall.ts';
+import { TrunkRegistrations } from './trunkRegistrations.ts';
 import { admit, type AdmissionContext } from './admission.ts';
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
@@ -218,6 +220,22 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       onStart: (c) => outboundCalls.set(c.contactId, c),
       onEnd: (c) => outboundCalls.delete(c.contactId),
     };
+    // Calls placed from agents' desk phones (another agent, an external number): the consult
+    // half of a desk phone's attended transfer (internalCall.ts; REFER with Replaces in transfer.ts).
+    const internalCalls = new InternalCalls({
+      sip,
+      media,
+      acd,
+      sipDomain: srv.sipRealm,
+      agents: () => watcher.current.agents,
+      dialCheck: (number) => void outboundTrunks.target(number),
+      // The centre's own numbers (IVR) from a desk phone go to the IVR, not out through a trunk.
+      inbound: (source, dialled) => trunks.trunkFor(source) !== undefined && trunks.route(source, dialled) !== undefined,
+      dial: (m, number, o) => dial({ sip, trunks: outboundTrunks, log }, m, { number, agentId: o.agentId, signal: o.signal }),
+    });
+    stoppers.push(async () => internalCalls.close());
+    // Outbound trunks that ask for it register with their carrier once SIP listens (below).
+    const trunkRegistrations = new TrunkRegistrations(sip);
     // Callbacks at the head of their queue: agent first, then the customer (callback.ts), with
     // the outcome back to the ACD for its retries.
     dispatchAcdEvents(acd, calls, cdr, desk, async (e) => {
@@ -330,7 +348,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       const who = basic(req);
       if (!who) throw new HttpError(401, 'authentication required');
       if (!REPORT_ROLES.has(who.role)) throw new HttpError(403, `role ${who.role} may not read the live view`);
-      sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
+      sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()), trunks: trunkRegistrations.states() });
       return true;
     };
     // ---- Supervisor floor: alerts, surge plans, wallboard, supervisor controls (issue 16) ----
@@ -478,6 +496,11 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         : {}),
     });
 
+    // Trunk registrations (centre.yaml outbound.trunks.<name>.register): refreshed, retried, reloaded.
+    trunkRegistrations.configure(config.outbound);
+    stoppers.push(() => trunkRegistrations.stop());
+    watcher.on('reload', (next) => trunkRegistrations.configure(next.outbound));
+
     let trunks = new TrunkTable(config.trunks);
     const tts = new EspeakTts({ cacheDir: srv.ttsCacheDir });
     const lookup = httpLookup({ userAgent: 'callcentre' });
@@ -543,6 +566,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
       void (async () => {
+        if (await internalCalls.invite(req, res)) return;
         const admitted = await admit(admission, req, res, log);
         if (!admitted) return;
         // The flows in force at arrival: a reload mid-call does not change this caller's IVR.
@@ -604,7 +628,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
  * browser agent's desktop reconnects (agentDesk.ts). Agents cannot pick these from the desktop.
  */
 function withSystemAux(codes: CentreConfig['auxCodes']): CentreConfig['auxCodes'][number][] {
-  const system = [{ code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' }];
+  const system = [
+    { code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' },
+    { code: SYSTEM_AUX_INTERNAL, label: 'On an internal call (desk phone)' },
+  ];
   return [...codes, ...system.filter((x) => !codes.some((c) => c.code === x.code))];
 }
 

@@ -14,7 +14,8 @@
  * Each caller hangs up (BYE) 12 s after the last one of its stage arrived. For each stage: once
  * every call has reached it, two forced GCs (node --expose-gc, which run.ts passes to this bench),
  * heapUsed less heapUsed before the stage, divided by the calls up at that moment. Then, once the
- * callers have hung up and the calls are gone, the heap again (what the calls left behind).
+ * callers have hung up and the calls are gone, the heap again (what the calls left behind; this
+ * includes the SIP stack's ended dialogs and transactions, which it keeps 32 s for retransmissions).
  * Every run is bounded (4 minutes in all). Prints one JSON line; bytes are per call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -206,7 +206,6 @@ export async function loadForBuckets(pool: pg.Pool | pg.PoolClient, from: number
      SELECT e.body FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS c(caller, lo, hi)
        JOIN kpi_contact_spans k ON k.customer AND k.caller = c.caller AND k.arrived_ms > c.lo AND k.arrived_ms <= c.hi + $5::bigint
        JOIN cc_events e ON e.contact_id = k.contact_id AND e.type = 'contact.arrived'
-       WHERE NOT (k.contact_id = ANY($1::text[]))
      UNION ALL
      SELECT body FROM cc_events WHERE contact_id LIKE 'agent:%' AND ts_ms >= $6 AND ts_ms < $7
      UNION ALL
@@ -420,13 +419,9 @@ export async function refreshDirty(pool: pg.Pool, s: KpiSettings, now: number, l
     `SELECT bucket_start FROM kpi_rollup_buckets WHERE dirty AND bucket_start + ${GRAIN_MS} <= $1 ORDER BY bucket_start LIMIT $2`,
     [now, limit],
   );
-  let n = 0;
-  for (const row of r.rows) {
-    const b = Number(row.bucket_start);
-    await refreshBuckets(pool, b, b + GRAIN_MS, s, now);
-    n++;
-  }
-  return n;
+  const starts = r.rows.map((row) => Number(row.bucket_start));
+  for (const [a, b] of spansOf(starts)) await refreshBuckets(pool, a, b, s, now);
+  return starts.length;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,7 +469,7 @@ export async function rollupReport(
   const dirty = rows.filter((r) => r.dirty && r.fp === fp).map((r) => Number(r.bucket_start));
   if (dirty.length > 0 && dirty.length <= (opts.refreshLimit ?? 32)) {
     const now = opts.now ?? req.asOf;
-    for (const b of dirty) if (b + GRAIN_MS <= req.asOf) await refreshBuckets(pool, b, b + GRAIN_MS, s, now);
+    for (const [a, b] of spansOf(dirty.filter((t) => t + GRAIN_MS <= req.asOf))) await refreshBuckets(pool, a, b, s, now);
     rows = await statusOf();
   }
   const clean = new Set(rows.filter((r) => !r.dirty && !r.open && r.fp === fp).map((r) => Number(r.bucket_start)));
@@ -583,6 +578,17 @@ export async function rollupReport(
       ...(req.dimension === 'agent' ? { agents: req.keys } : {}),
     }),
   });
+}
+
+/** Consecutive 15-minute interval starts joined into [start, end) ranges, one refresh each. */
+function spansOf(starts: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const t of [...starts].sort((x, y) => x - y)) {
+    const last = out[out.length - 1];
+    if (last && last[1] === t) last[1] = t + GRAIN_MS;
+    else out.push([t, t + GRAIN_MS]);
+  }
+  return out;
 }
 
 function runs(pieces: readonly Piece[]): Piece[][] {

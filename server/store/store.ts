@@ -51,6 +51,8 @@ export interface StoreOptions {
   writer?: Partial<Pick<WriterOptions, 'batchSize' | 'flushDelayMs' | 'retryMinMs' | 'retryMaxMs'>>;
   /** Reporting only (CLI): no spool, no writer, no retention timer. */
   readOnly?: boolean;
+  /** How often dirty KPI rollup intervals are computed in the background (ms; default 10 s, 0 = never). */
+  rollupRefreshMs?: number;
   /** This process as a node (heartbeat, crash recovery); name defaults to host and spool dir. */
   node?: Partial<NodeOptions>;
 }
@@ -162,11 +164,13 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       }
       // KPI rollups (#17): dirty intervals are computed again in the background (any node).
       const pr = pool;
-      stopRollups = startRefresher(
-        pr,
-        () => settings,
-        () => clock.now(),
-      );
+      if (opts.rollupRefreshMs !== 0)
+        stopRollups = startRefresher(
+          pr,
+          () => settings,
+          () => clock.now(),
+          opts.rollupRefreshMs,
+        );
     }
     const p = pool;
     const sp = spool;

@@ -53,6 +53,7 @@ beforeAll(async () => {
     recordingsDir: join(root, 'rec'),
     kpi: SETTINGS,
     writer: { batchSize: 200, flushDelayMs: 5, retryMinMs: 50, retryMaxMs: 500 },
+    rollupRefreshMs: 0, // the test computes intervals itself, to see them dirty first
   });
   await emitAll([...scriptedDay(), ...syntheticDay({ calls: 1200, agents: 30, day: D1, seed: 5 })]);
 }, 120_000);

@@ -71,8 +71,8 @@ export function rawWindow(from: number, to: number, s: KpiSettings): LoadWindow 
  * Record the batch's contacts' spans and mark every interval whose figures the batch may change:
  * the span of each contact of the batch's transfer/callback chains, the chains of the same caller's
  * earlier customer calls within the FCR window (their repeat-contact FCR), and for agent streams
- * the time since the stream's previous event (a new session: since it began, up to now, since it
- * may cut short a session a crashed node left open). Idempotent; call after the batch is stored.
+ * the time since the stream's previous event (a new session: from its start up to now, at most the
+ * agent lookback, since it may cut short a session a crashed node left open). Idempotent; call after the batch is stored.
  */
 export async function markDirty(pool: pg.Pool | pg.PoolClient, events: readonly CcEvent[], s: KpiSettings, now: number): Promise<void> {
   const spans = new Map<string, { first: number; last: number; arrived?: number; caller?: string; prev?: string; customer: boolean }>();
@@ -143,7 +143,8 @@ export async function markDirty(pool: pg.Pool | pg.PoolClient, events: readonly 
     );
     prev.rows.forEach((r, i) => {
       const e = agentFirst[i]!;
-      agentMarks.push([Math.min(Number(r.ts), e.ts), e.seq === 1 ? Math.max(e.ts, now) : e.ts]);
+      // A new session may cut short one a crashed node left open, which counts for AGENT_LOOKBACK_MS at most.
+      agentMarks.push([Math.min(Number(r.ts), e.ts), e.seq === 1 ? Math.max(e.ts, Math.min(now, e.ts + AGENT_LOOKBACK_MS)) : e.ts]);
     });
     await pool.query(
       `INSERT INTO kpi_rollup_buckets (bucket_start, dirty)

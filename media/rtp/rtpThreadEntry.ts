@@ -104,8 +104,11 @@ class RtpThreadHost {
       }
       case 'stats': {
         const m = process.memoryUsage();
+        let rtpOut = 0;
+        for (const l of this.legs.values()) rtpOut += l.relay.stats.rtpOut;
         return {
           legs: this.legs.size,
+          rtpOut,
           players: this.players.size,
           mixes: this.mixes.size,
           prompts: this.playout.prompts.size,

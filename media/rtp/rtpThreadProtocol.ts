@@ -15,6 +15,8 @@ import type { PortRange, RtpRelayStats } from './rtpRelay.ts';
 /** What a thread holds now (leak hunting, the soak bench). */
 export interface RtpThreadStats {
   legs: number;
+  /** RTP packets the open legs' relays sent to their parties. */
+  rtpOut: number;
   players: number;
   mixes: number;
   prompts: number;

@@ -282,12 +282,13 @@ async function main(): Promise<void> {
       const ports = await gen.open(add);
       const targets: number[] = [];
       if (add <= 0) break;
+      const base = opened; // call ids by generator socket: unique across steps
       for (let k = 0; k < add; k += 25) {
         const batch = ports.slice(k, k + 25);
         const made = await Promise.all(
           batch.map(async (p, j) => {
             try {
-              const call = await plane.createCall(`hold-${callers.length + k + j}`);
+              const call = await plane.createCall(`hold-${base + k + j}`);
               const leg = await call.createTrunkLeg();
               const answer = await leg.answer(sdpFor(p));
               const c = { call, leg };

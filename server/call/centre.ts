@@ -32,6 +32,7 @@ import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
 import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts';
 import { httpLookup } from '../ivr/httpLookup.ts';
 import { EspeakTts } from '../ivr/tts.ts';
+import { announcerFor } from '../ivr/announcement.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import { checkAgentPasswordSync } from '../secrets/passwords.ts';
 import { AgentSessions } from '../secrets/sessions.ts';
@@ -503,6 +504,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 
     let trunks = new TrunkTable(config.trunks);
     const tts = new EspeakTts({ cacheDir: srv.ttsCacheDir });
+    // Position announcements are composed from parts rendered now, in the background at low priority (issue #17).
+    void announcerFor(tts).prepare();
     const lookup = httpLookup({ userAgent: 'callcentre' });
 
     watcher.on('reload', (next) => {

@@ -104,6 +104,12 @@ export class LevelMeter {
     return this.analyser !== undefined;
   }
 
+  /** For diagnosis: the AudioContext's state and how many frames were drawn. */
+  get debug(): { context: string | undefined; frames: number; db: number } {
+    return { context: this.analyser?.context.state, frames: this.frames, db: this.db };
+  }
+  private frames = 0;
+
   resetPeak(): void {
     this.peakDb = FLOOR_DB;
   }
@@ -111,6 +117,7 @@ export class LevelMeter {
   /** One frame: read the analyser, smooth, draw. */
   tick(dtMs: number): void {
     if (!this.analyser) return;
+    this.frames++;
     this.analyser.getFloatTimeDomainData(this.buf);
     const raw = levelOf(this.buf).db;
     this.db = smooth(this.db, raw, dtMs);

@@ -22,10 +22,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SUP = { authorization: `Basic ${Buffer.from('9001:sam9001').toString('base64')}` };
 
 beforeAll(async () => {
-  // Every port in this file's block (23000-23999): plain RTP 23800-23999, mediasoup 23400-23599.
+  // Every port in this file's block (23000-23999): plain RTP 23800-23899, mediasoup 23400-23599.
   tc = await startTestCentre(
     { sip: 23060, http: 23080, pg: 23033, rtc: 23400 },
-    { env: { CC_RTP_MIN_PORT: '23800', CC_RTP_MAX_PORT: '23999' } },
+    { env: { CC_RTP_MIN_PORT: '23800', CC_RTP_MAX_PORT: '23899' } },
   );
   phone = await startDeskPhone({
     dir: join(tc.dataDir, 'baresip-1004'),

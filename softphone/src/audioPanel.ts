@@ -210,6 +210,8 @@ export function mountAudioPanel(root: HTMLElement, deps: AudioPanelDeps): AudioP
     call(streams) {
       mic.attach(streams?.local);
       speaker.attach(streams?.remote);
+      // One call at a time: no echo test while a customer is on the line.
+      if (!echo) testBtn.disabled = !!streams;
       if (streams) void applySpeakers();
     },
   };

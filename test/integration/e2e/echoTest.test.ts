@@ -91,7 +91,6 @@ describe('pre-call echo test', () => {
       },
     );
     await page.waitForTimeout(1000);
-    const heard = await captureEcho(page, 2000);
     // The meters draw per animation frame: on a loaded machine give them a moment.
     await page
       .waitForFunction(
@@ -114,6 +113,7 @@ describe('pre-call echo test', () => {
       }),
     );
     await page.screenshot({ path: join(SHOTS, 'echo-test.png'), fullPage: true });
+    const heard = await captureEcho(page, 2000);
     const own = toneRatio(heard.samples, MIC_HZ, heard.rate);
     const other = toneRatio(heard.samples, 1000, heard.rate);
     let sq = 0;
@@ -143,6 +143,9 @@ describe('pre-call echo test', () => {
           .state.verdict,
     );
     expect(v).toMatchObject({ ok: true });
+    // The verdict's levels are the meters' peaks: both sides measured the tone (the fake mic is about −15 dBFS).
+    expect(v.micDb).toBeGreaterThan(-30);
+    expect(v.echoDb).toBeGreaterThan(-30);
     expect(await page.textContent('#audio-result')).toMatch(/Audio OK/);
     expect(await page.getAttribute('#mic-meter', 'aria-valuenow')).toBe('0'); // meters rest after the test
     await page.close();

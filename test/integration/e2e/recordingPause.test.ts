@@ -202,4 +202,44 @@ describe('recording pause for card numbers', () => {
     // Off the call now: nothing to resume.
     expect((await api(token, '/api/v1/agent/call/recording/resume')).status).toBe(409);
   });
+
+  it('a blind transfer while paused resumes the recording (agent-left) before the agent leaves', async () => {
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', { timeoutMs: 10_000, what: 'agent 1004 available' });
+    const token = await login('1004', 'dave1004');
+    const started = Date.now();
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      toneHz: TONE_A,
+      holdMs: 9000,
+      sipPort: 23172,
+      mediaPort: 23330,
+      caller: '15552303',
+    });
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'on-call', { timeoutMs: 20_000, what: 'the desk phone to answer' });
+    const contactId = [...tc.centre.calls.values()].find((c) => c.caller === '15552303')!.contactId;
+    await sleep(1500);
+    expect((await api(token, '/api/v1/agent/call/recording/pause')).json).toMatchObject({ paused: true });
+    const t = await fetch(new URL('/api/v1/agent/call/transfer', tc.httpUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ queue: 'support' }),
+    });
+    expect(t.status).toBe(200);
+    expect((await api(token, '/api/v1/agent/call/recording/resume')).status).toBe(409); // off the call now
+    await call.done;
+    await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'wrap-up', { timeoutMs: 10_000, what: 'wrap-up' });
+    tc.centre.acd.endWrapUp('1004');
+    const ev = await waitFor(
+      async () => {
+        const all = (await events(started)).filter((e) => e.contactId === contactId);
+        return all.some((e) => e.type === 'recording.resume') ? all : undefined;
+      },
+      { timeoutMs: 10_000, what: 'recording.resume' },
+    );
+    const resume = ev.find((e) => e.type === 'recording.resume')!;
+    expect(resume).toMatchObject({ reason: 'agent-left', agentId: '1004', recordingId: contactId });
+    const order = ev.map((e) => e.type).filter((x) => x.startsWith('recording.'));
+    expect(order.slice(0, 3)).toEqual(['recording.started', 'recording.pause', 'recording.resume']);
+  });
 });

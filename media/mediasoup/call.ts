@@ -242,6 +242,11 @@ export class MediaCall
     return recording;
   }
 
+  /** The recording running now, if any (recordingPause.ts pauses and resumes it). */
+  get recording(): Recording | undefined {
+    return this.recorder;
+  }
+
   /** DTMF reported by signalling (SIP INFO): deduplicated with the media sources. */
   injectDtmf(digit: string, source: DtmfSource = 'info', leg?: MediaLeg): void {
     const l = leg ?? this.legs.find((x) => x.role === 'caller') ?? this.legs[0];

@@ -65,6 +65,7 @@ import { dial } from './dial.ts';
 import { InternalCalls, SYSTEM_AUX_INTERNAL } from './internalCall.ts';
 import { TrunkRegistrations } from './trunkRegistrations.ts';
 import { admit, type AdmissionContext } from './admission.ts';
+import { answerEchoTest, isEchoTest, type EchoTestContext } from './echoTest.ts'; // h-audio
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
 import { withAgentSkills } from './transfer.ts';
@@ -566,9 +567,20 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         calls.set(c.contactId, c);
       },
     };
+    // h-audio: the agents' echo test (server.echoTest) is answered here, before trunk admission.
+    const echo: EchoTestContext = {
+      clock,
+      sip,
+      media,
+      acd,
+      settings: () => watcher.current.server.echoTest,
+      loopAddress: srv.media.listenIp === '0.0.0.0' || srv.media.listenIp === '::' ? '127.0.0.1' : srv.media.listenIp,
+    };
+    // end h-audio
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
       void (async () => {
+        if (isEchoTest(echo.settings(), req)) return answerEchoTest(echo, req, res); // h-audio
         if (await internalCalls.invite(req, res)) return;
         const admitted = await admit(admission, req, res, log);
         if (!admitted) return;

@@ -314,3 +314,32 @@ setInterval(() => {
   if (cc.call || cc.phone === 'reconnecting') render();
 }, 1000);
 render();
+
+// h-audio: the Audio panel (device choice, level meters, echo test) and the recording pause
+// button. Self-contained modules; the interval only mirrors this page's own call state into them
+// (no network) and can give way to calls from render() when the call panel is rebuilt.
+import { mountAudioPanel } from './audioPanel.ts';
+import { mountRecordingControl } from './recordingControl.ts';
+const sdhOf = (): SessionDescriptionHandler | undefined =>
+  session?.state === SessionState.Established ? (session.sessionDescriptionHandler as SessionDescriptionHandler | undefined) : undefined;
+const audioPanel = mountAudioPanel($('audio-panel'), {
+  userAgent: () => phone?.userAgent,
+  echoUri: () => (phone ? `sip:echo@${phone.userAgent.configuration.uri.host}` : undefined),
+  peerConnection: () => sdhOf()?.peerConnection,
+  callAudio: () => $<HTMLAudioElement>('remote'),
+});
+const recordingControl = mountRecordingControl($('rec-control'), {
+  post: (path) => api(path, {}),
+  onCall: () => cc.callState === 'connected',
+});
+let metered: SessionDescriptionHandler | undefined;
+setInterval(() => {
+  const sdh = sdhOf();
+  if (sdh !== metered) {
+    metered = sdh;
+    audioPanel.call(sdh ? { local: sdh.localMediaStream, remote: sdh.remoteMediaStream } : undefined);
+  }
+  recordingControl.update();
+}, 500);
+(window as unknown as { ccAudio: unknown }).ccAudio = { panel: audioPanel, recording: recordingControl };
+// end h-audio

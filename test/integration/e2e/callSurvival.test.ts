@@ -28,6 +28,8 @@ beforeAll(async () => {
     { sip: 22060, http: 22080, pg: 22033, rtc: 22200 },
     {
       env: { CC_RTP_MIN_PORT: '22400', CC_RTP_MAX_PORT: '22599' },
+      // The agent stays logged in (Not ready) through the long cut: the page's back-off may take 30 s.
+      reconnectGraceMs: 60_000,
       edits: { 'centre.yaml': [['    rtpMaxPort: 29999\n', `    rtpMaxPort: 29999\n    webrtc: { callGraceSec: ${GRACE_SEC} }\n`]] },
     },
   );
@@ -143,5 +145,103 @@ describe('a browser agent’s call across a network cut', () => {
     expect(dominantFrequency(pcm, 8000, 300, 3000, 10).freq).toBeCloseTo(440, -1);
     await page.click('#endwrap').catch(() => undefined);
     await page.close();
+  });
+
+  it('a cut past the grace sends the caller back to the HEAD of the queue and the agent Not ready (disconnected)', async () => {
+    const page = await loginAgent(browser, tc.httpUrl, '1001', 'alice1001');
+    await page.click('#ready');
+    await waitForAgentState(page, 'available');
+    await watchRestarts(page);
+    const started = Date.now();
+    const first = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      toneHz: 1000,
+      holdMs: 60_000,
+      sipPort: 22071,
+      mediaPort: 22120,
+      caller: '15550201',
+    });
+    await waitForCallState(page, 'ringing', 20_000);
+    await page.keyboard.press('Alt+A');
+    await waitForCallState(page, 'connected');
+    await agentHears(page, 1000, 10_000);
+    const a = [...tc.centre.calls.values()].find((c) => c.caller === '15550201')!;
+    // A second caller waits behind: the first must come back AHEAD of them.
+    const second = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '1',
+      toneHz: 700,
+      holdMs: 60_000,
+      sipPort: 22072,
+      mediaPort: 22130,
+      caller: '15550202',
+    });
+    try {
+      const b = await waitFor(
+        () =>
+          [...tc.centre.calls.values()].find((c) => c.caller === '15550202' && tc.centre.acd.callView(c.contactId)?.state === 'waiting'),
+        { timeoutMs: 15_000, what: 'the second caller waiting in sales' },
+      );
+
+      const cutAt = Date.now();
+      const cut = blockWebSockets((GRACE_SEC + 2) * 1000);
+      // Within the grace the call is kept; past it the first caller is waiting again, first in line.
+      await new Promise((r) => setTimeout(r, (GRACE_SEC - 2) * 1000));
+      expect(a.phase).toBe('connected');
+      const back = await waitFor(
+        () => {
+          const v = tc.centre.acd.callView(a.contactId);
+          return v?.state === 'waiting' ? v : undefined;
+        },
+        { timeoutMs: 6000, what: 'the first caller back in the queue' },
+      );
+      const requeuedAfter = Date.now() - cutAt;
+      expect(back.queue).toBe('sales');
+      expect(back.position).toBe(1);
+      expect(tc.centre.acd.callView(b.contactId)?.position).toBe(2);
+      expect(a.phase).toBe('queued');
+      expect(tc.centre.acd.agentView('1001')).toMatchObject({ state: 'not-ready', reason: 'disconnected' });
+      await cut;
+
+      // The page comes back; its re-INVITE finds no call (481) and it ends the call on its side.
+      await page.waitForFunction(() => (window as unknown as { cc: { phone: string } }).cc.phone === 'online', null, { timeout: 40_000 });
+      await waitFor(async () => (await restarts(page)).find((x) => x.outcome === 'ended'), {
+        timeoutMs: 10_000,
+        what: 'the stale call ended',
+      });
+      await waitForCallState(page, 'idle', 5000);
+      // The agent stays Not ready (disconnected) until they say otherwise; Ready: the head caller rings first.
+      await waitForAgentState(page, 'not-ready', 5000);
+      await page.click('#ready');
+      await waitForCallState(page, 'ringing', 20_000);
+      const caller = await page.evaluate(() => (window as unknown as { cc: { call: { caller: string } } }).cc.call.caller);
+      expect(caller).toBe('15550201');
+      await page.keyboard.press('Alt+A');
+      await waitForCallState(page, 'connected');
+      await agentHears(page, 1000, 10_000);
+      console.log(
+        `[callSurvival] long cut: caller back at the head of the queue ${requeuedAfter} ms after the cut began (grace ${GRACE_SEC} s)`,
+      );
+
+      // The event log: the contact entered the queue twice and was connected twice, to 1001; the
+      // agent's stream shows the Not ready (disconnected).
+      await page.keyboard.press('Alt+X');
+      await waitForCallState(page, 'idle');
+      await tc.centre.store.flush();
+      const events = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+      const mine = events.filter((e) => e.contactId === a.contactId).map((e) => e.type);
+      expect(mine.filter((t) => t === 'queue.enter')).toHaveLength(2);
+      expect(mine.filter((t) => t === 'queue.connect')).toHaveLength(2);
+      expect(
+        events.some(
+          (e) => e.type === 'agent.state' && e.contactId.startsWith('agent:1001') && e.state === 'not-ready' && e.reason === 'disconnected',
+        ),
+      ).toBe(true);
+    } finally {
+      first.stop();
+      second.stop();
+      await page.close();
+    }
   });
 });

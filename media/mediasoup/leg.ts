@@ -38,6 +38,12 @@ export interface MediaNetwork {
   rtpTimeoutMs: number;
   /** RFC 7675 consent freshness for browser legs, seconds (mediasoup's default 30). */
   iceConsentTimeoutSec: number;
+  /**
+   * Browser legs listen on TCP as well as UDP (ICE-TCP, RFC 6544, passive candidates on the same
+   * address): a home or office network that blocks UDP still carries the call. UDP is preferred
+   * by the browser's ICE whenever it works.
+   */
+  webrtcTcp: boolean;
 }
 
 export interface LegContext {

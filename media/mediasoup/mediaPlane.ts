@@ -39,6 +39,8 @@ export interface MediaPlaneOptions {
   rtpTimeoutMs?: number;
   /** Browser legs: seconds without ICE consent before 'legFailed' (RFC 7675). 10–60, default 30. */
   iceConsentTimeoutSec?: number;
+  /** Browser legs also listen on TCP (ICE-TCP) for networks that block UDP. Default true. */
+  webrtcTcp?: boolean;
   /** Directory of recordings: half-written WAVs there are repaired at start. */
   recordingsDir?: string;
   clock?: Clock;
@@ -75,6 +77,7 @@ export class MediaPlane extends Emitter<{ callLost: [callId: string, reason: str
       inbandDtmf: opts.inbandDtmf ?? 'auto',
       rtpTimeoutMs: opts.rtpTimeoutMs ?? 60_000,
       iceConsentTimeoutSec: Math.min(60, Math.max(10, opts.iceConsentTimeoutSec ?? 30)), // mediasoup's bounds
+      webrtcTcp: opts.webrtcTcp ?? true,
     };
     for (const [name, r] of [
       ['rtc', network.rtcPorts],

@@ -207,6 +207,8 @@ export interface WebRtcRemoteDescription extends AudioCodecs {
   cname?: string;
   midExtensionId?: number;
   direction: Direction;
+  /** The browser's a=ice-ufrag: a new one in a re-offer asks for an ICE restart (RFC 8445 §9). */
+  iceUfrag?: string;
 }
 
 /**
@@ -288,6 +290,7 @@ export function parseWebRtcDescription(sdp: string): WebRtcRemoteDescription {
     ...(ssrcLine?.attribute === 'cname' && ssrcLine.value ? { cname: ssrcLine.value } : {}),
     ...(midExt ? { midExtensionId: midExt.value } : {}),
     direction: directionOf(s, m),
+    ...((m.iceUfrag ?? s.iceUfrag) ? { iceUfrag: String(m.iceUfrag ?? s.iceUfrag) } : {}),
     ...codecsOf(m),
   };
 }

@@ -10,7 +10,15 @@ import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
 import { Player, type PromptAudio } from '../audio/player.ts';
 import { randomSsrc } from '../rtp/rtp.ts';
 import { MediaLeg, MID_EXTENSION_URI, type LegContext, type Playback } from './leg.ts';
-import { buildWebRtcOffer, chooseLaw, newOrigin, parseWebRtcDescription, SdpError, type WebRtcRemoteDescription } from './sdp.ts';
+import {
+  answerDirection,
+  buildWebRtcOffer,
+  chooseLaw,
+  newOrigin,
+  parseWebRtcDescription,
+  SdpError,
+  type WebRtcRemoteDescription,
+} from './sdp.ts';
 
 const log = rootLog.child({ mod: 'media' });
 
@@ -32,6 +40,10 @@ export class WebRtcLeg extends MediaLeg {
    */
   private wanted: Producer | undefined;
   private prompt: Player | undefined;
+  /** Our DTLS side as last written in SDP (it never changes once connected). */
+  private localSetup: 'active' | 'passive' = 'passive';
+  /** The browser's ICE username fragment in force: a re-offer with another one restarts ICE. */
+  private remoteUfrag: string | undefined;
 
   private constructor(
     id: string,
@@ -50,7 +62,7 @@ export class WebRtcLeg extends MediaLeg {
       portRange: n.rtcPorts,
     });
     const transport = await ctx.router.createWebRtcTransport({
-      listenInfos: opts.tcp ? [info('udp'), info('tcp')] : [info('udp')],
+      listenInfos: (opts.tcp ?? n.webrtcTcp) ? [info('udp'), info('tcp')] : [info('udp')],
       iceConsentTimeout: n.iceConsentTimeoutSec,
     });
     const leg = new WebRtcLeg(id, ctx, transport);
@@ -146,7 +158,37 @@ export class WebRtcLeg extends MediaLeg {
   async setAnswer(sdp: string): Promise<void> {
     const desc = parseWebRtcDescription(sdp);
     if (desc.setup === 'actpass') throw new SdpError('an answer must not say a=setup:actpass');
+    this.localSetup = desc.setup === 'active' ? 'passive' : 'active';
+    this.remoteUfrag = desc.iceUfrag;
     await this.accept(desc, desc.setup === 'active' ? 'client' : 'server');
+  }
+
+  /**
+   * The browser's re-offer within the call (sip.js re-INVITE): after a network change it carries
+   * a new ICE ufrag (an ICE restart, RFC 8445 §9), and we answer with fresh ICE credentials
+   * (mediasoup restartIce) on the same candidates; the DTLS session, our DTLS side and the streams
+   * stay as they are. Also answers a plain re-offer (hold: our direction mirrors theirs).
+   */
+  async update(offerSdp: string): Promise<string> {
+    const desc = parseWebRtcDescription(offerSdp);
+    const law = this.law ?? this.ctx.law ?? chooseLaw(desc).law;
+    chooseLaw(desc, law);
+    if (desc.iceUfrag !== undefined && this.remoteUfrag !== undefined && desc.iceUfrag !== this.remoteUfrag) {
+      await this.transport.restartIce();
+      log.info({ leg: this.id }, "ICE restarted at the browser's request");
+    }
+    this.remoteUfrag = desc.iceUfrag ?? this.remoteUfrag;
+    this.origin.version++;
+    return buildWebRtcOffer({
+      origin: this.origin,
+      local: this.transport,
+      law,
+      mid: desc.mid,
+      ...(this.midExtension ? {} : { midExtension: false }),
+      ...(this.sendParams()?.ssrc ? { send: this.sendParams()! } : {}),
+      setup: this.localSetup,
+      direction: answerDirection(desc.direction),
+    });
   }
 
   /** The browser offers (agent dials out): answer with ICE-lite, and we take the DTLS server role. */
@@ -157,6 +199,8 @@ export class WebRtcLeg extends MediaLeg {
     // actpass → we are passive (DTLS server), a common choice for ICE-lite servers.
     const remoteRole: DtlsRole = desc.setup === 'passive' ? 'server' : 'client';
     const law = chooseLaw(desc, this.ctx.law).law;
+    this.localSetup = remoteRole === 'client' ? 'passive' : 'active';
+    this.remoteUfrag = desc.iceUfrag;
     await this.accept(desc, remoteRole);
     return this.description(law, remoteRole === 'client' ? 'passive' : 'active', false);
   }

@@ -11,6 +11,7 @@ import { CodecMismatch, SdpError, parseDtmfInfo } from '../../media/index.ts';
 import type { Call } from './call.ts';
 import { agentHungUp } from './connect.ts';
 import { reinvite } from './hold.ts';
+import { legLost } from './legRecovery.ts';
 import { startIvr } from './ivr.ts';
 
 /** Answer and start the IVR. Never throws: failures end the call with a cause. */
@@ -35,6 +36,8 @@ export async function answer(call: Call, req: SipRequest, res: SipServerResponse
     // A browser that vanished (tab closed, network gone) without a BYE: its ICE/DTLS fails.
     media.on('legFailed', (leg, reason) => {
       if (call.agent?.media !== leg) return;
+      // A browser whose network dropped may come back: the call waits for it (legRecovery.ts).
+      if (legLost(call, call.agent, 'media', reason)) return;
       agentHungUp(call, `agent-media-${reason}`);
     });
     const trunkLeg = await media.createTrunkLeg();

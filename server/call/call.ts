@@ -54,6 +54,11 @@ export interface CallContext {
    * not a number or no trunk serves it 422, trunk full 503) before anything is dialled.
    */
   dialCheck?: (number: string) => void;
+  /**
+   * How long a call waits for its browser agent's lost connection to come back before the caller
+   * goes back to the head of the queue (legRecovery.ts); 0 or absent: the agent's side ends at once.
+   */
+  agentLegGraceMs?: number;
 }
 
 /**

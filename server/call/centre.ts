@@ -154,6 +154,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       inbandDtmf: srv.media.inbandDtmf,
       rtpTimeoutMs: srv.media.rtpTimeoutSec * 1000,
       iceConsentTimeoutSec: srv.media.iceConsentTimeoutSec,
+      webrtcTcp: srv.media.webrtc.tcp,
       ...(srv.media.rtpThreads ? { rtpThreads: srv.media.rtpThreads } : {}),
       recordingsDir: srv.recordings.dir,
       clock,
@@ -550,6 +551,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       recordingsDir: srv.recordings.dir,
       sipDomain: srv.sipRealm,
       onEnd: (c) => calls.delete(c.contactId),
+      // A browser agent's lost connection is waited for this long mid-call (legRecovery.ts).
+      agentLegGraceMs: srv.media.webrtc.callGraceSec * 1000,
       transfers: { queues: () => watcher.current.queues, agents: () => watcher.current.agents },
       dialCheck: (number) => void outboundTrunks.target(number),
       // External numbers (blind transfer, consult) through the outbound trunks (dial.ts).

@@ -12,6 +12,7 @@ import { talkOf } from './conference.ts';
 import { leaveConference } from './consult.ts';
 import { dropAgentHold, reinvite } from './hold.ts';
 import { clearMute } from './mute.ts';
+import { watchAgentLeg } from './legRecovery.ts';
 import { referred } from './transfer.ts';
 import type { CallLeg } from './leg.ts';
 
@@ -29,6 +30,8 @@ export async function connect(call: Call, leg: CallLeg): Promise<void> {
   leg.dialog?.on('modify', (req: SipRequest, res: SipServerResponse) => void reinvite(call, leg, req, res));
   // A desk phone's blind transfer (RFC 3515 REFER) sends the caller on (transfer.ts).
   leg.dialog?.on('refer', (req: SipRequest, res: SipServerResponse) => referred(call, leg, req, res));
+  // A browser agent's lost connection is waited for a while (legRecovery.ts).
+  watchAgentLeg(call, leg);
   call.ivr?.session.connected(leg.party);
   // The agent may have hung up while we were reading their answer.
   if (leg.dialog?.state === 'terminated') return agentHungUp(call);

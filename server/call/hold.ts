@@ -11,7 +11,7 @@
  */
 import { parse as parseSdp } from 'sdp-transform';
 import type { SipRequest, SipServerResponse } from '../sip/index.ts';
-import { PlainRtpLeg, type Playback } from '../../media/index.ts';
+import { PlainRtpLeg, WebRtcLeg, type Playback } from '../../media/index.ts';
 import type { Call } from './call.ts';
 import type { CallLeg } from './leg.ts';
 import { CallControlError } from './controlError.ts';
@@ -22,8 +22,11 @@ export async function reinvite(call: Call, leg: CallLeg, req: SipRequest, res: S
   let answer: string;
   try {
     // Plain RTP legs re-latch and honour the new direction; a browser leg keeps its DTLS
-    // transport, so its current answer stands (WebRTC renegotiation is not supported).
-    answer = offer && leg.media instanceof PlainRtpLeg ? await leg.media.update(offer) : (leg.dialog?.localSdp ?? '');
+    // transport and answers an ICE restart (a network change) with fresh ICE credentials.
+    answer =
+      offer && (leg.media instanceof PlainRtpLeg || leg.media instanceof WebRtcLeg)
+        ? await leg.media.update(offer)
+        : (leg.dialog?.localSdp ?? '');
   } catch (e) {
     res.send(488, { reason: `Not Acceptable Here - ${e instanceof Error ? e.message : String(e)}` });
     return;

@@ -133,6 +133,24 @@ export const MediaSchema = z
       .max(64)
       .optional()
       .describe('Threads carrying plain-RTP legs (relays, recording, prompts, DTMF); default one per core.'),
+    // Browser agents' legs (issue #15, resilience).
+    webrtc: z
+      .strictObject({
+        tcp: z
+          .boolean()
+          .default(true)
+          .describe('Browser legs also listen on TCP (ICE-TCP, same address and ports range) for networks that block UDP.'),
+        callGraceSec: z
+          .number()
+          .int()
+          .min(0)
+          .max(120)
+          .default(20)
+          .describe(
+            "Keep a call whose agent's browser lost its connection this long for the browser to come back; then the caller goes back to the head of the queue. 0: the call is not kept.",
+          ),
+      })
+      .default({ tcp: true, callGraceSec: 20 }),
   })
   .refine((m) => m.rtcMinPort <= m.rtcMaxPort, { message: 'rtcMinPort must not exceed rtcMaxPort', path: ['rtcMaxPort'] })
   .refine((m) => m.rtpMinPort <= m.rtpMaxPort, { message: 'rtpMinPort must not exceed rtpMaxPort', path: ['rtpMaxPort'] })

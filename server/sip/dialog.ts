@@ -65,9 +65,17 @@ export type DialogEvents = {
   publish: InDialogRequest;
   /** ACK for our 2xx (initial or re-INVITE). */
   ack: [ack: SipRequest];
+  /**
+   * The browser's WebSocket this dialog runs on closed. With a listener the dialog stays up (its
+   * owner waits for the browser to come back, server/call/legRecovery.ts); without one it ends
+   * at once ('destroy' with reason 'flow-closed').
+   */
+  flowLost: [];
+  /** The same browser registered again on a new WebSocket: in-dialog requests go down it now. */
+  flowRestored: [flowId: string];
 };
 /** Events named after the method of the in-dialog request they carry. */
-type MethodEvent = Exclude<keyof DialogEvents, 'destroy' | 'modify' | 'ack'>;
+type MethodEvent = Exclude<keyof DialogEvents, 'destroy' | 'modify' | 'ack' | 'flowLost' | 'flowRestored'>;
 
 /** A 2xx to an INVITE that we keep retransmitting until its ACK arrives (§13.3.1.4). */
 interface Pending2xx {
@@ -253,6 +261,30 @@ export class Dialog extends RequestEmitter<DialogEvents> {
       body: `SIP/2.0 ${status} ${reason}\r\n`,
       contentType: 'message/sipfrag;version=2.0',
     });
+  }
+
+  /**
+   * @internal The dialog's WebSocket closed: keep the dialog if its owner listens for 'flowLost'
+   * (true), else end it now ('flow-closed').
+   */
+  loseFlow(): boolean {
+    if (this.state === 'terminated') return true;
+    if (this.listenerCount('flowLost') === 0) {
+      this.terminate('flow-closed');
+      return false;
+    }
+    this.emit('flowLost');
+    return true;
+  }
+
+  /**
+   * @internal Re-bind the dialog to the flow its remote target registered on again (RFC 5626 §5:
+   * a request to a contact goes down the flow it registered over).
+   */
+  rebindFlow(flowId: string): void {
+    if (this.state === 'terminated' || this.flowId === flowId) return;
+    this.flowId = flowId;
+    this.emit('flowRestored', flowId);
   }
 
   /** @internal mark confirmed (2xx sent or received). */

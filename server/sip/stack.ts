@@ -35,7 +35,7 @@ import { UserAgentServer } from './uas.ts';
 import { listenUdp, type UdpOptions } from './udp.ts';
 import { listenTcp, listenTls, type TcpOptions, type TlsOptions } from './tcp.ts';
 import { listenWs, type WsOptions } from './websocket.ts';
-import { parseUri, aorOf } from './uri.ts';
+import { parseUri, aorOf, type SipUri } from './uri.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
 import { SipGuard, type SipLimitOptions } from './limits.ts';
 
@@ -153,7 +153,10 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
         {
           clock: this.clock,
           authenticate: (req, res) => this.authenticate(req, res),
-          registered: (b) => this.emit('registered', b),
+          registered: (b) => {
+            this.rebindDialogs(b);
+            this.emit('registered', b);
+          },
           unregistered: (b) => this.emit('unregistered', b),
         },
         this.location,
@@ -210,10 +213,11 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
         })
         .catch((err: unknown) => this.log.warn({ err }, 'location removeFlow failed'));
       // A browser's WebSocket is its only signalling path (its Contact is *.invalid): when it
-      // closes, its calls can no longer be controlled, so they end here ('flow-closed').
-      if (flowId.startsWith('ws')) {
+      // closes, its calls can no longer be controlled, so they end here ('flow-closed') — unless
+      // the dialog's owner waits for the browser to register again (Dialog.loseFlow).
+      if (isWsFlow(flowId)) {
         for (const d of [...this.dialogs.values()]) {
-          if (d.flowId === flowId && d.state !== 'terminated') d.terminate('flow-closed');
+          if (d.flowId === flowId && d.state !== 'terminated') d.loseFlow();
         }
       }
     });
@@ -221,6 +225,29 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
 
   protected get eventLog(): Logger {
     return this.log;
+  }
+
+  /**
+   * A browser registered (again) on a WebSocket: its dialogs still bound to a WebSocket that has
+   * closed follow it to the new one when their remote target is the contact it registered, so a
+   * call survives a reconnect (the RFC 5626 idea: a contact is reached over the flow it last
+   * registered on). The REGISTER was digest-authenticated; the contact (sip.js: a random user at a
+   * random .invalid host, kept across reconnects) is known only to that browser and to us.
+   */
+  private rebindDialogs(b: Binding): void {
+    const flowId = b.source.flowId;
+    if (!flowId || !isWsFlow(flowId)) return;
+    const contact = parseUri(b.contact);
+    if (!contact) return;
+    for (const d of this.dialogs.values()) {
+      if (d.state === 'terminated' || d.flowId === undefined || d.flowId === flowId || !isWsFlow(d.flowId)) continue;
+      const old = this.transport.flows.get(d.flowId);
+      if (old && !old.closed) continue;
+      const target = parseUri(d.remoteTarget);
+      if (!target || !sameContact(target, contact)) continue;
+      this.log.info({ callId: d.callId, from: d.flowId, to: flowId }, 'dialog re-bound to the new WebSocket');
+      d.rebindFlow(flowId);
+    }
   }
 
   async listen(opts: ListenOptions): Promise<void> {
@@ -376,4 +403,13 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
       this.log.error({ err, callId: msg.callId }, 'sip message handling failed');
     }
   }
+}
+
+function isWsFlow(flowId: string): boolean {
+  return flowId.startsWith('ws#') || flowId.startsWith('wss#');
+}
+
+/** The same contact: user, host and port (case-insensitive host, as URI comparison §19.1.4 says). */
+function sameContact(a: SipUri, b: SipUri): boolean {
+  return a.user === b.user && a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? 0) === (b.port ?? 0) && a.scheme === b.scheme;
 }

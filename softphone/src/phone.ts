@@ -9,8 +9,19 @@
  * that restarts is not hit by every desk at the same instant), and registers again as soon as the
  * socket is back, since a registration is bound to the flow it arrived on (RFC 5626 §3). The page
  * shows the status; nothing here waits for the agent to notice.
+ *
+ * A call in progress survives the drop. sip.js keeps its Sessions when the transport goes and comes
+ * back (UserAgent.reconnect() only reopens the socket), and the centre keeps the call for a grace
+ * period (server/call/legRecovery.ts). Once registered again on the new socket — which moves the
+ * call's dialog onto it at the centre — the phone sends each call a re-INVITE with an ICE restart,
+ * so media finds its way over whatever network the machine now has. The same restart is sent when
+ * the browser's ICE fails, or stays disconnected, while the socket is up (the socket survived a
+ * short cut but the media path did not). A re-INVITE the centre answers 481 means it gave the
+ * call up (the caller went back to the queue): the call ends here too. Each try and its outcome
+ * are dispatched on window as a 'cc-ice-restart' CustomEvent ({ reason, outcome, ms }).
  */
-import { Registerer, RegistererState, UserAgent, type Invitation } from 'sip.js';
+import { Registerer, RegistererState, SessionState, UserAgent, type Invitation, type Session } from 'sip.js';
+import type { SessionDescriptionHandler, SessionDescriptionHandlerOptions } from 'sip.js/lib/platform/web/index.js';
 
 export type PhoneStatus = 'connecting' | 'online' | 'reconnecting' | 'offline';
 
@@ -27,6 +38,15 @@ export interface PhoneOptions {
 
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
+/** ICE 'disconnected' this long with the socket up: restart it rather than wait for 'failed'. */
+const ICE_DISCONNECTED_RESTART_MS = 4000;
+
+export interface IceRestartEvent {
+  reason: 'reconnected' | 'ice-failed' | 'ice-disconnected';
+  outcome: 'accepted' | 'rejected' | 'ended' | 'error';
+  /** From sending the re-INVITE to its answer. */
+  ms: number;
+}
 
 export class Phone {
   private readonly ua: UserAgent;
@@ -35,6 +55,8 @@ export class Phone {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private statusNow: PhoneStatus = 'connecting';
+  /** Calls in progress (answered invitations, and any session the page hands to track()). */
+  private readonly sessions = new Set<Session>();
 
   constructor(private readonly o: PhoneOptions) {
     const uri = UserAgent.makeURI(o.uri);
@@ -52,7 +74,10 @@ export class Phone {
         iceGatheringTimeout: 1000,
       },
       delegate: {
-        onInvite: (inv) => o.onInvite(inv),
+        onInvite: (inv) => {
+          this.track(inv);
+          o.onInvite(inv);
+        },
         onConnect: () => this.connected(),
         onDisconnect: (error) => {
           // A disconnect we asked for (logout) is not a failure.
@@ -89,7 +114,14 @@ export class Phone {
   private register(): Promise<unknown> {
     return this.registerer.register({
       requestDelegate: {
-        onAccept: () => this.set('online'),
+        onAccept: () => {
+          this.set('online');
+          // The centre moved each call's dialog to this socket as it took the REGISTER.
+          if (this.restartPending) {
+            this.restartPending = false;
+            for (const s of this.sessions) void this.restartIce(s, 'reconnected');
+          }
+        },
         onReject: () => this.set('offline'),
       },
     });
@@ -115,6 +147,7 @@ export class Phone {
     // The first connect registers from start(); a reconnect registers here, on the new flow.
     if (this.attempt > 0) {
       this.attempt = 0;
+      this.restartPending = true;
       this.set('connecting');
       this.register().catch(() => this.lost());
     }
@@ -133,6 +166,76 @@ export class Phone {
       // reconnect() rejects when the socket cannot open; the next disconnect/failure tries again.
       this.ua.reconnect().catch(() => this.lost());
     }, delay);
+  }
+
+  /**
+   * Keep this session across reconnects (ICE restart after the socket comes back, or when its ICE
+   * fails). Invitations are tracked on their own; the page passes its outgoing calls here.
+   */
+  track(session: Session): void {
+    this.sessions.add(session);
+    let disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+    session.stateChange.addListener((s) => {
+      if (s === SessionState.Terminated) {
+        this.sessions.delete(session);
+        if (disconnectedTimer) clearTimeout(disconnectedTimer);
+        return;
+      }
+      if (s !== SessionState.Established) return;
+      const pc = (session.sessionDescriptionHandler as SessionDescriptionHandler | undefined)?.peerConnection;
+      pc?.addEventListener('iceconnectionstatechange', () => {
+        if (disconnectedTimer) clearTimeout(disconnectedTimer);
+        disconnectedTimer = undefined;
+        // With the socket down, the restart waits for the new registration ('reconnected').
+        if (!this.ua.isConnected() || this.statusNow !== 'online') return;
+        if (pc.iceConnectionState === 'failed') void this.restartIce(session, 'ice-failed');
+        else if (pc.iceConnectionState === 'disconnected') {
+          disconnectedTimer = setTimeout(() => {
+            disconnectedTimer = undefined;
+            if (pc.iceConnectionState === 'disconnected' && this.ua.isConnected()) void this.restartIce(session, 'ice-disconnected');
+          }, ICE_DISCONNECTED_RESTART_MS);
+        }
+      });
+    });
+  }
+
+  /** A reconnect happened: the calls restart ICE once the new registration is accepted. */
+  private restartPending = false;
+
+  /** re-INVITE with an ICE restart (new ufrag/pwd): media resumes over the current network. */
+  private async restartIce(session: Session, reason: IceRestartEvent['reason']): Promise<void> {
+    if (session.state !== SessionState.Established) return;
+    const started = Date.now();
+    const report = (outcome: IceRestartEvent['outcome']): void => {
+      const detail: IceRestartEvent = { reason, outcome, ms: Date.now() - started };
+      if (typeof window !== 'undefined') window.dispatchEvent(new CustomEvent('cc-ice-restart', { detail }));
+    };
+    const restart: SessionDescriptionHandlerOptions = { offerOptions: { iceRestart: true } };
+    // Later re-INVITEs (hold) must not restart ICE again.
+    const reset = (): void => void (session.sessionDescriptionHandlerOptionsReInvite = {});
+    try {
+      await session.invite({
+        sessionDescriptionHandlerOptions: restart,
+        requestDelegate: {
+          onAccept: () => {
+            reset();
+            report('accepted');
+          },
+          onReject: (res) => {
+            reset();
+            const code = res.message.statusCode;
+            // 481: the centre no longer has the call (its grace ran out); 408: nobody answered.
+            if (code === 481 || code === 408) {
+              report('ended');
+              void session.bye().catch(() => session.dispose());
+            } else report('rejected');
+          },
+        },
+      });
+    } catch {
+      reset();
+      report('error');
+    }
   }
 
   private set(status: PhoneStatus, nextTryAt?: number): void {

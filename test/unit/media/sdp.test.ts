@@ -178,7 +178,10 @@ describe('WebRTC SDP', () => {
       midExtensionId: 1,
       telephoneEvent: 101,
       direction: 'sendrecv',
+      iceUfrag: 'x',
     });
+    // An ICE restart's re-offer is told apart by its new ufrag (WebRtcLeg.update).
+    expect(parseWebRtcDescription(chrome.replace('a=ice-ufrag:x', 'a=ice-ufrag:x2')).iceUfrag).toBe('x2');
     expect(d.fingerprint).toEqual({ algorithm: 'sha-256', value: '11:22:33' });
     expect(d.laws).toEqual([{ law: 'PCMU', payloadType: 0 }]);
     expect(() => chooseLaw(d, 'PCMA')).toThrow(CodecMismatch);

@@ -23,6 +23,7 @@ import { createAuditApi } from '../http/audit.ts';
 import { createCallControlApi } from '../http/callControlApi.ts';
 import { createOpenApiHandler } from '../http/openapi.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
+import { AddressList } from '../../lib/ratelimit.ts';
 import { createPlanningApi } from '../http/planning.ts';
 import { createQaApi } from '../http/qa.ts';
 import { QaWorker } from '../qa/worker.ts';
@@ -431,11 +432,19 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       auditApi,
       wallboardApi,
     ];
+    // Reverse proxies whose X-Forwarded-For names the client; rebuilt when a reload changes the list.
+    let proxies = { rules: watcher.current.server.http.trustedProxies, list: new AddressList(watcher.current.server.http.trustedProxies) };
+    const trustedProxies = (): AddressList => {
+      const rules = watcher.current.server.http.trustedProxies;
+      if (rules !== proxies.rules) proxies = { rules, list: new AddressList(rules) };
+      return proxies.list;
+    };
     const http = await startHttp({
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
       handlers,
+      trustedProxies,
     });
     stoppers.push(
       () =>
@@ -464,6 +473,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         port: srv.http.tls.port,
         staticDir,
         handlers,
+        trustedProxies,
         tls: { cert: certificate.cert, key: certificate.key },
       });
       const secure = https;

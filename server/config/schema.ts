@@ -91,6 +91,12 @@ export const HttpSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: Port.default(8080),
   tls: HttpsSchema.optional(),
+  trustedProxies: z
+    .array(Cidr)
+    .default([])
+    .describe(
+      "Reverse proxies (addresses/CIDR blocks) whose X-Forwarded-For names the client: its address then goes to the login lockout and the audit log instead of the proxy's.",
+    ),
   limits: HttpLimitsSchema.default(HttpLimitsSchema.parse({})).describe('Lockout after failed agent logins and HTTP Basic (429).'),
 });
 

@@ -158,6 +158,16 @@ export class CallDetailLog {
     }
   }
 
+  /**
+   * A contact the ACD did not route is handled by `agentId` from `ts` (the consulted agent after an
+   * attended transfer): a queue visit answered at once, under the queue's skill group as any other.
+   */
+  connectedDirectly(contactId: string, queue: string, agentId: string, ts: number): void {
+    const skillGroup = this.skillGroupOf(queue);
+    this.contact(contactId, { type: 'queue.enter', ts, queue, ...(skillGroup ? { skillGroup } : {}) });
+    this.contact(contactId, { type: 'queue.connect', ts, queue, agentId });
+  }
+
   /** Map one ACD transition onto the event log (the ACD's call id is the contact id). */
   acd(e: AcdEvent): void {
     const ts = e.at;

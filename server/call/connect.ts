@@ -74,7 +74,9 @@ async function startRecording(call: Call): Promise<void> {
   const path = join(dir, `${call.contactId}.wav`);
   const rec = await call.media.record(path);
   const recordingId = call.contactId;
-  ctx.cdr.contact(call.contactId, { type: 'recording.started', ts: ctx.clock.now(), recordingId, path });
+  // The contact it started on, even if the call goes on as another (an attended transfer).
+  const contactId = call.contactId;
+  ctx.cdr.contact(contactId, { type: 'recording.started', ts: ctx.clock.now(), recordingId, path });
   call.recording = {
     stop: async (): Promise<void> => {
       const ts = ctx.clock.now();
@@ -86,7 +88,7 @@ async function startRecording(call: Call): Promise<void> {
       } catch (e) {
         call.log.error({ err: String(e) }, 'recording stop failed');
       }
-      ctx.cdr.contact(call.contactId, { type: 'recording.stopped', ts, recordingId, ...(bytes !== undefined ? { bytes } : {}) });
+      ctx.cdr.contact(contactId, { type: 'recording.stopped', ts, recordingId, ...(bytes !== undefined ? { bytes } : {}) });
     },
   };
 }

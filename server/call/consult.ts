@@ -3,7 +3,8 @@
  * rings a second agent's registered phone (or an external number, through the outbound dialler the
  * centre injects as `dialOut`) on a 'consult' leg; the two agents talk. Then:
  *  - complete: the caller is joined with the consulted party and the first agent leaves (their talk
- *    ends, the ACD starts their wrap-up); written as queue.transfer, as a blind transfer is;
+ *    ends, the ACD starts their wrap-up); written as queue.transfer, as a blind transfer is, and
+ *    the call goes on as a new contact linked to it (handled by the consulted agent, if one);
  *  - cancel: the consult leg is hung up and the agent is back with the caller;
  *  - conference (conference.ts): all three hear each other through the mixer; the agent leaving it
  *    is the same as completing the transfer.
@@ -15,6 +16,7 @@ import type { Call } from './call.ts';
 import { CallOpError, endConsultHold, settleMedia, talkOf, type ConsultState } from './conference.ts';
 import { reinvite } from './hold.ts';
 import { CallLeg } from './leg.ts';
+import { continueAsLinkedContact, nextContactId } from './linkedContact.ts';
 
 export type ConsultTarget = { kind: 'agent'; agentId: string } | { kind: 'external'; number: string };
 
@@ -212,17 +214,40 @@ export async function completeTransfer(
   if (opts.byeAfter) void opts.byeAfter.catch(() => undefined).finally(() => agent.hangUp());
   else agent.hangUp();
   await settleMedia(call);
+  const queue = call.queue ?? 'none';
+  const nextId = nextContactId();
   ctx.cdr.contact(call.contactId, {
     type: 'queue.transfer',
     ts: ctx.clock.now(),
-    queue: call.queue ?? 'none',
+    queue,
     agentId: agent.party,
     targetKind: c.targetKind,
     target: c.target,
+    toContactId: nextId,
   });
   const r = ctx.acd.callEnded(call.contactId);
   if (!r.ok) call.log.warn({ error: r.error }, 'acd callEnded refused');
-  call.log.info({ from: agent.party, to: c.target }, 'attended transfer completed');
+  keepRecordingOn(call);
+  // What follows is a new contact linked to this one, as after a blind transfer (linkedContact.ts).
+  const previous = continueAsLinkedContact(call, nextId);
+  if (c.targetKind === 'agent') {
+    // The consulted agent handles the new contact: a visit answered at once, so the reports count
+    // it (and its talk, until call.end) as theirs. The ACD did not route it: no offer, no wrap-up.
+    ctx.cdr.connectedDirectly(nextId, queue, c.target, ctx.clock.now());
+  }
+  call.log.info({ from: agent.party, to: c.target, previous }, 'attended transfer completed');
+}
+
+/**
+ * The recording started on the previous contact goes on through the transfer; its
+ * recording.stopped belongs to that contact (connect.ts), which stays open until then.
+ */
+function keepRecordingOn(call: Call): void {
+  const rec = call.recording;
+  if (!rec) return;
+  let stopped!: () => void;
+  call.ctx.cdr.keepOpen(call.contactId, new Promise<void>((r) => (stopped = r)));
+  call.recording = { stop: () => Promise.resolve(rec.stop()).finally(stopped) };
 }
 
 /** The agent drops out of a three-way conference: the caller and the consulted party go on. */

@@ -19,13 +19,13 @@
  * transferred call that then leaves its queue unanswered (timeout, closed) ends: the IVR has
  * already finished with it.
  */
-import { randomUUID } from 'node:crypto';
 import type { Agent } from '../acd/config.ts';
 import type { Call, TransferDeps } from './call.ts';
 import { CallControlError } from './controlError.ts';
 import { dropAgentHold } from './hold.ts';
 import { clearMute } from './mute.ts';
 import { attendedTransfer } from './internalCall.ts';
+import { continueAsLinkedContact, nextContactId } from './linkedContact.ts';
 import { enqueue } from './queue.ts';
 import { parseReferTo } from '../sip/refer.ts';
 import type { SipRequest, SipServerResponse } from '../sip/index.ts';
@@ -111,7 +111,7 @@ export function blindTransfer(
   const { ctx } = call;
   const agentId = byAgent;
   const fromQueue = call.queue ?? plan.queue;
-  const nextId = randomUUID();
+  const nextId = nextContactId();
   const label = target.kind === 'queue' ? target.queue : target.kind === 'agent' ? target.agentId : target.number;
   // The old contact: the talk ends with the transfer, then the agent leaves (BYE) into wrap-up.
   dropAgentHold(call);
@@ -126,16 +126,7 @@ export function blindTransfer(
     toContactId: nextId,
   });
   leaveCall(call, opts.byeAfter);
-  const previous = call.continueAs(nextId);
-  ctx.cdr.contact(nextId, {
-    type: 'contact.arrived',
-    ts: ctx.clock.now(),
-    initiation: 'transfer',
-    caller: call.caller,
-    dialled: call.dialled,
-    trunk: call.trunk,
-    previousContactId: previous,
-  });
+  const previous = continueAsLinkedContact(call, nextId);
   call.log.info({ previous, agentId, target }, 'blind transfer');
   // A transferred caller the queue lets go unanswered has no IVR branch to follow: end the call.
   const onPhase = (p: string): void => {

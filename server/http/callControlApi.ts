@@ -205,14 +205,16 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     method: 'POST',
     path: '/api/v1/agent/call/consult/complete',
     summary:
-      'Attended transfer (or leaving a conference): the caller stays with the consulted party, the agent leaves into wrap-up (queue.transfer)',
+      'Attended transfer (or leaving a conference): the caller stays with the consulted party, the agent leaves into wrap-up (queue.transfer); the call goes on as a new contact linked to it',
     body: Empty,
     example: {},
     errors: NOT_ON_CALL,
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
+      const previousContactId = call.contactId;
       await completeTransfer(call);
-      return { contactId: call.contactId, consult: consultOf(call)?.phase };
+      // The call goes on as a new contact linked to the previous one (as after a blind transfer).
+      return { contactId: call.contactId, previousContactId, consult: consultOf(call)?.phase };
     },
   },
   {

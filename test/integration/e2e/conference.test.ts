@@ -70,11 +70,47 @@ async function answeredCall(caller: string, sipPort: number, mediaPort: number):
   return call!;
 }
 
+/**
+ * The attended transfer made a new contact linked to `oldId` (issue #12): the old contact's
+ * queue.transfer names it, it arrived as a transfer from `oldId`, and the reports count it as
+ * handled by the consulted agent B (1003), with its talk time, up to its call.end.
+ */
+async function expectLinkedContact(started: number, oldId: string, newId: string): Promise<void> {
+  expect(newId).not.toBe(oldId);
+  const all = await tc.centre.store.events(started - 1000, Date.now() + 60_000);
+  expect(all.find((e) => e.contactId === oldId && e.type === 'queue.transfer')).toMatchObject({ toContactId: newId });
+  const next = all.filter((e) => e.contactId === newId);
+  expect(next.map((e) => e.type)).toEqual(['contact.arrived', 'queue.enter', 'queue.connect', 'call.end']);
+  expect(next[0]).toMatchObject({ initiation: 'transfer', previousContactId: oldId });
+  expect(next[2]).toMatchObject({ queue: 'sales', agentId: '1003' });
+  // The old contact keeps its recording: started and stopped there, none on the new one.
+  expect(all.filter((e) => e.contactId === oldId && e.type.startsWith('recording.')).map((e) => e.type)).toEqual([
+    'recording.started',
+    'recording.stopped',
+  ]);
+  const q = new URLSearchParams({
+    from: new Date(started - 60_000).toISOString(),
+    to: new Date(Date.now() + 60_000).toISOString(),
+    contact: newId,
+  });
+  const rep = await fetch(new URL(`/api/v1/reports/calls?${q}`, tc.httpUrl), {
+    headers: { authorization: `Basic ${Buffer.from('9001:sam9001').toString('base64')}` },
+  });
+  expect(rep.status).toBe(200);
+  const rows = ((await rep.json()) as { calls: { contactId: string; agentId: string | null; handled: boolean; talkSec: number }[] }).calls;
+  const row = rows.find((x) => x.contactId === newId);
+  expect(row, JSON.stringify(rows)).toMatchObject({ agentId: '1003', handled: true, previousContactId: oldId, initiation: 'transfer' });
+  expect(row!.talkSec).toBeGreaterThan(1);
+  // Not left busy by the transfer: the ACD did not route the new contact to B.
+  expect(tc.centre.acd.agentView('1003')?.state).toBe('available');
+}
+
 describe('consult, conference, transfer, monitor through real peers', () => {
   it('consult → three-way conference (each hears the other two) → A hangs up, caller and B go on; queue.transfer logged', async () => {
     const started = Date.now();
     const call = await answeredCall('15550301', 35040, 35050);
     const ranges = { caller: [35050, 35050] as const, a: RANGES.a, b: RANGES.b };
+    const oldId = call.contactId;
 
     await consult(call, { kind: 'agent', agentId: '1003' });
     expect(consultOf(call)?.phase).toBe('consulting');
@@ -107,7 +143,7 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     expect(sipp.stderr).toMatch(/unexpected BYE/); // hung up on by the centre, not timed out
     tc.centre.acd.endWrapUp('1001');
     await tc.centre.store.flush();
-    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === call.contactId);
+    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === oldId);
     expect(events.find((e) => e.type === 'queue.transfer')).toMatchObject({
       agentId: '1001',
       targetKind: 'agent',
@@ -115,6 +151,7 @@ describe('consult, conference, transfer, monitor through real peers', () => {
       queue: 'sales',
     });
     expect(events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end').map((e) => e.type)).toEqual(['hold.start', 'hold.end']);
+    await expectLinkedContact(started, oldId, call.contactId);
   });
 
   it('monitor: the supervisor hears both; whisper reaches the agent and never the caller; barge reaches everyone', async () => {
@@ -149,6 +186,7 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     const started = Date.now();
     const call = await answeredCall('15550303', 35042, 35052);
     const ranges = { caller: [35052, 35052] as const, a: RANGES.a, b: RANGES.b };
+    const oldId = call.contactId;
     await expect(consult(call, { kind: 'agent', agentId: '4242' })).rejects.toMatchObject({ status: 404 });
     await expect(consult(call, { kind: 'agent', agentId: '1001' })).rejects.toMatchObject({ status: 409 });
     await expect(consult(call, { kind: 'external', number: '+15550000' })).rejects.toMatchObject({ status: 422 });
@@ -172,7 +210,7 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     expect(off(r.caller![A]) && off(r.b![A]), show(r)).toBe(true);
     call.finish('system', 'test-over');
     await tc.centre.store.flush();
-    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === call.contactId);
+    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === oldId);
     expect(events.filter((e) => e.type === 'queue.transfer')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end').map((e) => e.type)).toEqual([
       'hold.start',
@@ -180,5 +218,6 @@ describe('consult, conference, transfer, monitor through real peers', () => {
       'hold.start',
       'hold.end',
     ]);
+    await expectLinkedContact(started, oldId, call.contactId);
   });
 });

@@ -232,6 +232,16 @@ describe('transfers to an external number through the outbound trunk', () => {
         targetKind: 'external',
       });
       expect(all.filter((e) => e.contactId === s.contactId).map((e) => e.type)).toEqual(expect.arrayContaining(['hold.start', 'hold.end']));
+      // A new contact linked to the old one (issue #12); an external party: no agent handles it.
+      const next = done.json.contactId as string;
+      expect(done.json.previousContactId).toBe(s.contactId);
+      expect(next).not.toBe(s.contactId);
+      expect(all.find((e) => e.contactId === s.contactId && e.type === 'queue.transfer')).toMatchObject({ toContactId: next });
+      expect(all.find((e) => e.contactId === next && e.type === 'contact.arrived')).toMatchObject({
+        initiation: 'transfer',
+        previousContactId: s.contactId,
+      });
+      expect(all.filter((e) => e.contactId === next).map((e) => e.type)).toEqual(['contact.arrived', 'call.end']);
       await waitFor(() => tc.centre.outbound.trunks.active('carrier') === 0, { timeoutMs: 5000, what: 'the trunk slot freed' });
     } finally {
       await s.capCaller.stop().catch(() => undefined);

@@ -138,7 +138,14 @@ function callOf(deps: CallControlDeps, agentId: string): Call {
 }
 
 function view(call: Call): Record<string, unknown> {
-  return { ...call.view(), held: heldByAgent(call), muted: isMuted(call) };
+  const c = consultOf(call);
+  return {
+    ...call.view(),
+    held: heldByAgent(call),
+    muted: isMuted(call),
+    // The consult's phase (ringing, consulting, conference, transferred) and whom it is with.
+    ...(c ? { consult: c.phase, consultTarget: { kind: c.targetKind, id: c.target } } : {}),
+  };
 }
 
 export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
@@ -249,7 +256,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
       const call = callOf(deps, agentId);
       const b = ConsultBody.parse(body);
       await consult(call, 'agent' in b ? { kind: 'agent', agentId: b.agent } : { kind: 'external', number: b.number });
-      return { ...view(call), consult: consultOf(call)?.phase };
+      return view(call);
     },
   },
   {
@@ -289,7 +296,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       await conference(call);
-      return { ...view(call), consult: consultOf(call)?.phase };
+      return view(call);
     },
   },
   {

@@ -8,8 +8,9 @@ bash scripts/setup.sh
 
 # Debian packages the integration tests drive: sipp, baresip, linphonec, Chromium, espeak-ng, sox,
 # tcpdump (to capture what sipp, which cannot analyse audio, hears), and Debian's PostgreSQL 15 (the
-# external server of test/integration/store/external.test.ts, which fails without it).
-need=(sip-tester baresip-core linphone-cli chromium espeak-ng sox tcpdump openssl postgresql)
+# external server of test/integration/store/external.test.ts, which fails without it); nftables and
+# iproute2 for the network namespaces where an agent machine's network is cut (test/support/netns.ts).
+need=(sip-tester baresip-core linphone-cli chromium espeak-ng sox tcpdump openssl postgresql nftables iproute2)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -22,26 +22,27 @@ export function writeToneWav(dir: string, freq: number, seconds = 5): string {
   return path;
 }
 
+/** The flags proven on this machine: fake microphone from a WAV, loopback ICE, no background traffic. */
+export function chromiumArgs(micWav: string): string[] {
+  return [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${micWav}`,
+    '--allow-loopback-in-peer-connection',
+    '--autoplay-policy=no-user-gesture-required',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ];
+}
+
 export async function launchBrowser(micWav: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${micWav}`,
-      '--allow-loopback-in-peer-connection',
-      '--autoplay-policy=no-user-gesture-required',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs(micWav) });
 }
 
 /** Opens the desktop, logs in and waits until sip.js is registered. */

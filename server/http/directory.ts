@@ -40,7 +40,12 @@ export interface Directory {
 }
 
 export interface DirectoryDeps {
-  acd: Pick<Acd, 'snapshot' | 'on' | 'off'>;
+  /** The ACD's snapshot and its event feed (Acd satisfies it). */
+  acd: {
+    snapshot(): ReturnType<Acd['snapshot']>;
+    on(name: 'event', fn: (e: AcdEvent) => void): unknown;
+    off(name: 'event', fn: (e: AcdEvent) => void): unknown;
+  };
   /** Agents in force (agents.yaml, as reloaded). */
   agents(): readonly { id: string; name: string; role?: string }[];
 }

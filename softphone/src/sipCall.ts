@@ -7,6 +7,7 @@
 import { Invitation, SessionState, type Session } from 'sip.js';
 import type { SessionDescriptionHandler } from 'sip.js/lib/platform/web/index.js';
 import { startAlerting, stopAlerting } from './alerting.ts';
+import { callFromHeaders } from './callInfo.ts';
 import { $, announce, cc, changed, type CallInfo, type CallKind } from './store.ts';
 
 let session: Session | undefined;
@@ -42,47 +43,6 @@ export function setAutoAnswer(on: boolean): void {
 function header(inv: Invitation, name: string): string {
   return inv.request.getHeader(name) ?? '';
 }
-function decoded(v: string): string {
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
-}
-
-/** What the INVITE says about the call (pure on the headers; exported for tests). */
-export function callFromHeaders(h: (name: string) => string, fallbackCaller: string, fallbackId: string, now: number): CallInfo {
-  const direction = h('X-CC-Direction');
-  const kind: CallKind = h('X-CC-Consult')
-    ? 'consult'
-    : direction === 'callback'
-      ? 'callback'
-      : direction === 'outbound'
-        ? 'outbound'
-        : 'inbound';
-  const ring = Number(h('X-CC-Ring-Timeout'));
-  return {
-    kind,
-    caller: decoded(h('X-CC-Number') || h('X-CC-Caller')) || fallbackCaller || 'unknown',
-    queue: h('X-CC-Queue'),
-    waitedSeconds: Number(h('X-CC-Waited') || 0),
-    ivrPath: decoded(h('X-CC-Ivr-Path'))
-      .split(',')
-      .filter((s) => s.length > 0),
-    callId: h('X-CC-Call-Id') || fallbackId,
-    previousCallId: h('X-CC-Previous-Call-Id'),
-    attempt: Number(h('X-CC-Attempt') || 0),
-    consultFrom: h('X-CC-Consult'),
-    ringsUntil: ring > 0 ? now + ring * 1000 : 0,
-    connectedAt: 0,
-    held: false,
-    heldSince: 0,
-    muted: false,
-    consult: '',
-    consultWith: '',
-  };
-}
-
 export function onInvite(inv: Invitation): void {
   if (session) {
     void inv.reject({ statusCode: 486 });
@@ -122,7 +82,13 @@ export function onInvite(inv: Invitation): void {
   if (ownDial) dialPendingUntil = 0;
   if (ownDial || (autoAnswer() && c.kind !== 'consult')) {
     announce(ownDial ? `Calling ${c.caller}` : `Auto-answering ${c.caller}`);
-    void answer().catch(() => undefined);
+    // After this turn of the event loop: sip.js finishes taking the INVITE in first.
+    setTimeout(() => {
+      answer().catch((e: unknown) => {
+        cc.errors.push(`auto-answer: ${e instanceof Error ? e.message : String(e)}`);
+        console.error('auto-answer failed', e);
+      });
+    }, 0);
   } else {
     startAlerting(c.caller, c.kind === 'callback' ? 'callback' : c.queue || 'call');
     announce(`${KIND_TITLE[c.kind]}: ${c.caller}${c.queue ? `, ${c.queue}` : ''}`);

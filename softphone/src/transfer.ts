@@ -44,14 +44,19 @@ async function startConsult(): Promise<void> {
     announce(`${t.label} answered`);
   } catch (e) {
     if (cc.call) cc.call.consult = '';
-    throw e;
+    // "Back to caller" while it rang ends the consult this way: not an error for the agent.
+    if (!cancelledRinging) throw e;
   } finally {
+    cancelledRinging = false;
     cc.busy = '';
     changed();
   }
 }
 
+let cancelledRinging = false;
+
 async function cancel(): Promise<void> {
+  cancelledRinging = cc.call?.consult === 'ringing';
   applyView(await api<View>('/api/v1/agent/call/consult/cancel', {}));
   announce('Back with the caller');
 }

@@ -5,7 +5,7 @@
  * Hold and mute are the centre's (the caller hears music on hold; a muted agent is not heard),
  * so the REST API's answer is what the panel shows.
  */
-import { act, api, run } from './api.ts';
+import { act, api } from './api.ts';
 import { answer, autoAnswer, hangup, KIND_TITLE, onEstablished, reject, setAutoAnswer } from './sipCall.ts';
 import { $, announce, cc, changed, clock, onChange } from './store.ts';
 
@@ -116,6 +116,14 @@ export function mountCallPanel(): void {
   const auto = $<HTMLInputElement>('auto-answer');
   auto.checked = autoAnswer();
   auto.addEventListener('change', () => setAutoAnswer(auto.checked));
-  onEstablished(() => run(refreshCall));
+  // The centre marks the agent connected a moment after the page's 200 OK: try a few times quietly.
+  onEstablished(() => {
+    const tryRefresh = (left: number): void => {
+      refreshCall().catch(() => {
+        if (left > 0) setTimeout(() => tryRefresh(left - 1), 400);
+      });
+    };
+    tryRefresh(5);
+  });
   onChange(render);
 }

@@ -13,6 +13,8 @@
  * Then a seeded simulation reports EWT accuracy and the service level against Erlang C.
  * Prints one JSON line.
  */
+import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { FakeClock } from '../lib/clock.ts';
 import { Acd } from '../server/acd/acd.ts';
 import { AgentSchema, QueueSchema, type Queue, type Strategy } from '../server/acd/config.ts';
@@ -30,9 +32,38 @@ const AGENTS = arg('agents', 5000);
 const SKILLS = arg('skills', 50);
 const DECISIONS = arg('decisions', 20_000);
 
+/** Every GC pause of the run, on the same timeline as performance.now(). */
+const gcs: { start: number; ms: number; kind: number }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+    gcs.push({ start: e.startTime, ms: e.duration, kind: e.detail?.kind ?? 0 });
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+/** Let the observer's queued entries arrive (they are delivered on a later turn of the loop). */
+const flushGc = () => new Promise((r) => setTimeout(r, 50));
+
+/** GC pauses that began inside [from, to]: counts by kind, total and longest pause. */
+function gcIn(from: number, to: number) {
+  const inside = gcs.filter((g) => g.start >= from && g.start <= to);
+  const minor = inside.filter((g) => g.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR).length;
+  const major = inside.filter((g) => g.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR).length;
+  return {
+    minor,
+    major,
+    other: inside.length - minor - major,
+    total_ms: round(
+      inside.reduce((t, g) => t + g.ms, 0),
+      2,
+    ),
+    max_ms: round(Math.max(0, ...inside.map((g) => g.ms)), 2),
+  };
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const round = (x: number, d = 4) => Number(x.toFixed(d));
 
 function buildCentre(seed: number) {
@@ -125,6 +156,9 @@ function agentSide() {
   const idleAtStart = filled.agents.filter((a) => a.state === 'available').length;
 
   const times: number[] = [];
+  /** Decisions over 1 ms, to tell GC pauses from the scheduler (the machine is shared). */
+  const slow: { t0: number; ms: number }[] = [];
+  const from = performance.now();
   for (let i = 0; i < DECISIONS && connected.length > 0; i++) {
     const k = Math.floor(rand() * connected.length);
     const callId = connected[k]!;
@@ -133,7 +167,9 @@ function agentSide() {
     seen.offer = undefined;
     const t0 = performance.now();
     acd.callEnded(callId);
-    times.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    times.push(ms);
+    if (ms > 1) slow.push({ t0, ms });
     const o = lastOffer();
     if (o) {
       acd.answered(o.callId, o.agentId);
@@ -142,10 +178,41 @@ function agentSide() {
     enqueue(); // keep the queue length steady
     clock.advance(10);
   }
+  const window = { from, to: performance.now() };
+  const heapMb = process.memoryUsage().heapUsed / 1048576;
+  // Garbage per decision: the heap's growth across one callEnded(), where no GC ran in between
+  // (a shrinking heap means one did); less what reading the figure itself allocates.
+  const used = () => getHeapStatistics().used_heap_size;
+  const probe: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const u0 = used();
+    probe.push(used() - u0);
+  }
+  const reading = median(probe);
+  const bytes: number[] = [];
+  for (let i = 0; i < Math.min(2000, DECISIONS) && connected.length > 0; i++) {
+    const k = Math.floor(rand() * connected.length);
+    const callId = connected[k]!;
+    connected[k] = connected[connected.length - 1]!;
+    connected.pop();
+    seen.offer = undefined;
+    const u0 = used();
+    acd.callEnded(callId);
+    const grown = used() - u0;
+    if (grown >= 0) bytes.push(grown - reading);
+    const o = lastOffer();
+    if (o) {
+      acd.answered(o.callId, o.agentId);
+      connected.push(o.callId);
+    }
+    enqueue();
+    clock.advance(10);
+  }
+  const bytesPerDecision = median(bytes);
   const waitingAtEnd = acd.snapshot().calls.filter((c) => c.state === 'waiting').length;
   acd.dispose();
   times.sort((a, b) => a - b);
-  return { times, waitingAtStart, waitingAtEnd, idleAtStart, queues: names.length };
+  return { times, slow, window, heapMb, bytesPerDecision, waitingAtStart, waitingAtEnd, idleAtStart, queues: names.length };
 }
 
 function callSide() {
@@ -235,8 +302,12 @@ function simulationFigures() {
 }
 
 const a = agentSide();
+await flushGc();
+const gc = gcIn(a.window.from, a.window.to);
+const slowInGc = a.slow.filter((d) => gcs.some((g) => g.start < d.t0 + d.ms && g.start + g.ms > d.t0)).length;
 const c = callSide();
 const sim = simulationFigures();
+gcObserver.disconnect();
 console.log(
   JSON.stringify({
     bench: 'acd',
@@ -251,6 +322,18 @@ console.log(
     skills: SKILLS,
     queues: a.queues,
     decisions: a.times.length,
+    // GC pauses during the timed agent-side loop (decisions plus the bench's own answer/enqueue between them).
+    gc_minor: gc.minor,
+    gc_major: gc.major,
+    gc_other: gc.other,
+    gc_total_ms: gc.total_ms,
+    gc_max_ms: gc.max_ms,
+    // Decisions over 1 ms: how many overlapped a GC pause; the rest lost the CPU to other processes.
+    over_1ms: a.slow.length,
+    over_1ms_in_gc: slowInGc,
+    heap_mb: round(a.heapMb, 1),
+    // Bytes allocated by one agent-side decision (median; events and their delivery included).
+    alloc_bytes_per_decision: a.bytesPerDecision,
     enqueue_p50_ms: round(pct(c.times, 50)),
     enqueue_p99_ms: round(pct(c.times, 99)),
     ...sim,

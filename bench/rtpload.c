@@ -20,6 +20,8 @@
  *                      sockets that received nothing since the previous stats command (sockets
  *                      opened since then count from zero); STREAMS = sockets open; SENDERR =
  *                      failed sendto calls (counted in SENT too, so they show up as loss)
+ *   recv            -> "recv R1 .. RN"  packets each socket received since start, in open order
+ *                      (the on-hold bench's packets/s per caller)
  *   stop            -> exits 0
  * Unknown commands answer "err ...". Exits when stdin closes (the parent died) and after a hard
  * wall-clock cap of 20 minutes.
@@ -27,7 +29,7 @@
  * Sending is paced like the Node generator: a 20 ms period cut into 10 slots of 2 ms; socket i
  * sends in slot i % 10; seq per socket (random start), timestamp = frame * 160, SSRC 0x1000 + i.
  * Receiving: level-triggered epoll on every socket and stdin; a readable socket is drained with
- * recvmmsg (a short batch means it is empty); packets whose PT byte (b[1]) is 0 count as received.
+ * recvmmsg (a short batch means it is empty); packets of PT 0 (marker bit or not) count as received.
  * Main loop: wake every 1 ms (clock_nanosleep, absolute), take every ready fd from epoll_wait with
  * timeout 0, then send what is due by CLOCK_MONOTONIC. Blocking in epoll_wait instead woke the
  * generator for nearly every packet the relay sent (about 6 000 wake-ups/s at 150 calls) and cost
@@ -178,7 +180,7 @@ static void drain(uint32_t i) {
       return; /* EAGAIN (empty), or e.g. ECONNREFUSED from an ICMP error: nothing to count */
     }
     for (int b = 0; b < n; b++)
-      if (msgs[b].msg_len >= 2 && bufs[b][1] == 0) {
+      if (msgs[b].msg_len >= 2 && (bufs[b][1] & 0x7f) == 0) {
         k->recv++;
         total_recv++;
       }
@@ -247,6 +249,12 @@ static void command(char *line) {
                      (unsigned long long)total_recv, (unsigned long long)cpu_us, dead, nsocks,
                      (unsigned long long)send_errors);
     reply(out, (size_t)o);
+  } else if (!strcmp(cmd, "recv")) {
+    size_t o = (size_t)snprintf(out, sizeof out, "recv");
+    for (uint32_t i = 0; i < nsocks && o + 24 < sizeof out; i++)
+      o += (size_t)snprintf(out + o, sizeof out - o, " %llu", (unsigned long long)socks[i].recv);
+    out[o++] = '\n';
+    reply(out, o);
   } else if (!strcmp(cmd, "stop")) {
     exit(0);
   } else {

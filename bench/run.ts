@@ -16,7 +16,9 @@ if (!name || !existsSync(join(here, `${name}.ts`))) {
   console.error(`usage: npm run bench -- NAME   (one of: ${available.join(', ') || 'none yet'})`);
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`), ...args], {
+// Node flags a benchmark needs (heap forces GCs to measure what stays).
+const nodeFlags: Record<string, string[]> = { heap: ['--expose-gc'] };
+const r = spawnSync(process.execPath, [...(nodeFlags[name] ?? []), '--import', 'tsx', join(here, `${name}.ts`), ...args], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);

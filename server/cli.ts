@@ -7,6 +7,7 @@ import { configureLog } from '../lib/log.ts';
 import { registerConfigCommands } from './config/commands.ts';
 import { registerIvrCommands } from './ivr/commands.ts';
 import { registerReportCommands } from './kpi/commands.ts';
+import { registerRollupCommand } from './kpi/rollupCommand.ts';
 import { registerCallCommands } from './call/commands.ts';
 import { registerPlanningCommands } from './planning/commands.ts';
 import { registerDrillCommand } from './planning/drillCommand.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerIvrCommands(program);
   registerReportCommands(program);
+  registerRollupCommand(program);
   registerCallCommands(program);
   registerPlanningCommands(program);
   registerDrillCommand(program);

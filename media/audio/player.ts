@@ -108,18 +108,29 @@ export class Player {
  * on the next play without a restart.
  */
 export class PromptCache {
-  private readonly cache = new Map<string, { mtimeMs: number; samples: Int16Array }>();
+  private readonly cache = new Map<string, PromptAudio & { mtimeMs: number }>();
 
   constructor(private readonly maxEntries = 256) {}
 
   async load(path: string): Promise<Int16Array> {
+    return (await this.audio(path)).samples;
+  }
+
+  /** The prompt's samples and a key naming this version of it (path@mtime): RTP threads keep prompts by it. */
+  async audio(path: string): Promise<PromptAudio> {
     const st = await stat(path);
     const hit = this.cache.get(path);
-    if (hit && hit.mtimeMs === st.mtimeMs) return hit.samples;
-    const samples = wavToMono8k(await readFile(path));
+    if (hit && hit.mtimeMs === st.mtimeMs) return hit;
+    const entry = { key: `${path}@${st.mtimeMs}`, samples: wavToMono8k(await readFile(path)), mtimeMs: st.mtimeMs };
     this.cache.delete(path);
-    this.cache.set(path, { mtimeMs: st.mtimeMs, samples });
+    this.cache.set(path, entry);
     if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    return samples;
+    return entry;
   }
+}
+
+/** A decoded prompt and the key of its version. */
+export interface PromptAudio {
+  readonly key: string;
+  readonly samples: Int16Array;
 }

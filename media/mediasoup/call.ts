@@ -197,14 +197,20 @@ export class MediaCall
     if (stats) log.debug({ call: this.callId, ...stats }, 'mix ended');
   }
 
-  /** Play a WAV file to a leg (any rate/channels; converted to 8 kHz G.711). */
-  async play(leg: MediaLeg, path: string, opts: PlayOptions = {}): Promise<Playback> {
+  /**
+   * Play a WAV file (any rate/channels; converted to 8 kHz G.711) to a leg, or several in a row
+   * as one prompt (an announcement composed of recorded parts). A looped single file is music on
+   * hold: every plain leg on the RTP thread waiting on it hears one shared stream.
+   */
+  async play(leg: MediaLeg, path: string | readonly string[], opts: PlayOptions = {}): Promise<Playback> {
     this.assertOpen();
     const law = leg.law ?? this.law;
     if (!law) throw new Error('play: leg has no negotiated law yet');
-    const samples = await this.deps.prompts.load(path);
+    const paths = typeof path === 'string' ? [path] : path;
+    const prompts = await Promise.all(paths.map((p) => this.deps.prompts.audio(p)));
+    this.assertOpen();
     this.playbacks.get(leg)?.player.stop();
-    const player = await leg.play(samples, law, opts.loop ?? false);
+    const player = await leg.play(prompts, law, opts.loop ?? false);
     const entry = { player, bargeIn: opts.bargeIn ?? false };
     this.playbacks.set(leg, entry);
     void player.done.then(() => {
@@ -234,6 +240,11 @@ export class MediaCall
     };
     this.recorder = recording;
     return recording;
+  }
+
+  /** The recording running now, if any (recordingPause.ts pauses and resumes it). */
+  get recording(): Recording | undefined {
+    return this.recorder;
   }
 
   /** DTMF reported by signalling (SIP INFO): deduplicated with the media sources. */

@@ -10,7 +10,7 @@
 import type { Consumer, DirectTransport, Producer, Router, RtpCapabilities, Transport } from 'mediasoup/types';
 import type { Clock } from '../../lib/clock.ts';
 import type { G711Law } from '../audio/g711.ts';
-import type { PlayEnd } from '../audio/player.ts';
+import type { PlayEnd, PromptAudio } from '../audio/player.ts';
 import type { RecordingSummary } from '../audio/recorder.ts';
 import type { PortRange } from '../rtp/rtpRelay.ts';
 import type { RtpThread } from '../rtp/rtpThreadPool.ts';
@@ -115,8 +115,12 @@ export abstract class MediaLeg {
     return this.setFeed(producer);
   }
 
-  /** Play 8 kHz audio to the party; what it heard before is held back meanwhile. */
-  abstract play(samples: Int16Array, law: G711Law, loop: boolean): Promise<Playback>;
+  /**
+   * Play prompts (8 kHz, in order) to the party; what it heard before is held back meanwhile.
+   * One looped prompt is music on hold: legs that can share it (plain legs on one RTP thread)
+   * hear one stream, fanned out.
+   */
+  abstract play(prompts: readonly PromptAudio[], law: G711Law, loop: boolean): Promise<Playback>;
 
   /** Whether record() works on this leg (it needs both directions' packets in Node). */
   readonly recordable: boolean = false;

@@ -9,7 +9,7 @@ import type { PlainTransport } from 'mediasoup/types';
 import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
 import { MediaLeg, type LegContext, type LegRecording, type LegRole, type Playback } from './leg.ts';
 import { countRelay } from './metrics.ts';
-import type { PlayEnd } from '../audio/player.ts';
+import type { PlayEnd, PromptAudio } from '../audio/player.ts';
 import { digitToEvent } from '../rtp/rfc4733.ts';
 import { randomSsrc } from '../rtp/rtp.ts';
 import type { RtpThread } from '../rtp/rtpThreadPool.ts';
@@ -147,9 +147,15 @@ export class PlainRtpLeg extends MediaLeg {
   }
 
   /** Play 8 kHz audio to the party from its RTP thread; mediasoup's stream is held back meanwhile. */
-  override async play(samples: Int16Array, law: G711Law, loop: boolean): Promise<Playback> {
+  override async play(prompts: readonly PromptAudio[], law: G711Law, loop: boolean): Promise<Playback> {
     const play = ++playSeq;
-    const done = this.thread.request({ op: 'play', leg: this.id, play, samples, law, loop }).catch((): PlayEnd => 'stopped');
+    for (const p of prompts) this.thread.ensurePrompt(p.key, p.samples);
+    const leg = this.id;
+    const done = (
+      loop && prompts.length === 1
+        ? this.thread.request({ op: 'hold', leg, play, key: prompts[0]!.key, law })
+        : this.thread.request({ op: 'play', leg, play, keys: prompts.map((p) => p.key), law, loop })
+    ).catch((): PlayEnd => 'stopped');
     return { done, stop: () => void this.thread.request({ op: 'stopPlay', play }).catch(() => undefined) };
   }
 
@@ -184,8 +190,9 @@ export class PlainRtpLeg extends MediaLeg {
    * Plain legs hearing a plain leg get its packets from relay to relay, not through mediasoup's
    * loopback round trip (what the party hears is the same: the splicer rewrites every packet
    * either way, keyed by the feed Consumer's SSRC as it would be). The mediasoup Consumers stay,
-   * idle, so feeds keep one meaning; the worker still gets the packets whenever a browser leg
-   * (or nobody) consumes them. All of a call's plain legs share its RTP thread.
+   * idle, so feeds keep one meaning; the worker gets the packets only while a browser leg consumes
+   * them (a caller alone in the IVR or on hold costs no loopback send and worker receive per
+   * packet). All of a call's plain legs share its RTP thread.
    */
   override reroute(legs: readonly MediaLeg[]): void {
     if (this.closed) return;
@@ -197,7 +204,7 @@ export class PlainRtpLeg extends MediaLeg {
     const others = pid !== undefined && legs.some((l) => !(l instanceof PlainRtpLeg) && hears(l, pid));
     const from = plain.find((p) => p !== this && p.producer !== undefined && hears(this, p.producer.id));
     const source = from ? (this.feed?.rtpParameters.encodings?.[0]?.ssrc ?? 2 ** 32) : undefined;
-    this.route(targets, others || targets.length === 0, source);
+    this.route(targets, others, source);
   }
 
   /** Tell the relay where this leg's packets go (see reroute). */

@@ -7,7 +7,7 @@
 import type { DtlsRole, Producer, WebRtcTransport } from 'mediasoup/types';
 import { log as rootLog } from '../../lib/log.ts';
 import { G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
-import { Player } from '../audio/player.ts';
+import { Player, type PromptAudio } from '../audio/player.ts';
 import { randomSsrc } from '../rtp/rtp.ts';
 import { MediaLeg, MID_EXTENSION_URI, type LegContext, type Playback } from './leg.ts';
 import { buildWebRtcOffer, chooseLaw, newOrigin, parseWebRtcDescription, SdpError, type WebRtcRemoteDescription } from './sdp.ts';
@@ -70,7 +70,8 @@ export class WebRtcLeg extends MediaLeg {
   }
 
   /** Play 8 kHz audio to the browser through the worker; the feed is restored when it ends. */
-  override async play(samples: Int16Array, law: G711Law, loop: boolean): Promise<Playback> {
+  override async play(prompts: readonly PromptAudio[], law: G711Law, loop: boolean): Promise<Playback> {
+    const samples = prompts.length === 1 ? prompts[0]!.samples : concatSamples(prompts.map((p) => p.samples));
     const direct = await this.ctx.directTransport();
     const ssrc = randomSsrc();
     const producer = await direct.produce({
@@ -190,4 +191,14 @@ export class WebRtcLeg extends MediaLeg {
       },
     });
   }
+}
+
+function concatSamples(parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

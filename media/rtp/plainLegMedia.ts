@@ -8,9 +8,10 @@
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { DtmfDetector } from '../audio/dtmfDetector.ts';
 import { decodeG711At, G711_PAYLOAD_TYPE, type G711Law } from '../audio/g711.ts';
-import { Player, type PlayEnd } from '../audio/player.ts';
+import type { PlayEnd } from '../audio/player.ts';
 import { AGENT, CALLER, Recorder, type RecordingSummary } from '../audio/recorder.ts';
 import { buildTelephoneEvent, digitToEvent, TelephoneEventReceiver } from './rfc4733.ts';
+import type { Playout, PlayHandle } from './playout.ts';
 import { buildRtp, parseRtp, rtpPayloadEnd, rtpPayloadStart } from './rtp.ts';
 import type { RemoteRtpAddress, RtpRelay, RtpRelayStats } from './rtpRelay.ts';
 
@@ -45,7 +46,9 @@ export class PlainLegMedia {
   private detector: DtmfDetector | undefined;
   private recorder: Recorder | undefined;
   /** Players sending to the party; while any plays, mediasoup's stream towards it is held back. */
-  private readonly players = new Set<Player>();
+  private readonly players = new Set<PlayHandle>();
+  /** Music on hold this leg listens to (a shared stream); a prompt playing takes precedence. */
+  private readonly holds = new Set<PlayHandle>();
   private timedOut = false;
   private readonly dtmfTimers = new Set<TimerHandle>();
   /** While the leg is in a mix (rtpMix.ts): where the party's audio goes instead of the relay. */
@@ -109,22 +112,27 @@ export class PlainLegMedia {
   /** Relay hook: a packet towards the party (from mediasoup or a bridged plain leg). */
   toParty(raw: Buffer): boolean {
     const n = this.n;
-    if (this.players.size > 0 || this.mixInput || !n || !n.wantsAudio) return false;
+    if (this.players.size > 0 || this.holds.size > 0 || this.mixInput || !n || !n.wantsAudio) return false;
     this.recorder?.pushG711(AGENT, n.law, raw);
     return true;
   }
 
-  /** Play 8 kHz audio to the party (prompt, music on hold). Resolves when it ends. */
-  play(samples: Int16Array, law: G711Law, loop: boolean, registered: (p: Player) => void): Promise<PlayEnd> {
-    const player = new Player(samples, {
-      clock: this.clock,
-      law,
-      loop,
-      send: (b) => this.sendFromNode(b),
-    });
+  /** Play prompts (by key, in order) to the party, from the thread's playout. Resolves when it ends. */
+  play(playout: Playout, keys: readonly string[], law: G711Law, loop: boolean, registered: (p: PlayHandle) => void): Promise<PlayEnd> {
+    const player = playout.play(keys, law, loop, (b) => this.sendFromNode(b));
     this.players.add(player);
     registered(player);
     return player.done.finally(() => this.players.delete(player));
+  }
+
+  /** Music on hold: listen to the thread's shared stream of `key` until stopped. */
+  hold(playout: Playout, key: string, law: G711Law, registered: (p: PlayHandle) => void): Promise<PlayEnd> {
+    const l = playout.hold(key, law, (b) => {
+      if (this.players.size === 0) this.sendFromNode(b);
+    });
+    this.holds.add(l);
+    registered(l);
+    return l.done.finally(() => this.holds.delete(l));
   }
 
   /** Join a mix: the party's audio goes to `input`, and it hears only what sendMixed sends. */
@@ -138,7 +146,7 @@ export class PlainLegMedia {
 
   /** A packet of the mix towards the party; false if not sent (a prompt plays, or the party holds us). */
   sendMixed(packet: Buffer): boolean {
-    if (this.closed || this.players.size > 0 || !this.mixInput) return false;
+    if (this.closed || this.players.size > 0 || this.holds.size > 0 || !this.mixInput) return false;
     const n = this.n;
     if (!n || !n.wantsAudio) return false;
     this.recorder?.pushG711(AGENT, n.law, packet);
@@ -233,7 +241,7 @@ export class PlainLegMedia {
   close(): RtpRelayStats {
     if (!this.closed) {
       this.closed = true;
-      for (const p of this.players) p.stop();
+      for (const p of [...this.players, ...this.holds]) p.stop();
       for (const t of this.dtmfTimers) this.clock.clearTimeout(t);
       if (this.recorder) void this.recorder.stop().catch(() => undefined);
       this.recorder = undefined;

@@ -14,8 +14,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SystemClock } from '../../lib/clock.ts';
-import type { Player } from '../audio/player.ts';
 import { PlainLegMedia } from './plainLegMedia.ts';
+import { Playout, type PlayHandle } from './playout.ts';
 import { RtpMix } from './rtpMix.ts';
 import { RtpRelay } from './rtpRelay.ts';
 import {
@@ -31,9 +31,10 @@ const SWEEP_MS = 200;
 
 class RtpThreadHost {
   private readonly legs = new Map<string, PlainLegMedia>();
-  private readonly players = new Map<number, Player>();
+  private readonly players = new Map<number, PlayHandle>();
   private readonly mixes = new Map<string, RtpMix>();
   private readonly clock = new SystemClock();
+  private readonly playout = new Playout(this.clock);
   private readonly sweep: NodeJS.Timeout;
 
   constructor(private readonly emit: (e: RtpThreadEvent) => void) {
@@ -87,9 +88,34 @@ class RtpThreadHost {
         this.legs.get(r.leg)?.relay.route(direct, r.toInner, r.source);
         return null;
       }
+      case 'prompt':
+        this.playout.prompts.put(r.key, r.samples);
+        return null;
+      case 'dropPrompt':
+        this.playout.prompts.drop(r.key);
+        return null;
       case 'play': {
         const leg = this.leg(r.leg);
-        return leg.play(r.samples, r.law, r.loop, (p) => this.players.set(r.play, p)).finally(() => this.players.delete(r.play));
+        return leg.play(this.playout, r.keys, r.law, r.loop, (p) => this.players.set(r.play, p)).finally(() => this.players.delete(r.play));
+      }
+      case 'hold': {
+        const leg = this.leg(r.leg);
+        return leg.hold(this.playout, r.key, r.law, (p) => this.players.set(r.play, p)).finally(() => this.players.delete(r.play));
+      }
+      case 'stats': {
+        const m = process.memoryUsage();
+        let rtpOut = 0;
+        for (const l of this.legs.values()) rtpOut += l.relay.stats.rtpOut;
+        return {
+          legs: this.legs.size,
+          rtpOut,
+          players: this.players.size,
+          mixes: this.mixes.size,
+          prompts: this.playout.prompts.size,
+          playout: this.playout.snapshot(),
+          heapUsed: m.heapUsed,
+          arrayBuffers: m.arrayBuffers,
+        };
       }
       case 'stopPlay':
         this.players.get(r.play)?.stop();
@@ -130,6 +156,7 @@ class RtpThreadHost {
 
   close(): void {
     clearInterval(this.sweep);
+    this.playout.close();
     for (const m of this.mixes.values()) m.end();
     this.mixes.clear();
     for (const l of this.legs.values()) l.close();

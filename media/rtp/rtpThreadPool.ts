@@ -32,6 +32,9 @@ function workerSource(entry: URL): string {
 
 type Op = RtpThreadRequest['op'];
 
+/** Prompts kept per thread (see RtpThread.ensurePrompt). */
+const MAX_PROMPTS = 256;
+
 export class RtpThread extends Emitter<{ died: [error: Error] }> {
   /** Call ids whose plain legs live here. */
   readonly calls = new Set<string>();
@@ -40,6 +43,8 @@ export class RtpThread extends Emitter<{ died: [error: Error] }> {
   private readonly legs = new Map<string, (e: RtpThreadEvent) => void>();
   private seq = 0;
   private stopping = false;
+  /** Prompts this thread holds (see ensurePrompt), least recently used first. */
+  private readonly prompts = new Map<string, true>();
 
   private constructor(
     readonly index: number,
@@ -75,6 +80,25 @@ export class RtpThread extends Emitter<{ died: [error: Error] }> {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ id, req } satisfies RtpThreadInbound);
     });
+  }
+
+  /**
+   * Make sure the thread holds a prompt's samples under `key` (path@mtime): sent once per thread,
+   * not with every play. Messages are ordered, so a play sent after this finds it there. Beyond
+   * MAX_PROMPTS the least recently used is dropped (a hold stream still playing keeps its own copy).
+   */
+  ensurePrompt(key: string, samples: Int16Array): void {
+    if (this.prompts.delete(key)) {
+      this.prompts.set(key, true);
+      return;
+    }
+    this.prompts.set(key, true);
+    void this.request({ op: 'prompt', key, samples }).catch(() => undefined);
+    if (this.prompts.size > MAX_PROMPTS) {
+      const oldest = this.prompts.keys().next().value!;
+      this.prompts.delete(oldest);
+      void this.request({ op: 'dropPrompt', key: oldest }).catch(() => undefined);
+    }
   }
 
   /** Deliver a leg's events (key presses, RTP timeout) to `handler` until `forget`. */

@@ -6,10 +6,25 @@
  */
 import type { G711Law } from '../audio/g711.ts';
 import type { PlayEnd } from '../audio/player.ts';
+import type { PlayoutStats } from './playout.ts';
 import type { RecordingSummary } from '../audio/recorder.ts';
 import type { Negotiated } from './plainLegMedia.ts';
 import type { RtpMixStats } from './rtpMix.ts';
 import type { PortRange, RtpRelayStats } from './rtpRelay.ts';
+
+/** What a thread holds now (leak hunting, the soak bench). */
+export interface RtpThreadStats {
+  legs: number;
+  /** RTP packets the open legs' relays sent to their parties. */
+  rtpOut: number;
+  players: number;
+  mixes: number;
+  prompts: number;
+  playout: PlayoutStats;
+  /** This thread's V8 heap; arrayBuffers is the process's (shared by all threads). */
+  heapUsed: number;
+  arrayBuffers: number;
+}
 
 /** workerData marking a worker as an RTP thread (the entry module may be loaded elsewhere too). */
 export const RTP_THREAD_ROLE = 'rtp-thread';
@@ -21,7 +36,14 @@ export type RtpThreadRequest =
   | ({ op: 'negotiated'; leg: string } & Negotiated)
   | { op: 'inband'; leg: string; on: boolean }
   | { op: 'route'; leg: string; direct: string[]; toInner: boolean; source: number | undefined }
-  | { op: 'play'; leg: string; play: number; samples: Int16Array; law: G711Law; loop: boolean }
+  /** Keep a prompt's samples on the thread under `key` (path@mtime) until dropPrompt. */
+  | { op: 'prompt'; key: string; samples: Int16Array }
+  | { op: 'dropPrompt'; key: string }
+  /** Play prompts already sent (by key), in order, once or looped. */
+  | { op: 'play'; leg: string; play: number; keys: string[]; law: G711Law; loop: boolean }
+  /** Music on hold: the leg joins the thread's shared stream of the prompt (fan-out). */
+  | { op: 'hold'; leg: string; play: number; key: string; law: G711Law }
+  | { op: 'stats' }
   | { op: 'stopPlay'; play: number }
   | { op: 'sendDtmf'; leg: string; digit: string; durationMs: number }
   | { op: 'record'; leg: string; path: string }
@@ -41,7 +63,11 @@ export interface RtpThreadReplies {
   negotiated: null;
   inband: null;
   route: null;
+  prompt: null;
+  dropPrompt: null;
   play: PlayEnd;
+  hold: PlayEnd;
+  stats: RtpThreadStats;
   stopPlay: null;
   sendDtmf: boolean;
   record: null;

@@ -42,6 +42,10 @@ const OK: AcdResult = { ok: true };
 export class Acd extends Emitter<{ event: [AcdEvent] }> {
   readonly options: AcdOptions;
   private readonly s: AcdState;
+  /** Events of the commands in progress, delivered in order once the outermost one returns (tx). */
+  private readonly pending: AcdEvent[] = [];
+  private depth = 0;
+  private delivering = false;
 
   constructor(init: AcdInit) {
     super();
@@ -61,7 +65,7 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
       seq: 0,
       nextOrd: 0,
       allBuckets: [],
-      publish: (e) => this.emit('event', e),
+      publish: (e) => this.pending.push(e),
       // The lower layers' calls upward (AcdEngine in records.ts): the same functions, bound to s.
       engine: {
         routeAgent: (a) => routeAgent(s, a),
@@ -571,14 +575,31 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
    * events join the same delivery queue, in order.
    */
   private tx<T>(fn: (s: AcdState) => T): T {
-    return this.deferred(() => {
-      try {
-        return fn(this.s);
-      } catch (err) {
-        // A bug must not take the call centre down with it; the command reports failure instead.
-        log.error({ err }, 'acd command failed');
-        return { ok: false, reason: 'invalid', error: `internal error: ${(err as Error).message}` } as T;
-      }
-    });
+    // The engine holds its own events rather than the Emitter's deferred(): the same order and
+    // the same "consistent first, then tell", without a wrapper closure and a held record per
+    // event on every command (garbage on the routing path is GC pauses in the tail).
+    this.depth++;
+    try {
+      return fn(this.s);
+    } catch (err) {
+      // A bug must not take the call centre down with it; the command reports failure instead.
+      log.error({ err }, 'acd command failed');
+      return { ok: false, reason: 'invalid', error: `internal error: ${(err as Error).message}` } as T;
+    } finally {
+      if (--this.depth === 0) this.deliver();
+    }
+  }
+
+  /** Hand the held events to the listeners; a listener's own commands add theirs to the same queue. */
+  private deliver(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      // Re-read the length: listeners' commands append while this runs.
+      for (let i = 0; i < this.pending.length; i++) this.emit('event', this.pending[i]!);
+    } finally {
+      this.pending.length = 0;
+      this.delivering = false;
+    }
   }
 }

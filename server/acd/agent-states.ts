@@ -8,7 +8,7 @@
  * belong to them (routing a newly available agent, withdrawing a ringing agent's offer, the
  * leave-when-empty rule once an agent stops staffing) go up through s.engine.
  */
-import type { AgentState, OfferCancelledEvent } from './events.ts';
+import type { AcdEvent, AgentState, OfferCancelledEvent } from './events.ts';
 import { DAY_MS, REJECTED, type AcdState, type AgentRt, type CallRt } from './records.ts';
 
 export function setState(s: AcdState, a: AgentRt, to: AgentState, reason?: string, call?: CallRt): void {
@@ -21,15 +21,24 @@ export function setState(s: AcdState, a: AgentRt, to: AgentState, reason?: strin
   a.reason = reason;
   a.since = s.clock.now();
   if (to === 'offered' || to === 'on-call') a.call = call;
-  s.publish({
-    type: 'agentState',
-    at: a.since,
-    agentId: a.id,
-    from,
-    to,
-    ...(reason !== undefined ? { reason } : {}),
-    ...(call ? { callId: call.callId, queue: call.queue.name } : {}),
-  });
+  s.publish(agentStateEvent(a, from, to, reason, call));
+}
+
+/**
+ * The 'agentState' event, optional fields present only when set. One literal per shape (not
+ * spreads of temporary objects): this runs on every routing decision, and garbage there is GC.
+ */
+function agentStateEvent(a: AgentRt, from: AgentState, to: AgentState, reason: string | undefined, call: CallRt | undefined): AcdEvent {
+  const at = a.since;
+  const agentId = a.id;
+  if (call) {
+    const callId = call.callId;
+    const queue = call.queue.name;
+    return reason !== undefined
+      ? { type: 'agentState', at, agentId, from, to, reason, callId, queue }
+      : { type: 'agentState', at, agentId, from, to, callId, queue };
+  }
+  return reason !== undefined ? { type: 'agentState', at, agentId, from, to, reason } : { type: 'agentState', at, agentId, from, to };
 }
 
 export function becomeAvailable(s: AcdState, a: AgentRt, route = true): void {

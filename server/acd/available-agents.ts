@@ -9,6 +9,10 @@
  * - longest-idle: at most one partial walk per level of the rarest required skill;
  * - highest-skill: walks levels from 10 down and stops at the first match;
  * - least-occupied, round-robin, ring-all: one walk over the n candidates.
+ *
+ * The sets are intrusive linked lists (AgentLine below), not Sets: an agent joins and leaves the
+ * index on every call, and a Set that churns reallocates its hash table every few add/delete
+ * pairs; the lists' nodes are made once per agent and skill and then only relinked.
  */
 import type { SkillRequirement, Strategy } from './config.ts';
 
@@ -40,31 +44,85 @@ export function meetsAny(agent: RoutableAgent, alts: Requirements): boolean {
 
 const LEVELS = 10;
 
+/** One agent's place in one line: made once per agent and skill, linked in and out. */
+interface Node<A> {
+  readonly agent: A;
+  readonly line: AgentLine<A>;
+  prev: Node<A> | undefined;
+  next: Node<A> | undefined;
+}
+
+/** The available agents with one skill at one level, in the order they became available. */
+class AgentLine<A> {
+  head: Node<A> | undefined;
+  tail: Node<A> | undefined;
+  size = 0;
+
+  append(n: Node<A>): void {
+    n.prev = this.tail;
+    n.next = undefined;
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
+    this.size++;
+  }
+
+  unlink(n: Node<A>): void {
+    if (n.prev) n.prev.next = n.next;
+    else this.head = n.next;
+    if (n.next) n.next.prev = n.prev;
+    else this.tail = n.prev;
+    n.prev = n.next = undefined;
+    this.size--;
+  }
+}
+
+/** An agent's nodes, one per skill, for the skills map they were made from. */
+interface Slots<A> {
+  skills: ReadonlyMap<string, number>;
+  nodes: Node<A>[];
+  indexed: boolean;
+}
+
 export class AvailableAgents<A extends RoutableAgent> {
-  private readonly bySkill = new Map<string, Set<A>[]>();
-  private readonly members = new Set<A>();
+  private readonly bySkill = new Map<string, AgentLine<A>[]>();
+  /** Every agent ever indexed (an agent record lives as long as the engine). */
+  private readonly slots = new Map<A, Slots<A>>();
 
   has(agent: A): boolean {
-    return this.members.has(agent);
+    return this.slots.get(agent)?.indexed === true;
   }
 
   add(agent: A): void {
-    if (this.members.has(agent)) return;
-    this.members.add(agent);
-    for (const [skill, level] of agent.skills) this.levels(skill)[level]!.add(agent);
+    let sl = this.slots.get(agent);
+    if (sl?.indexed) return;
+    // Skills are changed by replacing the map (and only while out of the index): new nodes then.
+    if (!sl || sl.skills !== agent.skills) {
+      const nodes: Node<A>[] = [];
+      // keys() and get(): iterating a Map's entries allocates a [key, value] pair per entry.
+      for (const skill of agent.skills.keys()) {
+        nodes.push({ agent, line: this.levels(skill)[agent.skills.get(skill)!]!, prev: undefined, next: undefined });
+      }
+      sl = { skills: agent.skills, nodes, indexed: false };
+      this.slots.set(agent, sl);
+    }
+    for (const n of sl.nodes) n.line.append(n);
+    sl.indexed = true;
   }
 
   remove(agent: A): void {
-    if (!this.members.delete(agent)) return;
-    for (const [skill, level] of agent.skills) this.bySkill.get(skill)?.[level]?.delete(agent);
+    const sl = this.slots.get(agent);
+    if (!sl?.indexed) return;
+    for (const n of sl.nodes) n.line.unlink(n);
+    sl.indexed = false;
   }
 
   /** Available agents with `skill` at `minLevel` or above. */
   count(skill: string, minLevel = 1): number {
-    const sets = this.bySkill.get(skill);
-    if (!sets) return 0;
+    const lines = this.bySkill.get(skill);
+    if (!lines) return 0;
     let n = 0;
-    for (let l = Math.max(1, minLevel); l <= LEVELS; l++) n += sets[l]!.size;
+    for (let l = Math.max(1, minLevel); l <= LEVELS; l++) n += lines[l]!.size;
     return n;
   }
 
@@ -124,13 +182,13 @@ export class AvailableAgents<A extends RoutableAgent> {
     return best ? [best] : [];
   }
 
-  private levels(skill: string): Set<A>[] {
-    let sets = this.bySkill.get(skill);
-    if (!sets) {
-      sets = Array.from({ length: LEVELS + 1 }, () => new Set<A>());
-      this.bySkill.set(skill, sets);
+  private levels(skill: string): AgentLine<A>[] {
+    let lines = this.bySkill.get(skill);
+    if (!lines) {
+      lines = Array.from({ length: LEVELS + 1 }, () => new AgentLine<A>());
+      this.bySkill.set(skill, lines);
     }
-    return sets;
+    return lines;
   }
 
   /** The requirement with the fewest available agents drives the walk. */
@@ -154,8 +212,9 @@ export class AvailableAgents<A extends RoutableAgent> {
     const sets = this.bySkill.get(drive.skill)!;
     let best: A | undefined;
     for (let l = Math.max(1, drive.minLevel); l <= LEVELS; l++) {
-      for (const a of sets[l]!) {
-        // Sets are in idle order, so the first match of a level is that level's best.
+      for (let n = sets[l]!.head; n; n = n.next) {
+        const a = n.agent;
+        // Lines are in idle order, so the first match of a level is that level's best.
         if (best && !idleBefore(a, best)) break;
         if (conj.length === 1 || meetsAll(a, conj)) {
           best = a;
@@ -171,7 +230,7 @@ export class AvailableAgents<A extends RoutableAgent> {
     const sets = this.bySkill.get(primary.skill);
     if (!sets) return undefined;
     for (let l = LEVELS; l >= Math.max(1, primary.minLevel); l--) {
-      for (const a of sets[l]!) if (conj.length === 1 || meetsAll(a, conj)) return a;
+      for (let n = sets[l]!.head; n; n = n.next) if (conj.length === 1 || meetsAll(n.agent, conj)) return n.agent;
     }
     return undefined;
   }
@@ -182,7 +241,8 @@ export class AvailableAgents<A extends RoutableAgent> {
     const sets = this.bySkill.get(drive.skill)!;
     let best: A | undefined;
     for (let l = Math.max(1, drive.minLevel); l <= LEVELS; l++) {
-      for (const a of sets[l]!) {
+      for (let n = sets[l]!.head; n; n = n.next) {
+        const a = n.agent;
         if ((!best || better(a, best)) && meetsAll(a, conj)) best = a;
       }
     }
@@ -196,7 +256,7 @@ export class AvailableAgents<A extends RoutableAgent> {
       if (!drive) continue;
       const sets = this.bySkill.get(drive.skill)!;
       for (let l = Math.max(1, drive.minLevel); l <= LEVELS; l++) {
-        for (const a of sets[l]!) if (meetsAll(a, conj)) picked.add(a);
+        for (let n = sets[l]!.head; n; n = n.next) if (meetsAll(n.agent, conj)) picked.add(n.agent);
       }
     }
     return [...picked].sort((a, b) => (idleBefore(a, b) ? -1 : 1)).slice(0, limit);

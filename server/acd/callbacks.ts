@@ -13,7 +13,7 @@ import { afterWork } from './agent-states.ts';
 import type { Queue } from './config.ts';
 import type { CallbackOutcome } from './events.ts';
 import { exitCall } from './leaving.ts';
-import type { AcdState, AgentRt, CallRt } from './records.ts';
+import { NO_AGENTS, type AcdState, type AgentRt, type CallRt } from './records.ts';
 import { connect } from './routing.ts';
 import { armRetry } from './timers.ts';
 
@@ -45,7 +45,7 @@ export function dialOutcome(s: AcdState, call: CallRt, a: AgentRt, outcome: Call
   }
   s.agenda.cancel(call.offerDeadline);
   call.offerDeadline = undefined;
-  call.offeredTo = [];
+  call.offeredTo = NO_AGENTS;
   a.call = undefined;
   retryOrGiveUp(s, call, a.id, attempt, outcome, newContactId);
   afterWork(s, a);
@@ -56,7 +56,7 @@ export function reservationExpired(s: AcdState, call: CallRt): void {
   call.offerDeadline = undefined;
   if (call.state !== 'offered' || !call.callback) return;
   const agents = call.offeredTo;
-  call.offeredTo = [];
+  call.offeredTo = NO_AGENTS;
   const attempt = ++call.callback.attempts;
   const now = s.clock.now();
   for (const a of agents) {

@@ -8,7 +8,7 @@ import type { ResumePlace } from './events.ts';
 import type { ExitReason } from './exit-reasons.ts';
 import { emptyRuleHolds, recordSl } from './figures.ts';
 import { unplace } from './placement.ts';
-import { resumeKey, type AcdState, type AgentRt, type CallRt, type QueueRt } from './records.ts';
+import { NO_AGENTS, resumeKey, type AcdState, type AgentRt, type CallRt, type QueueRt } from './records.ts';
 import { cancelWaitTimers } from './timers.ts';
 
 /** The caller hung up before an agent answered (a callback withdrawn is a 'cancelled' exit). */
@@ -98,7 +98,7 @@ export function dropCall(s: AcdState, call: CallRt): void {
   if (call.callback && call.state !== 'connected') call.queue.callbacksWaiting--;
   call.queue.calls.delete(call);
   s.calls.delete(call.callId);
-  call.offeredTo = [];
+  call.offeredTo = NO_AGENTS;
 }
 
 /** An agent stopped staffing their queues: apply each queue's leave-when-empty rule. */

@@ -31,8 +31,10 @@ export class QueueOrder<T extends Ordered> {
       this.priorities = [...this.byPriority.keys()].sort((a, b) => b - a);
     }
     const i = this.lowerBound(list, item);
-    if (i === list.length) list.push(item);
-    else list.splice(i, 0, item);
+    // By hand, not splice(): splice returns a new array (of what it removed) on every call.
+    list.push(item);
+    for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1]!;
+    list[i] = item;
     this.n++;
   }
 
@@ -41,7 +43,8 @@ export class QueueOrder<T extends Ordered> {
     if (!list) return false;
     const i = this.lowerBound(list, item);
     if (list[i] !== item) return false;
-    list.splice(i, 1);
+    for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1]!;
+    list.pop();
     this.n--;
     return true;
   }

@@ -37,6 +37,9 @@ import type { CallState, EnqueueRequest } from './types.ts';
 export const MISSED = 'missed';
 export const REJECTED = 'rejected';
 
+/** The offeredTo of a call nobody is ringing for: one shared empty list, not a new one per call end. */
+export const NO_AGENTS: readonly AgentRt[] = Object.freeze([]);
+
 export const STATES: AgentState[] = ['logged-out', 'available', 'not-ready', 'offered', 'on-call', 'wrap-up'];
 export const DAY_MS = 86_400_000;
 
@@ -103,7 +106,8 @@ export interface CallRt extends HeapItem {
   /** Escalation steps of the current queue already applied. */
   step: number;
   bucket: Bucket | undefined;
-  offeredTo: AgentRt[];
+  /** Replaced, never changed in place (so NO_AGENTS can be shared). */
+  offeredTo: readonly AgentRt[];
   agent: AgentRt | undefined;
   connectedAt: number;
   callback: { number: string; attempts: number } | undefined;
@@ -255,7 +259,7 @@ export function makeCall(
     step: 0,
     bucket: undefined,
     heapIndex: -1,
-    offeredTo: [],
+    offeredTo: NO_AGENTS,
     agent: undefined,
     connectedAt: 0,
     callback: req.callback ? { number: req.callback.number, attempts: 0 } : undefined,

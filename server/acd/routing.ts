@@ -18,7 +18,7 @@ import type { OfferCancelledEvent } from './events.ts';
 import { emptyRuleHolds, recordSl } from './figures.ts';
 import { checkLeaveWhenEmpty, exitCall } from './leaving.ts';
 import { place, unplace } from './placement.ts';
-import { callBefore, MISSED, type AcdState, type AgentRt, type Bucket, type CallRt, type QueueRt } from './records.ts';
+import { callBefore, MISSED, NO_AGENTS, type AcdState, type AgentRt, type Bucket, type CallRt, type QueueRt } from './records.ts';
 import { armEscalation, cancelWaitTimers } from './timers.ts';
 
 /** Find agent(s) for a waiting call; offer if any. */
@@ -34,16 +34,6 @@ export function routeCall(s: AcdState, call: CallRt): void {
 /** Find the best waiting call for an agent who just became available; offer if any. */
 export function routeAgent(s: AcdState, a: AgentRt): void {
   if (a.state !== 'available') return;
-  let best: CallRt | undefined;
-  let bestQp = -1;
-  const consider = (b: Bucket): void => {
-    const head = b.heap.peek();
-    if (!head) return;
-    const qp = b.queue.cfg.priority;
-    if (best && (qp < bestQp || (qp === bestQp && !callBefore(head, best)))) return;
-    best = head;
-    bestQp = qp;
-  };
   // Learn the buckets created since this agent last looked (each agent/bucket pair once).
   if (a.bucketsSeen < s.allBuckets.length) {
     for (let i = a.bucketsSeen; i < s.allBuckets.length; i++) {
@@ -53,12 +43,24 @@ export function routeAgent(s: AcdState, a: AgentRt): void {
     a.bucketsSeen = s.allBuckets.length;
   }
   // Walk whichever is shorter: the buckets this agent can serve, or the buckets with callers.
+  // (No closure for "consider": one capturing the running best is allocated on every decision.)
+  let best: CallRt | undefined;
   if (a.eligibleBuckets.length <= s.nonEmpty.size) {
-    for (const b of a.eligibleBuckets) consider(b);
+    for (const b of a.eligibleBuckets) best = better(b, best);
   } else {
-    for (const b of s.nonEmpty) if (eligible(a, b)) consider(b);
+    for (const b of s.nonEmpty) if (eligible(a, b)) best = better(b, best);
   }
   if (best) offer(s, best, [a]);
+}
+
+/** The better of the bucket's head and the best call so far: queue priority, then the bucket order. */
+function better(b: Bucket, best: CallRt | undefined): CallRt | undefined {
+  const head = b.heap.peek();
+  if (!head) return best;
+  if (!best) return head;
+  const qp = b.queue.cfg.priority;
+  const bestQp = best.queue.cfg.priority;
+  return qp > bestQp || (qp === bestQp && callBefore(head, best)) ? head : best;
 }
 
 function eligible(a: AgentRt, b: Bucket): boolean {
@@ -121,7 +123,7 @@ function offerExpired(s: AcdState, call: CallRt): void {
   if (call.state !== 'offered') return;
   const ringAll = call.queue.cfg.strategy === 'ring-all';
   const agents = call.offeredTo;
-  call.offeredTo = [];
+  call.offeredTo = NO_AGENTS;
   const now = s.clock.now();
   for (const a of agents) {
     a.call = undefined;
@@ -153,7 +155,7 @@ export function connect(s: AcdState, call: CallRt, a: AgentRt): void {
   s.agenda.cancel(call.offerDeadline);
   call.offerDeadline = undefined;
   const others = call.offeredTo.filter((o) => o !== a);
-  call.offeredTo = [];
+  call.offeredTo = NO_AGENTS;
   call.state = 'connected';
   call.agent = a;
   call.connectedAt = now;
@@ -202,7 +204,7 @@ export function requeue(s: AcdState, call: CallRt): void {
   s.agenda.cancel(call.offerDeadline);
   call.offerDeadline = undefined;
   call.state = 'waiting';
-  call.offeredTo = [];
+  call.offeredTo = NO_AGENTS;
   const q = call.queue;
   const now = s.clock.now();
   if (!call.callback && q.cfg.maxWait !== undefined && now >= call.joinedAt + q.cfg.maxWait * 1000) {

@@ -115,6 +115,11 @@ export function armRetry(s: AcdState, call: CallRt, retryAt: number): void {
 }
 
 export function cancelWaitTimers(s: AcdState, call: CallRt): void {
-  for (const d of [call.escalation, call.maxWait, call.announce, call.retry, call.offerDeadline]) s.agenda.cancel(d);
+  // One by one, not a loop over a new array: this runs on every connect and every call's end.
+  s.agenda.cancel(call.escalation);
+  s.agenda.cancel(call.maxWait);
+  s.agenda.cancel(call.announce);
+  s.agenda.cancel(call.retry);
+  s.agenda.cancel(call.offerDeadline);
   call.escalation = call.maxWait = call.announce = call.retry = call.offerDeadline = undefined;
 }

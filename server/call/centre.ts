@@ -24,6 +24,7 @@ import { createCallControlApi, WrapupClock } from '../http/callControlApi.ts';
 import { createDirectoryApi, DirectoryFeed } from '../http/directory.ts';
 import { createOpenApiHandler } from '../http/openapi.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
+import { AddressList } from '../../lib/ratelimit.ts';
 import { createPlanningApi } from '../http/planning.ts';
 import { createQaApi } from '../http/qa.ts';
 import { QaWorker } from '../qa/worker.ts';
@@ -32,6 +33,7 @@ import { createReportsApi, REPORT_ROLES } from '../http/reports.ts';
 import { HttpError, sendJson, startHttp, type Handler } from '../http/server.ts';
 import { httpLookup } from '../ivr/httpLookup.ts';
 import { EspeakTts } from '../ivr/tts.ts';
+import { announcerFor } from '../ivr/announcement.ts';
 import { log as rootLog } from '../../lib/log.ts';
 import { checkAgentPasswordSync } from '../secrets/passwords.ts';
 import { AgentSessions } from '../secrets/sessions.ts';
@@ -61,7 +63,10 @@ import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
 import { dialCallback } from './callback.ts';
 import { dial } from './dial.ts';
+import { InternalCalls, SYSTEM_AUX_INTERNAL } from './internalCall.ts';
+import { TrunkRegistrations } from './trunkRegistrations.ts';
 import { admit, type AdmissionContext } from './admission.ts';
+import { answerEchoTest, isEchoTest, type EchoTestContext } from './echoTest.ts'; // h-audio
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
 import { withAgentSkills } from './transfer.ts';
@@ -218,6 +223,22 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       onStart: (c) => outboundCalls.set(c.contactId, c),
       onEnd: (c) => outboundCalls.delete(c.contactId),
     };
+    // Calls placed from agents' desk phones (another agent, an external number): the consult
+    // half of a desk phone's attended transfer (internalCall.ts; REFER with Replaces in transfer.ts).
+    const internalCalls = new InternalCalls({
+      sip,
+      media,
+      acd,
+      sipDomain: srv.sipRealm,
+      agents: () => watcher.current.agents,
+      dialCheck: (number) => void outboundTrunks.target(number),
+      // The centre's own numbers (IVR) from a desk phone go to the IVR, not out through a trunk.
+      inbound: (source, dialled) => trunks.trunkFor(source) !== undefined && trunks.route(source, dialled) !== undefined,
+      dial: (m, number, o) => dial({ sip, trunks: outboundTrunks, log }, m, { number, agentId: o.agentId, signal: o.signal }),
+    });
+    stoppers.push(async () => internalCalls.close());
+    // Outbound trunks that ask for it register with their carrier once SIP listens (below).
+    const trunkRegistrations = new TrunkRegistrations(sip);
     // Callbacks at the head of their queue: agent first, then the customer (callback.ts), with
     // the outcome back to the ACD for its retries.
     dispatchAcdEvents(acd, calls, cdr, desk, async (e) => {
@@ -352,7 +373,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       const who = basic(req);
       if (!who) throw new HttpError(401, 'authentication required');
       if (!REPORT_ROLES.has(who.role)) throw new HttpError(403, `role ${who.role} may not read the live view`);
-      sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()) });
+      sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()), trunks: trunkRegistrations.states() });
       return true;
     };
     // ---- Supervisor floor: alerts, surge plans, wallboard, supervisor controls (issue 16) ----
@@ -437,11 +458,19 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       auditApi,
       wallboardApi,
     ];
+    // Reverse proxies whose X-Forwarded-For names the client; rebuilt when a reload changes the list.
+    let proxies = { rules: watcher.current.server.http.trustedProxies, list: new AddressList(watcher.current.server.http.trustedProxies) };
+    const trustedProxies = (): AddressList => {
+      const rules = watcher.current.server.http.trustedProxies;
+      if (rules !== proxies.rules) proxies = { rules, list: new AddressList(rules) };
+      return proxies.list;
+    };
     const http = await startHttp({
       host: srv.http.host,
       port: srv.http.port,
       staticDir,
       handlers,
+      trustedProxies,
     });
     stoppers.push(
       () =>
@@ -470,6 +499,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         port: srv.http.tls.port,
         staticDir,
         handlers,
+        trustedProxies,
         tls: { cert: certificate.cert, key: certificate.key },
       });
       const secure = https;
@@ -492,8 +522,15 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         : {}),
     });
 
+    // Trunk registrations (centre.yaml outbound.trunks.<name>.register): refreshed, retried, reloaded.
+    trunkRegistrations.configure(config.outbound);
+    stoppers.push(() => trunkRegistrations.stop());
+    watcher.on('reload', (next) => trunkRegistrations.configure(next.outbound));
+
     let trunks = new TrunkTable(config.trunks);
     const tts = new EspeakTts({ cacheDir: srv.ttsCacheDir });
+    // Position announcements are composed from parts rendered now, in the background at low priority (issue #17).
+    void announcerFor(tts).prepare();
     const lookup = httpLookup({ userAgent: 'callcentre' });
 
     watcher.on('reload', (next) => {
@@ -554,9 +591,21 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         calls.set(c.contactId, c);
       },
     };
+    // h-audio: the agents' echo test (server.echoTest) is answered here, before trunk admission.
+    const echo: EchoTestContext = {
+      clock,
+      sip,
+      media,
+      acd,
+      settings: () => watcher.current.server.echoTest,
+      loopAddress: srv.media.listenIp === '0.0.0.0' || srv.media.listenIp === '::' ? '127.0.0.1' : srv.media.listenIp,
+    };
+    // end h-audio
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
       void (async () => {
+        if (isEchoTest(echo.settings(), req)) return answerEchoTest(echo, req, res); // h-audio
+        if (await internalCalls.invite(req, res)) return;
         const admitted = await admit(admission, req, res, log);
         if (!admitted) return;
         // The flows in force at arrival: a reload mid-call does not change this caller's IVR.
@@ -618,7 +667,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
  * browser agent's desktop reconnects (agentDesk.ts). Agents cannot pick these from the desktop.
  */
 function withSystemAux(codes: CentreConfig['auxCodes']): CentreConfig['auxCodes'][number][] {
-  const system = [{ code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' }];
+  const system = [
+    { code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' },
+    { code: SYSTEM_AUX_INTERNAL, label: 'On an internal call (desk phone)' },
+  ];
   return [...codes, ...system.filter((x) => !codes.some((c) => c.code === x.code))];
 }
 

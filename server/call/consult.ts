@@ -126,14 +126,34 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
     );
   }
   c.phase = 'consulting';
+  watchConsulted(call, c);
+  await settleMedia(call);
+  call.log.info({ agent: agent.party, consulted: party }, 'consulting');
+  return leg;
+}
+
+/** The consulted party's BYE and re-INVITEs, once their leg is up. */
+function watchConsulted(call: Call, c: ConsultState): void {
+  const leg = c.leg;
   leg.dialog?.on('destroy', () => {
     leg.dialogEnded();
     void consultedHungUp(call, c);
   });
   leg.dialog?.on('modify', (req: SipRequest, res: SipServerResponse) => void reinvite(call, leg, req, res));
-  await settleMedia(call);
-  call.log.info({ agent: agent.party, consulted: party }, 'consulting');
-  return leg;
+}
+
+/**
+ * A consult the agent's desk phone placed itself (internalCall.ts: a second line, then REFER with
+ * Replaces): the consulted party's leg, already up on the call's media, becomes the call's consult,
+ * so completeTransfer finishes it as it finishes one made through the API. No media changes here.
+ */
+export function adoptConsult(call: Call, leg: CallLeg, targetKind: ConsultTarget['kind'], target: string): void {
+  const talk = talkOf(call);
+  if (talk.consult) throw new CallOpError(409, `a consult is already ${talk.consult.phase}`);
+  const c: ConsultState = { leg, target, targetKind, phase: 'consulting' };
+  talk.consult = c;
+  call.legs.add(leg);
+  watchConsulted(call, c);
 }
 
 /** The caller hears the queue's music on hold while the agent consults; hold.start is written. */
@@ -175,7 +195,11 @@ export async function cancelConsult(call: Call): Promise<void> {
  * consult, or from a conference: the agent dropping out leaves the other two talking). The agent's
  * talk ends here (queue.transfer, then the ACD's wrap-up); the recording goes on.
  */
-export async function completeTransfer(call: Call): Promise<void> {
+export async function completeTransfer(
+  call: Call,
+  /** Hang the agent's leg up only once this settles (a REFER's final NOTIFY must precede the BYE). */
+  opts: { byeAfter?: Promise<unknown> } = {},
+): Promise<void> {
   const { ctx } = call;
   const c = talkOf(call).consult;
   const agent = call.agent;
@@ -185,7 +209,8 @@ export async function completeTransfer(call: Call): Promise<void> {
   endConsultHold(call, c);
   // The agent leaves first: out of the call's legs, so their BYE (connect.ts) ends nothing else.
   call.legs.delete(agent);
-  agent.hangUp();
+  if (opts.byeAfter) void opts.byeAfter.catch(() => undefined).finally(() => agent.hangUp());
+  else agent.hangUp();
   await settleMedia(call);
   ctx.cdr.contact(call.contactId, {
     type: 'queue.transfer',

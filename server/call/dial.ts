@@ -2,13 +2,14 @@
  * Dialling out through an outbound trunk: the number is made E.164 and routed to a trunk
  * (server/config/trunks.ts), a slot of the trunk's call limit is taken, a plain RTP leg is made as
  * the OFFERER (PCMU/PCMA + telephone-event, or only the law the call already uses), and the INVITE
- * goes to the carrier with digest credentials (the UAC answers one 401/407). Early media (18x with
+ * goes to the carrier with digest credentials (the UAC answers one 401/407), failing over across
+ * its addresses or SRV records (server/sip/locate.ts inviteWithFailover). Early media (18x with
  * SDP) is applied at once so the party hears the carrier's ringback; the 2xx's SDP is the answer.
  * Outcomes: answered (the leg is up), busy (486/600/603), no-answer (our ring timeout: CANCEL;
  * or the carrier's 408/480/487), failed (anything else, or the SDP unusable). A number no trunk
  * serves, or a trunk at its limit, is a DialError before anything is sent.
  */
-import { SipError, type Dialog, type SipResponse, type SipStack } from '../sip/index.ts';
+import { inviteWithFailover, SipError, type Dialog, type SipResponse, type SipStack, type UacOptions } from '../sip/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { MediaCall, PlainRtpLeg } from '../../media/index.ts';
 import { DialError, type OutboundTarget, type OutboundTrunks } from '../config/trunks.ts';
@@ -162,21 +163,23 @@ export async function dial(
 }
 
 /**
- * The INVITE, tried on each of the carrier's addresses in order while the failure says the
- * address is unreachable (503 from the transport, no response at all); any answer from a carrier
- * (busy, no answer, 4xx) is final.
+ * The INVITE through locate.ts's failover (RFC 3263): the trunk's addresses in the order given, or
+ * its domain's SRV records by priority and weight. The next address is tried when one is
+ * unreachable (transport error, 503, no response at all within 3 s, Timer B); any other answer
+ * from a carrier (busy, no answer, 4xx) is final. The Request-URI names the first address (or
+ * the domain).
  */
-async function placeInvite(ctx: DialContext, target: OutboundTarget, opts: Parameters<SipStack['createUAC']>[1]): Promise<Dialog> {
-  let last: unknown;
-  for (const [i, uri] of target.uris.entries()) {
-    try {
-      return await ctx.sip.createUAC(uri, opts);
-    } catch (e) {
-      last = e;
-      const unreachable = e instanceof SipError && !e.response && (e.status === 503 || (e.status === 408 && e.reason !== 'No Answer'));
-      if (!unreachable || opts?.signal?.aborted || i === target.uris.length - 1) throw e;
-      ctx.log.warn({ uri, status: e.status }, 'carrier address unreachable; trying the next');
-    }
-  }
-  throw last instanceof Error ? last : new DialError('no-trunk', 'no carrier address');
+async function placeInvite(ctx: DialContext, target: OutboundTarget, opts: UacOptions): Promise<Dialog> {
+  const first = target.uris[0];
+  if (!first) throw new DialError('no-trunk', 'no carrier address');
+  // sip:user@host:port;transport=tcp → sip:host:port;transport=tcp (a domain alone: SRV).
+  const targets = target.uris.map((u) => u.replace(/^(sips?:)[^@]*@/i, '$1'));
+  return inviteWithFailover(ctx.sip, first, opts, {
+    targets,
+    onFailover: (dest, e) =>
+      ctx.log.warn(
+        { trunk: target.trunk, dest: `${dest.address}:${dest.port}`, status: e.status },
+        'carrier address unreachable; trying the next',
+      ),
+  });
 }

@@ -5,6 +5,7 @@
  */
 import type { SkillRequirement } from '../acd/config.ts';
 import { ivrQueueExit, type ExitReason } from '../acd/exit-reasons.ts';
+import { announcerFor } from '../ivr/announcement.ts';
 import type { ResolvedPrompt } from '../ivr/flow.ts';
 import type { Playback } from '../../media/index.ts';
 import type { Call, Stoppable } from './call.ts';
@@ -128,18 +129,22 @@ class Waiting implements Stoppable {
     const { call } = this;
     const leg = call.customerMedia;
     if (this.announcing || !call.media || !leg) return;
+    // Composed from prompts rendered ahead (announcement.ts): nothing is synthesised while callers
+    // wait. Until the parts are ready the caller keeps the music.
+    const files = announcerFor(call.ctx.tts).files({
+      position,
+      ewtSeconds,
+      ...(this.callbackKey ? { callbackKey: this.callbackKey } : {}),
+    });
+    if (!files) {
+      void announcerFor(call.ctx.tts).prepare();
+      return;
+    }
     this.announcing = true;
-    const minutes = ewtSeconds === null ? undefined : Math.max(1, Math.round(ewtSeconds / 60));
-    const text =
-      `You are number ${position} in the queue.` +
-      (minutes === undefined ? '' : ` Your expected wait is about ${minutes} minute${minutes === 1 ? '' : 's'}.`) +
-      (this.callbackKey === undefined ? '' : ` To be called back without losing your place, press ${this.callbackKey}.`);
     try {
-      const file = await call.ctx.tts.render(text, 'en');
       if (!this.live) return;
-      this.playing?.stop();
-      this.playing = undefined;
-      const pb = await call.media.play(leg, file);
+      // play() replaces the music at once (no gap): the same call stops what played to the leg.
+      const pb = await call.media.play(leg, files);
       if (!this.live) return void pb.stop();
       this.playing = pb;
       await pb.done;

@@ -25,6 +25,7 @@ import type { Call, TransferDeps } from './call.ts';
 import { CallControlError } from './controlError.ts';
 import { dropAgentHold } from './hold.ts';
 import { clearMute } from './mute.ts';
+import { attendedTransfer } from './internalCall.ts';
 import { enqueue } from './queue.ts';
 import { parseReferTo } from '../sip/refer.ts';
 import type { SipRequest, SipServerResponse } from '../sip/index.ts';
@@ -212,13 +213,20 @@ const SIP_STATUS: Record<number, [number, string]> = {
  * target, named by its user part: a queue, an agent id, or else an external number. Refused
  * targets get a final error to the REFER itself, the call unchanged; an accepted one gets 202,
  * the caller is transferred at once, and the phone gets NOTIFY "200 OK" before our BYE.
- * Attended transfer (Refer-To with Replaces) is not done here and gets 501.
+ * With Replaces in the Refer-To it is an attended transfer to the phone's own consult call
+ * (internalCall.ts attendedTransfer).
  */
 export function referred(call: Call, leg: CallLeg, req: SipRequest, res: SipServerResponse): void {
   const deps = call.ctx.transfers;
   const refer = parseReferTo(req);
   if (!refer?.user) return void res.send(400, { reason: 'Bad Request - Refer-To' });
-  if (refer.replaces) return void res.send(501, { reason: 'Not Implemented - attended transfer' });
+  // Attended transfer from the phone (RFC 5589 §7): the Replaces names its consult call.
+  if (refer.replaces) {
+    void attendedTransfer(call, leg, refer.replaces, res).catch((e: unknown) =>
+      call.log.warn({ err: String(e) }, 'attended transfer failed'),
+    );
+    return;
+  }
   if (!deps) return void res.send(603, { reason: 'Decline - transfers are not enabled' });
   const user = refer.user;
   const target: TransferTarget =

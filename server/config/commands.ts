@@ -7,6 +7,22 @@ import type { Command } from 'commander';
 import { formatError } from './errors.ts';
 import { writeJsonSchemas } from './jsonSchema.ts';
 import { loadConfig, type CentreConfig } from './load.ts';
+import { loadAfterCallConfig } from '../customers/config.ts';
+import { loadCards } from '../knowledge/cards.ts';
+
+/**
+ * The files the centre reads beside the main config (config/aftercall.yaml, config/knowledge/*.md):
+ * the server re-reads them on their own and keeps the previous version when one is bad, so a broken
+ * edit would only show in its log — validate checks them too. Each error starts with its file.
+ */
+export function checkSideFiles(dir: string): string[] {
+  const errors: string[] = [];
+  const after = loadAfterCallConfig(dir);
+  if (!after.ok) errors.push(...after.errors);
+  const cards = loadCards(dir);
+  if (!cards.ok) errors.push(...cards.errors);
+  return errors;
+}
 
 export const DEFAULT_CONFIG_DIR = 'config';
 
@@ -32,14 +48,21 @@ export function registerConfigCommands(program: Command): void {
       .description('check every config file (schemas, references, calendars, prompt files); exit 0 when valid, 1 otherwise')
       .option('--json', 'print {ok, version} or {ok:false, errors:[{file,line,column,path,message}]} as JSON'),
   ).action((o: { config: string; json?: boolean }) => {
+    const side = checkSideFiles(o.config);
     if (o.json) {
       const r = loadConfig(o.config, process.env);
-      console.log(JSON.stringify(r.ok ? { ok: true, version: r.config.version } : r, null, 2));
-      if (!r.ok) process.exitCode = 1;
+      const sideErrors = side.map((e) => ({ file: e.slice(0, e.indexOf(':')), message: e.slice(e.indexOf(':') + 1).trim() }));
+      const ok = r.ok && side.length === 0;
+      const errors = [...(r.ok ? [] : r.errors), ...sideErrors];
+      console.log(JSON.stringify(ok && r.ok ? { ok: true, version: r.config.version } : { ok: false, errors }, null, 2));
+      if (!ok) process.exitCode = 1;
       return;
     }
     const c = loadForCommand(o.config);
-    if (!c) {
+    const label = `${o.config.replace(/\/$/, '')}/`;
+    for (const e of side) console.error(`${label}${e}`);
+    if (!c || side.length > 0) {
+      if (c) console.error(`${side.length} error${side.length === 1 ? '' : 's'} in ${o.config}`);
       process.exitCode = 1;
       return;
     }

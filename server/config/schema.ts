@@ -91,6 +91,12 @@ export const HttpSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: Port.default(8080),
   tls: HttpsSchema.optional(),
+  trustedProxies: z
+    .array(Cidr)
+    .default([])
+    .describe(
+      "Reverse proxies (addresses/CIDR blocks) whose X-Forwarded-For names the client: its address then goes to the login lockout and the audit log instead of the proxy's.",
+    ),
   limits: HttpLimitsSchema.default(HttpLimitsSchema.parse({})).describe('Lockout after failed agent logins and HTTP Basic (429).'),
 });
 
@@ -157,6 +163,18 @@ export const RecordingsSchema = z.strictObject({
     .describe('Delete recording audio older than this many days (checked hourly; the CDR and the row stay). 0 keeps it forever.'),
 });
 
+// h-audio: the agents' pre-call echo test (server/call/echoTest.ts).
+export const EchoTestSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Answer the echo extension for logged-in agents (pre-call audio test).'),
+  extension: z
+    .string()
+    .regex(/^[a-z][a-z0-9._-]{0,31}$/i, 'a SIP user part such as echo')
+    .default('echo')
+    .describe('What an agent dials for the echo test: sip:<extension>@<sipRealm>; it hears its own voice back.'),
+  maxSeconds: z.number().int().min(5).max(600).default(60).describe('An echo test is hung up after this long.'),
+});
+// end h-audio
+
 export const ServerSchema = z.strictObject({
   sipRealm: z.string().default('callcentre.local').describe('SIP digest realm for agent registrations.'),
   timezone: z.string().default('UTC').describe('Zone used to read times given without an offset (CLI --at, reports).'),
@@ -166,6 +184,7 @@ export const ServerSchema = z.strictObject({
   media: MediaSchema.default(MediaSchema.parse({})),
   database: DatabaseSchema.default({ embedded: true }),
   recordings: RecordingsSchema.default({ retentionDays: 0 }),
+  echoTest: EchoTestSchema.default(EchoTestSchema.parse({})), // h-audio
 });
 
 export const TrunkRouteSchema = z.strictObject({

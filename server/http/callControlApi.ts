@@ -23,6 +23,7 @@ import { blindTransfer, type TransferTarget } from '../call/transfer.ts';
 import { CallOpError, conference } from '../call/conference.ts';
 import { cancelConsult, completeTransfer, consult, consultOf } from '../call/consult.ts';
 import { endWrapUpWith, type Disposition } from '../call/wrapup.ts';
+import { pauseRecording, recordingView, resumeRecording } from '../call/recordingPause.ts'; // h-audio
 import type { AgentSessions } from '../secrets/sessions.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 
@@ -143,6 +144,7 @@ function view(call: Call): Record<string, unknown> {
     ...call.view(),
     held: heldByAgent(call),
     muted: isMuted(call),
+    ...recordingView(call),
     // The consult's phase (ringing, consulting, conference, transferred) and whom it is with.
     ...(c ? { consult: c.phase, consultTarget: { kind: c.targetKind, id: c.target } } : {}),
   };
@@ -299,6 +301,35 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
       return view(call);
     },
   },
+  // h-audio: recording pause / resume (PCI: card numbers are not recorded).
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/recording/pause',
+    summary:
+      'Pause the recording while the caller reads out a card number: the file gets silence for the paused span (recording.pause); resumes by itself when the agent leaves or the call ends',
+    body: Empty,
+    example: {},
+    errors: { 401: 'not logged in', 409: 'the agent is not on a recorded call, or the recording is already paused' },
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      pauseRecording(call, agentId);
+      return view(call);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/call/recording/resume',
+    summary: 'Resume the paused recording (recording.resume, with the length of the pause)',
+    body: Empty,
+    example: {},
+    errors: { 401: 'not logged in', 409: 'the agent is not on a recorded call, or the recording is not paused' },
+    handle: async ({ agentId, deps }) => {
+      const call = callOf(deps, agentId);
+      const { pausedMs } = resumeRecording(call, 'agent');
+      return { ...view(call), pausedMs };
+    },
+  },
+  // end h-audio
   {
     method: 'POST',
     path: '/api/v1/agent/wrapup',

@@ -4,8 +4,10 @@
  * (user, source) pair and a source are locked separately, with escalating durations, and a locked
  * one gets 429 Too Many Requests with Retry-After (RFC 6585 §4) before any password is checked.
  *
- * The source is the TCP peer (req.socket.remoteAddress). Behind a reverse proxy every user shares
- * the proxy's address; X-Forwarded-For is not trusted here, since any client can write it.
+ * The source is the client's address (server.ts clientIp): the TCP peer, or behind a reverse proxy
+ * listed in server.http.trustedProxies the address that proxy says it received from — so agents
+ * behind one proxy are still locked out one by one. X-Forwarded-For from anyone else is ignored,
+ * since any client can write it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter } from 'prom-client';
@@ -13,7 +15,7 @@ import { SystemClock, type Clock } from '../../lib/clock.ts';
 import { log } from '../../lib/log.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { AddressList, AuthLockout, plainAddress, type AuthLockoutOptions } from '../../lib/ratelimit.ts';
-import { HttpError, sendJson, type Handler } from './server.ts';
+import { clientIp, HttpError, sendJson, type Handler } from './server.ts';
 
 const hlog = log.child({ mod: 'http-limits' });
 
@@ -60,7 +62,7 @@ export function basicUser(req: IncomingMessage): string | undefined {
   return Buffer.from(h.slice(6), 'base64').toString('utf8').split(':')[0];
 }
 
-const sourceOf = (req: IncomingMessage): string => plainAddress(req.socket.remoteAddress ?? '');
+const sourceOf = (req: IncomingMessage): string => plainAddress(clientIp(req) ?? '');
 
 export class HttpAuthGuard implements LoginGuard {
   private opts: HttpLimitOptions;

@@ -11,9 +11,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { metrics } from '../../lib/metrics.ts';
 import { log } from '../../lib/log.ts';
+import { AddressList, plainAddress } from '../../lib/ratelimit.ts';
 
 /** A mounted API: returns true when it handled the request, false to let the next one try. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -177,9 +179,36 @@ export function basicUser(req: IncomingMessage): string | undefined {
   return (i >= 0 ? decoded.slice(0, i) : decoded) || undefined;
 }
 
-/** The client's address as the socket sees it (no proxy headers: they are the client's to forge). */
+/** Client addresses resolved through trusted reverse proxies, per request (see startHttp). */
+const forwardedFor = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The client a request comes from. The TCP peer, unless that peer is a reverse proxy the config
+ * trusts (server.http.trustedProxies): then the nearest address in X-Forwarded-For that is not itself
+ * a trusted proxy, read from the right — each proxy appends the address it received from, so only
+ * the part our own proxies wrote can be believed; what a client wrote itself sits further left.
+ */
+export function forwardedClient(req: IncomingMessage, trusted: AddressList): string {
+  const peer = plainAddress(req.socket.remoteAddress ?? '');
+  if (!trusted.has(peer)) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  let client = peer;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = plainAddress(hops[i]!);
+    if (isIP(hop) === 0) break; // garbage (or "unknown"): trust nothing left of it
+    client = hop;
+    if (!trusted.has(hop)) break;
+  }
+  return client;
+}
+
+/** The client's address: the socket's, or through trusted proxies as forwardedClient says. */
 export function clientIp(req: IncomingMessage): string | undefined {
-  return req.socket.remoteAddress;
+  return forwardedFor.get(req) ?? req.socket.remoteAddress;
 }
 
 /** decodeURIComponent for a path segment: a malformed %-escape is the client's 400, not a URIError. */
@@ -233,6 +262,8 @@ export interface HttpOptions {
   handlers: Handler[];
   /** Serve HTTPS with this certificate (PEM) instead of plain HTTP. */
   tls?: { cert: string; key: string };
+  /** Reverse proxies whose X-Forwarded-For is believed (read per request, so a reload applies). */
+  trustedProxies?: () => AddressList;
 }
 
 export async function startHttp(opts: HttpOptions): Promise<Server> {
@@ -240,6 +271,8 @@ export async function startHttp(opts: HttpOptions): Promise<Server> {
   const root = normalize(opts.staticDir) + sep;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     securityHeaders(res);
+    const trusted = opts.trustedProxies?.();
+    if (trusted) forwardedFor.set(req, forwardedClient(req, trusted));
     void route(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) return sendError(res, e);
       hlog.error({ err: e, url: req.url }, 'request failed');

@@ -2,17 +2,34 @@
  * Text-to-speech for `{text}` prompts. The engine only names the text and language; the media
  * layer asks a TtsProvider for a file to play. The local provider runs Debian's espeak-ng and
  * keeps the result, resampled to 8 kHz mono, in a cache keyed by a hash of voice and text, so a
- * prompt is synthesized once however many calls play it.
+ * prompt is synthesized once however many calls play it. Syntheses run one at a time at nice 19
+ * (off the media path: position announcements are composed from parts rendered ahead, see
+ * announcement.ts).
  */
 import { execFile } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { encodeWav, wavToMono8k } from '../../media/index.ts';
 
-const run = promisify(execFile);
+/**
+ * Run espeak-ng at the lowest CPU priority (nice 19): synthesis must never take CPU from media
+ * (RTP threads, mediasoup) or signalling, whatever asks for it.
+ */
+function runNiced(file: string, args: string[], timeout: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { timeout }, (err: Error | null) => (err ? reject(err) : resolve()));
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, 19);
+      } catch {
+        // Already gone, or not allowed: it still runs, at normal priority.
+      }
+    }
+  });
+}
 
 export interface TtsProvider {
   /** Absolute path of an 8 kHz mono 16-bit WAV speaking `text`. */
@@ -28,6 +45,8 @@ export interface EspeakOptions {
 
 export class EspeakTts implements TtsProvider {
   private readonly inFlight = new Map<string, Promise<string>>();
+  /** Syntheses run one at a time (a burst of new texts queues here instead of forking hundreds of espeak-ng). */
+  private queue: Promise<unknown> = Promise.resolve();
   constructor(private readonly opts: EspeakOptions) {}
 
   /** Where `text` in `lang` is (or will be) cached. */
@@ -43,7 +62,9 @@ export class EspeakTts implements TtsProvider {
     if (existsSync(file)) return Promise.resolve(file);
     let p = this.inFlight.get(file);
     if (!p) {
-      p = this.synthesize(text, lang, file).finally(() => this.inFlight.delete(file));
+      const run = this.queue.then(() => this.synthesize(text, lang, file));
+      this.queue = run.catch(() => undefined);
+      p = run.finally(() => this.inFlight.delete(file));
       this.inFlight.set(file, p);
     }
     return p;
@@ -54,9 +75,7 @@ export class EspeakTts implements TtsProvider {
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
       // execFile passes the text as one argv entry: no shell, so caller-supplied variables are inert.
-      await run(this.opts.binary ?? 'espeak-ng', ['-v', lang, '-s', String(this.opts.speed ?? 150), '-w', tmp, '--', text], {
-        timeout: 20_000,
-      });
+      await runNiced(this.opts.binary ?? 'espeak-ng', ['-v', lang, '-s', String(this.opts.speed ?? 150), '-w', tmp, '--', text], 20_000);
       await writeFile(tmp, encodeWav(8000, 1, wavToMono8k(await readFile(tmp))));
       await rename(tmp, file);
       return file;

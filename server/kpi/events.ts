@@ -187,6 +187,27 @@ export const RecordingStopped = z.object({
   bytes: z.number().int().min(0).optional(),
 });
 
+// h-audio: recording pause / resume (PCI: a card number read out is not recorded).
+export const RecordingPause = z.object({
+  ...Base,
+  type: z.literal('recording.pause'),
+  recordingId: Id,
+  /** Who paused: the agent, from the desk. */
+  agentId: Id.optional(),
+});
+
+export const RecordingResume = z.object({
+  ...Base,
+  type: z.literal('recording.resume'),
+  recordingId: Id,
+  agentId: Id.optional(),
+  /** Why it resumed: the agent asked, or automatically when the agent left the call (hang-up, transfer) or it ended. */
+  reason: z.enum(['agent', 'agent-left', 'call-end']).default('agent'),
+  /** Length of the pause (ms): the span of the file holding silence. */
+  pausedMs: z.number().int().min(0),
+});
+// end h-audio
+
 export const SurveyAnswer = z.object({
   ...Base,
   type: z.literal('survey.answer'),
@@ -266,6 +287,8 @@ export const CcEventSchema = z.discriminatedUnion('type', [
   AgentState,
   RecordingStarted,
   RecordingStopped,
+  RecordingPause, // h-audio
+  RecordingResume, // h-audio
   SurveyAnswer,
   CallbackRequested,
   CallbackDialled,

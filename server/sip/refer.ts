@@ -34,12 +34,24 @@ export function parseReferTo(req: SipRequest): ReferTarget | undefined {
   if (!uri) return undefined;
   const user = uri.scheme === 'tel' ? uri.opaque?.split(';')[0] : uri.user;
   const target: ReferTarget = { uri, user };
-  const replaces = uri.headers ? headerParam(uri.headers, 'replaces') : undefined;
-  if (replaces !== undefined) {
-    const r = parseReplaces(replaces);
-    if (r) target.replaces = r;
+  if (uri.headers && /(^|&)replaces=/i.test(uri.headers)) {
+    // A Replaces that names no dialog (or does not decode) is a bad request, not a blind transfer.
+    const value = headerParam(uri.headers, 'replaces');
+    const r = value === undefined ? undefined : parseReplaces(value);
+    if (!r) return undefined;
+    target.replaces = r;
   }
   return target;
+}
+
+/**
+ * Does `r` name this dialog of ours (RFC 3891 §3)? to-tag is the tag of the party receiving the
+ * replacing request (ours), from-tag the other's. Some phones swap them; Call-ID and both tags
+ * still name one dialog only, so the swapped form is accepted too.
+ */
+export function replacesDialog(d: { callId: string; localTag: string; remoteTag: string }, r: Replaces): boolean {
+  if (d.callId !== r.callId) return false;
+  return (r.toTag === d.localTag && r.fromTag === d.remoteTag) || (r.toTag === d.remoteTag && r.fromTag === d.localTag);
 }
 
 /** `Replaces: callid;to-tag=a;from-tag=b[;early-only]` (RFC 3891 §6.1). */

@@ -29,6 +29,8 @@ import { Spool } from './spool.ts';
 import { EventWriter, type WriterOptions, type WriterStats } from './writer.ts';
 import { Node, type NodeOptions } from './node.ts';
 import type { RecoveryReport } from './recovery.ts';
+import { markingSink, rollupReport, startRefresher } from './rollups.ts';
+import { rollupFingerprint } from '../kpi/rollup.ts';
 
 const slog = log.child({ mod: 'store' });
 
@@ -49,6 +51,8 @@ export interface StoreOptions {
   writer?: Partial<Pick<WriterOptions, 'batchSize' | 'flushDelayMs' | 'retryMinMs' | 'retryMaxMs'>>;
   /** Reporting only (CLI): no spool, no writer, no retention timer. */
   readOnly?: boolean;
+  /** How often dirty KPI rollup intervals are computed in the background (ms; default 10 s, 0 = never). */
+  rollupRefreshMs?: number;
   /** This process as a node (heartbeat, crash recovery); name defaults to host and spool dir. */
   node?: Partial<NodeOptions>;
 }
@@ -139,17 +143,34 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     let writer: EventWriter | undefined;
     let node: Node | undefined;
     let stopRetention: (() => void) | undefined;
+    let stopRollups: (() => void) | undefined;
     const retentionDays = opts.retentionDays ?? 0;
     const auditTrail = new AuditTrail({ sink: new PgAuditSink(pool), clock });
     if (!opts.readOnly) {
       const spoolDir = resolve(opts.spoolDir ?? './data/spool');
       spool = await Spool.open(spoolDir);
-      const w = (writer = new EventWriter({ spool, sink: new PgEventSink(pool), clock, ...opts.writer }));
+      // KPI rollups (#17): each stored batch marks the report intervals it changes dirty.
+      const sink = markingSink(
+        new PgEventSink(pool),
+        pool,
+        () => settings,
+        () => clock.now(),
+      );
+      const w = (writer = new EventWriter({ spool, sink, clock, ...opts.writer }));
       // Two live processes cannot share a spool directory, so host + spool names this node.
       node = await Node.register(pool, clock, (e) => w.emit(e), { name: `${hostname()}:${spoolDir}`, ...opts.node });
       if (retentionDays > 0) {
         stopRetention = startRetention(pool, { retentionDays, recordingsDir, clock });
       }
+      // KPI rollups (#17): dirty intervals are computed again in the background (any node).
+      const pr = pool;
+      if (opts.rollupRefreshMs !== 0)
+        stopRollups = startRefresher(
+          pr,
+          () => settings,
+          () => clock.now(),
+          opts.rollupRefreshMs,
+        );
     }
     const p = pool;
     const sp = spool;
@@ -176,7 +197,12 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       report: async (req, o) => {
         const s = merged(o);
         const asOf = Math.min(req.asOf ?? req.to, clock.now());
-        const report = computeReport(await events(req.from, req.to, s), { ...req, asOf }, s);
+        // KPI rollups (#17): stored interval records where clean, the raw log for edges and the rest;
+        // settings that change the records themselves (thresholds, short abandon, FCR window): raw.
+        const report =
+          rollupFingerprint(s) === rollupFingerprint(settings)
+            ? await rollupReport(p, { ...req, asOf }, s, { now: clock.now() })
+            : computeReport(await events(req.from, req.to, s), { ...req, asOf }, s);
         if (report.anomalies.count > 0) {
           // The figures stand (the engine's fallbacks keep counts right), but whoever reads them
           // should know some calls' detail rests on a fallback: see report.anomalies.
@@ -216,6 +242,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       listAudit: (q) => listAudit(p, q),
       close: async () => {
         stopRetention?.();
+        stopRollups?.();
         await auditTrail.close();
         await node?.stop();
         if (writer) {

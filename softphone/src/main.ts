@@ -19,7 +19,11 @@ import { mountDirectory } from './directory.ts';
 import { mountKeypad } from './keypad.ts';
 import { Phone } from './phone.ts';
 import { mountShortcuts } from './shortcuts.ts';
-import { onInvite } from './sipCall.ts';
+import { currentSession, onInvite } from './sipCall.ts';
+import { SessionState } from 'sip.js';
+import type { SessionDescriptionHandler } from 'sip.js/lib/platform/web/index.js';
+import { mountAudioPanel } from './audioPanel.ts'; // h-audio
+import { mountRecordingControl } from './recordingControl.ts'; // h-audio
 import { $, announce, cc, changed, onChange, type DirectoryData, type WrapupInfo } from './store.ts';
 import { mountTransfer } from './transfer.ts';
 import { mountWrapupForm } from './wrapupForm.ts';
@@ -180,3 +184,32 @@ setInterval(() => {
   if (cc.call || cc.phone === 'reconnecting' || cc.state === 'wrap-up') changed();
 }, 1000);
 changed();
+
+// h-audio: the Audio panel (device choice, level meters, echo test) and the recording pause
+// button. Self-contained modules; the interval only mirrors this page's own call state into them
+// (no network).
+const sdhOf = (): SessionDescriptionHandler | undefined => {
+  const s = currentSession();
+  return s?.state === SessionState.Established ? (s.sessionDescriptionHandler as SessionDescriptionHandler | undefined) : undefined;
+};
+const audioPanel = mountAudioPanel($('audio-panel'), {
+  userAgent: () => phone?.userAgent,
+  echoUri: () => (phone ? `sip:echo@${phone.userAgent.configuration.uri.host}` : undefined),
+  peerConnection: () => sdhOf()?.peerConnection,
+  callAudio: () => $<HTMLAudioElement>('remote'),
+});
+const recordingControl = mountRecordingControl($('rec-control'), {
+  post: (path) => api(path, {}),
+  onCall: () => cc.callState === 'connected',
+});
+let metered: SessionDescriptionHandler | undefined;
+setInterval(() => {
+  const sdh = sdhOf();
+  if (sdh !== metered) {
+    metered = sdh;
+    audioPanel.call(sdh ? { local: sdh.localMediaStream, remote: sdh.remoteMediaStream } : undefined);
+  }
+  recordingControl.update();
+}, 500);
+(window as unknown as { ccAudio: unknown }).ccAudio = { panel: audioPanel, recording: recordingControl };
+// end h-audio

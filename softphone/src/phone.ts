@@ -67,6 +67,11 @@ export class Phone {
     });
   }
 
+  /** The sip.js UserAgent (h-audio: the echo test dials from it). */
+  get userAgent(): UserAgent {
+    return this.ua;
+  }
+
   get status(): PhoneStatus {
     return this.statusNow;
   }

@@ -20,6 +20,11 @@ export function onEstablished(fn: (c: CallInfo) => void): void {
   established.push(fn);
 }
 
+/** The SIP session of the call in progress (ringing or up), if any. */
+export function currentSession(): Session | undefined {
+  return session;
+}
+
 export function expectDialBack(ms = 35_000): void {
   dialPendingUntil = Date.now() + ms;
 }

@@ -13,15 +13,17 @@ export interface Capture {
   stop(): Promise<Buffer>;
 }
 
-export async function captureUdp(port: number): Promise<Capture> {
+export function captureUdp(port: number): Promise<Capture> {
+  return captureUdpRanges([[port, port]]);
+}
+
+/** UDP to any of the given destination port ranges (each party of a call listens on its own). */
+export async function captureUdpRanges(ranges: readonly (readonly [number, number])[]): Promise<Capture> {
   const file = join(mkdtempSync(join(tmpdir(), 'cc-cap-')), 'cap.pcap');
-  const child = spawn(
-    'tcpdump',
-    ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-w', file, 'udp', 'and', 'dst', 'port', String(port)],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const filter = ['udp', 'and', '(', ...ranges.flatMap(([lo, hi], i) => [...(i ? ['or'] : []), 'dst', 'portrange', `${lo}-${hi}`]), ')'];
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-w', file, ...filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);

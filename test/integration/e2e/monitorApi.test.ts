@@ -4,21 +4,15 @@
  * 9001 (1477 Hz). The supervisor acts with HTTP Basic; what each party hears is captured off
  * loopback with tcpdump and judged by Goertzel, as in conference.test.ts; every action is audited.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeG711 } from '../../../media/audio/g711.ts';
-import { readPcapUdp } from '../../../media/audio/pcap.ts';
-import { parseRtp } from '../../../media/rtp/rtp.ts';
 import type { Call } from '../../../server/call/call.ts';
 import { monitorOf } from '../../../server/call/monitor.ts';
 import { placeDemoCall, type DemoCall } from '../../../server/call/demoCaller.ts';
 import type { Browser } from 'playwright-core';
-import { goertzelPower } from '../../support/audio.ts';
 import { launchBrowser, writeToneWav } from '../../support/browser.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
+import { listenPhase, off, on, show, type Heard, type PortRanges } from '../../support/tones.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
 
@@ -81,58 +75,8 @@ const post = async (path: string, body: unknown, headers: Record<string, string>
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 };
 
-/** tcpdump on loopback for UDP to any of the given port ranges, as in test/support/tcpdump.ts. */
-async function capture(ranges: (readonly [number, number])[]): Promise<{ stop(): Promise<Buffer> }> {
-  const file = join(mkdtempSync(join(tmpdir(), 'cc-cap-')), 'cap.pcap');
-  const filter = ['udp', 'and', '(', ...ranges.flatMap(([lo, hi], i) => [...(i ? ['or'] : []), 'dst', 'portrange', `${lo}-${hi}`]), ')'];
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-w', file, ...filter], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (err.includes('listening on')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-  return { stop: () => new Promise<Buffer>((r) => (child.once('exit', () => r(readFileSync(file))), child.kill('SIGINT'))) };
-}
-
-/** Per party (by its RTP port range), the amplitude of each tone it heard: median over 80 ms blocks. */
-function judge(pcap: Buffer, ranges: Record<string, readonly [number, number]>): Record<string, Record<number, number>> {
-  const grams = readPcapUdp(pcap);
-  const out: Record<string, Record<number, number>> = {};
-  for (const [who, [lo, hi]] of Object.entries(ranges)) {
-    const pkts = grams.filter((d) => d.dstPort >= lo && d.dstPort <= hi).flatMap((d) => parseRtp(d.payload) ?? []);
-    const x = decodeG711('PCMU', Buffer.concat(pkts.filter((p) => p.payloadType === 0).map((p) => p.payload)));
-    const blk = 640;
-    out[who] = Object.fromEntries(
-      FREQS.map((f) => {
-        const amps: number[] = [];
-        for (let i = 0; i + blk <= x.length; i += blk) amps.push((2 * Math.sqrt(goertzelPower(x.subarray(i, i + blk), f))) / blk);
-        amps.sort((p, q) => p - q);
-        return [f, amps.length >= 10 ? amps[amps.length >> 1]! : -1];
-      }),
-    );
-  }
-  return out;
-}
-
-/** Listen to every party for `ms` (after 300 ms for a change to land). */
-async function phase(ranges: Record<string, readonly [number, number]>, ms = 1500): Promise<Record<string, Record<number, number>>> {
-  await new Promise((r) => setTimeout(r, 300));
-  const cap = await capture(Object.values(ranges));
-  await new Promise((r) => setTimeout(r, ms));
-  return judge(await cap.stop(), ranges);
-}
-
-const on = (a: number | undefined) => (a ?? 0) > 1500;
-const off = (a: number | undefined) => a !== undefined && a >= 0 && a < 200;
-const show = (r: unknown) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v));
+/** Listen to every party for `ms` and judge what each heard (test/support/tones.ts). */
+const phase = (ranges: PortRanges, ms?: number): Promise<Heard> => listenPhase(ranges, FREQS, ms);
 
 describe('listen / whisper / barge over the supervisor API', () => {
   it('a supervisor listens, whispers, barges and stops by REST; agents are refused; every step is audited', async () => {

@@ -1,7 +1,8 @@
 /**
  * The HTTP login lockout on a real HTTP server: the agent login API and an HTTP Basic API wired
  * as the centre wires them (HttpAuthGuard's gate first, its login hook, its Basic wrapper).
- * Guessers come from 127.0.0.2 … 127.0.0.4, the real users from 127.0.0.1.
+ * Guessers come from 127.0.0.2 … 127.0.0.4, the real users from 127.0.0.1; 127.0.0.5 is a trusted
+ * reverse proxy (its X-Forwarded-For names the client), 127.0.0.6 a client forging that header.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http, { type Server } from 'node:http';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { metrics } from '../../../lib/metrics.ts';
 import { createAgentApi, type AgentDesk } from '../../../server/http/agentApi.ts';
+import { AddressList } from '../../../lib/ratelimit.ts';
 import { HttpAuthGuard } from '../../../server/http/limits.ts';
 import { HttpError, sendJson, startHttp, type Handler } from '../../../server/http/server.ts';
 
@@ -33,6 +35,7 @@ const desk: AgentDesk = {
 };
 
 let server: Server;
+const proxies = new AddressList(['127.0.0.5']);
 const staticDir = mkdtempSync(join(tmpdir(), 'cc-http-limits-'));
 
 beforeAll(async () => {
@@ -57,6 +60,7 @@ beforeAll(async () => {
     port: PORT,
     staticDir,
     handlers: [guard.gate, createAgentApi(desk, { wsPath: '/sip', guard }), reports],
+    trustedProxies: () => proxies,
   });
 });
 
@@ -72,11 +76,17 @@ interface Reply {
   body: string;
 }
 
-function request(from: string, method: string, path: string, opts: { body?: unknown; basic?: [string, string] } = {}): Promise<Reply> {
+function request(
+  from: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; basic?: [string, string]; forwardedFor?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     const data = opts.body !== undefined ? JSON.stringify(opts.body) : undefined;
     if (data !== undefined) headers['content-type'] = 'application/json';
+    if (opts.forwardedFor) headers['x-forwarded-for'] = opts.forwardedFor;
     if (opts.basic) headers.authorization = `Basic ${Buffer.from(opts.basic.join(':')).toString('base64')}`;
     // agent: false: a new connection per request, so each one really comes from `from`.
     const req = http.request({ host: '127.0.0.1', port: PORT, method, path, headers, localAddress: from, agent: false }, (res) => {
@@ -137,5 +147,30 @@ describe('HTTP login lockout', () => {
     expect((await request('127.0.0.4', 'GET', '/api/v1/reports/centre', { basic: ['sup1', 'supersecret'] })).status).toBe(429);
     expect((await login('127.0.0.1', 'agent1', 'secret1')).status).toBe(200);
     expect((await lockouts('source')) - before).toBe(1);
+  });
+
+  it('behind a trusted proxy each client is locked out on its own; a forged X-Forwarded-For from anyone else is ignored', async () => {
+    const viaProxy = (client: string, agent: string, password: string): Promise<Reply> =>
+      request('127.0.0.5', 'POST', '/api/v1/agent/login', { body: { agent, password }, forwardedFor: client });
+    const guesses: number[] = [];
+    for (let i = 0; i < 6; i++) guesses.push((await viaProxy('203.0.113.7', 'sup1', `guess${i}`)).status);
+    expect(guesses).toEqual([401, 401, 401, 401, 401, 429]);
+    // Another agent behind the same proxy is not the guesser: without the header both were 127.0.0.5.
+    expect((await viaProxy('203.0.113.8', 'sup1', 'supersecret')).status).toBe(200);
+    // A client that writes the header itself is judged by its own address.
+    const forged: number[] = [];
+    for (let i = 0; i < 6; i++)
+      forged.push(
+        (
+          await request('127.0.0.6', 'POST', '/api/v1/agent/login', {
+            body: { agent: 'agent1', password: `x${i}` },
+            forwardedFor: '203.0.113.9',
+          })
+        ).status,
+      );
+    expect(forged).toEqual([401, 401, 401, 401, 401, 429]);
+    expect((await viaProxy('203.0.113.9', 'agent1', 'secret1')).status).toBe(200);
+    // What a client prepends before the proxy's own entry does not move the lock onto someone else.
+    expect((await viaProxy('203.0.113.8, 203.0.113.7', 'sup1', 'supersecret')).status).toBe(429);
   });
 });

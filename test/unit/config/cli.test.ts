@@ -54,6 +54,23 @@ describe('callcentre CLI', () => {
     });
   });
 
+  it('validate: a broken aftercall.yaml or knowledge card is an error too (the server would only log it)', () => {
+    const dir = path.join(tmp, 'side');
+    cpSync(path.join(ROOT, 'config'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'aftercall.yaml'), 'webhooks: 3\n');
+    writeFileSync(path.join(dir, 'knowledge', 'bad name!.md'), '# x\n');
+    const r = cli('validate', '--config', dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${dir}/aftercall.yaml: webhooks:`);
+    expect(r.err).toContain(`${dir}/knowledge/bad name!.md: file name must be letters, digits, _ . -`);
+    expect(r.err).toMatch(/2 errors in /);
+    const j = cli('validate', '--config', dir, '--json');
+    expect(j.code).toBe(1);
+    const parsed = JSON.parse(j.out) as { ok: boolean; errors: { file: string }[] };
+    expect(parsed.ok).toBe(false);
+    expect(parsed.errors.map((e) => e.file)).toEqual(['aftercall.yaml', 'knowledge/bad name!.md']);
+  });
+
   it('ivr simulate: prints the path, prompts and queue; --at picks the holiday branch', () => {
     const open = cli('ivr', 'simulate', 'main', '--digits', '1,2', '--at', '2026-12-21T10:00', '--caller', '+15551234');
     expect(open.code).toBe(0);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../../server/sip/parser.ts';
 import type { SipRequest } from '../../../server/sip/message.ts';
-import { parseReferTo, parseReplaces } from '../../../server/sip/refer.ts';
+import { parseReferTo, parseReplaces, replacesDialog } from '../../../server/sip/refer.ts';
 
 function refer(...referTo: string[]): SipRequest {
   const text = [
@@ -40,5 +40,24 @@ describe('REFER (RFC 3515) Refer-To', () => {
     expect(r?.replaces).toEqual({ callId: 'abc@host', toTag: 't1', fromTag: 'f1', earlyOnly: false });
     expect(parseReplaces('id;from-tag=f;to-tag=t;early-only')).toEqual({ callId: 'id', toTag: 't', fromTag: 'f', earlyOnly: true });
     expect(parseReplaces('id;to-tag=t')).toBeUndefined();
+  });
+
+  it('refuses a Replaces that names no dialog (no tags, a bad escape) rather than treating it as a blind transfer', () => {
+    expect(parseReferTo(refer('<sip:1005@127.0.0.1?Replaces=abc%3Bto-tag%3Dt1>'))).toBeUndefined();
+    expect(parseReferTo(refer('<sip:1005@127.0.0.1?Replaces=%zz>'))).toBeUndefined();
+    // Other URI headers alone are not a Replaces: a blind transfer as before.
+    const r = parseReferTo(refer('<sip:1005@127.0.0.1?X-Note=hi>'));
+    expect(r?.user).toBe('1005');
+    expect(r?.replaces).toBeUndefined();
+  });
+
+  it('matches the dialog a Replaces names: Call-ID and both tags, either way round', () => {
+    const d = { callId: 'c1@h', localTag: 'ours', remoteTag: 'theirs' };
+    const r = (callId: string, toTag: string, fromTag: string) => ({ callId, toTag, fromTag, earlyOnly: false });
+    expect(replacesDialog(d, r('c1@h', 'ours', 'theirs'))).toBe(true);
+    expect(replacesDialog(d, r('c1@h', 'theirs', 'ours'))).toBe(true);
+    expect(replacesDialog(d, r('c2@h', 'ours', 'theirs'))).toBe(false);
+    expect(replacesDialog(d, r('c1@h', 'ours', 'other'))).toBe(false);
+    expect(replacesDialog(d, r('c1@h', 'ours', 'ours'))).toBe(false);
   });
 });

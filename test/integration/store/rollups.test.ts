@@ -1,0 +1,227 @@
+/**
+ * KPI rollups (#17) on a real embedded Postgres: events written through the real store (writer,
+ * spool, marking sink), records computed by backfill and by the dirty-interval refresh, and every
+ * report read through the rollups compared with the engine run on the raw log for the same range,
+ * including partial edge intervals, late events that change earlier intervals (a repeat call
+ * flipping FCR, a late survey) and two nodes refreshing and marking the same intervals at once.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CcEvent } from '../../../server/kpi/events.ts';
+import type { Interval } from '../../../server/kpi/intervals.ts';
+import { computeReport, type Dimension, type ReportRequest } from '../../../server/kpi/report.ts';
+import { KpiSettingsSchema } from '../../../server/kpi/settings.ts';
+import { backfill, markDirty, refreshBuckets, refreshDirty, rollupReport, type RollupReportStats } from '../../../server/store/rollups.ts';
+import { openStore, type Store } from '../../../server/store/store.ts';
+import { HOUR, SETTINGS, T0, scriptedDay } from '../../unit/kpi/scriptedDay.ts';
+import { syntheticDay } from '../../unit/kpi/syntheticDay.ts';
+
+const PORT = 26400;
+const DAY = 86_400_000;
+const D1 = Date.UTC(2026, 0, 6); // the synthetic day follows the scripted hour (2026-01-05 09:00)
+let root: string;
+let store: Store;
+const S = KpiSettingsSchema.parse(SETTINGS);
+
+async function emitAll(events: readonly CcEvent[]): Promise<void> {
+  for (const e of events) expect(store.emit(e)).toBe(true);
+  await store.flush(30_000);
+}
+
+/** The raw report exactly as the store computed it before rollups: engine over the loaded log. */
+async function raw(req: ReportRequest) {
+  const asOf = Math.min(req.asOf ?? req.to, Date.now());
+  return computeReport(await store.events(req.from, req.to, S), { ...req, asOf }, S);
+}
+
+async function viaRollups(req: ReportRequest, stats?: RollupReportStats) {
+  const asOf = Math.min(req.asOf ?? req.to, Date.now());
+  return rollupReport(store.pool, { ...req, asOf }, S, { now: Date.now() }, stats);
+}
+
+const newStats = (): RollupReportStats => ({ dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0 });
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'cc-rollups-it-'));
+  chmodSync(root, 0o755);
+  store = await openStore({
+    embedded: { dataDir: join(root, 'pg'), port: PORT },
+    spoolDir: join(root, 'spool'),
+    recordingsDir: join(root, 'rec'),
+    kpi: SETTINGS,
+    writer: { batchSize: 200, flushDelayMs: 5, retryMinMs: 50, retryMaxMs: 500 },
+    rollupRefreshMs: 0, // the test computes intervals itself, to see them dirty first
+  });
+  await emitAll([...scriptedDay(), ...syntheticDay({ calls: 1200, agents: 30, day: D1, seed: 5 })]);
+}, 120_000);
+
+afterAll(async () => {
+  await store?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('rollups in Postgres == the engine on the raw log', () => {
+  it('marks the intervals of stored events dirty as they arrive (nothing computed yet)', async () => {
+    const r = await store.pool.query<{ n: string; dirty: string }>(
+      'SELECT count(*)::text AS n, count(*) FILTER (WHERE dirty)::text AS dirty FROM kpi_rollup_buckets',
+    );
+    expect(Number(r.rows[0]!.n)).toBeGreaterThan(40);
+    expect(r.rows[0]!.dirty).toBe(r.rows[0]!.n);
+  });
+
+  it('backfill computes every interval; reports read whole days and 15-minute records, raw only at the edges', async () => {
+    const b = await backfill(store.pool, T0 - HOUR, D1 + DAY, S, Date.now());
+    expect(b.buckets).toBe((D1 + DAY - (T0 - HOUR)) / 900_000);
+    expect(b.records).toBeGreaterThan(1000);
+    const intervals: Interval[] = ['15m', '60m', 'day', 'range'];
+    const dims: Dimension[] = ['centre', 'queue', 'skillGroup', 'agent'];
+    // Partial edges on both sides (09:07:13 the first day, 17:52:30 the second), a whole day, the scripted hour.
+    const ranges: [number, number][] = [
+      [T0 + 7 * 60_000 + 13_000, D1 + 17 * HOUR + 52 * 60_000 + 30_000],
+      [D1, D1 + DAY],
+      [T0, T0 + HOUR],
+      [T0 - 3 * HOUR, D1 + DAY + HOUR],
+    ];
+    let compared = 0;
+    const stats = newStats();
+    for (const [from, to] of ranges)
+      for (const interval of intervals)
+        for (const dimension of dims) {
+          const req = { from, to, interval, dimension };
+          expect(await viaRollups(req, stats), JSON.stringify(req)).toEqual(await raw(req));
+          compared++;
+        }
+    expect(compared).toBe(64);
+    expect(stats.dayPieces).toBeGreaterThan(0);
+    expect(stats.grainPieces).toBeGreaterThan(0);
+    // Key filters and a queue's own SL objective.
+    for (const req of [
+      { from: T0, to: D1 + DAY, interval: 'range' as const, dimension: 'queue' as const, keys: ['sales'] },
+      { from: T0, to: D1 + DAY, interval: '60m' as const, dimension: 'agent' as const, keys: ['agent3', 'alice'] },
+    ])
+      expect(await viaRollups(req)).toEqual(await raw(req));
+  }, 120_000);
+
+  it('a whole-day report touches no raw events; an edge-only report is all raw', async () => {
+    const whole = newStats();
+    await viaRollups({ from: D1, to: D1 + DAY, interval: 'range', dimension: 'queue' }, whole);
+    expect(whole).toMatchObject({ dayPieces: 1, grainPieces: 0, rawPieces: 0 });
+    const edge = newStats();
+    await viaRollups({ from: D1 + 60_000, to: D1 + 120_000, interval: 'range', dimension: 'queue' }, edge);
+    expect(edge).toMatchObject({ dayPieces: 0, grainPieces: 0, rawPieces: 1 });
+  });
+
+  it('late events change earlier intervals: marked dirty, recomputed, still equal to raw', async () => {
+    // A caller whose call in the scripted hour counts as resolved calls again 20 h later (within
+    // the 1-day FCR window): that call's interval loses an FCR resolution.
+    const resolved = (await store.calls({ from: T0, to: T0 + HOUR })).find((d) => d.fcrResolved === true && d.caller)!;
+    const q = { from: T0, to: T0 + HOUR, interval: 'range' as const, dimension: 'queue' as const, keys: [resolved.queue] };
+    const before = await viaRollups(q);
+    const late: CcEvent[] = [
+      {
+        type: 'contact.arrived',
+        contactId: 'LATE1',
+        seq: 1,
+        ts: T0 + 20 * HOUR,
+        initiation: 'inbound',
+        caller: resolved.caller!,
+        dialled: '8000',
+      },
+      { type: 'call.end', contactId: 'LATE1', seq: 2, ts: T0 + 20 * HOUR + 30_000, endedBy: 'caller' },
+    ];
+    await emitAll(late);
+    const dirty = await store.pool.query<{ b: string }>('SELECT bucket_start::text AS b FROM kpi_rollup_buckets WHERE dirty ORDER BY 1');
+    const marked = dirty.rows.map((r) => Number(r.b));
+    expect(marked).toContain(Math.floor(Date.parse(resolved.enteredAt) / 900_000) * 900_000); // 20 h before the repeat call
+    expect(marked).toContain(T0 + 20 * HOUR);
+    const after = await viaRollups(q);
+    expect(after.rows[0]!.fcrResolved).toBe(before.rows[0]!.fcrResolved - 1);
+    for (const dimension of ['centre', 'queue', 'agent'] as const) {
+      const req = { from: T0, to: D1 + DAY, interval: '60m' as const, dimension };
+      expect(await viaRollups(req)).toEqual(await raw(req));
+    }
+    // The refresh on read left them clean.
+    const left = await store.pool.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM kpi_rollup_buckets WHERE dirty AND bucket_start >= $1 AND bucket_start < $2`,
+      [T0, D1 + DAY],
+    );
+    expect(Number(left.rows[0]!.n)).toBe(0);
+  }, 120_000);
+
+  it('two nodes refreshing and marking the same intervals at once end with the engine figures', async () => {
+    const other = new pg.Pool({ connectionString: store.url, max: 4 });
+    try {
+      // New calls in intervals that are computed: node B stores them while A and B recompute the day.
+      const centreDay = async () =>
+        (await viaRollups({ from: D1, to: D1 + DAY, interval: 'range', dimension: 'centre' })).rows[0]!.contactsOffered!;
+      const offeredBefore = await centreDay();
+      const extra = syntheticDay({ calls: 150, agents: 30, day: D1, seed: 99 }).map((e) => ({
+        ...e,
+        contactId: e.contactId.startsWith('agent:') ? `${e.contactId}#x` : `X-${e.contactId}`,
+      }));
+      const ingest = (async () => {
+        for (let i = 0; i < extra.length; i += 100) {
+          const batch = extra.slice(i, i + 100);
+          await other.query(
+            `INSERT INTO cc_events (contact_id, seq, ts_ms, type, body)
+             SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::jsonb[]) ON CONFLICT DO NOTHING`,
+            [
+              batch.map((e) => e.contactId),
+              batch.map((e) => e.seq),
+              batch.map((e) => e.ts),
+              batch.map((e) => e.type),
+              batch.map((e) => JSON.stringify(e)),
+            ],
+          );
+          await markDirty(other, batch, S, Date.now());
+        }
+      })();
+      const now = Date.now();
+      await Promise.all([
+        refreshBuckets(store.pool, D1, D1 + DAY, S, now),
+        refreshBuckets(other, D1 + 6 * HOUR, D1 + 18 * HOUR, S, now),
+        refreshBuckets(other, D1, D1 + DAY, S, now),
+        ingest,
+        // The same marks twice at once (ON CONFLICT on the same rows).
+        markDirty(store.pool, extra.slice(0, 300), S, now),
+        markDirty(other, extra.slice(0, 300), S, now),
+      ]);
+      // Whatever interleaving happened, an interval is either dirty or includes every event.
+      for (let i = 0; i < 20 && (await refreshDirty(store.pool, S, Date.now(), 64)) > 0; i++);
+      const clean = newStats();
+      for (const dimension of ['centre', 'queue', 'agent'] as const) {
+        const req = { from: D1, to: D1 + DAY, interval: '15m' as const, dimension };
+        expect(await viaRollups(req, clean)).toEqual(await raw(req));
+      }
+      expect(clean.rawPieces).toBe(0);
+      expect((await centreDay()) - offeredBefore).toBe(150);
+    } finally {
+      await other.end();
+    }
+  }, 120_000);
+
+  it('backfill is idempotent: a second run leaves every record as it was', async () => {
+    const snap = async () =>
+      (
+        await store.pool.query<{ h: string }>(
+          // Intervals with a call still waiting (open) grow their longest wait with time: left out.
+          `SELECT md5(string_agg(r::text, '|' ORDER BY grain, bucket_start, dimension, key)) AS h FROM kpi_rollup r
+           WHERE NOT EXISTS (SELECT 1 FROM kpi_rollup_buckets b WHERE (b.dirty OR b.open)
+             AND b.bucket_start >= r.bucket_start AND b.bucket_start < r.bucket_start + CASE r.grain WHEN 'day' THEN ${DAY} ELSE 900000 END)`,
+        )
+      ).rows[0]!.h;
+    const a = await snap();
+    await backfill(store.pool, T0 - HOUR, D1 + DAY, S, Date.now());
+    expect(await snap()).toBe(a);
+  }, 120_000);
+
+  it('the store answers reports through the rollups (and raw for settings the records were not made with)', async () => {
+    const req = { from: T0 + 5 * 60_000, to: D1 + DAY, interval: 'day' as const, dimension: 'queue' as const };
+    expect(await store.report(req)).toEqual(await raw(req));
+    const other = await store.report(req, { shortAbandonSec: 2 });
+    expect(other).toEqual(computeReport(await store.events(req.from, req.to), { ...req, asOf: req.to }, { ...S, shortAbandonSec: 2 }));
+  });
+});

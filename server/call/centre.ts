@@ -20,7 +20,8 @@ import { OutboundTrunks, TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
 import { createAuditApi } from '../http/audit.ts';
-import { createCallControlApi } from '../http/callControlApi.ts';
+import { createCallControlApi, WrapupClock } from '../http/callControlApi.ts';
+import { createDirectoryApi, DirectoryFeed } from '../http/directory.ts';
 import { createOpenApiHandler } from '../http/openapi.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
 import { AddressList } from '../../lib/ratelimit.ts';
@@ -281,7 +282,27 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // Guessing limits on agent login and Basic (http/limits.ts): failures counted, 429 when locked.
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
-    const agentApi = createAgentApi(desk, { wsPath: '/sip', sessions, guard: httpGuard, audit: store.audit, calls: { dial: clickToDial } });
+    // ---- Agent desktop: directory and wrap-up countdown pushed on the agent's stream (issue 15) ----
+    const directory = new DirectoryFeed({ acd, agents: () => watcher.current.agents });
+    stoppers.push(async () => directory.close());
+    const wrapups = new WrapupClock(
+      (q) => dispositionsOf(watcher.current.queues[q]),
+      (q) => watcher.current.queues[q]?.wrapUpExtendMax ?? 0,
+    );
+    acd.on('event', (e) => wrapups.onAcdEvent(e));
+    const directoryApi = createDirectoryApi(directory, sessions);
+    const agentApi = createAgentApi(desk, {
+      wsPath: '/sip',
+      sessions,
+      guard: httpGuard,
+      audit: store.audit,
+      calls: { dial: clickToDial },
+      pushes: [
+        { event: 'directory', initial: () => directory.current(), subscribe: (fn) => directory.onChange((d) => fn(undefined, d)) },
+        { event: 'wrapup', initial: (id) => wrapups.view(id), subscribe: (fn) => wrapups.onChange(fn) },
+      ],
+    });
+    // ---- end of the agent desktop block ----
     // Hold, mute, DTMF, transfer and wrap-up with a disposition (server/http/callControlApi.ts).
     const callControlApi = createCallControlApi({
       sessions,
@@ -291,6 +312,8 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       queues: () => watcher.current.queues,
       agents: () => watcher.current.agents,
       dispositions: (q) => dispositionsOf(watcher.current.queues[q]),
+      wrapups,
+      wrapUpExtendMax: (q) => watcher.current.queues[q]?.wrapUpExtendMax ?? 0,
     });
     const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
     const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
@@ -427,6 +450,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       createOpenApiHandler(),
       qaApi,
       callControlApi,
+      directoryApi,
       agentApi,
       ...afterCallHandlers(afterCall),
       reportsApi,

@@ -76,7 +76,8 @@ export const AGENT_ROUTES: readonly {
   {
     method: 'GET',
     path: '/api/v1/agent/events',
-    summary: "Server-Sent Events of the agent's state (cookie or bearer)",
+    summary:
+      "Server-Sent Events of the agent's state (`state`), the transfer directory (`directory`) and the wrap-up countdown (`wrapup`, null when over); cookie or bearer",
     auth: 'cookie',
   },
   {
@@ -98,6 +99,16 @@ export const AGENT_ROUTES: readonly {
     auth: 'bearer',
   },
 ];
+
+/**
+ * A named event on the agent's stream besides `state`: sent when the stream opens (if `initial`
+ * has something for this agent) and on every change for this agent (`agentId` undefined: for all).
+ */
+export interface AgentPush {
+  event: string;
+  initial(agentId: string): unknown;
+  subscribe(fn: (agentId: string | undefined, data: unknown) => void): () => void;
+}
 
 /** The event stream's cookie: HttpOnly, SameSite=Strict, sent to the stream's path only. */
 export const EVENTS_COOKIE = 'cc_agent_events';
@@ -127,6 +138,8 @@ export function createAgentApi(
     audit?: Audit;
     /** Click-to-dial (server/call/outboundCall.ts); errors with a 4xx/5xx `status` are answered with it. */
     calls?: { dial(agentId: string, to: string): Promise<object> };
+    /** More named events on the agent's stream (the directory, the wrap-up countdown): see AgentPush. */
+    pushes?: readonly AgentPush[];
   },
 ): Handler {
   /** Tokens and browsers' SIP passwords; centre.ts shares it with the SIP stack's credentials. */
@@ -158,6 +171,13 @@ export function createAgentApi(
     const off = desk.onState((id, view) => {
       if (id === agentId) send(view);
     });
+    const offs = (opts.pushes ?? []).map((p) => {
+      const first = p.initial(agentId);
+      if (first !== undefined) res.write(`event: ${p.event}\ndata: ${JSON.stringify(first)}\n\n`);
+      return p.subscribe((id, data) => {
+        if (id === undefined || id === agentId) res.write(`event: ${p.event}\ndata: ${JSON.stringify(data)}\n\n`);
+      });
+    });
     // A comment line every 15 s keeps proxies from closing an idle stream.
     // The stream ends with its session (logout, expiry); EventSource's reconnect then gets 401.
     const ping = setInterval(() => {
@@ -166,6 +186,7 @@ export function createAgentApi(
     }, 15_000);
     req.on('close', () => {
       off();
+      for (const o of offs) o();
       clearInterval(ping);
     });
   }

@@ -11,6 +11,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Acd } from '../acd/acd.ts';
+import type { AcdEvent } from '../acd/events.ts';
+import { Emitter } from '../../lib/events.ts';
 import type { Call, TransferDeps } from '../call/call.ts';
 import type { CallDetailLog } from '../call/cdr.ts';
 import { CallControlError } from '../call/controlError.ts';
@@ -27,11 +29,65 @@ import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 
 export interface CallControlDeps extends TransferDeps {
   sessions: AgentSessions;
-  acd: Pick<Acd, 'agentView' | 'endWrapUp'>;
+  acd: Pick<Acd, 'agentView' | 'endWrapUp' | 'extendWrapUp'>;
   cdr: Pick<CallDetailLog, 'setWrapupOutcome'>;
   /** Calls in progress (the centre's map). */
   calls(): Iterable<Call>;
   dispositions(queue: string): readonly Disposition[];
+  /** Wrap-up deadlines (fed the ACD's events); absent: extend answers without the new end. */
+  wrapups?: WrapupClock;
+  /** The most seconds one extension may add for this queue (queues.yaml wrapUpExtendMax). */
+  wrapUpExtendMax?(queue: string): number;
+}
+
+/** An agent's wrap-up as the desktop shows it: the countdown, whether "extend" is still offered, the codes. */
+export interface WrapupView {
+  contactId: string;
+  queue: string;
+  /** When the ACD ends the wrap-up by itself, epoch ms. */
+  endsAt: number;
+  extended: boolean;
+  /** Seconds one extension may add (0: none). */
+  extendMax: number;
+  dispositions: readonly Disposition[];
+}
+
+/**
+ * Each agent's wrap-up deadline, from the ACD's wrapupStart / wrapupExtend / wrapupEnd events (the
+ * ACD keeps the timer; this only remembers what it announced), pushed to the agent's event stream.
+ */
+export class WrapupClock {
+  private readonly now = new Map<string, WrapupView>();
+  private readonly changes = new Emitter<{ wrapup: [agentId: string, view: WrapupView | null] }>();
+
+  constructor(
+    private readonly dispositions: (queue: string) => readonly Disposition[],
+    private readonly extendMax: (queue: string) => number,
+  ) {}
+
+  onAcdEvent(e: AcdEvent): void {
+    if (e.type === 'wrapupStart' || e.type === 'wrapupExtend') {
+      const v: WrapupView = {
+        contactId: e.callId,
+        queue: e.queue,
+        endsAt: e.endsAt,
+        extended: e.type === 'wrapupExtend',
+        extendMax: this.extendMax(e.queue),
+        dispositions: this.dispositions(e.queue),
+      };
+      this.now.set(e.agentId, v);
+      this.changes.emit('wrapup', e.agentId, v);
+    } else if (e.type === 'wrapupEnd' && this.now.delete(e.agentId)) this.changes.emit('wrapup', e.agentId, null);
+  }
+
+  view(agentId: string): WrapupView | undefined {
+    return this.now.get(agentId);
+  }
+
+  onChange(fn: (agentId: string, view: WrapupView | null) => void): () => void {
+    this.changes.on('wrapup', fn);
+    return () => this.changes.off('wrapup', fn);
+  }
 }
 
 export const Empty = z.strictObject({});
@@ -48,6 +104,15 @@ export const ConsultBody = z.union([
   z.strictObject({ agent: z.string().min(1).max(64).describe('Agent whose registered phone or desktop is rung') }),
   z.strictObject({ number: z.string().min(2).max(33).describe('External number, dialled through an outbound trunk') }),
 ]);
+export const ExtendBody = z.strictObject({
+  seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .optional()
+    .describe("Seconds to add (at most the queue's wrapUpExtendMax, which is also the default); once per wrap-up"),
+});
 export const WrapupBody = z.strictObject({
   disposition: z.string().min(1).max(64).optional().describe("One of the queue's disposition codes (required when the queue lists any)"),
   note: z.string().max(10_000).optional(),
@@ -74,7 +139,15 @@ function callOf(deps: CallControlDeps, agentId: string): Call {
 }
 
 function view(call: Call): Record<string, unknown> {
-  return { ...call.view(), held: heldByAgent(call), muted: isMuted(call), ...recordingView(call) };
+  const c = consultOf(call);
+  return {
+    ...call.view(),
+    held: heldByAgent(call),
+    muted: isMuted(call),
+    ...recordingView(call),
+    // The consult's phase (ringing, consulting, conference, transferred) and whom it is with.
+    ...(c ? { consult: c.phase, consultTarget: { kind: c.targetKind, id: c.target } } : {}),
+  };
 }
 
 export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
@@ -185,7 +258,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
       const call = callOf(deps, agentId);
       const b = ConsultBody.parse(body);
       await consult(call, 'agent' in b ? { kind: 'agent', agentId: b.agent } : { kind: 'external', number: b.number });
-      return { ...view(call), consult: consultOf(call)?.phase };
+      return view(call);
     },
   },
   {
@@ -227,7 +300,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       await conference(call);
-      return { ...view(call), consult: consultOf(call)?.phase };
+      return view(call);
     },
   },
   // h-audio: recording pause / resume (PCI: card numbers are not recorded).
@@ -279,6 +352,26 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
       };
       const done = endWrapUpWith({ ...deps, dispositions: (q) => deps.dispositions(q) }, agentId, outcome);
       return { ...done, ...deps.acd.agentView(agentId) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/agent/wrapup/extend',
+    summary: "Extend the agent's wrap-up once, by up to the queue's wrapUpExtendMax seconds (wrapupExtend); answers the new end",
+    body: ExtendBody,
+    example: { seconds: 60 },
+    errors: { 401: 'not logged in', 409: 'the agent is not in wrap-up, or already extended it', 422: 'more seconds than the queue allows' },
+    handle: async ({ agentId, body, deps }) => {
+      const v = deps.acd.agentView(agentId);
+      if (v?.state !== 'wrap-up' || !v.queue)
+        throw new CallControlError(409, `agent ${agentId} is not in wrap-up (${v?.state ?? 'logged-out'})`);
+      const max = deps.wrapUpExtendMax?.(v.queue) ?? 0;
+      const seconds = ExtendBody.parse(body).seconds ?? max;
+      if (seconds < 1 || seconds > max) throw new CallControlError(422, `queue ${v.queue} allows extending wrap-up by 1..${max} seconds`);
+      const r = deps.acd.extendWrapUp(agentId, seconds);
+      if (!r.ok) throw new CallControlError(409, r.error);
+      const w = deps.wrapups?.view(agentId);
+      return { ...deps.acd.agentView(agentId), ...(w ? { endsAt: w.endsAt, extended: w.extended } : {}) };
     },
   },
 ];

@@ -393,6 +393,14 @@ const OTHER_ROUTES: readonly ApiRoute[] = [
     tag: 'supervisor',
     auth: 'basic',
   },
+  {
+    method: 'GET',
+    path: '/api/v1/agent/directory',
+    summary:
+      'Transfer directory: queues (waiting callers, free agents) and agents with their state now; changes come as `directory` on the agent stream',
+    tag: 'agent',
+    auth: 'bearer',
+  },
   { method: 'GET', path: '/api/v1/wallboard/events', summary: 'The wallboard as Server-Sent Events', tag: 'supervisor', auth: 'basic' },
   {
     method: 'GET',

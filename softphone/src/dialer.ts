@@ -1,0 +1,34 @@
+/**
+ * The dial box: click-to-dial (POST /api/v1/agent/calls). The centre rings this desk first and then
+ * the number through an outbound trunk; the page answers its own call back at once (sipCall.ts).
+ */
+import { api, run } from './api.ts';
+import { asNumber } from './directory.ts';
+import { expectDialBack } from './sipCall.ts';
+import { $, announce, cc, onChange } from './store.ts';
+
+async function dial(): Promise<void> {
+  const raw = $<HTMLInputElement>('dial-number').value;
+  const to = asNumber(raw);
+  if (!to) throw new Error('Type a number to dial');
+  expectDialBack();
+  await api('/api/v1/agent/calls', { to });
+  announce(`Dialling ${to}`);
+}
+
+function render(): void {
+  const idle = cc.callState === 'idle' && cc.state !== 'logged-out';
+  $<HTMLButtonElement>('dial-call').disabled = !idle;
+}
+
+export function focusDialer(): void {
+  $<HTMLInputElement>('dial-number').focus();
+}
+
+export function mountDialer(): void {
+  $('dialer').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    run(dial);
+  });
+  onChange(render);
+}

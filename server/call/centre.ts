@@ -19,6 +19,7 @@ import { kpiSettingsOf } from '../config/kpi.ts';
 import { OutboundTrunks, TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
+import { createAgentDayApi } from '../http/agentDay.ts';
 import { createAuditApi } from '../http/audit.ts';
 import { createCallControlApi } from '../http/callControlApi.ts';
 import { createOpenApiHandler } from '../http/openapi.ts';
@@ -42,7 +43,7 @@ import { PgCallbackStore, restoreCallbacks } from '../store/callbacks.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { AfterCall } from '../customers/afterCall.ts';
-import { afterCallHandlers } from '../http/customers.ts';
+import { afterCallHandlers, type ScreenPopLiveFn } from '../http/customers.ts';
 import { AcdSupervisor } from '../acd/supervisor.ts';
 import { Floor } from '../alerts/floor.ts';
 import { instrumentFloor } from '../alerts/metrics.ts';
@@ -270,6 +271,34 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       agents: () => watcher.current.agents,
       dispositions: (q) => dispositionsOf(watcher.current.queues[q]),
     });
+    // ---- h-day: the agent's own day (issue 15): figures of the reports engine, pushed after the agent's ACD events ----
+    const agentDayApi = createAgentDayApi({
+      clock,
+      store,
+      sessions,
+      onAgentEvent: (listener) => {
+        const on = (e: object) => {
+          if ('agentId' in e && typeof e.agentId === 'string') listener(e.agentId);
+        };
+        acd.on('event', on);
+        return () => acd.off('event', on);
+      },
+      auxCodes: () => withSystemAux(watcher.current.auxCodes),
+    });
+    stoppers.push(async () => agentDayApi.close());
+    // The screen pop's wait (queue entry to connect) and IVR path, for a call in progress.
+    const screenPopLive: ScreenPopLiveFn = (contactId) => {
+      const c = calls.get(contactId);
+      if (!c) return undefined;
+      const a = c.agentId !== undefined ? acd.agentView(c.agentId) : undefined;
+      return {
+        queuedAt: c.queuedAt,
+        connectedAt: a?.state === 'on-call' && a.callId === contactId ? a.since : undefined,
+        ivrPath: [...(c.ivr?.session.path ?? [])],
+        ivrSummary: c.ivr?.session.summary() ?? '',
+      };
+    };
+    // ---- end h-day ----
     const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
     const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
     const planningApi = createPlanningApi({
@@ -405,8 +434,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       createOpenApiHandler(),
       qaApi,
       callControlApi,
+      agentDayApi,
       agentApi,
-      ...afterCallHandlers(afterCall),
+      ...afterCallHandlers(afterCall, { live: screenPopLive }),
       reportsApi,
       planningApi,
       liveApi,

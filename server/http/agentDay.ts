@@ -120,7 +120,7 @@ export async function computeAgentDay(deps: Pick<AgentDayDeps, 'clock' | 'store'
     number | null
   >;
   const states = agentStateTimes(events, { agentId, from, to, asOf: Math.min(to, now) });
-  const labels = new Map(deps.auxCodes().map((a) => [a.code, a.label]));
+  const labels = new Map([...Object.entries(SYSTEM_REASONS), ...deps.auxCodes().map((a) => [a.code, a.label] as const)]);
   const query = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), key: agentId });
   return {
     agent: agentId,
@@ -135,6 +135,13 @@ export async function computeAgentDay(deps: Pick<AgentDayDeps, 'clock' | 'store'
     notReadyByReason: states.notReadyByReason.map((r) => ({ ...r, label: labels.get(r.reason) ?? (r.reason || 'Not ready') })),
   };
 }
+
+/** Not-ready reasons the ACD sets itself (acd/records.ts, acd.ts), as the desk shows them. */
+const SYSTEM_REASONS: Record<string, string> = {
+  login: 'Logged in, not ready yet',
+  missed: 'Missed call (RONA)',
+  rejected: 'Declined call',
+};
 
 function cookieOf(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {

@@ -314,3 +314,22 @@ setInterval(() => {
   if (cc.call || cc.phone === 'reconnecting') render();
 }, 1000);
 render();
+
+// ---- h-day: My day, screen pop, QA results (issue 15): mounted while the desk shows, stopped at logout ----
+import { mountMyDay } from './myDay.ts';
+import { mountQaResults } from './qaResults.ts';
+import { mountScreenPop } from './screenPop.ts';
+{
+  let panels: { stop(): void }[] = [];
+  const opts = { token: () => token };
+  new MutationObserver(() => {
+    const shown = !$('desk').hidden;
+    if (shown && panels.length === 0) {
+      panels = [mountScreenPop($('screenpop'), opts), mountMyDay($('myday')), mountQaResults($('qaresults'), opts)];
+    } else if (!shown) {
+      for (const p of panels) p.stop();
+      panels = [];
+    }
+  }).observe($('desk'), { attributes: true, attributeFilter: ['hidden'] });
+}
+// ---- end h-day ----

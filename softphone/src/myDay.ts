@@ -101,7 +101,10 @@ export function renderMyDay(root: HTMLElement, day: AgentDayView): void {
     if (field) attrs['data-field'] = field;
     const share = logged > 0 && sec !== null && sec !== undefined ? Math.min(100, (sec / logged) * 100) : 0;
     const bar = el('td', { class: 'md-bar', 'aria-hidden': 'true' });
-    bar.append(el('span', { style: `width:${share.toFixed(1)}%` }));
+    const fill = el('span');
+    // Through the CSSOM: the page's Content-Security-Policy refuses inline style attributes.
+    fill.style.width = `${share.toFixed(1)}%`;
+    bar.append(fill);
     tr.append(el('th', { scope: 'row' }, label), el('td', attrs, formatDuration(sec)), bar);
     body.append(tr);
   };
@@ -114,12 +117,9 @@ export function renderMyDay(root: HTMLElement, day: AgentDayView): void {
 
   const since = new Date(day.period.from);
   const asOf = new Date(day.at);
-  const hm = (d: Date) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  const note = el(
-    'p',
-    { class: 'md-period' },
-    `Today since ${hm(since)} · updated ${asOf.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`,
-  );
+  const hm = (d: Date, seconds = false) =>
+    d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', ...(seconds ? { second: '2-digit' } : {}) });
+  const note = el('p', { class: 'md-period' }, `Today since ${hm(since)} · updated ${hm(asOf, true)}`);
   const heading = root.querySelector('h2') ?? el('h2', { id: `${root.id || 'myday'}-h` }, 'My day');
   root.replaceChildren(heading, note, tiles, states);
 }

@@ -16,7 +16,8 @@ export interface QaResultsView {
     reviewer: string;
     score: number;
     passed: boolean;
-    autoFailed?: boolean;
+    /** Items whose failure fails the whole call (score 0). */
+    autoFailed?: string[];
     at: string;
     comments: { offsetMs: number; text: string }[];
   }[];
@@ -66,7 +67,11 @@ export function renderQaResults(root: HTMLElement, view: QaResultsView, opts: Qa
         { class: `qa-score ${e.passed ? 'pass' : 'fail'}`, 'data-field': 'score', 'data-value': String(e.score) },
         String(e.score),
       ),
-      el('span', { class: 'qa-verdict', 'data-field': 'passed' }, e.autoFailed ? 'fail (auto-fail item)' : e.passed ? 'pass' : 'fail'),
+      el(
+        'span',
+        { class: 'qa-verdict', 'data-field': 'passed' },
+        e.passed ? 'pass' : e.autoFailed?.length ? `fail (auto-fail: ${e.autoFailed.join(', ')})` : 'fail',
+      ),
       el('span', { class: 'qa-form', 'data-field': 'form' }, e.form),
       el(
         'span',

@@ -50,7 +50,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 /** "2026-12-07T09:05:00Z" → "7 Dec 09:05" (local). */
 export function when(t: number | string): string {
   const d = new Date(t);
-  return `${d.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+  return `${d.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })}`;
 }
 
 /** 7.25 → "7 s", 75 → "1 min 15 s". */
@@ -63,6 +63,24 @@ export function waitText(sec: number | undefined): string {
 /** IVR path steps as the agent reads them: "menu [1] → sales". */
 export function pathText(p: ScreenPopView['ivrPath']): string {
   return (p ?? []).map((s) => `${s.node}${s.input ? ` [${s.input}]` : ''}`).join(' → ');
+}
+
+/**
+ * A card's Markdown as plain paragraphs: blank lines separate paragraphs; inside one, wrapped
+ * lines are joined, list items ("1.", "-", "*") keep their own line; ** and ` marks dropped.
+ */
+export function cardParagraphs(md: string): string[] {
+  return md
+    .replace(/\*\*|`/g, '')
+    .split(/\n\s*\n/)
+    .map((p) =>
+      p
+        .trim()
+        .split('\n')
+        .map((l) => l.trim())
+        .reduce((out, l) => (out === '' ? l : /^(\d+\.|[-*])\s/.test(l) ? `${out}\n${l}` : `${out} ${l}`), ''),
+    )
+    .filter((p) => p !== '');
 }
 
 function dl(pairs: [string, string, string][]): HTMLDListElement {
@@ -136,7 +154,9 @@ export function renderScreenPop(root: HTMLElement, pop: ScreenPopView, opts: Scr
       const d = el('details', { class: 'sp-card', 'data-card': c.id });
       d.append(el('summary', {}, c.title));
       // Card bodies are Markdown written by admins: shown as text (no HTML from the server).
-      d.append(el('div', { class: 'sp-card-body' }, c.body));
+      const body = el('div', { class: 'sp-card-body' });
+      for (const para of cardParagraphs(c.body)) body.append(el('p', {}, para));
+      d.append(body);
       let counted = false;
       d.addEventListener('toggle', () => {
         if (!d.open || counted) return;

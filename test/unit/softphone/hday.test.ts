@@ -40,3 +40,12 @@ describe('screen pop and QA formatting', () => {
     expect(offsetText(0)).toBe('0:00');
   });
 });
+
+describe('knowledge card text', () => {
+  it('joins wrapped lines, keeps list items and paragraphs, drops emphasis marks', async () => {
+    const { cardParagraphs } = await import('../../../softphone/src/screenPop.ts');
+    expect(
+      cardParagraphs('A customer may return within **30 days**\nfor a refund.\n\n1. Confirm the order.\n2. Create a `billing` order.\n'),
+    ).toEqual(['A customer may return within 30 days for a refund.', '1. Confirm the order.\n2. Create a billing order.']);
+  });
+});

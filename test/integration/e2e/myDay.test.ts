@@ -279,6 +279,17 @@ describe('agent desktop: My day, screen pop, QA results', () => {
     expect(Math.round(reasons.reduce((s, [, v]) => s + v, 0) * 1000)).toBe(Math.round(Number(row.notReadySec) * 1000));
     // Pushed, never polled: the page opened the day stream and did not fetch the day.
     expect(requests.filter((p) => p === '/api/v1/agent/day')).toEqual([]);
+    // The state bars are drawn to scale (logged in is the whole bar; hold a sliver of it).
+    const bars = await page.evaluate(() =>
+      Object.fromEntries(
+        Array.from(document.querySelectorAll('#myday tr')).map((tr) => [
+          tr.querySelector('[data-field]')?.getAttribute('data-field') ?? tr.getAttribute('data-reason') ?? '',
+          tr.querySelector<HTMLElement>('.md-bar span')?.offsetWidth ?? 0,
+        ]),
+      ),
+    );
+    expect(bars.loggedInSec).toBeGreaterThan(100);
+    expect(bars.holdSec).toBeLessThan(bars.loggedInSec! * 0.2);
     await page.locator('#myday').screenshot({ path: join(SHOTS, 'my-day.png') });
     expect(statSync(join(SHOTS, 'my-day.png')).size).toBeGreaterThan(5_000);
   });

@@ -76,7 +76,7 @@ export function renderQaResults(root: HTMLElement, view: QaResultsView, opts: Qa
       el(
         'span',
         { class: 'qa-meta' },
-        `${e.queue ? `${e.queue} · ` : ''}reviewed by ${e.reviewer} · ${new Date(e.at).toLocaleDateString()}`,
+        `${e.queue ? `${e.queue} · ` : ''}reviewed by ${e.reviewer} · ${new Date(e.at).toLocaleDateString([], { dateStyle: 'medium' })}`,
       ),
     );
     li.append(top);
@@ -92,7 +92,14 @@ export function renderQaResults(root: HTMLElement, view: QaResultsView, opts: Qa
     for (const k of view.coaching.filter((x) => x.evaluationId === e.id)) {
       const box = el('div', { class: 'qa-coaching', 'data-coaching': String(k.id) });
       box.append(el('p', {}, k.notes));
-      if (k.acknowledgedAt) box.append(el('p', { class: 'qa-acked' }, `Acknowledged ${new Date(k.acknowledgedAt).toLocaleString()}`));
+      if (k.acknowledgedAt)
+        box.append(
+          el(
+            'p',
+            { class: 'qa-acked' },
+            `Acknowledged ${new Date(k.acknowledgedAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' })}`,
+          ),
+        );
       else {
         const b = el('button', { type: 'button' }, 'Acknowledge');
         b.addEventListener('click', () => {

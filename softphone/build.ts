@@ -15,7 +15,7 @@ export const softphoneDist = join(root, 'dist');
  * beside it. The agent desktop, the QA workspace, the supervisors' wallboard, the work orders.
  */
 const PAGES: readonly { entry: string; out: string; files: readonly string[] }[] = [
-  { entry: 'main.ts', out: 'app.js', files: ['index.html', 'style.css', 'audio.css'] },
+  { entry: 'main.ts', out: 'app.js', files: ['index.html', 'style.css', 'audio.css', 'myday.css'] },
   { entry: 'qa.ts', out: 'qa.js', files: ['qa.html', 'qa.css'] },
   { entry: 'wallboard.ts', out: 'wallboard.js', files: ['wallboard.html', 'wallboard.css'] },
   { entry: 'workorders.ts', out: 'workorders.js', files: ['workorders.html', 'workorders.css'] },

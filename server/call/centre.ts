@@ -19,6 +19,7 @@ import { kpiSettingsOf } from '../config/kpi.ts';
 import { OutboundTrunks, TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentApi } from '../http/agentApi.ts';
+import { createAgentDayApi } from '../http/agentDay.ts';
 import { createAuditApi } from '../http/audit.ts';
 import { createCallControlApi, WrapupClock } from '../http/callControlApi.ts';
 import { createDirectoryApi, DirectoryFeed } from '../http/directory.ts';
@@ -45,7 +46,7 @@ import { PgCallbackStore, restoreCallbacks } from '../store/callbacks.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { AfterCall } from '../customers/afterCall.ts';
-import { afterCallHandlers } from '../http/customers.ts';
+import { afterCallHandlers, type ScreenPopLiveFn } from '../http/customers.ts';
 import { AcdSupervisor } from '../acd/supervisor.ts';
 import { Floor } from '../alerts/floor.ts';
 import { instrumentFloor } from '../alerts/metrics.ts';
@@ -66,7 +67,7 @@ import { dial } from './dial.ts';
 import { InternalCalls, SYSTEM_AUX_INTERNAL } from './internalCall.ts';
 import { TrunkRegistrations } from './trunkRegistrations.ts';
 import { admit, type AdmissionContext } from './admission.ts';
-import { answerEchoTest, isEchoTest, type EchoTestContext } from './echoTest.ts'; // h-audio
+import { answerEchoTest, isEchoTest, type EchoTestContext } from './echoTest.ts';
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
 import { withAgentSkills } from './transfer.ts';
@@ -282,7 +283,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // Guessing limits on agent login and Basic (http/limits.ts): failures counted, 429 when locked.
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
-    // ---- Agent desktop: directory and wrap-up countdown pushed on the agent's stream (issue 15) ----
+    // ---- Agent desktop: directory and wrap-up countdown pushed on the agent's stream (issue 15)
     const directory = new DirectoryFeed({ acd, agents: () => watcher.current.agents });
     stoppers.push(async () => directory.close());
     const wrapups = new WrapupClock(
@@ -302,7 +303,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         { event: 'wrapup', initial: (id) => wrapups.view(id), subscribe: (fn) => wrapups.onChange(fn) },
       ],
     });
-    // ---- end of the agent desktop block ----
+    // ---- end of the agent desktop block
     // Hold, mute, DTMF, transfer and wrap-up with a disposition (server/http/callControlApi.ts).
     const callControlApi = createCallControlApi({
       sessions,
@@ -315,6 +316,33 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       wrapups,
       wrapUpExtendMax: (q) => watcher.current.queues[q]?.wrapUpExtendMax ?? 0,
     });
+    // The agent's own day (My day): figures of the reports engine, pushed after the agent's ACD events
+    const agentDayApi = createAgentDayApi({
+      clock,
+      store,
+      sessions,
+      onAgentEvent: (listener) => {
+        const on = (e: object) => {
+          if ('agentId' in e && typeof e.agentId === 'string') listener(e.agentId);
+        };
+        acd.on('event', on);
+        return () => acd.off('event', on);
+      },
+      auxCodes: () => withSystemAux(watcher.current.auxCodes),
+    });
+    stoppers.push(async () => agentDayApi.close());
+    // The screen pop's wait (queue entry to connect) and IVR path, for a call in progress.
+    const screenPopLive: ScreenPopLiveFn = (contactId) => {
+      const c = calls.get(contactId);
+      if (!c) return undefined;
+      const a = c.agentId !== undefined ? acd.agentView(c.agentId) : undefined;
+      return {
+        queuedAt: c.queuedAt,
+        connectedAt: a?.state === 'on-call' && a.callId === contactId ? a.since : undefined,
+        ivrPath: [...(c.ivr?.session.path ?? [])],
+        ivrSummary: c.ivr?.session.summary() ?? '',
+      };
+    };
     const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
     const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
     const planningApi = createPlanningApi({
@@ -377,7 +405,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()), trunks: trunkRegistrations.states() });
       return true;
     };
-    // ---- Supervisor floor: alerts, surge plans, wallboard, supervisor controls (issue 16) ----
+    // ---- Supervisor floor: alerts, surge plans, wallboard, supervisor controls (issue 16)
     // The live floor samples the ACD for the alert rules (centre.yaml floor:), runs the surge plans
     // bound to them and writes what happens to floor_events; the board and the controls are HTTP.
     const floorLog = new FloorLog(store.pool, clock);
@@ -441,7 +469,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       call: (id) => calls.get(id),
       monitorRingMs: () => watcher.current.floor.monitorRingSec * 1000,
     });
-    // ---- end of the supervisor floor ----
+    // ---- end of the supervisor floor
     // The same handlers, in this order, on HTTP and HTTPS. supervisorApi first: it owns POST
     // /api/v1/agent/help, under the agent API's prefix; qaApi and callControlApi before agentApi too.
     const handlers = [
@@ -451,8 +479,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       qaApi,
       callControlApi,
       directoryApi,
+      agentDayApi,
       agentApi,
-      ...afterCallHandlers(afterCall),
+      ...afterCallHandlers(afterCall, { live: screenPopLive }),
       reportsApi,
       planningApi,
       liveApi,
@@ -594,7 +623,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         calls.set(c.contactId, c);
       },
     };
-    // h-audio: the agents' echo test (server.echoTest) is answered here, before trunk admission.
+    // The agents' echo test (server.echoTest) is answered here, before trunk admission.
     const echo: EchoTestContext = {
       clock,
       sip,
@@ -603,11 +632,10 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       settings: () => watcher.current.server.echoTest,
       loopAddress: srv.media.listenIp === '0.0.0.0' || srv.media.listenIp === '::' ? '127.0.0.1' : srv.media.listenIp,
     };
-    // end h-audio
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */
     sip.on('invite', (req: SipRequest, res: SipServerResponse) => {
       void (async () => {
-        if (isEchoTest(echo.settings(), req)) return answerEchoTest(echo, req, res); // h-audio
+        if (isEchoTest(echo.settings(), req)) return answerEchoTest(echo, req, res);
         if (await internalCalls.invite(req, res)) return;
         const admitted = await admit(admission, req, res, log);
         if (!admitted) return;

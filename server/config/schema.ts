@@ -181,7 +181,7 @@ export const RecordingsSchema = z.strictObject({
     .describe('Delete recording audio older than this many days (checked hourly; the CDR and the row stay). 0 keeps it forever.'),
 });
 
-// h-audio: the agents' pre-call echo test (server/call/echoTest.ts).
+// the agents' pre-call echo test (server/call/echoTest.ts).
 export const EchoTestSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Answer the echo extension for logged-in agents (pre-call audio test).'),
   extension: z
@@ -191,7 +191,6 @@ export const EchoTestSchema = z.strictObject({
     .describe('What an agent dials for the echo test: sip:<extension>@<sipRealm>; it hears its own voice back.'),
   maxSeconds: z.number().int().min(5).max(600).default(60).describe('An echo test is hung up after this long.'),
 });
-// end h-audio
 
 export const ServerSchema = z.strictObject({
   sipRealm: z.string().default('callcentre.local').describe('SIP digest realm for agent registrations.'),
@@ -202,7 +201,7 @@ export const ServerSchema = z.strictObject({
   media: MediaSchema.default(MediaSchema.parse({})),
   database: DatabaseSchema.default({ embedded: true }),
   recordings: RecordingsSchema.default({ retentionDays: 0 }),
-  echoTest: EchoTestSchema.default(EchoTestSchema.parse({})), // h-audio
+  echoTest: EchoTestSchema.default(EchoTestSchema.parse({})),
 });
 
 export const TrunkRouteSchema = z.strictObject({

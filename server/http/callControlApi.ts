@@ -23,7 +23,7 @@ import { blindTransfer, type TransferTarget } from '../call/transfer.ts';
 import { CallOpError, conference } from '../call/conference.ts';
 import { cancelConsult, completeTransfer, consult, consultOf } from '../call/consult.ts';
 import { endWrapUpWith, type Disposition } from '../call/wrapup.ts';
-import { pauseRecording, recordingView, resumeRecording } from '../call/recordingPause.ts'; // h-audio
+import { pauseRecording, recordingView, resumeRecording } from '../call/recordingPause.ts';
 import type { AgentSessions } from '../secrets/sessions.ts';
 import { HttpError, readJson, sendJson, type Handler } from './server.ts';
 
@@ -303,7 +303,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
       return view(call);
     },
   },
-  // h-audio: recording pause / resume (PCI: card numbers are not recorded).
+  // recording pause / resume (PCI: card numbers are not recorded).
   {
     method: 'POST',
     path: '/api/v1/agent/call/recording/pause',
@@ -331,7 +331,6 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
       return { ...view(call), pausedMs };
     },
   },
-  // end h-audio
   {
     method: 'POST',
     path: '/api/v1/agent/wrapup',

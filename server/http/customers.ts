@@ -5,7 +5,8 @@
  *   GET   /api/v1/customers?number=|name=|externalId=      search (any signed-in agent or supervisor)
  *   GET   /api/v1/customers/{id}                            customer, contacts, work orders
  *   PATCH /api/v1/customers/{id}                            name, email, externalId, numbers (supervisor, admin)
- *   GET   /api/v1/screen-pop[?contact=ID]                   the agent's offered/current call (Bearer), or a contact (supervisor)
+ *   GET   /api/v1/screen-pop[?contact=ID]                   the agent's offered/current call (Bearer), or a contact (supervisor);
+ *                                                           a call in progress adds its wait and IVR path (ScreenPopLive)
  *   POST  /api/v1/contacts/{id}/wrapup                      what the agent writes after the call (Bearer: the agent who answered)
  *   GET   /api/v1/knowledge/cards                           cards with shown / clicks / click-through
  *   POST  /api/v1/knowledge/cards/{id}/click                count a click (Bearer)
@@ -56,13 +57,47 @@ function rangeOf(url: URL, now: number): { from: number; to: number } {
   }
 }
 
+/**
+ * What the screen pop adds for a call in progress: when the caller entered the
+ * queue and was connected (the wait), and the IVR path they took. The centre passes it in.
+ */
+export interface ScreenPopLive {
+  queuedAt?: number | undefined;
+  connectedAt?: number | undefined;
+  ivrPath: { at: number; flow: string; node: string; input?: string | undefined; outcome?: string | undefined }[];
+  ivrSummary: string;
+}
+export type ScreenPopLiveFn = (contactId: string) => ScreenPopLive | undefined;
+
 /** The after-call handlers the centre mounts (customers, screen pop, wrap-up, knowledge, reports; work orders). */
-export function afterCallHandlers(ac: AfterCall): Handler[] {
+export function afterCallHandlers(ac: AfterCall, opts: { live?: ScreenPopLiveFn } = {}): Handler[] {
   const who = (req: IncomingMessage): Who | undefined => ac.who(req);
-  return [createCustomersApi(ac, who), createWorkOrdersApi(ac, who)];
+  return [createCustomersApi(ac, who, opts.live), createWorkOrdersApi(ac, who)];
 }
 
-export function createCustomersApi(ac: AfterCall, who: (req: IncomingMessage) => Who | undefined): Handler {
+/** The screen pop's wait and IVR path fields (seconds to the millisecond, as the reports count them). */
+export function screenPopLiveFields(l: ScreenPopLive | undefined, now: number) {
+  if (!l) return {};
+  return {
+    ...(l.queuedAt !== undefined
+      ? {
+          queuedAt: new Date(l.queuedAt).toISOString(),
+          waitSec: Math.max(0, Math.round((l.connectedAt ?? now) - l.queuedAt)) / 1000,
+          waiting: l.connectedAt === undefined,
+        }
+      : {}),
+    ivrPath: l.ivrPath.map((p) => ({
+      at: new Date(p.at).toISOString(),
+      flow: p.flow,
+      node: p.node,
+      ...(p.input !== undefined ? { input: p.input } : {}),
+      ...(p.outcome !== undefined ? { outcome: p.outcome } : {}),
+    })),
+    ivrSummary: l.ivrSummary,
+  };
+}
+
+export function createCustomersApi(ac: AfterCall, who: (req: IncomingMessage) => Who | undefined, live?: ScreenPopLiveFn): Handler {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
@@ -148,7 +183,7 @@ export function createCustomersApi(ac: AfterCall, who: (req: IncomingMessage) =>
       }
       const pop = await ac.screenPop(contactId, w.id);
       if (!pop) throw new HttpError(404, 'no such contact');
-      sendJson(res, 200, pop);
+      sendJson(res, 200, { ...pop, ...screenPopLiveFields(live?.(contactId), ac.clock.now()) });
       return true;
     }
 

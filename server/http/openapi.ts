@@ -306,6 +306,26 @@ const OTHER_ROUTES: readonly ApiRoute[] = [
     tag: 'qa',
     auth: 'basic',
   },
+  // the agent's own day (server/http/agentDay.ts).
+  {
+    method: 'GET',
+    path: '/api/v1/agent/day',
+    summary:
+      "The agent's own figures for today (handled, AHT, talk / hold / ACW, occupancy, RONA, rejects, CSAT, time in state per aux code): the reports engine's agent row, with period.reportQuery for GET /api/v1/reports/agents",
+    tag: 'agent',
+    auth: 'bearer',
+    query: { agent: s('Optional; must be the signed-in agent (403 otherwise): an agent sees only their own day') },
+    errors: { 401: 'not logged in', 403: "another agent's day" },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/agent/events/day',
+    summary: "The agent's day as Server-Sent Events (`day`), pushed after each of the agent's events (cookie or bearer)",
+    tag: 'agent',
+    auth: 'cookie',
+    produces: ['text/event-stream'],
+    errors: { 401: 'not logged in', 403: "another agent's day" },
+  },
   { method: 'GET', path: '/api/v1/agent/qa', summary: "The agent's own evaluations and coaching items", tag: 'qa', auth: 'bearer' },
   { method: 'POST', path: '/api/v1/agent/qa/coaching/{id}/ack', summary: 'Acknowledge a coaching item', tag: 'qa', auth: 'bearer' },
   {

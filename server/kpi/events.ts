@@ -187,7 +187,7 @@ export const RecordingStopped = z.object({
   bytes: z.number().int().min(0).optional(),
 });
 
-// h-audio: recording pause / resume (PCI: a card number read out is not recorded).
+// recording pause / resume (PCI: a card number read out is not recorded).
 export const RecordingPause = z.object({
   ...Base,
   type: z.literal('recording.pause'),
@@ -206,7 +206,6 @@ export const RecordingResume = z.object({
   /** Length of the pause (ms): the span of the file holding silence. */
   pausedMs: z.number().int().min(0),
 });
-// end h-audio
 
 export const SurveyAnswer = z.object({
   ...Base,
@@ -287,8 +286,8 @@ export const CcEventSchema = z.discriminatedUnion('type', [
   AgentState,
   RecordingStarted,
   RecordingStopped,
-  RecordingPause, // h-audio
-  RecordingResume, // h-audio
+  RecordingPause,
+  RecordingResume,
   SurveyAnswer,
   CallbackRequested,
   CallbackDialled,

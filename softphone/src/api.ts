@@ -7,6 +7,9 @@ import { $, cc } from './store.ts';
 
 let token = '';
 
+/** The session token, for modules that open their own authenticated requests. */
+export const getToken = (): string => token;
+
 export function setToken(t: string): void {
   token = t;
 }

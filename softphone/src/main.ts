@@ -12,18 +12,21 @@
  * dialer, wrapupForm, shortcuts. A new part is a `<section>` in index.html and a mount call below.
  */
 import { askForNotifications, unlockAudio } from './alerting.ts';
-import { act, api, setToken, showError } from './api.ts';
+import { act, api, getToken, setToken, showError } from './api.ts';
 import { mountCallPanel } from './callPanel.ts';
 import { mountDialer } from './dialer.ts';
 import { mountDirectory } from './directory.ts';
 import { mountKeypad } from './keypad.ts';
+import { mountMyDay } from './myDay.ts';
 import { Phone } from './phone.ts';
+import { mountQaResults } from './qaResults.ts';
+import { mountScreenPop } from './screenPop.ts';
 import { mountShortcuts } from './shortcuts.ts';
 import { currentSession, onInvite } from './sipCall.ts';
 import { SessionState } from 'sip.js';
 import type { SessionDescriptionHandler } from 'sip.js/lib/platform/web/index.js';
-import { mountAudioPanel } from './audioPanel.ts'; // h-audio
-import { mountRecordingControl } from './recordingControl.ts'; // h-audio
+import { mountAudioPanel } from './audioPanel.ts';
+import { mountRecordingControl } from './recordingControl.ts';
 import { $, announce, cc, changed, onChange, type DirectoryData, type WrapupInfo } from './store.ts';
 import { mountTransfer } from './transfer.ts';
 import { mountWrapupForm } from './wrapupForm.ts';
@@ -185,7 +188,7 @@ setInterval(() => {
 }, 1000);
 changed();
 
-// h-audio: the Audio panel (device choice, level meters, echo test) and the recording pause
+// The Audio panel (device choice, level meters, echo test) and the recording pause
 // button. Self-contained modules; the interval only mirrors this page's own call state into them
 // (no network).
 const sdhOf = (): SessionDescriptionHandler | undefined => {
@@ -212,4 +215,18 @@ setInterval(() => {
   recordingControl.update();
 }, 500);
 (window as unknown as { ccAudio: unknown }).ccAudio = { panel: audioPanel, recording: recordingControl };
-// end h-audio
+
+// My day, the screen pop and QA results: mounted while the desk shows, stopped at logout.
+{
+  let panels: { stop(): void }[] = [];
+  const opts = { token: getToken };
+  new MutationObserver(() => {
+    const shown = !$('desk').hidden;
+    if (shown && panels.length === 0) {
+      panels = [mountScreenPop($('screenpop'), opts), mountMyDay($('myday')), mountQaResults($('qaresults'), opts)];
+    } else if (!shown) {
+      for (const p of panels) p.stop();
+      panels = [];
+    }
+  }).observe($('desk'), { attributes: true, attributeFilter: ['hidden'] });
+}

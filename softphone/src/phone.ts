@@ -92,7 +92,7 @@ export class Phone {
     });
   }
 
-  /** The sip.js UserAgent (h-audio: the echo test dials from it). */
+  /** The sip.js UserAgent (the echo test dials from it). */
   get userAgent(): UserAgent {
     return this.ua;
   }

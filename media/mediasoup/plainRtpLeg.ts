@@ -251,6 +251,9 @@ export class PlainRtpLeg extends MediaLeg {
           encodings: [{ ssrc: this.ssrc }],
         },
       });
+      // Route now that there is a Producer: a leg nobody hears yet (a caller in the IVR, on hold)
+      // keeps its packets off the loopback to mediasoup (the relay starts with toInner on).
+      this.ctx.feedChanged?.(this);
     }
   }
 

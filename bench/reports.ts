@@ -29,7 +29,17 @@ const ms = (a: number) => Math.round(t() - a);
 const root = mkdtempSync(join(tmpdir(), 'cc-bench-reports-'));
 chmodSync(root, 0o755);
 const store = await openStore({ embedded: { dataDir: join(root, 'pg'), port: PORT }, readOnly: true, kpi: {} });
-const out: Record<string, unknown> = { bench: 'reports', contacts, agents, days };
+/** Figures so far; each stage also goes to stderr, so a run cut short by its time bound still says what it measured. */
+const out = new Proxy<Record<string, unknown>>(
+  { bench: 'reports', contacts, agents, days },
+  {
+    set(o, k, v) {
+      o[k as string] = v;
+      process.stderr.write(`reports: ${String(k)}=${JSON.stringify(v)}\n`);
+      return true;
+    },
+  },
+);
 try {
   const pool = store.pool;
   const s = store.settings;

@@ -18,11 +18,8 @@ import type { CentreConfig } from '../config/load.ts';
 import { kpiSettingsOf } from '../config/kpi.ts';
 import { OutboundTrunks, TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
-import { createAgentApi } from '../http/agentApi.ts';
-import { createAgentDayApi } from '../http/agentDay.ts';
+import { createAgentDesktop } from '../http/agentDesktop.ts';
 import { createAuditApi } from '../http/audit.ts';
-import { createCallControlApi, WrapupClock } from '../http/callControlApi.ts';
-import { createDirectoryApi, DirectoryFeed } from '../http/directory.ts';
 import { createOpenApiHandler } from '../http/openapi.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
 import { AddressList } from '../../lib/ratelimit.ts';
@@ -46,7 +43,7 @@ import { PgCallbackStore, restoreCallbacks } from '../store/callbacks.ts';
 import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { AfterCall } from '../customers/afterCall.ts';
-import { afterCallHandlers, type ScreenPopLiveFn } from '../http/customers.ts';
+import { afterCallHandlers } from '../http/customers.ts';
 import { AcdSupervisor } from '../acd/supervisor.ts';
 import { Floor } from '../alerts/floor.ts';
 import { instrumentFloor } from '../alerts/metrics.ts';
@@ -71,7 +68,6 @@ import { answerEchoTest, isEchoTest, type EchoTestContext } from './echoTest.ts'
 import { answer } from './answer.ts';
 import { Call, type CallContext } from './call.ts';
 import { withAgentSkills } from './transfer.ts';
-import { dispositionsOf } from './wrapup.ts';
 import { placeOutboundCall, type OutboundCall, type OutboundCallContext } from './outboundCall.ts';
 
 const log = rootLog.child({ mod: 'centre' });
@@ -283,66 +279,23 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // Guessing limits on agent login and Basic (http/limits.ts): failures counted, 429 when locked.
     const httpGuard = new HttpAuthGuard(srv.http.limits, clock);
     const basic = httpGuard.basic((req: IncomingMessage) => authorize(req, watcher.current));
-    // ---- Agent desktop: directory and wrap-up countdown pushed on the agent's stream (issue 15)
-    const directory = new DirectoryFeed({ acd, agents: () => watcher.current.agents });
-    stoppers.push(async () => directory.close());
-    const wrapups = new WrapupClock(
-      (q) => dispositionsOf(watcher.current.queues[q]),
-      (q) => watcher.current.queues[q]?.wrapUpExtendMax ?? 0,
-    );
-    acd.on('event', (e) => wrapups.onAcdEvent(e));
-    const directoryApi = createDirectoryApi(directory, sessions);
-    const agentApi = createAgentApi(desk, {
-      wsPath: '/sip',
-      sessions,
-      guard: httpGuard,
-      audit: store.audit,
-      calls: { dial: clickToDial },
-      pushes: [
-        { event: 'directory', initial: () => directory.current(), subscribe: (fn) => directory.onChange((d) => fn(undefined, d)) },
-        { event: 'wrapup', initial: (id) => wrapups.view(id), subscribe: (fn) => wrapups.onChange(fn) },
-      ],
-    });
-    // ---- end of the agent desktop block
-    // Hold, mute, DTMF, transfer and wrap-up with a disposition (server/http/callControlApi.ts).
-    const callControlApi = createCallControlApi({
-      sessions,
+    // The agent desktop's APIs: agent, call control, directory, My day, the screen pop's live part.
+    const agentDesktop = createAgentDesktop({
+      clock,
       acd,
       cdr,
-      calls: () => calls.values(),
-      queues: () => watcher.current.queues,
-      agents: () => watcher.current.agents,
-      dispositions: (q) => dispositionsOf(watcher.current.queues[q]),
-      wrapups,
-      wrapUpExtendMax: (q) => watcher.current.queues[q]?.wrapUpExtendMax ?? 0,
-    });
-    // The agent's own day (My day): figures of the reports engine, pushed after the agent's ACD events
-    const agentDayApi = createAgentDayApi({
-      clock,
       store,
       sessions,
-      onAgentEvent: (listener) => {
-        const on = (e: object) => {
-          if ('agentId' in e && typeof e.agentId === 'string') listener(e.agentId);
-        };
-        acd.on('event', on);
-        return () => acd.off('event', on);
-      },
+      desk,
+      guard: httpGuard,
+      audit: store.audit,
+      calls,
+      config: () => watcher.current,
       auxCodes: () => withSystemAux(watcher.current.auxCodes),
+      clickToDial,
     });
-    stoppers.push(async () => agentDayApi.close());
-    // The screen pop's wait (queue entry to connect) and IVR path, for a call in progress.
-    const screenPopLive: ScreenPopLiveFn = (contactId) => {
-      const c = calls.get(contactId);
-      if (!c) return undefined;
-      const a = c.agentId !== undefined ? acd.agentView(c.agentId) : undefined;
-      return {
-        queuedAt: c.queuedAt,
-        connectedAt: a?.state === 'on-call' && a.callId === contactId ? a.since : undefined,
-        ivrPath: [...(c.ivr?.session.path ?? [])],
-        ivrSummary: c.ivr?.session.summary() ?? '',
-      };
-    };
+    stoppers.push(async () => agentDesktop.close());
+    const { agentApi, callControlApi, directoryApi, agentDayApi, screenPopLive } = agentDesktop;
     const reportsApi = createReportsApi({ store, authorize: basic, audit: store.audit });
     const auditApi = createAuditApi({ store, audit: store.audit, authorize: basic });
     const planningApi = createPlanningApi({

@@ -1,0 +1,123 @@
+/**
+ * The agent desktop's server side, wired in one place: the agent API (login, state, the event
+ * stream with the directory and the wrap-up countdown pushed on it), call control (hold, mute,
+ * DTMF, transfers, wrap-up with a disposition), the directory, "My day" and the live part of the
+ * screen pop. centre.ts hands it the centre's objects; it hands back the HTTP handlers in the order
+ * they must be mounted and a close() for its feeds.
+ */
+import type { Clock } from '../../lib/clock.ts';
+import type { Acd } from '../acd/acd.ts';
+import type { Call } from '../call/call.ts';
+import type { CallDetailLog } from '../call/cdr.ts';
+import { dispositionsOf } from '../call/wrapup.ts';
+import type { CentreConfig } from '../config/load.ts';
+import type { AgentSessions } from '../secrets/sessions.ts';
+import type { Audit } from '../store/audit.ts';
+import type { Store } from '../store/store.ts';
+import { createAgentApi, type AgentDesk } from './agentApi.ts';
+import type { LoginGuard } from './limits.ts';
+import { createAgentDayApi } from './agentDay.ts';
+import { createCallControlApi, WrapupClock } from './callControlApi.ts';
+import type { ScreenPopLiveFn } from './customers.ts';
+import { createDirectoryApi, DirectoryFeed } from './directory.ts';
+import type { Handler } from './server.ts';
+
+export interface AgentDesktopDeps {
+  clock: Clock;
+  acd: Acd;
+  cdr: CallDetailLog;
+  store: Store;
+  sessions: AgentSessions;
+  desk: AgentDesk;
+  guard: LoginGuard;
+  audit?: Audit;
+  /** Calls in progress, by contact id (the centre's map). */
+  calls: ReadonlyMap<string, Call>;
+  /** The config in force (the watcher's current one). */
+  config: () => CentreConfig;
+  /** Aux codes including the system ones (disconnected, internal call). */
+  auxCodes: () => readonly { code: string; label: string }[];
+  /** Click-to-dial (server/call/outboundCall.ts). */
+  clickToDial: (agentId: string, to: string) => Promise<object>;
+}
+
+export interface AgentDesktop {
+  /** callControl and agentDay before agent: they live under the agent API's /api/v1/agent/ prefix. */
+  readonly callControlApi: Handler;
+  readonly directoryApi: Handler;
+  readonly agentDayApi: Handler;
+  readonly agentApi: Handler;
+  /** The screen pop's wait (queue entry to connect) and IVR path, for a call in progress. */
+  readonly screenPopLive: ScreenPopLiveFn;
+  close(): void;
+}
+
+export function createAgentDesktop(d: AgentDesktopDeps): AgentDesktop {
+  const { acd, config } = d;
+  const directory = new DirectoryFeed({ acd, agents: () => config().agents });
+  const wrapups = new WrapupClock(
+    (q) => dispositionsOf(config().queues[q]),
+    (q) => config().queues[q]?.wrapUpExtendMax ?? 0,
+  );
+  const onWrapupEvent = (e: Parameters<WrapupClock['onAcdEvent']>[0]): void => wrapups.onAcdEvent(e);
+  acd.on('event', onWrapupEvent);
+  const agentApi = createAgentApi(d.desk, {
+    wsPath: '/sip',
+    sessions: d.sessions,
+    guard: d.guard,
+    ...(d.audit ? { audit: d.audit } : {}),
+    calls: { dial: d.clickToDial },
+    pushes: [
+      { event: 'directory', initial: () => directory.current(), subscribe: (fn) => directory.onChange((x) => fn(undefined, x)) },
+      { event: 'wrapup', initial: (id) => wrapups.view(id), subscribe: (fn) => wrapups.onChange(fn) },
+    ],
+  });
+  const callControlApi = createCallControlApi({
+    sessions: d.sessions,
+    acd,
+    cdr: d.cdr,
+    calls: () => d.calls.values(),
+    queues: () => config().queues,
+    agents: () => config().agents,
+    dispositions: (q) => dispositionsOf(config().queues[q]),
+    wrapups,
+    wrapUpExtendMax: (q) => config().queues[q]?.wrapUpExtendMax ?? 0,
+  });
+  // My day: the reports engine's figures for the agent, pushed after the agent's ACD events.
+  const agentDayApi = createAgentDayApi({
+    clock: d.clock,
+    store: d.store,
+    sessions: d.sessions,
+    onAgentEvent: (listener) => {
+      const on = (e: object): void => {
+        if ('agentId' in e && typeof e.agentId === 'string') listener(e.agentId);
+      };
+      acd.on('event', on);
+      return () => acd.off('event', on);
+    },
+    auxCodes: d.auxCodes,
+  });
+  const screenPopLive: ScreenPopLiveFn = (contactId) => {
+    const c = d.calls.get(contactId);
+    if (!c) return undefined;
+    const a = c.agentId !== undefined ? acd.agentView(c.agentId) : undefined;
+    return {
+      queuedAt: c.queuedAt,
+      connectedAt: a?.state === 'on-call' && a.callId === contactId ? a.since : undefined,
+      ivrPath: [...(c.ivr?.session.path ?? [])],
+      ivrSummary: c.ivr?.session.summary() ?? '',
+    };
+  };
+  return {
+    callControlApi,
+    directoryApi: createDirectoryApi(directory, d.sessions),
+    agentDayApi,
+    agentApi,
+    screenPopLive,
+    close() {
+      acd.off('event', onWrapupEvent);
+      directory.close();
+      agentDayApi.close();
+    },
+  };
+}

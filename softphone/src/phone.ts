@@ -5,7 +5,7 @@
  * The complaint peers' users file most is a browser phone that silently stops ringing after a
  * network blip, a laptop sleeping or a proxy closing an idle socket. So the connection is watched:
  * when the WebSocket drops, the phone says so at once (status 'reconnecting', with the time of the
- * next try), reconnects with exponential back-off and jitter (1 s doubling to 30 s, so a centre
+ * next try), reconnects with exponential back-off and jitter (1 s doubling to 10 s, so a centre
  * that restarts is not hit by every desk at the same instant), and registers again as soon as the
  * socket is back, since a registration is bound to the flow it arrived on (RFC 5626 §3). The page
  * shows the status; nothing here waits for the agent to notice.
@@ -37,7 +37,9 @@ export interface PhoneOptions {
 }
 
 const FIRST_DELAY_MS = 1000;
-const MAX_DELAY_MS = 30_000;
+// Capped at 10 s: the centre keeps a dropped desktop Not ready (disconnected) for 30 s before it
+// logs the agent out, so the last tries of a longer back-off would land after that.
+const MAX_DELAY_MS = 10_000;
 /** ICE 'disconnected' this long with the socket up: restart it rather than wait for 'failed'. */
 const ICE_DISCONNECTED_RESTART_MS = 4000;
 

@@ -209,7 +209,9 @@ export class OutboundCall {
       const shown = this.target.e164;
       const dialog = await ctx.sip.createUAC(b.contact, {
         destination: ctx.sip.bindingDestination(b),
-        localSdp: media.offer({}),
+        // A desk phone is offered both laws and picks; a browser leg needs one fixed up front (one law
+        // per call end to end), and every browser speaks PCMU.
+        localSdp: media.offer(webrtc ? { law: 'PCMU' } : {}),
         from: `"${req.initiation === 'callback' ? 'Callback' : 'Outbound'} ${shown}" <sip:${encodeURIComponent(shown).replace(/%2B/g, '+')}@${ctx.sipDomain}>`,
         to: `<sip:${req.agentId}@${ctx.sipDomain}>`,
         headers: {

@@ -250,7 +250,7 @@ let callerSeq = 0;
 /** A sipp caller into sales (key 1) with a 697 Hz voice, on its own ports. */
 function call(holdMs = 60_000): { caller: DemoCall; port: number; number: string } {
   const i = callerSeq++;
-  const port = 20200 + i * 2;
+  const port = 20200 + i * 4; // sipp also binds mediaPort + 2 (its video port)
   const number = `1555020${String(i).padStart(2, '0')}`;
   const caller = placeDemoCall({
     target: `127.0.0.1:${tc.sipPort}`,

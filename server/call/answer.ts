@@ -9,7 +9,7 @@
 import { SipError, type Dialog, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import { CodecMismatch, SdpError, parseDtmfInfo } from '../../media/index.ts';
 import type { Call } from './call.ts';
-import { agentHungUp } from './connect.ts';
+import { agentHungUp } from './agentHangUp.ts';
 import { reinvite } from './hold.ts';
 import { legLost } from './legRecovery.ts';
 import { startIvr } from './ivr.ts';

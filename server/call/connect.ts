@@ -1,7 +1,7 @@
 /**
  * The agent answered: the customer's and the agent's legs are bridged and the conversation is
  * recorded (stereo WAV: caller left, agent right). When the agent hangs up first the talk ends
- * and the caller may go on in the IVR (a post-call survey).
+ * and the caller may go on in the IVR (a post-call survey): agentHangUp.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -10,8 +10,8 @@ import type { SipRequest, SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
 import { talkOf } from './conference.ts';
 import { leaveConference } from './consult.ts';
-import { dropAgentHold, reinvite } from './hold.ts';
-import { clearMute } from './mute.ts';
+import { reinvite } from './hold.ts';
+import { agentHungUp } from './agentHangUp.ts';
 import { watchAgentLeg } from './legRecovery.ts';
 import { referred } from './transfer.ts';
 import type { CallLeg } from './leg.ts';
@@ -42,27 +42,6 @@ export async function connect(call: Call, leg: CallLeg): Promise<void> {
     call.log.error({ err: String(e) }, 'bridge failed');
     call.finish('system', 'bridge-failed');
   }
-}
-
-/** The agent's side ended (BYE, or their browser's media failed). */
-export function agentHungUp(call: Call, cause = 'agent-bye'): void {
-  const leg = call.agent;
-  if (call.phase !== 'connected' || !leg) return;
-  // An agent's hold from the API ends with them (hold.end); the next agent starts unmuted.
-  dropAgentHold(call);
-  clearMute(call);
-  // Out of the call's legs, signalling over; its media closes with the call's.
-  call.legs.delete(leg);
-  leg.hangUp();
-  call.agentLeftFirst = true;
-  // The conversation is over; a post-call survey that may follow is not talk time.
-  call.logEnd('agent', cause);
-  call.endTalk();
-  void call.media?.unbridge().catch(() => undefined);
-  call.phase = 'after-call';
-  // The IVR may go on (a post-call survey); if it has nothing more it asks us to hang up.
-  call.ivr?.session.bridgeEnded();
-  if (call.phase === 'after-call' && (call.ivr?.session.ended ?? true)) call.finish('agent', 'agent-bye');
 }
 
 async function startRecording(call: Call): Promise<void> {

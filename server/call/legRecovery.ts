@@ -26,7 +26,7 @@ import { WebRtcLeg } from '../../media/index.ts';
 import { AcdSupervisor } from '../acd/supervisor.ts';
 import { SYSTEM_AUX_DISCONNECTED } from './agentDesk.ts';
 import type { Call } from './call.ts';
-import { agentHungUp } from './connect.ts';
+import { agentHungUp } from './agentHangUp.ts';
 import { dropAgentHold } from './hold.ts';
 import type { CallLeg } from './leg.ts';
 import { clearMute } from './mute.ts';

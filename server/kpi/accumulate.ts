@@ -8,7 +8,7 @@
 import type { ContactFact, Facts, QueueCall } from './facts.ts';
 import { acwMs, chainOf, holdMs, isHandled, rootOf, talkMs, waitMs } from './facts.ts';
 import { bucketIndex, overlap, type Bucket } from './intervals.ts';
-import type { Dimension, KpiRow } from './report.ts';
+import type { Dimension, KpiRow } from './row.ts';
 import { round4, serviceLevel, type ServiceLevelFigure } from './serviceLevel.ts';
 import type { KpiSettings } from './settings.ts';
 

@@ -44,7 +44,6 @@
  * Rounding: seconds to 3 decimals (exact milliseconds), ratios to 4 decimals; nulls where the
  * denominator is 0.
  */
-import { z } from 'zod';
 import type { CcEvent } from './events.ts';
 import { accumulate, callViews, iso, sec, toRow, type Acc } from './accumulate.ts';
 import {
@@ -62,11 +61,12 @@ import {
 } from './facts.ts';
 import { dispositionsIn, type DispositionReport } from './dispositions.ts';
 import { buckets, IntervalSchema, type Bucket, type Interval } from './intervals.ts';
-import { callVerdict, type ServiceLevelFigure, type ServiceLevelMode } from './serviceLevel.ts';
+import { callVerdict, type ServiceLevelMode } from './serviceLevel.ts';
 import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, zoneOf, type KpiSettings, type KpiSettingsInput } from './settings.ts';
 
-export const DimensionSchema = z.enum(['centre', 'queue', 'skillGroup', 'agent']);
-export type Dimension = z.infer<typeof DimensionSchema>;
+// The row shape lives in row.ts (shared with accumulate.ts and the rollups); re-exported for readers of reports.
+import type { Dimension, KpiRow } from './row.ts';
+export { DimensionSchema, type Dimension, type KpiRow } from './row.ts';
 
 export interface ReportRequest {
   from: number;
@@ -77,58 +77,6 @@ export interface ReportRequest {
   keys?: readonly string[];
   /** Time the log is complete up to; open spans end here. Defaults to `to`. */
   asOf?: number;
-}
-
-export interface KpiRow {
-  dimension: Dimension;
-  key: string;
-  intervalStart: string;
-  intervalEnd: string;
-  offered: number | null;
-  answered: number;
-  abandoned: number | null;
-  shortAbandoned: number | null;
-  exited: number | null;
-  waiting: number | null;
-  answerRate: number | null;
-  abandonRate: number | null;
-  serviceLevels: ServiceLevelFigure[] | null;
-  /** Queue rows: SL at the queue's own threshold and whether it reached the queue's target. */
-  serviceLevelObjective: (ServiceLevelFigure & { target: number; targetMet: boolean | null }) | null;
-  contactsOffered: number | null;
-  contactsAnsweredByAgent: number | null;
-  contactsCompletedInIvr: number | null;
-  connectRate: number | null;
-  asaSec: number | null;
-  avgAbandonSec: number | null;
-  longestWaitSec: number | null;
-  handled: number;
-  talkSec: number;
-  holdSec: number;
-  acwSec: number;
-  ahtSec: number | null;
-  avgTalkSec: number | null;
-  avgHoldSec: number | null;
-  avgAcwSec: number | null;
-  wrapupsExtended: number;
-  transferred: number;
-  transferRate: number | null;
-  rona: number;
-  rejected: number;
-  loggedInSec: number | null;
-  readySec: number | null;
-  notReadySec: number | null;
-  occupancy: number | null;
-  utilization: number | null;
-  fcrEligible: number;
-  fcrResolved: number;
-  fcrRepeatRate: number | null;
-  fcrSurveyAnswers: number;
-  fcrSurveyResolved: number;
-  fcrSurveyRate: number | null;
-  csatAnswers: number;
-  csatAverage: number | null;
-  csatTop2Box: number | null;
 }
 
 export interface KpiReport {

@@ -218,8 +218,16 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       trunks: outboundTrunks,
       recordingsDir: srv.recordings.dir,
       sipDomain: srv.sipRealm,
-      onStart: (c) => outboundCalls.set(c.contactId, c),
-      onEnd: (c) => outboundCalls.delete(c.contactId),
+      // An agent on a click-to-dial call is busy to the ACD (not-ready internal-call, as on a desk
+      // phone's own call) so no queue call is offered meanwhile; a callback's agent the ACD reserved.
+      onStart: (c) => {
+        outboundCalls.set(c.contactId, c);
+        if (c.req.initiation !== 'callback') internalCalls.busy(c.req.agentId);
+      },
+      onEnd: (c) => {
+        outboundCalls.delete(c.contactId);
+        if (c.req.initiation !== 'callback') internalCalls.free(c.req.agentId);
+      },
     };
     // Calls placed from agents' desk phones (another agent, an external number): the consult
     // half of a desk phone's attended transfer (internalCall.ts; REFER with Replaces in transfer.ts).

@@ -600,11 +600,14 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
       expect(await page.evaluate(() => (window as unknown as Win).cc.call?.kind)).toBe('outbound');
       expect(await page.textContent('#call-title')).toMatch(/Outbound call/);
       await aHears(CARRIER_HZ, "the carrier's 800 Hz at A");
+      // Busy to the ACD while on the outbound call: no queue call is offered meanwhile.
+      expect(tc.centre.acd.agentView('1001')).toMatchObject({ state: 'not-ready', reason: 'internal-call' });
       const t0 = Date.now();
       await sleep(2500);
       await shot('outbound');
       await page.click('#hangup');
       await callState('idle');
+      await waitForAgentState(page, 'available');
       const sr = await carrier.done;
       expect(sr.exitCode, sr.errors + sr.stdout.slice(-1500)).toBe(0);
       const w = heard(frames(await cap.stop(), CARRIER_MEDIA), t0, t0 + 2000);

@@ -148,7 +148,10 @@ describe('a browser agent’s call across a network cut', () => {
   });
 
   it('a cut past the grace sends the caller back to the HEAD of the queue and the agent Not ready (disconnected)', async () => {
+    // The first test leaves 1001 Ready, and the desk disables Ready for an agent who is: start Not ready.
+    if (tc.centre.acd.agentView('1001')?.state === 'available') tc.centre.acd.agentNotReady('1001', 'break');
     const page = await loginAgent(browser, tc.httpUrl, '1001', 'alice1001');
+    await page.waitForSelector('#ready:not([disabled])');
     await page.click('#ready');
     await waitForAgentState(page, 'available');
     await watchRestarts(page);

@@ -95,7 +95,7 @@ export interface Store {
   /** Resolves when everything emitted so far is in Postgres. */
   flush(timeoutMs?: number): Promise<void>;
   stats(): WriterStats | undefined;
-  /** Events the engine needs for [from, to) (see eventLog.loadEvents). */
+  /** Events the engine needs for [from, to) (see eventLog.loadEvents), in no particular order. */
   events(from: number, to: number, settings?: KpiSettings): Promise<CcEvent[]>;
   report(req: ReportRequest, overrides?: Partial<KpiSettings>): Promise<KpiReport>;
   calls(q: CallQuery, overrides?: Partial<KpiSettings>): Promise<CallDetail[]>;

@@ -20,6 +20,7 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { startSipp } from '../../support/sipp.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CARRIER = 32270;
@@ -145,7 +146,9 @@ describe('outbound calls and late offers', () => {
       expect(freq(mid(await phoneHeard(started, 3)))).toBeCloseTo(800, -1);
 
       await tc.centre.store.flush();
-      const events = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === view.contactId);
+      const events = (await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000)).filter(
+        (e) => e.contactId === view.contactId,
+      );
       expect(events.map((e) => e.type)).toEqual(
         expect.arrayContaining(['contact.arrived', 'outbound.result', 'recording.started', 'call.end', 'recording.stopped']),
       );
@@ -193,7 +196,7 @@ describe('outbound calls and late offers', () => {
     }
     await waitFor(() => tc.centre.outboundCalls.size === 0, { timeoutMs: 5000, what: 'the callback to end' });
     await tc.centre.store.flush();
-    const events = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === newContact);
+    const events = (await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === newContact);
     expect(events.find((e) => e.type === 'contact.arrived')).toMatchObject({
       initiation: 'callback',
       previousContactId: 'original-contact-1',

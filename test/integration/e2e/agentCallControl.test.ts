@@ -27,6 +27,7 @@ import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp, type Capture } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 let tc: TestCentre;
 const phones: DeskPhone[] = [];
@@ -149,7 +150,7 @@ function window(frames: { at: number; pcm: Int16Array }[], from: number, to: num
 
 async function events(since: number): Promise<{ type: string; contactId: string; ts: number; [k: string]: unknown }[]> {
   await tc.centre.store.flush();
-  return await tc.centre.store.events(since - 60_000, Date.now() + 60_000);
+  return await storedEvents(tc.centre.store, since - 60_000, Date.now() + 60_000);
 }
 
 describe('agent call control through the REST API and a desk phone', () => {

@@ -30,6 +30,7 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { startSipp, type SippHandle } from '../../support/sipp.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const PORTS = { sip: 24060, http: 24080, pg: 24033, rtc: 24400 };
 const CUSTOMER = { sip: 24175, media: 24350 };
@@ -365,7 +366,7 @@ describe("a desk phone's attended transfer (consult on a second line, REFER with
 
     // The event log and the report: a transfer from 1004 to 1003 on the customer's contact.
     await tc.centre.store.flush();
-    const all = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+    const all = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
     expect(all.find((e) => e.type === 'queue.transfer' && e.ts >= started)).toMatchObject({
       agentId: '1004',
       targetKind: 'agent',

@@ -16,6 +16,7 @@ import { dominantFrequency, goertzelPower, readStereoWav } from '../../support/a
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 let tc: TestCentre;
 let browser: Browser;
@@ -104,7 +105,9 @@ describe('trunk → IVR → queue → browser agent', () => {
     expect(calls).toHaveLength(1);
     const cdr = calls[0]!;
     expect(cdr).toMatchObject({ queue: 'sales', agentId: '1001', handled: true, caller: '15550001', recordings: 1 });
-    const events = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === cdr.contactId);
+    const events = (await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000)).filter(
+      (e) => e.contactId === cdr.contactId,
+    );
     const at = (t: string): number => {
       const e = events.find((x) => x.type === t);
       expect(e, `event ${t}`).toBeDefined();

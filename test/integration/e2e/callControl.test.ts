@@ -11,6 +11,7 @@ import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 let tc: TestCentre;
 let phone: DeskPhone | undefined;
@@ -69,7 +70,7 @@ describe('call control', () => {
     await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'wrap-up', { timeoutMs: 5000, what: 'wrap-up' });
     tc.centre.acd.endWrapUp('1004');
     await tc.centre.store.flush();
-    const events = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+    const events = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
     const holds = events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end');
     expect(holds.map((e) => [e.type, (e as { agentId?: string }).agentId])).toEqual([
       ['hold.start', '1004'],
@@ -150,7 +151,7 @@ async function deskPhone(): Promise<DeskPhone> {
 
 async function holdEvents(since: number): Promise<{ type: string; ts: number }[]> {
   await tc.centre.store.flush();
-  const events = await tc.centre.store.events(since - 1000, Date.now() + 60_000);
+  const events = await storedEvents(tc.centre.store, since - 1000, Date.now() + 60_000);
   // events() returns whole contacts that overlap the range: keep this test's holds only.
   return events.filter((e) => (e.type === 'hold.start' || e.type === 'hold.end') && e.ts >= since);
 }

@@ -18,6 +18,7 @@ import { decodeG711, dominantFrequency } from '../../support/audio.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const GRACE_SEC = 12;
 let tc: TestCentre;
@@ -232,7 +233,7 @@ describe('a browser agent’s call across a network cut', () => {
       await page.keyboard.press('Alt+X');
       await waitForCallState(page, 'idle');
       await tc.centre.store.flush();
-      const events = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+      const events = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
       const mine = events.filter((e) => e.contactId === a.contactId).map((e) => e.type);
       expect(mine.filter((t) => t === 'queue.enter')).toHaveLength(2);
       expect(mine.filter((t) => t === 'queue.connect')).toHaveLength(2);

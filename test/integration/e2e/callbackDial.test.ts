@@ -24,6 +24,7 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { startSipp } from '../../support/sipp.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 'scenarios');
 // Ports 39100-39199 (this file): SIP 39100, HTTP 39102 (+1 HTTPS), Postgres 39104, carrier 39110/39112.
@@ -134,7 +135,7 @@ async function talkAndCheck(newContactId: string, stopCapture: () => Promise<Buf
 
 async function eventsOf(contactId: string, since: number) {
   await tc.centre.store.flush();
-  return (await tc.centre.store.events(since - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === contactId);
+  return (await storedEvents(tc.centre.store, since - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === contactId);
 }
 
 describe('callbacks dialled through the outbound trunk', () => {

@@ -18,6 +18,7 @@ import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 // Ports 33000-33999 (this helper's block): SIP 33060, HTTP 33080, Postgres 33033, RTC 33200-33599.
 let tc: TestCentre;
@@ -146,7 +147,7 @@ describe('callbacks and abandon-resume', () => {
 
     // The event log of the contact that asked.
     await tc.centre.store.flush();
-    const evs = (await tc.centre.store.events(entered - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === id);
+    const evs = (await storedEvents(tc.centre.store, entered - 60_000, Date.now() + 60_000)).filter((e) => e.contactId === id);
     const types = evs.map((e) => e.type);
     expect(types.filter((t) => t.startsWith('callback.') || t === 'queue.exit' || t === 'call.end')).toEqual([
       'callback.requested',

@@ -15,6 +15,7 @@ import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { listenPhase, off, on, show, type Heard, type PortRanges } from '../../support/tones.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const CALLER = 697;
 const A = 1209;
@@ -77,7 +78,7 @@ async function answeredCall(caller: string, sipPort: number, mediaPort: number):
  */
 async function expectLinkedContact(started: number, oldId: string, newId: string): Promise<void> {
   expect(newId).not.toBe(oldId);
-  const all = await tc.centre.store.events(started - 1000, Date.now() + 60_000);
+  const all = await storedEvents(tc.centre.store, started - 1000, Date.now() + 60_000);
   expect(all.find((e) => e.contactId === oldId && e.type === 'queue.transfer')).toMatchObject({ toContactId: newId });
   const next = all.filter((e) => e.contactId === newId);
   expect(next.map((e) => e.type)).toEqual(['contact.arrived', 'queue.enter', 'queue.connect', 'call.end']);
@@ -143,7 +144,7 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     expect(sipp.stderr).toMatch(/unexpected BYE/); // hung up on by the centre, not timed out
     tc.centre.acd.endWrapUp('1001');
     await tc.centre.store.flush();
-    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === oldId);
+    const events = (await storedEvents(tc.centre.store, started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === oldId);
     expect(events.find((e) => e.type === 'queue.transfer')).toMatchObject({
       agentId: '1001',
       targetKind: 'agent',
@@ -210,7 +211,7 @@ describe('consult, conference, transfer, monitor through real peers', () => {
     expect(off(r.caller![A]) && off(r.b![A]), show(r)).toBe(true);
     call.finish('system', 'test-over');
     await tc.centre.store.flush();
-    const events = (await tc.centre.store.events(started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === oldId);
+    const events = (await storedEvents(tc.centre.store, started - 1000, Date.now() + 60_000)).filter((e) => e.contactId === oldId);
     expect(events.filter((e) => e.type === 'queue.transfer')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'hold.start' || e.type === 'hold.end').map((e) => e.type)).toEqual([
       'hold.start',

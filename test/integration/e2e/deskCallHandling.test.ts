@@ -39,6 +39,7 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { createAgentNetwork, type AgentNetwork } from '../../support/netns.ts';
 import { startSipp } from '../../support/sipp.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 // Ports 20000-20999 (this file): SIP 20060, HTTP 20080 (+1 HTTPS), Postgres 20033, WebRTC 20400-20599,
 // RTP 20600-20799, carrier 20010/20012, callers 20100+/20200+, B's phone 20050 and 20800-20819.
@@ -307,7 +308,7 @@ async function choose(search: string, kind: 'queue' | 'agent' | 'external', id: 
 
 async function events(since: number): Promise<{ type: string; contactId: string; ts: number; [k: string]: unknown }[]> {
   await tc.centre.store.flush();
-  return await tc.centre.store.events(since - 60_000, Date.now() + 60_000);
+  return await storedEvents(tc.centre.store, since - 60_000, Date.now() + 60_000);
 }
 
 describe('the agent desktop handles calls (HTTPS in a network namespace, real peers)', () => {

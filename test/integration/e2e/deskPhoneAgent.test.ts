@@ -15,6 +15,7 @@ import { openStore } from '../../../server/store/store.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 let tc: TestCentre;
 let phone: DeskPhone;
@@ -78,7 +79,7 @@ describe('trunk → IVR → queue → desk phone agent', () => {
     await tc.centre.store.flush();
     const cdr = (await tc.centre.store.calls({ from: started - 60_000, to: Date.now() + 60_000 })).find((c) => c.caller === '15550004');
     expect(cdr).toMatchObject({ queue: 'sales', agentId: '1004', handled: true, caller: '15550004', recordings: 1 });
-    const rec = (await tc.centre.store.events(started - 60_000, Date.now() + 60_000)).find(
+    const rec = (await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000)).find(
       (e) => e.type === 'recording.started' && e.contactId === cdr!.contactId,
     );
     const stereo = readStereoWav(readFileSync((rec as { path: string }).path));
@@ -106,7 +107,7 @@ describe('trunk → IVR → queue → desk phone agent', () => {
     // Reopen the stopped centre's database: the call ended with cause "shutdown".
     const store = await openStore({ embedded: { dataDir: join(tc.dataDir, 'postgres'), port: 15733 }, readOnly: true });
     try {
-      const end = (await store.events(Date.now() - 120_000, Date.now() + 60_000)).find(
+      const end = (await storedEvents(store, Date.now() - 120_000, Date.now() + 60_000)).find(
         (e) => e.contactId === contactId && e.type === 'call.end',
       );
       expect(end).toMatchObject({ endedBy: 'system', cause: 'shutdown' });

@@ -21,6 +21,7 @@ import { buildRtp, parseRtp } from '../../../media/rtp/rtp.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { SipStack } from '../../../server/sip/index.ts';
 import { SystemClock } from '../../../lib/clock.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const MIC_HZ = 440;
 /** Screenshots of the audio panel and the paused banner, kept after the run for a look. */
@@ -258,7 +259,7 @@ describe('pre-call echo test', () => {
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     await tc.centre.store.flush();
-    const types = (await tc.centre.store.events(Date.now() - 120_000, Date.now() + 60_000))
+    const types = (await storedEvents(tc.centre.store, Date.now() - 120_000, Date.now() + 60_000))
       .filter((e) => e.contactId === contactId && e.type.startsWith('recording.'))
       .map((e) => e.type);
     expect(types.slice(0, 3)).toEqual(['recording.started', 'recording.pause', 'recording.resume']);

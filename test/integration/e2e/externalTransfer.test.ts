@@ -24,6 +24,7 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { startSipp } from '../../support/sipp.ts';
 import { captureUdp, type Capture } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 'scenarios');
 // Ports 39300-39399 (this file): SIP 39300, HTTP 39341 (+1 HTTPS), Postgres 39347 (moved off 39302: the Postgres pool's own ephemeral client port took it), carrier 39310/39312.
@@ -173,7 +174,7 @@ describe('transfers to an external number through the outbound trunk', () => {
       expect(callerHeardByCarrier.freq).toBeCloseTo(1000, -1);
 
       await tc.centre.store.flush();
-      const all = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+      const all = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
       expect(all.find((e) => e.contactId === s.contactId && e.type === 'queue.transfer')).toMatchObject({
         agentId: '1004',
         targetKind: 'external',
@@ -226,7 +227,7 @@ describe('transfers to an external number through the outbound trunk', () => {
       expect(callerHeardByCarrier.freq).toBeCloseTo(1000, -1);
 
       await tc.centre.store.flush();
-      const all = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+      const all = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
       expect(all.find((e) => e.contactId === s.contactId && e.type === 'queue.transfer')).toMatchObject({
         agentId: '1004',
         targetKind: 'external',
@@ -305,7 +306,7 @@ describe('transfers to an external number through the outbound trunk', () => {
       expect(carrierHeardByCaller.freq).toBeCloseTo(800, -1);
       expect(callerHeardByCarrier.freq).toBeCloseTo(1000, -1);
       await tc.centre.store.flush();
-      const all = await tc.centre.store.events(started - 60_000, Date.now() + 60_000);
+      const all = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
       expect(all.find((e) => e.contactId === s.contactId && e.type === 'queue.transfer')).toMatchObject({
         agentId: '1004',
         targetKind: 'external',

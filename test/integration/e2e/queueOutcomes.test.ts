@@ -17,6 +17,7 @@ import { captureUdp } from '../../support/tcpdump.ts';
 import { launchBrowser, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 let tc: TestCentre;
 let browser: Browser;
@@ -40,7 +41,7 @@ afterAll(async () => {
 
 const sinceStart = Date.now() - 60_000;
 const eventsOf = async (contactId: string) =>
-  (await tc.centre.store.events(sinceStart, Date.now() + 60_000)).filter((e) => e.contactId === contactId);
+  (await storedEvents(tc.centre.store, sinceStart, Date.now() + 60_000)).filter((e) => e.contactId === contactId);
 
 describe('queue outcomes', () => {
   it('ring-no-answer: the call goes to the next agent; the silent one becomes not-ready "missed"', async () => {

@@ -13,6 +13,7 @@ import { goertzelPower, readStereoWav, rms } from '../../support/audio.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 const TONE_A = 1000; // the caller
 const TONE_B = 1400; // the agent
@@ -64,7 +65,7 @@ async function login(agent: string, password: string): Promise<string> {
 
 async function events(since: number): Promise<{ type: string; contactId: string; ts: number; [k: string]: unknown }[]> {
   await tc.centre.store.flush();
-  return await tc.centre.store.events(since - 60_000, Date.now() + 60_000);
+  return await storedEvents(tc.centre.store, since - 60_000, Date.now() + 60_000);
 }
 
 /** Tone energies (per sample², relative to the window's length) and level of [fromMs, toMs) of a channel. */

@@ -7,6 +7,7 @@ import { readPcapUdp } from '../../../media/audio/pcap.ts';
 import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
+import { storedEvents } from '../../support/eventLog.ts';
 
 let tc: TestCentre;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 const arrivedFrom = async (caller: string) =>
-  (await tc.centre.store.events(Date.now() - 120_000, Date.now() + 60_000)).filter(
+  (await storedEvents(tc.centre.store, Date.now() - 120_000, Date.now() + 60_000)).filter(
     (e) => e.type === 'contact.arrived' && (e as { caller: string }).caller === caller,
   );
 

@@ -4,7 +4,8 @@
  * and writes the caller's path through the flow to the call detail log.
  */
 import type { ResolvedPrompt } from '../ivr/flow.ts';
-import { IvrSession, type IvrAction } from '../ivr/session.ts';
+import { IvrSession } from '../ivr/session.ts';
+import type { IvrAction } from '../ivr/actions.ts';
 import type { Playback } from '../../media/index.ts';
 import type { Call, IvrStage } from './call.ts';
 import { bookCallback, enqueue } from './queue.ts';

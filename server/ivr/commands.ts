@@ -10,7 +10,7 @@ import { parseWhen } from './calendar.ts';
 import { compileFlows } from './flow.ts';
 import { flowToDot, flowToSvg } from './graph.ts';
 import { generatePrompts } from './prompts.ts';
-import type { LookupResult } from './session.ts';
+import type { LookupResult } from './actions.ts';
 import { formatSimulation, simulateCall, type SimulationOptions } from './simulate.ts';
 import { EspeakTts } from './tts.ts';
 

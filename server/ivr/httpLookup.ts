@@ -3,7 +3,7 @@
  * a JSON body. Any failure (network, status, timeout, not JSON) rejects with a short reason that
  * ends up in the call's IVR path; the session then takes the node's failure branch.
  */
-import type { LookupFn } from './session.ts';
+import type { LookupFn } from './actions.ts';
 
 export interface HttpLookupOptions {
   /** Largest reply accepted, bytes. */

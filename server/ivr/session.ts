@@ -9,60 +9,12 @@
  */
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { Emitter } from '../../lib/events.ts';
-import type { SkillRequirement } from '../acd/config.ts';
-import type { IvrQueueExit } from '../acd/exit-reasons.ts';
+import type { IvrAction, IvrOutcome, IvrSessionEvents, LookupFn, LookupResult, PathStep, QueueExitReason } from './actions.ts';
 import { calendarState } from './calendar.ts';
 import type { NodeAddress } from './check.ts';
 import { renderTemplate, type FlowSet, type ResolvedPrompt } from './flow.ts';
-import type { IvrNode, IvrNodeType, NodeOf, PromptRef } from './schema.ts';
+import type { IvrNode, NodeOf, PromptRef } from './schema.ts';
 import { surveyKeyScore, surveyScale } from './survey.ts';
-
-/** The queue node's exit branches: the ACD's exit reasons as the IVR sees them (ivrQueueExit). */
-export type QueueExitReason = IvrQueueExit;
-
-export type IvrAction =
-  | { type: 'play'; prompt: ResolvedPrompt; bargeIn: boolean }
-  /** Stop the prompt now playing (the caller barged in); do not call promptFinished for it. */
-  | { type: 'stopPrompt' }
-  | { type: 'lookup'; url: string; method: 'GET' | 'POST'; timeoutMs: number; body?: string }
-  | {
-      type: 'queue';
-      queue: string;
-      priority: number;
-      skills?: SkillRequirement[];
-      musicOnHold?: ResolvedPrompt;
-      /** The key that books a callback while waiting (announced with the position). */
-      callbackKey?: string;
-      /** Variables for the agent's screen pop (lookup results, collected digits). */
-      vars: Record<string, string>;
-    }
-  | { type: 'transfer'; number: string }
-  /** Book a callback in `queue`; whileQueued: the caller pressed the queue's callbackKey (keep the place). */
-  | { type: 'callback'; queue: string; number: string; whileQueued?: boolean }
-  | { type: 'survey'; score: number; variable: string; question: 'csat' | 'fcr' | 'nps' | 'custom'; scale: number; name?: string }
-  | { type: 'hangup'; reason: string };
-
-/**
- * How the IVR part of the call ended. `completed` is self-service (the caller got what they needed
- * inside the IVR); reports count it as answered.
- */
-export type IvrOutcome = 'completed' | 'abandoned' | 'queued' | 'transferred' | 'callback' | 'failed';
-
-export interface PathStep {
-  /** Epoch ms when the caller reached the node. */
-  at: number;
-  flow: string;
-  node: string;
-  type: IvrNodeType;
-  label?: string;
-  /** Keys pressed at this node, in order (invalid ones too), comma-separated per attempt. */
-  input?: string;
-  /** How the node was left: the branch taken or result ("open", "1", "timeout", "answered"…). */
-  outcome?: string;
-}
-
-export type LookupResult = { ok: true; data: unknown } | { ok: false; error: string };
-export type LookupFn = (req: { url: string; method: 'GET' | 'POST'; timeoutMs: number; body?: string }) => Promise<unknown>;
 
 export interface IvrSessionOptions {
   clock: Clock;
@@ -84,13 +36,6 @@ interface InputState {
   /** What to do with a key once any prompt is stopped. */
   onDigit: (d: string) => void;
   onTimeout: () => void;
-}
-
-export interface IvrSessionEvents {
-  action: [action: IvrAction];
-  end: [end: { outcome: IvrOutcome; reason: string }];
-  /** A node was reached (the step is completed later with input and outcome). */
-  step: [step: PathStep];
 }
 
 export class IvrSession extends Emitter<IvrSessionEvents> {

@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { FakeClock } from '../../lib/clock.ts';
 import type { FlowSet, ResolvedPrompt } from './flow.ts';
-import { IvrSession, type IvrAction, type IvrOutcome, type LookupResult, type PathStep, type QueueExitReason } from './session.ts';
+import { IvrSession } from './session.ts';
+import type { IvrAction, IvrOutcome, LookupResult, PathStep, QueueExitReason } from './actions.ts';
 
 export interface SimulationOptions {
   /** Epoch ms of the call. */

@@ -11,7 +11,8 @@ import { FakeClock } from '../../../lib/clock.ts';
 import type { ConfigError } from '../../../server/config/errors.ts';
 import type { CentreConfig } from '../../../server/config/load.ts';
 import { ConfigLoadError, ConfigWatcher } from '../../../server/config/watcher.ts';
-import { IvrSession, type IvrAction } from '../../../server/ivr/session.ts';
+import { IvrSession } from '../../../server/ivr/session.ts';
+import type { IvrAction } from '../../../server/ivr/actions.ts';
 import { waitFor as waitUntil } from '../../support/waitFor.ts';
 
 const DEMO = path.resolve(import.meta.dirname, '../../../config');

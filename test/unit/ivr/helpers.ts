@@ -3,7 +3,8 @@ import { FakeClock } from '../../../lib/clock.ts';
 import { CalendarSchema } from '../../../server/ivr/calendar.ts';
 import { compileFlows, type FlowSet } from '../../../server/ivr/flow.ts';
 import { FlowSchema } from '../../../server/ivr/schema.ts';
-import { IvrSession, type IvrAction, type IvrSessionOptions } from '../../../server/ivr/session.ts';
+import { IvrSession, type IvrSessionOptions } from '../../../server/ivr/session.ts';
+import type { IvrAction } from '../../../server/ivr/actions.ts';
 import type { Queue } from '../../../server/acd/config.ts';
 
 export const LONDON = CalendarSchema.parse({

@@ -4,7 +4,7 @@
  * questions; CSAT stays as it was.
  */
 import { describe, expect, it } from 'vitest';
-import type { IvrAction } from '../../../server/ivr/session.ts';
+import type { IvrAction } from '../../../server/ivr/actions.ts';
 import { flowSet, harness } from './helpers.ts';
 
 const flow = (node: string) => `

@@ -157,16 +157,8 @@ function erlang(q: URLSearchParams): unknown {
   if (!(aht > 0)) throw new HttpError(400, 'aht must be seconds > 0');
   let targets;
   try {
-    targets = targetsFromFlags({
-      interval: get('interval') ?? '30m',
-      sl: get('sl') ?? (get('asa') || get('maxOccupancy') || get('maxAbandon') ? undefined : '80/20'),
-      asa: get('asa'),
-      maxOccupancy: get('maxOccupancy'),
-      shrinkage: get('shrinkage'),
-      patience: get('patience'),
-      maxAbandon: get('maxAbandon'),
-      model: get('model'),
-    });
+    // Service level 80/20 unless the query sizes by another target.
+    targets = staffingFromQuery(q, get('asa') || get('maxOccupancy') || get('maxAbandon') ? undefined : '80/20');
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }
@@ -200,22 +192,28 @@ function forecastQuery(q: URLSearchParams): Parameters<typeof forecastFromStore>
       holdoutWeeks: Number(get('holdoutWeeks') ?? 1),
       ...(sizing
         ? {
-            staffing: targetsFromFlags({
-              interval: get('interval') ?? '30m',
-              sl: get('sl'),
-              asa: get('asa'),
-              maxOccupancy: get('maxOccupancy'),
-              shrinkage: get('shrinkage'),
-              patience: get('patience'),
-              maxAbandon: get('maxAbandon'),
-              model: get('model'),
-            }),
+            staffing: staffingFromQuery(q),
           }
         : {}),
     };
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }
+}
+
+/** Staffing targets from a query's flags (the CLI's flags, same names), `defaultSl` when no sl is given. */
+function staffingFromQuery(q: URLSearchParams, defaultSl?: string): ReturnType<typeof targetsFromFlags> {
+  const get = (k: string) => q.get(k) ?? undefined;
+  return targetsFromFlags({
+    interval: get('interval') ?? '30m',
+    sl: get('sl') ?? defaultSl,
+    asa: get('asa'),
+    maxOccupancy: get('maxOccupancy'),
+    shrinkage: get('shrinkage'),
+    patience: get('patience'),
+    maxAbandon: get('maxAbandon'),
+    model: get('model'),
+  });
 }
 
 function sendText(res: ServerResponse, text: string, type: string): void {

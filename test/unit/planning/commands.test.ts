@@ -72,6 +72,19 @@ describe('planning REST', () => {
     expect((await fetch(`${base}/api/v1/planning/erlang?calls=x&aht=180`, { headers: { 'x-role': 'admin' } })).status).toBe(400);
   });
 
+  it('GET erlang sizes by 80/20 unless the query names another target', async () => {
+    const targets = async (q: string) =>
+      (
+        (await (await fetch(`${base}/api/v1/planning/erlang?calls=100&aht=180${q}`, { headers: { 'x-role': 'admin' } })).json()) as {
+          targets: { serviceLevel?: unknown; asaSec?: number };
+        }
+      ).targets;
+    expect(await targets('')).toMatchObject({ serviceLevel: { target: 0.8, thresholdSec: 20 } });
+    const byAsa = await targets('&asa=15');
+    expect(byAsa.serviceLevel).toBeUndefined();
+    expect(byAsa.asaSec).toBe(15);
+  });
+
   it('POST staffing per interval; a bad body is a 400', async () => {
     const post = (body: unknown) =>
       fetch(`${base}/api/v1/planning/staffing`, {

@@ -99,17 +99,12 @@ export interface AuditRecord {
   detail: Record<string, unknown>;
 }
 
-/** An entry as listed by the REST view. */
-export interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  role: string | null;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  detail: Record<string, unknown>;
-}
+/**
+ * An entry as listed by the REST view: the stored record with its row id, the time as ISO text, and
+ * the action as whatever text the table holds (rows written by an older version may name actions
+ * this one no longer has).
+ */
+export type AuditRow = Omit<AuditRecord, 'at' | 'action'> & { id: number; at: string; action: string };
 
 /** Where records go; PgAuditSink is the real one. */
 export interface AuditSink {

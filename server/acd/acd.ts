@@ -567,6 +567,15 @@ export class Acd extends Emitter<{ event: [AcdEvent] }> {
     this.s.agenda.dispose();
   }
 
+  /**
+   * A supervisor command (acd/supervisor.ts: move, head of queue, priority) run on the engine's
+   * state inside a transaction, so its events are delivered like any command's. For that file
+   * only: the state's invariants (placement, timers) are the command's to keep.
+   */
+  supervise<T>(fn: (s: AcdState) => T): T {
+    return this.tx(fn);
+  }
+
   // ---------------------------------------------------------------- plumbing
 
   /**

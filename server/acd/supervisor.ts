@@ -4,23 +4,13 @@
  * escalation's overflow (an `escalate` event with `overflowTo`), so call control and the event
  * log (queue.exit 'overflow', queue.enter) need nothing new.
  *
- * The commands work on the engine's state inside its transaction, reached through the Acd
- * instance (TypeScript's `private` is compile-time only). A `supervise(fn)` method on Acd would
- * say the same thing openly; until the ACD's owner adds one, this file is the only place that
- * reaches in.
+ * The commands work on the engine's state inside its transaction (Acd.supervise).
  */
 import type { Acd } from './acd.ts';
 import { armEscalation, armMaxWait, dueSteps } from './timers.ts';
 import { place, unplace } from './placement.ts';
 import type { AcdState, CallRt } from './records.ts';
 import type { AcdResult } from './types.ts';
-
-interface Inside {
-  s: AcdState;
-  tx<T>(fn: (s: AcdState) => T): T;
-}
-
-const inside = (acd: Acd): Inside => acd as unknown as Inside;
 
 function waitingCall(s: AcdState, callId: string): CallRt | string {
   const call = s.calls.get(callId);
@@ -43,7 +33,7 @@ export class AcdSupervisor {
   /** Change a waiting caller's priority (0..100, higher first). */
   setPriority(callId: string, priority: number): AcdResult {
     if (!Number.isInteger(priority) || priority < 0 || priority > 100) return { ok: false, error: 'priority must be an integer 0..100' };
-    return inside(this.acd).tx((s) => {
+    return this.acd.supervise((s) => {
       const call = waitingCall(s, callId);
       if (typeof call === 'string') return { ok: false, error: call };
       replace(s, call, () => (call.priority = priority));
@@ -56,7 +46,7 @@ export class AcdSupervisor {
    * (at most 100; among calls at 100, the earliest arrival stays first).
    */
   toHead(callId: string): AcdResult {
-    return inside(this.acd).tx((s) => {
+    return this.acd.supervise((s) => {
       const call = waitingCall(s, callId);
       if (typeof call === 'string') return { ok: false, error: call };
       let top = 0;
@@ -68,7 +58,7 @@ export class AcdSupervisor {
 
   /** Move a waiting caller to another open queue, keeping the original arrival (as an overflow does). */
   moveToQueue(callId: string, queue: string): AcdResult {
-    return inside(this.acd).tx((s) => {
+    return this.acd.supervise((s) => {
       const call = waitingCall(s, callId);
       if (typeof call === 'string') return { ok: false, error: call };
       const target = s.queues.get(queue);

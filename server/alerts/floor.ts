@@ -54,6 +54,11 @@ export interface FloorDeps {
   };
   /** The floor event log (server/store/floorLog.ts). */
   log: (e: FloorEventOut) => void;
+  /**
+   * An agent's configured skills as the ACD holds them (the centre adds each agent's own skill for
+   * transfers to an agent: call/transfer.ts withAgentSkills). Default: as configured.
+   */
+  acdSkills?: (agent: { id: string; skills: Readonly<Record<string, number>> }) => Record<string, number>;
   /** The audit trail for actions on agents (surge logins and lending). */
   audit?: (e: { actor: string; action: 'surge.action'; target?: string; detail?: Record<string, unknown> }) => void;
   sinks?: AlertSink[];
@@ -64,8 +69,12 @@ export class Floor extends Emitter<{ changed: [what: string] }> {
   readonly surge: SurgeRunner;
   private readonly help = new Map<string, HelpRequest>();
   private readonly diversions = new Set<string>();
-  /** Skills the surge gave, by agent (config skills otherwise). */
-  private readonly lentSkills = new Map<string, Record<string, number>>();
+  /**
+   * Skills a surge plan added, by agent (level 1's skills for a standby agent, level 2's lent
+   * skill): only what was added, so that the agent's own skills stay the configured ones, through
+   * a reload too (withSurgeSkills).
+   */
+  private readonly surgeSkills = new Map<string, Record<string, number>>();
   private readonly volume = new Map<string, { intervalStart: number; over: number }>();
   private timer: TimerHandle | undefined;
   private readonly onAcd = (e: AcdEvent) => this.acdEvent(e);
@@ -263,38 +272,53 @@ export class Floor extends Emitter<{ changed: [what: string] }> {
       out.set(a.id, {
         id: a.id,
         loggedIn: st !== undefined && st !== 'logged-out',
-        skills: { ...(this.lentSkills.get(a.id) ?? a.skills) },
+        skills: { ...a.skills, ...this.surgeSkills.get(a.id) },
       });
     }
     return out;
   }
 
+  /**
+   * The agents of a reloaded config with the skills a surge plan added now: a reload must not take
+   * back what an active plan lent (the plan reverses it when it stands down).
+   */
+  withSurgeSkills<A extends { id: string; skills: Readonly<Record<string, number>> }>(agents: readonly A[]): A[] {
+    return agents.map((a) => {
+      const added = this.surgeSkills.get(a.id);
+      return added ? { ...a, skills: { ...a.skills, ...added } } : a;
+    });
+  }
+
+  /** Give the agent its configured skills plus `added` (none: back to the configured ones). */
+  private setSurgeSkills(agent: string, added: Record<string, number> | undefined): { ok: true } | { ok: false; error: string } {
+    const configured = this.deps.config().agents.find((a) => a.id === agent);
+    if (!configured) return { ok: false, error: `unknown agent ${agent}` };
+    const own = this.deps.acdSkills?.(configured) ?? { ...configured.skills };
+    const r = this.deps.acd.setAgentSkills(agent, { ...own, ...added });
+    if (!r.ok) return r;
+    if (added && Object.keys(added).length > 0) this.surgeSkills.set(agent, { ...added });
+    else this.surgeSkills.delete(agent);
+    return { ok: true };
+  }
+
   private apply(a: SurgeAction, reverse: boolean): { ok: true } | { ok: false; error: string } {
     const acd = this.deps.acd;
-    const skills = (agent: string, s: Record<string, number> | undefined) => {
-      if (!s) return { ok: true as const };
-      const r = acd.setAgentSkills(agent, s);
-      if (r.ok) this.lentSkills.set(agent, { ...s });
-      return r;
-    };
     switch (a.kind) {
       case 'login': {
         if (reverse) {
-          const r = skills(a.agent, a.restoreSkills);
-          this.lentSkills.delete(a.agent);
+          const r = a.skills ? this.setSurgeSkills(a.agent, undefined) : { ok: true as const };
           const out = acd.agentLogout(a.agent, 'surge-end');
           if (!r.ok) return r;
           return out;
         }
-        const s = skills(a.agent, a.skills);
-        if (!s.ok) return s;
+        if (a.skills) {
+          const s = this.setSurgeSkills(a.agent, addedSkills(a.skills, a.restoreSkills));
+          if (!s.ok) return s;
+        }
         return acd.agentLogin(a.agent, { ready: true });
       }
-      case 'lend': {
-        const r = skills(a.agent, reverse ? a.restoreSkills : a.skills);
-        if (reverse) this.lentSkills.delete(a.agent);
-        return r;
-      }
+      case 'lend':
+        return this.setSurgeSkills(a.agent, reverse ? undefined : addedSkills(a.skills, a.restoreSkills));
       case 'divert':
         if (reverse) this.diversions.delete(a.flow);
         else this.diversions.add(a.flow);
@@ -321,3 +345,8 @@ export class Floor extends Emitter<{ changed: [what: string] }> {
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** What a surge action's skills add to the agent's (new skills, or a changed level). */
+function addedSkills(skills: Record<string, number>, before: Record<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(skills).filter(([k, v]) => before?.[k] !== v));
+}

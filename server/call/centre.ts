@@ -371,7 +371,14 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // bound to them and writes what happens to floor_events; the board and the controls are HTTP.
     const floorLog = new FloorLog(store.pool, clock);
     stoppers.push(() => floorLog.close());
-    const floor = new Floor({ clock, acd, config: () => watcher.current, log: floorLog.record, audit: store.audit });
+    const floor = new Floor({
+      clock,
+      acd,
+      config: () => watcher.current,
+      acdSkills: (a) => withAgentSkills([a])[0]!.skills,
+      log: floorLog.record,
+      audit: store.audit,
+    });
     floor.sinks.push({ alert: (c) => log.warn({ alert: c }, `alert ${c.kind}: ${c.rule} ${c.level ?? 'clear'}`) });
     // Raised and cleared alerts also go to the webhooks that asked for alert.raised / alert.cleared.
     floor.sinks.push({
@@ -533,7 +540,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       store.configure(kpiSettingsOf(next));
       // Queues and agents change in place: waiting callers keep their places; a removed queue's
       // callers leave by its "closed" branch.
-      const r = acd.configure({ queues: { ...next.queues }, agents: withAgentSkills(next.agents), auxCodes: withSystemAux(next.auxCodes) });
+      // Skills an active surge plan lent stay lent until the plan stands down.
+      const agents = floor.withSurgeSkills(withAgentSkills(next.agents));
+      const r = acd.configure({ queues: { ...next.queues }, agents, auxCodes: withSystemAux(next.auxCodes) });
       if (!r.ok) log.error({ error: r.error }, 'the ACD refused the reloaded queues/agents; it keeps the previous ones');
       log.info({ version: next.version }, 'config reloaded; new calls use it');
       store.audit({ actor: 'system', action: 'config.reload', target: next.version });

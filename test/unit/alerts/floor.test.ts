@@ -81,4 +81,35 @@ describe('Floor (real ACD, fake clock)', () => {
     ]);
     f.stop();
   });
+
+  it("a lent skill survives a config reload, and lending keeps the agent's own skill (transfers to that agent)", () => {
+    const own = (a: { id: string; skills: Readonly<Record<string, number>> }) => ({ ...a.skills, [`@agent:${a.id}`]: 1 });
+    const agents = [agent('a', { sales: 5 }), agent('h1', { support: 5 })];
+    const inAcd = agents.map((a) => ({ ...a, skills: own(a) }));
+    const queues = { sales: q('sales'), support: q('support'), direct: q('@agent:h1') };
+    const h = harness({ queues, agents: inAcd });
+    const floor = FloorConfigSchema.parse({
+      groups: { helpers: ['h1'] },
+      surge: { s: { queue: 'sales', level2: { groups: ['helpers'], share: 1, level: 4 } } },
+    });
+    const f = new Floor({ clock: h.clock, acd: h.acd, config: () => ({ floor, queues, agents }), acdSkills: own, log: () => undefined });
+    h.acd.agentNotReady('a', 'break');
+    f.surge.manual('s', 2, 'sup', 'test');
+    // A reload (the centre hands the ACD the new config's agents through withSurgeSkills).
+    expect(h.acd.configure({ agents: f.withSurgeSkills(inAcd) }).ok).toBe(true);
+    h.acd.enqueue({ callId: 'sales-call', queue: 'sales' });
+    expect(h.offersFor('sales-call')).toEqual(['h1']);
+    h.acd.abandon('sales-call');
+    // Lent, h1 still has its own skill: a transfer to h1 reaches h1.
+    h.acd.enqueue({ callId: 'to-h1', queue: 'direct' });
+    expect(h.offersFor('to-h1')).toEqual(['h1']);
+    h.acd.abandon('to-h1');
+    // Standing down takes back only the lent skill.
+    f.surge.manual('s', 0, 'sup', 'test');
+    h.acd.enqueue({ callId: 'sales-2', queue: 'sales' });
+    expect(h.offersFor('sales-2')).toEqual([]);
+    h.acd.enqueue({ callId: 'to-h1-2', queue: 'direct' });
+    expect(h.offersFor('to-h1-2')).toEqual(['h1']);
+    f.stop();
+  });
 });

@@ -15,8 +15,8 @@ export interface RegistrarHost {
   readonly clock: Clock;
   /** The authenticated user name, or undefined once a challenge or refusal has been sent. */
   authenticate(req: SipRequest, res: SipServerResponse): Promise<string | undefined>;
-  /** A contact was bound ('registered' event). */
-  registered(b: Binding): void;
+  /** A contact was bound ('registered' event); `refresh`: it renews the same registration (same contact and Call-ID). */
+  registered(b: Binding, refresh: boolean): void;
   /** A binding was removed by the client ('unregistered' event). */
   unregistered(b: Binding): void;
 }
@@ -127,8 +127,9 @@ export class Registrar {
         ...(regId != null && /^\d+$/.test(regId) ? { regId: Number(regId) } : {}),
         ...(ua !== undefined ? { userAgent: ua } : {}),
       };
+      const prior = existing.find((x) => x.contact === op.contact);
       await this.store.save(b);
-      this.host.registered(b);
+      this.host.registered(b, prior !== undefined && prior.callId === callId);
     }
     await this.reply(res, aor);
   }

@@ -97,8 +97,11 @@ export type SipStackEvents = {
   bye: RequestEvent;
   /** REGISTER, when the built-in registrar is disabled. */
   register: RequestEvent;
-  /** A contact was bound by the registrar. */
-  registered: [binding: Binding];
+  /**
+   * A contact was bound by the registrar; `refresh` when it renews a binding of the same
+   * registration (same contact and Call-ID, RFC 3261 §10.2.4), not a new one.
+   */
+  registered: [binding: Binding, refresh: boolean];
   /** A binding was removed, expired, or lost with its flow. */
   unregistered: [binding: Binding];
 };
@@ -153,9 +156,9 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
         {
           clock: this.clock,
           authenticate: (req, res) => this.authenticate(req, res),
-          registered: (b) => {
+          registered: (b, refresh) => {
             this.rebindDialogs(b);
-            this.emit('registered', b);
+            this.emit('registered', b, refresh);
           },
           unregistered: (b) => this.emit('unregistered', b),
         },

@@ -122,12 +122,16 @@ export class CentreAgentDesk implements AgentDesk {
     return () => this.changes.off('state', listener);
   }
 
-  /** A desk phone (UDP/TCP/TLS) of an agent registered: log that agent in, ready. */
-  registered(b: Binding): void {
+  /**
+   * A desk phone (UDP/TCP/TLS) of an agent registered: log that agent in, ready. Not on a refresh
+   * of the same registration: an agent a supervisor logged out stays out until the phone
+   * registers anew (or the agent logs in).
+   */
+  registered(b: Binding, refresh = false): void {
     const user = userOfAor(b.aor);
     if (!user || !this.agents.has(user)) return;
     if (isBrowser(b)) return this.back(user);
-    if (this.acd.agentView(user)?.state === 'logged-out') this.acd.agentLogin(user, { ready: true });
+    if (!refresh && this.acd.agentView(user)?.state === 'logged-out') this.acd.agentLogin(user, { ready: true });
   }
 
   async unregistered(b: Binding): Promise<void> {

@@ -203,7 +203,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       { clock, graceMs: opts.reconnectGraceMs ?? 30_000 },
     );
     stoppers.push(() => sip.close());
-    sip.on('registered', (b) => desk.registered(b));
+    sip.on('registered', (b, refresh) => desk.registered(b, refresh));
     sip.on('unregistered', (b) => void desk.unregistered(b));
 
     // --- Outbound calls: trunks from centre.yaml `outbound:` (call counts survive a reload). ---

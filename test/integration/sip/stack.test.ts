@@ -148,6 +148,9 @@ describe('registrar', () => {
     });
 
   it('challenges, binds with the granted expiry, lists contacts, caps at maxExpires, 423 below minExpires', async () => {
+    const seen: [string, boolean][] = [];
+    const onRegistered = (b: { contact: string }, refresh: boolean) => seen.push([b.contact, refresh]);
+    a.on('registered', onRegistered);
     const r1 = await reg({ expires: 120, cseq: 1 });
     expect(r1.status).toBe(200);
     expect(r1.get('contact')).toMatch(/expires=120/);
@@ -163,6 +166,15 @@ describe('registrar', () => {
     const r3 = await reg({ expires: 10, cseq: 5 });
     expect(r3.status).toBe(423);
     expect(r3.get('min-expires')).toBe('30');
+    // A refresh (same contact, same Call-ID) is told apart from a new registration (the desk
+    // logs a desk phone's agent in on a new one only).
+    expect((await reg({ expires: 120, cseq: 6 })).status).toBe(200);
+    a.off('registered', onRegistered);
+    expect(seen).toEqual([
+      [`sip:agent1@127.0.0.1:${B}`, false],
+      [`sip:agent1@127.0.0.1:${B};transport=tcp`, false],
+      [`sip:agent1@127.0.0.1:${B}`, true],
+    ]);
   });
 
   it('rejects a wrong password and a To/user mismatch', async () => {

@@ -87,4 +87,16 @@ describe('a browser desktop that reconnects', () => {
     await drop('1002', 'udp');
     expect(state('1002')?.state).toBe('logged-out');
   });
+
+  it("a desk phone's registration refresh does not undo a supervisor's logout; a new registration logs the agent in", () => {
+    const { h, desk, state } = setup();
+    const phone = { aor: 'sip:1002@cc.test', source: { transport: 'udp' } } as unknown as Binding;
+    desk.registered(phone, false);
+    expect(state('1002')?.state).toBe('available');
+    h.acd.agentLogout('1002', 'supervisor');
+    desk.registered(phone, true);
+    expect(state('1002')?.state).toBe('logged-out');
+    desk.registered(phone, false); // the phone restarted: a new registration
+    expect(state('1002')?.state).toBe('available');
+  });
 });

@@ -131,6 +131,9 @@ export class CentreAgentDesk implements AgentDesk {
     const user = userOfAor(b.aor);
     if (!user || !this.agents.has(user)) return;
     if (isBrowser(b)) return this.back(user);
+    // A supervisor's or QA analyst's desk phone is for listening in, not for queue calls: it does
+    // not log them in as an agent (the board would count them).
+    if (!takesCalls(this.agents.get(user)!)) return;
     if (!refresh && this.acd.agentView(user)?.state === 'logged-out') this.acd.agentLogin(user, { ready: true });
   }
 
@@ -169,6 +172,11 @@ export class CentreAgentDesk implements AgentDesk {
   private check(r: { ok: true } | { ok: false; error: string }): void {
     if (!r.ok) throw new HttpError(409, r.error);
   }
+}
+
+/** Someone who takes queue calls: an agent, or another role that was given skills. */
+function takesCalls(a: Agent): boolean {
+  return a.role === 'agent' || Object.keys(a.skills).length > 0;
 }
 
 function isBrowser(b: Binding): boolean {

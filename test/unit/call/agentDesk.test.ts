@@ -99,4 +99,12 @@ describe('a browser desktop that reconnects', () => {
     desk.registered(phone, false); // the phone restarted: a new registration
     expect(state('1002')?.state).toBe('available');
   });
+
+  it("a supervisor's desk phone does not log the supervisor in as an agent", () => {
+    const h = harness({ queues: { sales: { skills: [{ skill: 'sales' }] } }, agents: [agent('9001', {})], login: false });
+    const sup = { ...agent('9001', {}), role: 'supervisor' as const };
+    const desk = new CentreAgentDesk(h.acd, [sup], [], 'cc.test', () => Promise.resolve(1));
+    desk.registered({ aor: 'sip:9001@cc.test', source: { transport: 'udp' } } as unknown as Binding, false);
+    expect(h.acd.agentView('9001')?.state).toBe('logged-out');
+  });
 });

@@ -14,6 +14,7 @@
 import type { Command } from 'commander';
 import { loadForCommand, withConfigOption } from '../config/commands.ts';
 import { kpiSettingsOf } from '../config/kpi.ts';
+import type { CentreConfig } from '../config/load.ts';
 import type { Store } from '../store/store.ts';
 import { detailsToCsv, reportToCsv, reportToTable } from './format.ts';
 import { parseReportParams, ReportQueryError } from './query.ts';
@@ -21,12 +22,7 @@ import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from './set
 
 export interface ReportCommandDeps {
   /** How to reach the store; default opens a read-only store per the flags. */
-  openStore?: (o: {
-    databaseUrl?: string;
-    pgDataDir?: string;
-    pgPort?: number;
-    kpi: Partial<KpiSettings>;
-  }) => Promise<Pick<Store, 'report' | 'calls' | 'settings' | 'close'>>;
+  openStore?: (o: StoreOpenArgs) => Promise<Pick<Store, 'report' | 'calls' | 'settings' | 'close'>>;
   /** KPI settings to use instead of the config's (in-process tests); --config is then not read. */
   settings?: Partial<KpiSettings>;
   out?: (s: string) => void;
@@ -34,8 +30,7 @@ export interface ReportCommandDeps {
   err?: (s: string) => void;
 }
 
-interface ReportFlags {
-  config: string;
+interface ReportFlags extends StoreFlags {
   from?: string;
   to?: string;
   interval: string;
@@ -49,15 +44,12 @@ interface ReportFlags {
   slThresholds?: string;
   shortAbandon?: string;
   fcrWindow?: string;
-  databaseUrl?: string;
-  pgDataDir?: string;
-  pgPort?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerReportCommands(program: Command, deps: ReportCommandDeps = {}): void {
-  withConfigOption(program.command('report'))
+  withStoreOptions(program.command('report'))
     .description('KPI report (offered, answered, SL, 接通率, ASA, AHT, occupancy, FCR, CSAT …) per interval and queue/agent/skill/centre')
     .requiredOption(
       '--from <time>',
@@ -75,34 +67,13 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
     .option('--sl-thresholds <s>', 'service-level thresholds in seconds, comma-separated (e.g. 20,30)')
     .option('--short-abandon <s>', 'short-abandon threshold in seconds')
     .option('--fcr-window <s>', 'repeat-contact window for FCR in seconds')
-    .option(
-      '--database-url <url>',
-      "external Postgres (default: the config's, i.e. $DATABASE_URL or server.database.url, else the embedded one)",
-    )
-    .option('--pg-data-dir <dir>', "embedded Postgres data directory (default: the config's, ./data/postgres)")
-    .option('--pg-port <port>', "embedded Postgres port (default: the config's, 5433)")
     .action(async function (this: Command, f: ReportFlags) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`report: ${msg}`, { exitCode: 2, code: 'report.invalid' });
       if (!['table', 'csv', 'json'].includes(f.format)) fail('--format must be table, csv or json');
       const dimension = f.dimension ?? (f.agent ? 'agent' : f.skill ? 'skillGroup' : f.queue ? 'queue' : 'queue');
-      // The centre's settings exactly as the server builds them for REST (kpiSettingsOf).
-      let centre: Partial<KpiSettings> = deps.settings ?? {};
-      let db: { url?: string | undefined; dataDir?: string | undefined; port?: number | undefined } = {};
-      if (!deps.settings) {
-        const config = loadForCommand(f.config, { err: deps.err ?? ((s) => console.error(s)) });
-        if (!config)
-          return this.error(`report: the config in ${f.config} is invalid: fix the errors above (callcentre validate)`, {
-            exitCode: 1,
-            code: 'report.config',
-          });
-        centre = kpiSettingsOf(config);
-        db = config.server.database;
-      }
-      const checkedBase = KpiSettingsSchema.safeParse({ ...DEFAULT_KPI_SETTINGS, ...centre });
-      if (!checkedBase.success)
-        return fail(`bad KPI settings: ${checkedBase.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-      const base = checkedBase.data;
+      const centre = centreForCommand(this, 'report', f, deps);
+      const base = centre.settings;
       let parsed;
       try {
         parsed = parseReportParams(
@@ -123,18 +94,7 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
         if (err instanceof ReportQueryError) return fail(err.message);
         throw err;
       }
-      const port = f.pgPort !== undefined ? Number(f.pgPort) : (db.port ?? DEFAULT_PG_PORT);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--pg-port must be a TCP port');
-      // With a config, DATABASE_URL is already in db.url (the loader applies it, as for the server).
-      const databaseUrl = f.databaseUrl ?? db.url ?? process.env.DATABASE_URL;
-      const pgDataDir = f.pgDataDir ?? db.dataDir;
-      const open = deps.openStore ?? defaultOpenStore;
-      const store = await open({
-        ...(databaseUrl ? { databaseUrl } : {}),
-        ...(pgDataDir ? { pgDataDir } : {}),
-        pgPort: port,
-        kpi: base,
-      });
+      const store = await (deps.openStore ?? defaultOpenStore)(centre.store);
       try {
         if (f.calls) {
           const q = parsed.request;
@@ -175,11 +135,77 @@ export function registerReportCommands(program: Command, deps: ReportCommandDeps
 /** The embedded Postgres port when neither the flags nor the config name one (as the server). */
 const DEFAULT_PG_PORT = 5433;
 
+/** The flags of every command that reads the centre's history (report, attainment, forecast). */
+export interface StoreFlags {
+  config: string;
+  databaseUrl?: string;
+  pgDataDir?: string;
+  pgPort?: string;
+}
+
+export interface StoreOpenArgs {
+  databaseUrl?: string;
+  pgDataDir?: string;
+  pgPort?: number;
+  kpi: Partial<KpiSettings>;
+}
+
+/** --config and the database flags, with the server's defaults, for a history-reading command. */
+export function withStoreOptions(cmd: Command): Command {
+  return withConfigOption(cmd)
+    .option(
+      '--database-url <url>',
+      "external Postgres (default: the config's, i.e. $DATABASE_URL or server.database.url, else the embedded one)",
+    )
+    .option('--pg-data-dir <dir>', "embedded Postgres data directory (default: the config's, ./data/postgres)")
+    .option('--pg-port <port>', "embedded Postgres port (default: the config's, 5433)");
+}
+
+/**
+ * The centre's KPI settings exactly as the server builds them for REST (kpiSettingsOf), and where
+ * its database is, from --config and the flags: so a command's figures equal the API's. Exits the
+ * command (code 1 for an invalid config, 2 for bad flags) instead of returning on an error.
+ * `deps.settings` replaces the config (in-process tests).
+ */
+export function centreForCommand(
+  cmd: Command,
+  name: string,
+  f: StoreFlags,
+  deps: { settings?: Partial<KpiSettings>; err?: (s: string) => void },
+): { settings: KpiSettings; store: StoreOpenArgs; config?: CentreConfig } {
+  let centre: Partial<KpiSettings> = deps.settings ?? {};
+  let db: { url?: string | undefined; dataDir?: string | undefined; port?: number | undefined } = {};
+  let config: CentreConfig | undefined;
+  if (!deps.settings) {
+    config = loadForCommand(f.config, { err: deps.err ?? ((s) => console.error(s)) });
+    if (!config)
+      return cmd.error(`${name}: the config in ${f.config} is invalid: fix the errors above (callcentre validate)`, {
+        exitCode: 1,
+        code: `${name}.config`,
+      });
+    centre = kpiSettingsOf(config);
+    db = config.server.database;
+  }
+  const fail = (msg: string): never => cmd.error(`${name}: ${msg}`, { exitCode: 2, code: `${name}.invalid` });
+  const checked = KpiSettingsSchema.safeParse({ ...DEFAULT_KPI_SETTINGS, ...centre });
+  if (!checked.success) return fail(`bad KPI settings: ${checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  const port = f.pgPort !== undefined ? Number(f.pgPort) : (db.port ?? DEFAULT_PG_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--pg-port must be a TCP port');
+  // With a config, DATABASE_URL is already in db.url (the loader applies it, as for the server).
+  const databaseUrl = f.databaseUrl ?? db.url ?? process.env.DATABASE_URL;
+  const pgDataDir = f.pgDataDir ?? db.dataDir;
+  return {
+    settings: checked.data,
+    ...(config ? { config } : {}),
+    store: { ...(databaseUrl ? { databaseUrl } : {}), ...(pgDataDir ? { pgDataDir } : {}), pgPort: port, kpi: checked.data },
+  };
+}
+
 /**
  * Read-only store: the given URL; else the embedded server's URL if it is already up (server
  * running); else start the embedded server on its data directory for this command.
  */
-export async function defaultOpenStore(o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) {
+export async function defaultOpenStore(o: StoreOpenArgs) {
   const { openStore } = await import('../store/store.ts');
   const { DEFAULT_EMBEDDED_PORT } = await import('../store/postgres.ts');
   if (o.databaseUrl) return openStore({ url: o.databaseUrl, readOnly: true, kpi: o.kpi });

@@ -17,6 +17,7 @@ import type { Holiday } from './forecast.ts';
 import { attainment, attainmentToCsv, TargetsConfigSchema, type Period } from './targets.ts';
 import { zoneOf } from '../kpi/settings.ts';
 import { parseReportParams, ReportQueryError } from '../kpi/query.ts';
+import { centreForCommand, defaultOpenStore, withStoreOptions, type StoreFlags, type StoreOpenArgs } from '../kpi/commands.ts';
 import { buildSchedule, coverageSvg, coverageToCsv, scheduleToCsv, type ScheduleInput } from './schedule.ts';
 import {
   requiredAgents,
@@ -31,17 +32,15 @@ export interface PlanningCommandDeps {
   out?: (s: string) => void;
   readFile?: (path: string) => string;
   /** How to reach the store for history; default opens a read-only store per the flags (as `report`). */
-  openStore?: (o: {
-    databaseUrl?: string;
-    pgDataDir?: string;
-    pgPort?: number;
-    kpi: Partial<KpiSettings>;
-  }) => Promise<HistorySource & Pick<Store, 'close'>>;
+  openStore?: (o: StoreOpenArgs) => Promise<HistorySource & Pick<Store, 'close'>>;
+  /** KPI settings to use instead of the config's (in-process tests); --config is then not read. */
   settings?: Partial<KpiSettings>;
+  /** Config errors; default stderr. */
+  err?: (s: string) => void;
   now?: () => number;
 }
 
-interface ForecastFlags {
+interface ForecastFlags extends StoreFlags {
   queue: string;
   from: string;
   to: string;
@@ -57,9 +56,6 @@ interface ForecastFlags {
   maxAbandon?: string;
   model?: string;
   format: string;
-  databaseUrl?: string;
-  pgDataDir?: string;
-  pgPort: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -169,8 +165,7 @@ function figuresRow(f: StaffingFigures, mark: string): string {
 }
 
 export function registerPlanningCommands(program: Command, deps: PlanningCommandDeps = {}): void {
-  program
-    .command('attainment')
+  withStoreOptions(program.command('attainment'))
     .description(
       'share of intervals meeting each target (SL, answer rate, 接通率, FCR, abandons, AHT, occupancy) by day, week, month or quarter',
     )
@@ -183,47 +178,25 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
     .option('--period <p>', 'day | week | month | quarter', 'day')
     .option('--interval <i>', 'the intervals judged: 15m | 30m | 60m', '30m')
     .option('--format <f>', 'table | csv | json', 'table')
-    .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
-    .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
-    .option('--pg-port <port>', 'embedded Postgres port', '5433')
     .action(async function (
       this: Command,
-      f: {
-        from: string;
-        to: string;
-        targets: string;
-        period: string;
-        interval: string;
-        format: string;
-        databaseUrl?: string;
-        pgDataDir: string;
-        pgPort: string;
-      },
+      f: StoreFlags & { from: string; to: string; targets: string; period: string; interval: string; format: string },
     ) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`attainment: ${msg}`, { exitCode: 2, code: 'attainment.invalid' });
       if (!['day', 'week', 'month', 'quarter'].includes(f.period)) fail('--period must be day, week, month or quarter');
       if (!['15m', '30m', '60m'].includes(f.interval)) fail('--interval must be 15m, 30m or 60m');
+      // The centre's KPI settings and database, as `report` and the server use them.
+      const centre = centreForCommand(this, 'attainment', f, deps);
       let targets;
       let parsed;
       try {
         targets = TargetsConfigSchema.parse(JSON.parse((deps.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f.targets)));
-        parsed = parseReportParams(
-          { from: f.from, to: f.to, interval: f.interval, dimension: 'queue' },
-          { ...(await import('../kpi/settings.ts')).DEFAULT_KPI_SETTINGS, ...deps.settings },
-          deps.now?.(),
-        );
+        parsed = parseReportParams({ from: f.from, to: f.to, interval: f.interval, dimension: 'queue' }, centre.settings, deps.now?.());
       } catch (err) {
         return fail(err instanceof ReportQueryError || err instanceof Error ? err.message : String(err));
       }
-      const open = deps.openStore ?? (await import('../kpi/commands.ts')).defaultOpenStore;
-      const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
-      const store = await open({
-        ...(databaseUrl ? { databaseUrl } : {}),
-        pgDataDir: f.pgDataDir,
-        pgPort: Number(f.pgPort),
-        kpi: { ...deps.settings },
-      });
+      const store = await (deps.openStore ?? defaultOpenStore)(centre.store);
       try {
         const rows = [];
         // Queue rows for queue targets, the centre row for centre targets (connect rate lives there).
@@ -293,8 +266,7 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       );
     });
 
-  program
-    .command('forecast')
+  withStoreOptions(program.command('forecast'))
     .description(
       "volume forecast per interval from the queue's own history (weekday × interval seasonality, trend, holidays), with accuracy on held-out weeks and optional staffing",
     )
@@ -313,12 +285,10 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
     .option('--max-abandon <f>', 'Erlang A abandon cap')
     .option('--model <m>', 'erlang-c | erlang-a')
     .option('--format <f>', 'table | csv | json', 'table')
-    .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
-    .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
-    .option('--pg-port <port>', 'embedded Postgres port', '5433')
     .action(async function (this: Command, f: ForecastFlags) {
       const out = deps.out ?? ((s: string) => process.stdout.write(s));
       const fail = (msg: string): never => this.error(`forecast: ${msg}`, { exitCode: 2, code: 'forecast.invalid' });
+      const centre = centreForCommand(this, 'forecast', f, deps);
       let query: ForecastQuery;
       try {
         const interval = parseIntervalSec(f.interval) / 60;
@@ -338,14 +308,7 @@ export function registerPlanningCommands(program: Command, deps: PlanningCommand
       } catch (err) {
         return fail((err as Error).message);
       }
-      const open = deps.openStore ?? (await import('../kpi/commands.ts')).defaultOpenStore;
-      const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
-      const store = await open({
-        ...(databaseUrl ? { databaseUrl } : {}),
-        pgDataDir: f.pgDataDir,
-        pgPort: Number(f.pgPort),
-        kpi: { ...deps.settings },
-      });
+      const store = await (deps.openStore ?? defaultOpenStore)(centre.store);
       try {
         const a = await forecastFromStore(store, query, deps.now?.() ?? Date.now());
         if (f.format === 'json') return out(JSON.stringify(a, null, 2) + '\n');

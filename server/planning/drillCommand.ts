@@ -9,7 +9,7 @@
  * come from the config directory (--config), so a what-if is "this day, with the config as it is now".
  */
 import type { Command } from 'commander';
-import { withConfigOption, loadForCommand } from '../config/commands.ts';
+import { centreForCommand, defaultOpenStore, withStoreOptions, type StoreFlags, type StoreOpenArgs } from '../kpi/commands.ts';
 import { parseTime } from '../kpi/intervals.ts';
 import type { KpiSettings } from '../kpi/settings.ts';
 import type { CcEvent } from '../kpi/events.ts';
@@ -18,11 +18,15 @@ import { dayFromEvents } from './replay.ts';
 
 export interface DrillCommandDeps {
   out?: (s: string) => void;
-  openStore?: (o: { databaseUrl?: string; pgDataDir?: string; pgPort?: number; kpi: Partial<KpiSettings> }) => Promise<{
+  openStore?: (o: StoreOpenArgs) => Promise<{
     readonly settings: KpiSettings;
     events(from: number, to: number): Promise<CcEvent[]>;
     close(): Promise<void>;
   }>;
+  /** KPI settings to use instead of the config's (in-process tests). */
+  settings?: Partial<KpiSettings>;
+  /** Config errors; default stderr. */
+  err?: (s: string) => void;
   /** Queues and agents; default: loaded from --config. */
   acd?: {
     queues: Parameters<typeof drill>[1]['queues'];
@@ -43,7 +47,7 @@ export function parseBurst(text: string, dayStart: number): { at: number; durati
 }
 
 export function registerDrillCommand(program: Command, deps: DrillCommandDeps = {}): void {
-  withConfigOption(
+  withStoreOptions(
     program
       .command('drill')
       .description(
@@ -54,39 +58,22 @@ export function registerDrillCommand(program: Command, deps: DrillCommandDeps = 
       .option('--factor <f>', 'arrival multiplier (repeatable)', collect)
       .option('--burst <spec>', 'extra calls: HH:MM,MINUTESm,CALLS on the replayed day')
       .option('--interval <i>', '15m | 30m | 60m', '30m')
-      .option('--format <f>', 'table | json', 'table')
-      .option('--database-url <url>', 'external Postgres (default: $DATABASE_URL, else the embedded one)')
-      .option('--pg-data-dir <dir>', 'embedded Postgres data directory', './data/postgres')
-      .option('--pg-port <port>', 'embedded Postgres port', '5433'),
+      .option('--format <f>', 'table | json', 'table'),
   ).action(async function (
     this: Command,
-    f: {
-      from: string;
-      to: string;
-      factor?: string[];
-      burst?: string;
-      interval: string;
-      format: string;
-      config: string;
-      databaseUrl?: string;
-      pgDataDir: string;
-      pgPort: string;
-    },
+    f: StoreFlags & { from: string; to: string; factor?: string[]; burst?: string; interval: string; format: string },
   ) {
     const out = deps.out ?? ((s: string) => process.stdout.write(s));
     const fail = (msg: string): never => this.error(`drill: ${msg}`, { exitCode: 2, code: 'drill.invalid' });
     const intervalMin = Number(f.interval.replace(/m$/, ''));
     if (intervalMin !== 15 && intervalMin !== 30 && intervalMin !== 60) fail('--interval must be 15m, 30m or 60m');
     if (f.format !== 'table' && f.format !== 'json') fail('--format must be table or json');
-    let acd = deps.acd;
-    if (!acd) {
-      const c = loadForCommand(f.config);
-      if (!c) return fail(`config ${f.config} is invalid`);
-      acd = { queues: { ...c.queues }, agents: [...c.agents], auxCodes: [...c.auxCodes] };
-    }
-    const open = deps.openStore ?? (await import('../kpi/commands.ts')).defaultOpenStore;
-    const databaseUrl = f.databaseUrl ?? process.env.DATABASE_URL;
-    const store = await open({ ...(databaseUrl ? { databaseUrl } : {}), pgDataDir: f.pgDataDir, pgPort: Number(f.pgPort), kpi: {} });
+    // The centre's KPI settings (its time zone for the local times) and database, as `report` uses them.
+    const centre = centreForCommand(this, 'drill', f, deps);
+    const c = centre.config;
+    const acd = deps.acd ?? (c ? { queues: { ...c.queues }, agents: [...c.agents], auxCodes: [...c.auxCodes] } : undefined);
+    if (!acd) return fail('no queues and agents: give --config');
+    const store = await (deps.openStore ?? defaultOpenStore)(centre.store);
     try {
       const zone = store.settings.timeZone ?? store.settings.tzOffsetMinutes;
       let from: number;

@@ -15,6 +15,8 @@ import { kpiSettingsOf } from '../../../server/config/kpi.ts';
 import { loadConfig } from '../../../server/config/load.ts';
 import { createReportsApi } from '../../../server/http/reports.ts';
 import { registerReportCommands, type ReportCommandDeps } from '../../../server/kpi/commands.ts';
+import { registerPlanningCommands } from '../../../server/planning/commands.ts';
+import { registerDrillCommand } from '../../../server/planning/drillCommand.ts';
 import type { CcEvent } from '../../../server/kpi/events.ts';
 import { parseCsv } from '../../../server/kpi/format.ts';
 import { callDetails, computeReport, type KpiReport } from '../../../server/kpi/report.ts';
@@ -266,5 +268,50 @@ describe('callcentre report --config', () => {
     await run.catch((e: CommanderError) => expect(e.exitCode).toBe(1));
     expect(err).toMatch(/centre\.yaml:\d+:\d+ kpi\.shortAbandonSec: .*number/);
     expect(err).toMatch(/report: the config in .* is invalid/);
+  });
+});
+
+describe('callcentre attainment / forecast / drill --config', () => {
+  it("read the centre's KPI settings and database as report does (they used defaults and their own database rule)", async () => {
+    const withDb = path.join(tmp, 'withdb');
+    cpSync(configDir, withDb, { recursive: true });
+    const centreYaml = readFileSync(path.join(withDb, 'centre.yaml'), 'utf8');
+    expect(centreYaml).toContain('    embedded: true ');
+    writeFileSync(path.join(withDb, 'centre.yaml'), centreYaml.replace('    embedded: true ', '    url: postgres://planner@db/cc '));
+    const seen: { databaseUrl?: string; kpi: Partial<KpiSettings> }[] = [];
+    let out = '';
+    const program = new Command('callcentre').exitOverride();
+    registerPlanningCommands(program, {
+      openStore: async (o) => {
+        seen.push(o);
+        return memoryStore(o.kpi);
+      },
+      readFile: () => JSON.stringify({ queues: { sales: { serviceLevel: { thresholdSec: 20, target: 0.8 } } } }),
+      out: (s) => (out += s),
+      err: () => undefined,
+    });
+    const range = ['--from', '2026-07-01', '--to', '2026-07-02'];
+    await program.parseAsync(['attainment', '--config', withDb, ...range, '--targets', 't.json', '--format', 'json'], { from: 'user' });
+    // No history in the in-memory log before July: the forecast says so, after opening the store.
+    await expect(
+      program.parseAsync(['forecast', '--config', withDb, '--queue', 'sales', ...range, '--format', 'json'], { from: 'user' }),
+    ).rejects.toThrow(/no calls to queue sales/);
+    registerDrillCommand(program, {
+      openStore: async (o) => {
+        seen.push(o);
+        return { ...memoryStore(o.kpi), events: async () => log };
+      },
+      out: (s) => (out += s),
+      err: () => undefined,
+    });
+    await program.parseAsync(['drill', '--config', withDb, '--from', '2026-07-01 08:00', '--to', '2026-07-01 12:00', '--format', 'json'], {
+      from: 'user',
+    });
+    expect(seen).toHaveLength(3);
+    for (const o of seen) {
+      expect(o.databaseUrl).toBe('postgres://planner@db/cc');
+      expect(o.kpi).toMatchObject({ serviceLevelMode: 'abandons-met', timeZone: kpiSettingsOf(config).timeZone });
+    }
+    expect(out).toContain('"period"');
   });
 });

@@ -19,6 +19,7 @@ import { kpiSettingsOf } from '../config/kpi.ts';
 import { OutboundTrunks, TrunkTable } from '../config/trunks.ts';
 import { ConfigWatcher } from '../config/watcher.ts';
 import { createAgentDesktop } from '../http/agentDesktop.ts';
+import { createSupervisorFloor } from '../http/supervisorFloor.ts';
 import { createAuditApi } from '../http/audit.ts';
 import { createOpenApiHandler } from '../http/openapi.ts';
 import { HttpAuthGuard } from '../http/limits.ts';
@@ -44,18 +45,6 @@ import { MediaPlane } from '../../media/index.ts';
 import { buildSoftphone } from '../../softphone/build.ts';
 import { AfterCall } from '../customers/afterCall.ts';
 import { afterCallHandlers } from '../http/customers.ts';
-import { AcdSupervisor } from '../acd/supervisor.ts';
-import { Floor } from '../alerts/floor.ts';
-import { instrumentFloor } from '../alerts/metrics.ts';
-import { createSupervisorApi } from '../http/supervisor.ts';
-import { monitorOf } from './monitor.ts';
-import { createWallboardApi } from '../http/wallboard.ts';
-import { parseTime } from '../kpi/intervals.ts';
-import { zoneOf } from '../kpi/settings.ts';
-import { fitForecast, Forecaster } from '../planning/forecast.ts';
-import { loadHistory } from '../planning/history.ts';
-import { VolumeWatch } from '../planning/watch.ts';
-import { FloorLog } from '../store/floorLog.ts';
 import { CentreAgentDesk, SYSTEM_AUX_DISCONNECTED } from './agentDesk.ts';
 import { CallDetailLog } from './cdr.ts';
 import { dispatchAcdEvents } from './acdDispatch.ts';
@@ -366,78 +355,23 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       sendJson(res, 200, { acd: acd.snapshot(), calls: [...calls.values()].map((c) => c.view()), trunks: trunkRegistrations.states() });
       return true;
     };
-    // ---- Supervisor floor: alerts, surge plans, wallboard, supervisor controls (issue 16)
-    // The live floor samples the ACD for the alert rules (centre.yaml floor:), runs the surge plans
-    // bound to them and writes what happens to floor_events; the board and the controls are HTTP.
-    const floorLog = new FloorLog(store.pool, clock);
-    stoppers.push(() => floorLog.close());
-    const floor = new Floor({
-      clock,
-      acd,
-      config: () => watcher.current,
-      acdSkills: (a) => withAgentSkills([a])[0]!.skills,
-      log: floorLog.record,
-      audit: store.audit,
-    });
-    floor.sinks.push({ alert: (c) => log.warn({ alert: c }, `alert ${c.kind}: ${c.rule} ${c.level ?? 'clear'}`) });
-    // Raised and cleared alerts also go to the webhooks that asked for alert.raised / alert.cleared.
-    floor.sinks.push({
-      alert: (c) =>
-        void afterCall
-          .notify(c.kind === 'raised' ? 'alert.raised' : 'alert.cleared', { ...c })
-          .catch((e: unknown) => log.warn({ err: String(e) }, 'alert webhook not queued')),
-    });
-    stoppers.push(async () => floor.stop());
-    instrumentFloor(floor);
-    watcher.on('reload', () => floor.configure());
-    // Volume against the same weekday and interval of recent weeks (planning/watch.ts), when a rule asks.
-    if (config.floor.alerts.some((r) => r.metric === 'volume')) {
-      const p = config.planning;
-      const tz = zoneOf(store.settings);
-      void (async () => {
-        const to = parseTime('today', tz, clock.now());
-        const history = await loadHistory(store, Object.keys(config.queues), to - p.historyWeeks * 7 * 86_400_000, to, p.intervalMin);
-        const models = new Map([...history].map(([q, h]) => [q, fitForecast(h, { intervalMin: p.intervalMin, zone: tz })]));
-        const watch = new VolumeWatch(clock, new Forecaster(models), p.intervalMin, (e) => floor.volumeAlert(e), p.volumeAlerts);
-        acd.on('event', (e) => {
-          if (e.type === 'enqueue' && !e.resumed && !e.callback) watch.arrival(e.queue);
-        });
-      })().catch((e: unknown) => log.warn({ err: String(e) }, 'volume alerts off: no forecast from the history'));
-    }
-    const wallboardApi = createWallboardApi({
-      clock,
-      store,
-      acd,
-      floor,
-      events: (limit) => floorLog.list({ limit }),
-      calls: () => calls.values(),
-      monitorOf: (id) => {
-        const c = calls.get(id);
-        return c && monitorOf(c);
-      },
-      config: () => watcher.current,
-      authorize: basic,
-      audit: store.audit,
-    });
-    stoppers.push(async () => wallboardApi.close());
+    // The supervisor floor: alerts, surge plans, wallboard, supervisor controls (issue 16).
     const bearer = (req: IncomingMessage) => {
       const h = req.headers.authorization;
       return h?.startsWith('Bearer ') ? sessions.get(h.slice(7))?.agentId : undefined;
     };
-    const supervisorApi = createSupervisorApi({
+    const { floor, wallboardApi, supervisorApi } = createSupervisorFloor({
+      clock,
       acd,
-      commands: new AcdSupervisor(acd),
-      floor,
-      events: (q) => floorLog.list(q),
+      store,
+      config: () => watcher.current,
+      calls,
       authorize: basic,
       agentOf: bearer,
-      timeZone: () => zoneOf(store.settings),
-      now: () => clock.now(),
-      audit: store.audit,
-      call: (id) => calls.get(id),
-      monitorRingMs: () => watcher.current.floor.monitorRingSec * 1000,
+      notify: (type, body) => afterCall.notify(type, body),
+      onStop: (stop) => stoppers.push(stop),
     });
-    // ---- end of the supervisor floor
+    watcher.on('reload', () => floor.configure());
     // The same handlers, in this order, on HTTP and HTTPS. supervisorApi first: it owns POST
     // /api/v1/agent/help, under the agent API's prefix; qaApi and callControlApi before agentApi too.
     const handlers = [

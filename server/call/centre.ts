@@ -579,6 +579,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
           ...(o.signal ? { signal: o.signal } : {}),
         }),
       // A transferred call goes on as a new contact: ACD events now name it by its new id.
+      deskChanged: (c) => agentDesktop.callChanged(c),
       renumbered: (c, previous) => {
         calls.delete(previous);
         calls.set(c.contactId, c);

@@ -592,6 +592,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       media,
       acd,
       settings: () => watcher.current.server.echoTest,
+      // Busy to the ACD while the echo test runs, as on a click-to-dial call.
+      busy: (a) => internalCalls.busy(a),
+      free: (a) => internalCalls.free(a),
       loopAddress: srv.media.listenIp === '0.0.0.0' || srv.media.listenIp === '::' ? '127.0.0.1' : srv.media.listenIp,
     };
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */

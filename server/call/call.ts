@@ -60,6 +60,11 @@ export interface CallContext {
    * goes back to the head of the queue (legRecovery.ts); 0 or absent: the agent's side ends at once.
    */
   agentLegGraceMs?: number;
+  /**
+   * What the agent's desk shows of the call changed on its own (a consult rang, was answered, or
+   * the consulted party hung up: consult.ts): the desk's event stream pushes the call's view.
+   */
+  deskChanged?: (call: Call) => void;
 }
 
 /**

@@ -522,6 +522,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
           ...(o.signal ? { signal: o.signal } : {}),
         }),
       // A transferred call goes on as a new contact: ACD events now name it by its new id.
+      deskChanged: (c) => agentDesktop.callChanged(c),
       renumbered: (c, previous) => {
         calls.delete(previous);
         calls.set(c.contactId, c);
@@ -534,6 +535,9 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       media,
       acd,
       settings: () => watcher.current.server.echoTest,
+      // Busy to the ACD while the echo test runs, as on a click-to-dial call.
+      busy: (a) => internalCalls.busy(a),
+      free: (a) => internalCalls.free(a),
       loopAddress: srv.media.listenIp === '0.0.0.0' || srv.media.listenIp === '::' ? '127.0.0.1' : srv.media.listenIp,
     };
     /** A new INVITE: admitted (trunk, route, digest, limit), it becomes a call and is answered. */

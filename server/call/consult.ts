@@ -93,6 +93,7 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
   const c: ConsultState = { leg, target: party, targetKind: target.kind, phase: 'ringing' };
   talk.consult = c;
   call.legs.add(leg);
+  deskChanged(call);
   await holdCaller(call, c);
   try {
     if (target.kind === 'agent')
@@ -117,6 +118,8 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
     if (!call.ended) {
       endConsultHold(call, c);
       await settleMedia(call).catch((err: unknown) => call.log.error({ err: String(err) }, 'back to the caller failed'));
+      // The consulted party declined or hung up while ringing (or the agent cancelled): no consult now.
+      deskChanged(call);
     }
     // SIP refusals and the dialler's (DialFailed: SIP status; DialError: an HTTP status) carry a status.
     const carried = (e as { status?: unknown }).status;
@@ -130,6 +133,7 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
   c.phase = 'consulting';
   watchConsulted(call, c);
   await settleMedia(call);
+  deskChanged(call);
   call.log.info({ agent: agent.party, consulted: party }, 'consulting');
   return leg;
 }
@@ -189,6 +193,7 @@ export async function cancelConsult(call: Call): Promise<void> {
   call.dropLeg(c.leg);
   endConsultHold(call, c);
   await settleMedia(call);
+  deskChanged(call);
   call.log.info({ consulted: c.target }, 'consult cancelled');
 }
 
@@ -266,7 +271,18 @@ async function consultedHungUp(call: Call, c: ConsultState): Promise<void> {
     return;
   }
   talk.consult = undefined;
+  // The caller is back with the agent as after a cancel: off the consult's hold, the music stopped.
   endConsultHold(call, c);
   await settleMedia(call).catch((e: unknown) => call.log.error({ err: String(e) }, 'back to the caller failed'));
+  deskChanged(call);
   call.log.info({ consulted: c.target }, 'consulted party hung up');
+}
+
+/** The agent's desk is told the consult changed (CallContext.deskChanged: its event stream). */
+function deskChanged(call: Call): void {
+  try {
+    call.ctx.deskChanged?.(call);
+  } catch (e) {
+    call.log.warn({ err: String(e) }, 'desk push failed');
+  }
 }

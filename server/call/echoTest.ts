@@ -11,8 +11,10 @@
  * G.711 law negotiation, not just a shortcut inside mediasoup.
  *
  * Only agents who are logged in may use it (digest against their SIP credentials, then the ACD's
- * view of them); it is not a contact: nothing goes to the event log, the ACD or the recordings,
- * and it is hung up after maxSeconds.
+ * view of them); it is not a contact: nothing goes to the event log or the recordings, and it is
+ * hung up after maxSeconds. While it runs the agent is busy to the ACD (EchoTestContext.busy/free:
+ * the centre's not-ready 'internal-call', as on a click-to-dial call), so a Ready agent testing
+ * their headset is not offered a queue call meanwhile, and is Ready again after it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
@@ -38,6 +40,9 @@ export interface EchoTestContext {
   settings(): EchoTestSettings;
   /** Where the loop leg's relay sends to reach itself: the media listen address, or loopback for a wildcard. */
   loopAddress: string;
+  /** The agent is busy to the ACD from the answer until the test ends (counted: one free per busy). */
+  busy?(agentId: string): void;
+  free?(agentId: string): void;
 }
 
 /** Is this INVITE for the echo extension? (Checked before trunk admission.) */
@@ -55,6 +60,14 @@ export async function answerEchoTest(ctx: EchoTestContext, req: SipRequest, res:
   const view = ctx.acd.agentView(agentId);
   if (!view || view.state === 'logged-out') return void res.send(403, { reason: 'Forbidden - log in to the desktop first' });
   if (view.state === 'on-call' || view.state === 'offered') return void res.send(486, { reason: 'Busy Here - on a call' });
+  // Busy before anything awaits (no offer can slip in), and before a test it replaces is freed.
+  ctx.busy?.(agentId);
+  let freed = false;
+  const free = (): void => {
+    if (freed) return;
+    freed = true;
+    ctx.free?.(agentId);
+  };
   running.get(agentId)?.hangUp();
   const callId = `echo-${randomUUID()}`;
   let media: MediaCall | undefined;
@@ -71,20 +84,28 @@ export async function answerEchoTest(ctx: EchoTestContext, req: SipRequest, res:
     await media.bridge(leg, loop);
   } catch (e) {
     media?.close();
+    free();
     log.warn({ agentId, err: String(e) }, 'echo test media setup failed');
     return void res.send(488, { reason: 'Not Acceptable Here - media' });
   }
   const m = media;
-  res.once('cancel', () => m.close());
+  res.once('cancel', () => {
+    m.close();
+    free();
+  });
   let dialog: Dialog;
   try {
     dialog = await ctx.sip.createUAS(req, res, { localSdp: sdp });
   } catch (e) {
     m.close();
+    free();
     log.info({ agentId, err: e instanceof SipError ? e.status : String(e) }, 'echo test not established');
     return;
   }
-  if (m.closed) return void dialog.destroy().catch(() => undefined);
+  if (m.closed) {
+    free();
+    return void dialog.destroy().catch(() => undefined);
+  }
   const started = ctx.clock.now();
   const limit = ctx.clock.setTimeout(() => hangUp('time-limit'), ctx.settings().maxSeconds * 1000);
   const hangUp = (why: string): void => {
@@ -92,6 +113,7 @@ export async function answerEchoTest(ctx: EchoTestContext, req: SipRequest, res:
     ctx.clock.clearTimeout(limit);
     if (why !== 'bye') void dialog.destroy().catch(() => undefined);
     m.close();
+    free();
     log.info({ agentId, why, ms: ctx.clock.now() - started }, 'echo test ended');
   };
   const entry = { hangUp: () => hangUp('replaced') };

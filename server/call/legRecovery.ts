@@ -15,11 +15,15 @@
  * WebSocket is down the audio path often still works — the two keep talking, and music would cut a
  * working conversation. The call detail log is untouched while the leg recovers.
  *
- * When the grace runs out with the leg still down, the caller goes back to the HEAD of their queue
- * (their original arrival, and a priority above everyone waiting, as a supervisor's "to head"
- * does), hears the queue's music again and is offered to the next agent; the agent's talk ends and
- * they are set Not ready ('disconnected'), so the call is not offered back to a phone that is not
- * there. Each step is logged (agent leg lost, recovered after N ms, or back to the queue head).
+ * When the grace runs out with the leg still down, the conversation with that agent is over, as
+ * after a transfer (linkedContact.ts): the contact so far ends (call.end 'agent-connection-lost',
+ * the talk and the recording stop there, recording.stopped on that contact) and the call goes on
+ * as a NEW contact linked to it (initiation 'transfer', previousContactId), with its own recording
+ * once the next agent answers. The new contact enters the HEAD of the queue (the caller's original
+ * arrival, and a priority above everyone waiting, as a supervisor's "to head" does), hears the
+ * queue's music again and is offered to the next agent. The agent is set Not ready
+ * ('disconnected'), so the call is not offered back to a phone that is not there. Each step is
+ * logged (agent leg lost, recovered after N ms, or back to the queue head as contact X).
  */
 import type { TimerHandle } from '../../lib/clock.ts';
 import { WebRtcLeg } from '../../media/index.ts';
@@ -30,6 +34,7 @@ import { agentHungUp } from './agentHangUp.ts';
 import { dropAgentHold } from './hold.ts';
 import type { CallLeg } from './leg.ts';
 import { clearMute } from './mute.ts';
+import { continueAsLinkedContact, nextContactId } from './linkedContact.ts';
 import { enqueue } from './queue.ts';
 
 type Part = 'signalling' | 'media';
@@ -114,11 +119,19 @@ function graceOver(call: Call): void {
   call.legs.delete(leg);
   // BYE towards a browser that is not there fails at once; the media leg closes with it.
   leg.close();
+  // The contact so far ends here: its talk (call.end), its recording (recording.stopped on it).
+  call.logEnd('system', 'agent-connection-lost');
   call.endTalk();
-  // Straight to Not ready, without the wrap-up the call's end may have started.
-  ctx.acd.agentNotReady(agentId, SYSTEM_AUX_DISCONNECTED);
   void call.media?.unbridge().catch(() => undefined);
   call.phase = 'after-call';
+  // The call goes on as a new contact linked to this one; the screen pop's wait still counts from
+  // the caller's first queue entry (continueAs starts it afresh).
+  const queuedAt = call.queuedAt;
+  const previous = continueAsLinkedContact(call, nextContactId());
+  call.queuedAt = queuedAt;
+  // Straight to Not ready, without the wrap-up the talk's end may have started (after continueAs:
+  // its wrap-up.end closes the previous contact's stream, which is no longer the call's).
+  ctx.acd.agentNotReady(agentId, SYSTEM_AUX_DISCONNECTED);
   // A caller the queue then lets go unanswered has no IVR branch to follow (the IVR handed the
   // call to an agent already): the call ends, as a transferred one does.
   const onPhase = (p: string): void => {
@@ -129,11 +142,12 @@ function graceOver(call: Call): void {
     }
   };
   call.on('phase', onPhase);
+  // The ACD keeps the caller's original arrival (enqueue passes call.arrivedAt); to head: first.
   enqueue(call, queue, 0, undefined, ctx.flows().musicOnHold[queue]);
   const head = new AcdSupervisor(ctx.acd).toHead(call.contactId);
   const view = ctx.acd.callView(call.contactId);
   call.log.warn(
-    { agentId, downMs, queue, toHead: head.ok, state: view?.state },
-    "agent's leg did not come back within the grace: the caller is back at the head of the queue, the agent Not ready (disconnected)",
+    { agentId, downMs, queue, previous, toHead: head.ok, state: view?.state },
+    "agent's leg did not come back within the grace: the caller is back at the head of the queue as a new contact, the agent Not ready (disconnected)",
   );
 }

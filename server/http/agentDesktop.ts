@@ -14,10 +14,11 @@ import type { CentreConfig } from '../config/load.ts';
 import type { AgentSessions } from '../secrets/sessions.ts';
 import type { Audit } from '../store/audit.ts';
 import type { Store } from '../store/store.ts';
+import { Emitter } from '../../lib/events.ts';
 import { createAgentApi, type AgentDesk } from './agentApi.ts';
 import type { LoginGuard } from './limits.ts';
 import { createAgentDayApi } from './agentDay.ts';
-import { createCallControlApi, WrapupClock } from './callControlApi.ts';
+import { agentCallView, createCallControlApi, WrapupClock } from './callControlApi.ts';
 import type { ScreenPopLiveFn } from './customers.ts';
 import { createDirectoryApi, DirectoryFeed } from './directory.ts';
 import type { Handler } from './server.ts';
@@ -49,6 +50,12 @@ export interface AgentDesktop {
   readonly agentApi: Handler;
   /** The screen pop's wait (queue entry to connect) and IVR path, for a call in progress. */
   readonly screenPopLive: ScreenPopLiveFn;
+  /**
+   * The call changed without the agent asking (the consulted party answered or hung up): its view,
+   * as GET /api/v1/agent/call answers, is pushed to the agent on it as the stream's `call` event.
+   * The centre wires it as CallContext.deskChanged.
+   */
+  callChanged(call: Call): void;
   close(): void;
 }
 
@@ -60,6 +67,7 @@ export function createAgentDesktop(d: AgentDesktopDeps): AgentDesktop {
     (q) => config().queues[q]?.wrapUpExtendMax ?? 0,
   );
   const onWrapupEvent = (e: Parameters<WrapupClock['onAcdEvent']>[0]): void => wrapups.onAcdEvent(e);
+  const callPushes = new Emitter<{ call: [agentId: string, view: Record<string, unknown>] }>();
   acd.on('event', onWrapupEvent);
   const agentApi = createAgentApi(d.desk, {
     wsPath: '/sip',
@@ -70,6 +78,14 @@ export function createAgentDesktop(d: AgentDesktopDeps): AgentDesktop {
     pushes: [
       { event: 'directory', initial: () => directory.current(), subscribe: (fn) => directory.onChange((x) => fn(undefined, x)) },
       { event: 'wrapup', initial: (id) => wrapups.view(id), subscribe: (fn) => wrapups.onChange(fn) },
+      {
+        event: 'call',
+        initial: () => undefined,
+        subscribe: (fn) => {
+          callPushes.on('call', fn);
+          return () => callPushes.off('call', fn);
+        },
+      },
     ],
   });
   const callControlApi = createCallControlApi({
@@ -114,6 +130,10 @@ export function createAgentDesktop(d: AgentDesktopDeps): AgentDesktop {
     agentDayApi,
     agentApi,
     screenPopLive,
+    callChanged(call) {
+      const agentId = call.agent?.party;
+      if (agentId !== undefined) callPushes.emit('call', agentId, agentCallView(call));
+    },
     close() {
       acd.off('event', onWrapupEvent);
       directory.close();

@@ -138,7 +138,8 @@ function callOf(deps: CallControlDeps, agentId: string): Call {
   throw new CallControlError(409, `agent ${agentId} is not connected to a call`);
 }
 
-function view(call: Call): Record<string, unknown> {
+/** The call as the agent's desk shows it: GET /api/v1/agent/call, each operation's answer, and the `call` push. */
+export function agentCallView(call: Call): Record<string, unknown> {
   const c = consultOf(call);
   return {
     ...call.view(),
@@ -158,7 +159,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     errors: NOT_ON_CALL,
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
-      return { call: view(call), dispositions: call.queue ? deps.dispositions(call.queue) : [] };
+      return { call: agentCallView(call), dispositions: call.queue ? deps.dispositions(call.queue) : [] };
     },
   },
   {
@@ -171,7 +172,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       await holdCall(call, true);
-      return view(call);
+      return agentCallView(call);
     },
   },
   {
@@ -184,7 +185,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       await holdCall(call, false);
-      return view(call);
+      return agentCallView(call);
     },
   },
   {
@@ -197,7 +198,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, body, deps }) => {
       const call = callOf(deps, agentId);
       await muteCall(call, MuteBody.parse(body).mute);
-      return view(call);
+      return agentCallView(call);
     },
   },
   {
@@ -258,7 +259,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
       const call = callOf(deps, agentId);
       const b = ConsultBody.parse(body);
       await consult(call, 'agent' in b ? { kind: 'agent', agentId: b.agent } : { kind: 'external', number: b.number });
-      return view(call);
+      return agentCallView(call);
     },
   },
   {
@@ -271,7 +272,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       await cancelConsult(call);
-      return view(call);
+      return agentCallView(call);
     },
   },
   {
@@ -300,7 +301,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       await conference(call);
-      return view(call);
+      return agentCallView(call);
     },
   },
   // recording pause / resume (PCI: card numbers are not recorded).
@@ -315,7 +316,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       pauseRecording(call, agentId);
-      return view(call);
+      return agentCallView(call);
     },
   },
   {
@@ -328,7 +329,7 @@ export const CALL_CONTROL_ROUTES: readonly CallControlRoute[] = [
     handle: async ({ agentId, deps }) => {
       const call = callOf(deps, agentId);
       const { pausedMs } = resumeRecording(call, 'agent');
-      return { ...view(call), pausedMs };
+      return { ...agentCallView(call), pausedMs };
     },
   },
   {

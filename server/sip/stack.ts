@@ -35,7 +35,7 @@ import { UserAgentServer } from './uas.ts';
 import { listenUdp, type UdpOptions } from './udp.ts';
 import { listenTcp, listenTls, type TcpOptions, type TlsOptions } from './tcp.ts';
 import { listenWs, type WsOptions } from './websocket.ts';
-import { parseUri, aorOf, type SipUri } from './uri.ts';
+import { parseNameAddr, parseUri, aorOf, type SipUri } from './uri.ts';
 import { sipMetrics, kindOf } from './metrics.ts';
 import { SipGuard, type SipLimitOptions } from './limits.ts';
 
@@ -234,20 +234,29 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
    * A browser registered (again) on a WebSocket: its dialogs still bound to a WebSocket that has
    * closed follow it to the new one when their remote target is the contact it registered, so a
    * call survives a reconnect (the RFC 5626 idea: a contact is reached over the flow it last
-   * registered on). The REGISTER was digest-authenticated; the contact (sip.js: a random user at a
-   * random .invalid host, kept across reconnects) is known only to that browser and to us.
+   * registered on). The REGISTER was digest-authenticated, and only the dialog's own party may
+   * take it: the registered AOR's user (the authenticated user, the registrar checks they are the
+   * same) must be the dialog's remote party (its To as UAC, its From as UAS) — another agent who
+   * learned the contact (sip.js: a random user at a random .invalid host, kept across reconnects)
+   * cannot move someone else's call onto their WebSocket. Without digest on REGISTER, nothing moves.
    */
   private rebindDialogs(b: Binding): void {
     const flowId = b.source.flowId;
-    if (!flowId || !isWsFlow(flowId)) return;
+    if (!flowId || !isWsFlow(flowId) || !this.registrar?.requireAuth) return;
     const contact = parseUri(b.contact);
-    if (!contact) return;
+    const user = parseUri(b.aor)?.user;
+    if (!contact || user === undefined) return;
     for (const d of this.dialogs.values()) {
       if (d.state === 'terminated' || d.flowId === undefined || d.flowId === flowId || !isWsFlow(d.flowId)) continue;
       const old = this.transport.flows.get(d.flowId);
       if (old && !old.closed) continue;
       const target = parseUri(d.remoteTarget);
       if (!target || !sameContact(target, contact)) continue;
+      const party = parseNameAddr(d.remoteUri)?.uri.user;
+      if (party !== user) {
+        this.log.warn({ callId: d.callId, registered: user, party }, "dialog not re-bound: the REGISTER's user is not the dialog's party");
+        continue;
+      }
       this.log.info({ callId: d.callId, from: d.flowId, to: flowId }, 'dialog re-bound to the new WebSocket');
       d.rebindFlow(flowId);
     }

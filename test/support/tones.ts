@@ -22,17 +22,25 @@ export function judgeTones(pcap: Buffer, ranges: PortRanges, freqs: readonly num
   for (const [who, [lo, hi]] of Object.entries(ranges)) {
     const pkts = grams.filter((d) => d.dstPort >= lo && d.dstPort <= hi).flatMap((d) => parseRtp(d.payload) ?? []);
     const x = decodeG711('PCMU', Buffer.concat(pkts.filter((p) => p.payloadType === 0).map((p) => p.payload)));
-    const blk = 640;
-    out[who] = Object.fromEntries(
-      freqs.map((f) => {
-        const amps: number[] = [];
-        for (let i = 0; i + blk <= x.length; i += blk) amps.push((2 * Math.sqrt(goertzelPower(x.subarray(i, i + blk), f))) / blk);
-        amps.sort((p, q) => p - q);
-        return [f, amps.length >= 10 ? amps[amps.length >> 1]! : -1];
-      }),
-    );
+    out[who] = toneAmplitudes(x, freqs);
   }
   return out;
+}
+
+/**
+ * Per tone frequency, the median amplitude over 80 ms blocks of 8 kHz linear audio (a recording's
+ * channel, decoded RTP); -1 under 10 blocks. Judged by the same `on`/`off` thresholds.
+ */
+export function toneAmplitudes(x: Int16Array, freqs: readonly number[]): Record<number, number> {
+  const blk = 640;
+  return Object.fromEntries(
+    freqs.map((f) => {
+      const amps: number[] = [];
+      for (let i = 0; i + blk <= x.length; i += blk) amps.push((2 * Math.sqrt(goertzelPower(x.subarray(i, i + blk), f))) / blk);
+      amps.sort((p, q) => p - q);
+      return [f, amps.length >= 10 ? amps[amps.length >> 1]! : -1];
+    }),
+  );
 }
 
 /** Listen to every party for `ms` (after 300 ms for a change to land) and judge what each heard. */

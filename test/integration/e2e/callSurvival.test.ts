@@ -6,7 +6,10 @@
  *    WebSocket) and restarts ICE with a re-INVITE; the caller's tone reaches the agent and the
  *    agent's tone reaches the caller after it, and the call ends as the caller scripted it.
  * 2. A cut longer than media.webrtc.callGraceSec: the caller goes back to the HEAD of the queue
- *    (ahead of a caller who was already waiting), the agent is Not ready ('disconnected').
+ *    (ahead of a caller who was already waiting), the agent is Not ready ('disconnected'). The
+ *    requeue is a NEW contact linked to the first (previousContactId): the first agent's talk
+ *    stops at the cut + grace in the reports, and each connection has its own recording, with the
+ *    microphone of its own connection in it (the agent's page answers the second with 880 Hz).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +22,8 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
+import { off, on, show, toneAmplitudes } from '../../support/tones.ts';
+import { parseWav } from '../../../media/audio/wav.ts';
 
 const GRACE_SEC = 12;
 let tc: TestCentre;
@@ -81,6 +86,30 @@ async function watchRestarts(page: Page): Promise<void> {
 }
 
 const restarts = (page: Page): Promise<IceRestart[]> => page.evaluate(() => (window as unknown as { restarts: IceRestart[] }).restarts);
+
+/** The page's next call takes its microphone from an `hz` oscillator (the fake device plays one WAV for the whole browser). */
+async function micTone(page: Page, hz: number): Promise<void> {
+  await page.evaluate((f) => {
+    navigator.mediaDevices.getUserMedia = async (): Promise<MediaStream> => {
+      const ac = new AudioContext();
+      const osc = ac.createOscillator();
+      osc.frequency.value = f;
+      const gain = ac.createGain();
+      gain.gain.value = 0.25;
+      const dest = ac.createMediaStreamDestination();
+      osc.connect(gain).connect(dest);
+      osc.start();
+      return dest.stream;
+    };
+  }, hz);
+}
+
+const SUPERVISOR = { authorization: `Basic ${Buffer.from('9001:sam9001').toString('base64')}` };
+async function api<T>(path: string): Promise<T> {
+  const r = await fetch(new URL(path, tc.httpUrl), { headers: SUPERVISOR });
+  expect(r.status, path).toBe(200);
+  return (await r.json()) as T;
+}
 
 describe('a browser agent’s call across a network cut', () => {
   it('survives a 5 s cut of the WebSocket: re-registered, ICE restarted, audio both ways after it', async () => {
@@ -169,8 +198,10 @@ describe('a browser agent’s call across a network cut', () => {
     await waitForCallState(page, 'ringing', 20_000);
     await page.keyboard.press('Alt+A');
     await waitForCallState(page, 'connected');
+    const connectedAt = Date.now();
     await agentHears(page, 1000, 10_000);
     const a = [...tc.centre.calls.values()].find((c) => c.caller === '15550201')!;
+    const firstId = a.contactId;
     // A second caller waits behind: the first must come back AHEAD of them.
     const second = placeDemoCall({
       target: `127.0.0.1:${tc.sipPort}`,
@@ -205,6 +236,10 @@ describe('a browser agent’s call across a network cut', () => {
       expect(back.position).toBe(1);
       expect(tc.centre.acd.callView(b.contactId)?.position).toBe(2);
       expect(a.phase).toBe('queued');
+      // The requeue is a new contact; the first one is over in the ACD.
+      const secondId = a.contactId;
+      expect(secondId).not.toBe(firstId);
+      expect(tc.centre.acd.callView(firstId)).toBeUndefined();
       expect(tc.centre.acd.agentView('1001')).toMatchObject({ state: 'not-ready', reason: 'disconnected' });
       await cut;
 
@@ -217,6 +252,8 @@ describe('a browser agent’s call across a network cut', () => {
       await waitForCallState(page, 'idle', 5000);
       // The agent stays Not ready (disconnected) until they say otherwise; Ready: the head caller rings first.
       await waitForAgentState(page, 'not-ready', 5000);
+      // The second connection's microphone: 880 Hz, so each recording shows whose it is.
+      await micTone(page, 880);
       await page.click('#ready');
       await waitForCallState(page, 'ringing', 20_000);
       const caller = await page.evaluate(() => (window as unknown as { cc: { call: { caller: string } } }).cc.call.caller);
@@ -228,15 +265,88 @@ describe('a browser agent’s call across a network cut', () => {
         `[callSurvival] long cut: caller back at the head of the queue ${requeuedAfter} ms after the cut began (grace ${GRACE_SEC} s)`,
       );
 
-      // The event log: the contact entered the queue twice and was connected twice, to 1001; the
-      // agent's stream shows the Not ready (disconnected).
+      // The event log: the call entered the queue twice and was connected twice, to 1001, once per
+      // contact; the agent's stream shows the Not ready (disconnected).
       await page.keyboard.press('Alt+X');
       await waitForCallState(page, 'idle');
-      await tc.centre.store.flush();
-      const events = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
-      const mine = events.filter((e) => e.contactId === a.contactId).map((e) => e.type);
+      const events = await waitFor(
+        async () => {
+          await tc.centre.store.flush();
+          const all = await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000);
+          const stops = all.filter((e) => (e.contactId === firstId || e.contactId === secondId) && e.type === 'recording.stopped');
+          return stops.length === 2 ? all : undefined;
+        },
+        { timeoutMs: 10_000, what: 'both recordings stopped in the event log' },
+      );
+      const typesOf = (id: string): string[] => events.filter((e) => e.contactId === id).map((e) => e.type);
+      const mine = [...typesOf(firstId), ...typesOf(secondId)];
       expect(mine.filter((t) => t === 'queue.enter')).toHaveLength(2);
       expect(mine.filter((t) => t === 'queue.connect')).toHaveLength(2);
+      // The first contact: connected once, ended by the lost connection, its recording started and stopped on it.
+      const firstEvents = events.filter((e) => e.contactId === firstId);
+      expect(typesOf(firstId).filter((t) => t === 'queue.connect')).toHaveLength(1);
+      expect(firstEvents.find((e) => e.type === 'call.end')).toMatchObject({ endedBy: 'system', cause: 'agent-connection-lost' });
+      expect(typesOf(firstId).filter((t) => t.startsWith('recording.'))).toEqual(['recording.started', 'recording.stopped']);
+      // The second: linked to the first, queued at the head (a priority above the waiting caller's), its own recording.
+      const secondEvents = events.filter((e) => e.contactId === secondId);
+      expect(secondEvents[0]).toMatchObject({
+        type: 'contact.arrived',
+        initiation: 'transfer',
+        previousContactId: firstId,
+        caller: '15550201',
+      });
+      expect(typesOf(secondId).filter((t) => t === 'queue.connect')).toHaveLength(1);
+      expect(typesOf(secondId).filter((t) => t.startsWith('recording.'))).toEqual(['recording.started', 'recording.stopped']);
+
+      // The reports: the first agent's talk stopped at the cut + grace, not at the second answer.
+      const range = new URLSearchParams({
+        from: new Date(started - 60_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      });
+      type Row = {
+        contactId: string;
+        agentId: string | null;
+        talkSec: number;
+        previousContactId: string | null;
+        initiation: string | null;
+      };
+      const rowOf = async (id: string): Promise<Row> => {
+        const rows = (await api<{ calls: Row[] }>(`/api/v1/reports/calls?${range}&contact=${id}`)).calls;
+        const row = rows.find((x) => x.contactId === id && x.agentId !== null);
+        expect(row, JSON.stringify(rows)).toBeDefined();
+        return row!;
+      };
+      const r1 = await rowOf(firstId);
+      const r2 = await rowOf(secondId);
+      const expectedTalkSec = (cutAt + GRACE_SEC * 1000 - connectedAt) / 1000;
+      console.log(
+        `[callSurvival] long cut: first talk ${r1.talkSec} s (cut + grace: ${expectedTalkSec.toFixed(1)} s), second ${r2.talkSec} s`,
+      );
+      expect(r1).toMatchObject({ agentId: '1001', initiation: 'inbound' });
+      expect(Math.abs(r1.talkSec - expectedTalkSec)).toBeLessThan(1.5);
+      expect(r2).toMatchObject({ agentId: '1001', initiation: 'transfer', previousContactId: firstId });
+
+      // Two recordings, one per contact, each with the caller (left) and that connection's microphone (right).
+      type Rec = { recordingId: string; audio: string | null };
+      const recs: Rec[] = [];
+      for (const id of [firstId, secondId]) {
+        const list = (await api<{ recordings: Rec[] }>(`/api/v1/recordings?contact=${id}`)).recordings;
+        expect(list, id).toHaveLength(1);
+        recs.push(list[0]!);
+      }
+      expect(recs[0]!.recordingId).not.toBe(recs[1]!.recordingId);
+      const heard = [];
+      for (const rec of recs) {
+        const r = await fetch(new URL(rec.audio!, tc.httpUrl), { headers: SUPERVISOR });
+        expect(r.status).toBe(200);
+        const wav = parseWav(Buffer.from(await r.arrayBuffer()));
+        expect(wav.sampleRate).toBe(8000);
+        heard.push({ caller: toneAmplitudes(wav.channels[0]!, [1000]), agent: toneAmplitudes(wav.channels[1]!, [440, 880]) });
+      }
+      console.log(`[callSurvival] long cut: recordings ${show(heard)}`);
+      const [h1, h2] = heard as [(typeof heard)[0], (typeof heard)[0]];
+      expect(on(h1.caller[1000]) && on(h1.agent[440]) && off(h1.agent[880]), show(h1)).toBe(true);
+      expect(on(h2.caller[1000]) && on(h2.agent[880]) && off(h2.agent[440]), show(h2)).toBe(true);
       expect(
         events.some(
           (e) => e.type === 'agent.state' && e.contactId.startsWith('agent:1001') && e.state === 'not-ready' && e.reason === 'disconnected',

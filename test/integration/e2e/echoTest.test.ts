@@ -22,6 +22,7 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { SipStack } from '../../../server/sip/index.ts';
 import { SystemClock } from '../../../lib/clock.ts';
 import { storedEvents } from '../../support/eventLog.ts';
+import { waitFor } from '../../support/waitFor.ts';
 
 const MIC_HZ = 440;
 /** Screenshots of the audio panel and the paused banner, kept after the run for a look. */
@@ -264,5 +265,77 @@ describe('pre-call echo test', () => {
       .map((e) => e.type);
     expect(types.slice(0, 3)).toEqual(['recording.started', 'recording.pause', 'recording.resume']);
     await page.close();
+  });
+
+  it('a Ready agent running the echo test is busy to the ACD: no queue call offered until it ends, then Ready again', async () => {
+    // Only 1003 may take support calls here: 1002 (the test before) is made Not ready.
+    if (tc.centre.acd.agentView('1002')?.state !== 'logged-out') tc.centre.acd.agentNotReady('1002', 'break');
+    const login = await fetch(new URL('/api/v1/agent/login', tc.httpUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ agent: '1003', password: 'carol1003' }),
+    });
+    expect(login.status).toBe(200);
+    const token = ((await login.json()) as { token: string }).token;
+    const ready = await fetch(new URL('/api/v1/agent/state', tc.httpUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'ready' }),
+    });
+    expect(ready.status).toBe(200);
+    expect(tc.centre.acd.agentView('1003')?.state).toBe('available');
+    const offers: { at: number; callId: string }[] = [];
+    const onAcd = (e: { type: string; agentId?: string; callId?: string }): void => {
+      if (e.type === 'offer' && e.agentId === '1003') offers.push({ at: Date.now(), callId: e.callId! });
+    };
+    tc.centre.acd.on('event', onAcd);
+    // Ports from this helper's block (13000-13499): the test's SIP client and the caller.
+    const sip = new SipStack({ clock: new SystemClock(), realm: 'test' });
+    await sip.listen({ udp: { port: 13270, host: '127.0.0.1' } });
+    const sdp = [
+      'v=0',
+      'o=- 1 1 IN IP4 127.0.0.1',
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      'm=audio 13271 RTP/AVP 0',
+      'a=rtpmap:0 PCMU/8000',
+      '',
+    ].join('\r\n');
+    const caller = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      digits: '2',
+      toneHz: 1000,
+      holdMs: 30_000,
+      sipPort: 13272,
+      mediaPort: 13274,
+      caller: '15551302',
+    });
+    try {
+      const dialog = await sip.createUAC(`sip:echo@127.0.0.1:${tc.sipPort}`, {
+        localSdp: sdp,
+        auth: { username: '1003', password: 'carol1003' },
+      });
+      // Busy to the ACD for the test's length, as on a click-to-dial call.
+      expect(tc.centre.acd.agentView('1003')).toMatchObject({ state: 'not-ready', reason: 'internal-call' });
+      const waiting = await waitFor(
+        () =>
+          [...tc.centre.calls.values()].find((c) => c.caller === '15551302' && tc.centre.acd.callView(c.contactId)?.state === 'waiting'),
+        { timeoutMs: 20_000, what: 'the caller waiting in support' },
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(offers).toEqual([]);
+      expect(tc.centre.acd.callView(waiting.contactId)?.state).toBe('waiting');
+      const endedAt = Date.now();
+      await dialog.destroy();
+      // Ready again: the waiting caller is offered to them at once.
+      const offer = await waitFor(() => offers[0], { timeoutMs: 5000, what: 'the offer to 1003' });
+      expect(offer.callId).toBe(waiting.contactId);
+      console.log(`echo test busy: no offer for 3 s while it ran, offered ${offer.at - endedAt} ms after it ended`);
+    } finally {
+      tc.centre.acd.off('event', onAcd);
+      caller.stop();
+      await sip.close();
+    }
   });
 });

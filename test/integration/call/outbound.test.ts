@@ -21,11 +21,13 @@ import { startSipp } from '../../support/sipp.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
+import { agentApi } from '../../support/agentApi.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CARRIER = 32270;
 const CARRIER_MEDIA = 32276;
 let tc: TestCentre;
+const { login } = agentApi(() => tc.httpUrl);
 let phone: DeskPhone;
 let sippDir: string;
 
@@ -81,16 +83,6 @@ async function phoneHeard(after: number, minSec: number): Promise<Int16Array> {
     },
     { timeoutMs: 10_000, what: "baresip's recording of the call", detail: () => phone.output().slice(-1500) },
   );
-}
-
-async function login(agent: string, password: string): Promise<string> {
-  const r = await fetch(new URL('api/v1/agent/login', tc.httpUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ agent, password }),
-  });
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { token: string }).token;
 }
 
 const dialApi = (token: string, to: unknown) =>

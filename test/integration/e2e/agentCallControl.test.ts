@@ -28,8 +28,10 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { captureUdp, type Capture } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
+import { agentApi } from '../../support/agentApi.ts';
 
 let tc: TestCentre;
+const { login, api } = agentApi(() => tc.httpUrl);
 const phones: DeskPhone[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,30 +86,6 @@ async function freePort(from: number): Promise<number> {
 async function stopPhone(p: DeskPhone): Promise<void> {
   await p.stop();
   phones.splice(phones.indexOf(p), 1);
-}
-
-async function api(
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(new URL(path, tc.httpUrl), {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-}
-
-async function login(agent: string, password: string): Promise<string> {
-  const r = await fetch(new URL('/api/v1/agent/login', tc.httpUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ agent, password }),
-  });
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { token: string }).token;
 }
 
 /** What the caller heard, as (wall time, samples) per G.711 packet, and the RFC 4733 digits sent to it. */

@@ -22,6 +22,7 @@ import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { storedEvents } from '../../support/eventLog.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
+import { agentApi } from '../../support/agentApi.ts';
 
 const CALLER = 697;
 const A = 1209;
@@ -29,6 +30,7 @@ const B = 1336;
 const CALLER_MEDIA = 13150;
 
 let tc: TestCentre;
+const { api } = agentApi(() => tc.httpUrl);
 const phones: DeskPhone[] = [];
 const calls: DemoCall[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,20 +59,6 @@ function phone(user: string, password: string, port: number, rtp: [number, numbe
     toneHz: hz,
     answermode,
   });
-}
-
-async function api(
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(new URL(path, tc.httpUrl), {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
 /** The agent's event stream (GET /api/v1/agent/events), read as it comes: every `call` push, in order. */

@@ -25,12 +25,15 @@ import { startSipp } from '../../support/sipp.ts';
 import { captureUdp, type Capture } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
+import { agentApi, type ApiReply } from '../../support/agentApi.ts';
 
 const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 'scenarios');
 // Ports 39300-39399 (this file): SIP 39300, HTTP 39341 (+1 HTTPS), Postgres 39347 (moved off 39302: the Postgres pool's own ephemeral client port took it), carrier 39310/39312.
 const CARRIER = 39310;
 const CARRIER_MEDIA = 39312;
 let tc: TestCentre;
+const { login, api } = agentApi(() => tc.httpUrl);
+const post = (token: string, path: string, body?: unknown): Promise<ApiReply> => api(token, 'POST', path, body);
 let phone: DeskPhone;
 let sippDir: string;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,25 +69,6 @@ afterAll(async () => {
   await phone?.stop();
   await tc?.stop();
 });
-
-async function login(agent: string, password: string): Promise<string> {
-  const r = await fetch(new URL('/api/v1/agent/login', tc.httpUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ agent, password }),
-  });
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { token: string }).token;
-}
-
-async function api(token: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(new URL(path, tc.httpUrl), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-}
 
 /** G.711 frames sent to `port`, with their capture time. */
 function frames(pcap: Buffer, port: number): { at: number; pcm: Int16Array }[] {
@@ -149,7 +133,7 @@ describe('transfers to an external number through the outbound trunk', () => {
     const s = await callerWithAgent(0);
     try {
       const before = Date.now();
-      const tr = await api(token, '/api/v1/agent/call/transfer', { number: '02079460777' });
+      const tr = await post(token, '/api/v1/agent/call/transfer', { number: '02079460777' });
       expect(tr.status, JSON.stringify(tr.json)).toBe(200);
       expect(tr.json.previousContactId).toBe(s.contactId);
       const next = tr.json.contactId as string;
@@ -199,12 +183,12 @@ describe('transfers to an external number through the outbound trunk', () => {
     const started = Date.now();
     const s = await callerWithAgent(1);
     try {
-      const c = await api(token, '/api/v1/agent/call/consult', { number: '02079460778' });
+      const c = await post(token, '/api/v1/agent/call/consult', { number: '02079460778' });
       expect(c.status, JSON.stringify(c.json)).toBe(200);
       expect(c.json.consult).toBe('consulting');
       const consulting = Date.now();
       await sleep(3000);
-      const done = await api(token, '/api/v1/agent/call/consult/complete');
+      const done = await post(token, '/api/v1/agent/call/consult/complete');
       expect(done.status, JSON.stringify(done.json)).toBe(200);
       const completed = Date.now();
       await waitFor(() => tc.centre.acd.agentView('1004')?.state !== 'on-call', { timeoutMs: 5000, what: '1004 off the call' });
@@ -255,11 +239,11 @@ describe('transfers to an external number through the outbound trunk', () => {
     const token = await login('1004', 'dave1004');
     const s = await callerWithAgent(2);
     try {
-      const c = await api(token, '/api/v1/agent/call/consult', { number: '02079460779' });
+      const c = await post(token, '/api/v1/agent/call/consult', { number: '02079460779' });
       expect(c.status, JSON.stringify(c.json)).toBe(200);
       expect(tc.centre.outbound.trunks.active('carrier')).toBe(1);
       await sleep(2000);
-      const cancel = await api(token, '/api/v1/agent/call/consult/cancel');
+      const cancel = await post(token, '/api/v1/agent/call/consult/cancel');
       expect(cancel.status, JSON.stringify(cancel.json)).toBe(200);
       const back = Date.now();
       // The carrier got our BYE (its scenario ends only on a BYE) and the slot is free at once.

@@ -14,10 +14,13 @@ import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
+import { agentApi, type ApiReply } from '../../support/agentApi.ts';
 
 const TONE_A = 1000; // the caller
 const TONE_B = 1400; // the agent
 let tc: TestCentre;
+const { login, api } = agentApi(() => tc.httpUrl);
+const post = (token: string, path: string): Promise<ApiReply> => api(token, 'POST', path, {});
 let phone: DeskPhone;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SUP = { authorization: `Basic ${Buffer.from('9001:sam9001').toString('base64')}` };
@@ -44,25 +47,6 @@ afterAll(async () => {
   await tc?.stop();
 });
 
-async function api(token: string, path: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(new URL(path, tc.httpUrl), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: '{}',
-  });
-  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-}
-
-async function login(agent: string, password: string): Promise<string> {
-  const r = await fetch(new URL('/api/v1/agent/login', tc.httpUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ agent, password }),
-  });
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { token: string }).token;
-}
-
 async function events(since: number): Promise<{ type: string; contactId: string; ts: number; [k: string]: unknown }[]> {
   await tc.centre.store.flush();
   return await storedEvents(tc.centre.store, since - 60_000, Date.now() + 60_000);
@@ -80,7 +64,7 @@ describe('recording pause for card numbers', () => {
     const token = await login('1004', 'dave1004');
     // Not on a call: both refused.
     for (const p of ['/api/v1/agent/call/recording/pause', '/api/v1/agent/call/recording/resume']) {
-      const r = await api(token, p);
+      const r = await post(token, p);
       expect([r.status, typeof r.json.error], p).toEqual([409, 'string']);
     }
     const started = Date.now();
@@ -101,13 +85,13 @@ describe('recording pause for card numbers', () => {
       what: 'recording.started',
     });
     await sleep(3000);
-    expect((await api(token, '/api/v1/agent/call/recording/resume')).status).toBe(409); // not paused
-    const paused = await api(token, '/api/v1/agent/call/recording/pause');
+    expect((await post(token, '/api/v1/agent/call/recording/resume')).status).toBe(409); // not paused
+    const paused = await post(token, '/api/v1/agent/call/recording/pause');
     expect(paused.json).toMatchObject({ recording: true, paused: true });
     const pausedAt = Date.now();
-    expect((await api(token, '/api/v1/agent/call/recording/pause')).status).toBe(409); // already
+    expect((await post(token, '/api/v1/agent/call/recording/pause')).status).toBe(409); // already
     await sleep(4000);
-    const resumed = await api(token, '/api/v1/agent/call/recording/resume');
+    const resumed = await post(token, '/api/v1/agent/call/recording/resume');
     const resumedAt = Date.now();
     expect(resumed.json).toMatchObject({ recording: true, paused: false });
     expect(resumed.json.pausedMs).toBeGreaterThanOrEqual(3900);
@@ -181,7 +165,7 @@ describe('recording pause for card numbers', () => {
     await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'on-call', { timeoutMs: 20_000, what: 'the desk phone to answer' });
     const contactId = [...tc.centre.calls.values()].find((c) => c.caller === '15552302')!.contactId;
     await sleep(1500);
-    expect((await api(token, '/api/v1/agent/call/recording/pause')).json).toMatchObject({ paused: true });
+    expect((await post(token, '/api/v1/agent/call/recording/pause')).json).toMatchObject({ paused: true });
     const r = await call.done; // the caller hangs up while paused
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'wrap-up', { timeoutMs: 10_000, what: 'wrap-up' });
@@ -201,7 +185,7 @@ describe('recording pause for card numbers', () => {
     ]);
     expect(['agent-left', 'call-end']).toContain(ev.find((e) => e.type === 'recording.resume')!.reason);
     // Off the call now: nothing to resume.
-    expect((await api(token, '/api/v1/agent/call/recording/resume')).status).toBe(409);
+    expect((await post(token, '/api/v1/agent/call/recording/resume')).status).toBe(409);
   });
 
   it('a blind transfer while paused resumes the recording (agent-left) before the agent leaves', async () => {
@@ -220,14 +204,14 @@ describe('recording pause for card numbers', () => {
     await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'on-call', { timeoutMs: 20_000, what: 'the desk phone to answer' });
     const contactId = [...tc.centre.calls.values()].find((c) => c.caller === '15552303')!.contactId;
     await sleep(1500);
-    expect((await api(token, '/api/v1/agent/call/recording/pause')).json).toMatchObject({ paused: true });
+    expect((await post(token, '/api/v1/agent/call/recording/pause')).json).toMatchObject({ paused: true });
     const t = await fetch(new URL('/api/v1/agent/call/transfer', tc.httpUrl), {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ queue: 'support' }),
     });
     expect(t.status).toBe(200);
-    expect((await api(token, '/api/v1/agent/call/recording/resume')).status).toBe(409); // off the call now
+    expect((await post(token, '/api/v1/agent/call/recording/resume')).status).toBe(409); // off the call now
     await call.done;
     await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'wrap-up', { timeoutMs: 10_000, what: 'wrap-up' });
     tc.centre.acd.endWrapUp('1004');

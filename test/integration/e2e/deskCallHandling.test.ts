@@ -234,6 +234,7 @@ async function callState(state: 'ringing' | 'connected' | 'idle', timeout = 20_0
 async function shot(name: string): Promise<void> {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, `desk-${name}.png`) });
 }
 
@@ -358,6 +359,8 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
     const echoResult = await page.textContent('#audio-result');
     console.log('desk echo test (extension selftest):', echoResult);
     expect(await page.getAttribute('#audio-result', 'data-ok'), echoResult ?? '').toBe('true');
+    // The audio panel is below the fold of a 1366×768 screen: the page is scrolled down to it now.
+    expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
     await page.keyboard.press('Alt+R');
     await waitForAgentState(page, 'available');
     // The directory arrives pushed on the event stream: queues and colleagues, no one's private data.
@@ -370,6 +373,10 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
     expect(await page.textContent('#call-title')).toBe('Incoming call');
     expect(await page.textContent('#caller')).toBe(c.number);
     expect(await page.textContent('#queue')).toBe('sales');
+    // The screen pop follows the desk's own state stream (offered) and comes with the offer.
+    await page.waitForSelector('#screenpop:not([hidden]) [data-field="queue"] dd:text("sales")', { timeout: 10_000 });
+    // An offer brings the call into view: the page was scrolled down to "Test audio" above.
+    expect(await page.evaluate(() => document.getElementById('call')!.getBoundingClientRect().top)).toBeGreaterThanOrEqual(0);
     await shot('ringing');
     await page.keyboard.press('Alt+A');
     await callState('connected');

@@ -12,6 +12,7 @@ import type { AcdEvent } from '../acd/events.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { loggedExitReason } from '../acd/exit-reasons.ts';
 import { agentStreamId, EventSequencer, type CcEventInput } from '../kpi/events.ts';
+import { Emitter } from '../../lib/events.ts';
 import { log as rootLog } from '../../lib/log.ts';
 
 const log = rootLog.child({ mod: 'cdr' });
@@ -33,6 +34,8 @@ export interface EventSink {
 }
 
 export class CallDetailLog {
+  /** Each contact event as it is written: the desk's "My day" pushes a CSAT answer to its agent (http/agentDesktop.ts). */
+  readonly written = new Emitter<{ contact: [contactId: string, e: Unstamped] }>();
   private readonly streams = new Map<string, EventSequencer>();
   /** Wrap-up outcomes given by agents, written with the contact's wrap-up.end (setWrapupOutcome). */
   private readonly wrapups = new Map<string, WrapupOutcome>();
@@ -57,6 +60,7 @@ export class CallDetailLog {
     if (!s) this.streams.set(contactId, (s = new EventSequencer(contactId)));
     // The owner, so that crash recovery closes only the contacts of a node that died.
     this.write(s.stamp(e.type === 'contact.arrived' ? { ...e, node: this.boot } : e));
+    this.written.emit('contact', contactId, e);
   }
 
   /**

@@ -608,7 +608,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
 function withSystemAux(codes: CentreConfig['auxCodes']): CentreConfig['auxCodes'][number][] {
   const system = [
     { code: SYSTEM_AUX_DISCONNECTED, label: 'Disconnected (reconnecting)' },
-    { code: SYSTEM_AUX_INTERNAL, label: 'On an internal call (desk phone)' },
+    { code: SYSTEM_AUX_INTERNAL, label: 'Internal or outbound call' },
   ];
   return [...codes, ...system.filter((x) => !codes.some((c) => c.code === x.code))];
 }

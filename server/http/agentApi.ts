@@ -128,6 +128,11 @@ function eventsCookie(req: IncomingMessage, value: string, maxAgeSec: number): s
   return `${EVENTS_COOKIE}=${value}; Path=${EVENTS_PATH}; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${tls ? '; Secure' : ''}`;
 }
 
+/** The login reply's echo test: the URI to dial, or nothing when the centre does not answer one. */
+function echoTestOf(e: { enabled: boolean; extension: string } | undefined, domain: string): { echoTest?: { uri: string } } {
+  return e?.enabled ? { echoTest: { uri: `sip:${e.extension}@${domain}` } } : {};
+}
+
 export function createAgentApi(
   desk: AgentDesk,
   opts: {
@@ -140,6 +145,10 @@ export function createAgentApi(
     calls?: { dial(agentId: string, to: string): Promise<object> };
     /** More named events on the agent's stream (the directory, the wrap-up countdown): see AgentPush. */
     pushes?: readonly AgentPush[];
+    /** Every not-ready reason's label, the centre's own included (disconnected, internal call), for the desk's state bar. */
+    reasonLabels?: () => readonly { code: string; label: string }[];
+    /** The echo test (server.echoTest): the desk dials sip:<extension>@<sipDomain> for "Test audio". */
+    echoTest?: () => { enabled: boolean; extension: string };
   },
 ): Handler {
   /** Tokens and browsers' SIP passwords; centre.ts shares it with the SIP stack's credentials. */
@@ -230,6 +239,9 @@ export function createAgentApi(
           // The session's own SIP password, valid until logout or expiresAt: not the agent's.
           sip: { uri: `sip:${who.id}@${desk.sipDomain()}`, username: who.id, password: s.sipPassword, wsPath: opts.wsPath },
           auxCodes: desk.auxCodes(),
+          ...(opts.reasonLabels ? { reasonLabels: opts.reasonLabels().map((a) => ({ code: a.code, label: a.label })) } : {}),
+          // What the desk's "Test audio" dials (server.echoTest); absent when the centre has it off.
+          ...echoTestOf(opts.echoTest?.(), desk.sipDomain()),
         });
         return true;
       }

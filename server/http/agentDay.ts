@@ -5,7 +5,8 @@
  *   GET /api/v1/agent/day              the agent's day now (Bearer session of the desktop)
  *   GET /api/v1/agent/events/day       the same as Server-Sent Events (`day`), recomputed a moment
  *                                      after each of the agent's ACD events (offer, RONA, reject,
- *                                      connect, end, wrap-up, state) and every refreshSec while open
+ *                                      connect, end, wrap-up, state) or a CSAT answer to one of
+ *                                      their calls, and every refreshSec while open (time in state)
  *
  * Every figure is the reports engine's agent row (store.report, server/kpi/report.ts) for the
  * period [local midnight in the KPI zone, now), as the wallboard's "today": the reply carries

@@ -75,6 +75,8 @@ export function createAgentDesktop(d: AgentDesktopDeps): AgentDesktop {
     guard: d.guard,
     ...(d.audit ? { audit: d.audit } : {}),
     calls: { dial: d.clickToDial },
+    echoTest: () => config().server.echoTest,
+    reasonLabels: d.auxCodes,
     pushes: [
       { event: 'directory', initial: () => directory.current(), subscribe: (fn) => directory.onChange((x) => fn(undefined, x)) },
       { event: 'wrapup', initial: (id) => wrapups.view(id), subscribe: (fn) => wrapups.onChange(fn) },
@@ -108,8 +110,18 @@ export function createAgentDesktop(d: AgentDesktopDeps): AgentDesktop {
       const on = (e: object): void => {
         if ('agentId' in e && typeof e.agentId === 'string') listener(e.agentId);
       };
+      // A CSAT answer (the post-call survey, while the caller is still on the call) goes to the
+      // call's agent, whose CSAT it counts in: pushed, not left to the periodic refresh.
+      const onContact = (contactId: string, e: { type: string; question?: string }): void => {
+        const agentId = e.type === 'survey.answer' && e.question === 'csat' ? d.calls.get(contactId)?.agentId : undefined;
+        if (agentId) listener(agentId);
+      };
       acd.on('event', on);
-      return () => acd.off('event', on);
+      d.cdr.written.on('contact', onContact);
+      return () => {
+        acd.off('event', on);
+        d.cdr.written.off('contact', onContact);
+      };
     },
     auxCodes: d.auxCodes,
   });

@@ -27,7 +27,7 @@ import { dialEcho, verdict, type EchoCall, type EchoVerdict } from './echoTest.t
 export interface AudioPanelDeps {
   /** The phone's UserAgent once the agent is logged in. */
   userAgent(): UserAgent | undefined;
-  /** The echo extension's SIP URI (sip:echo@<realm>), once logged in. */
+  /** The echo extension's SIP URI (sip:<server.echoTest.extension>@<realm>, from the login reply), once logged in. */
   echoUri(): string | undefined;
   /** The RTCPeerConnection of the customer call in progress, if any. */
   peerConnection(): RTCPeerConnection | undefined;
@@ -149,9 +149,19 @@ export function mountAudioPanel(root: HTMLElement, deps: AudioPanelDeps): AudioP
   async function runEchoTest(): Promise<EchoVerdict> {
     const ua = deps.userAgent();
     const uri = deps.echoUri();
-    if (!ua || !uri) throw new Error('log in first');
-    if (deps.peerConnection()) throw new Error('not during a call');
-    if (echo) throw new Error('an echo test is running');
+    const refused = !ua
+      ? 'log in first'
+      : !uri
+        ? 'this centre has no echo test (server.echoTest is off)'
+        : deps.peerConnection()
+          ? 'not during a call'
+          : echo
+            ? 'an echo test is running'
+            : '';
+    if (refused || !ua || !uri) {
+      if (!echo) result.textContent = `Echo test: ${refused}`;
+      throw new Error(refused);
+    }
     testBtn.disabled = true;
     state.echo = 'dialling';
     state.error = undefined;

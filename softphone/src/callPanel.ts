@@ -53,10 +53,17 @@ async function toggleMute(): Promise<void> {
   announce(cc.call?.muted ? 'Muted: the caller does not hear you' : 'Unmuted');
 }
 
+let shownRinging = false;
+
 function render(): void {
   const c = cc.call;
   const panel = $('call');
   panel.hidden = !c;
+  // A call that starts ringing comes into view with the state bar (a laptop screen may be scrolled
+  // down to My day or the audio panel; the call is the first thing on the page); focus stays.
+  const nowRinging = cc.callState === 'ringing';
+  if (nowRinging && !shownRinging && !panel.hidden && panel.getBoundingClientRect().top < 0) window.scrollTo({ top: 0 });
+  shownRinging = nowRinging;
   $('idle').hidden = !!c || cc.state === 'wrap-up';
   panel.dataset.kind = c?.kind ?? '';
   panel.dataset.state = cc.callState;

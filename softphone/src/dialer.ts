@@ -13,12 +13,20 @@ async function dial(): Promise<void> {
   if (!to) throw new Error('Type a number to dial');
   expectDialBack();
   await api('/api/v1/agent/calls', { to });
+  $<HTMLInputElement>('dial-number').value = '';
   announce(`Dialling ${to}`);
 }
+
+let lastCallState = cc.callState;
 
 function render(): void {
   const idle = cc.callState === 'idle' && cc.state !== 'logged-out';
   $<HTMLButtonElement>('dial-call').disabled = !idle;
+  // A call ended: the box starts empty for the next one (no stale number from before or during
+  // the call), unless the agent is typing in it right now.
+  const box = $<HTMLInputElement>('dial-number');
+  if (cc.callState === 'idle' && lastCallState !== 'idle' && document.activeElement !== box) box.value = '';
+  lastCallState = cc.callState;
 }
 
 export function focusDialer(): void {

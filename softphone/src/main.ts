@@ -37,10 +37,27 @@ interface LoginReply {
   agent: { id: string; name: string };
   sip: { uri: string; username: string; password: string; wsPath: string };
   auxCodes: { code: string; label: string }[];
+  /** Labels of every not-ready reason, the centre's own (disconnected, internal call) included. */
+  reasonLabels?: { code: string; label: string }[];
+  /** What "Test audio" dials (server.echoTest); absent when the centre answers no echo test. */
+  echoTest?: { uri: string };
 }
 
 let phone: Phone | undefined;
 let events: EventSource | undefined;
+/** Parts of the desk that follow the agent's state (the screen pop): fed from the one state stream. */
+const stateListeners = new Set<(state: string) => void>();
+const onAgentState = (fn: (state: string) => void): (() => void) => {
+  stateListeners.add(fn);
+  return () => stateListeners.delete(fn);
+};
+let echoUri: string | undefined;
+/** Not-ready reasons as the agent reads them (agents.yaml's aux codes and the centre's own). */
+const reasonLabels = new Map<string, string>([
+  ['login', 'just logged in'],
+  ['missed', 'missed call'],
+  ['rejected', 'declined call'],
+]);
 
 /** What the agent reads for each ACD state (cc.state keeps the ACD's own name). */
 const STATE_LABEL: Record<string, string> = {
@@ -69,9 +86,10 @@ function renderBar(): void {
   const st = $('state');
   st.textContent = STATE_LABEL[cc.state] ?? cc.state;
   st.dataset.state = cc.state;
-  $('reason').textContent = cc.reason ? `(${cc.reason})` : '';
+  $('reason').textContent = cc.reason ? `(${reasonLabels.get(cc.reason) ?? cc.reason})` : '';
   $('endwrap').hidden = cc.state !== 'wrap-up';
-  $<HTMLButtonElement>('ready').disabled = cc.state === 'available';
+  // Ready is for an agent who is not: not while already ready, nor with a call ringing or up.
+  $<HTMLButtonElement>('ready').disabled = cc.state === 'available' || cc.state === 'offered' || cc.state === 'on-call';
   const conn = $('conn');
   conn.dataset.status = cc.phone;
   conn.textContent =
@@ -91,6 +109,7 @@ function listen(): void {
     cc.state = d.state;
     cc.reason = d.reason ?? '';
     changed();
+    for (const fn of stateListeners) fn(d.state);
   });
   events.addEventListener('directory', (ev) => {
     cc.directory = JSON.parse((ev as MessageEvent<string>).data) as DirectoryData;
@@ -106,6 +125,7 @@ async function login(agent: string, password: string): Promise<void> {
   const reply = await api<LoginReply>('/api/v1/agent/login', { agent, password });
   setToken(reply.token);
   cc.agentId = reply.agent.id;
+  echoUri = reply.echoTest?.uri;
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   phone = new Phone({
     uri: reply.sip.uri,
@@ -123,6 +143,7 @@ async function login(agent: string, password: string): Promise<void> {
     },
   });
   await phone.start();
+  for (const a of [...reply.auxCodes, ...(reply.reasonLabels ?? [])]) reasonLabels.set(a.code, a.label);
   const aux = $<HTMLSelectElement>('aux');
   aux.replaceChildren(
     ...reply.auxCodes.map((a) => {
@@ -197,7 +218,7 @@ const sdhOf = (): SessionDescriptionHandler | undefined => {
 };
 const audioPanel = mountAudioPanel($('audio-panel'), {
   userAgent: () => phone?.userAgent,
-  echoUri: () => (phone ? `sip:echo@${phone.userAgent.configuration.uri.host}` : undefined),
+  echoUri: () => (phone ? echoUri : undefined),
   peerConnection: () => sdhOf()?.peerConnection,
   callAudio: () => $<HTMLAudioElement>('remote'),
 });
@@ -220,10 +241,15 @@ setInterval(() => {
 {
   let panels: { stop(): void }[] = [];
   const opts = { token: getToken };
+  // The screen pop follows the desk's own state stream (no second EventSource on it).
   new MutationObserver(() => {
     const shown = !$('desk').hidden;
     if (shown && panels.length === 0) {
-      panels = [mountScreenPop($('screenpop'), opts), mountMyDay($('myday')), mountQaResults($('qaresults'), opts)];
+      panels = [
+        mountScreenPop($('screenpop'), { ...opts, onState: onAgentState }),
+        mountMyDay($('myday')),
+        mountQaResults($('qaresults'), opts),
+      ];
     } else if (!shown) {
       for (const p of panels) p.stop();
       panels = [];

@@ -6,8 +6,9 @@
  * (POST /api/v1/knowledge/cards/{id}/click).
  *
  * Self-contained: showScreenPop / clearScreenPop can be hooked wherever the page learns of a call;
- * mountScreenPop drives them from the agent's state stream (offered, on-call: show; the pop stays
- * through wrap-up, for the notes; any other state clears it).
+ * mountScreenPop drives them from the agent's states as the desk's own state stream delivers them
+ * (main.ts; no second EventSource): offered, on-call: show; the pop stays through wrap-up, for the
+ * notes; any other state clears it.
  */
 
 export interface ScreenPopView {
@@ -83,6 +84,9 @@ export function cardParagraphs(md: string): string[] {
     .filter((p) => p !== '');
 }
 
+/** IVR variables the centre sets on every call (server/ivr/session.ts), not what the caller entered. */
+const CALL_VARS: ReadonlySet<string> = new Set(['callerId', 'dialled', 'callId', 'trunk', 'lang']);
+
 function dl(pairs: [string, string, string][]): HTMLDListElement {
   const d = el('dl', { class: 'sp-facts' });
   for (const [field, k, v] of pairs) {
@@ -107,18 +111,27 @@ export function renderScreenPop(root: HTMLElement, pop: ScreenPopView, opts: Scr
   ]);
   const parts: HTMLElement[] = [head, facts];
 
+  // What the caller entered first; the variables every call has (ids, trunk) folded away.
   const vars = Object.entries(pop.ivr);
-  if (vars.length > 0) {
+  const table = (rows: [string, string][], caption?: string): HTMLTableElement => {
     const t = el('table', { class: 'sp-ivr' });
-    t.append(el('caption', {}, 'Collected in the IVR'));
+    if (caption) t.append(el('caption', {}, caption));
     const b = el('tbody');
-    for (const [k, v] of vars) {
+    for (const [k, v] of rows) {
       const tr = el('tr', { 'data-var': k });
       tr.append(el('th', { scope: 'row' }, k), el('td', {}, v));
       b.append(tr);
     }
     t.append(b);
-    parts.push(t);
+    return t;
+  };
+  const entered = vars.filter(([k]) => !CALL_VARS.has(k));
+  const system = vars.filter(([k]) => CALL_VARS.has(k));
+  if (entered.length > 0) parts.push(table(entered, 'Collected in the IVR'));
+  if (system.length > 0) {
+    const d = el('details', { class: 'sp-callvars' });
+    d.append(el('summary', {}, 'Call details'), table(system));
+    parts.push(d);
   }
 
   const hist = el('section', { class: 'sp-history', 'aria-label': 'Previous contacts' });
@@ -202,27 +215,29 @@ export function clearScreenPop(root: HTMLElement): void {
   root.hidden = true;
 }
 
-/** Drives the pop from the agent's state stream (the login cookie authenticates it). */
-export function mountScreenPop(root: HTMLElement, opts: ScreenPopOptions): { stop(): void } {
+/** The desk's state stream, shared: subscribe to the agent's states; returns the unsubscribe function. */
+export type OnAgentState = (listener: (state: string) => void) => () => void;
+
+/** Drives the pop from the agent's states, as the desk's one state stream delivers them. */
+export function mountScreenPop(root: HTMLElement, opts: ScreenPopOptions & { onState: OnAgentState }): { stop(): void } {
   clearScreenPop(root);
-  const events = new EventSource('/api/v1/agent/events');
   let seq = 0;
-  events.addEventListener('state', (ev) => {
-    const d = JSON.parse((ev as MessageEvent<string>).data) as { state: string };
+  const off = opts.onState((state) => {
     const mine = ++seq;
-    root.dataset.state = d.state;
-    if (d.state === 'offered' || d.state === 'on-call') {
+    root.dataset.state = state;
+    if (state === 'offered' || state === 'on-call') {
       void fetchScreenPop(opts)
         .then((pop) => {
           // Only the latest state decides what shows (an answer may overtake the offer's reply).
           if (mine === seq && pop) renderScreenPop(root, pop, opts);
         })
         .catch(() => undefined);
-    } else if (d.state !== 'wrap-up') clearScreenPop(root);
+    } else if (state !== 'wrap-up') clearScreenPop(root);
   });
   return {
     stop() {
-      events.close();
+      off();
+      seq++;
       clearScreenPop(root);
     },
   };

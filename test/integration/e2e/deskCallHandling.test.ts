@@ -18,7 +18,8 @@
  *  4. an outbound call from the dial box through the sipp carrier, tones both ways;
  *  5. auto-answer, kept per browser.
  *
- * Screenshots of each state go to $CC_DESK_SHOTS when set (docs/desk-*.png were made so).
+ * Screenshots of each state go to $CC_DESK_SHOTS when set; docs/desk-*.png were made so, then
+ * `pngquant 64 --strip` (a 1366×768 shot of 120–150 KB becomes 40–60 KB).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -85,6 +86,8 @@ beforeAll(async () => {
           ["# username: centre       # digest credentials for the carrier's 401/407", 'username: centre'],
           ['# password: secret', 'password: s3cret'],
           ['ringTimeoutSec: 45', 'ringTimeoutSec: 10'],
+          // The echo test on another extension than the default: the page must dial what the server says.
+          ['  sipRealm: callcentre.local\n', '  sipRealm: callcentre.local\n  echoTest:\n    extension: selftest\n'],
         ],
       },
     },
@@ -231,6 +234,7 @@ async function callState(state: 'ringing' | 'connected' | 'idle', timeout = 20_0
 async function shot(name: string): Promise<void> {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, `desk-${name}.png`) });
 }
 
@@ -306,6 +310,39 @@ async function choose(search: string, kind: 'queue' | 'agent' | 'external', id: 
   expect(await page.$eval('#dir-selected', (e) => (e as HTMLElement).dataset.kind)).toBe(kind);
 }
 
+/**
+ * My day as the page shows it (each figure's raw value, one reading of the panel) equals the
+ * reports API's agent row for the panel's own period (its data-report-query), figure by figure.
+ */
+async function myDayEqualsReports(expected: Record<string, number>): Promise<void> {
+  const [k, v] = Object.entries(expected)[0]!;
+  await page.waitForSelector(`#myday[data-live="true"] [data-field="${k}"][data-value="${v}"]`, { timeout: 10_000 });
+  const snap = await page.evaluate(() => {
+    const root = document.getElementById('myday')!;
+    const figures: Record<string, number | null> = {};
+    for (const e of Array.from(root.querySelectorAll('[data-field]'))) {
+      const x = e.getAttribute('data-value');
+      figures[e.getAttribute('data-field')!] = x === '' || x === null ? null : Number(x);
+    }
+    return { query: root.dataset.reportQuery ?? '', agent: root.dataset.agent, figures };
+  });
+  expect(snap.agent).toBe('1001');
+  expect(snap.query).toMatch(/^from=.*&to=.*&key=1001$/);
+  const rep = await fetch(`${tc.httpUrl}api/v1/reports/agents?${snap.query}`, {
+    headers: { authorization: `Basic ${Buffer.from('9001:sam9001').toString('base64')}` },
+  });
+  expect(rep.status).toBe(200);
+  const rows = ((await rep.json()) as { rows: Record<string, unknown>[] }).rows;
+  expect(rows.map((r) => r.key)).toEqual(['1001']);
+  const want: Record<string, unknown> = {};
+  for (const f of Object.keys(snap.figures)) want[f] = rows[0]![f];
+  console.log('desk My day on the page', JSON.stringify(snap.figures));
+  // Every figure the panel shows (tiles and time in state), not a chosen few.
+  expect(Object.keys(snap.figures).length).toBeGreaterThanOrEqual(15);
+  expect(snap.figures).toEqual(want);
+  expect(snap.figures).toMatchObject(expected);
+}
+
 async function events(since: number): Promise<{ type: string; contactId: string; ts: number; [k: string]: unknown }[]> {
   await tc.centre.store.flush();
   return await storedEvents(tc.centre.store, since - 60_000, Date.now() + 60_000);
@@ -315,11 +352,19 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
   it('answer, hold and resume, mute, keypad, hang up; the wrap-up form: countdown, extend, disposition in the reports', async () => {
     expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
     expect(await page.evaluate(() => location.hostname)).toBe(net.hostAddress);
+    // "Test audio" dials the extension the server configures (server.echoTest.extension: selftest
+    // here); the old hard-coded sip:echo@… would get no echo, and the verdict would not be OK.
+    await page.click('#audio-test');
+    await page.waitForSelector('#audio-result[data-ok]', { timeout: 30_000 });
+    const echoResult = await page.textContent('#audio-result');
+    console.log('desk echo test (extension selftest):', echoResult);
+    expect(await page.getAttribute('#audio-result', 'data-ok'), echoResult ?? '').toBe('true');
+    // The audio panel is below the fold of a 1366×768 screen: the page is scrolled down to it now.
+    expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
     await page.keyboard.press('Alt+R');
     await waitForAgentState(page, 'available');
     // The directory arrives pushed on the event stream: queues and colleagues, no one's private data.
     await until(() => (window as unknown as Win).cc.directory.agents.some((a) => a.id === '1003' && a.state === 'available'));
-    await shot('idle');
 
     const started = Date.now();
     const cap = await capture([[20200, 20299]]);
@@ -328,6 +373,10 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
     expect(await page.textContent('#call-title')).toBe('Incoming call');
     expect(await page.textContent('#caller')).toBe(c.number);
     expect(await page.textContent('#queue')).toBe('sales');
+    // The screen pop follows the desk's own state stream (offered) and comes with the offer.
+    await page.waitForSelector('#screenpop:not([hidden]) [data-field="queue"] dd:text("sales")', { timeout: 10_000 });
+    // An offer brings the call into view: the page was scrolled down to "Test audio" above.
+    expect(await page.evaluate(() => document.getElementById('call')!.getBoundingClientRect().top)).toBeGreaterThanOrEqual(0);
     await shot('ringing');
     await page.keyboard.press('Alt+A');
     await callState('connected');
@@ -368,6 +417,20 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
     t.hangup = Date.now();
     await page.click('#hangup');
     await callState('idle');
+    // The "99" typed in the dial box during the call is not left there for the next one.
+    expect(await page.inputValue('#dial-number')).toBe('');
+    // The caller, left by A, is in the post-call survey (the queue's afterCall): a CSAT answer of 4.
+    // The digit is handed to the call's IVR session (what the caller's RFC 4733 key would do); the
+    // survey node writes the answer and My day pushes it to the page at once, not at its 30 s refresh.
+    const surveyed = [...tc.centre.calls.values()].find((x) => x.caller === c.number);
+    expect(surveyed?.phase).toBe('after-call');
+    await sleep(300);
+    const csatAt = Date.now();
+    surveyed!.ivr!.session.digit('4');
+    await page.waitForSelector('#myday [data-field="csatAverage"][data-value="4"]', { timeout: 10_000 });
+    const csatPushMs = Date.now() - csatAt;
+    console.log(`desk My day: the CSAT answer on the page ${csatPushMs} ms after it was given`);
+    expect(csatPushMs).toBeLessThan(5_000);
     const pcap = await cap.stop();
 
     const fs = frames(pcap, c.port);
@@ -412,6 +475,8 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
     await page.check('#wrap-resolved');
     await page.keyboard.press('Alt+W');
     await waitForAgentState(page, 'available');
+    await myDayEqualsReports({ handled: 1, csatAverage: 4 });
+    await shot('idle'); // Ready, no call, My day with the call just handled
 
     const evs = await events(started);
     const end = evs.find((e) => e.type === 'wrapup.end' && e.agentId === '1001');
@@ -603,6 +668,10 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
       await aHears(CARRIER_HZ, "the carrier's 800 Hz at A");
       // Busy to the ACD while on the outbound call: no queue call is offered meanwhile.
       expect(tc.centre.acd.agentView('1001')).toMatchObject({ state: 'not-ready', reason: 'internal-call' });
+      // The state bar names the reason by its label, which fits a browser's click-to-dial too.
+      await page.waitForFunction(() => document.getElementById('reason')?.textContent === '(Internal or outbound call)', null, {
+        timeout: 5_000,
+      });
       const t0 = Date.now();
       await sleep(2500);
       await shot('outbound');

@@ -235,7 +235,8 @@ setInterval(() => {
   }
   recordingControl.update();
 }, 500);
-(window as unknown as { ccAudio: unknown }).ccAudio = { panel: audioPanel, recording: recordingControl };
+// The call's peer connection too, for people and tests checking which device a call uses.
+(window as unknown as { ccAudio: unknown }).ccAudio = { panel: audioPanel, recording: recordingControl, pc: () => sdhOf()?.peerConnection };
 
 // My day, the screen pop and QA results: mounted while the desk shows, stopped at logout.
 {

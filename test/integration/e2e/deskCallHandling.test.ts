@@ -16,7 +16,8 @@
  *  3. consult then back to the caller; consult then complete (the caller hears B); a conference,
  *     which the centre refuses for a browser's leg (the mixer takes plain RTP only), shown on the page;
  *  4. an outbound call from the dial box through the sipp carrier, tones both ways;
- *  5. auto-answer, kept per browser.
+ *  5. auto-answer, kept per browser;
+ *  6. microphone and speaker switching mid-call with Chromium's fake devices (what it proves: there).
  *
  * Screenshots of each state go to $CC_DESK_SHOTS when set; docs/desk-*.png were made so, then
  * `pngquant 64 --strip` (a 1366×768 shot of 120–150 KB becomes 40–60 KB).
@@ -711,4 +712,61 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
     await page.uncheck('#auto-answer');
     void c;
   }, 60_000);
+
+  it("mid-call microphone and speaker switching with Chromium's fake devices: the new track is sent, the call plays on the chosen output", async () => {
+    // What headless Chromium allows: its fake inputs ("Fake Audio Input 1/2") all play the same
+    // file (A's 1209 Hz), and its fake outputs go nowhere. So this proves the page swaps the call's
+    // outgoing track for one from the chosen input (by the sender's track label), without a new
+    // offer (the local SDP is unchanged), that the caller still hears A through the new track,
+    // and that the call's <audio> is routed to the chosen output (sinkId); not that a different
+    // microphone's sound or a particular loudspeaker was used.
+    await reset();
+    const cap = await capture([[20200, 20299]]);
+    const c = call(30_000);
+    await callState('ringing');
+    await page.click('#answer');
+    await callState('connected');
+    await aHears(CALLER, 'the caller at A');
+    type W = { ccAudio: { pc(): RTCPeerConnection | undefined } };
+    const sent = () =>
+      page.evaluate(() => {
+        const pc = (window as unknown as W).ccAudio.pc();
+        const t = pc?.getSenders().find((x) => x.track?.kind === 'audio')?.track;
+        return { label: t?.label ?? '', live: t?.readyState === 'live', sdp: pc?.localDescription?.sdp ?? '' };
+      });
+    const before = await sent();
+    expect(before.label).not.toBe('Fake Audio Input 2');
+    await page.waitForSelector('#audio-mic option:text("Fake Audio Input 2")', { state: 'attached', timeout: 10_000 });
+    await page.selectOption('#audio-mic', { label: 'Fake Audio Input 2' });
+    await waitFor(async () => ((await sent()).label === 'Fake Audio Input 2' ? true : undefined), {
+      timeoutMs: 5_000,
+      what: 'the call sending from Fake Audio Input 2',
+    });
+    const switched = Date.now();
+    const after = await sent();
+    expect(after.live).toBe(true);
+    expect(after.sdp).toBe(before.sdp); // replaceTrack, no renegotiation
+    // Output: the call's <audio> plays on the chosen device.
+    await page.waitForSelector('#audio-speaker option:text("Fake Audio Output 1")', { state: 'attached', timeout: 10_000 });
+    expect(await page.isDisabled('#audio-speaker')).toBe(false);
+    await page.selectOption('#audio-speaker', { label: 'Fake Audio Output 1' });
+    const chosen = await page.$eval('#audio-speaker', (e) => (e as HTMLSelectElement).value);
+    await page.waitForFunction((id) => (document.getElementById('remote') as HTMLAudioElement & { sinkId: string }).sinkId === id, chosen, {
+      timeout: 5_000,
+    });
+    await aHears(CALLER, 'the caller at A after the switch');
+    await sleep(2500);
+    await page.click('#hangup');
+    await callState('idle');
+    const w = heard(frames(await cap.stop(), c.port), switched + 500, switched + 2500);
+    console.log('desk device switch, what the caller heard after the microphone switch:', JSON.stringify(w));
+    expect(on(w.amp[A]), JSON.stringify(w)).toBe(true);
+    // The choice is kept per browser for the next call.
+    expect(JSON.parse((await page.evaluate(() => localStorage.getItem('cc.audio.devices'))) ?? '{}')).toMatchObject({
+      mic: { label: 'Fake Audio Input 2' },
+      speaker: { label: 'Fake Audio Output 1' },
+    });
+    await waitForAgentState(page, 'wrap-up');
+    tc.centre.acd.endWrapUp('1001');
+  }, 90_000);
 });

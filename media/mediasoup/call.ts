@@ -165,7 +165,7 @@ export class MediaCall
     if (!this.law) throw new Error('mix: the call has no negotiated law yet');
     let mix = this.mixing;
     if (!mix) {
-      mix = new MediaMix(this.callId, this.rtpThread, this.law);
+      mix = new MediaMix(this.callId, this, this.law);
       const made = mix;
       made.onEnd = () => {
         if (this.mixing === made) this.mixing = undefined;
@@ -178,8 +178,11 @@ export class MediaCall
       if (mix.legs.length === 0) void this.endMix();
       throw e;
     }
-    // The legs' relays stop forwarding to each other once in the mix; the mediasoup feeds go too.
-    await this.unbridge();
+    // The legs' relays stop forwarding to each other once in the mix; the mediasoup feeds go too,
+    // except a browser leg's, which the mix has just made its tap (mixTap.ts).
+    const pair = this.bridged;
+    this.bridged = undefined;
+    if (pair) await Promise.all(pair.filter((l) => !mix.tapped(l)).map((l) => l.hear(undefined)));
     return mix;
   }
 

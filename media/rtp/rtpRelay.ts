@@ -164,6 +164,11 @@ export class RtpRelay {
     return this.port + 1;
   }
 
+  /** The SSRC of the one stream this relay sends its remote (the splicer's). */
+  get outSsrc(): number {
+    return this.splicer.ssrc;
+  }
+
   /** The loopback port mediasoup's PlainTransport must send to. */
   get innerPort(): number {
     return this.inner.address().port;

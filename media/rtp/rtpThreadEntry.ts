@@ -66,7 +66,7 @@ class RtpThreadHost {
         });
         made.media = media;
         this.legs.set(leg, media);
-        return { port: relay.port, innerPort: relay.innerPort };
+        return { port: relay.port, innerPort: relay.innerPort, ssrc: relay.outSsrc };
       }
       case 'inner':
         await this.leg(r.leg).relay.setInner(r.ip, r.port);

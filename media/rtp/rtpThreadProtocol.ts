@@ -58,7 +58,8 @@ export type RtpThreadRequest =
 /** What each request resolves to. */
 export interface RtpThreadReplies {
   ping: null;
-  open: { port: number; innerPort: number };
+  /** ssrc: the one SSRC the relay sends its remote (what a mediasoup Producer fed by it must expect). */
+  open: { port: number; innerPort: number; ssrc: number };
   inner: null;
   negotiated: null;
   inband: null;

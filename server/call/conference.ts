@@ -6,7 +6,7 @@
  * makes the media match it: a plain bridge when two parties talk and nobody listens in, the mixer
  * (media/mediasoup/mix.ts) otherwise.
  */
-import { conferenceHears, monitorHears, PlainRtpLeg, type MonitorMode, type Playback } from '../../media/index.ts';
+import { conferenceHears, monitorHears, type MonitorMode, type Playback } from '../../media/index.ts';
 import type { Call } from './call.ts';
 import type { CallLeg, MediaLeg } from './leg.ts';
 
@@ -98,11 +98,6 @@ export async function settleMedia(call: Call): Promise<void> {
   await media.unbridge();
 }
 
-/** Whether every leg that would be mixed is plain RTP (browser legs cannot be mixed yet). */
-export function mixable(...legs: (CallLeg | undefined)[]): boolean {
-  return legs.every((l) => l === undefined || l.media instanceof PlainRtpLeg);
-}
-
 /** Hold of the caller during a consult ends (conference, transfer, back to the caller). */
 export function endConsultHold(call: Call, c: ConsultState): void {
   c.music?.stop();
@@ -115,19 +110,18 @@ export function endConsultHold(call: Call, c: ConsultState): void {
 
 /**
  * The agent turns the consult into a three-way conference: the caller comes off hold and the three
- * hear each other through the mixer. Needs every leg on plain RTP (desk phones, the trunk).
+ * hear each other through the mixer (a browser agent's leg joins it through a loopback tap,
+ * media/mediasoup/mixTap.ts).
  */
 export async function conference(call: Call): Promise<void> {
   const c = talkOf(call).consult;
   if (call.phase !== 'connected' || !c || c.phase !== 'consulting') throw new CallOpError(409, 'no answered consult to conference with');
-  if (!mixable(call.customer, call.agent, c.leg))
-    throw new CallOpError(409, 'conference: a browser (WebRTC) leg cannot be mixed yet; desk phones can');
   c.phase = 'conference';
   endConsultHold(call, c);
   try {
     await settleMedia(call);
   } catch (e) {
-    // A browser leg cannot be mixed (yet): back to consulting, the caller held again by the agent.
+    // The mix could not be made (a leg without media yet): back to consulting, the caller held again.
     c.phase = 'consulting';
     await settleMedia(call).catch(() => undefined);
     throw new CallOpError(409, `conference: ${e instanceof Error ? e.message : String(e)}`);

@@ -9,7 +9,7 @@
 import type { MonitorMode } from '../../media/index.ts';
 import { SipError, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
-import { CallOpError, mixable, settleMedia, talkOf, type MonitorState } from './conference.ts';
+import { CallOpError, settleMedia, talkOf, type MonitorState } from './conference.ts';
 import { ringRegistered } from './consult.ts';
 import { reinvite } from './hold.ts';
 import { CallLeg } from './leg.ts';
@@ -31,8 +31,6 @@ export async function monitor(call: Call, supervisorId: string, mode: MonitorMod
   const talk = talkOf(call);
   if (call.phase !== 'connected' || !call.agent || !call.media) throw new CallOpError(409, 'no agent is talking on this call');
   if (talk.monitor) throw new CallOpError(409, `already monitored by ${talk.monitor.supervisorId}`);
-  if (!mixable(call.customer, call.agent, talk.consult?.leg))
-    throw new CallOpError(409, "monitor: the agent's browser (WebRTC) leg cannot be mixed yet; desk phones can");
   const leg = new CallLeg('supervisor', supervisorId);
   const m: MonitorState = { leg, supervisorId, mode };
   talk.monitor = m;
@@ -40,7 +38,6 @@ export async function monitor(call: Call, supervisorId: string, mode: MonitorMod
   try {
     await ringRegistered(call, leg, supervisorId, { 'X-CC-Monitor': mode, 'X-CC-Agent': call.agent.party });
     if (call.ended || leg.state !== 'up' || talk.monitor !== m) throw new SipError(487, 'Request Terminated');
-    if (!mixable(leg)) throw new SipError(488, "the supervisor's browser (WebRTC) leg cannot be mixed yet; use a desk phone");
     leg.dialog?.on('destroy', () => {
       leg.dialogEnded();
       void leave(call, m, 'supervisor-bye');

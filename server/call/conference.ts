@@ -8,17 +8,8 @@
  */
 import { conferenceHears, monitorHears, type MonitorMode, type Playback } from '../../media/index.ts';
 import type { Call } from './call.ts';
+import { CallControlError } from './controlError.ts';
 import type { CallLeg, MediaLeg } from './leg.ts';
-
-/** An operation refused: wrong state (409), unknown target (404), target unreachable (480…). */
-export class CallOpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export type ConsultPhase = 'ringing' | 'consulting' | 'conference' | 'transferred';
 
@@ -115,7 +106,8 @@ export function endConsultHold(call: Call, c: ConsultState): void {
  */
 export async function conference(call: Call): Promise<void> {
   const c = talkOf(call).consult;
-  if (call.phase !== 'connected' || !c || c.phase !== 'consulting') throw new CallOpError(409, 'no answered consult to conference with');
+  if (call.phase !== 'connected' || !c || c.phase !== 'consulting')
+    throw new CallControlError(409, 'no answered consult to conference with');
   c.phase = 'conference';
   endConsultHold(call, c);
   try {
@@ -124,7 +116,7 @@ export async function conference(call: Call): Promise<void> {
     // The mix could not be made (a leg without media yet): back to consulting, the caller held again.
     c.phase = 'consulting';
     await settleMedia(call).catch(() => undefined);
-    throw new CallOpError(409, `conference: ${e instanceof Error ? e.message : String(e)}`);
+    throw new CallControlError(409, `conference: ${e instanceof Error ? e.message : String(e)}`);
   }
   call.log.info({ agent: call.agent?.party, consulted: c.target }, 'conference');
 }

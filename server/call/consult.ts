@@ -13,7 +13,8 @@
  */
 import { SipError, type Dialog, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
-import { CallOpError, endConsultHold, settleMedia, talkOf, type ConsultState } from './conference.ts';
+import { CallControlError } from './controlError.ts';
+import { endConsultHold, settleMedia, talkOf, type ConsultState } from './conference.ts';
 import { reinvite } from './hold.ts';
 import { CallLeg } from './leg.ts';
 import { continueAsLinkedContact, nextContactId } from './linkedContact.ts';
@@ -63,7 +64,7 @@ export function consultOf(call: Call): ConsultState | undefined {
 /**
  * The agent consults `target`: the caller is put on hold (music on hold, hold.start) and the
  * target rung. Resolves when the target answers (agent and target then talk); rejects with a
- * CallOpError if the call is not in a state to consult, or the target is unknown or does not
+ * CallControlError if the call is not in a state to consult, or the target is unknown or does not
  * answer, in which case the agent is back with the caller.
  */
 export async function consult(call: Call, target: ConsultTarget): Promise<CallLeg> {
@@ -71,21 +72,21 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
   const agent = call.agent;
   const talk = talkOf(call);
   if (call.phase !== 'connected' || !agent || !call.media || !call.customerMedia)
-    throw new CallOpError(409, 'no agent is talking with the caller');
-  if (talk.consult) throw new CallOpError(409, `a consult is already ${talk.consult.phase}`);
+    throw new CallControlError(409, 'no agent is talking with the caller');
+  if (talk.consult) throw new CallControlError(409, `a consult is already ${talk.consult.phase}`);
   const dialOut = ctx.dialOut;
   if (target.kind === 'agent') {
-    if (target.agentId === agent.party) throw new CallOpError(409, 'an agent cannot consult themselves');
-    if (!ctx.acd.agentView(target.agentId)) throw new CallOpError(404, `no agent ${target.agentId}`);
+    if (target.agentId === agent.party) throw new CallControlError(409, 'an agent cannot consult themselves');
+    if (!ctx.acd.agentView(target.agentId)) throw new CallControlError(404, `no agent ${target.agentId}`);
   } else if (!dialOut) {
-    throw new CallOpError(501, 'no outbound dialler: external consults need an outbound trunk');
+    throw new CallControlError(501, 'no outbound dialler: external consults need an outbound trunk');
   } else {
     // A number no trunk serves (or a full trunk) is refused before the caller is put on hold.
     try {
       ctx.dialCheck?.(target.number);
     } catch (e) {
       const status = (e as { status?: unknown }).status;
-      throw new CallOpError(typeof status === 'number' ? status : 409, e instanceof Error ? e.message : String(e));
+      throw new CallControlError(typeof status === 'number' ? status : 409, e instanceof Error ? e.message : String(e));
     }
   }
   const party = target.kind === 'agent' ? target.agentId : target.number;
@@ -125,7 +126,7 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
     const carried = (e as { status?: unknown }).status;
     const status = e instanceof SipError ? e.status : typeof carried === 'number' ? carried : 500;
     call.log.info({ target: party, status, err: e instanceof SipError ? undefined : String(e) }, 'consult failed');
-    throw new CallOpError(
+    throw new CallControlError(
       status === 487 ? 409 : status >= 400 && status < 700 ? status : 502,
       `consult ${party}: ${e instanceof Error ? e.message : String(e)}`,
     );
@@ -155,7 +156,7 @@ function watchConsulted(call: Call, c: ConsultState): void {
  */
 export function adoptConsult(call: Call, leg: CallLeg, targetKind: ConsultTarget['kind'], target: string): void {
   const talk = talkOf(call);
-  if (talk.consult) throw new CallOpError(409, `a consult is already ${talk.consult.phase}`);
+  if (talk.consult) throw new CallControlError(409, `a consult is already ${talk.consult.phase}`);
   const c: ConsultState = { leg, target, targetKind, phase: 'consulting' };
   talk.consult = c;
   call.legs.add(leg);
@@ -183,7 +184,7 @@ async function holdCaller(call: Call, c: ConsultState): Promise<void> {
 /** Back to the caller: the consult leg is hung up (or stops ringing). */
 export async function cancelConsult(call: Call): Promise<void> {
   const c = talkOf(call).consult;
-  if (!c || (c.phase !== 'ringing' && c.phase !== 'consulting')) throw new CallOpError(409, 'no consult to cancel');
+  if (!c || (c.phase !== 'ringing' && c.phase !== 'consulting')) throw new CallControlError(409, 'no consult to cancel');
   if (c.phase === 'ringing') {
     // consult() sees the ringing end and takes the agent back to the caller.
     call.dropLeg(c.leg);
@@ -211,7 +212,7 @@ export async function completeTransfer(
   const c = talkOf(call).consult;
   const agent = call.agent;
   if (!c || (c.phase !== 'consulting' && c.phase !== 'conference') || !agent)
-    throw new CallOpError(409, 'no answered consult to transfer to');
+    throw new CallControlError(409, 'no answered consult to transfer to');
   c.phase = 'transferred';
   endConsultHold(call, c);
   // The agent leaves first: out of the call's legs, so their BYE (connect.ts) ends nothing else.

@@ -9,7 +9,8 @@
 import type { MonitorMode } from '../../media/index.ts';
 import { SipError, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
-import { CallOpError, settleMedia, talkOf, type MonitorState } from './conference.ts';
+import { CallControlError } from './controlError.ts';
+import { settleMedia, talkOf, type MonitorState } from './conference.ts';
 import { ringRegistered } from './consult.ts';
 import { reinvite } from './hold.ts';
 import { CallLeg } from './leg.ts';
@@ -24,13 +25,13 @@ export function monitorOf(call: Call): MonitorState | undefined {
 
 /**
  * Ring the supervisor's registered phone and, once answered, join the call in `mode` (listen by
- * default). Rejects with a CallOpError if the call has no agent talking, is already monitored, or
+ * default). Rejects with a CallControlError if the call has no agent talking, is already monitored, or
  * the supervisor's phone does not answer.
  */
 export async function monitor(call: Call, supervisorId: string, mode: MonitorMode = 'listen'): Promise<CallLeg> {
   const talk = talkOf(call);
-  if (call.phase !== 'connected' || !call.agent || !call.media) throw new CallOpError(409, 'no agent is talking on this call');
-  if (talk.monitor) throw new CallOpError(409, `already monitored by ${talk.monitor.supervisorId}`);
+  if (call.phase !== 'connected' || !call.agent || !call.media) throw new CallControlError(409, 'no agent is talking on this call');
+  if (talk.monitor) throw new CallControlError(409, `already monitored by ${talk.monitor.supervisorId}`);
   const leg = new CallLeg('supervisor', supervisorId);
   const m: MonitorState = { leg, supervisorId, mode };
   talk.monitor = m;
@@ -49,7 +50,7 @@ export async function monitor(call: Call, supervisorId: string, mode: MonitorMod
     call.dropLeg(leg);
     if (!call.ended) await settleMedia(call).catch(() => undefined);
     const status = e instanceof SipError ? e.status : 500;
-    throw new CallOpError(
+    throw new CallControlError(
       status === 487 ? 409 : status >= 400 && status < 700 ? status : 502,
       `monitor: ${e instanceof Error ? e.message : String(e)}`,
     );
@@ -61,7 +62,7 @@ export async function monitor(call: Call, supervisorId: string, mode: MonitorMod
 /** Switch listen / whisper / barge, live. */
 export async function setMonitorMode(call: Call, mode: MonitorMode): Promise<void> {
   const m = talkOf(call).monitor;
-  if (!m || m.leg.state !== 'up') throw new CallOpError(409, 'the call is not being monitored');
+  if (!m || m.leg.state !== 'up') throw new CallControlError(409, 'the call is not being monitored');
   if (m.mode === mode) return;
   const was = m.mode;
   m.mode = mode;
@@ -72,7 +73,7 @@ export async function setMonitorMode(call: Call, mode: MonitorMode): Promise<voi
 /** The supervisor leaves (or stops ringing); the call goes on without them. */
 export async function stopMonitor(call: Call): Promise<void> {
   const m = talkOf(call).monitor;
-  if (!m) throw new CallOpError(409, 'the call is not being monitored');
+  if (!m) throw new CallControlError(409, 'the call is not being monitored');
   await leave(call, m, 'stopped');
 }
 

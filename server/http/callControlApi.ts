@@ -20,7 +20,7 @@ import { DTMF_DIGITS, sendDigits } from '../call/dtmf.ts';
 import { heldByAgent, holdCall } from '../call/hold.ts';
 import { isMuted, muteCall } from '../call/mute.ts';
 import { blindTransfer, type TransferTarget } from '../call/transfer.ts';
-import { CallOpError, conference } from '../call/conference.ts';
+import { conference } from '../call/conference.ts';
 import { cancelConsult, completeTransfer, consult, consultOf } from '../call/consult.ts';
 import { endWrapUpWith, type Disposition } from '../call/wrapup.ts';
 import { pauseRecording, recordingView, resumeRecording } from '../call/recordingPause.ts';
@@ -396,7 +396,7 @@ export function createCallControlApi(deps: CallControlDeps): Handler {
     try {
       sendJson(res, 200, await route.handle({ agentId: session.agentId, body, deps }));
     } catch (e) {
-      if (e instanceof CallControlError || e instanceof CallOpError) throw new HttpError(e.status, e.message);
+      if (e instanceof CallControlError) throw new HttpError(e.status, e.message);
       throw e;
     }
     return true;

@@ -21,7 +21,7 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import type { Acd } from '../acd/acd.ts';
 import type { Call } from '../call/call.ts';
-import { CallOpError } from '../call/conference.ts';
+import { CallControlError } from '../call/controlError.ts';
 import { MONITOR_MODES, monitor, monitorOf, setMonitorMode, stopMonitor, type MonitorMode } from '../call/monitor.ts';
 import type { AcdSupervisor } from '../acd/supervisor.ts';
 import type { Floor } from '../alerts/floor.ts';
@@ -165,7 +165,7 @@ export function createSupervisorApi(deps: SupervisorApiDeps): Handler {
         else if (action === 'call.monitor.mode') await setMonitorMode(call, b.mode);
         else await monitorRinging(call, actor, b.mode, deps.monitorRingMs?.() ?? 30_000);
       } catch (e) {
-        if (!(e instanceof CallOpError)) throw e;
+        if (!(e instanceof CallControlError)) throw e;
         const status = httpStatusOf(e.status);
         const error = e.status === 480 ? `your phone (${actor}) is not registered: register a desk phone as ${actor}` : e.message;
         audit(action, id, { ...detail, ok: false, error });
@@ -193,7 +193,7 @@ export function createSupervisorApi(deps: SupervisorApiDeps): Handler {
 }
 
 /**
- * A CallOpError's status as an HTTP status: call-state refusals keep theirs (404, 409, 501); a SIP
+ * A CallControlError's status as an HTTP status: call-state refusals keep theirs (404, 409, 501); a SIP
  * status from ringing the supervisor's phone (480 not registered, 486 busy, 487, 603 declined…) is
  * a conflict with the supervisor's phone, 409; a SIP server failure is a bad gateway, 502.
  */
@@ -216,7 +216,7 @@ async function monitorRinging(call: Call, supervisorId: string, mode: MonitorMod
   try {
     await monitor(call, supervisorId, mode);
   } catch (e) {
-    if (timedOut) throw new CallOpError(409, `your phone (${supervisorId}) did not answer within ${Math.round(ringMs / 1000)} s`);
+    if (timedOut) throw new CallControlError(409, `your phone (${supervisorId}) did not answer within ${Math.round(ringMs / 1000)} s`);
     throw e;
   } finally {
     clearTimeout(timer);

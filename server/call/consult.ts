@@ -13,7 +13,7 @@
  */
 import { SipError, type Dialog, type SipRequest, type SipServerResponse } from '../sip/index.ts';
 import type { Call } from './call.ts';
-import { CallControlError } from './controlError.ts';
+import { CallControlError, refuseUndialable } from './controlError.ts';
 import { endConsultHold, settleMedia, talkOf, type ConsultState } from './conference.ts';
 import { reinvite } from './hold.ts';
 import { CallLeg } from './leg.ts';
@@ -82,12 +82,7 @@ export async function consult(call: Call, target: ConsultTarget): Promise<CallLe
     throw new CallControlError(501, 'no outbound dialler: external consults need an outbound trunk');
   } else {
     // A number no trunk serves (or a full trunk) is refused before the caller is put on hold.
-    try {
-      ctx.dialCheck?.(target.number);
-    } catch (e) {
-      const status = (e as { status?: unknown }).status;
-      throw new CallControlError(typeof status === 'number' ? status : 409, e instanceof Error ? e.message : String(e));
-    }
+    refuseUndialable(ctx.dialCheck, target.number);
   }
   const party = target.kind === 'agent' ? target.agentId : target.number;
   const leg = new CallLeg('consult', party);

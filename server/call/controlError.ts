@@ -14,3 +14,17 @@ export class CallControlError extends Error {
     super(message);
   }
 }
+
+/**
+ * Refuses a number the outbound trunks would not take (CallContext.dialCheck: no trunk serves it,
+ * the trunk is full), before anything about the call changes: a CallControlError with the check's
+ * HTTP status (409 when it gives none).
+ */
+export function refuseUndialable(dialCheck: ((number: string) => void) | undefined, number: string): void {
+  try {
+    dialCheck?.(number);
+  } catch (e) {
+    const status = (e as { status?: unknown }).status;
+    throw new CallControlError(typeof status === 'number' ? status : 409, e instanceof Error ? e.message : String(e));
+  }
+}

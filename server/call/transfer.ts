@@ -21,7 +21,7 @@
  */
 import type { Agent } from '../acd/config.ts';
 import type { Call, TransferDeps } from './call.ts';
-import { CallControlError } from './controlError.ts';
+import { CallControlError, refuseUndialable } from './controlError.ts';
 import { dropAgentHold } from './hold.ts';
 import { clearMute } from './mute.ts';
 import { attendedTransfer } from './internalCall.ts';
@@ -84,12 +84,7 @@ function check(
       if (!NUMBER.test(target.number)) throw new CallControlError(400, 'number: 2 to 32 digits, * or #, optionally with a leading +');
       if (!call.ctx.dialOut) throw new CallControlError(409, 'no outbound trunk: the centre cannot dial external numbers');
       // Refused before the agent leaves, so the call stays as it was: no trunk for it, trunk full.
-      try {
-        call.ctx.dialCheck?.(target.number);
-      } catch (e) {
-        const status = (e as { status?: unknown }).status;
-        throw new CallControlError(typeof status === 'number' ? status : 409, e instanceof Error ? e.message : String(e));
-      }
+      refuseUndialable(call.ctx.dialCheck, target.number);
       return { queue: call.queue ?? '' };
     }
   }

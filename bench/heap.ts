@@ -9,8 +9,8 @@
  * - ivr: press nothing (they sit in the menu, which waits and repeats);
  * - queued: press 1 (sales) with no agent ready (the queue keeps them, music on hold);
  * - talking: press 1 with as many desk-phone agents registered (one sipp REGISTERs them all with
- *   digest auth, another sipp answers every INVITE to their contact), so each caller is put
- *   through and talks.
+ *   digest auth, then another sipp on the same port answers every INVITE to them), so each caller
+ *   is put through and talks.
  * Each caller hangs up (BYE) 12 s after the last one of its stage arrived. For each stage: once
  * every call has reached it, two forced GCs (node --expose-gc, which run.ts passes to this bench),
  * heapUsed less heapUsed before the stage, divided by the calls up at that moment. Then, once the
@@ -39,8 +39,8 @@ const HOLD_MS = Math.round((CALLS / RATE) * 1000) + 12_000;
 const PORTS = { sip: 29100, http: 29110, pg: 29120, rtc: 29600 };
 const CALLER_PORT = 29130;
 const CALLER_MEDIA = 29140;
-const AGENT_UAS_PORT = 29150;
-const AGENT_REG_PORT = 29151;
+/** The desk phones' one UDP port: registered from, then answered on. */
+const AGENT_PORT = 29150;
 const AGENT_MEDIA = 29160;
 /** --snapshots DIR: heap snapshots of the idle centre and after the IVR stage's calls are gone. */
 const SNAPSHOTS = (() => {
@@ -141,8 +141,14 @@ ${key}
   );
 }
 
-/** Desk phones: one sipp registers agent ids 2001… (digest auth), another answers their calls. */
-function agents(n: number): { uas: ChildProcess; register: () => Promise<number> } {
+/**
+ * Desk phones: one sipp registers agent ids 2001… (digest auth), then another answers their calls
+ * on the same port. A UDP binding is reached where it registered from (the registrar keeps the
+ * source, as behind a NAT), so the answering sipp must take over the registering one's port once
+ * it has exited: with the answerer on another port every offer went to a closed port and no call
+ * was ever put through.
+ */
+function agents(n: number): { answer: () => ChildProcess; register: () => Promise<number> } {
   const csv = join(dir, 'agents.csv');
   // sipp expands no [field] inside [authentication …]; a field may hold the whole keyword instead.
   const line = (id: number) => `${id};[authentication username=${id} password=pw${id}];`;
@@ -156,7 +162,7 @@ function agents(n: number): { uas: ChildProcess; register: () => Promise<number>
       To: <sip:[field0]@[remote_ip]>
       Call-ID: [call_id]
       CSeq: ${cseq} REGISTER
-      Contact: <sip:[field0]@[local_ip]:${AGENT_UAS_PORT}>${auth ? `\n      ${auth}` : ''}
+      Contact: <sip:[field0]@[local_ip]:${AGENT_PORT}>${auth ? `\n      ${auth}` : ''}
       Expires: 3600
       Max-Forwards: 70
       Content-Length: 0
@@ -174,23 +180,24 @@ ${register('[field1]', 2)}
 </scenario>
 `,
   );
-  const uas = spawn(
-    'sipp',
-    [
-      ...['-sn', 'uas', '-i', '127.0.0.1', '-p', String(AGENT_UAS_PORT), '-mi', '127.0.0.1', '-mp', String(AGENT_MEDIA)],
-      ...['-m', String(n), '-nostdin', '-timeout', '220s'],
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
+  const answer = (): ChildProcess =>
+    spawn(
+      'sipp',
+      [
+        ...['-sn', 'uas', '-i', '127.0.0.1', '-p', String(AGENT_PORT), '-mi', '127.0.0.1', '-mp', String(AGENT_MEDIA)],
+        ...['-m', String(n), '-nostdin', '-timeout', '220s'],
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
   return {
-    uas,
+    answer,
     register: () =>
       new Promise((resolve) => {
         const p = spawn(
           'sipp',
           [
             `127.0.0.1:${PORTS.sip}`,
-            ...['-sf', reg, '-inf', csv, '-i', '127.0.0.1', '-p', String(AGENT_REG_PORT), '-m', String(n), '-r', '50'],
+            ...['-sf', reg, '-inf', csv, '-i', '127.0.0.1', '-p', String(AGENT_PORT), '-m', String(n), '-r', '50'],
             ...['-nostdin', '-timeout', '30s', '-timeout_error'],
           ],
           { cwd: dir, stdio: 'ignore' },
@@ -229,9 +236,16 @@ async function stage(phase: 'ivr' | 'queued' | 'connected', digits: string, base
   const p = callers(digits, CALLS);
   const until = Math.min(DEADLINE, Date.now() + (CALLS / RATE) * 1000 + 25_000);
   let reached = 0;
+  let shown = 0;
   while (Date.now() < until) {
     reached = inPhase(phase);
     if (reached >= CALLS) break;
+    if (Date.now() - shown > 2000) {
+      shown = Date.now();
+      const phases: Record<string, number> = {};
+      for (const c of centre.calls.values()) phases[c.phase] = (phases[c.phase] ?? 0) + 1;
+      process.stderr.write(`${phase}: ${JSON.stringify(phases)}\n`);
+    }
     await sleep(250);
   }
   reached = inPhase(phase);
@@ -262,6 +276,7 @@ try {
   results.queued = await stage('queued', '1', heap());
   const desk = agents(CALLS);
   const code = await desk.register();
+  const uas = desk.answer();
   const readyCount = () => [...Array(CALLS).keys()].filter((i) => centre.acd.agentView(String(2001 + i))?.state === 'available').length;
   const readyBy = Date.now() + 5000;
   while (Date.now() < readyBy && readyCount() < CALLS) await sleep(250);
@@ -269,7 +284,7 @@ try {
   results.agents_ready = String(ready);
   if (ready === 0) results.talking = `no desk-phone agent came ready (sipp register exit ${code})`;
   else results.talking = await stage('connected', '1', heap());
-  desk.uas.kill('SIGKILL');
+  uas.kill('SIGKILL');
 } finally {
   await tc.stop();
   rmSync(dir, { recursive: true, force: true });

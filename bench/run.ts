@@ -17,7 +17,7 @@ if (!name || !existsSync(join(here, `${name}.ts`))) {
   process.exit(2);
 }
 // Node flags a benchmark needs (heap forces GCs to measure what stays).
-const nodeFlags: Record<string, string[]> = { heap: ['--expose-gc'] };
+const nodeFlags: Record<string, string[]> = { heap: ['--expose-gc'], 'sip-cps': ['--expose-gc'] };
 const r = spawnSync(process.execPath, [...(nodeFlags[name] ?? []), '--import', 'tsx', join(here, `${name}.ts`), ...args], {
   stdio: 'inherit',
 });

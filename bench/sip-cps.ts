@@ -13,6 +13,11 @@
  *
  *   npm run bench -- sip-cps [--rounds 3] [--start 900] [--step 300] [--max 3600] [--seconds 3]
  *
+ * Before the ladders, `retained_kb_per_call`: the JS heap our stack still holds (after a full GC)
+ * right after 3,000 calls at 1,000/s, and `retained_buffers_kb_per_call`: the ArrayBuffers — the
+ * state kept for late retransmissions (Timers J and L, 64*T1 over UDP, and ended dialogs), which at
+ * a high rate is what the collector has to carry.
+ *
  * Prints one JSON line: {"bench":"sip-cps","max_cps":<median>,"kamailio_cps":<median>,...,"rounds":[…]}
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -132,6 +137,37 @@ async function ladder(target: string, sippPort: number, serverCpu: () => number)
   return { max, limit: 'capped', steps };
 }
 
+/**
+ * KB still held per call right after a burst of calls (all within their 64*T1 linger): JS heap, and
+ * ArrayBuffers (kept Buffers live outside the heap: a small one pins its shared 8 KB pool slab).
+ */
+async function retainedPerCall(): Promise<{ heap: number; buffers: number } | null> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return null;
+  const calls = 3000;
+  gc();
+  const m0 = process.memoryUsage();
+  const r = await runSipp({
+    scenario: 'uac',
+    remote: `127.0.0.1:${PORT}`,
+    localPort: PORT + 1,
+    calls,
+    rate: 1000,
+    limit: 4000,
+    transport: 'u1',
+    timeoutSec: 30,
+  });
+  await new Promise((res) => setTimeout(res, 200));
+  gc();
+  const m1 = process.memoryUsage();
+  const mb = (b: number) => Math.round(b / 1e6);
+  process.stderr.write(
+    `retained: ${r.successful} calls, heap ${mb(m0.heapUsed)} -> ${mb(m1.heapUsed)} MB, buffers ${mb(m0.arrayBuffers)} -> ${mb(m1.arrayBuffers)} MB\n`,
+  );
+  const per = (d: number) => Math.round((d / r.successful / 1024) * 10) / 10;
+  return r.successful ? { heap: per(m1.heapUsed - m0.heapUsed), buffers: per(m1.arrayBuffers - m0.arrayBuffers) } : null;
+}
+
 /** Our stack with a minimal answering app, for the whole bench. */
 async function startOurs(): Promise<{ run: () => Promise<Ladder>; close: () => Promise<void> }> {
   // The limits are off: the ladder drives thousands of calls a second from one address on purpose.
@@ -196,7 +232,9 @@ const started = performance.now();
 const ours = await startOurs();
 const kam = await startKamailio();
 const rounds: { first: 'ours' | 'kamailio'; ours: Ladder; kamailio: Ladder | null }[] = [];
+let retained: { heap: number; buffers: number } | null = null;
 try {
+  retained = await retainedPerCall();
   for (let i = 0; i < ROUNDS; i++) {
     if (i > 0 && performance.now() - started > BUDGET_MS) break;
     // Alternate who goes first: the first ladder of a run meets a cold JIT and a cooler CPU.
@@ -232,6 +270,8 @@ console.log(
     kamailio_cps: km,
     kamailio_cps_spread: kamMax.length ? [Math.min(...kamMax), Math.max(...kamMax)] : null,
     ratio: om !== null && km ? Math.round((om / km) * 100) / 100 : null,
+    retained_kb_per_call: retained?.heap ?? null,
+    retained_buffers_kb_per_call: retained?.buffers ?? null,
     // Rounds in which our stack held at least Kamailio's rate.
     ours_ge_kamailio: kam ? rounds.filter((r) => r.kamailio && r.ours.max >= r.kamailio.max).length : null,
     // The top of the ladder: a side that held it ("capped") has a ceiling above it.

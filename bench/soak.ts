@@ -150,6 +150,8 @@ async function main(): Promise<void> {
       gc: gc !== undefined,
       announce: mode,
       netns: inNs,
+      // glibc malloc arenas (set before the process starts; `npm start` sets 2): null = glibc's default, 8 per core.
+      malloc_arena_max: process.env.MALLOC_ARENA_MAX ?? null,
       cores: availableParallelism(),
       machine: 'shared with other helpers (busy)',
       rounds_detail: out,

@@ -35,7 +35,7 @@ export interface DialogHost {
   /** re-INVITE: resolves on 2xx (ACK sent), rejects with SipError otherwise. */
   sendReinvite(d: Dialog, req: SipRequest, nextHop: SipUri): Promise<SipResponse>;
   sendRaw(msg: SipMessage, data: Buffer, dest: Destination): void;
-  /** The dialog ended: keep it findable a while for late retransmissions, then forget it. */
+  /** The dialog ended: forget it, keeping what answers late retransmissions (its ACKs) a while. */
   retireDialog(d: Dialog): void;
 }
 
@@ -303,7 +303,7 @@ export class Dialog extends RequestEmitter<DialogEvents> {
     if (this.sessionTimerHandle) this.host.clock.clearTimeout(this.sessionTimerHandle);
     for (const p of this.pending2xx.values()) this.stopPending(p);
     this.pending2xx.clear();
-    // Keep ACK data around briefly for 2xx retransmissions; the stack drops us after a linger.
+    // The stack forgets us now, keeping only our ACKs for 2xx retransmissions a while.
     this.host.retireDialog(this);
     if (reason !== 'local-bye') this.emit('destroy', bye, reason);
   }
@@ -419,6 +419,10 @@ export class Dialog extends RequestEmitter<DialogEvents> {
   /** @internal */
   ackFor(cseq: number): { data: Buffer; dest: Destination } | undefined {
     return this.acks.get(cseq);
+  }
+  /** @internal The ACKs we sent for 2xx, by CSeq (undefined if none): all an ended dialog still answers with. */
+  get sentAcks(): ReadonlyMap<number, { data: Buffer; dest: Destination }> | undefined {
+    return this.acks.size ? this.acks : undefined;
   }
 
   /** @internal Dispatch an in-dialog request (CSeq already checked with acceptRemoteSeq). */

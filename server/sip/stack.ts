@@ -22,7 +22,7 @@ import { log as rootLog, type Logger } from '../../lib/log.ts';
 import { SipRequest, type RequestOptions, type SipMessage, type SipResponse, type Source, type Transport } from './message.ts';
 import { DEFAULT_LIMITS, type ParseLimits, type ParseResult } from './parser.ts';
 import { TransportLayer, type Destination } from './transport.ts';
-import { TransactionLayer, DEFAULT_TIMERS, type Timers } from './transaction.ts';
+import { TransactionLayer, DEFAULT_TIMERS, ownBytes, ownDestination, type Timers } from './transaction.ts';
 import type { Dialog, DialogHost } from './dialog.ts';
 import { RequestEmitter, SipServerResponse, type ResponseHost } from './server-response.ts';
 import { DigestServer } from './digest.ts';
@@ -123,6 +123,8 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
   /** The flood and guessing limits; `guard.configure()` changes them while running. */
   readonly guard: SipGuard | undefined;
   private readonly dialogs = new Map<string, Dialog>();
+  /** Ended dialogs' ACKs for 2xx by dialog id: their compact tombstones (retireDialog). */
+  private readonly endedAcks = new Map<string, ReadonlyMap<number, { data: Buffer; dest: Destination }>>();
   private readonly auth: Authenticator;
   private readonly uac: UserAgentClient;
   private readonly uas: UserAgentServer;
@@ -176,6 +178,7 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
       retireDialog: (d) => this.retireDialog(d),
     };
     const sendRaw = (msg: SipMessage, data: Buffer, dest: Destination): void => this.sendRaw(msg, data, dest);
+    const endedAck = (id: string, cseq: number): { data: Buffer; dest: Destination } | undefined => this.endedAcks.get(id)?.get(cseq);
     this.uac = new UserAgentClient({
       clock: this.clock,
       log: this.log,
@@ -187,6 +190,7 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
       dialogHost,
       contactFor: (t) => this.contactFor(t),
       sendRaw,
+      endedAck,
     });
     this.uas = new UserAgentServer({
       log: this.log,
@@ -195,6 +199,7 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
       responseHost: this,
       registrar: this.registrar,
       sendRaw,
+      endedAck,
       deliver: (method, req, res) => {
         // Any method is looked up by its name; one outside SipStackEvents has no listener unless
         // added with a cast, and then gets the default answer (405/501).
@@ -352,11 +357,22 @@ export class SipStack extends RequestEmitter<SipStackEvents> implements Response
     return this.uac.createUAC(target, opts);
   }
 
-  /** A dialog ended: keep it 32 s for late retransmissions, then forget it. */
+  /**
+   * A dialog ended: forget it now — a request for it is answered 481 with or without it (§12.2.2),
+   * and a retransmitted BYE is absorbed by its transaction. All an ended dialog still answers is a
+   * retransmitted 2xx to our INVITE (the same ACK again, §13.2.2.4, for up to 64*T1), so only its
+   * ACKs stay that long: a compact tombstone, not the dialog with its requests, SDP and listeners.
+   */
   private retireDialog(d: Dialog): void {
+    if (this.dialogs.get(d.id) === d) this.dialogs.delete(d.id);
+    const sent = d.sentAcks;
+    if (!sent || this.closed) return;
+    // Copies, so the tombstone keeps neither the dialog's messages nor a shared Buffer pool slab.
+    const acks = new Map([...sent].map(([seq, a]) => [seq, { data: ownBytes(a.data), dest: ownDestination(a.dest) }]));
+    this.endedAcks.set(d.id, acks);
     this.clock.setTimeout(() => {
-      if (this.dialogs.get(d.id) === d) this.dialogs.delete(d.id);
-    }, 32_000);
+      if (this.endedAcks.get(d.id) === acks) this.endedAcks.delete(d.id);
+    }, 64 * this.timers.T1);
   }
 
   // ---------------------------------------------------------------- registrar helpers

@@ -77,6 +77,8 @@ export interface UacHost {
   readonly dialogHost: DialogHost;
   contactFor(transport: Transport): string;
   sendRaw(msg: SipMessage, data: Buffer, dest: Destination): void;
+  /** The ACK an ended dialog sent for the 2xx with this CSeq, kept 64*T1 after it ended (§13.2.2.4). */
+  endedAck(dialogId: string, cseq: number): { data: Buffer; dest: Destination } | undefined;
 }
 
 /** Methods whose requests carry our Contact (§8.1.1.8, §12.1.2: they establish or refresh a target). */
@@ -309,9 +311,16 @@ export class UserAgentClient {
               return;
             }
             if (res.status < 300) {
-              const existing = this.host.dialogs.get(Dialog.idOfResponse(res));
+              const id = Dialog.idOfResponse(res);
+              const existing = this.host.dialogs.get(id);
               if (existing) {
                 this.ackDialog(existing, r.cseq.seq, dest);
+                return;
+              }
+              // A 2xx retransmitted after our dialog already ended: the same ACK again, no new dialog.
+              const ended = this.host.endedAck(id, r.cseq.seq);
+              if (ended) {
+                this.host.sendRaw(new SipRequest('ACK', r.uri), ended.data, ended.dest);
                 return;
               }
               const d = this.uacDialog(r, res, callId, fromTag, opts, lastSeq);

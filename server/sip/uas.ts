@@ -41,6 +41,8 @@ export interface UasHost {
   readonly responseHost: ResponseHost;
   readonly registrar: Registrar | undefined;
   sendRaw(msg: SipMessage, data: Buffer, dest: Destination): void;
+  /** The ACK an ended dialog sent for the 2xx with this CSeq, kept 64*T1 after it ended (§13.2.2.4). */
+  endedAck(dialogId: string, cseq: number): { data: Buffer; dest: Destination } | undefined;
   /**
    * Hand an out-of-dialog request to the application's listener for `event` (the method, lower
    * case). False when nobody listens, so the UAS answers by default. A listener's throw comes out.
@@ -197,9 +199,10 @@ export class UserAgentServer implements TransactionUser {
   onStrayResponse(res: SipResponse): void {
     // A retransmitted 2xx after our INVITE transaction ended: re-ACK from the dialog (§13.2.2.4).
     if (res.cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
-    const d = this.host.dialogs.get(Dialog.idOfResponse(res));
-    const ack = d?.ackFor(res.cseq.seq);
-    if (d && ack) this.host.sendRaw(new SipRequest('ACK', d.remoteTarget), ack.data, ack.dest);
+    const id = Dialog.idOfResponse(res);
+    const d = this.host.dialogs.get(id);
+    const ack = d ? d.ackFor(res.cseq.seq) : this.host.endedAck(id, res.cseq.seq);
+    if (ack) this.host.sendRaw(new SipRequest('ACK', d?.remoteTarget ?? res.get('contact') ?? ''), ack.data, ack.dest);
   }
 
   /** A request no transaction absorbed: to its dialog, the registrar, the application or a default answer. */

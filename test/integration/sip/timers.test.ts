@@ -6,7 +6,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { FakeClock } from '../../../lib/clock.ts';
-import { SipStack, SipError, SipRequest, SipResponse, parseMessage, type Dialog, type SipMessage } from '../../../server/sip/index.ts';
+import {
+  SipStack,
+  SipError,
+  SipRequest,
+  SipResponse,
+  makeResponse,
+  parseMessage,
+  type Dialog,
+  type SipMessage,
+} from '../../../server/sip/index.ts';
 
 const PORT = 25160;
 const PEER = 25161;
@@ -162,6 +171,76 @@ Content-Length: 0
     clock.advance(32_000);
     await p;
     expect(done).toBe(true);
+  });
+});
+
+describe('after the call: what an ended dialog still answers', () => {
+  const bye = (
+    callId: string,
+    toTag: string,
+    branch: string,
+    method = 'BYE',
+    seq = 2,
+  ): string => `${method} sip:cc@127.0.0.1:${PORT} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${PEER};branch=z9hG4bK${branch}
+From: <sip:caller@127.0.0.1>;tag=peer
+To: <sip:agent@127.0.0.1>;tag=${toTag}
+Call-ID: ${callId}
+CSeq: ${seq} ${method}
+Content-Length: 0
+
+`;
+  const status = (code: number, method: string) => (m: SipMessage) =>
+    m instanceof SipResponse && m.status === code && m.cseq.method === method;
+
+  it('a retransmitted BYE gets its 200 again until Timer J (64*T1), a new request 481; then 481', async () => {
+    send(invite('t5'));
+    await expectCount(is200, 1);
+    const toTag = got.find(is200)!.toTag!;
+    send(bye('t5', toTag, 'ack5', 'ACK', 1));
+    const d = await uas!;
+    const ended = new Promise<string>((r) => d.once('destroy', (_b, reason) => r(reason)));
+    send(bye('t5', toTag, 'bye5'));
+    expect(await ended).toBe('remote-bye');
+    await expectCount(status(200, 'BYE'), 1);
+    send(bye('t5', toTag, 'bye5')); // a retransmission (same branch): absorbed, the 200 resent
+    await expectCount(status(200, 'BYE'), 2);
+    send(bye('t5', toTag, 'info5', 'INFO', 3)); // a new request in the ended dialog
+    await expectCount(status(481, 'INFO'), 1);
+    clock.advance(31_999);
+    send(bye('t5', toTag, 'bye5'));
+    await expectCount(status(200, 'BYE'), 3);
+    clock.advance(1); // Timer J: the transaction is gone, and with it the 200
+    send(bye('t5', toTag, 'bye5'));
+    await expectCount(status(481, 'BYE'), 1);
+    expect(count(status(200, 'BYE'))).toBe(3);
+  });
+
+  it('our ended call: a retransmitted 2xx is ACKed again (no new dialog, no BYE) for 64*T1, then ignored', async () => {
+    const placed = sip.createUAC(`sip:peer@127.0.0.1:${PEER}`, { localSdp: 'v=0\r\n' });
+    const isInvite = (m: SipMessage) => m instanceof SipRequest && m.method === 'INVITE';
+    const isAck = (m: SipMessage) => m instanceof SipRequest && m.method === 'ACK';
+    await until(() => count(isInvite) > 0, 'our INVITE');
+    const inv = got.find(isInvite)!;
+    const ok = makeResponse(inv, 200, undefined, 'callee');
+    ok.set('contact', `<sip:peer@127.0.0.1:${PEER}>`);
+    ok.setBody('v=0\r\n', 'application/sdp');
+    const okData = ok.serialize();
+    peer.send(okData, PORT, '127.0.0.1');
+    const d = await placed;
+    await expectCount(isAck, 1);
+    const byeDone = d.destroy();
+    await expectCount(isBye, 1);
+    const byeReq = got.find(isBye)!;
+    peer.send(makeResponse(byeReq, 200).serialize(), PORT, '127.0.0.1');
+    await byeDone;
+    peer.send(okData, PORT, '127.0.0.1'); // the 2xx again, after our dialog ended
+    await expectCount(isAck, 2);
+    clock.advance(32_000); // Timer M and the dialog's tombstone are gone
+    peer.send(okData, PORT, '127.0.0.1');
+    await tick(100);
+    expect(count(isAck)).toBe(2);
+    expect(count(isBye)).toBe(1);
   });
 });
 

@@ -8,6 +8,7 @@ import type { Destination } from '../../../server/sip/transport.ts';
 interface Sent {
   at: number;
   msg: SipMessage;
+  data: Buffer;
   dest: Destination;
 }
 
@@ -15,8 +16,8 @@ function setup(opts: { failSend?: boolean } = {}) {
   const clock = new FakeClock(0);
   const sent: Sent[] = [];
   const sender: Sender = {
-    send: (msg, _data, dest) => {
-      sent.push({ at: clock.now(), msg, dest });
+    send: (msg, data, dest) => {
+      sent.push({ at: clock.now(), msg, data, dest });
       return opts.failSend ? Promise.reject(new Error('boom')) : Promise.resolve();
     },
   };
@@ -250,5 +251,98 @@ describe('server non-INVITE transaction', () => {
     t.layer.receive(b2);
     t.servers[0]!.respond(makeResponse(b2, 200));
     expect(t.layer.serverCount).toBe(0);
+  });
+});
+
+describe('after the TU is done: what a server transaction keeps (a Linger)', () => {
+  it('Accepted: retransmitted INVITEs absorbed (nothing resent) until exactly Timer L; a CANCEL gets 200 and never reaches the TU', () => {
+    const { clock, sent, layer, servers, tuEvents } = setup();
+    const inv = incoming('INVITE');
+    const branch = inv.topVia!.params.get('branch')!;
+    layer.receive(inv);
+    servers[0]!.respond(makeResponse(inv, 200, undefined, 't'));
+    clock.advance(31_999);
+    layer.receive(inv);
+    layer.receive(incoming('CANCEL', 'udp', branch));
+    expect(tuEvents).toEqual(['req:INVITE']);
+    expect(sent.map((s) => `${(s.msg as SipResponse).status} ${s.msg.cseq.method}`)).toEqual(['200 INVITE', '200 CANCEL']);
+    expect(layer.serverCount).toBe(2); // the INVITE's and the CANCEL's
+    clock.advance(1); // Timer L: the INVITE is forgotten; the CANCEL's own Timer J runs on
+    expect(layer.serverCount).toBe(1);
+    layer.receive(incoming('CANCEL', 'udp', branch)); // a retransmitted CANCEL: its 200 again
+    expect(times(sent, isRes(200))).toEqual([0, 31_999, 32_000]);
+    clock.advanceTo(31_999 + 32_000);
+    expect(layer.serverCount).toBe(0);
+    expect(tuEvents).toEqual(['req:INVITE']);
+  });
+
+  it('CANCEL after a non-2xx final: 200 to the CANCEL, the TU is not told, the 486 still retransmits until the ACK', () => {
+    const { clock, sent, layer, servers, tuEvents } = setup();
+    const inv = incoming('INVITE');
+    const branch = inv.topVia!.params.get('branch')!;
+    layer.receive(inv);
+    servers[0]!.respond(makeResponse(inv, 486, undefined, 't'));
+    layer.receive(incoming('CANCEL', 'udp', branch));
+    expect(tuEvents).toEqual(['req:INVITE']);
+    clock.advance(600);
+    layer.receive(incoming('ACK', 'udp', branch));
+    clock.advance(10_000);
+    expect(times(sent, isRes(486))).toEqual([0, 500]);
+    expect(times(sent, isRes(200))).toEqual([0]);
+  });
+
+  it('Completed non-INVITE: each retransmission gets the same bytes at the same place until exactly Timer J, then it is a new request', () => {
+    const { clock, sent, layer, servers, tuEvents } = setup();
+    const bye = incoming('BYE');
+    layer.receive(bye);
+    servers[0]!.respond(makeResponse(bye, 200));
+    clock.advance(31_999);
+    layer.receive(bye);
+    const [first, again] = sent;
+    expect(again!.at).toBe(31_999);
+    expect(again!.data.equals(first!.data)).toBe(true);
+    expect(again!.dest).toEqual(first!.dest);
+    expect(tuEvents).toEqual(['req:BYE']);
+    clock.advance(1);
+    expect(layer.serverCount).toBe(0);
+    layer.receive(bye);
+    expect(tuEvents).toEqual(['req:BYE', 'req:BYE']);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('Confirmed: ACK retransmissions absorbed silently until exactly Timer I (T4)', () => {
+    const { clock, sent, layer, servers, tuEvents } = setup();
+    const inv = incoming('INVITE');
+    const ack = incoming('ACK', 'udp', inv.topVia!.params.get('branch')!);
+    layer.receive(inv);
+    servers[0]!.respond(makeResponse(inv, 404, undefined, 't'));
+    layer.receive(ack);
+    clock.advance(4_999);
+    layer.receive(ack);
+    expect(layer.serverCount).toBe(1);
+    clock.advance(1);
+    expect(layer.serverCount).toBe(0);
+    expect(tuEvents).toEqual(['req:INVITE']);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('is bounded by time with one timer per duration: 3,000 BYEs over 30 s each leave 64*T1 after their answer', () => {
+    const { clock, layer, servers } = setup();
+    for (let i = 0; i < 3000; i++) {
+      const bye = incoming('BYE');
+      layer.receive(bye);
+      servers[i]!.respond(makeResponse(bye, 200));
+      clock.advance(10);
+    }
+    // t = 30,000: every one is lingering, on one timer (not 3,000).
+    expect(layer.serverCount).toBe(3000);
+    expect(clock.pendingCount).toBe(1);
+    clock.advanceTo(32_000 + 14_999); // BYE i was answered at 10*i: 0..1499 have reached Timer J
+    expect(layer.serverCount).toBe(1500);
+    clock.advanceTo(32_000 + 29_989);
+    expect(layer.serverCount).toBe(1);
+    clock.advance(1);
+    expect(layer.serverCount).toBe(0);
+    expect(clock.pendingCount).toBe(0);
   });
 });

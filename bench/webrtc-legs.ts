@@ -99,7 +99,10 @@ class Generator {
   private sockets = 0;
 
   constructor(bin: string) {
-    this.child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // Its own session, hence its own scheduler autogroup (Linux sched_autogroup): on a shared
+    // machine the generator then competes for CPU beside the system under test, as a load
+    // generator on another machine would, not inside its share. It exits when stdin closes.
+    this.child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     let buf = '';
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on('data', (d: string) => {
@@ -227,6 +230,8 @@ const portOf = (sdp: string) => Number(/m=audio (\d+)/.exec(sdp)![1]);
 interface Backend {
   addCall(gen: Generator): Promise<{ plain: number; client: number; handshakeMs: number }>;
   pids(): number[];
+  /** The subset of pids() that are mediasoup workers (reported apart from the Node process). */
+  workerPids?(): number[];
   close(): Promise<void>;
 }
 
@@ -260,6 +265,7 @@ async function mediaPlaneBackend(): Promise<Backend> {
       return { plain: party.index, client: client.index, handshakeMs };
     },
     pids: () => plane.pool.load().map((l) => l.pid),
+    workerPids: () => plane.pool.load().map((l) => l.pid),
     async close() {
       for (const c of calls) c.close();
       await plane.stop();
@@ -410,8 +416,13 @@ interface Step {
   cpu_per_call_pct: number;
   /** This Node process (RTP threads; the bench's own driving is idle during the window); 0 for rtpengine. */
   node_cpu_pct: number;
+  /** The mediasoup workers alone (ours only). */
+  worker_cpu_pct?: number;
   gen_cpu_pct: number;
   sent_pps: number;
+  /** sent_pps as a % of what the calls should send (100 packets/s each): below 97 % the generator
+   * fell behind (starved of CPU on the shared machine) and the step does not count. */
+  offered_pct: number;
   srtp_auth_fail: number;
   dead_streams?: number;
   retry?: boolean;
@@ -462,6 +473,11 @@ interface RunResult {
   handshake_ms_max: number | null;
   /** Packets received per stream in the last window: min over all clients and parties. */
   min_stream_pps: number | null;
+  /** CPU of one more call: the slope between the first and the last step held (without the fixed
+   * cost of an idle plane or daemon). */
+  marginal_cpu_per_call_pct: number | null;
+  /** Why the load stopped rising: loss, generator behind, out of CPU, max calls, time. */
+  stop_reason: string;
   tone: ToneCheck | null;
   error?: string;
 }
@@ -480,6 +496,8 @@ async function runLoad(
   let minPps: number | null = null;
   let tone: ToneCheck | null = null;
   let error: string | undefined;
+  let stopReason: string | undefined;
+  const heldSteps: Step[] = [];
   try {
     while (wired.length < o.maxCalls && Date.now() < o.deadline) {
       const add = Math.min(o.step, o.maxCalls - wired.length);
@@ -495,11 +513,13 @@ async function runLoad(
         const r0 = await gen.recv();
         const s0 = await gen.stats();
         const n0 = o.selfIsSut ? cpuTicks('self') : 0;
+        const w0 = (backend.workerPids?.() ?? []).reduce((a, p) => a + cpuTicks(p), 0);
         const c0 = n0 + pids.reduce((a, p) => a + cpuTicks(p), 0);
         const t0 = Date.now();
         await new Promise((r) => setTimeout(r, o.seconds * 1000));
         const s1 = await gen.stats();
         const n1 = o.selfIsSut ? cpuTicks('self') : 0;
+        const w1 = (backend.workerPids?.() ?? []).reduce((a, p) => a + cpuTicks(p), 0);
         const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
         const r1 = await gen.recv();
         const wall = (Date.now() - t0) / 1000;
@@ -513,8 +533,10 @@ async function runLoad(
           cpu_pct: +cpuPct.toFixed(1),
           cpu_per_call_pct: +(cpuPct / calls).toFixed(3),
           node_cpu_pct: +(((n1 - n0) / TICK_HZ / wall) * 100).toFixed(1),
+          ...(backend.workerPids ? { worker_cpu_pct: +(((w1 - w0) / TICK_HZ / wall) * 100).toFixed(1) } : {}),
           gen_cpu_pct: +(((s1.cpuSec - s0.cpuSec) / wall) * 100).toFixed(1),
           sent_pps: Math.round(sentD / wall),
+          offered_pct: +((sentD / wall / (calls * 100)) * 100).toFixed(1),
           srtp_auth_fail: s1.authFail - s0.authFail,
           ...(s1.dead ? { dead_streams: s1.dead } : {}),
           ...(retry ? { retry: true } : {}),
@@ -523,15 +545,26 @@ async function runLoad(
         console.error(`[bench webrtc-legs] ${name} ${JSON.stringify({ ...st, min_stream_pps: +pps.toFixed(1) })}`);
         return { st, pps };
       };
-      const failed = (x: Step) => x.loss_pct >= 0.1 || (x.dead_streams ?? 0) > 0;
+      const failed = (x: Step) => x.loss_pct >= 0.1 || (x.dead_streams ?? 0) > 0 || x.offered_pct < 97;
       let m = await measure(false);
       if (failed(m.st)) m = await measure(true);
-      if (failed(m.st)) break;
+      if (failed(m.st)) {
+        stopReason =
+          m.st.offered_pct < 97
+            ? `generator behind: sent ${m.st.offered_pct} % of the load (CPU-starved)`
+            : `loss ${m.st.loss_pct} %${m.st.dead_streams ? `, ${m.st.dead_streams} silent streams` : ''}`;
+        break;
+      }
       held = calls;
+      heldSteps.push(m.st);
       cpuPerCall = m.st.cpu_per_call_pct;
       minPps = +m.pps.toFixed(1);
-      if (m.st.cpu_pct + m.st.gen_cpu_pct > availableParallelism() * 100 * 0.9) break; // out of CPU
+      if (m.st.cpu_pct + m.st.gen_cpu_pct > availableParallelism() * 100 * 0.9) {
+        stopReason = 'out of CPU';
+        break;
+      }
     }
+    stopReason ??= wired.length >= o.maxCalls ? 'max calls' : 'time';
     if (wired.length) tone = await toneCheck(gen, wired[0]!);
   } catch (e) {
     error = String(e);
@@ -548,6 +581,11 @@ async function runLoad(
     handshake_ms_p50: hs.length ? hs[Math.floor(hs.length / 2)]! : null,
     handshake_ms_max: hs.length ? hs.at(-1)! : null,
     min_stream_pps: minPps,
+    marginal_cpu_per_call_pct:
+      heldSteps.length >= 2
+        ? +((heldSteps.at(-1)!.cpu_pct - heldSteps[0]!.cpu_pct) / (heldSteps.at(-1)!.calls - heldSteps[0]!.calls)).toFixed(3)
+        : null,
+    stop_reason: stopReason ?? 'error',
     tone,
     ...(error ? { error } : {}),
   };
@@ -587,7 +625,7 @@ async function main(): Promise<void> {
     peer = await runLoad('rtpengine', await rtpengineBackend(rtpengine), {
       bin,
       maxCalls: ours.held,
-      step: ours.held,
+      step: Math.max(5, Math.ceil(ours.held / 2)), // two steps: a marginal figure as for ours
       seconds,
       deadline: Date.now() + 60_000,
       selfIsSut: false,
@@ -606,6 +644,18 @@ async function main(): Promise<void> {
       cpu_per_call_pct: ours.cpuPerCall,
       /** CPU per call, ours ÷ rtpengine's, at calls_held, same run (target ≤ 1). */
       cpu_ratio_vs_rtpengine: ratio,
+      /** The same with marginal CPU per call (slopes), when both have two steps held. */
+      marginal_ratio_vs_rtpengine:
+        ours.marginal_cpu_per_call_pct && peer?.marginal_cpu_per_call_pct
+          ? +(ours.marginal_cpu_per_call_pct / peer.marginal_cpu_per_call_pct).toFixed(2)
+          : null,
+      /** Where our CPU per call goes at calls_held: mediasoup workers vs this Node process (RTP threads). */
+      split_at_held: ours.steps.filter((s) => s.calls === ours.held).at(-1)
+        ? (({ worker_cpu_pct, node_cpu_pct, calls }) => ({
+            worker_per_call_pct: +((worker_cpu_pct ?? 0) / calls).toFixed(3),
+            node_per_call_pct: +(node_cpu_pct / calls).toFixed(3),
+          }))(ours.steps.filter((s) => s.calls === ours.held).at(-1)!)
+        : null,
       mediasoup: ours,
       rtpengine: rtpengine ? peer : { status: 'not installed' },
       load_avg_at_end: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),

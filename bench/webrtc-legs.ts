@@ -50,6 +50,43 @@ function cpuTicks(pid: number | 'self'): number {
   }
 }
 
+/** CPU ticks of each of this process's threads by thread id (Node names them all "node"). */
+function threadTicks(): Map<number, number> {
+  const by = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return by;
+  }
+  for (const tid of tids) {
+    try {
+      const st = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      by.set(Number(tid), Number(f[11]) + Number(f[12]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return by;
+}
+
+/**
+ * A window's thread CPU split: the main JS thread (tid = pid), the `rtpThreads` busiest other threads
+ * (told apart by load, as every thread is named "node"), and the rest (libuv pool, V8 helpers).
+ */
+function threadSplit(t0: Map<number, number>, t1: Map<number, number>, rtpThreads: number, wallS: number) {
+  const pct = (ticks: number) => +((ticks / TICK_HZ / wallS) * 100).toFixed(1);
+  const d = [...t1].map(([tid, v]) => ({ tid, d: v - (t0.get(tid) ?? 0) }));
+  const others = d.filter((x) => x.tid !== process.pid).sort((a, b) => b.d - a.d);
+  const sum = (xs: { d: number }[]) => xs.reduce((a, x) => a + x.d, 0);
+  return {
+    main: pct(d.find((x) => x.tid === process.pid)?.d ?? 0),
+    rtp_threads: pct(sum(others.slice(0, rtpThreads))),
+    other: pct(sum(others.slice(rtpThreads))),
+  };
+}
+
 // ------------------------------------------------------------------------------------------
 // The generator (bench/webrtcload.c) over its line protocol.
 
@@ -232,6 +269,8 @@ interface Backend {
   pids(): number[];
   /** The subset of pids() that are mediasoup workers (reported apart from the Node process). */
   workerPids?(): number[];
+  /** How many RTP threads this process runs (ours only). */
+  rtpThreads?(): number;
   close(): Promise<void>;
 }
 
@@ -266,6 +305,7 @@ async function mediaPlaneBackend(): Promise<Backend> {
     },
     pids: () => plane.pool.load().map((l) => l.pid),
     workerPids: () => plane.pool.load().map((l) => l.pid),
+    rtpThreads: () => plane.rtpThreads.size,
     async close() {
       for (const c of calls) c.close();
       await plane.stop();
@@ -416,6 +456,8 @@ interface Step {
   cpu_per_call_pct: number;
   /** This Node process (RTP threads; the bench's own driving is idle during the window); 0 for rtpengine. */
   node_cpu_pct: number;
+  /** The Node process's CPU by thread (ours only): main JS thread, RTP threads, the rest. */
+  node_threads_cpu_pct?: { main: number; rtp_threads: number; other: number };
   /** The mediasoup workers alone (ours only). */
   worker_cpu_pct?: number;
   gen_cpu_pct: number;
@@ -513,12 +555,14 @@ async function runLoad(
         const r0 = await gen.recv();
         const s0 = await gen.stats();
         const n0 = o.selfIsSut ? cpuTicks('self') : 0;
+        const th0 = o.selfIsSut ? threadTicks() : new Map<number, number>();
         const w0 = (backend.workerPids?.() ?? []).reduce((a, p) => a + cpuTicks(p), 0);
         const c0 = n0 + pids.reduce((a, p) => a + cpuTicks(p), 0);
         const t0 = Date.now();
         await new Promise((r) => setTimeout(r, o.seconds * 1000));
         const s1 = await gen.stats();
         const n1 = o.selfIsSut ? cpuTicks('self') : 0;
+        const th1 = o.selfIsSut ? threadTicks() : new Map<number, number>();
         const w1 = (backend.workerPids?.() ?? []).reduce((a, p) => a + cpuTicks(p), 0);
         const c1 = n1 + pids.reduce((a, p) => a + cpuTicks(p), 0);
         const r1 = await gen.recv();
@@ -534,6 +578,7 @@ async function runLoad(
           cpu_per_call_pct: +(cpuPct / calls).toFixed(3),
           node_cpu_pct: +(((n1 - n0) / TICK_HZ / wall) * 100).toFixed(1),
           ...(backend.workerPids ? { worker_cpu_pct: +(((w1 - w0) / TICK_HZ / wall) * 100).toFixed(1) } : {}),
+          ...(o.selfIsSut ? { node_threads_cpu_pct: threadSplit(th0, th1, backend.rtpThreads?.() ?? 0, wall) } : {}),
           gen_cpu_pct: +(((s1.cpuSec - s0.cpuSec) / wall) * 100).toFixed(1),
           sent_pps: Math.round(sentD / wall),
           offered_pct: +((sentD / wall / (calls * 100)) * 100).toFixed(1),

@@ -11,10 +11,12 @@
  *
  * A ladder of call rates, each step `--seconds` of arrivals (rate × seconds calls, bounded), one sipp
  * caller process per step; a step holds when every call succeeded at sipp (INVITE answered, key
- * pressed, BYE from the centre after the agent's, within 30 s). The ladder stops at the first step
- * that fails or at the time limit (≤ 4 minutes in all). After the ladder: every contact closed in the
- * store (contacts without ended_at), every recording row's file a valid WAV of a plausible length,
- * and two recordings checked for both tones (Goertzel). CPU per step: the centre's main thread, its
+ * pressed, BYE from the centre after the agent's, within 30 s), was seen talking to an agent (sipp
+ * also succeeds when the IVR hangs up on a lost key) and left a valid recording (a WAV spanning at
+ * least 80 % of the talk; judged per step after the ladder). The ladder stops at the first step
+ * whose calls failed or at the time limit (≤ 4 minutes in all). Also checked: every contact closed
+ * in the store (contacts without ended_at), and the first and last valid recordings hold both tones
+ * (Goertzel). CPU per step: the centre's main thread, its
  * other threads (the top `rtpThreads` of them by CPU are reported as RTP threads: Node names every
  * thread "node", so they are told apart by load), the mediasoup workers, Postgres (postmaster and
  * backends), the sipp callers and the sipp agents, each in % of one core over the step.
@@ -375,7 +377,7 @@ nodes:
       "1": queue
     timeout: 5
     retries: 1
-    onFail: bye
+    onFail: nokey
   queue:
     type: queue
     queue: ${process.env.FP_QUEUE ?? 'bench'}
@@ -386,6 +388,10 @@ nodes:
     type: hangup
     prompt: goodbye
     reason: queue-exit
+  nokey:
+    type: hangup
+    prompt: goodbye
+    reason: no-key
 `;
   // The demo config with: the bench flow on the always-open number 200, its queue (no wrap-up, room
   // for every caller), a short prompt, and the load agents.
@@ -616,10 +622,21 @@ nodes:
       ];
     });
     for (const st of steps) if (st.recording_s) st.recording_s = [+st.recording_s[0].toFixed(2), +st.recording_s[1].toFixed(2)];
+    // How the calls never seen with an agent ended (ended_by/end_cause), e.g. an IVR timeout on a lost key.
+    const ends = await pool.query<{ contact_id: string; ended_by: string | null; end_cause: string | null }>(
+      'SELECT contact_id, ended_by, end_cause FROM contacts',
+    );
+    const unreached: Record<string, number> = {};
+    for (const r of ends.rows) {
+      if (stepOf.has(r.contact_id)) continue;
+      const k = `${r.ended_by ?? '-'}/${r.end_cause ?? '-'}`;
+      unreached[k] = (unreached[k] ?? 0) + 1;
+    }
     const connectedCalls = steps.reduce((a, s) => a + s.reached_agent, 0);
     Object.assign(out, {
       contacts,
       contacts_open: open,
+      unreached_ends: unreached,
       recordings: recs.rows.length,
       recordings_valid: valid,
       recordings_expected: connectedCalls,

@@ -317,6 +317,8 @@ interface Step extends StepResult {
   /** Recording rows of the calls that reached an agent, the valid ones, and their length range in seconds. */
   recordings?: number;
   recording_s?: [number, number];
+  /** Answer (queue.connect) → recording started, median and max in ms: audio before it is not recorded. */
+  recording_delay_ms?: [number, number];
   wall_s: number;
   peak_calls: number;
   peak_connected: number;
@@ -622,6 +624,19 @@ nodes:
       ];
     });
     for (const st of steps) if (st.recording_s) st.recording_s = [+st.recording_s[0].toFixed(2), +st.recording_s[1].toFixed(2)];
+    const delays = await pool.query<{ contact_id: string; ms: string }>(
+      `SELECT r.contact_id, 1000 * extract(epoch FROM r.started_at - l.started_at) AS ms
+       FROM recordings r JOIN legs l ON l.contact_id = r.contact_id AND l.party_kind = 'agent'`,
+    );
+    const byStep = new Map<Step, number[]>();
+    for (const r of delays.rows) {
+      const st = stepOf.get(r.contact_id);
+      if (st) byStep.set(st, [...(byStep.get(st) ?? []), Number(r.ms)]);
+    }
+    for (const [st, ms] of byStep) {
+      ms.sort((x, y) => x - y);
+      st.recording_delay_ms = [Math.round(ms[Math.floor(ms.length / 2)]!), Math.round(ms.at(-1)!)];
+    }
     // How the calls never seen with an agent ended (ended_by/end_cause), e.g. an IVR timeout on a lost key.
     const ends = await pool.query<{ contact_id: string; ended_by: string | null; end_cause: string | null }>(
       'SELECT contact_id, ended_by, end_cause FROM contacts',

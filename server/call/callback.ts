@@ -25,6 +25,8 @@ export interface CallbackDial {
   contactId: string;
   callbackId?: string;
   attempt?: number;
+  /** How long the customer has held their place: from their original queue entry to this attempt. */
+  waitedMs?: number;
   /** Ring the agent this long; default 30 s. */
   agentRingMs?: number;
   /** The new contact exists (its id, for callback.dialled on the ACD's side). */
@@ -46,6 +48,8 @@ export async function dialCallback(ctx: OutboundCallContext, cb: CallbackDial): 
         'X-CC-Previous-Call-Id': cb.contactId,
         ...(cb.callbackId ? { 'X-CC-Callback-Id': cb.callbackId } : {}),
         ...(cb.attempt !== undefined ? { 'X-CC-Attempt': String(cb.attempt) } : {}),
+        // The desk shows it as the callback's wait (as a queue call's offer does, offer.ts).
+        ...(cb.waitedMs !== undefined ? { 'X-CC-Waited': String(Math.round(cb.waitedMs / 1000)) } : {}),
       },
     });
     cb.onPlaced?.(call.contactId);

@@ -245,6 +245,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
         contactId: e.contactId,
         callbackId: e.callbackId,
         attempt: e.attempt,
+        waitedMs: e.waitedMs,
         onPlaced: (id) => (newContactId = id),
         onEnded: () => void acd.callEnded(e.callbackId),
       });

@@ -77,7 +77,8 @@ function render(): void {
   } else t.textContent = clock(Date.now() - c.connectedAt);
   $('caller').textContent = c.caller;
   $('queue').textContent = c.queue || '—';
-  $('waited').textContent = c.kind === 'inbound' ? `${c.waitedSeconds} s` : '—';
+  // A callback's wait runs from the customer's original queue entry: the place they kept.
+  $('waited').textContent = c.kind === 'inbound' || c.kind === 'callback' ? `${c.waitedSeconds} s` : '—';
   $('ivrpath').textContent = c.ivrPath.join(' → ') || '—';
   const note = $('call-note');
   note.textContent =

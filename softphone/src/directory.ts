@@ -106,5 +106,16 @@ export function mountDirectory(): void {
       choose(undefined);
     }
   });
-  onChange(render);
+  // A call that ends takes its transfer target with it: the next call starts with nothing chosen,
+  // so a target left from the last call is not transferred to by mistake (the dial box is emptied
+  // the same way, dialer.ts).
+  let lastCallState = cc.callState;
+  onChange(() => {
+    const ended = cc.callState === 'idle' && lastCallState !== 'idle';
+    lastCallState = cc.callState;
+    if (!ended || (!chosen && !input.value)) return render();
+    input.value = '';
+    active = 0;
+    choose(undefined);
+  });
 }

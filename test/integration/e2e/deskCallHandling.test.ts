@@ -15,7 +15,9 @@
  *     in the directory by keyboard, whose state the page shows live;
  *  3. consult then back to the caller; consult then complete (the caller hears B); a conference
  *     from the page (A hears the caller and B at once), which A then leaves;
- *  4. an outbound call from the dial box through the sipp carrier, tones both ways;
+ *  4. an outbound call from the dial box through the sipp carrier, tones both ways; a blind transfer
+ *     to a number typed in the directory (the caller then talks to the carrier); a callback the
+ *     caller asked for while queued rings the desk as a callback, then the customer;
  *  5. auto-answer, kept per browser;
  *  6. microphone and speaker switching mid-call with Chromium's fake devices (what it proves: there).
  *
@@ -81,7 +83,16 @@ beforeAll(async () => {
       },
       edits: {
         // A wrap-up long enough to fill the form in; the carrier for outbound calls and external numbers.
-        'queues.yaml': [['wrapUp: 10', 'wrapUp: 45']],
+        'queues.yaml': [
+          ['wrapUp: 10', 'wrapUp: 45'],
+          // Callbacks for sales: one attempt at a time, a reservation long enough for the page's answer.
+          [
+            '      - { after: 60, addSkills: [{ skill: operator }] }',
+            '      - { after: 60, addSkills: [{ skill: operator }] }\n    callback: { maxAttempts: 2, retryDelay: 5, reservationTimeout: 40 }',
+          ],
+        ],
+        // sipp repeats a key's pcap with one RTP timestamp (one RFC 4733 event): the callback key must differ from the menu's "1".
+        'ivr/main.yaml': [['callbackKey: "1"', 'callbackKey: "9"']],
         'centre.yaml': [
           ['port: 5080', `port: ${CARRIER}`],
           ["# username: centre       # digest credentials for the carrier's 401/407", 'username: centre'],
@@ -253,14 +264,14 @@ async function aHears(f: number, what: string): Promise<number> {
 }
 
 let callerSeq = 0;
-/** A sipp caller into sales (key 1) with a 697 Hz voice, on its own ports. */
-function call(holdMs = 60_000): { caller: DemoCall; port: number; number: string } {
+/** A sipp caller into sales (key 1; then 9 asks for a callback) with a 697 Hz voice, on its own ports. */
+function call(holdMs = 60_000, digits = '1', from?: string): { caller: DemoCall; port: number; number: string } {
   const i = callerSeq++;
   const port = 20200 + i * 4; // sipp also binds mediaPort + 2 (its video port)
-  const number = `1555020${String(i).padStart(2, '0')}`;
+  const number = from ?? `1555020${String(i).padStart(2, '0')}`;
   const caller = placeDemoCall({
     target: `127.0.0.1:${tc.sipPort}`,
-    digits: '1',
+    digits,
     toneHz: CALLER,
     holdMs,
     sipPort: 20100 + i,
@@ -707,6 +718,133 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
       await cap.stop().catch(() => undefined);
       await carrier.stop();
     }
+  }, 90_000);
+
+  it('a blind transfer to a number typed in the directory: the caller talks to the carrier through the trunk', async () => {
+    await reset();
+    const started = Date.now();
+    const carrier = startSipp({
+      scenario: join(scenarios, 'carrier-answer.xml'),
+      localPort: CARRIER,
+      calls: 1,
+      cwd: sippDir,
+      timeoutSec: 60,
+      args: ['-mp', String(CARRIER_MEDIA)],
+    });
+    const cap = await capture([
+      [20200, 20299],
+      [CARRIER_MEDIA, CARRIER_MEDIA],
+    ]);
+    try {
+      const c = call(16_000); // the caller hangs up 16 s after the centre answered: the carrier gets our BYE
+      await callState('ringing');
+      await page.keyboard.press('Alt+A');
+      await callState('connected');
+      await aHears(CALLER, 'the caller at A');
+      // A number typed in the directory's search is offered as "Dial …" (kind external).
+      await choose('02079460777', 'external', '02079460777');
+      expect(await page.textContent('#dir-selected')).toMatch(/02079460777/);
+      const first = [...tc.centre.calls.values()].find((x) => x.caller === c.number)!.contactId;
+      const t = Date.now();
+      await page.click('#xfer-blind');
+      await callState('idle');
+      // The call goes on as a new contact linked to the first (initiation transfer), connected to the carrier.
+      const next = await waitFor(
+        () => [...tc.centre.calls.values()].find((x) => x.caller === c.number && x.contactId !== first && x.phase === 'connected'),
+        { timeoutMs: 15_000, what: 'the carrier to answer the transferred caller' },
+      );
+      const answered = Date.now();
+      await wrapUp('no-sale', 'to a number');
+      const r = await c.caller.done;
+      expect(r.code, r.stderr.slice(-1500)).toBe(0);
+      const sr = await carrier.done;
+      expect(sr.exitCode, sr.errors + sr.stdout.slice(-1500)).toBe(0);
+      const pcap = await cap.stop();
+      const w = {
+        callerBefore: heard(frames(pcap, c.port), t - 1200, t - 100),
+        callerAfter: heard(frames(pcap, c.port), answered + 1000, answered + 3500),
+        carrierHeard: heard(frames(pcap, CARRIER_MEDIA), answered + 1000, answered + 3500),
+      };
+      console.log('desk blind transfer to a number:', JSON.stringify(w));
+      expect(on(w.callerBefore.amp[A]), JSON.stringify(w)).toBe(true);
+      expect(on(w.callerAfter.amp[CARRIER_HZ]) && off(w.callerAfter.amp[A]), JSON.stringify(w)).toBe(true);
+      expect(on(w.carrierHeard.amp[CALLER]) && off(w.carrierHeard.amp[A]), JSON.stringify(w)).toBe(true);
+      const evs = await events(started);
+      expect(evs.find((e) => e.type === 'queue.transfer' && e.agentId === '1001' && e.ts >= t - 1000)).toMatchObject({
+        targetKind: 'external',
+        target: '02079460777',
+        toContactId: next.contactId,
+      });
+    } finally {
+      await cap.stop().catch(() => undefined);
+      await carrier.stop();
+    }
+  }, 90_000);
+
+  it('a callback rings the desk as a callback (number, queue, the wait it kept, attempt), then the customer through the carrier', async () => {
+    await reset();
+    const started = Date.now();
+    // Not ready, so the caller waits in sales and asks for a callback (key 9), then hangs up.
+    tc.centre.acd.agentNotReady('1001', 'break');
+    await waitForAgentState(page, 'not-ready');
+    // A national number the outbound trunk can dial back (the other callers' 1555… numbers are not).
+    const c = call(4500, '19', '02079460555');
+    const id = await waitFor(() => [...tc.centre.calls.values()].find((x) => x.caller === c.number)?.contactId, {
+      timeoutMs: 10_000,
+      what: 'the caller in the centre',
+    });
+    const r = await c.caller.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    await waitFor(() => tc.centre.acd.callView(id)?.callback, { timeoutMs: 10_000, what: 'the callback waiting in sales' });
+    expect(tc.centre.acd.callView(id)).toMatchObject({ state: 'waiting' });
+    await sleep(1500); // the wait the callback keeps grows while nobody is Ready
+    const carrier = startSipp({
+      scenario: join(scenarios, 'carrier-answer.xml'),
+      localPort: CARRIER,
+      calls: 1,
+      cwd: sippDir,
+      timeoutSec: 60,
+      args: ['-mp', String(CARRIER_MEDIA)],
+    });
+    const cap = await capture([[CARRIER_MEDIA, CARRIER_MEDIA]]);
+    try {
+      // Ready: the ACD reserves A for the callback at the head of sales; the centre rings A first.
+      await page.keyboard.press('Alt+R');
+      await callState('ringing', 20_000);
+      expect(await page.evaluate(() => (window as unknown as Win).cc.call?.kind)).toBe('callback');
+      expect(await page.textContent('#call-title')).toMatch(/Callback/);
+      expect(await page.textContent('#caller')).toBe('+442079460555');
+      expect(await page.textContent('#queue')).toBe('sales');
+      const waited = Number((await page.textContent('#waited'))?.replace(/\D/g, ''));
+      expect(waited, 'the wait kept since the first queue entry').toBeGreaterThanOrEqual(4);
+      expect(await page.textContent('#call-note')).toMatch(/Callback the customer asked for \(attempt 1\)/);
+      // The last call's transfer target (the number typed in the test before) went with that call.
+      expect(await page.inputValue('#dir-search')).toBe('');
+      expect(await page.textContent('#dir-selected')).toBe('nothing chosen');
+      await shot('callback');
+      await page.keyboard.press('Alt+A');
+      await callState('connected', 20_000);
+      await aHears(CARRIER_HZ, "the customer (the carrier's 800 Hz) at A");
+      const t0 = Date.now();
+      await sleep(2500);
+      await page.click('#hangup');
+      await callState('idle');
+      const sr = await carrier.done;
+      expect(sr.exitCode, sr.errors + sr.stdout.slice(-1500)).toBe(0);
+      const w = heard(frames(await cap.stop(), CARRIER_MEDIA), t0, t0 + 2000);
+      console.log('desk callback, what the customer heard:', JSON.stringify({ ...w, waitedShown: waited }));
+      expect(on(w.amp[A]) && off(w.amp[CARRIER_HZ]), JSON.stringify(w)).toBe(true);
+      const evs = await events(started);
+      const first = evs.find((e) => e.type === 'callback.dialled' && e.ts >= started);
+      expect(first).toMatchObject({ attempt: 1, outcome: 'answered' });
+      const arrived = evs.find((e) => e.type === 'contact.arrived' && e.initiation === 'callback' && e.ts >= started);
+      expect(arrived).toMatchObject({ previousContactId: id });
+    } finally {
+      await cap.stop().catch(() => undefined);
+      await carrier.stop();
+    }
+    const s = tc.centre.acd.agentView('1001')?.state;
+    if (s === 'wrap-up') tc.centre.acd.endWrapUp('1001');
   }, 90_000);
 
   it('auto-answer (kept per browser) answers an offer without a click', async () => {

@@ -1,7 +1,8 @@
 /**
  * The IVR stage of a call: an IvrSession (server/ivr, pure) decides; this file carries out its
- * actions on the customer's leg (prompts, queueing, survey answers, callback requests, hang-up)
- * and writes the caller's path through the flow to the call detail log.
+ * actions on the customer's leg (prompts, queueing, survey answers, callback requests, transfers
+ * to an external number, hang-up) and writes the caller's path through the flow to the call
+ * detail log.
  */
 import type { ResolvedPrompt } from '../ivr/flow.ts';
 import { IvrSession } from '../ivr/session.ts';
@@ -9,6 +10,7 @@ import type { IvrAction } from '../ivr/actions.ts';
 import type { Playback } from '../../media/index.ts';
 import type { Call, IvrStage } from './call.ts';
 import { bookCallback, enqueue } from './queue.ts';
+import { ivrTransfer } from './transfer.ts';
 
 export function startIvr(call: Call): void {
   call.phase = 'ivr';
@@ -24,6 +26,8 @@ export function startIvr(call: Call): void {
   session.on('action', (a) => stage.act(a));
   session.on('end', (o) => {
     stage.logPath(o.outcome === 'completed');
+    // A transfer out (ivrTransfer) is dialling now: the call ends when either side hangs up.
+    if (o.outcome === 'transferred') return;
     if (call.phase === 'ivr' || call.phase === 'after-call') call.finish('system', `ivr-${o.reason}`);
   });
   session.start();
@@ -69,9 +73,7 @@ class CallIvr implements IvrStage {
         bookCallback(call, a.queue, a.number);
         return;
       case 'transfer':
-        // Transfer out needs an outbound trunk; none is configured yet. End clearly.
-        call.log.warn({ number: a.number }, 'transfer to an external number is not supported yet');
-        call.finish('system', 'transfer-unsupported');
+        ivrTransfer(call, a.number);
         return;
       case 'hangup':
         call.finish(call.agentLeftFirst ? 'agent' : 'system', a.reason);

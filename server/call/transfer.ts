@@ -160,6 +160,27 @@ function leaveCall(call: Call, byeAfter: Promise<unknown> | undefined): void {
   call.phase = 'after-call';
 }
 
+/**
+ * The IVR's transfer node: the caller, with no agent yet, goes to an external number through the
+ * outbound dialler (as a blind transfer sends them once its agent has left) and stays on the call
+ * until either side hangs up. Without an outbound trunk, or with none that takes the number, the
+ * call ends ('transfer-unsupported' / 'transfer-failed') as it would if the dial failed.
+ */
+export function ivrTransfer(call: Call, number: string): void {
+  if (!call.ctx.dialOut) {
+    call.log.warn({ number }, 'IVR transfer: no outbound trunk is configured');
+    return call.finish('system', 'transfer-unsupported');
+  }
+  try {
+    refuseUndialable(call.ctx.dialCheck, number);
+  } catch (e) {
+    call.log.warn({ number, err: e instanceof Error ? e.message : String(e) }, 'IVR transfer: the number cannot be dialled');
+    return call.finish('system', 'transfer-failed');
+  }
+  call.log.info({ number }, 'IVR transfer to an external number');
+  void dialExternal(call, number);
+}
+
 /** Ring an external number through the outbound dialler and bridge it to the caller. */
 async function dialExternal(call: Call, number: string): Promise<void> {
   const { ctx } = call;

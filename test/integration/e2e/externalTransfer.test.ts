@@ -28,7 +28,7 @@ import { storedEvents } from '../../support/eventLog.ts';
 import { agentApi, type ApiReply } from '../../support/agentApi.ts';
 
 const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 'scenarios');
-// Ports 39300-39399 (this file): SIP 39300, HTTP 39341 (+1 HTTPS), Postgres 39347 (moved off 39302: the Postgres pool's own ephemeral client port took it), carrier 39310/39312.
+// Ports 39300-39399 (this file): SIP 39300, HTTP 39341 (+1 HTTPS), Postgres 39347 (moved off 39302: the Postgres pool's own ephemeral client port took it), carrier 39310/39312, the IVR-transfer caller 39330 and 39290-39293.
 const CARRIER = 39310;
 const CARRIER_MEDIA = 39312;
 let tc: TestCentre;
@@ -43,6 +43,8 @@ beforeAll(async () => {
     { sip: 39300, http: 39341, pg: 39347, rtc: 39204 },
     {
       edits: {
+        // The demo line (dial 200) becomes an IVR transfer node to a number behind the carrier.
+        'ivr/demo.yaml': [['    type: goto\n    target: "main:welcome"', '    type: transfer\n    number: "02079460781"']],
         'centre.yaml': [
           ['port: 5080', `port: ${CARRIER}`],
           ["# username: centre       # digest credentials for the carrier's 401/407", 'username: centre'],
@@ -305,4 +307,57 @@ describe('transfers to an external number through the outbound trunk', () => {
       await s.carrier.stop();
     }
   }, 90_000);
+  it("the IVR's transfer node sends a caller to an external number through the trunk: tones both ways", async () => {
+    const started = Date.now();
+    const callerMedia = 39290; // 39290-39293
+    const carrier = startSipp({
+      scenario: join(scenarios, 'carrier-answer.xml'),
+      localPort: CARRIER,
+      calls: 1,
+      cwd: sippDir,
+      timeoutSec: 60,
+      args: ['-mp', String(CARRIER_MEDIA)],
+    });
+    const capCaller = stopOnce(await captureUdp(callerMedia));
+    const capCarrier = stopOnce(await captureUdp(CARRIER_MEDIA));
+    const caller = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      dialled: '200',
+      toneHz: 1000,
+      holdMs: 9000,
+      sipPort: 39330,
+      mediaPort: callerMedia,
+      caller: '02079460319',
+    });
+    try {
+      const call = await waitFor(() => [...tc.centre.calls.values()].find((c) => c.caller === '02079460319' && c.phase === 'connected'), {
+        timeoutMs: 10_000,
+        what: 'the carrier to answer the IVR transfer',
+      });
+      const answered = Date.now();
+      const r = await caller.done; // the caller hangs up at 9 s: the carrier gets our BYE
+      expect(r.code, r.stderr.slice(-1500)).toBe(0);
+      const sr = await carrier.done;
+      expect(sr.exitCode, sr.errors + sr.stdout.slice(-1500)).toBe(0);
+      const toCaller = frames(await capCaller.stop(), callerMedia);
+      const toCarrier = frames(await capCarrier.stop(), CARRIER_MEDIA);
+      const carrierHeardByCaller = window(toCaller, answered + 1000, answered + 4000);
+      const callerHeardByCarrier = window(toCarrier, answered + 1000, answered + 4000);
+      console.log('IVR transfer out:', JSON.stringify({ carrierHeardByCaller, callerHeardByCarrier }));
+      expect(carrierHeardByCaller.freq).toBeCloseTo(800, -1);
+      expect(callerHeardByCarrier.freq).toBeCloseTo(1000, -1);
+      await waitFor(() => tc.centre.outbound.trunks.active('carrier') === 0, { timeoutMs: 5000, what: 'the trunk slot freed' });
+      await tc.centre.store.flush();
+      const evs = (await storedEvents(tc.centre.store, started - 60_000, Date.now() + 60_000)).filter(
+        (e) => e.contactId === call.contactId,
+      );
+      expect(evs.find((e) => e.type === 'ivr.end')).toMatchObject({ completedInIvr: false });
+      expect(evs.find((e) => e.type === 'call.end')).toMatchObject({ endedBy: 'caller' });
+    } finally {
+      await capCaller.stop().catch(() => undefined);
+      await capCarrier.stop().catch(() => undefined);
+      caller.stop();
+      await carrier.stop();
+    }
+  }, 60_000);
 });

@@ -20,6 +20,7 @@ export function startIvr(call: Call): void {
     dialled: call.dialled,
     vars: { callId: call.contactId, trunk: call.trunk },
     ...(call.ctx.lookup ? { lookup: call.ctx.lookup } : {}),
+    canCallBack: (number) => canDialBack(call, number),
   });
   const stage = new CallIvr(call, session);
   call.ivr = stage;
@@ -136,5 +137,19 @@ class CallIvr implements IvrStage {
         ...(queue ? { queue } : {}),
       });
     }
+  }
+}
+
+/**
+ * Whether a callback to `number` could ever be dialled: an outbound trunk exists and one takes the
+ * number. A full trunk (503) is only busy now, so that number still can.
+ */
+function canDialBack(call: Call, number: string): boolean {
+  if (!call.ctx.dialOut) return false;
+  try {
+    call.ctx.dialCheck?.(number);
+    return true;
+  } catch (e) {
+    return (e as { status?: unknown }).status === 503;
   }
 }

@@ -26,6 +26,12 @@ export interface IvrSessionOptions {
   lookup?: LookupFn;
   /** Consecutive steps without caller input before the session gives up (goto loops). */
   maxAutoSteps?: number;
+  /**
+   * Whether the centre can dial this number back (an outbound trunk takes it). A callback is not
+   * offered for a number it cannot: a queue's callbackKey is neither announced nor taken, a
+   * callback node goes to its `declined` branch without asking. Absent: every number can.
+   */
+  canCallBack?: (number: string) => boolean;
 }
 
 export type IvrState = 'idle' | 'playing' | 'waiting' | 'lookup' | 'queued' | 'bridged' | 'ended';
@@ -193,8 +199,13 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
       this.input.onDigit(d);
     } else if (this.phase === 'queued') {
       const node = this.node();
-      if (node.type === 'queue' && node.callbackKey === d) this.callbackWhileQueued(node, d);
+      if (node.type === 'queue' && node.callbackKey === d && this.callbackPossible(node.callbackNumber)) this.callbackWhileQueued(node, d);
     }
+  }
+
+  /** Whether a callback to this (template) number could be dialled: never promise one that cannot. */
+  private callbackPossible(numberTemplate: string): boolean {
+    return this.opts.canCallBack?.(renderTemplate(numberTemplate, this.vars)) ?? true;
   }
 
   /** The waiting caller pressed the queue's callbackKey: book a callback that keeps the place, confirm, leave. */
@@ -336,7 +347,7 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
           priority: node.priority,
           ...(node.skills ? { skills: node.skills } : {}),
           ...(moh ? { musicOnHold: moh } : {}),
-          ...(node.callbackKey !== undefined ? { callbackKey: node.callbackKey } : {}),
+          ...(node.callbackKey !== undefined && this.callbackPossible(node.callbackNumber) ? { callbackKey: node.callbackKey } : {}),
           vars: { ...this.vars, ivrPath: this.summary() },
         });
         break;
@@ -589,6 +600,7 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
       this.autoSteps = 0;
       this.go(node.declined);
     };
+    if (!this.callbackPossible(node.number)) return decline('no-callback-number');
     // Asked last: keys typed ahead are answered at once, and they need accept/decline.
     this.askKey(
       node.prompt,

@@ -108,7 +108,7 @@ describe('queue outcomes', () => {
       holdMs: 12_000,
       sipPort: 15271,
       mediaPort: 16210,
-      caller: '15550003',
+      caller: '02079460003',
     });
     const r = await call.done;
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
@@ -168,7 +168,7 @@ describe('queue outcomes', () => {
     await waitFor(() => tc.centre.calls.size === 0, { timeoutMs: 5000, what: 'the centre to end the abandoned call' });
     await tc.centre.store.flush();
 
-    const cdr = (await tc.centre.store.calls({ from: sinceStart, to: Date.now() + 60_000 })).find((c) => c.caller === '15550003');
+    const cdr = (await tc.centre.store.calls({ from: sinceStart, to: Date.now() + 60_000 })).find((c) => c.caller === '02079460003');
     expect(cdr).toMatchObject({ queue: 'support', outcome: 'abandoned', agentId: null, handled: false });
     expect(cdr!.waitSec).toBeGreaterThan(2);
     const ev = await eventsOf(cdr!.contactId);

@@ -52,4 +52,23 @@ describe('callbackKey while queued', () => {
     h.s.digit('1');
     expect(h.actions.find((a) => a.type === 'callback')).toEqual({ type: 'callback', queue: 'operator', number: '+15551234' });
   });
+
+  it('a number the centre cannot dial back is never promised a callback: no key announced or taken, the callback node declines unasked', () => {
+    const asked: string[] = [];
+    const h = harness(flowSet({ m: FLOW }), 'm', { canCallBack: (n) => (asked.push(n), false) });
+    h.s.start();
+    const queued = h.actions[0];
+    expect(queued).toMatchObject({ type: 'queue', queue: 'sales' });
+    expect(queued && 'callbackKey' in queued).toBe(false);
+    h.s.digit('1');
+    expect(h.s.state).toBe('queued');
+    expect(h.actions.some((a) => a.type === 'callback')).toBe(false);
+    // After the queue's timeout the callback node is not offered (its prompt not played): straight to declined.
+    h.s.queueExit('timeout');
+    h.finishPrompts();
+    expect(h.log).not.toContain('play:cb');
+    expect(h.log.at(-1)).toBe('hangup:done');
+    expect(h.s.summary()).toContain('offer=no-callback-number');
+    expect(new Set(asked)).toEqual(new Set(['+15551234']));
+  });
 });

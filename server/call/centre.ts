@@ -304,11 +304,14 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     });
     // After the call (issue 19): customer file and screen pop, wrap-up records, work orders with
     // their SLA timer, knowledge cards, survey/work-order reports, webhooks (server/customers/afterCall.ts).
+    // One contact's events: the QA timeline, and the screen pop of a contact whose call is gone.
+    const qaStore = new QaStore(store.pool);
     const afterCall = new AfterCall({
       configDir: config.dir,
       pool: store.pool,
       clock,
       events: (from, to) => store.events(from, to),
+      contactEvents: (id) => qaStore.contactEvents(id),
       call: (id) => {
         const c = calls.get(id);
         return c && { ...c.view(), vars: { ...(c.ivr?.session.vars ?? {}) } };
@@ -328,7 +331,6 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
     // Quality assurance (issue 18): reviewers' API and the agents' own view (GET/POST
     // /api/v1/agent/qa…, mounted before the agent API), and the analytics worker that analyses
     // each finished recording after the call, off the call path, flagging calls for review.
-    const qaStore = new QaStore(store.pool);
     const qaApi = createQaApi({
       qa: qaStore,
       store,

@@ -16,6 +16,7 @@ import type { CcEvent } from '../kpi/events.ts';
 import { surveyReport, type SurveyReport } from '../kpi/surveys.ts';
 import type { Audit } from '../store/audit.ts';
 import { PgCustomerStore, type Customer, type CustomerContact } from '../store/customers.ts';
+import { screenPopHistory } from './screenPopHistory.ts';
 import { PgWebhookStore } from '../store/webhooks.ts';
 import { PgWorkOrderStore } from '../store/workorders.ts';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
@@ -58,6 +59,8 @@ export interface AfterCallDeps {
   pool: pg.Pool;
   clock: Clock;
   events: (from: number, to: number) => Promise<CcEvent[]>;
+  /** One contact's logged events: the screen pop of a contact whose call is gone (a callback's). */
+  contactEvents?: (contactId: string) => Promise<CcEvent[]>;
   call: (contactId: string) => LiveCall | undefined;
   /** The contact offered to or talking with the agent (the ACD's view). */
   agentCall: (agentId: string) => string | undefined;
@@ -194,7 +197,9 @@ export class AfterCall {
     const openWorkOrders = customer
       ? await this.workOrderStore.list({ customerId: customer.id, open: true, finalStates: this.config.workOrders.finalStates, limit: 50 })
       : [];
-    const queue = live?.queue ?? previous.find((p) => p.contactId === contactId)?.queue;
+    // A contact whose call is gone: its queue, wait and IVR path from its logged events.
+    const history = live ? undefined : screenPopHistory((await this.deps.contactEvents?.(contactId)) ?? []);
+    const queue = live?.queue ?? history?.queue;
     const cards = matchCards(this.cards, {
       queue,
       ivr: vars,
@@ -229,6 +234,7 @@ export class AfterCall {
       })),
       ...(crmUrl ? { crmUrl } : {}),
       ivr: vars,
+      ...(history ? { history } : {}),
     };
   }
 

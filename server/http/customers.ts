@@ -58,15 +58,12 @@ function rangeOf(url: URL, now: number): { from: number; to: number } {
 }
 
 /**
- * What the screen pop adds for a call in progress: when the caller entered the
- * queue and was connected (the wait), and the IVR path they took. The centre passes it in.
+ * What the screen pop adds for a call in progress: when the caller entered the queue and was
+ * connected (the wait), and the IVR path they took. The centre passes it in; for a contact whose
+ * call is gone (a callback's) the same fields come from its logged events (screenPopHistory.ts).
  */
-export interface ScreenPopLive {
-  queuedAt?: number | undefined;
-  connectedAt?: number | undefined;
-  ivrPath: { at: number; flow: string; node: string; input?: string | undefined; outcome?: string | undefined }[];
-  ivrSummary: string;
-}
+export type { ScreenPopLive } from '../customers/screenPopHistory.ts';
+import type { ScreenPopLive } from '../customers/screenPopHistory.ts';
 export type ScreenPopLiveFn = (contactId: string) => ScreenPopLive | undefined;
 
 /** The after-call handlers the centre mounts (customers, screen pop, wrap-up, knowledge, reports; work orders). */
@@ -181,9 +178,10 @@ export function createCustomersApi(ac: AfterCall, who: (req: IncomingMessage) =>
         contactId = ac.agentCall(w.id);
         if (!contactId) throw new HttpError(404, 'no call offered or in progress');
       }
-      const pop = await ac.screenPop(contactId, w.id);
-      if (!pop) throw new HttpError(404, 'no such contact');
-      sendJson(res, 200, { ...pop, ...screenPopLiveFields(live?.(contactId), ac.clock.now()) });
+      const found = await ac.screenPop(contactId, w.id);
+      if (!found) throw new HttpError(404, 'no such contact');
+      const { history, ...pop } = found;
+      sendJson(res, 200, { ...pop, ...screenPopLiveFields(live?.(contactId) ?? history, ac.clock.now()) });
       return true;
     }
 

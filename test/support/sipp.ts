@@ -12,7 +12,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface SippOptions {
   /** Built-in scenario name (uac, uas, uac_pcap, branchc, ...) or a path to an XML file. */
@@ -177,4 +178,23 @@ export function startSipp(o: SippOptions): SippHandle {
 
 export function runSipp(o: SippOptions): Promise<SippResult> {
   return startSipp(o).done;
+}
+
+/** The scenarios the integration tests play (test/integration/call/scenarios/). */
+export const SIPP_SCENARIOS = join(dirname(fileURLToPath(import.meta.url)), '..', 'integration', 'call', 'scenarios');
+
+/**
+ * The carrier behind the centre's outbound trunk as the tests play it: sipp with
+ * scenarios/carrier-answer.xml (digest 401, then answers and plays `cwd`/tone.pcap from
+ * `mediaPort`, and waits for our BYE), one call, 60 s at most.
+ */
+export function startCarrier(o: { port: number; mediaPort: number; cwd: string }): SippHandle {
+  return startSipp({
+    scenario: join(SIPP_SCENARIOS, 'carrier-answer.xml'),
+    localPort: o.port,
+    calls: 1,
+    cwd: o.cwd,
+    timeoutSec: 60,
+    args: ['-mp', String(o.mediaPort)],
+  });
 }

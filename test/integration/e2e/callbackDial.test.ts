@@ -21,7 +21,7 @@ import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { dominantFrequency, tone, wavToMono8k } from '../../support/audio.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
-import { startSipp } from '../../support/sipp.ts';
+import { startCarrier, startSipp } from '../../support/sipp.ts';
 import { captureUdp } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
@@ -142,14 +142,7 @@ describe('callbacks dialled through the outbound trunk', () => {
   it('the caller leaves a callback; the free agent is rung, then the customer answers: tones both ways, a linked contact', async () => {
     const started = Date.now();
     const { id } = await requestCallback('02079460404', 39120, 39130);
-    const carrier = startSipp({
-      scenario: join(scenarios, 'carrier-answer.xml'),
-      localPort: CARRIER,
-      calls: 1,
-      cwd: sippDir,
-      timeoutSec: 60,
-      args: ['-mp', String(CARRIER_MEDIA)],
-    });
+    const carrier = startCarrier({ port: CARRIER, mediaPort: CARRIER_MEDIA, cwd: sippDir });
     const cap = await captureUdp(CARRIER_MEDIA);
     let captured: Promise<Buffer> | undefined;
     try {
@@ -216,14 +209,7 @@ describe('callbacks dialled through the outbound trunk', () => {
       const br = await busy.done;
       expect(br.exitCode, br.errors).toBe(0);
       // The next attempt finds a carrier that answers.
-      carrier = startSipp({
-        scenario: join(scenarios, 'carrier-answer.xml'),
-        localPort: CARRIER,
-        calls: 1,
-        cwd: sippDir,
-        timeoutSec: 60,
-        args: ['-mp', String(CARRIER_MEDIA)],
-      });
+      carrier = startCarrier({ port: CARRIER, mediaPort: CARRIER_MEDIA, cwd: sippDir });
       const second = await waitFor(() => of('callbackDialled', id)[1], { timeoutMs: 40_000, what: 'attempt 2' });
       expect(second).toMatchObject({ attempt: 2, outcome: 'answered', agentId: '1004' });
       const dials = of('callbackDial', id);

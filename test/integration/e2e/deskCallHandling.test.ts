@@ -27,8 +27,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { decodeG711, g711Pcap } from '../../../media/index.ts';
@@ -41,7 +40,7 @@ import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { captureRemoteAudio, loginAgent, waitForAgentState, waitForCallState, writeToneWav } from '../../support/browser.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
 import { createAgentNetwork, type AgentNetwork } from '../../support/netns.ts';
-import { startSipp } from '../../support/sipp.ts';
+import { startCarrier } from '../../support/sipp.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
 
@@ -56,7 +55,6 @@ const CARRIER = 20010;
 const CARRIER_MEDIA = 20012;
 const B_RTP = [20800, 20819] as const;
 const HTTP = 20080;
-const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 'scenarios');
 const shots = process.env.CC_DESK_SHOTS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -677,14 +675,7 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
   it('an outbound call from the dial box through the carrier: tones both ways, outbound.result answered', async () => {
     await reset();
     const started = Date.now();
-    const carrier = startSipp({
-      scenario: join(scenarios, 'carrier-answer.xml'),
-      localPort: CARRIER,
-      calls: 1,
-      cwd: sippDir,
-      timeoutSec: 60,
-      args: ['-mp', String(CARRIER_MEDIA)],
-    });
+    const carrier = startCarrier({ port: CARRIER, mediaPort: CARRIER_MEDIA, cwd: sippDir });
     const cap = await capture([[CARRIER_MEDIA, CARRIER_MEDIA]]);
     try {
       await page.keyboard.press('Alt+D');
@@ -723,14 +714,7 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
   it('a blind transfer to a number typed in the directory: the caller talks to the carrier through the trunk', async () => {
     await reset();
     const started = Date.now();
-    const carrier = startSipp({
-      scenario: join(scenarios, 'carrier-answer.xml'),
-      localPort: CARRIER,
-      calls: 1,
-      cwd: sippDir,
-      timeoutSec: 60,
-      args: ['-mp', String(CARRIER_MEDIA)],
-    });
+    const carrier = startCarrier({ port: CARRIER, mediaPort: CARRIER_MEDIA, cwd: sippDir });
     const cap = await capture([
       [20200, 20299],
       [CARRIER_MEDIA, CARRIER_MEDIA],
@@ -798,14 +782,7 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
     await waitFor(() => tc.centre.acd.callView(id)?.callback, { timeoutMs: 10_000, what: 'the callback waiting in sales' });
     expect(tc.centre.acd.callView(id)).toMatchObject({ state: 'waiting' });
     await sleep(1500); // the wait the callback keeps grows while nobody is Ready
-    const carrier = startSipp({
-      scenario: join(scenarios, 'carrier-answer.xml'),
-      localPort: CARRIER,
-      calls: 1,
-      cwd: sippDir,
-      timeoutSec: 60,
-      args: ['-mp', String(CARRIER_MEDIA)],
-    });
+    const carrier = startCarrier({ port: CARRIER, mediaPort: CARRIER_MEDIA, cwd: sippDir });
     const cap = await capture([[CARRIER_MEDIA, CARRIER_MEDIA]]);
     try {
       // Ready: the ACD reserves A for the callback at the head of sales; the centre rings A first.
@@ -818,6 +795,10 @@ describe('the agent desktop handles calls (HTTPS in a network namespace, real pe
       const waited = Number((await page.textContent('#waited'))?.replace(/\D/g, ''));
       expect(waited, 'the wait kept since the first queue entry').toBeGreaterThanOrEqual(4);
       expect(await page.textContent('#call-note')).toMatch(/Callback the customer asked for \(attempt 1\)/);
+      // The screen pop is of the contact that asked for the callback: its queue and IVR path, read
+      // from its logged events (the call is long gone).
+      await page.waitForSelector('#screenpop:not([hidden]) [data-field="queue"] dd:text("sales")', { timeout: 10_000 });
+      expect(await page.textContent('#screenpop [data-field="ivrPath"] dd')).toMatch(/welcome → menu \[1\] → sales/);
       // The last call's transfer target (the number typed in the test before) went with that call.
       expect(await page.inputValue('#dir-search')).toBe('');
       expect(await page.textContent('#dir-selected')).toBe('nothing chosen');

@@ -11,8 +11,7 @@
  * - the desk phone's REFER to a number: the same as the blind transfer by API.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeG711, g711Pcap } from '../../../media/index.ts';
 import { readPcapUdp } from '../../../media/audio/pcap.ts';
@@ -21,13 +20,12 @@ import { placeDemoCall } from '../../../server/call/demoCaller.ts';
 import { dominantFrequency, tone } from '../../support/audio.ts';
 import { startDeskPhone, type DeskPhone } from '../../support/baresip.ts';
 import { startTestCentre, type TestCentre } from '../../support/centre.ts';
-import { startSipp } from '../../support/sipp.ts';
+import { startCarrier } from '../../support/sipp.ts';
 import { captureUdp, type Capture } from '../../support/tcpdump.ts';
 import { waitFor } from '../../support/waitFor.ts';
 import { storedEvents } from '../../support/eventLog.ts';
 import { agentApi, type ApiReply } from '../../support/agentApi.ts';
 
-const scenarios = join(dirname(fileURLToPath(import.meta.url)), '..', 'call', 'scenarios');
 // Ports 39300-39399 (this file): SIP 39300, HTTP 39341 (+1 HTTPS), Postgres 39347 (moved off 39302: the Postgres pool's own ephemeral client port took it), carrier 39310/39312, the IVR-transfer caller 39330 and 39290-39293.
 const CARRIER = 39310;
 const CARRIER_MEDIA = 39312;
@@ -103,14 +101,7 @@ function stopOnce(c: Capture): Capture {
 async function callerWithAgent(i: number) {
   await waitFor(() => tc.centre.acd.agentView('1004')?.state === 'available', { timeoutMs: 20_000, what: 'agent 1004 available' });
   const callerMedia = 39240 + i * 10; // 39240-39279 (39360 is the phone's SIP port)
-  const carrier = startSipp({
-    scenario: join(scenarios, 'carrier-answer.xml'),
-    localPort: CARRIER,
-    calls: 1,
-    cwd: sippDir,
-    timeoutSec: 60,
-    args: ['-mp', String(CARRIER_MEDIA)],
-  });
+  const carrier = startCarrier({ port: CARRIER, mediaPort: CARRIER_MEDIA, cwd: sippDir });
   const capCaller = stopOnce(await captureUdp(callerMedia));
   const capCarrier = stopOnce(await captureUdp(CARRIER_MEDIA));
   const caller = placeDemoCall({
@@ -310,14 +301,7 @@ describe('transfers to an external number through the outbound trunk', () => {
   it("the IVR's transfer node sends a caller to an external number through the trunk: tones both ways", async () => {
     const started = Date.now();
     const callerMedia = 39290; // 39290-39293
-    const carrier = startSipp({
-      scenario: join(scenarios, 'carrier-answer.xml'),
-      localPort: CARRIER,
-      calls: 1,
-      cwd: sippDir,
-      timeoutSec: 60,
-      args: ['-mp', String(CARRIER_MEDIA)],
-    });
+    const carrier = startCarrier({ port: CARRIER, mediaPort: CARRIER_MEDIA, cwd: sippDir });
     const capCaller = stopOnce(await captureUdp(callerMedia));
     const capCarrier = stopOnce(await captureUdp(CARRIER_MEDIA));
     const caller = placeDemoCall({

@@ -279,15 +279,19 @@ describe('supervisor floor', () => {
     await box.locator('button').click();
     await box.waitFor({ state: 'detached', timeout: 10_000 });
     // Large-screen mode: the button toggles it (keyboard too: it is a button), bigger type.
-    const before = await page
-      .locator('[data-queue="sales"] [data-field="waiting"]')
-      .evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    // Read in one page task: a pushed update re-renders the tile, and a locator's element can be
+    // detached between resolving and evaluating (a detached element's computed fontSize is '', NaN).
+    const waitingFontSize = (): Promise<number> =>
+      page.evaluate(() => {
+        const e = document.querySelector('[data-queue="sales"] [data-field="waiting"]');
+        return e ? parseFloat(getComputedStyle(e).fontSize) : NaN;
+      });
+    const before = await waitingFontSize();
+    expect(before).toBeGreaterThan(0);
     await page.focus('#wall');
     await page.keyboard.press('Enter');
     expect(await page.getAttribute('#wall', 'aria-pressed')).toBe('true');
-    const after = await page
-      .locator('[data-queue="sales"] [data-field="waiting"]')
-      .evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    const after = await waitingFontSize();
     expect(after).toBeGreaterThan(before * 1.4);
     await page.screenshot({ path: join(SHOTS, 'wallboard-wall.png') });
   });

@@ -26,13 +26,20 @@ export async function answer(call: Call, req: SipRequest, res: SipServerResponse
     trunk: call.trunk,
   });
   res.once('cancel', () => call.finish('caller', 'cancelled'));
+  let ivrStarted = false;
+  let earlyKeys = '';
   let sdp: string;
   const lateOffer = req.contentType !== 'application/sdp' || req.body.length === 0;
   try {
     const media = await ctx.media.createCall(call.contactId);
     call.media = media;
     media.on('lost', (reason) => call.finish('system', reason));
-    media.on('dtmf', (digit) => call.ivr?.session.digit(digit));
+    media.on('dtmf', (digit) => {
+      if (ivrStarted) call.ivr?.session.digit(digit);
+      // A caller who knows the menu keys ahead, before the IVR has started (under load the 200's
+      // ACK and the IVR's start can trail the first RTP by a second): keep the keys for the menu.
+      else if (earlyKeys.length < 32) earlyKeys += digit;
+    });
     // A browser that vanished (tab closed, network gone) without a BYE: its ICE/DTLS fails.
     media.on('legFailed', (leg, reason) => {
       if (call.agent?.media !== leg) return;
@@ -93,4 +100,6 @@ export async function answer(call: Call, req: SipRequest, res: SipServerResponse
   });
   dialog.on('modify', (re: SipRequest, r: SipServerResponse) => void reinvite(call, call.customer, re, r));
   startIvr(call);
+  ivrStarted = true;
+  for (const k of earlyKeys) call.ivr?.session.digit(k);
 }

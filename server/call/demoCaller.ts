@@ -21,6 +21,11 @@ export interface DemoCallOptions {
   digits?: string;
   /** Wait this long after the answer before the first key (the welcome prompt starts). */
   digitsAfterMs?: number;
+  /**
+   * One key pressed as soon as the 200 arrives, before the ACK (sent 300 ms later, inside T1, so
+   * the 200 is not retransmitted): a caller typing ahead while the ACK is slow on its way.
+   */
+  keyBeforeAck?: string;
   /** The caller's voice: a tone of this frequency. */
   toneHz?: number;
   /** Hang up this long after the answer. */
@@ -53,7 +58,8 @@ export function sippAvailable(): boolean {
 }
 
 function scenario(
-  o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>> & Pick<DemoCallOptions, 'auth' | 'hold'>,
+  o: Required<Pick<DemoCallOptions, 'digits' | 'digitsAfterMs' | 'holdMs' | 'law' | 'caller'>> &
+    Pick<DemoCallOptions, 'auth' | 'hold' | 'keyBeforeAck'>,
 ): string {
   const pt = o.law === 'PCMU' ? 0 : 8;
   const sdp = (direction: string): string => `      v=0
@@ -124,10 +130,9 @@ ${invite(
 )}`
     : invite(1, '');
   const cseq = o.auth ? 2 : 1;
-  const keys = [...o.digits].map(
-    (d) =>
-      `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_${KEY_FILE[d] ?? d}.pcap"/></action></nop>\n  <pause milliseconds="1000"/>`,
-  );
+  const press = (d: string, pauseMs: number): string =>
+    `  <nop><action><exec play_pcap_audio="pcap/dtmf_2833_${KEY_FILE[d] ?? d}.pcap"/></action></nop>\n  <pause milliseconds="${pauseMs}"/>`;
+  const keys = [...o.digits].map((d) => press(d, 1000));
   let talked = o.digitsAfterMs + o.digits.length * 1000;
   let next = cseq + 1;
   const hold: string[] = [];
@@ -156,6 +161,7 @@ ${first}
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" rtd="true" rrs="true"/>
+${o.keyBeforeAck ? press(o.keyBeforeAck, 300) : ''}
   <send>
     <![CDATA[
       ACK [next_url] SIP/2.0
@@ -200,6 +206,7 @@ export function placeDemoCall(opts: DemoCallOptions): DemoCall {
     dialled: opts.dialled ?? '100',
     caller: (opts.caller ?? '15551234567').replace(/[^0-9A-Za-z+]/g, ''),
     digits: (opts.digits ?? '').replace(/[^0-9*#]/g, ''),
+    ...(opts.keyBeforeAck && /^[0-9*#]$/.test(opts.keyBeforeAck) ? { keyBeforeAck: opts.keyBeforeAck } : {}),
     digitsAfterMs: opts.digitsAfterMs ?? 1500,
     toneHz: opts.toneHz ?? 1000,
     holdMs: opts.holdMs ?? 30_000,
@@ -213,7 +220,7 @@ export function placeDemoCall(opts: DemoCallOptions): DemoCall {
   const pcapDir = join(dir, 'pcap');
   // sipp resolves play_pcap_audio paths relative to its working directory.
   spawnSync('mkdir', ['-p', pcapDir]);
-  for (const d of new Set(o.digits)) {
+  for (const d of new Set(o.digits + (o.keyBeforeAck ?? ''))) {
     const f = `dtmf_2833_${KEY_FILE[d] ?? d}.pcap`;
     if (!existsSync(join(SIPP_PCAP_DIR, f))) throw new Error(`sipp's ${f} is missing (install sip-tester)`);
     symlinkSync(join(SIPP_PCAP_DIR, f), join(pcapDir, f));

@@ -178,6 +178,35 @@ describe('queue outcomes', () => {
     await away.close();
   });
 
+  it('a key pressed before the ACK arrives is kept for the menu, not lost', async () => {
+    // The IVR starts when the ACK arrives; a slow ACK (lost once, or a loaded box) used to drop the
+    // keys a caller typed ahead in between: the menu then timed out and sent them to the operator.
+    const call = placeDemoCall({
+      target: `127.0.0.1:${tc.sipPort}`,
+      dialled: '200',
+      keyBeforeAck: '1',
+      holdMs: 4000,
+      sipPort: 15272,
+      mediaPort: 16220,
+      caller: '02079460004',
+    });
+    let path = '';
+    await waitFor(
+      () => {
+        const c = [...tc.centre.calls.values()].find((x) => x.caller === '02079460004');
+        path = c?.ivr?.session.summary() ?? path;
+        return path.includes('menu[1]');
+      },
+      { timeoutMs: 3500, what: "the menu to take the caller's early key" },
+    ).catch((e: unknown) => {
+      throw new Error(`${String(e)} (IVR path: ${path})`);
+    });
+    expect(path).toMatch(/welcome.*menu\[1\]/);
+    const r = await call.done;
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    await waitFor(() => tc.centre.calls.size === 0, { timeoutMs: 5000, what: 'the call to end' });
+  });
+
   it('wrong agent API calls get clear errors and change nothing', async () => {
     const post = async (path: string, body: string, token?: string) => {
       const r = await fetch(`${tc.httpUrl}api/v1/agent/${path}`, {

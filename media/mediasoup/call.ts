@@ -231,7 +231,18 @@ export class MediaCall
     if (this.recorder) throw new Error('already recording');
     const leg = this.legs.find((l) => l.recordable && l.role === 'caller') ?? this.legs.find((l) => l.recordable);
     if (!leg) throw new Error('record: the call has no plain RTP leg to record');
-    const rec = await leg.record(path);
+    // The call may end while the recorder is starting (a talk shorter than a loaded RTP thread's
+    // answer): closing the leg stops the recorder and finishes the file, whichever the thread saw
+    // first ('leg closed' from the start, or a stop later finding no leg). Not an error: the file
+    // is there and finished, and there is nothing left to stop.
+    const rec = await leg.record(path).catch((e: unknown) => {
+      if (this.closed) return undefined;
+      throw e;
+    });
+    if (!rec || this.closed) {
+      const summary = { path, durationMs: 0, latePackets: 0, pausedMs: 0 };
+      return { path, pause: () => undefined, resume: () => undefined, stop: () => Promise.resolve(summary) };
+    }
     const recording: Recording = {
       path,
       pause: () => rec.pause(),

@@ -165,6 +165,25 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     expect(rms(l)).toBeGreaterThan(3000);
   });
 
+  it('a call that ends while its recorder is starting: the file is finished, stopping it is no error', async () => {
+    const { call } = await trunkCall('it-rec-race');
+    const path = join(dir, 'race.wav');
+    // Under load the call's end (its media closing) can overtake a recorder being set up: the
+    // thread gets 'record', then 'close' for the leg, and a later 'stopRecording' found no leg.
+    const starting = call.record(path);
+    call.close();
+    const rec = await starting;
+    await expect(rec.stop()).resolves.toMatchObject({ path });
+    await until('the closed leg to finish the WAV', () => {
+      try {
+        readStereoWav(readFileSync(path));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  });
+
   it("maps a caller's dynamic payload type for its law to the static one mediasoup knows", async () => {
     const { call, caller, phone, answer } = await bridgedCall('it-dynamic-pt', {
       callerLaws: ['PCMU'],

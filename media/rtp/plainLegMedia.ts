@@ -202,14 +202,11 @@ export class PlainLegMedia {
   }
 
   /** Record this leg: what the party says on the left, what it hears (agent, prompts) on the right. */
-  async record(path: string): Promise<void> {
+  record(path: string): void {
     if (this.recorder) throw new Error('already recording');
-    const rec = await Recorder.open(path, { clock: this.clock });
-    if (this.closed) {
-      await rec.stop();
-      throw new Error('leg closed');
-    }
-    this.recorder = rec;
+    if (this.closed) throw new Error('leg closed');
+    // Capture from now on; the file is created behind it (Recorder.start).
+    this.recorder = Recorder.start(path, { clock: this.clock });
   }
 
   pauseRecording(): void {

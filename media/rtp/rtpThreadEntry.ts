@@ -123,7 +123,7 @@ class RtpThreadHost {
       case 'sendDtmf':
         return this.leg(r.leg).sendDtmf(r.digit, r.durationMs);
       case 'record':
-        await this.leg(r.leg).record(r.path);
+        this.leg(r.leg).record(r.path);
         return null;
       case 'pauseRecording':
         this.leg(r.leg).pauseRecording();

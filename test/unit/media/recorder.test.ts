@@ -41,6 +41,31 @@ describe('Recorder', () => {
     expect(dominantFrequency(win(w.left, 100, 900)).ratio).toBeGreaterThan(100);
   });
 
+  it('start(): captures from the first packet although the file is created behind it', async () => {
+    const clock = new FakeClock();
+    const rec = Recorder.start(file(), { clock });
+    const a = frames(440, 50);
+    // Every packet pushed before the file can exist (no await since start): none may be lost.
+    for (let i = 0; i < 50; i++) {
+      clock.advance(20);
+      rec.push(CALLER, 7, i * 160, a[i]!);
+    }
+    const s = await rec.stop();
+    expect(s.durationMs).toBeGreaterThanOrEqual(990);
+    const w = readStereoWav(readFileSync(s.path));
+    expect(rms(win(w.left, 20, 1000))).toBeGreaterThan(5000);
+    expect(dominantFrequency(win(w.left, 20, 1000)).freq).toBe(440);
+  });
+
+  it('start() on a path that cannot be created: the recording fails at stop(), nothing throws before', async () => {
+    const clock = new FakeClock();
+    const rec = Recorder.start(join(dir, 'no-such-dir', 'x.wav'), { clock });
+    clock.advance(20);
+    rec.push(CALLER, 7, 0, frames(440, 1)[0]!);
+    await expect(rec.stop()).rejects.toThrow(/ENOENT/);
+    await expect(Recorder.open(join(dir, 'no-such-dir', 'y.wav'), { clock })).rejects.toThrow(/ENOENT/);
+  });
+
   it('fills lost packets with silence of the right length, by RTP timestamp', async () => {
     const clock = new FakeClock();
     const rec = await Recorder.open(file(), { clock });

@@ -10,6 +10,7 @@ import { DtmfDeduplicator, type DtmfSource } from './dtmf.ts';
 import type { G711Law } from '../audio/g711.ts';
 import { MediaLeg, type LegContext, type MediaNetwork, type Playback } from './leg.ts';
 import { MediaMix, type LegHearMatrix } from './mix.ts';
+import { recordingsFailed } from './metrics.ts';
 import type { PromptCache } from '../audio/player.ts';
 import { PlainRtpLeg } from './plainRtpLeg.ts';
 import type { RecordingSummary } from '../audio/recorder.ts';
@@ -249,7 +250,10 @@ export class MediaCall
       resume: () => rec.resume(),
       stop: () => {
         if (this.recorder === recording) this.recorder = undefined;
-        return rec.stop();
+        return rec.stop().catch((e: unknown) => {
+          recordingsFailed.inc();
+          throw e;
+        });
       },
     };
     this.recorder = recording;

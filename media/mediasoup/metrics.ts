@@ -20,6 +20,11 @@ export const dtmfTotal = new Counter({
   labelNames: ['source'],
   registers: [metrics],
 });
+export const recordingsFailed = new Counter({
+  name: 'media_recordings_failed_total',
+  help: 'Recordings that could not be written or finished (file not created, disk full): the call went on unrecorded',
+  registers: [metrics],
+});
 const rtpPackets = new Counter({
   name: 'media_rtp_packets_total',
   help: 'RTP packets through plain-leg relays (closed legs)',

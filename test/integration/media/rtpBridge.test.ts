@@ -184,6 +184,18 @@ describe('plain RTP trunk ↔ mediasoup ↔ plain RTP agent', () => {
     });
   });
 
+  it('a recording whose file cannot be created: the call still talks, the stop fails and is counted', async () => {
+    const { metrics } = await import('../../../lib/metrics.ts');
+    const failed = async () => Number(/media_recordings_failed_total (\d+)/.exec(await metrics.metrics())?.[1] ?? 0);
+    const before = await failed();
+    const { call, caller, phone } = await bridgedCall('it-rec-enoent');
+    const rec = await call.record(join(dir, 'no-such-dir', 'x.wav'));
+    await caller.stream('PCMU', tone(440, 400), { once: true });
+    await until('the agent to hear the caller', () => phone.audio('PCMU').length > 1600);
+    await expect(rec.stop()).rejects.toThrow(/ENOENT/);
+    expect((await failed()) - before).toBe(1);
+  });
+
   it("maps a caller's dynamic payload type for its law to the static one mediasoup knows", async () => {
     const { call, caller, phone, answer } = await bridgedCall('it-dynamic-pt', {
       callerLaws: ['PCMU'],

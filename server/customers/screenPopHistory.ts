@@ -5,6 +5,7 @@
  * the same fields from the live call (http/agentDesktop.ts screenPopLive). Pure.
  */
 import type { CcEvent } from '../kpi/events.ts';
+import { pathSummary } from '../ivr/actions.ts';
 
 /** A contact's wait and IVR path, as the screen pop shows them. */
 export interface ScreenPopLive {
@@ -37,9 +38,8 @@ export function screenPopHistory(events: readonly CcEvent[]): (ScreenPopLive & {
     const node = slash > 0 ? e.node.slice(slash + 1) : e.node;
     return [{ at: e.ts, flow, node, ...(e.input !== undefined ? { input: e.input } : {}) }];
   });
-  // The same compact form as IvrSession.summary(): the first flow's name left out.
-  const first = ivrPath[0]?.flow;
-  const ivrSummary = ivrPath.map((s) => `${s.flow === first ? '' : `${s.flow}:`}${s.node}${s.input ? `[${s.input}]` : ''}`).join(' > ');
+  // The same compact form as the live session's (IvrSession.summary()).
+  const ivrSummary = pathSummary(ivrPath);
   return {
     ...(enter && enter.type === 'queue.enter' ? { queue: enter.queue, queuedAt: enter.ts } : {}),
     ...(waitEnd ? { connectedAt: waitEnd.ts } : {}),

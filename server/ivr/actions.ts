@@ -53,6 +53,18 @@ export interface PathStep {
   outcome?: string;
 }
 
+/**
+ * A caller's path in compact form, for a screen pop: "hours=open > welcome > menu[1] > sales=queued"
+ * (the first flow's name left out, other flows as "flow:node"). From the live session, or from a
+ * finished contact's logged ivr.step events (which carry no outcome).
+ */
+export function pathSummary(steps: readonly Pick<PathStep, 'flow' | 'node' | 'input' | 'outcome'>[]): string {
+  const first = steps[0]?.flow;
+  return steps
+    .map((s) => `${s.flow === first ? '' : `${s.flow}:`}${s.node}${s.input ? `[${s.input}]` : ''}${s.outcome ? `=${s.outcome}` : ''}`)
+    .join(' > ');
+}
+
 export type LookupResult = { ok: true; data: unknown } | { ok: false; error: string };
 export type LookupFn = (req: { url: string; method: 'GET' | 'POST'; timeoutMs: number; body?: string }) => Promise<unknown>;
 

@@ -9,7 +9,16 @@
  */
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import { Emitter } from '../../lib/events.ts';
-import type { IvrAction, IvrOutcome, IvrSessionEvents, LookupFn, LookupResult, PathStep, QueueExitReason } from './actions.ts';
+import {
+  pathSummary,
+  type IvrAction,
+  type IvrOutcome,
+  type IvrSessionEvents,
+  type LookupFn,
+  type LookupResult,
+  type PathStep,
+  type QueueExitReason,
+} from './actions.ts';
 import { calendarState } from './calendar.ts';
 import type { NodeAddress } from './check.ts';
 import { renderTemplate, type FlowSet, type ResolvedPrompt } from './flow.ts';
@@ -93,12 +102,7 @@ export class IvrSession extends Emitter<IvrSessionEvents> {
 
   /** Compact path for a screen pop: "hours=open > welcome > menu[1] > sales=queued". */
   summary(): string {
-    return this.path
-      .map(
-        (s) =>
-          `${s.flow === this.path[0]?.flow ? '' : `${s.flow}:`}${s.node}${s.input ? `[${s.input}]` : ''}${s.outcome ? `=${s.outcome}` : ''}`,
-      )
-      .join(' > ');
+    return pathSummary(this.path);
   }
 
   start(): void {

@@ -4,7 +4,8 @@
  * by the backfill, then a 30-day centre, per-queue and per-agent report through the rollups
  * (median of 5) against the engine on the raw log (a 1-day range with partial edges, median of
  * 2; the whole range only with BENCH_RAW_FULL=1: it holds every event in memory),
- * checking that both give the same report. Prints one JSON line.
+ * checking that both give the same report, and today's board late in a day (four reports at once).
+ * Prints one JSON line.
  *   npm run bench -- reports [contacts] [days] [agents]
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,8 +14,8 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { computeReport, type Dimension, type ReportRequest } from '../server/kpi/report.ts';
 import type { Interval } from '../server/kpi/intervals.ts';
-import { backfill, rawWindow, rollupReport, type RollupReportStats } from '../server/store/rollups.ts';
-import { loadEvents } from '../server/store/eventLog.ts';
+import { backfill, rollupReport, type RollupReportStats } from '../server/store/rollups.ts';
+import { loadEvents, reportWindow } from '../server/store/eventLog.ts';
 import { openStore } from '../server/store/store.ts';
 
 const contacts = Math.min(Number(process.argv[2] ?? 1_000_000), 2_000_000);
@@ -115,9 +116,14 @@ try {
     l.sort((x, y) => x - y);
     return Math.round(l[Math.floor(l.length / 2)]!);
   };
-  const viaRollup = (req: ReportRequest, st?: RollupReportStats) => rollupReport(pool, { ...req, asOf: req.to }, s, { now }, st);
+  const viaRollup = (req: ReportRequest, st?: RollupReportStats) =>
+    rollupReport(pool, { ...req, asOf: Math.min(req.asOf ?? req.to, req.to) }, s, { now }, st);
   const viaRaw = async (req: ReportRequest) =>
-    computeReport(await loadEvents(pool, rawWindow(req.from, req.to, s)), { ...req, asOf: req.to }, s);
+    computeReport(
+      await loadEvents(pool, reportWindow(req.from, req.to, s.fcrWindowSec)),
+      { ...req, asOf: Math.min(req.asOf ?? req.to, req.to) },
+      s,
+    );
   const reqs: [string, Dimension, Interval][] = [
     ['centre', 'centre', 'day'],
     ['queue', 'queue', 'day'],
@@ -125,7 +131,7 @@ try {
   ];
   const full = { from: day0, to: day0 + days * DAY };
   for (const [name, dimension, interval] of reqs) {
-    const st: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0 };
+    const st: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
     await viaRollup({ ...full, dimension, interval }, st);
     out[`rollup_${days}d_${name}_ms`] = await median(5, () => viaRollup({ ...full, dimension, interval }));
     out[`rollup_${days}d_${name}_raw_pieces`] = st.rawPieces;
@@ -142,6 +148,24 @@ try {
     out[`agree_1d_${name}`] = same;
     agree &&= same;
   }
+  // Today's board late in a day (server/http/wallboard.ts): [midnight, 17:03:27) by queue, centre and
+  // agent plus the 30-minute chart, at once; the rollups for the day so far, the last minutes raw.
+  const today = { from: day0 + 12 * DAY, to: day0 + 12 * DAY + 61_407_000 };
+  const board = () =>
+    Promise.all([
+      viaRollup({ ...today, interval: 'range', dimension: 'queue' }),
+      viaRollup({ ...today, interval: 'range', dimension: 'centre' }),
+      viaRollup({ ...today, interval: 'range', dimension: 'agent' }),
+      viaRollup({ from: today.from, to: today.from + DAY, asOf: today.to, interval: '30m', dimension: 'centre' }),
+    ]);
+  out.rollup_today_board_ms = await median(3, board);
+  const edge: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
+  await viaRollup({ ...today, interval: 'range', dimension: 'centre' }, edge);
+  out.rollup_today_raw_events = edge.rawEvents;
+  const todayRaw = await viaRaw({ ...today, interval: 'range', dimension: 'centre' });
+  const todayRollup = await viaRollup({ ...today, interval: 'range', dimension: 'centre' });
+  out.agree_today = isDeepStrictEqual(JSON.parse(JSON.stringify(todayRollup)), JSON.parse(JSON.stringify(todayRaw)));
+  agree &&= out.agree_today === true;
   // Raw over the whole range, if asked (memory: every event of the range in one process).
   if (process.env.BENCH_RAW_FULL === '1') {
     for (const [name, dimension, interval] of reqs) {

@@ -40,7 +40,7 @@ export const AGENT_DAY_EVENTS_PATH = '/api/v1/agent/events/day';
 
 export interface AgentDayDeps {
   clock: Clock;
-  store: Pick<Store, 'report' | 'events' | 'settings' | 'flush'>;
+  store: Pick<Store, 'report' | 'agentEvents' | 'settings' | 'flush'>;
   sessions: Pick<AgentSessions, 'get'>;
   /** Subscribe to the ACD's events that concern an agent; returns the unsubscribe function. */
   onAgentEvent: (listener: (agentId: string) => void) => () => void;
@@ -112,7 +112,7 @@ export async function computeAgentDay(deps: Pick<AgentDayDeps, 'clock' | 'store'
   const to = Math.max(now, from + 1);
   const [report, events] = await Promise.all([
     deps.store.report({ from, to, interval: 'range', dimension: 'agent', keys: [agentId] }),
-    deps.store.events(from, to),
+    deps.store.agentEvents(agentId, from, to),
   ]);
   const row = report.rows.find((r) => r.key === agentId);
   // No row: nothing of the agent's today; counts and times are 0, averages and ratios have no value.

@@ -84,7 +84,9 @@ export async function computeBoard(deps: WallboardDeps): Promise<Board> {
   const tz = zoneOf(settings);
   const from = parseTime('today', tz, now);
   const to = parseTime('tomorrow', tz, now);
-  const thresholds = [...new Set([...settings.serviceLevelThresholdsSec, 30])].sort((a, b) => a - b);
+  // The settings' own order, 30 s added last if missing: the same list as the centre's reads the
+  // stored rollups (store.report); another order or set would recompute the day from the raw log.
+  const thresholds = [...new Set([...settings.serviceLevelThresholdsSec, 30])];
   const o = { serviceLevelThresholdsSec: thresholds };
   // "Today" is [local midnight, now): a period in the past, so the reports API asked for the same
   // from/to computes at the same asOf and gives identical figures, time-in-state ones included.

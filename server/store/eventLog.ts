@@ -47,6 +47,13 @@ export interface LoadWindow {
   agentLookbackMs: number;
 }
 
+const DAY = 86_400_000;
+
+/** The raw report's window for [from, to): a day either side, arrivals within the FCR window after it. */
+export function reportWindow(from: number, to: number, fcrWindowSec: number): LoadWindow {
+  return { from, to, lookbackMs: DAY, lookaheadMs: DAY, arrivalsAheadMs: fcrWindowSec * 1000, agentLookbackMs: 2 * DAY };
+}
+
 /**
  * Everything the KPI engine needs for [from, to): every event of each contact that has an event
  * in the widened window, the arrivals of later contacts within the FCR window, the agent-state
@@ -83,6 +90,28 @@ export async function loadEvents(pool: pg.Pool, w: LoadWindow): Promise<CcEvent[
   }
   if (bad > 0) elog.warn({ bad }, 'stored events failed validation and were left out of the report');
   return out;
+}
+
+/**
+ * One agent's state streams for [from, to): their events inside it and each stream's last event
+ * before it (within lookbackMs), which is all agentStateTimes needs. A desk's "My day" reads this
+ * on every push, so it must not load the centre's contacts (loadEvents does, a day either side).
+ */
+export async function loadAgentEvents(pool: pg.Pool, agentId: string, from: number, to: number, lookbackMs: number): Promise<CcEvent[]> {
+  // Streams are agent:<id> or agent:<id>#<session>; compared by prefix, so ids with LIKE wildcards are safe.
+  const stream = `${AGENT_STREAM_PREFIX}${agentId}`;
+  const mine = `(contact_id = $1 OR left(contact_id, $2) = $1 || '#') AND contact_id LIKE $3`;
+  const r = await pool.query<{ body: unknown }>(
+    `SELECT body FROM cc_events WHERE ${mine} AND ts_ms >= $4 AND ts_ms < $5
+     UNION ALL
+     SELECT body FROM (
+       SELECT DISTINCT ON (contact_id) body FROM cc_events
+       WHERE ${mine} AND ts_ms < $4 AND ts_ms >= $4::bigint - $6::bigint
+       ORDER BY contact_id, ts_ms DESC, seq DESC
+     ) last_state`,
+    [stream, stream.length + 1, `${AGENT_STREAM_PREFIX}%`, from, to, lookbackMs],
+  );
+  return parseAll(r.rows);
 }
 
 /**

@@ -15,7 +15,8 @@
  *
  * Reading (rollupReport): the report's intervals are split into whole clean days, clean 15-minute
  * records and raw pieces (edges off the grain, intervals dirty or not rolled up, time after asOf);
- * the raw pieces go through the engine exactly as the raw report does.
+ * the raw pieces go through the engine exactly as the raw report does, each loading only the
+ * contacts whose span overlaps it (loadForBuckets).
  */
 import type pg from 'pg';
 import { log } from '../../lib/log.ts';
@@ -45,7 +46,6 @@ import {
   type Piece,
 } from '../kpi/rollup.ts';
 import { zoneOf, type KpiSettings } from '../kpi/settings.ts';
-import { loadEvents, type LoadWindow } from './eventLog.ts';
 import type { EventSink } from './writer.ts';
 
 const rlog = log.child({ mod: 'rollups' });
@@ -58,11 +58,6 @@ const AGENT_LOOKBACK_MS = 2 * DAY_MS;
 const snake = (f: string) => f.replace(/([A-Z0-9]+)/g, (m) => `_${m.toLowerCase()}`);
 const SUM_COLS = SUM_FIELDS.map(snake);
 const ARRAY_COLS = ARRAY_FIELDS.map(snake);
-
-/** The raw report's load window for [from, to) (store.ts events()). */
-export function rawWindow(from: number, to: number, s: KpiSettings): LoadWindow {
-  return { from, to, lookbackMs: DAY_MS, lookaheadMs: DAY_MS, arrivalsAheadMs: s.fcrWindowSec * 1000, agentLookbackMs: 2 * DAY_MS };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Dirty marks, with every stored batch
@@ -183,51 +178,67 @@ async function closure(pool: pg.Pool | pg.PoolClient, seed: readonly string[]): 
 // Computing records
 
 /**
- * Everything the engine needs for the 15-minute intervals of [from, to): every event of each
- * contact spanning the range and of their chains, the same callers' later arrivals within the FCR
- * window, agent-state events in the range and each agent stream's last state before it.
+ * Everything the engine needs for [from, to) (15-minute intervals, or a report's raw piece): every
+ * event of each contact spanning the range and of their chains, the same callers' later arrivals
+ * within the FCR window, agent-state events in the range and each agent stream's last state before
+ * it. Bounded by each contact's own span, so a 15-minute edge loads the contacts overlapping those
+ * 15 minutes, not (as eventLog.loadEvents) every contact with an event within a day of it.
  */
 export async function loadForBuckets(pool: pg.Pool | pg.PoolClient, from: number, to: number, s: KpiSettings): Promise<CcEvent[]> {
+  // Contacts spanning the range by their recorded spans, and (should a span lag its events: the
+  // marks follow the batch's insert, and a failed mark is only logged) every contact with an event
+  // inside it, straight from the log.
   const seed = await pool.query<{ contact_id: string }>(
-    `SELECT contact_id FROM kpi_contact_spans WHERE first_ms < $2 AND first_ms >= $1::bigint - $3::bigint AND last_ms >= $1`,
+    `SELECT contact_id FROM kpi_contact_spans WHERE first_ms < $2 AND first_ms >= $1::bigint - $3::bigint AND last_ms >= $1
+     UNION
+     SELECT contact_id FROM cc_events WHERE ts_ms >= $1 AND ts_ms < $2 AND contact_id NOT LIKE 'agent:%'`,
     [from, to, LOOKBACK_MS],
   );
   const full = await closure(
     pool,
     seed.rows.map((r) => r.contact_id),
   );
-  const roots = await pool.query<{ caller: string; lo: string; hi: string }>(
-    `SELECT caller, min(arrived_ms) AS lo, max(arrived_ms) AS hi FROM kpi_contact_spans
-     WHERE contact_id = ANY($1::text[]) AND customer AND caller IS NOT NULL GROUP BY caller`,
-    [full],
-  );
   const r = await pool.query<{ body: unknown }>(
     `SELECT body FROM cc_events WHERE contact_id = ANY($1::text[])
      UNION ALL
-     SELECT e.body FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS c(caller, lo, hi)
-       JOIN kpi_contact_spans k ON k.customer AND k.caller = c.caller AND k.arrived_ms > c.lo AND k.arrived_ms <= c.hi + $5::bigint
-       JOIN cc_events e ON e.contact_id = k.contact_id AND e.type = 'contact.arrived'
-     UNION ALL
-     SELECT body FROM cc_events WHERE contact_id LIKE 'agent:%' AND ts_ms >= $6 AND ts_ms < $7
+     SELECT body FROM cc_events WHERE contact_id LIKE 'agent:%' AND ts_ms >= $2 AND ts_ms < $3
      UNION ALL
      SELECT body FROM (
        SELECT DISTINCT ON (contact_id) body FROM cc_events
-       WHERE contact_id LIKE 'agent:%' AND ts_ms < $6 AND ts_ms >= $6::bigint - $8::bigint
+       WHERE contact_id LIKE 'agent:%' AND ts_ms < $2 AND ts_ms >= $2::bigint - $4::bigint
        ORDER BY contact_id, ts_ms DESC, seq DESC
      ) last_state`,
-    [
-      full,
-      roots.rows.map((x) => x.caller),
-      roots.rows.map((x) => Number(x.lo)),
-      roots.rows.map((x) => Number(x.hi)),
-      s.fcrWindowSec * 1000,
-      from,
-      to,
-      AGENT_LOOKBACK_MS,
-    ],
+    [full, from, to, AGENT_LOOKBACK_MS],
   );
+  const out = parseRows(r.rows);
+  // Repeat-contact FCR: the same callers' later customer calls within the window. The callers come
+  // from the arrivals just read (not their spans, which may lag); the later calls from the spans.
+  const roots = new Map<string, { lo: number; hi: number }>();
+  for (const e of out) {
+    if (e.type !== 'contact.arrived' || !e.caller || e.initiation !== 'inbound' || e.previousContactId !== undefined) continue;
+    const x = roots.get(e.caller);
+    if (!x) roots.set(e.caller, { lo: e.ts, hi: e.ts });
+    else {
+      x.lo = Math.min(x.lo, e.ts);
+      x.hi = Math.max(x.hi, e.ts);
+    }
+  }
+  if (roots.size > 0) {
+    const callers = [...roots.keys()];
+    const later = await pool.query<{ body: unknown }>(
+      `SELECT e.body FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS c(caller, lo, hi)
+         JOIN kpi_contact_spans k ON k.customer AND k.caller = c.caller AND k.arrived_ms > c.lo AND k.arrived_ms <= c.hi + $4::bigint
+         JOIN cc_events e ON e.contact_id = k.contact_id AND e.type = 'contact.arrived'`,
+      [callers, callers.map((c) => roots.get(c)!.lo), callers.map((c) => roots.get(c)!.hi), s.fcrWindowSec * 1000],
+    );
+    out.push(...parseRows(later.rows));
+  }
+  return out;
+}
+
+function parseRows(rows: readonly { body: unknown }[]): CcEvent[] {
   const out: CcEvent[] = [];
-  for (const row of r.rows) {
+  for (const row of rows) {
     const p = parseEvent(row.body);
     if (p.ok) out.push(p.event);
   }
@@ -238,7 +249,15 @@ export async function loadForBuckets(pool: pg.Pool | pg.PoolClient, from: number
  * Compute the 15-minute intervals of [from, to) (aligned) from the log and store them, with their
  * days. Intervals ending after `now` are left alone. Returns the number of records written.
  */
-export async function refreshBuckets(pool: pg.Pool, from: number, to: number, s: KpiSettings, now: number): Promise<number> {
+export async function refreshBuckets(
+  pool: pg.Pool,
+  from: number,
+  to: number,
+  s: KpiSettings,
+  now: number,
+  /** Leave the range alone if, once locked, none of it is dirty any more (another report or node just computed it). */
+  onlyIfDirty = false,
+): Promise<number> {
   const end = Math.min(to, floorGrain(now));
   if (end <= from) return 0;
   const list = grainBuckets(from, end);
@@ -252,6 +271,15 @@ export async function refreshBuckets(pool: pg.Pool, from: number, to: number, s:
       `SELECT pg_advisory_xact_lock(hashtext('kpi_rollup'), (b / ${GRAIN_MS})::int) FROM unnest($1::bigint[]) b ORDER BY b`,
       [starts],
     );
+    if (onlyIfDirty) {
+      const still = await client.query(`SELECT 1 FROM kpi_rollup_buckets WHERE bucket_start = ANY($1::bigint[]) AND dirty LIMIT 1`, [
+        starts,
+      ]);
+      if (still.rowCount === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+    }
     // First the flags (row locks): events stored after our read below will set them again.
     await client.query(
       `INSERT INTO kpi_rollup_buckets (bucket_start, fp, dirty, computed_at) SELECT b, $2, false, now() FROM unnest($1::bigint[]) b
@@ -421,7 +449,7 @@ export async function refreshDirty(pool: pg.Pool, s: KpiSettings, now: number, l
     [now, limit],
   );
   const starts = r.rows.map((row) => Number(row.bucket_start));
-  for (const [a, b] of spansOf(starts)) await refreshBuckets(pool, a, b, s, now);
+  for (const [a, b] of spansOf(starts)) await refreshBuckets(pool, a, b, s, now, true);
   return starts.length;
 }
 
@@ -441,6 +469,8 @@ export interface RollupReportStats {
   grainPieces: number;
   rawPieces: number;
   rawMs: number;
+  /** Events the raw pieces loaded. */
+  rawEvents: number;
 }
 
 /**
@@ -470,7 +500,7 @@ export async function rollupReport(
   const dirty = rows.filter((r) => r.dirty && r.fp === fp).map((r) => Number(r.bucket_start));
   if (dirty.length > 0 && dirty.length <= (opts.refreshLimit ?? 32)) {
     const now = opts.now ?? req.asOf;
-    for (const [a, b] of spansOf(dirty.filter((t) => t + GRAIN_MS <= req.asOf))) await refreshBuckets(pool, a, b, s, now);
+    for (const [a, b] of spansOf(dirty.filter((t) => t + GRAIN_MS <= req.asOf))) await refreshBuckets(pool, a, b, s, now, true);
     rows = await statusOf();
   }
   const clean = new Set(rows.filter((r) => !r.dirty && !r.open && r.fp === fp).map((r) => Number(r.bucket_start)));
@@ -545,7 +575,8 @@ export async function rollupReport(
   for (const run of runs(raw)) {
     const from = run[0]!.start;
     const to = run[run.length - 1]!.end;
-    const events = await loadEvents(pool, rawWindow(from, to, s));
+    const events = await loadForBuckets(pool, from, to, s);
+    if (stats) stats.rawEvents += events.length;
     const facts = deriveFacts(events, req.asOf);
     const pl: Bucket[] = run.map((p) => ({ start: p.start, end: p.end }));
     for (const [key, list2] of accumulate(facts, pl, req.dimension, (k) => !keep || keep.has(k), req.asOf, s)) {

@@ -21,7 +21,7 @@ import {
 import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from '../kpi/settings.ts';
 import { log } from '../../lib/log.ts';
 import { AuditTrail, listAudit, PgAuditSink, type Audit, type AuditQuery, type AuditRow } from './audit.ts';
-import { loadChainEvents, loadEvents, PgEventSink } from './eventLog.ts';
+import { loadAgentEvents, loadChainEvents, loadEvents, PgEventSink, reportWindow } from './eventLog.ts';
 import { migrate } from './migrate.ts';
 import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';
 import { getRecording, listRecordings, purgeRecordings, startRetention, type PurgeResult, type RecordingRow } from './recordings.ts';
@@ -31,9 +31,6 @@ import { Node, type NodeOptions } from './node.ts';
 import type { RecoveryReport } from './recovery.ts';
 import { markingSink, rollupReport, startRefresher } from './rollups.ts';
 import { rollupFingerprint } from '../kpi/rollup.ts';
-
-/** Reports over ranges longer than this read the rollups (bench reports: a 1-day range with two raw edges is slower through them). */
-const ROLLUP_MIN_RANGE_MS = 86_400_000;
 
 const slog = log.child({ mod: 'store' });
 
@@ -97,6 +94,8 @@ export interface Store {
   stats(): WriterStats | undefined;
   /** Events the engine needs for [from, to) (see eventLog.loadEvents), in no particular order. */
   events(from: number, to: number, settings?: KpiSettings): Promise<CcEvent[]>;
+  /** One agent's state events for [from, to) and its last state before (see eventLog.loadAgentEvents). */
+  agentEvents(agentId: string, from: number, to: number): Promise<CcEvent[]>;
   report(req: ReportRequest, overrides?: Partial<KpiSettings>): Promise<KpiReport>;
   calls(q: CallQuery, overrides?: Partial<KpiSettings>): Promise<CallDetail[]>;
   /** One customer call's whole chain (transfers, callbacks), its queue calls and recordings. */
@@ -123,8 +122,6 @@ export interface Store {
   listAudit(q: AuditQuery): Promise<AuditRow[]>;
   close(): Promise<void>;
 }
-
-const DAY = 86_400_000;
 
 /** Start (or reach) Postgres, migrate, replay the spool, and return the store. */
 export async function openStore(opts: StoreOptions = {}): Promise<Store> {
@@ -178,8 +175,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     const p = pool;
     const sp = spool;
     const merged = (o?: Partial<KpiSettings>) => (o ? KpiSettingsSchema.parse({ ...settings, ...o }) : settings);
-    const events = (from: number, to: number, s: KpiSettings = settings) =>
-      loadEvents(p, { from, to, lookbackMs: DAY, lookaheadMs: DAY, arrivalsAheadMs: s.fcrWindowSec * 1000, agentLookbackMs: 2 * DAY });
+    const events = (from: number, to: number, s: KpiSettings = settings) => loadEvents(p, reportWindow(from, to, s.fcrWindowSec));
     slog.info({ url: redact(postgres.url), embedded: postgres.embedded, readOnly: !!opts.readOnly }, 'store open');
     return {
       url: postgres.url,
@@ -197,14 +193,17 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       flush: async (t) => writer?.flush(t),
       stats: () => writer?.stats(),
       events,
+      agentEvents: (agentId, from, to) =>
+        loadAgentEvents(p, agentId, from, to, reportWindow(from, to, settings.fcrWindowSec).agentLookbackMs),
       report: async (req, o) => {
         const s = merged(o);
         const asOf = Math.min(req.asOf ?? req.to, clock.now());
-        // KPI rollups (#17): stored interval records where clean, the raw log for edges and the rest;
-        // settings that change the records themselves (thresholds, short abandon, FCR window): raw.
-        // A range under a day (today's board, an agent's day) is all edges: the raw log is quicker.
+        // KPI rollups (#17): stored interval records where clean, the raw log (bounded by each
+        // contact's span) for edges and the rest, so today's board reads the day's records and only
+        // the last minutes raw; settings that change the records themselves (thresholds, short
+        // abandon, FCR window): the raw log for the whole range.
         const report =
-          req.to - req.from > ROLLUP_MIN_RANGE_MS && rollupFingerprint(s) === rollupFingerprint(settings)
+          rollupFingerprint(s) === rollupFingerprint(settings)
             ? await rollupReport(p, { ...req, asOf }, s, { now: clock.now() })
             : computeReport(await events(req.from, req.to, s), { ...req, asOf }, s);
         if (report.anomalies.count > 0) {

@@ -14,6 +14,7 @@ import type { CcEvent } from '../../../server/kpi/events.ts';
 import type { Interval } from '../../../server/kpi/intervals.ts';
 import { computeReport, type Dimension, type ReportRequest } from '../../../server/kpi/report.ts';
 import { KpiSettingsSchema } from '../../../server/kpi/settings.ts';
+import { agentStateTimes } from '../../../server/kpi/stateTimes.ts';
 import { backfill, markDirty, refreshBuckets, refreshDirty, rollupReport, type RollupReportStats } from '../../../server/store/rollups.ts';
 import { openStore, type Store } from '../../../server/store/store.ts';
 import { HOUR, SETTINGS, T0, scriptedDay } from '../../unit/kpi/scriptedDay.ts';
@@ -42,7 +43,7 @@ async function viaRollups(req: ReportRequest, stats?: RollupReportStats) {
   return rollupReport(store.pool, { ...req, asOf }, S, { now: Date.now() }, stats);
 }
 
-const newStats = (): RollupReportStats => ({ dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0 });
+const newStats = (): RollupReportStats => ({ dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 });
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cc-rollups-it-'));
@@ -112,6 +113,77 @@ describe('rollups in Postgres == the engine on the raw log', () => {
     const edge = newStats();
     await viaRollups({ from: D1 + 60_000, to: D1 + 120_000, interval: 'range', dimension: 'queue' }, edge);
     expect(edge).toMatchObject({ dayPieces: 0, grainPieces: 0, rawPieces: 1 });
+  });
+
+  it('short ranges and off-grid edges load only the contacts overlapping them, and equal raw', async () => {
+    // What today's board and an agent's day ask: minutes to hours, edges anywhere.
+    const ranges: [number, number][] = [
+      [D1 + 9 * HOUR + 61_000, D1 + 9 * HOUR + 121_000],
+      [D1 + 11 * HOUR + 7 * 60_000 + 500, D1 + 13 * HOUR + 44 * 60_000 + 1],
+      [D1 + 14 * HOUR + 59 * 60_000, D1 + 15 * HOUR + 16 * 60_000],
+      [T0 + 7 * 60_000 + 13_000, T0 + 38 * 60_000],
+      [D1, D1 + 17 * HOUR + 3_000],
+    ];
+    for (const [from, to] of ranges)
+      for (const dimension of ['centre', 'queue', 'agent'] as const)
+        for (const interval of ['range', '15m'] as const) {
+          const req = { from, to, interval, dimension };
+          expect(await viaRollups(req), JSON.stringify(req)).toEqual(await raw(req));
+        }
+    // A one-minute piece: the raw report loads a day either side (the whole synthetic day); the
+    // piece loads the calls overlapping its minute.
+    const minute = newStats();
+    const [from, to] = ranges[0]!;
+    await viaRollups({ from, to, interval: 'range', dimension: 'centre' }, minute);
+    expect(minute.rawPieces).toBe(1);
+    const wide = (await store.events(from, to)).length;
+    expect(minute.rawEvents).toBeGreaterThan(0);
+    expect(minute.rawEvents * 20).toBeLessThan(wide);
+  }, 120_000);
+
+  it('a contact whose span lags its events (marking failed or not yet run) is still read from the log', async () => {
+    const from = D1 + 10 * HOUR + 3_000;
+    const to = D1 + 10 * HOUR + 20 * 60_000 + 7_000;
+    const inside = await store.pool.query<{ contact_id: string }>(
+      `SELECT DISTINCT contact_id FROM cc_events WHERE ts_ms >= $1 AND ts_ms < $2 AND contact_id NOT LIKE 'agent:%'`,
+      [from, to],
+    );
+    const ids = inside.rows.map((r) => r.contact_id);
+    expect(ids.length).toBeGreaterThan(5);
+    const saved = await store.pool.query('SELECT * FROM kpi_contact_spans WHERE contact_id = ANY($1::text[])', [ids]);
+    await store.pool.query('DELETE FROM kpi_contact_spans WHERE contact_id = ANY($1::text[])', [ids]);
+    try {
+      for (const dimension of ['centre', 'agent'] as const) {
+        const req = { from, to, interval: 'range' as const, dimension };
+        expect(await viaRollups(req)).toEqual(await raw(req));
+      }
+    } finally {
+      await store.pool.query(`INSERT INTO kpi_contact_spans SELECT * FROM json_populate_recordset(null::kpi_contact_spans, $1::json)`, [
+        JSON.stringify(saved.rows),
+      ]);
+    }
+  });
+
+  it("an agent's state times from its own streams equal those from the whole log (My day reads only the agent's)", async () => {
+    const ranges: [number, number][] = [
+      [T0 + 7 * 60_000, T0 + 50 * 60_000],
+      [D1, D1 + 13 * HOUR + 17_000],
+    ];
+    let agents = 0;
+    for (const [from, to] of ranges) {
+      const all = await store.events(from, to);
+      const ids = [...new Set(all.flatMap((e) => (e.type === 'agent.state' ? [e.agentId] : [])))];
+      expect(ids.length).toBeGreaterThan(1);
+      for (const agentId of ids) {
+        const q = { agentId, from, to, asOf: to };
+        const own = await store.agentEvents(agentId, from, to);
+        expect(own.every((e) => e.contactId === `agent:${agentId}` || e.contactId.startsWith(`agent:${agentId}#`))).toBe(true);
+        const times = agentStateTimes(own, q);
+        expect(times, agentId).toEqual(agentStateTimes(all, q));
+        if (times.readySec > 0) agents++;
+      }
+    }
+    expect(agents).toBeGreaterThan(10);
   });
 
   it('late events change earlier intervals: marked dirty, recomputed, still equal to raw', async () => {

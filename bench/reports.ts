@@ -162,6 +162,27 @@ try {
   const edge: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
   await viaRollup({ ...today, interval: 'range', dimension: 'centre' }, edge);
   out.rollup_today_raw_events = edge.rawEvents;
+  out.rollup_today_centre_split_ms = {
+    stored: Math.round(edge.storedMs ?? 0),
+    dispositions: Math.round(edge.dispositionsMs ?? 0),
+    raw: Math.round(edge.rawMs),
+  };
+  for (const dimension of ['queue', 'agent'] as const) {
+    const st: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
+    await viaRollup({ ...today, interval: 'range', dimension }, st);
+    out[`rollup_today_${dimension}_split_ms`] = {
+      stored: Math.round(st.storedMs ?? 0),
+      dispositions: Math.round(st.dispositionsMs ?? 0),
+      raw: Math.round(st.rawMs),
+    };
+  }
+  const chart: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
+  await viaRollup({ from: today.from, to: today.from + DAY, asOf: today.to, interval: '30m', dimension: 'centre' }, chart);
+  out.rollup_today_chart_split_ms = {
+    stored: Math.round(chart.storedMs ?? 0),
+    dispositions: Math.round(chart.dispositionsMs ?? 0),
+    raw: Math.round(chart.rawMs),
+  };
   const todayRaw = await viaRaw({ ...today, interval: 'range', dimension: 'centre' });
   const todayRollup = await viaRollup({ ...today, interval: 'range', dimension: 'centre' });
   out.agree_today = isDeepStrictEqual(JSON.parse(JSON.stringify(todayRollup)), JSON.parse(JSON.stringify(todayRaw)));

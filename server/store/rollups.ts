@@ -471,6 +471,10 @@ export interface RollupReportStats {
   rawMs: number;
   /** Events the raw pieces loaded. */
   rawEvents: number;
+  /** Milliseconds reading the stored records (interval status, sums, dispositions). */
+  storedMs?: number;
+  /** ... of which the dispositions. */
+  dispositionsMs?: number;
 }
 
 /**
@@ -496,6 +500,8 @@ export async function rollupReport(
     );
     return st.rows;
   };
+  const tStored = performance.now();
+  let tDisp = 0;
   let rows = await statusOf();
   const dirty = rows.filter((r) => r.dirty && r.fp === fp).map((r) => Number(r.bucket_start));
   if (dirty.length > 0 && dirty.length <= (opts.refreshLimit ?? 32)) {
@@ -541,6 +547,15 @@ export async function rollupReport(
       });
       add(String(row.key), Number(row.idx), a);
     }
+    const td = performance.now();
+    // Dispositions are summed over the whole range, not per piece: adjacent pieces of one grain are
+    // one range scan (a chart's 34 half-hour pieces as 34 joined ranges took 0.9 s at 1,000 agents).
+    const spans: { s: number; e: number; grain: string }[] = [];
+    for (const p of stored) {
+      const last = spans[spans.length - 1];
+      if (last && last.grain === p.source && last.e === p.start) last.e = p.end;
+      else spans.push({ s: p.start, e: p.end, grain: p.source });
+    }
     const d = await pool.query<{
       side: 'queue' | 'agent';
       key: string;
@@ -556,8 +571,9 @@ export async function rollupReport(
        FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS p(s, e, grain)
        JOIN kpi_rollup_dispositions x ON x.grain = p.grain AND x.bucket_start >= p.s AND x.bucket_start < p.e
        GROUP BY x.side, x.key, x.code`,
-      [stored.map((p) => p.start), stored.map((p) => p.end), stored.map((p) => p.source)],
+      [spans.map((p) => p.s), spans.map((p) => p.e), spans.map((p) => p.grain)],
     );
+    tDisp = performance.now() - td;
     for (const r of d.rows) {
       const codes: Record<string, number> = r.code === '' ? {} : { [r.code.slice(1)]: r.n };
       dispositions.push({
@@ -566,6 +582,10 @@ export async function rollupReport(
         row: { key: r.key, wrapups: r.w, disposed: r.d, codes, resolvedMarked: r.rm, resolved: r.r, fcrAgentRate: null },
       });
     }
+  }
+  if (stats) {
+    stats.storedMs = (stats.storedMs ?? 0) + performance.now() - tStored;
+    stats.dispositionsMs = (stats.dispositionsMs ?? 0) + tDisp;
   }
   // Raw pieces: contiguous runs, one load and one engine pass each.
   const anomalies: AnomalyRecord[] = [];

@@ -11,7 +11,7 @@
  * network namespace of its own as root (as onhold does). Bounded to 4 minutes. Prints one JSON line.
  */
 import { availableParallelism } from 'node:os';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { announcements, generator, inNamespace, opt, rtploadBinary, sdpFor } from './onhold.ts';
@@ -27,11 +27,17 @@ interface Round {
   failures: number;
   rss_mib: number;
   heap_mib: number;
+  /** The main thread's V8 heap as committed. */
+  heap_total_mib: number;
+  /** Anonymous RSS (/proc/self/status RssAnon): malloc arenas and V8 heaps, not mapped files. */
+  rss_anon_mib: number;
   external_mib: number;
   array_buffers_mib: number;
   thread_legs: number;
   thread_players: number;
   thread_heap_mib: number;
+  /** The RTP threads' V8 heaps as committed: the part of RSS they hold, used or not. */
+  thread_heap_total_mib: number;
 }
 
 async function main(): Promise<void> {
@@ -105,6 +111,7 @@ async function main(): Promise<void> {
       let legs = 0;
       let players = 0;
       let threadHeap = 0;
+      let threadHeapTotal = 0;
       for (let i = 0; i < plane.rtpThreads.size; i++) {
         const s = await plane.rtpThreads
           .thread(i)
@@ -113,6 +120,7 @@ async function main(): Promise<void> {
         legs += s?.legs ?? 0;
         players += s?.players ?? 0;
         threadHeap += s?.heapUsed ?? 0;
+        threadHeapTotal += s?.heapTotal ?? 0;
       }
       const row: Round = {
         round: r,
@@ -120,11 +128,14 @@ async function main(): Promise<void> {
         failures,
         rss_mib: +(m.rss / MiB).toFixed(1),
         heap_mib: +(m.heapUsed / MiB).toFixed(1),
+        heap_total_mib: +(m.heapTotal / MiB).toFixed(1),
+        rss_anon_mib: rssAnonMib(),
         external_mib: +(m.external / MiB).toFixed(1),
         array_buffers_mib: +(m.arrayBuffers / MiB).toFixed(1),
         thread_legs: legs,
         thread_players: players,
         thread_heap_mib: +(threadHeap / MiB).toFixed(1),
+        thread_heap_total_mib: +(threadHeapTotal / MiB).toFixed(1),
       };
       out.push(row);
       console.error(`[bench soak] ${JSON.stringify(row)}`);
@@ -150,13 +161,20 @@ async function main(): Promise<void> {
       gc: gc !== undefined,
       announce: mode,
       netns: inNs,
-      // glibc malloc arenas (set before the process starts; `npm start` sets 2): null = glibc's default, 8 per core.
+      // glibc malloc arenas (set before the process starts): null = glibc's default, 8 per core.
       malloc_arena_max: process.env.MALLOC_ARENA_MAX ?? null,
+      // The RTP threads' V8 young generation, MiB (media/rtp/rtpThreadPool.ts; 0 = V8's default).
+      rtp_young_mb: Number(process.env.CC_RTP_YOUNG_MB ?? 8),
       cores: availableParallelism(),
       machine: 'shared with other helpers (busy)',
       rounds_detail: out,
     }),
   );
+}
+
+function rssAnonMib(): number {
+  const kb = /RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return kb ? +(Number(kb) / 1024).toFixed(1) : -1;
 }
 
 if (!inNamespace('cc-moh-soak', fileURLToPath(import.meta.url), ['--expose-gc'])) await main();

@@ -114,6 +114,7 @@ class RtpThreadHost {
           prompts: this.playout.prompts.size,
           playout: this.playout.snapshot(),
           heapUsed: m.heapUsed,
+          heapTotal: m.heapTotal,
           arrayBuffers: m.arrayBuffers,
         };
       }

@@ -23,6 +23,8 @@ export interface RtpThreadStats {
   playout: PlayoutStats;
   /** This thread's V8 heap; arrayBuffers is the process's (shared by all threads). */
   heapUsed: number;
+  /** This thread's V8 heap as committed (what counts in RSS, used or not). */
+  heapTotal: number;
   arrayBuffers: number;
 }
 

@@ -148,9 +148,11 @@ try {
     out[`agree_1d_${name}`] = same;
     agree &&= same;
   }
-  // Today's board late in a day (server/http/wallboard.ts): [midnight, 17:03:27) by queue, centre and
-  // agent plus the 30-minute chart, at once; the rollups for the day so far, the last minutes raw.
-  const today = { from: day0 + 12 * DAY, to: day0 + 12 * DAY + 61_407_000 };
+  // Today's board late in a day (server/http/wallboard.ts): [midnight, 20:50:27) of the last day by
+  // queue, centre and agent plus the 30-minute chart, at once; the rollups for the day so far, the
+  // last minutes raw. Late in the generated day, because a live log has nothing after now: at 17:00
+  // the chart's raw piece up to midnight would load the rest of the day's generated calls.
+  const today = { from: day0 + (days - 1) * DAY, to: day0 + (days - 1) * DAY + 75_027_000 };
   const board = () =>
     Promise.all([
       viaRollup({ ...today, interval: 'range', dimension: 'queue' }),

@@ -603,9 +603,10 @@ async function main(): Promise<void> {
 
   // rtpengine at the load our plane held (no recording: rtpengine records through its separate
   // recording daemon), next to our plane without recording at the same load.
-  let rtpengine: Record<string, unknown> = { status: 'not installed' };
+  const noCompare = args.includes('--no-compare');
+  const bin = noCompare ? '' : execFileSync('sh', ['-c', 'command -v rtpengine || true']).toString().trim();
+  let rtpengine: Record<string, unknown> = { status: noCompare ? 'not run (--no-compare)' : 'not installed' };
   let ratio: number | null = null;
-  const bin = args.includes('--no-compare') ? '' : execFileSync('sh', ['-c', 'command -v rtpengine || true']).toString().trim();
   if (bin && ours.held > 0) {
     const fixed = { maxCalls: ours.held, step: ours.held, seconds, deadline: Date.now() + 120_000, generator };
     const re = await runLoad('rtpengine', await rtpengineBackend(bin), { ...fixed, selfIsSut: false });

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CcEvent } from '../../../server/kpi/events.ts';
 import type { Interval } from '../../../server/kpi/intervals.ts';
-import { computeReport, type Dimension, type ReportRequest } from '../../../server/kpi/report.ts';
+import { callDetails, computeReport, type Dimension, type ReportRequest } from '../../../server/kpi/report.ts';
 import { KpiSettingsSchema } from '../../../server/kpi/settings.ts';
 import { agentStateTimes } from '../../../server/kpi/stateTimes.ts';
 import { backfill, markDirty, refreshBuckets, refreshDirty, rollupReport, type RollupReportStats } from '../../../server/store/rollups.ts';
@@ -184,6 +184,33 @@ describe('rollups in Postgres == the engine on the raw log', () => {
       }
     }
     expect(agents).toBeGreaterThan(10);
+  });
+
+  it('call details read the contacts overlapping the range, one contact its own chain: the same as from the raw window', async () => {
+    const now = Date.now();
+    const ranges: [number, number][] = [
+      [T0, T0 + HOUR],
+      [D1 + 9 * HOUR + 61_000, D1 + 11 * HOUR + 7 * 60_000],
+      [D1, D1 + DAY],
+    ];
+    let compared = 0;
+    for (const [from, to] of ranges) {
+      const want = callDetails(await store.events(from, to), { from, to, asOf: Math.min(to, now) }, S);
+      expect(want.length).toBeGreaterThan(3);
+      expect(await store.calls({ from, to })).toEqual(want);
+      compared += want.length;
+    }
+    // One contact, as the QA page asks (a day either side of the call): transferred, repeat caller, plain.
+    const all = callDetails(await store.events(T0, D1 + DAY), { from: T0, to: D1 + DAY, asOf: D1 + DAY }, S);
+    const picks = [all.find((c) => c.transferred), all.find((c) => c.fcrResolved === false), all.find((c) => c.previousContactId), all[0]];
+    for (const c of picks.filter((x) => x !== undefined)) {
+      const t = Date.parse(c.enteredAt);
+      const q = { from: t - DAY, to: t + DAY, contactId: c.contactId };
+      const want = callDetails(await store.events(q.from, q.to), { ...q, asOf: Math.min(q.to, now) }, S);
+      expect(want.length).toBeGreaterThan(0);
+      expect(await store.calls(q), c.contactId).toEqual(want);
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 
   it('late events change earlier intervals: marked dirty, recomputed, still equal to raw', async () => {

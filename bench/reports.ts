@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { computeReport, type Dimension, type ReportRequest } from '../server/kpi/report.ts';
 import type { Interval } from '../server/kpi/intervals.ts';
-import { backfill, rollupReport, type RollupReportStats } from '../server/store/rollups.ts';
+import { newRollupStats, rollupReport, type RollupReportStats } from '../server/store/rollupReport.ts';
+import { backfill } from '../server/store/rollups.ts';
 import { loadEvents, reportWindow } from '../server/store/eventLog.ts';
 import { openStore } from '../server/store/store.ts';
 
@@ -131,7 +132,7 @@ try {
   ];
   const full = { from: day0, to: day0 + days * DAY };
   for (const [name, dimension, interval] of reqs) {
-    const st: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
+    const st = newRollupStats();
     await viaRollup({ ...full, dimension, interval }, st);
     out[`rollup_${days}d_${name}_ms`] = await median(5, () => viaRollup({ ...full, dimension, interval }));
     out[`rollup_${days}d_${name}_raw_pieces`] = st.rawPieces;
@@ -161,28 +162,28 @@ try {
       viaRollup({ from: today.from, to: today.from + DAY, asOf: today.to, interval: '30m', dimension: 'centre' }),
     ]);
   out.rollup_today_board_ms = await median(3, board);
-  const edge: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
+  const edge = newRollupStats();
   await viaRollup({ ...today, interval: 'range', dimension: 'centre' }, edge);
   out.rollup_today_raw_events = edge.rawEvents;
   out.rollup_today_centre_split_ms = {
-    stored: Math.round(edge.storedMs ?? 0),
-    dispositions: Math.round(edge.dispositionsMs ?? 0),
+    stored: Math.round(edge.storedMs),
+    dispositions: Math.round(edge.dispositionsMs),
     raw: Math.round(edge.rawMs),
   };
   for (const dimension of ['queue', 'agent'] as const) {
-    const st: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
+    const st = newRollupStats();
     await viaRollup({ ...today, interval: 'range', dimension }, st);
     out[`rollup_today_${dimension}_split_ms`] = {
-      stored: Math.round(st.storedMs ?? 0),
-      dispositions: Math.round(st.dispositionsMs ?? 0),
+      stored: Math.round(st.storedMs),
+      dispositions: Math.round(st.dispositionsMs),
       raw: Math.round(st.rawMs),
     };
   }
-  const chart: RollupReportStats = { dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 };
+  const chart = newRollupStats();
   await viaRollup({ from: today.from, to: today.from + DAY, asOf: today.to, interval: '30m', dimension: 'centre' }, chart);
   out.rollup_today_chart_split_ms = {
-    stored: Math.round(chart.storedMs ?? 0),
-    dispositions: Math.round(chart.dispositionsMs ?? 0),
+    stored: Math.round(chart.storedMs),
+    dispositions: Math.round(chart.dispositionsMs),
     raw: Math.round(chart.rawMs),
   };
   const todayRaw = await viaRaw({ ...today, interval: 'range', dimension: 'centre' });

@@ -84,8 +84,8 @@ export async function computeBoard(deps: WallboardDeps): Promise<Board> {
   const tz = zoneOf(settings);
   const from = parseTime('today', tz, now);
   const to = parseTime('tomorrow', tz, now);
-  // The settings' own order, 30 s added last if missing: the same list as the centre's reads the
-  // stored rollups (store.report); another order or set would recompute the day from the raw log.
+  // The settings' thresholds, 30 s added last if missing: every one is carried by the stored
+  // rollups (the centre's thresholds plus STORED_THRESHOLDS_SEC), so the day is read from them.
   const thresholds = [...new Set([...settings.serviceLevelThresholdsSec, 30])];
   const o = { serviceLevelThresholdsSec: thresholds };
   // "Today" is [local midnight, now): a period in the past, so the reports API asked for the same

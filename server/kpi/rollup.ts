@@ -15,9 +15,11 @@
  * What a record holds: counts, sums of milliseconds, the longest wait (max), and one counter per
  * service-level threshold (answered within T, abandoned within / after T). Nothing else is needed:
  * the rates, averages and service levels are ratios of these. Not decomposable, and how handled:
- * - service level for a threshold that is not stored: the record keeps counters only for the
- *   centre's thresholds and queue objectives (the fingerprint); a request with other thresholds, or
- *   another short-abandon or FCR window, is answered from the raw log (the old cost).
+ * - service level for a threshold that is not stored: the record keeps counters for the centre's
+ *   thresholds, its queue objectives and a fixed ladder (STORED_THRESHOLDS_SEC: 10 s … 5 min), so a
+ *   request for any of those (?slThresholds=45,60) is read from the records in its own order
+ *   (recordIndexes); other thresholds, or another short-abandon or FCR window, are answered from the
+ *   raw log (the old cost).
  * - repeat-contact FCR (same caller again within fcrWindowSec) and the final handler of a
  *   transfer/callback chain depend on other contacts, possibly days later: the record holds the
  *   counts as of its last computation, and a later contact that changes them marks the affected
@@ -39,9 +41,33 @@ export const GRAIN_MS = 15 * 60_000;
 export const DAY_MS = 86_400_000;
 export const DIMENSIONS: readonly Dimension[] = ['centre', 'queue', 'skillGroup', 'agent'];
 
-/** The settings a record's figures depend on; records computed with others are not used. */
+/**
+ * Service-level thresholds every record carries besides the centre's own, so the thresholds a
+ * manager tries in a report (20/30/60 s, 2 or 3 minutes) are read from the records, not the raw log.
+ * Three counters per threshold per record: cheap next to a 30-day raw read.
+ */
+export const STORED_THRESHOLDS_SEC: readonly number[] = [10, 15, 20, 30, 45, 60, 90, 120, 180, 300];
+
+/** The settings records are computed with for a centre with settings `s`: its thresholds plus the ladder. */
+export function recordSettings(s: KpiSettings): KpiSettings {
+  return { ...s, serviceLevelThresholdsSec: [...new Set([...s.serviceLevelThresholdsSec, ...STORED_THRESHOLDS_SEC])] };
+}
+
+/** The settings a record's figures depend on (pass recordSettings(centre)); records computed with others are not used. */
 export function rollupFingerprint(s: KpiSettings): string {
   return JSON.stringify({ thresholds: allThresholds(s), shortAbandonSec: s.shortAbandonSec, fcrWindowSec: s.fcrWindowSec });
+}
+
+/**
+ * Where each of `wanted`'s thresholds (allThresholds order, as its report's Accs) sits in the
+ * records of a centre with settings `centre`; undefined when the records cannot answer `wanted`
+ * (a threshold they lack, another short-abandon or FCR window).
+ */
+export function recordIndexes(centre: KpiSettings, wanted: KpiSettings): number[] | undefined {
+  if (wanted.shortAbandonSec !== centre.shortAbandonSec || wanted.fcrWindowSec !== centre.fcrWindowSec) return undefined;
+  const stored = allThresholds(recordSettings(centre));
+  const out = allThresholds(wanted).map((t) => stored.indexOf(t));
+  return out.includes(-1) ? undefined : out;
 }
 
 /** The scalar fields of an Acc, in a fixed order (the store's columns); longestWaitMs merges by max. */

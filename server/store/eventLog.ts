@@ -48,10 +48,21 @@ export interface LoadWindow {
 }
 
 const DAY = 86_400_000;
+/** A contact whose first event is longer ago than this before a range is not looked for (raw window and rollups alike). */
+export const CONTACT_LOOKBACK_MS = DAY;
+/** An agent stream's last state older than this before a range counts as a session ended (raw window and rollups alike). */
+export const AGENT_LOOKBACK_MS = 2 * DAY;
 
 /** The raw report's window for [from, to): a day either side, arrivals within the FCR window after it. */
 export function reportWindow(from: number, to: number, fcrWindowSec: number): LoadWindow {
-  return { from, to, lookbackMs: DAY, lookaheadMs: DAY, arrivalsAheadMs: fcrWindowSec * 1000, agentLookbackMs: 2 * DAY };
+  return {
+    from,
+    to,
+    lookbackMs: CONTACT_LOOKBACK_MS,
+    lookaheadMs: DAY,
+    arrivalsAheadMs: fcrWindowSec * 1000,
+    agentLookbackMs: AGENT_LOOKBACK_MS,
+  };
 }
 
 /**

@@ -13,51 +13,38 @@
  * INSERT ... ON CONFLICT DO UPDATE (replacing under the lock); the day records are recomputed
  * as sums of their 15-minute records in the same transaction.
  *
- * Reading (rollupReport): the report's intervals are split into whole clean days, clean 15-minute
+ * Reading (rollupReport.ts): the report's intervals are split into whole clean days, clean 15-minute
  * records and raw pieces (edges off the grain, intervals dirty or not rolled up, time after asOf);
  * the raw pieces go through the engine exactly as the raw report does, each loading only the
- * contacts whose span overlaps it (loadForBuckets).
+ * contacts whose span overlaps it (loadOverlapping).
  */
 import type pg from 'pg';
 import { log } from '../../lib/log.ts';
-import { Acc, accumulate, allThresholds } from '../kpi/accumulate.ts';
+import { allThresholds } from '../kpi/accumulate.ts';
 import { AGENT_STREAM_PREFIX, parseEvent, type CcEvent } from '../kpi/events.ts';
-import { deriveFacts } from '../kpi/facts.ts';
-import { buckets, type Bucket } from '../kpi/intervals.ts';
-import { dispositionsIn } from '../kpi/dispositions.ts';
-import { ANOMALY_EXAMPLES, type KpiReport, type ReportRequest } from '../kpi/report.ts';
 import {
   ARRAY_FIELDS,
-  anomaliesOf,
-  anomalyRecords,
   DAY_MS,
   floorGrain,
   GRAIN_MS,
   grainBuckets,
-  mergeAcc,
-  mergeDispositions,
-  planPieces,
-  reportFromAccs,
+  recordSettings,
   rollup,
   rollupFingerprint,
   SUM_FIELDS,
   type AnomalyRecord,
   type DispositionRecord,
-  type Piece,
 } from '../kpi/rollup.ts';
-import { zoneOf, type KpiSettings } from '../kpi/settings.ts';
+import type { KpiSettings } from '../kpi/settings.ts';
+import { AGENT_LOOKBACK_MS, CONTACT_LOOKBACK_MS } from './eventLog.ts';
 import type { EventSink } from './writer.ts';
 
 const rlog = log.child({ mod: 'rollups' });
 
-/** Contacts whose first event is longer ago than this before an interval are not looked for (as eventLog's lookback). */
-const LOOKBACK_MS = DAY_MS;
-/** How far back an agent's last state counts (as the raw report's agentLookbackMs). */
-const AGENT_LOOKBACK_MS = 2 * DAY_MS;
-
 const snake = (f: string) => f.replace(/([A-Z0-9]+)/g, (m) => `_${m.toLowerCase()}`);
-const SUM_COLS = SUM_FIELDS.map(snake);
-const ARRAY_COLS = ARRAY_FIELDS.map(snake);
+/** kpi_rollup's columns for an Acc's sums and per-threshold arrays. */
+export const SUM_COLS = SUM_FIELDS.map(snake);
+export const ARRAY_COLS = ARRAY_FIELDS.map(snake);
 
 // ---------------------------------------------------------------------------------------------
 // Dirty marks, with every stored batch
@@ -184,7 +171,7 @@ async function closure(pool: pg.Pool | pg.PoolClient, seed: readonly string[]): 
  * it. Bounded by each contact's own span, so a 15-minute edge loads the contacts overlapping those
  * 15 minutes, not (as eventLog.loadEvents) every contact with an event within a day of it.
  */
-export async function loadForBuckets(pool: pg.Pool | pg.PoolClient, from: number, to: number, s: KpiSettings): Promise<CcEvent[]> {
+export async function loadOverlapping(pool: pg.Pool | pg.PoolClient, from: number, to: number, s: KpiSettings): Promise<CcEvent[]> {
   // Contacts spanning the range by their recorded spans, and (should a span lag its events: the
   // marks follow the batch's insert, and a failed mark is only logged) every contact with an event
   // inside it, straight from the log.
@@ -192,7 +179,7 @@ export async function loadForBuckets(pool: pg.Pool | pg.PoolClient, from: number
     `SELECT contact_id FROM kpi_contact_spans WHERE first_ms < $2 AND first_ms >= $1::bigint - $3::bigint AND last_ms >= $1
      UNION
      SELECT contact_id FROM cc_events WHERE ts_ms >= $1 AND ts_ms < $2 AND contact_id NOT LIKE 'agent:%'`,
-    [from, to, LOOKBACK_MS],
+    [from, to, CONTACT_LOOKBACK_MS],
   );
   const full = await closure(
     pool,
@@ -263,7 +250,8 @@ export async function refreshBuckets(
   const list = grainBuckets(from, end);
   const starts = list.map((b) => b.start);
   const days = [...new Set(starts.map((t) => Math.floor(t / DAY_MS) * DAY_MS))];
-  const fp = rollupFingerprint(s);
+  const rs = recordSettings(s);
+  const fp = rollupFingerprint(rs);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -272,9 +260,10 @@ export async function refreshBuckets(
       [starts],
     );
     if (onlyIfDirty) {
-      const still = await client.query(`SELECT 1 FROM kpi_rollup_buckets WHERE bucket_start = ANY($1::bigint[]) AND dirty LIMIT 1`, [
-        starts,
-      ]);
+      const still = await client.query(
+        `SELECT 1 FROM kpi_rollup_buckets WHERE bucket_start = ANY($1::bigint[]) AND (dirty OR fp <> $2) LIMIT 1`,
+        [starts, fp],
+      );
       if (still.rowCount === 0) {
         await client.query('COMMIT');
         return 0;
@@ -286,8 +275,8 @@ export async function refreshBuckets(
        ON CONFLICT (bucket_start) DO UPDATE SET fp = excluded.fp, dirty = false, computed_at = excluded.computed_at`,
       [starts, fp],
     );
-    const events = await loadForBuckets(client, from, end, s);
-    const r = rollup(events, list, now, s);
+    const events = await loadOverlapping(client, from, end, s);
+    const r = rollup(events, list, now, rs);
     await client.query(`DELETE FROM kpi_rollup WHERE grain = '15m' AND bucket_start >= $1 AND bucket_start < $2`, [from, end]);
     await client.query(`DELETE FROM kpi_rollup_dispositions WHERE grain = '15m' AND bucket_start >= $1 AND bucket_start < $2`, [from, end]);
     await insertRecords(client, r.records);
@@ -302,7 +291,7 @@ export async function refreshBuckets(
       `SELECT pg_advisory_xact_lock(hashtext('kpi_rollup_day'), (d / ${DAY_MS})::int) FROM unnest($1::bigint[]) d ORDER BY d`,
       [days],
     );
-    for (const d of days) await rebuildDay(client, d, allThresholds(s).length);
+    for (const d of days) await rebuildDay(client, d, allThresholds(rs).length);
     await client.query('COMMIT');
     return r.records.length;
   } catch (err) {
@@ -413,7 +402,7 @@ export async function backfill(
 ): Promise<{ buckets: number; records: number }> {
   const start = floorGrain(from);
   const end = Math.min(Math.ceil(to / GRAIN_MS) * GRAIN_MS, floorGrain(now));
-  await rebuildSpans(pool, start - LOOKBACK_MS, end + DAY_MS);
+  await rebuildSpans(pool, start - CONTACT_LOOKBACK_MS, end + DAY_MS);
   let records = 0;
   for (let t = start; t < end;) {
     const next = Math.min(end, Math.floor(t / DAY_MS) * DAY_MS + DAY_MS);
@@ -442,213 +431,30 @@ export async function rebuildSpans(pool: pg.Pool, from: number, to: number): Pro
   );
 }
 
-/** Compute up to `limit` dirty intervals that have ended (oldest first). Returns how many. */
+/**
+ * Compute up to `limit` intervals that have ended and are dirty (oldest first), then those computed
+ * with other settings (newest first: after an upgrade or a threshold change the records heal
+ * themselves, recent days first, without a backfill). Returns how many. Nodes sharing a database
+ * must share their KPI settings, or they recompute each other's intervals.
+ */
 export async function refreshDirty(pool: pg.Pool, s: KpiSettings, now: number, limit = 16): Promise<number> {
   const r = await pool.query<{ bucket_start: string }>(
-    `SELECT bucket_start FROM kpi_rollup_buckets WHERE dirty AND bucket_start + ${GRAIN_MS} <= $1 ORDER BY bucket_start LIMIT $2`,
-    [now, limit],
+    `SELECT bucket_start FROM kpi_rollup_buckets WHERE (dirty OR fp <> $3) AND bucket_start + ${GRAIN_MS} <= $1
+     ORDER BY dirty DESC, CASE WHEN dirty THEN bucket_start ELSE -bucket_start END LIMIT $2`,
+    [now, limit, rollupFingerprint(recordSettings(s))],
   );
   const starts = r.rows.map((row) => Number(row.bucket_start));
   for (const [a, b] of spansOf(starts)) await refreshBuckets(pool, a, b, s, now, true);
   return starts.length;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reading
-
-export interface RollupReportOptions {
-  /** Dirty intervals of the range computed before reading, at most this many (default 32). */
-  refreshLimit?: number;
-  /** The time now (default req.asOf): dirty intervals that ended before it may be computed. */
-  now?: number;
-}
-
-/** What a report read: pieces by source, for logs and the benchmark. */
-export interface RollupReportStats {
-  dayPieces: number;
-  grainPieces: number;
-  rawPieces: number;
-  rawMs: number;
-  /** Events the raw pieces loaded. */
-  rawEvents: number;
-  /** Milliseconds reading the stored records (interval status, sums, dispositions). */
-  storedMs?: number;
-  /** ... of which the dispositions. */
-  dispositionsMs?: number;
-}
-
-/**
- * The report for req computed from rollup records where they are clean and from the raw log
- * elsewhere; the same figures as computeReport over the raw log (test/integration/store/rollups).
- */
-export async function rollupReport(
-  pool: pg.Pool,
-  req: ReportRequest & { asOf: number },
-  s: KpiSettings,
-  opts: RollupReportOptions = {},
-  stats?: RollupReportStats,
-): Promise<KpiReport> {
-  const fp = rollupFingerprint(s);
-  const n = allThresholds(s).length;
-  const list = buckets(req.from, req.to, req.interval, zoneOf(s));
-  const lo = floorGrain(req.from);
-  const hi = Math.ceil(Math.min(req.to, req.asOf) / GRAIN_MS) * GRAIN_MS;
-  const statusOf = async () => {
-    const st = await pool.query<{ bucket_start: string; dirty: boolean; open: boolean; fp: string }>(
-      `SELECT bucket_start, dirty, open, fp FROM kpi_rollup_buckets WHERE bucket_start >= $1 AND bucket_start < $2`,
-      [lo, hi],
-    );
-    return st.rows;
-  };
-  const tStored = performance.now();
-  let tDisp = 0;
-  let rows = await statusOf();
-  const dirty = rows.filter((r) => r.dirty && r.fp === fp).map((r) => Number(r.bucket_start));
-  if (dirty.length > 0 && dirty.length <= (opts.refreshLimit ?? 32)) {
-    const now = opts.now ?? req.asOf;
-    for (const [a, b] of spansOf(dirty.filter((t) => t + GRAIN_MS <= req.asOf))) await refreshBuckets(pool, a, b, s, now, true);
-    rows = await statusOf();
-  }
-  const clean = new Set(rows.filter((r) => !r.dirty && !r.open && r.fp === fp).map((r) => Number(r.bucket_start)));
-  const pieces = planPieces(list, req.asOf, (t) => clean.has(t));
-  const accs = new Map<string, (Acc | undefined)[]>();
-  const add = (key: string, index: number, a: Acc) => {
-    let row = accs.get(key);
-    if (!row) accs.set(key, (row = []));
-    row[index] = row[index] ? mergeAcc(row[index], a) : a;
-  };
-  const keys = req.keys && req.keys.length > 0 ? [...req.keys] : undefined;
-  const stored = pieces.filter((p) => p.source !== 'raw');
-  const dispositions: DispositionRecord[] = [];
-  if (stored.length > 0) {
-    const arr = (c: string) => Array.from({ length: n }, (_, i) => `coalesce(sum(r.${c}[${i + 1}]), 0)::float8 AS ${c}_${i}`).join(', ');
-    const q = await pool.query<Record<string, string | number>>(
-      `SELECT p.idx, r.key, ${SUM_COLS.map((c) => `sum(r.${c})::float8 AS ${c}`).join(', ')}, max(r.longest_wait_ms)::float8 AS longest_wait_ms,
-         ${ARRAY_COLS.map(arr).join(', ')}
-       FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[]) AS p(s, e, grain, idx)
-       JOIN kpi_rollup r ON r.dimension = $5 AND r.grain = p.grain AND r.bucket_start >= p.s AND r.bucket_start < p.e
-       ${keys ? 'WHERE r.key = ANY($6::text[])' : ''}
-       GROUP BY p.idx, r.key`,
-      [
-        stored.map((p) => p.start),
-        stored.map((p) => p.end),
-        stored.map((p) => p.source),
-        stored.map((p) => p.index),
-        req.dimension,
-        ...(keys ? [keys] : []),
-      ],
-    );
-    for (const row of q.rows) {
-      const a = new Acc(n);
-      SUM_FIELDS.forEach((f, i) => (a[f] = Number(row[SUM_COLS[i]!])));
-      a.longestWaitMs = Number(row.longest_wait_ms);
-      ARRAY_FIELDS.forEach((f, j) => {
-        for (let i = 0; i < n; i++) a[f][i] = Number(row[`${ARRAY_COLS[j]}_${i}`]);
-      });
-      add(String(row.key), Number(row.idx), a);
-    }
-    const td = performance.now();
-    // Dispositions are summed over the whole range, not per piece: adjacent pieces of one grain are
-    // one range scan (a chart's 34 half-hour pieces as 34 joined ranges took 0.9 s at 1,000 agents).
-    const spans: { s: number; e: number; grain: string }[] = [];
-    for (const p of stored) {
-      const last = spans[spans.length - 1];
-      if (last && last.grain === p.source && last.e === p.start) last.e = p.end;
-      else spans.push({ s: p.start, e: p.end, grain: p.source });
-    }
-    const d = await pool.query<{
-      side: 'queue' | 'agent';
-      key: string;
-      code: string;
-      w: number;
-      d: number;
-      rm: number;
-      r: number;
-      n: number;
-    }>(
-      `SELECT x.side, x.key, x.code, sum(x.wrapups)::float8 AS w, sum(x.disposed)::float8 AS d, sum(x.resolved_marked)::float8 AS rm,
-         sum(x.resolved)::float8 AS r, sum(x.n)::float8 AS n
-       FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS p(s, e, grain)
-       JOIN kpi_rollup_dispositions x ON x.grain = p.grain AND x.bucket_start >= p.s AND x.bucket_start < p.e
-       GROUP BY x.side, x.key, x.code`,
-      [spans.map((p) => p.s), spans.map((p) => p.e), spans.map((p) => p.grain)],
-    );
-    tDisp = performance.now() - td;
-    for (const r of d.rows) {
-      const codes: Record<string, number> = r.code === '' ? {} : { [r.code.slice(1)]: r.n };
-      dispositions.push({
-        bucketStart: 0,
-        side: r.side,
-        row: { key: r.key, wrapups: r.w, disposed: r.d, codes, resolvedMarked: r.rm, resolved: r.r, fcrAgentRate: null },
-      });
-    }
-  }
-  if (stats) {
-    stats.storedMs = (stats.storedMs ?? 0) + performance.now() - tStored;
-    stats.dispositionsMs = (stats.dispositionsMs ?? 0) + tDisp;
-  }
-  // Raw pieces: contiguous runs, one load and one engine pass each.
-  const anomalies: AnomalyRecord[] = [];
-  const t0 = performance.now();
-  const raw = pieces.filter((p) => p.source === 'raw');
-  const keep = keys ? new Set(keys) : undefined;
-  for (const run of runs(raw)) {
-    const from = run[0]!.start;
-    const to = run[run.length - 1]!.end;
-    const events = await loadForBuckets(pool, from, to, s);
-    if (stats) stats.rawEvents += events.length;
-    const facts = deriveFacts(events, req.asOf);
-    const pl: Bucket[] = run.map((p) => ({ start: p.start, end: p.end }));
-    for (const [key, list2] of accumulate(facts, pl, req.dimension, (k) => !keep || keep.has(k), req.asOf, s)) {
-      list2.forEach((a, i) => add(key, run[i]!.index, a));
-    }
-    for (const p of run) {
-      const r = dispositionsIn(events, p.start, p.end);
-      for (const row of r.byQueue) dispositions.push({ bucketStart: p.start, side: 'queue', row });
-      for (const row of r.byAgent) dispositions.push({ bucketStart: p.start, side: 'agent', row });
-    }
-    // Anomalies credited inside the run, as the raw report finds them.
-    anomalies.push(...anomalyRecords(facts).filter((a) => a.credits.some((t) => t >= from && t < to)));
-  }
-  if (stats) {
-    stats.rawMs += performance.now() - t0;
-    stats.rawPieces += raw.length;
-    stats.dayPieces += pieces.filter((p) => p.source === 'day').length;
-    stats.grainPieces += pieces.filter((p) => p.source === '15m').length;
-  }
-  const storedAnomalies = await pool.query<{ contact_id: string; seq: number; ts_ms: string; text: string; credits: string[] }>(
-    `SELECT contact_id, seq, ts_ms, text, credits FROM kpi_rollup_anomalies
-     WHERE EXISTS (SELECT 1 FROM unnest(credits) c WHERE c >= $1 AND c < $2)`,
-    [req.from, req.to],
-  );
-  for (const a of storedAnomalies.rows)
-    anomalies.push({ contactId: a.contact_id, seq: a.seq, ts: Number(a.ts_ms), text: a.text, credits: a.credits.map(Number) });
-  return reportFromAccs(req, list, accs, s, {
-    anomalies: anomaliesOf(anomalies, req.from, req.to, ANOMALY_EXAMPLES),
-    dispositions: mergeDispositions(dispositions, {
-      ...(req.dimension === 'queue' ? { queues: req.keys } : {}),
-      ...(req.dimension === 'agent' ? { agents: req.keys } : {}),
-    }),
-  });
-}
-
 /** Consecutive 15-minute interval starts joined into [start, end) ranges, one refresh each. */
-function spansOf(starts: readonly number[]): [number, number][] {
+export function spansOf(starts: readonly number[]): [number, number][] {
   const out: [number, number][] = [];
   for (const t of [...starts].sort((x, y) => x - y)) {
     const last = out[out.length - 1];
     if (last && last[1] === t) last[1] = t + GRAIN_MS;
     else out.push([t, t + GRAIN_MS]);
-  }
-  return out;
-}
-
-function runs(pieces: readonly Piece[]): Piece[][] {
-  const out: Piece[][] = [];
-  for (const p of pieces) {
-    const last = out[out.length - 1];
-    if (last && last[last.length - 1]!.end === p.start) last.push(p);
-    else out.push([p]);
   }
   return out;
 }

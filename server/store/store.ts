@@ -21,7 +21,7 @@ import {
 import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from '../kpi/settings.ts';
 import { log } from '../../lib/log.ts';
 import { AuditTrail, listAudit, PgAuditSink, type Audit, type AuditQuery, type AuditRow } from './audit.ts';
-import { loadAgentEvents, loadChainEvents, loadEvents, PgEventSink, reportWindow } from './eventLog.ts';
+import { AGENT_LOOKBACK_MS, loadAgentEvents, loadChainEvents, loadEvents, PgEventSink, reportWindow } from './eventLog.ts';
 import { migrate } from './migrate.ts';
 import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';
 import { getRecording, listRecordings, purgeRecordings, startRetention, type PurgeResult, type RecordingRow } from './recordings.ts';
@@ -29,8 +29,9 @@ import { Spool } from './spool.ts';
 import { EventWriter, type WriterOptions, type WriterStats } from './writer.ts';
 import { Node, type NodeOptions } from './node.ts';
 import type { RecoveryReport } from './recovery.ts';
-import { loadForBuckets, markingSink, rollupReport, startRefresher } from './rollups.ts';
-import { rollupFingerprint } from '../kpi/rollup.ts';
+import { rollupReport } from './rollupReport.ts';
+import { loadOverlapping, markingSink, startRefresher } from './rollups.ts';
+import { recordIndexes } from '../kpi/rollup.ts';
 
 const slog = log.child({ mod: 'store' });
 
@@ -193,19 +194,18 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       flush: async (t) => writer?.flush(t),
       stats: () => writer?.stats(),
       events,
-      agentEvents: (agentId, from, to) =>
-        loadAgentEvents(p, agentId, from, to, reportWindow(from, to, settings.fcrWindowSec).agentLookbackMs),
+      agentEvents: (agentId, from, to) => loadAgentEvents(p, agentId, from, to, AGENT_LOOKBACK_MS),
       report: async (req, o) => {
         const s = merged(o);
         const asOf = Math.min(req.asOf ?? req.to, clock.now());
         // KPI rollups (#17): stored interval records where clean, the raw log (bounded by each
         // contact's span) for edges and the rest, so today's board reads the day's records and only
-        // the last minutes raw; settings that change the records themselves (thresholds, short
-        // abandon, FCR window): the raw log for the whole range.
-        const report =
-          rollupFingerprint(s) === rollupFingerprint(settings)
-            ? await rollupReport(p, { ...req, asOf }, s, { now: clock.now() })
-            : computeReport(await events(req.from, req.to, s), { ...req, asOf }, s);
+        // the last minutes raw; thresholds the records carry in any order or subset (the centre's
+        // and STORED_THRESHOLDS_SEC); other thresholds, another short abandon or FCR window: the
+        // raw log for the whole range.
+        const report = recordIndexes(settings, s)
+          ? await rollupReport(p, { ...req, asOf }, s, { now: clock.now(), centre: settings })
+          : computeReport(await events(req.from, req.to, s), { ...req, asOf }, s);
         if (report.anomalies.count > 0) {
           // The figures stand (the engine's fallbacks keep counts right), but whoever reads them
           // should know some calls' detail rests on a fallback: see report.anomalies.
@@ -224,7 +224,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
         const evs =
           q.contactId !== undefined
             ? await loadChainEvents(p, q.contactId, s.fcrWindowSec * 1000)
-            : await loadForBuckets(p, q.from, q.to, s);
+            : await loadOverlapping(p, q.from, q.to, s);
         return callDetails(evs, { ...q, asOf: Math.min(q.to, clock.now()) }, s);
       },
       contact: async (id) => {

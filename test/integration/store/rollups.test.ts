@@ -15,7 +15,8 @@ import type { Interval } from '../../../server/kpi/intervals.ts';
 import { callDetails, computeReport, type Dimension, type ReportRequest } from '../../../server/kpi/report.ts';
 import { KpiSettingsSchema } from '../../../server/kpi/settings.ts';
 import { agentStateTimes } from '../../../server/kpi/stateTimes.ts';
-import { backfill, markDirty, refreshBuckets, refreshDirty, rollupReport, type RollupReportStats } from '../../../server/store/rollups.ts';
+import { newRollupStats, rollupReport, type RollupReportStats } from '../../../server/store/rollupReport.ts';
+import { backfill, markDirty, refreshBuckets, refreshDirty } from '../../../server/store/rollups.ts';
 import { openStore, type Store } from '../../../server/store/store.ts';
 import { HOUR, SETTINGS, T0, scriptedDay } from '../../unit/kpi/scriptedDay.ts';
 import { syntheticDay } from '../../unit/kpi/syntheticDay.ts';
@@ -42,8 +43,6 @@ async function viaRollups(req: ReportRequest, stats?: RollupReportStats) {
   const asOf = Math.min(req.asOf ?? req.to, Date.now());
   return rollupReport(store.pool, { ...req, asOf }, S, { now: Date.now() }, stats);
 }
-
-const newStats = (): RollupReportStats => ({ dayPieces: 0, grainPieces: 0, rawPieces: 0, rawMs: 0, rawEvents: 0 });
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cc-rollups-it-'));
@@ -87,7 +86,7 @@ describe('rollups in Postgres == the engine on the raw log', () => {
       [T0 - 3 * HOUR, D1 + DAY + HOUR],
     ];
     let compared = 0;
-    const stats = newStats();
+    const stats = newRollupStats();
     for (const [from, to] of ranges)
       for (const interval of intervals)
         for (const dimension of dims) {
@@ -107,13 +106,44 @@ describe('rollups in Postgres == the engine on the raw log', () => {
   }, 120_000);
 
   it('a whole-day report touches no raw events; an edge-only report is all raw', async () => {
-    const whole = newStats();
+    const whole = newRollupStats();
     await viaRollups({ from: D1, to: D1 + DAY, interval: 'range', dimension: 'queue' }, whole);
     expect(whole).toMatchObject({ dayPieces: 1, grainPieces: 0, rawPieces: 0 });
-    const edge = newStats();
+    const edge = newRollupStats();
     await viaRollups({ from: D1 + 60_000, to: D1 + 120_000, interval: 'range', dimension: 'queue' }, edge);
     expect(edge).toMatchObject({ dayPieces: 0, grainPieces: 0, rawPieces: 1 });
   });
+
+  it('a report asking other thresholds the records carry (any order, a subset) reads them, equal to raw', async () => {
+    // S has 20 and 30 s; 45, 15 and 120 come from the stored ladder. 25 is carried by nothing.
+    for (const thresholds of [[45, 20], [120], [30, 15, 20]]) {
+      const asked = KpiSettingsSchema.parse({ ...SETTINGS, serviceLevelThresholdsSec: thresholds });
+      for (const req of [
+        { from: D1, to: D1 + DAY, interval: '60m' as const, dimension: 'queue' as const },
+        { from: T0 + 7 * 60_000, to: D1 + 13 * HOUR + 1_000, interval: 'range' as const, dimension: 'agent' as const },
+      ]) {
+        const asOf = Math.min(req.to, Date.now());
+        const stats = newRollupStats();
+        const want = computeReport(await store.events(req.from, req.to, asked), { ...req, asOf }, asked);
+        const got = await rollupReport(store.pool, { ...req, asOf }, asked, { now: Date.now(), centre: S }, stats);
+        expect(got, JSON.stringify({ thresholds, req })).toEqual(want);
+        expect(stats.dayPieces + stats.grainPieces).toBeGreaterThan(0);
+        // And through the store, as the reports API asks it.
+        expect(await store.report({ ...req, asOf }, { serviceLevelThresholdsSec: thresholds })).toEqual(want);
+      }
+    }
+    // Not vacuous: 45 s and 20 s give different service levels over the day.
+    const req = { from: D1, to: D1 + DAY, interval: 'range' as const, dimension: 'centre' as const };
+    const sl = (await store.report(req, { serviceLevelThresholdsSec: [45, 20] })).rows[0]!.serviceLevels!;
+    expect(sl.map((x) => x.thresholdSec)).toEqual([45, 20]);
+    expect(sl[0]!.met).toBeGreaterThan(sl[1]!.met);
+    // A threshold no record carries: refused by rollupReport, answered raw by the store.
+    const odd = KpiSettingsSchema.parse({ ...SETTINGS, serviceLevelThresholdsSec: [25] });
+    await expect(rollupReport(store.pool, { ...req, asOf: req.to }, odd, { centre: S })).rejects.toThrow(/do not carry/);
+    expect(await store.report(req, { serviceLevelThresholdsSec: [25] })).toEqual(
+      computeReport(await store.events(req.from, req.to, odd), { ...req, asOf: req.to }, odd),
+    );
+  }, 60_000);
 
   it('short ranges and off-grid edges load only the contacts overlapping them, and equal raw', async () => {
     // What today's board and an agent's day ask: minutes to hours, edges anywhere.
@@ -122,6 +152,8 @@ describe('rollups in Postgres == the engine on the raw log', () => {
       [D1 + 11 * HOUR + 7 * 60_000 + 500, D1 + 13 * HOUR + 44 * 60_000 + 1],
       [D1 + 14 * HOUR + 59 * 60_000, D1 + 15 * HOUR + 16 * 60_000],
       [T0 + 7 * 60_000 + 13_000, T0 + 38 * 60_000],
+      // C6 up to the moment it is transferred (C6b, its final handler, starts after the piece: its chain).
+      [T0 + 600_000, T0 + 740_000],
       [D1, D1 + 17 * HOUR + 3_000],
     ];
     for (const [from, to] of ranges)
@@ -132,7 +164,7 @@ describe('rollups in Postgres == the engine on the raw log', () => {
         }
     // A one-minute piece: the raw report loads a day either side (the whole synthetic day); the
     // piece loads the calls overlapping its minute.
-    const minute = newStats();
+    const minute = newRollupStats();
     const [from, to] = ranges[0]!;
     await viaRollups({ from, to, interval: 'range', dimension: 'centre' }, minute);
     expect(minute.rawPieces).toBe(1);
@@ -290,7 +322,7 @@ describe('rollups in Postgres == the engine on the raw log', () => {
       ]);
       // Whatever interleaving happened, an interval is either dirty or includes every event.
       for (let i = 0; i < 20 && (await refreshDirty(store.pool, S, Date.now(), 64)) > 0; i++);
-      const clean = newStats();
+      const clean = newRollupStats();
       for (const dimension of ['centre', 'queue', 'agent'] as const) {
         const req = { from: D1, to: D1 + DAY, interval: '15m' as const, dimension };
         expect(await viaRollups(req, clean)).toEqual(await raw(req));
@@ -316,6 +348,27 @@ describe('rollups in Postgres == the engine on the raw log', () => {
     await backfill(store.pool, T0 - HOUR, D1 + DAY, S, Date.now());
     expect(await snap()).toBe(a);
   }, 120_000);
+
+  it('intervals computed with other settings (an upgrade, a threshold change) heal in the background, newest first', async () => {
+    for (let i = 0; i < 20 && (await refreshDirty(store.pool, S, Date.now(), 64)) > 0; i++);
+    await store.pool.query(`UPDATE kpi_rollup_buckets SET fp = 'older settings' WHERE bucket_start >= $1 AND bucket_start < $2`, [
+      D1,
+      D1 + DAY,
+    ]);
+    const req = { from: D1, to: D1 + DAY, interval: '60m' as const, dimension: 'queue' as const };
+    const before = newRollupStats();
+    expect(await viaRollups(req, before)).toEqual(await raw(req));
+    expect(before).toMatchObject({ dayPieces: 0, grainPieces: 0 });
+    expect(await refreshDirty(store.pool, S, Date.now(), 8)).toBe(8);
+    const stale = await store.pool.query<{ b: string }>(
+      `SELECT max(bucket_start)::text AS b FROM kpi_rollup_buckets WHERE fp = 'older settings'`,
+    );
+    expect(Number(stale.rows[0]!.b)).toBe(D1 + DAY - 9 * 900_000); // the day's last two hours went first
+    for (let i = 0; i < 20 && (await refreshDirty(store.pool, S, Date.now(), 64)) > 0; i++);
+    const after = newRollupStats();
+    expect(await viaRollups(req, after)).toEqual(await raw(req));
+    expect(after).toMatchObject({ dayPieces: 0, grainPieces: 24, rawPieces: 0 });
+  });
 
   it('the store answers reports through the rollups (and raw for settings the records were not made with)', async () => {
     const req = { from: T0 + 5 * 60_000, to: D1 + DAY, interval: 'day' as const, dimension: 'queue' as const };

@@ -14,6 +14,8 @@ import {
   mergeAcc,
   mergeDispositions,
   planPieces,
+  recordIndexes,
+  recordSettings,
   reportFromAccs,
   rollup,
   rollupFingerprint,
@@ -142,6 +144,47 @@ describe('rollup records (hand-computed truth)', () => {
   it('fingerprints only the settings an Acc depends on', () => {
     expect(rollupFingerprint(s)).toBe(rollupFingerprint({ ...s, serviceLevelMode: 'abandons-met', timeZone: 'Europe/Paris' }));
     expect(rollupFingerprint(s)).not.toBe(rollupFingerprint({ ...s, shortAbandonSec: 3 }));
+  });
+});
+
+describe('recordIndexes: thresholds a report asks for, read from the records', () => {
+  const centre = KpiSettingsSchema.parse({
+    ...SETTINGS,
+    serviceLevelThresholdsSec: [20, 25],
+    queueObjectives: { sales: { thresholdSec: 40, target: 0.8 } },
+  });
+  const want = (over: Partial<KpiSettings>) => ({ ...centre, ...over });
+  it('records carry the centre thresholds, the ladder, then the queue objectives', () => {
+    // allThresholds(recordSettings): [20, 25] + ladder without 20 + objective 40.
+    expect((JSON.parse(rollupFingerprint(recordSettings(centre))) as { thresholds: number[] }).thresholds).toEqual([
+      20, 25, 10, 15, 30, 45, 60, 90, 120, 180, 300, 40,
+    ]);
+  });
+  it('maps any order or subset, refuses what the records lack', () => {
+    expect(recordIndexes(centre, centre)).toEqual([0, 1, 11]);
+    expect(recordIndexes(centre, want({ serviceLevelThresholdsSec: [30, 20] }))).toEqual([4, 0, 11]);
+    expect(recordIndexes(centre, want({ serviceLevelThresholdsSec: [300], queueObjectives: {} }))).toEqual([10]);
+    expect(recordIndexes(centre, want({ serviceLevelThresholdsSec: [35] }))).toBeUndefined();
+    expect(recordIndexes(centre, want({ shortAbandonSec: 10 }))).toBeUndefined();
+    expect(recordIndexes(centre, want({ fcrWindowSec: 3600 }))).toBeUndefined();
+  });
+  it("a record's counters at those indexes are the engine's for the asked thresholds", () => {
+    const events = [...scriptedDay(), ...syntheticDay({ calls: 300, agents: 8, day: T0 + DAY_MS, seed: 3 })];
+    const asOf = T0 + 3 * DAY_MS;
+    const facts = deriveFacts(events, asOf);
+    const list = [{ start: T0 - HOUR, end: T0 + 2 * DAY_MS }];
+    const asked = want({ serviceLevelThresholdsSec: [60, 15, 25] });
+    const at = recordIndexes(centre, asked)!;
+    const stored = accumulate(facts, list, 'queue', () => true, asOf, recordSettings(centre));
+    const direct = accumulate(facts, list, 'queue', () => true, asOf, asked);
+    expect(direct.size).toBeGreaterThan(1);
+    for (const [key, [a]] of direct) {
+      const r = stored.get(key)![0]!;
+      for (const f of ['answeredWithin', 'abandonedWithin', 'abandonedAfter'] as const) expect(at.map((i) => r[f][i])).toEqual(a![f]);
+    }
+    // Not vacuous: the thresholds split the answered calls differently.
+    const total = [...direct.values()].reduce((n, [a]) => n + a!.answeredWithin[0]! - a!.answeredWithin[1]!, 0);
+    expect(total).toBeGreaterThan(0);
   });
 });
 

@@ -33,7 +33,7 @@ export interface Principal {
 
 export interface ReportsApiDeps {
   store: Pick<Store, 'report' | 'calls' | 'contact' | 'listRecordings' | 'getRecording' | 'recordingsDir' | 'settings'> &
-    Partial<Pick<Store, 'events'>>;
+    Partial<Pick<Store, 'placedEvents'>>;
   authorize: (req: IncomingMessage) => Principal | undefined | Promise<Principal | undefined>;
   /** The audit trail (store.audit); absent: nothing is audited. */
   audit?: Audit | undefined;
@@ -139,10 +139,10 @@ async function serveReport(deps: ReportsApiDeps, path: string, q: URLSearchParam
     const { request } = parseReportParams({ ...params(q, 'queue'), keys: [] }, deps.store.settings);
     const by = q.get('by') ?? 'centre';
     if (!['centre', 'agent', 'queue', 'initiation'].includes(by)) throw new HttpError(400, 'by must be centre, agent, queue or initiation');
-    // Calls placed in [from, to) that ended after `to` still count their whole talk (6 h bound).
+    // Calls placed in [from, to) count their whole talk, past `to` too; one still talking up to now (at most 6 h past `to`).
     const until = Math.min(Date.now(), request.to + 6 * 3_600_000);
-    if (!deps.store.events) throw new HttpError(501, 'the outbound report needs the event log');
-    const events = await deps.store.events(request.from, Math.max(until, request.to));
+    if (!deps.store.placedEvents) throw new HttpError(501, 'the outbound report needs the event log');
+    const events = await deps.store.placedEvents(request.from, request.to);
     sendJson(res, 200, outboundReport(events, { from: request.from, to: request.to, dimension: by as OutboundDimension, asOf: until }));
     return;
   }

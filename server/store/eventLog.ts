@@ -126,6 +126,22 @@ export async function loadAgentEvents(pool: pg.Pool, agentId: string, from: numb
 }
 
 /**
+ * Every event of the contacts the centre placed (initiation outbound or callback) that arrived in
+ * [from, to): all the outbound report reads. Not the raw report's window, which loads every contact
+ * within a day either side (seconds at a big centre) to find a few dialled calls.
+ */
+export async function loadPlacedEvents(pool: pg.Pool, from: number, to: number): Promise<CcEvent[]> {
+  const r = await pool.query<{ body: unknown }>(
+    `SELECT body FROM cc_events WHERE contact_id IN (
+       SELECT contact_id FROM cc_events
+       WHERE type = 'contact.arrived' AND body->>'initiation' IN ('outbound', 'callback') AND ts_ms >= $1 AND ts_ms < $2
+     )`,
+    [from, to],
+  );
+  return parseAll(r.rows);
+}
+
+/**
  * Every event of the transfer/callback chain containing contactId, plus arrivals of later calls
  * from the chain's callers within windowMs (for repeat-contact FCR).
  */

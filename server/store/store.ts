@@ -21,7 +21,15 @@ import {
 import { DEFAULT_KPI_SETTINGS, KpiSettingsSchema, type KpiSettings } from '../kpi/settings.ts';
 import { log } from '../../lib/log.ts';
 import { AuditTrail, listAudit, PgAuditSink, type Audit, type AuditQuery, type AuditRow } from './audit.ts';
-import { AGENT_LOOKBACK_MS, loadAgentEvents, loadChainEvents, loadEvents, PgEventSink, reportWindow } from './eventLog.ts';
+import {
+  AGENT_LOOKBACK_MS,
+  loadAgentEvents,
+  loadChainEvents,
+  loadEvents,
+  loadPlacedEvents,
+  PgEventSink,
+  reportWindow,
+} from './eventLog.ts';
 import { migrate } from './migrate.ts';
 import { redact, startPostgres, type EmbeddedOptions, type PostgresServer } from './postgres.ts';
 import { getRecording, listRecordings, purgeRecordings, startRetention, type PurgeResult, type RecordingRow } from './recordings.ts';
@@ -95,6 +103,8 @@ export interface Store {
   stats(): WriterStats | undefined;
   /** Events the engine needs for [from, to) (see eventLog.loadEvents), in no particular order. */
   events(from: number, to: number, settings?: KpiSettings): Promise<CcEvent[]>;
+  /** The events of the calls the centre placed (outbound, callback) that arrived in [from, to): the outbound report's. */
+  placedEvents(from: number, to: number): Promise<CcEvent[]>;
   /** One agent's state events for [from, to) and its last state before (see eventLog.loadAgentEvents). */
   agentEvents(agentId: string, from: number, to: number): Promise<CcEvent[]>;
   report(req: ReportRequest, overrides?: Partial<KpiSettings>): Promise<KpiReport>;
@@ -194,6 +204,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       flush: async (t) => writer?.flush(t),
       stats: () => writer?.stats(),
       events,
+      placedEvents: (from, to) => loadPlacedEvents(p, from, to),
       agentEvents: (agentId, from, to) => loadAgentEvents(p, agentId, from, to, AGENT_LOOKBACK_MS),
       report: async (req, o) => {
         const s = merged(o);

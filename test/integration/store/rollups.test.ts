@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CcEvent } from '../../../server/kpi/events.ts';
+import { CcEventSchema, type CcEvent } from '../../../server/kpi/events.ts';
+import { outboundReport } from '../../../server/kpi/outbound.ts';
 import type { Interval } from '../../../server/kpi/intervals.ts';
 import { callDetails, computeReport, type Dimension, type ReportRequest } from '../../../server/kpi/report.ts';
 import { KpiSettingsSchema } from '../../../server/kpi/settings.ts';
@@ -375,5 +376,55 @@ describe('rollups in Postgres == the engine on the raw log', () => {
     expect(await store.report(req)).toEqual(await raw(req));
     const other = await store.report(req, { shortAbandonSec: 2 });
     expect(other).toEqual(computeReport(await store.events(req.from, req.to), { ...req, asOf: req.to }, { ...S, shortAbandonSec: 2 }));
+  });
+});
+
+describe('the outbound report reads only the calls the centre placed', () => {
+  it('equals the raw window and the hand count: placed in range, whole talk past the end, no inbound calls', async () => {
+    const D3 = D1 + 3 * DAY;
+    const ev = (contactId: string, seq: number, ts: number, body: Record<string, unknown>) =>
+      CcEventSchema.parse({ contactId, seq, ts, ...body });
+    const dial = { caller: '8000', dialled: '+441632960001', trunk: 'carrier' };
+    const result = (outcome: string) => ({
+      type: 'outbound.result',
+      agentId: 'alice',
+      number: '+441632960001',
+      trunk: 'carrier',
+      outcome,
+      queue: 'sales',
+    });
+    await emitAll([
+      // O1 answered after 10 s, talks 120 s.
+      ev('O1', 1, D3 + 10 * HOUR, { type: 'contact.arrived', initiation: 'outbound', ...dial }),
+      ev('O1', 2, D3 + 10 * HOUR + 10_000, result('answered')),
+      ev('O1', 3, D3 + 10 * HOUR + 130_000, { type: 'call.end', endedBy: 'agent' }),
+      // O2, a callback: busy.
+      ev('O2', 1, D3 + 11 * HOUR, { type: 'contact.arrived', initiation: 'callback', ...dial }),
+      ev('O2', 2, D3 + 11 * HOUR + 3_000, result('busy')),
+      ev('O2', 3, D3 + 11 * HOUR + 3_500, { type: 'call.end', endedBy: 'system' }),
+      // O3 placed at 23:59:50, answered 5 s later, ends 00:10 the next day: 605 s of talk.
+      ev('O3', 1, D3 + DAY - 10_000, { type: 'contact.arrived', initiation: 'outbound', ...dial }),
+      ev('O3', 2, D3 + DAY - 5_000, result('answered')),
+      ev('O3', 3, D3 + DAY + 600_000, { type: 'call.end', endedBy: 'caller' }),
+      // O4 placed a minute before the range: not counted.
+      ev('O4', 1, D3 - 60_000, { type: 'contact.arrived', initiation: 'outbound', ...dial }),
+      ev('O4', 2, D3 - 50_000, result('answered')),
+      ev('O4', 3, D3 + 60_000, { type: 'call.end', endedBy: 'agent' }),
+      // An inbound call inside the range: not the outbound report's.
+      ev('I1', 1, D3 + 12 * HOUR, { type: 'contact.arrived', initiation: 'inbound', caller: '+441632960002', dialled: '8000' }),
+      ev('I1', 2, D3 + 12 * HOUR + 1_000, { type: 'call.end', endedBy: 'caller' }),
+    ]);
+    const req = { from: D3, to: D3 + DAY, dimension: 'centre' as const, asOf: D3 + DAY + 6 * HOUR };
+    const placed = await store.placedEvents(req.from, req.to);
+    expect(new Set(placed.map((e) => e.contactId))).toEqual(new Set(['O1', 'O2', 'O3']));
+    const got = outboundReport(placed, req);
+    expect(got).toEqual(outboundReport(await store.events(req.from, req.asOf), req));
+    expect(got.rows).toEqual([
+      expect.objectContaining({ key: 'centre', attempts: 3, dialled: 3, answered: 2, busy: 1, talkSec: 725, avgTalkSec: 362.5 }),
+    ]);
+    for (const by of ['agent', 'queue', 'initiation'] as const)
+      expect(outboundReport(placed, { ...req, dimension: by })).toEqual(
+        outboundReport(await store.events(req.from, req.asOf), { ...req, dimension: by }),
+      );
   });
 });

@@ -111,6 +111,12 @@ export function parseCSeq(v: string | undefined): CSeq | undefined {
 
 const EMPTY = Buffer.alloc(0);
 
+/** A header's parsed form and the raw value it was parsed from. */
+interface Parsed<T> {
+  raw: string | undefined;
+  value: T | undefined;
+}
+
 export abstract class SipMessage {
   headers = new Map<string, string[]>();
   body: Buffer = EMPTY;
@@ -152,19 +158,33 @@ export abstract class SipMessage {
     return this;
   }
 
+  // The parsed From, To, top Via and CSeq, each kept with the raw value it came from. A message is
+  // read many times on its way (the parser's checks, the transaction key, the dialog match, the
+  // response), and parsing the same values again was a fifth of the stack's CPU per call. The raw
+  // string is compared on every read, so an edit by any path (set, add, the headers map) is seen.
+  // What these return is shared: callers copy before changing it (dialog.ts does).
+  #from: Parsed<NameAddr> | undefined;
+  #to: Parsed<NameAddr> | undefined;
+  #via: Parsed<Via> | undefined;
+  #cseq: Parsed<CSeq> | undefined;
+
   get callId(): string {
     return this.get('call-id') ?? '';
   }
   get cseq(): CSeq {
-    return parseCSeq(this.get('cseq')) ?? { seq: 0, method: '' };
+    const v = this.headers.get('cseq')?.[0];
+    if (this.#cseq?.raw !== v || this.#cseq === undefined) this.#cseq = { raw: v, value: parseCSeq(v) };
+    return this.#cseq.value ?? { seq: 0, method: '' };
   }
   get from(): NameAddr | undefined {
-    const v = this.get('from');
-    return v === undefined ? undefined : parseNameAddr(v);
+    const v = this.headers.get('from')?.[0];
+    if (this.#from?.raw !== v || this.#from === undefined) this.#from = { raw: v, value: v === undefined ? undefined : parseNameAddr(v) };
+    return this.#from.value;
   }
   get to(): NameAddr | undefined {
-    const v = this.get('to');
-    return v === undefined ? undefined : parseNameAddr(v);
+    const v = this.headers.get('to')?.[0];
+    if (this.#to?.raw !== v || this.#to === undefined) this.#to = { raw: v, value: v === undefined ? undefined : parseNameAddr(v) };
+    return this.#to.value;
   }
   get fromTag(): string | undefined {
     return this.from?.params.get('tag') ?? undefined;
@@ -173,8 +193,9 @@ export abstract class SipMessage {
     return this.to?.params.get('tag') ?? undefined;
   }
   get topVia(): Via | undefined {
-    const v = this.get('via');
-    return v === undefined ? undefined : parseVia(v);
+    const v = this.headers.get('via')?.[0];
+    if (this.#via?.raw !== v || this.#via === undefined) this.#via = { raw: v, value: v === undefined ? undefined : parseVia(v) };
+    return this.#via.value;
   }
   get contentType(): string | undefined {
     return this.get('content-type')?.split(';')[0]?.trim().toLowerCase();

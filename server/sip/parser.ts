@@ -6,9 +6,8 @@
  * to answer with (400/413/505) and, when the request was readable enough, the partial request so
  * the transport can still form a response (§8.2.6 needs Via, From, To, Call-ID, CSeq).
  */
-import { COMPACT, LIST_HEADERS, SipRequest, SipResponse, parseCSeq, type SipMessage } from './message.ts';
+import { COMPACT, LIST_HEADERS, SipRequest, SipResponse, type SipMessage } from './message.ts';
 import { parseNameAddr, parseUri, splitOutside } from './uri.ts';
-import { parseVia } from './via.ts';
 
 export interface ParseLimits {
   /** Largest whole message accepted (datagram or framed). */
@@ -156,16 +155,16 @@ function validate(msg: SipMessage): { error: string; status: number } | undefine
   }
   const cseqV = msg.headers.get('cseq')!;
   if (cseqV.length !== 1) return { error: 'multiple CSeq', status: 400 };
-  const cseq = parseCSeq(cseqV[0]);
-  if (!cseq) return { error: 'bad CSeq', status: 400 };
+  // Read through the message's getters, which keep what they parse for the layers above (a CSeq
+  // that does not parse reads as method '').
+  const cseq = msg.cseq;
+  if (cseq.method === '') return { error: 'bad CSeq', status: 400 };
   if (msg.headers.get('call-id')!.length !== 1 || !/^\S+$/.test(msg.headers.get('call-id')![0]!)) {
     return { error: 'bad Call-ID', status: 400 };
   }
-  for (const h of ['from', 'to']) {
-    const v = msg.headers.get(h)!;
-    if (v.length !== 1 || !parseNameAddr(v[0]!)) return { error: `bad ${h} header`, status: 400 };
-  }
-  if (!parseVia(msg.headers.get('via')![0]!)) return { error: 'bad Via', status: 400 };
+  if (msg.headers.get('from')!.length !== 1 || !msg.from) return { error: 'bad from header', status: 400 };
+  if (msg.headers.get('to')!.length !== 1 || !msg.to) return { error: 'bad to header', status: 400 };
+  if (!msg.topVia) return { error: 'bad Via', status: 400 };
   const mf = msg.headers.get('max-forwards');
   if (mf && (mf.length !== 1 || !/^\s*\d{1,9}\s*$/.test(mf[0]!))) return { error: 'bad Max-Forwards', status: 400 };
   if (msg instanceof SipRequest) {

@@ -511,13 +511,18 @@ export class TransactionLayer {
     st.releaseTimers();
     const queue = state === 'confirmed' ? this.short : this.long;
     const d = st.dest;
+    // The key is a concatenation over a slice of the request's header text: kept for 64*T1 it would
+    // pin that whole text (≈ 400 bytes a message, half of what an ended call kept). A flat copy,
+    // and a new map entry, since Map.set on an existing key keeps the key it was first set with.
+    const key = flat(st.key);
     const l: Linger = {
-      key: st.key,
+      key,
       state,
       expires: this.clock.now() + queue.ms,
       ...(data && d ? { data: ownBytes(data), status, dest: ownDestination(d) } : {}),
     };
-    this.servers.set(st.key, l);
+    this.servers.delete(st.key);
+    this.servers.set(key, l);
     queue.push(l);
   }
 

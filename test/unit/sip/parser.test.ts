@@ -358,3 +358,31 @@ describe('StreamFramer', () => {
     expect(big.push(crlf(basic.replace('Content-Length: 5', 'Content-Length: 500'))).error).toBe('message too large');
   });
 });
+
+describe('parsed headers kept on the message', () => {
+  it('are parsed once and follow every edit of the raw value', () => {
+    const m = parseOk(basic);
+    const to = m.to;
+    expect(to?.uri.user).toBe('bob');
+    expect(m.to).toBe(to); // the same object: parsed once for the parser's checks and every reader after
+    expect(m.toTag).toBeUndefined();
+    m.set('to', `${m.get('to')!};tag=abc`);
+    expect(m.toTag).toBe('abc');
+    m.headers.set('to', ['<sip:carol@chicago.example.com>;tag=x1']);
+    expect(m.to?.uri.user).toBe('carol');
+    expect(m.toTag).toBe('x1');
+    m.remove('to');
+    expect(m.to).toBeUndefined();
+    // Via: the transport's rport/received stamp edits the value in place.
+    const via = m.topVia;
+    m.headers.get('via')![0] = `${m.get('via')!};received=192.0.2.9`;
+    expect(m.topVia).not.toBe(via);
+    expect(m.topVia?.params.get('received')).toBe('192.0.2.9');
+    m.set('cseq', '7 BYE');
+    expect(m.cseq).toEqual({ seq: 7, method: 'BYE' });
+    m.set('cseq', 'garbage');
+    expect(m.cseq).toEqual({ seq: 0, method: '' });
+    m.set('from', 'not a name-addr <');
+    expect(m.from).toBeUndefined();
+  });
+});

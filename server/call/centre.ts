@@ -310,7 +310,7 @@ export async function startCentre(opts: CentreOptions): Promise<Centre> {
       configDir: config.dir,
       pool: store.pool,
       clock,
-      events: (from, to) => store.events(from, to),
+      surveyEvents: (from, to) => store.surveyedEvents(from, to),
       contactEvents: (id) => qaStore.contactEvents(id),
       call: (id) => {
         const c = calls.get(id);

@@ -58,7 +58,8 @@ export interface AfterCallDeps {
   configDir: string;
   pool: pg.Pool;
   clock: Clock;
-  events: (from: number, to: number) => Promise<CcEvent[]>;
+  /** The events the survey report needs for [from, to) (store.surveyedEvents). */
+  surveyEvents: (from: number, to: number) => Promise<CcEvent[]>;
   /** One contact's logged events: the screen pop of a contact whose call is gone (a callback's). */
   contactEvents?: (contactId: string) => Promise<CcEvent[]>;
   call: (contactId: string) => LiveCall | undefined;
@@ -355,7 +356,7 @@ export class AfterCall {
   }
 
   async surveyReport(range: { from: number; to: number }): Promise<SurveyReport> {
-    return surveyReport(await this.deps.events(range.from, range.to), range);
+    return surveyReport(await this.deps.surveyEvents(range.from, range.to), range);
   }
 
   async workOrderReport(range: { from: number; to: number }): Promise<WorkOrderReport> {

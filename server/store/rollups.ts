@@ -138,6 +138,25 @@ export async function markDirty(pool: pg.Pool | pg.PoolClient, events: readonly 
   }
 }
 
+/**
+ * What the survey report reads for [from, to): every event of the contacts that answered a survey
+ * in the range and of their transfer/callback chains (an answer counts for the queue that answered
+ * its chain), not every contact within a day either side.
+ */
+export async function loadSurveyed(pool: pg.Pool, from: number, to: number): Promise<CcEvent[]> {
+  const seed = await pool.query<{ contact_id: string }>(
+    `SELECT DISTINCT contact_id FROM cc_events WHERE type = 'survey.answer' AND ts_ms >= $1 AND ts_ms < $2`,
+    [from, to],
+  );
+  if (seed.rows.length === 0) return [];
+  const full = await closure(
+    pool,
+    seed.rows.map((r) => r.contact_id),
+  );
+  const r = await pool.query<{ body: unknown }>(`SELECT body FROM cc_events WHERE contact_id = ANY($1::text[])`, [full]);
+  return parseRows(r.rows);
+}
+
 /** The transfer/callback chains of these contacts (previous and next, transitively; bounded). */
 async function closure(pool: pg.Pool | pg.PoolClient, seed: readonly string[]): Promise<string[]> {
   const all = new Set(seed);

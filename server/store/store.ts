@@ -38,7 +38,7 @@ import { EventWriter, type WriterOptions, type WriterStats } from './writer.ts';
 import { Node, type NodeOptions } from './node.ts';
 import type { RecoveryReport } from './recovery.ts';
 import { rollupReport } from './rollupReport.ts';
-import { loadOverlapping, markingSink, startRefresher } from './rollups.ts';
+import { loadOverlapping, loadSurveyed, markingSink, startRefresher } from './rollups.ts';
 import { recordIndexes } from '../kpi/rollup.ts';
 
 const slog = log.child({ mod: 'store' });
@@ -103,6 +103,8 @@ export interface Store {
   stats(): WriterStats | undefined;
   /** Events the engine needs for [from, to) (see eventLog.loadEvents), in no particular order. */
   events(from: number, to: number, settings?: KpiSettings): Promise<CcEvent[]>;
+  /** The events of the contacts answering a survey in [from, to) and of their chains: the survey report's. */
+  surveyedEvents(from: number, to: number): Promise<CcEvent[]>;
   /** The events of the calls the centre placed (outbound, callback) that arrived in [from, to): the outbound report's. */
   placedEvents(from: number, to: number): Promise<CcEvent[]>;
   /** One agent's state events for [from, to) and its last state before (see eventLog.loadAgentEvents). */
@@ -205,6 +207,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       stats: () => writer?.stats(),
       events,
       placedEvents: (from, to) => loadPlacedEvents(p, from, to),
+      surveyedEvents: (from, to) => loadSurveyed(p, from, to),
       agentEvents: (agentId, from, to) => loadAgentEvents(p, agentId, from, to, AGENT_LOOKBACK_MS),
       report: async (req, o) => {
         const s = merged(o);

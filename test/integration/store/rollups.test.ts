@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CcEventSchema, type CcEvent } from '../../../server/kpi/events.ts';
 import { outboundReport } from '../../../server/kpi/outbound.ts';
+import { surveyReport } from '../../../server/kpi/surveys.ts';
 import type { Interval } from '../../../server/kpi/intervals.ts';
 import { callDetails, computeReport, type Dimension, type ReportRequest } from '../../../server/kpi/report.ts';
 import { KpiSettingsSchema } from '../../../server/kpi/settings.ts';
@@ -426,5 +427,55 @@ describe('the outbound report reads only the calls the centre placed', () => {
       expect(outboundReport(placed, { ...req, dimension: by })).toEqual(
         outboundReport(await store.events(req.from, req.asOf), { ...req, dimension: by }),
       );
+  });
+});
+
+describe('the survey report reads only the contacts that answered and their chains', () => {
+  it('equals the raw window; an answer on a transferred leg counts for the queue that answered the chain', async () => {
+    const D4 = D1 + 5 * DAY;
+    const ev = (contactId: string, seq: number, ts: number, body: Record<string, unknown>) =>
+      CcEventSchema.parse({ contactId, seq, ts, ...body });
+    const t0 = D4 + 9 * HOUR;
+    await emitAll([
+      // S1 answered by sales and transferred out; the survey is answered on its transferred leg S1b.
+      ev('S1', 1, t0, { type: 'contact.arrived', caller: '+441632960009', dialled: '8000' }),
+      ev('S1', 2, t0 + 1_000, { type: 'queue.enter', queue: 'sales' }),
+      ev('S1', 3, t0 + 10_000, { type: 'queue.connect', queue: 'sales', agentId: 'alice' }),
+      ev('S1', 4, t0 + 100_000, {
+        type: 'queue.transfer',
+        queue: 'sales',
+        agentId: 'alice',
+        targetKind: 'external',
+        target: '+441632960010',
+        toContactId: 'S1b',
+      }),
+      ev('S1', 5, t0 + 100_000, { type: 'call.end', endedBy: 'agent' }),
+      ev('S1b', 1, t0 + 100_000, {
+        type: 'contact.arrived',
+        initiation: 'transfer',
+        previousContactId: 'S1',
+        caller: '+441632960009',
+        dialled: '+441632960010',
+      }),
+      ev('S1b', 2, t0 + 200_000, { type: 'call.end', endedBy: 'caller' }),
+      ev('S1b', 3, t0 + 210_000, { type: 'survey.answer', question: 'csat', value: 4, scale: 5 }),
+    ]);
+    for (const [from, to] of [
+      [D4, D4 + DAY],
+      [D1, D1 + DAY],
+      [T0, D1 + 13 * HOUR],
+    ] as const) {
+      const range = { from, to };
+      expect(surveyReport(await store.surveyedEvents(from, to), range), JSON.stringify(range)).toEqual(
+        surveyReport(await store.events(from, to), range),
+      );
+    }
+    const d4 = surveyReport(await store.surveyedEvents(D4, D4 + DAY), { from: D4, to: D4 + DAY });
+    expect(d4.csat).toMatchObject({ answers: 1, average: 4 });
+    expect(Object.keys(d4.byQueue)).toEqual(['sales']);
+    // Not vacuous on the synthetic day: hundreds of answers across queues.
+    const d1 = surveyReport(await store.surveyedEvents(D1, D1 + DAY), { from: D1, to: D1 + DAY });
+    expect(d1.csat.answers).toBeGreaterThan(100);
+    expect(Object.keys(d1.byQueue).length).toBeGreaterThan(1);
   });
 });

@@ -117,6 +117,11 @@ interface Parsed<T> {
   value: T | undefined;
 }
 
+/** `kept` if it was parsed from `raw`, else `raw` parsed now. */
+function memo<T>(kept: Parsed<T> | undefined, raw: string | undefined, parse: (v: string) => T | undefined): Parsed<T> {
+  return kept !== undefined && kept.raw === raw ? kept : { raw, value: raw === undefined ? undefined : parse(raw) };
+}
+
 export abstract class SipMessage {
   headers = new Map<string, string[]>();
   body: Buffer = EMPTY;
@@ -173,19 +178,13 @@ export abstract class SipMessage {
     return this.get('call-id') ?? '';
   }
   get cseq(): CSeq {
-    const v = this.headers.get('cseq')?.[0];
-    if (this.#cseq?.raw !== v || this.#cseq === undefined) this.#cseq = { raw: v, value: parseCSeq(v) };
-    return this.#cseq.value ?? { seq: 0, method: '' };
+    return (this.#cseq = memo(this.#cseq, this.headers.get('cseq')?.[0], parseCSeq)).value ?? { seq: 0, method: '' };
   }
   get from(): NameAddr | undefined {
-    const v = this.headers.get('from')?.[0];
-    if (this.#from?.raw !== v || this.#from === undefined) this.#from = { raw: v, value: v === undefined ? undefined : parseNameAddr(v) };
-    return this.#from.value;
+    return (this.#from = memo(this.#from, this.headers.get('from')?.[0], parseNameAddr)).value;
   }
   get to(): NameAddr | undefined {
-    const v = this.headers.get('to')?.[0];
-    if (this.#to?.raw !== v || this.#to === undefined) this.#to = { raw: v, value: v === undefined ? undefined : parseNameAddr(v) };
-    return this.#to.value;
+    return (this.#to = memo(this.#to, this.headers.get('to')?.[0], parseNameAddr)).value;
   }
   get fromTag(): string | undefined {
     return this.from?.params.get('tag') ?? undefined;
@@ -194,9 +193,7 @@ export abstract class SipMessage {
     return this.to?.params.get('tag') ?? undefined;
   }
   get topVia(): Via | undefined {
-    const v = this.headers.get('via')?.[0];
-    if (this.#via?.raw !== v || this.#via === undefined) this.#via = { raw: v, value: v === undefined ? undefined : parseVia(v) };
-    return this.#via.value;
+    return (this.#via = memo(this.#via, this.headers.get('via')?.[0], parseVia)).value;
   }
   get contentType(): string | undefined {
     return this.get('content-type')?.split(';')[0]?.trim().toLowerCase();
